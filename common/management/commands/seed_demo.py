@@ -1,0 +1,32 @@
+from django.core.management.base import BaseCommand
+
+from common.demo import demo_seed
+
+
+class Command(BaseCommand):
+    help = "Create demo data (idempotent). Passwords are printed once, when users are created."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reset-passwords",
+            action="store_true",
+            help="Give the demo staff users new passwords and print them.",
+        )
+
+    def handle(self, *args, reset_passwords: bool = False, **options):
+        report = demo_seed(reset_passwords=reset_passwords)
+        self.stdout.write(
+            f"Demo service '{report.service}': {report.therapists} therapists, "
+            f"{report.referrals} referrals."
+        )
+        issued = report.created_users + report.reset_users
+        if issued:
+            self.stdout.write(self.style.WARNING("Demo staff sign-ins (shown this once):"))
+            for username, password, role in issued:
+                self.stdout.write(f"  {username:<14} {password:<18} {role}")
+            self.stdout.write("Sign in at http://127.0.0.1:8000/staff/login/")
+        else:
+            self.stdout.write(
+                "Demo staff users already exist; their passwords were shown when they were "
+                "created. New ones: python manage.py seed_demo --reset-passwords"
+            )

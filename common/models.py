@@ -1,0 +1,113 @@
+"""Shared base model, the Service every record belongs to, and staff users."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class BaseModel(models.Model):
+    """Every domain row: a public UUID for URLs, APIs and task arguments, and timestamps.
+
+    The integer primary key stays internal; nothing outside the database sees it.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Service(BaseModel):
+    """One NHS talking-therapy service (team). All staff and client data belongs to one."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    duty_inbox_email = models.EmailField(
+        help_text="Where urgent risk alerts go: the duty clinician's shared inbox."
+    )
+    phone = models.CharField(max_length=40, blank=True)
+    address = models.TextField(blank=True)
+    min_age = models.PositiveSmallIntegerField(default=18)
+    max_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    gp_postcode_areas = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Postcode districts the service covers (e.g. ['CB1', 'CB2']); empty: any.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_age__isnull=True)
+                | models.Q(max_age__gte=models.F("min_age")),
+                name="service_age_range_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Site(BaseModel):
+    """A place where a service sees clients in person."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="sites")
+    name = models.CharField(max_length=200)
+    address = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "name"], name="site_name_unique_in_service")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A member of staff. Clients never have accounts.
+
+    Everyone but a superuser belongs to exactly one service and sees only its data.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, null=True, blank=True, related_name="staff"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_superuser=True) | models.Q(service__isnull=False),
+                name="staff_user_has_service",
+            )
+        ]
+
+    def has_role(self, role: str) -> bool:
+        return role in self.role_names
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        cached = getattr(self, "_role_names", None)
+        if cached is None:
+            cached = frozenset(self.groups.values_list("name", flat=True))
+            self._role_names = cached
+        return cached
+
+
+class Heartbeat(models.Model):
+    """A row written by a worker: proof that a task went through the broker and ran."""
+
+    token = models.CharField(max_length=64, unique=True)
+    worker = models.CharField(max_length=200)
+    seen_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.worker} at {self.seen_at:%Y-%m-%d %H:%M:%S}"

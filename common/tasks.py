@@ -1,0 +1,21 @@
+"""Worker liveness: a heartbeat row written through the real broker and worker."""
+
+import secrets
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from common import services
+
+
+@shared_task(name="common.tasks.worker_heartbeat", ignore_result=True)
+def worker_heartbeat(token: str | None = None) -> None:
+    services.heartbeat_record(
+        token=token or secrets.token_hex(16), worker=worker_heartbeat.request.hostname or "eager"
+    )
+
+
+@shared_task(name="common.tasks.heartbeats_purge", ignore_result=True)
+def heartbeats_purge() -> None:
+    services.heartbeats_purge(older_than=timezone.now() - timedelta(days=7))

@@ -1,0 +1,17 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from common import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("staff/", views.staff_home, name="staff-home"),
+    path(
+        "staff/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="staff-login",
+    ),
+    path("staff/logout/", auth_views.LogoutView.as_view(), name="staff-logout"),
+]

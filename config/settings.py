@@ -1,0 +1,245 @@
+"""Threshold settings: one file, read from the environment.
+
+With nothing set, the service runs in its embedded mode (SQLite under var/, Celery tasks run
+in-process, email written to var/mail/) and says so in the first log line at start-up.
+A malformed value stops start-up with one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from config import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+try:
+    DEBUG = env.boolean("DEBUG", False)
+    SECRET_KEY = env.string("SECRET_KEY", required=not DEBUG)
+    if not SECRET_KEY:
+        # Only reachable with DEBUG on: a fixed key is fine for a laptop, never for production.
+        SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+    ALLOWED_HOSTS = env.listing(
+        "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
+    )
+    CSRF_TRUSTED_ORIGINS = env.listing("CSRF_TRUSTED_ORIGINS", [])
+    DATABASES = {
+        "default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'threshold.sqlite3'}")
+    }
+    REDIS_URL = env.redis_url("REDIS_URL")
+    EMAIL_URL = env.string("EMAIL_URL")
+    _email = env.email("EMAIL_URL", EMAIL_URL) if EMAIL_URL else None
+    DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Threshold <no-reply@threshold.invalid>")
+    SERVICE_NAME = env.string("SERVICE_NAME", "Threshold talking therapies")
+    TIME_ZONE = env.string("TIME_ZONE", "Europe/London")
+    LOG_LEVEL = env.string("LOG_LEVEL", "INFO").upper()
+    CONN_MAX_AGE = env.integer("CONN_MAX_AGE", 60, minimum=0)
+    SECURE_COOKIES = env.boolean("SECURE_COOKIES", not DEBUG)
+    BEHIND_TLS_PROXY = env.boolean("BEHIND_TLS_PROXY", False)
+    CELERY_VISIBILITY_TIMEOUT = env.integer("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
+    CELERY_KEY_PREFIX = env.string("CELERY_KEY_PREFIX", "threshold:")
+    CELERY_RESTORE_SWEEP_SECONDS = env.integer("CELERY_RESTORE_SWEEP_SECONDS", 30, minimum=1)
+    CELERY_TASK_SOFT_TIME_LIMIT = env.integer("CELERY_TASK_SOFT_TIME_LIMIT", 60, minimum=1)
+    CELERY_TASK_TIME_LIMIT = env.integer("CELERY_TASK_TIME_LIMIT", 90, minimum=1)
+    LOGIN_ATTEMPTS_LIMIT = env.integer("LOGIN_ATTEMPTS_LIMIT", 5, minimum=1)
+    if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+        raise env.ConfigError("CELERY_TASK_SOFT_TIME_LIMIT", "must be below CELERY_TASK_TIME_LIMIT")
+    if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+        # A task still running when its message becomes visible again would run twice.
+        raise env.ConfigError(
+            "CELERY_VISIBILITY_TIMEOUT", "must be longer than CELERY_TASK_TIME_LIMIT"
+        )
+except env.ConfigError as error:
+    sys.exit(f"threshold: configuration error: {error}")
+
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["CONN_MAX_AGE"] = CONN_MAX_AGE
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+
+EMBEDDED = not REDIS_URL
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "formtools",
+    "axes",
+    "common",
+    "intake",
+    "assessment",
+    "allocation",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+AUTH_USER_MODEL = "common.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "staff-login"
+LOGIN_REDIRECT_URL = "staff-home"
+LOGOUT_REDIRECT_URL = "staff-login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "common.context_processors.service",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+USE_I18N = True
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static_build"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Fingerprinted, compressed files; `make install` runs collectstatic.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "threshold",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+if _email:
+    vars().update(_email)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+
+# Sessions hold the self-referral drafts: server-side rows, the cookie carries only the key.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 31536000
+
+# django-axes: lock an account and address after repeated failed staff logins.
+AXES_FAILURE_LIMIT = LOGIN_ATTEMPTS_LIMIT
+AXES_COOLOFF_TIME = 1  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"anon": "60/minute", "user": "600/minute"},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Threshold API",
+    "DESCRIPTION": "Referral and assessment intake for psychodynamic therapy services.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's files are served from our own static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Celery. Embedded mode runs tasks in-process; this is announced at start-up (common.apps).
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = EMBEDDED
+CELERY_TASK_EAGER_PROPAGATES = EMBEDDED
+CELERY_TASK_IGNORE_RESULT = True  # state lives in our own tables, never in a result backend
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # An unacknowledged task (its worker died) is handed out again after this many seconds.
+    # It exceeds the hard time limit (checked above), so a slow but alive task is never
+    # handed to a second worker.
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    # How often each worker looks for such messages (kombu's default is every ~100 s).
+    "unacked_restore_interval": CELERY_RESTORE_SWEEP_SECONDS,
+    "unacked_restore_throttle": 1,
+    # Every Threshold key in Redis carries this prefix, so several deployments (or a test
+    # run) can share one Redis without seeing each other's queues.
+    "global_keyprefix": CELERY_KEY_PREFIX,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,107 @@
+"""The access matrix, first version: staff see their own service's data and nothing else."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from intake.models import Referral
+from tests.factories import ReferralFactory, TherapistFactory, WeeklySlotFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def our_referral(service):
+    return ReferralFactory(client__service=service, reference="TH-BCDF-GHJK")
+
+
+@pytest.fixture
+def their_referral(other_service):
+    return ReferralFactory(client__service=other_service, reference="TH-MNPQ-RSTV")
+
+
+def detail(referral):
+    return reverse("staff-referral-detail", args=[referral.public_id])
+
+
+@pytest.mark.parametrize("persona", ["assessor", "coordinator", "therapist_user", "service_admin"])
+def test_every_role_sees_its_own_services_referral(client, request, persona, our_referral):
+    client.force_login(request.getfixturevalue(persona))
+
+    response = client.get(detail(our_referral))
+
+    assert response.status_code == 200
+    assert our_referral.reference in response.text
+
+
+def test_staff_of_another_service_get_not_found_for_our_referral(client, other_staff, our_referral):
+    client.force_login(other_staff)
+
+    assert client.get(detail(our_referral)).status_code == 404
+    listing = client.get(reverse("staff-referral-list"))
+    assert our_referral.reference not in listing.text
+
+
+def test_referral_list_shows_only_own_service(client, assessor, our_referral, their_referral):
+    client.force_login(assessor)
+
+    listing = client.get(reverse("staff-referral-list")).text
+
+    assert our_referral.reference in listing
+    assert their_referral.reference not in listing
+
+
+def test_staff_home_counts_only_own_service(client, coordinator, service, other_service):
+    ReferralFactory.create_batch(
+        2, client__service=service, status=Referral.Status.AWAITING_ALLOCATION
+    )
+    ReferralFactory.create_batch(
+        5, client__service=other_service, status=Referral.Status.AWAITING_ALLOCATION
+    )
+    client.force_login(coordinator)
+
+    response = client.get(reverse("staff-home"))
+
+    assert response.context["counts"].awaiting_allocation == 2
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, our_referral):
+    for url in [reverse("staff-home"), reverse("staff-referral-list"), detail(our_referral)]:
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("staff-login"))
+
+
+def test_unknown_referral_id_is_404_not_500(client, assessor):
+    client.force_login(assessor)
+    assert client.get("/staff/referrals/not-a-uuid/").status_code == 404
+    assert client.get("/staff/referrals/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_staff_home_shows_what_each_role_needs(
+    client, assessor, therapist_user, service_admin, our_referral, service
+):
+    client.force_login(assessor)
+    page = client.get(reverse("staff-home")).text
+    assert "referrals waiting for assessment" in page
+    assert our_referral.reference in page
+
+    therapist = TherapistFactory(service=service, user=therapist_user, capacity=28)
+    WeeklySlotFactory(therapist=therapist)
+    client.force_login(therapist_user)
+    page = client.get(reverse("staff-home")).text
+    assert "up to 28 clients" in page
+    assert "Tuesday 10:00" in page
+
+    client.force_login(service_admin)
+    page = client.get(reverse("staff-home")).text
+    assert "your team" in page
+    assert service_admin.last_name in page
+
+
+def test_invalid_status_filter_is_ignored(client, assessor, our_referral):
+    client.force_login(assessor)
+    response = client.get(reverse("staff-referral-list"), {"status": "<script>"})
+    assert response.status_code == 200
+    assert our_referral.reference in response.text

@@ -1,0 +1,46 @@
+"""Staff sign-in: clear errors, and a lockout after repeated failures (django-axes)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_staff_sign_in_lands_on_the_home_page(client, assessor):
+    response = client.post(
+        reverse("staff-login"),
+        {"username": "alice", "password": "correct horse battery staple"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == reverse("staff-home")
+    assert "What needs your attention" in response.text
+
+
+def test_wrong_password_gives_an_error_summary_and_keeps_the_username(client, assessor):
+    response = client.post(reverse("staff-login"), {"username": "alice", "password": "nope"})
+    assert response.status_code == 200
+    assert "There is a problem" in response.text
+    assert 'value="alice"' in response.text
+
+
+def test_repeated_failures_pause_sign_in(client, assessor, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("staff-login"), {"username": "alice", "password": "wrong"})
+
+    response = client.post(
+        reverse("staff-login"),
+        {"username": "alice", "password": "correct horse battery staple"},
+    )
+
+    assert response.status_code == 429
+    assert "Sign in is paused" in response.text
+
+
+def test_every_public_page_links_to_crisis_help(client):
+    page = client.get(reverse("home")).text
+    assert "NHS 111" in page and "option 2" in page
+    assert "999" in page
+    assert "116 123" in page
+    assert 'class="nhsuk-skip-link"' in page
