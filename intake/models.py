@@ -1,22 +1,53 @@
-"""Clients and their referrals. The self-referral issue extends these with contact,
-consent and questionnaire records; the shape here is what every later app relies on."""
+"""Clients, their referrals, what they chose to share and what they consented to."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
-from common.models import BaseModel, Service
+from common.models import BaseModel, Service, Site
+
+PREFER_NOT_TO_SAY = "prefer_not_to_say"
 
 
 class Client(BaseModel):
-    """A person referred to the service. They have no account."""
+    """A person referred to the service. They have no account.
+
+    Everything beyond name and date of birth is optional: blank means "not shared", and
+    "prefer not to say" is stored as its own value where the form offers it.
+    """
+
+    class GpRegistration(models.TextChoices):
+        YES = "yes", "Yes"
+        NO = "no", "No"
+        NOT_SURE = "not_sure", "Not sure"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "Text message"
+        PHONE = "phone", "Phone call"
+        LETTER = "letter", "Letter"
 
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="clients")
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
     preferred_name = models.CharField(max_length=100, blank=True)
     date_of_birth = models.DateField()
+    pronouns = models.CharField(max_length=50, blank=True)
+    gender_identity = models.CharField(max_length=100, blank=True)
     nhs_number = models.CharField(max_length=10, blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+
+    email = models.EmailField(blank=True)
+    mobile_phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +447700900123")
+    landline_phone = models.CharField(max_length=20, blank=True)
+    address = models.TextField(blank=True)
+    preferred_channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    safe_contact_times = models.CharField(max_length=200, blank=True)
+
+    gp_registered = models.CharField(max_length=16, choices=GpRegistration.choices, blank=True)
+    gp_practice_name = models.CharField(max_length=200, blank=True)
+    gp_practice_address = models.TextField(blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["service", "family_name"])]
@@ -55,11 +86,23 @@ class Referral(BaseModel):
 
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="referrals")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="referrals")
-    reference = models.CharField(max_length=12, unique=True)
+    reference = models.CharField(max_length=14, unique=True)
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.SUBMITTED)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.SELF)
     risk_level = models.CharField(max_length=16, choices=Risk.choices, default=Risk.NONE_KNOWN)
     received_at = models.DateTimeField()
+    # The key a submission carried (the wizard's draft id or an API Idempotency-Key):
+    # a replay finds this row instead of creating a second referral.
+    idempotency_key = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    safe_now = models.CharField(max_length=16, blank=True, help_text="Answer to 'are you safe right now?'")
+
+    # What brings you here: every answer optional, in the client's own words.
+    presenting_problem = models.TextField(blank=True)
+    difficulty_areas = models.JSONField(default=list, blank=True)
+    difficulty_duration = models.CharField(max_length=32, blank=True)
+    hopes = models.TextField(blank=True)
+    previous_help = models.TextField(blank=True)
+    current_services = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["received_at"]
@@ -67,3 +110,107 @@ class Referral(BaseModel):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class Preferences(BaseModel):
+    """What the client would like from therapy arrangements; read by allocation."""
+
+    class GenderWish(models.TextChoices):
+        NONE = "", "No preference"
+        PREFERENCE = "preference", "A preference"
+        REQUIREMENT = "requirement", "A requirement"
+
+    class Mode(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        REMOTE = "remote", "Remote (video or phone)"
+        EITHER = "either", "Either"
+
+    referral = models.OneToOneField(Referral, on_delete=models.CASCADE, related_name="preferences")
+    therapist_gender = models.CharField(max_length=16, blank=True)
+    therapist_gender_strength = models.CharField(max_length=16, choices=GenderWish.choices, blank=True)
+    language = models.CharField(max_length=50, blank=True)
+    interpreter_needed = models.BooleanField(default=False)
+    interpreter_language = models.CharField(max_length=50, blank=True)
+    access_needs = models.TextField(blank=True)
+    mode = models.CharField(max_length=16, choices=Mode.choices, blank=True)
+    site = models.ForeignKey(Site, on_delete=models.SET_NULL, null=True, blank=True)
+    availability = models.JSONField(default=list, blank=True, help_text="e.g. ['mon_morning', 'thu_evening']")
+    more_than_weekly = models.CharField(max_length=16, blank=True)
+
+
+class PrivacyNotice(BaseModel):
+    """The privacy notice shown to clients; versions are kept, never edited after use."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="privacy_notices")
+    version = models.CharField(max_length=20)
+    text = models.TextField()
+    published_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-published_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "version"], name="notice_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} privacy notice {self.version}"
+
+
+class ConsentRecord(BaseModel):
+    """One decision by the client, as they made it. Append-only: a withdrawal is a new row.
+
+    The current position on a topic is the latest row for that topic.
+    """
+
+    class Topic(models.TextChoices):
+        CONTACT_EMAIL = "contact_email", "Contact by email"
+        CONTACT_SMS = "contact_sms", "Contact by text message"
+        CONTACT_PHONE = "contact_phone", "Contact by phone call"
+        VOICEMAIL = "voicemail", "Leave a voicemail"
+        LETTERS_HOME = "letters_home", "Letters to the home address"
+        TELL_GP = "tell_gp", "Tell the GP about the referral"
+        OUTCOME_DATA = "outcome_data", "Use anonymised outcomes for service evaluation"
+        PRIVACY_NOTICE = "privacy_notice", "Privacy notice seen"
+        ANSWERS_OWN = "answers_own", "Answers are the client's own"
+
+    class Decision(models.TextChoices):
+        GRANTED = "granted", "Yes"
+        REFUSED = "refused", "No"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class Via(models.TextChoices):
+        SELF_REFERRAL = "self_referral", "Online self-referral"
+        API = "api", "Partner API"
+        STAFF = "staff", "Recorded by staff"
+        PORTAL = "portal", "Client portal"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="consents")
+    referral = models.ForeignKey(
+        Referral, on_delete=models.PROTECT, null=True, blank=True, related_name="consents"
+    )
+    topic = models.CharField(max_length=32, choices=Topic.choices)
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    wording = models.CharField(max_length=300, help_text="The question as the client saw it.")
+    wording_version = models.CharField(max_length=20)
+    notice = models.ForeignKey(PrivacyNotice, on_delete=models.PROTECT, null=True, blank=True)
+    via = models.CharField(max_length=16, choices=Via.choices)
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        indexes = [models.Index(fields=["client", "topic", "-recorded_at"])]
+
+
+class ReferralDraft(BaseModel):
+    """A self-referral saved part-way ("save and come back later").
+
+    The data is held server-side; the client holds only the secret, whose hash is stored.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    data = models.JSONField()
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)

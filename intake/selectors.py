@@ -50,3 +50,90 @@ def referral_waiting_counts(*, user) -> WaitingCounts:
         over_18_weeks=Count("id", filter=Q(status__in=waiting, received_at__lte=now - WAIT_BREACH)),
     )
     return WaitingCounts(**counts)
+
+
+@dataclass(frozen=True)
+class ContactOptions:
+    """How a client may be reached right now, from their details and latest consents.
+
+    Notifications read this at the moment of sending, never from a copy taken when a
+    message was queued.
+    """
+
+    client_id: int
+    name: str
+    email: str
+    mobile_phone: str
+    landline_phone: str
+    address: str
+    postcode: str
+    preferred_channel: str
+    safe_contact_times: str
+    email_ok: bool
+    sms_ok: bool
+    phone_ok: bool
+    voicemail_ok: bool
+    letters_ok: bool
+    gp_share_ok: bool
+    gp_practice_name: str
+    gp_practice_address: str
+
+    def consented_channels(self) -> list[str]:
+        """Usable channels, the client's preferred one first."""
+        usable = [
+            channel
+            for channel, ok in (
+                ("email", self.email_ok and bool(self.email)),
+                ("sms", self.sms_ok and bool(self.mobile_phone)),
+                ("letter", self.letters_ok and bool(self.address)),
+                ("phone", self.phone_ok and bool(self.mobile_phone or self.landline_phone)),
+            )
+            if ok
+        ]
+        if self.preferred_channel in usable:
+            usable.remove(self.preferred_channel)
+            usable.insert(0, self.preferred_channel)
+        return usable
+
+
+def consent_current(*, client_id: int) -> dict[str, str]:
+    """The latest decision per topic for a client: {topic: decision}."""
+    from intake.models import ConsentRecord
+
+    current: dict[str, str] = {}
+    for topic, decision in ConsentRecord.objects.filter(client_id=client_id).order_by(
+        "recorded_at", "id"
+    ).values_list("topic", "decision"):
+        current[topic] = decision
+    return current
+
+
+def client_contact_options(*, client_id: int) -> ContactOptions:
+    from intake.models import Client, ConsentRecord
+
+    client = Client.objects.get(pk=client_id)
+    consents = consent_current(client_id=client_id)
+    granted = ConsentRecord.Decision.GRANTED
+
+    def ok(topic: str) -> bool:
+        return consents.get(topic) == granted
+
+    return ContactOptions(
+        client_id=client.pk,
+        name=client.display_name,
+        email=client.email,
+        mobile_phone=client.mobile_phone,
+        landline_phone=client.landline_phone,
+        address=client.address,
+        postcode=client.postcode,
+        preferred_channel=client.preferred_channel,
+        safe_contact_times=client.safe_contact_times,
+        email_ok=ok(ConsentRecord.Topic.CONTACT_EMAIL),
+        sms_ok=ok(ConsentRecord.Topic.CONTACT_SMS),
+        phone_ok=ok(ConsentRecord.Topic.CONTACT_PHONE),
+        voicemail_ok=ok(ConsentRecord.Topic.VOICEMAIL),
+        letters_ok=ok(ConsentRecord.Topic.LETTERS_HOME),
+        gp_share_ok=ok(ConsentRecord.Topic.TELL_GP),
+        gp_practice_name=client.gp_practice_name,
+        gp_practice_address=client.gp_practice_address,
+    )
