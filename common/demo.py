@@ -12,19 +12,33 @@ from datetime import date, datetime, time, timedelta
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from allocation.models import Therapist, WeeklySlot
 from common import roles
 from common.models import Service, Site, User
-from intake.models import Client, Referral
+from intake.models import Client, PrivacyNotice, Referral
 from intake.references import ALPHABET
 
 SERVICE_SLUG = "demo"
+DEMO_PRIVACY_NOTICE = """\
+We are an NHS service. We use the information you give us to assess your needs and provide
+your care. The law allows NHS services to do this as part of providing health care; it does
+not depend on your consent.
+
+We keep your information confidential and secure. We share it with your GP only if you
+agree, unless we are seriously worried about your safety or someone else's.
+
+You choose how we contact you, and you can change your mind at any time.
+
+You can ask to see the information we hold about you. To find out more, or to complain,
+contact the service's data protection officer."""
 STAFF = [
     ("assessor", "Asha", "Patel", [roles.ASSESSOR]),
     ("coordinator", "Morgan", "Hughes", [roles.COORDINATOR]),
     ("therapist", "Rowan", "Ellis", [roles.THERAPIST]),
     ("serviceadmin", "Sam", "Okafor", [roles.SERVICE_ADMIN]),
+    ("partner", "Mill Lane", "Surgery", [roles.PARTNER_REFERRER]),
 ]
 # Language mix skewed as in many English services: most therapists English only.
 EXTRA_LANGUAGES = ["Polish", "Urdu", "Bengali", "Arabic", "Portuguese", "BSL", "Romanian"]
@@ -98,6 +112,7 @@ THERAPIST_NAMES = [
 class SeedReport:
     created_users: list[tuple[str, str, str]] = field(default_factory=list)
     reset_users: list[tuple[str, str, str]] = field(default_factory=list)
+    api_token: str = ""
     therapists: int = 0
     referrals: int = 0
     service: Service | None = None
@@ -115,9 +130,15 @@ def demo_seed(*, reset_passwords: bool = False, seed: int = 20261126) -> SeedRep
             "address": "Riverside Centre, 1 Mill Lane, Demo Town, DT1 1AA",
             "min_age": 18,
             "gp_postcode_areas": [],
+            "signpost_current_services": ["crisis_team"],
         },
     )
     report.service = service
+    PrivacyNotice.objects.get_or_create(
+        service=service,
+        version="1.0",
+        defaults={"text": DEMO_PRIVACY_NOTICE, "published_at": timezone.now()},
+    )
     sites = [
         Site.objects.get_or_create(service=service, name=name, defaults={"address": address})[0]
         for name, address in [
@@ -130,6 +151,7 @@ def demo_seed(*, reset_passwords: bool = False, seed: int = 20261126) -> SeedRep
     # makes exactly the same choices as the first.
     _seed_therapists(service, sites, seed, report)
     _seed_referrals(service, random.Random(seed + 1), report)
+    _seed_assessment_and_therapy(service)
     return report
 
 
@@ -153,6 +175,10 @@ def _seed_staff(service: Service, report: SeedReport, reset_passwords: bool) -> 
             user.save(update_fields=["password"])
             report.reset_users.append((username, password, ", ".join(role_names)))
         user.groups.add(*Group.objects.filter(name__in=role_names))
+        if roles.PARTNER_REFERRER in role_names:
+            token, created = Token.objects.get_or_create(user=user)
+            if created:
+                report.api_token = token.key
 
 
 def _seed_therapists(service: Service, sites: list[Site], seed: int, report) -> None:
@@ -232,3 +258,158 @@ def _seed_referrals(service: Service, rng: random.Random, report: SeedReport) ->
             received_at=now - timedelta(weeks=weeks) if weeks else datetime.now(tz=timezone.utc),
         )
     report.referrals = Referral.objects.filter(service=service).count()
+
+
+def _spread(total: int, items: int) -> list[int]:
+    answers = []
+    for _ in range(items):
+        answers.append(min(3, total))
+        total -= answers[-1]
+    return answers
+
+
+def _seed_assessment_and_therapy(service: Service) -> None:
+    """A few referrals taken further: a booked assessment, finished assessments waiting for
+    a therapist, and two clients in therapy with the demo therapist, with a plan, goals,
+    sessions and repeated questionnaires (one recovering, one not on track). Done once."""
+    from assessment import services as assessment_services
+    from assessment.models import (
+        Assessment,
+        AssessmentAppointment,
+        MeasureResponse,
+        Mode,
+        Therapy,
+        TherapySession,
+    )
+
+    if Therapy.objects.filter(service=service).exists():
+        return
+    assessor = User.objects.get(username="assessor")
+    coordinator = User.objects.get(username="coordinator")
+    therapist = User.objects.get(username="therapist")
+    referrals = Referral.objects.filter(service=service).order_by("received_at")
+    now = timezone.now()
+    today = timezone.localdate()
+
+    for referral in referrals.filter(status=Referral.Status.ASSESSMENT_BOOKED)[:2]:
+        AssessmentAppointment.objects.create(
+            service=service,
+            referral=referral,
+            starts_at=now.replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=6),
+            mode=Mode.VIDEO,
+            video_link="https://video.demo.threshold.invalid/room-4",
+            booked_by=assessor,
+        )
+
+    for index, referral in enumerate(
+        referrals.filter(status=Referral.Status.AWAITING_ALLOCATION)[:3]
+    ):
+        Assessment.objects.create(
+            service=service,
+            referral=referral,
+            assessor=assessor,
+            status=Assessment.Status.FINISHED,
+            finished_at=now - timedelta(days=7 * (index + 1)),
+            finished_by=assessor,
+            presenting_status="answered",
+            presenting_own_words="Feels flat and cut off from people, worse since a move.",
+            relationships_status="answered",
+            relationships_patterns=["keeping_distance"],
+            history_status="declined",
+            circumstances_status="answered",
+            circumstances_support="A close friend and a sister.",
+            risk_to_self="none_identified",
+            risk_to_others="none_identified",
+            risk_from_others="none_identified",
+            risk_safeguarding="not_asked",
+            risk_level="low",
+            risk_plan="Knows how to get urgent help.",
+            formulation_status="answered",
+            formulation_text="Withdrawing may protect against the pain of being let down.",
+            formulation_approach_explained="yes",
+            formulation_client_view="partly",
+            recommendation_choice="psychodynamic",
+            recommendation_modality="psychodynamic",
+            recommendation_offered_here="yes",
+            recommendation_sessions_per_week=2 if index == 2 else 1,
+            recommendation_reason="Long-standing relational pattern; keen to understand it.",
+        )
+
+    stories = [
+        # (baseline PHQ-9, GAD-7), then at the 4th and 8th attended sessions; a missed week.
+        ((17, 13), (12, 9), (8, 6), None),
+        ((15, 12), (15, 11), (14, 12), 5),
+    ]
+    in_therapy = list(referrals.filter(status=Referral.Status.IN_THERAPY)[:2])
+    for referral, (first, middle, latest, missed_week) in zip(in_therapy, stories, strict=False):
+        start = today - timedelta(weeks=10)
+        Therapy.objects.create(
+            service=service,
+            referral=referral,
+            therapist=therapist,
+            started_on=start,
+            started_by=coordinator,
+        )
+        assessment_services.session_plan_save(
+            referral=referral,
+            user=therapist,
+            values={
+                "length": "fixed",
+                "session_count": 16,
+                "sessions_per_week": 1,
+                "regular_times": [{"weekday": start.weekday(), "time": "10:00"}],
+                "mode": Mode.VIDEO,
+                "site": None,
+                "room": "",
+                "starts_on": start,
+                "ends_on": start + timedelta(weeks=18),
+                "review_dates": [start + timedelta(weeks=6), start + timedelta(weeks=12)],
+                "ending_plan": "",
+                "couch_discussed": "",
+                "measures_every_sessions": 4,
+                "repeat_measures": ["phq9", "gad7"],
+            },
+            reason="",
+        )
+        at = timezone.make_aware(datetime.combine(start - timedelta(weeks=3), time(11)))
+        for code, total, items in (("phq9", first[0], 8), ("gad7", first[1], 7)):
+            answers = _spread(total, items) + ([0] if code == "phq9" else [])
+            assessment_services.measure_response_record(
+                referral=referral,
+                measure=code,
+                answers=answers,
+                context=MeasureResponse.Context.ASSESSMENT,
+                completed_at=at,
+            )
+        assessment_services.goal_add(
+            referral=referral,
+            user=therapist,
+            description="To say what I need without feeling I am a burden",
+            score=2,
+            rated_on=start,
+        )
+        attended = 0
+        for week in range(10):
+            missed = week == missed_week
+            session = TherapySession.objects.create(
+                service=service,
+                referral=referral,
+                therapy=Therapy.objects.get(referral=referral),
+                occurred_on=start + timedelta(weeks=week),
+                attendance="did_not_attend" if missed else "attended",
+                recorded_by=therapist,
+            )
+            if missed:
+                continue
+            attended += 1
+            scores = {4: middle, 8: latest}.get(attended)
+            if scores:
+                assessment_services.review_measures_record(
+                    referral=referral,
+                    user=therapist,
+                    session=session,
+                    results={
+                        "phq9": [*_spread(scores[0], 8), 0],
+                        "gad7": _spread(scores[1], 7),
+                    },
+                )

@@ -39,6 +39,13 @@ class Service(BaseModel):
         blank=True,
         help_text="Postcode districts the service covers (e.g. ['CB1', 'CB2']); empty: any.",
     )
+    signpost_current_services = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Services a client may already be under that mean we first point them back "
+        "there (e.g. ['crisis_team']).",
+    )
+    self_referral_open = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["name"]

@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from allocation.selectors import therapist_for_user, therapist_list
+from assessment.selectors import progress_flags_open, risk_flags_open, therapist_caseload
 from common import health, roles
 from common.models import User
 from common.selectors import scope_to_service
@@ -34,8 +35,14 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         context["awaiting_assessment"] = referral_list(user=user, status=Referral.Status.SUBMITTED)[
             :10
         ]
+    if user.has_role(roles.ASSESSOR):
+        context["open_risk_flags"] = risk_flags_open(user=user).count()
     if user.has_role(roles.THERAPIST):
         context["therapist"] = therapist_for_user(user=user)
+        context["my_clients"] = therapist_caseload(user=user)
+        context["my_progress_flags"] = progress_flags_open(user=user, therapist=user)
+    if user.has_role(roles.COORDINATOR):
+        context["progress_flags"] = progress_flags_open(user=user)
     if user.has_role(roles.SERVICE_ADMIN):
         context["staff"] = (
             scope_to_service(User.objects.all(), user)

@@ -11,6 +11,15 @@ app = Celery("threshold")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+
+def _seconds(name: str, default: int) -> float:
+    # Read here without Django settings (not loaded yet); settings.py reports a bad value.
+    try:
+        return float(max(1, int(os.environ.get(name) or default)))
+    except ValueError:
+        return float(default)
+
+
 # The beat schedule lives in code, reviewed like the rest; later issues add their sweeps here.
 app.conf.beat_schedule = {
     "worker-heartbeat": {
@@ -18,8 +27,25 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "purge-referral-drafts": {
+        "task": "intake.tasks.drafts_purge",
+        "schedule": crontab(minute=5),
+    },
     "purge-old-heartbeats": {
         "task": "common.tasks.heartbeats_purge",
         "schedule": crontab(minute=17, hour=3),
+    },
+    # The outbox, not the broker, is the record of what must be sent: publish again what
+    # was left queued (a crash between commit and publish, a Redis restart).
+    "notifications-outbox-sweep": {
+        "task": "notifications.outbox_sweep",
+        "schedule": _seconds("NOTIFICATIONS_SWEEP_SECONDS", 60),
+        "options": {"expires": _seconds("NOTIFICATIONS_SWEEP_SECONDS", 60)},
+    },
+    # Check-ins and appointment reminders come from database state, not broker countdowns.
+    "notifications-reminders-sweep": {
+        "task": "notifications.reminders_sweep",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
     },
 }

@@ -44,6 +44,37 @@ try:
     CELERY_TASK_SOFT_TIME_LIMIT = env.integer("CELERY_TASK_SOFT_TIME_LIMIT", 60, minimum=1)
     CELERY_TASK_TIME_LIMIT = env.integer("CELERY_TASK_TIME_LIMIT", 90, minimum=1)
     LOGIN_ATTEMPTS_LIMIT = env.integer("LOGIN_ATTEMPTS_LIMIT", 5, minimum=1)
+    # Notifications (docs/notifications.md): the outbox's retries, lease and sweeps, and SMS.
+    EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 20, minimum=1)
+    SMS_BACKEND = env.string("SMS_BACKEND", "file")
+    if SMS_BACKEND not in {"file", "locmem", "notify"}:
+        raise env.ConfigError(
+            "SMS_BACKEND", f"expected file, locmem or notify; got {SMS_BACKEND!r}"
+        )
+    SMS_FILE_PATH = env.string("SMS_FILE_PATH", str(VAR_DIR / "sms"))
+    NOTIFY_API_KEY = env.string("NOTIFY_API_KEY", required=SMS_BACKEND == "notify")
+    NOTIFY_SMS_TEMPLATE_ID = env.string("NOTIFY_SMS_TEMPLATE_ID", required=SMS_BACKEND == "notify")
+    NOTIFY_BASE_URL = env.string("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+    NOTIFICATIONS_MAX_ATTEMPTS = env.integer("NOTIFICATIONS_MAX_ATTEMPTS", 6, minimum=1)
+    NOTIFICATIONS_RETRY_BASE_SECONDS = env.integer(
+        "NOTIFICATIONS_RETRY_BASE_SECONDS", 30, minimum=1
+    )
+    NOTIFICATIONS_RETRY_MAX_SECONDS = env.integer("NOTIFICATIONS_RETRY_MAX_SECONDS", 900, minimum=1)
+    NOTIFICATIONS_SWEEP_SECONDS = env.integer("NOTIFICATIONS_SWEEP_SECONDS", 60, minimum=1)
+    NOTIFICATIONS_REDISPATCH_SECONDS = env.integer(
+        "NOTIFICATIONS_REDISPATCH_SECONDS", 300, minimum=1
+    )
+    NOTIFICATIONS_LEASE_SECONDS = env.integer(
+        "NOTIFICATIONS_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 30, minimum=1
+    )
+    if NOTIFICATIONS_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
+        # A worker still sending when its lease ran out would race a second worker.
+        raise env.ConfigError(
+            "NOTIFICATIONS_LEASE_SECONDS", "must be longer than CELERY_TASK_TIME_LIMIT"
+        )
+    SITE_URL = env.string("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    SELF_REFERRAL_SERVICE = env.string("SELF_REFERRAL_SERVICE")
+    SESSION_COOKIE_AGE = env.integer("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
     if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
         raise env.ConfigError("CELERY_TASK_SOFT_TIME_LIMIT", "must be below CELERY_TASK_TIME_LIMIT")
     if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
@@ -71,6 +102,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "formtools",
@@ -95,7 +127,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "config.urls"
+# Overridable only so the benchmarks can mount their bare baseline view beside the real ones.
+ROOT_URLCONF = env.string("ROOT_URLCONF", "config.urls")
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "common.User"
 AUTHENTICATION_BACKENDS = [
@@ -163,9 +196,16 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 
-# Sessions hold the self-referral drafts: server-side rows, the cookie carries only the key.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions hold unfinished self-referrals: server-side, the cookie carries only the key. With
+# Redis they live there (persistent, never evicted, expiring by themselves after
+# SESSION_COOKIE_AGE); embedded, in the database, purged by the beat task.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cache" if REDIS_URL else "django.contrib.sessions.backends.db"
+)
 SESSION_COOKIE_HTTPONLY = True
+# Sliding expiry: an unfinished referral lasts SESSION_COOKIE_AGE after the last page seen,
+# then the beat purge removes it.
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
@@ -187,6 +227,7 @@ AXES_RESET_ON_SUCCESS = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -216,6 +257,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Risk alerts travel on their own queue with their own worker, never behind bulk letters.
+CELERY_TASK_ROUTES = {"notifications.deliver_urgent": {"queue": "urgent"}}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # An unacknowledged task (its worker died) is handed out again after this many seconds.

@@ -5,7 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 urlpatterns = [
     path("", include("common.urls")),
     path("", include("intake.urls")),
+    path("", include("assessment.urls")),
+    path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("intake.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

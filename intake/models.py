@@ -39,7 +39,9 @@ class Client(BaseModel):
     postcode = models.CharField(max_length=8, blank=True)
 
     email = models.EmailField(blank=True)
-    mobile_phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +447700900123")
+    mobile_phone = models.CharField(
+        max_length=20, blank=True, help_text="E.164, e.g. +447700900123"
+    )
     landline_phone = models.CharField(max_length=20, blank=True)
     address = models.TextField(blank=True)
     preferred_channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
@@ -94,7 +96,10 @@ class Referral(BaseModel):
     # The key a submission carried (the wizard's draft id or an API Idempotency-Key):
     # a replay finds this row instead of creating a second referral.
     idempotency_key = models.CharField(max_length=100, unique=True, null=True, blank=True)
-    safe_now = models.CharField(max_length=16, blank=True, help_text="Answer to 'are you safe right now?'")
+    submission_fingerprint = models.CharField(max_length=16, blank=True)
+    safe_now = models.CharField(
+        max_length=16, blank=True, help_text="Answer to 'are you safe right now?'"
+    )
 
     # What brings you here: every answer optional, in the client's own words.
     presenting_problem = models.TextField(blank=True)
@@ -127,14 +132,18 @@ class Preferences(BaseModel):
 
     referral = models.OneToOneField(Referral, on_delete=models.CASCADE, related_name="preferences")
     therapist_gender = models.CharField(max_length=16, blank=True)
-    therapist_gender_strength = models.CharField(max_length=16, choices=GenderWish.choices, blank=True)
+    therapist_gender_strength = models.CharField(
+        max_length=16, choices=GenderWish.choices, blank=True
+    )
     language = models.CharField(max_length=50, blank=True)
     interpreter_needed = models.BooleanField(default=False)
     interpreter_language = models.CharField(max_length=50, blank=True)
     access_needs = models.TextField(blank=True)
     mode = models.CharField(max_length=16, choices=Mode.choices, blank=True)
     site = models.ForeignKey(Site, on_delete=models.SET_NULL, null=True, blank=True)
-    availability = models.JSONField(default=list, blank=True, help_text="e.g. ['mon_morning', 'thu_evening']")
+    availability = models.JSONField(
+        default=list, blank=True, help_text="e.g. ['mon_morning', 'thu_evening']"
+    )
     more_than_weekly = models.CharField(max_length=16, blank=True)
 
 
@@ -211,6 +220,7 @@ class ReferralDraft(BaseModel):
     """
 
     token_hash = models.CharField(max_length=64, unique=True)
+    nonce = models.CharField(max_length=32, default="")
     data = models.JSONField()
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)

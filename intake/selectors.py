@@ -101,9 +101,11 @@ def consent_current(*, client_id: int) -> dict[str, str]:
     from intake.models import ConsentRecord
 
     current: dict[str, str] = {}
-    for topic, decision in ConsentRecord.objects.filter(client_id=client_id).order_by(
-        "recorded_at", "id"
-    ).values_list("topic", "decision"):
+    for topic, decision in (
+        ConsentRecord.objects.filter(client_id=client_id)
+        .order_by("recorded_at", "id")
+        .values_list("topic", "decision")
+    ):
         current[topic] = decision
     return current
 
@@ -136,4 +138,53 @@ def client_contact_options(*, client_id: int) -> ContactOptions:
         gp_share_ok=ok(ConsentRecord.Topic.TELL_GP),
         gp_practice_name=client.gp_practice_name,
         gp_practice_address=client.gp_practice_address,
+    )
+
+
+def self_referral_service():
+    """The service that takes self-referrals on this site.
+
+    SELF_REFERRAL_SERVICE names it by slug; without it, the site must hold exactly one
+    open service (as a single-service deployment does).
+    """
+    from django.conf import settings
+
+    from common.models import Service
+
+    services = Service.objects.filter(self_referral_open=True)
+    if settings.SELF_REFERRAL_SERVICE:
+        return services.filter(slug=settings.SELF_REFERRAL_SERVICE).first()
+    found = list(services[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def privacy_notice_current(*, service):
+    return service.privacy_notices.order_by("-published_at").first() if service else None
+
+
+@dataclass(frozen=True)
+class ReferralOverview:
+    referral: Referral
+    preferences: object | None
+    consents: list
+    risk_flags: list
+    measures: list
+
+
+def referral_overview(*, user, public_id: UUID) -> ReferralOverview:
+    """Everything a member of staff sees on one referral's page (DoesNotExist if not theirs)."""
+    from intake.models import ConsentRecord, Preferences
+
+    referral = referral_list(user=user).select_related("client").get(public_id=public_id)
+    latest: dict[str, ConsentRecord] = {}
+    for record in ConsentRecord.objects.filter(client_id=referral.client_id).order_by(
+        "recorded_at", "id"
+    ):
+        latest[record.topic] = record
+    return ReferralOverview(
+        referral=referral,
+        preferences=Preferences.objects.filter(referral=referral).select_related("site").first(),
+        consents=sorted(latest.values(), key=lambda r: r.get_topic_display()),
+        risk_flags=list(referral.risk_flags.select_related("acknowledged_by")),
+        measures=list(referral.measure_responses.all()),
     )

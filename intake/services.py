@@ -1,11 +1,18 @@
-"""Writes for intake: consent decisions (and, with the self-referral, referral_submit)."""
+"""Writes for intake: submitting a referral, and consent decisions."""
 
 from __future__ import annotations
 
-from django.db import transaction
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from intake.models import Client, ConsentRecord, PrivacyNotice, Referral
+from assessment import services as assessment_services
+from assessment.models import MeasureResponse, RiskFlag
+from common.models import Service
+from intake.models import Client, ConsentRecord, Preferences, PrivacyNotice, Referral
+from intake.references import reference_generate
 
 
 def consent_record(
@@ -21,15 +28,11 @@ def consent_record(
     recorded_by=None,
 ) -> ConsentRecord:
     """Append one decision. Never edits an earlier one: history is the record."""
-    if topic not in ConsentRecord.Topic.values:
-        raise ValueError(f"unknown consent topic {topic!r}")
-    if decision not in ConsentRecord.Decision.values:
-        raise ValueError(f"unknown consent decision {decision!r}")
     return ConsentRecord.objects.create(
         client=client,
         referral=referral,
-        topic=topic,
-        decision=decision,
+        topic=_known(topic, ConsentRecord.Topic),
+        decision=_known(decision, ConsentRecord.Decision),
         wording=wording,
         wording_version=wording_version,
         notice=notice,
@@ -37,6 +40,12 @@ def consent_record(
         recorded_at=timezone.now(),
         recorded_by=recorded_by,
     )
+
+
+def _known(value: str, choices) -> str:
+    if value not in choices.values:
+        raise ValueError(f"unknown {choices.__name__.lower()} {value!r}")
+    return value
 
 
 @transaction.atomic
@@ -50,3 +59,258 @@ def consent_withdraw(*, client: Client, topic: str, via: str, recorded_by=None) 
         via=via,
         recorded_by=recorded_by,
     )
+
+
+# --- Submitting a referral -------------------------------------------------------------
+
+CONSENT_WORDING_VERSION = "2026-11"
+
+
+@dataclass
+class ConsentDecision:
+    topic: str
+    granted: bool
+    wording: str
+
+
+@dataclass
+class MeasureAnswers:
+    measure: str
+    answers: list
+
+
+@dataclass
+class ReferralInput:
+    """A referral as the service needs it, whoever sent it (wizard or partner API)."""
+
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    source: str = Referral.Source.SELF
+    safe_now: str = ""
+    preferred_name: str = ""
+    pronouns: str = ""
+    gender_identity: str = ""
+    nhs_number: str = ""
+    postcode: str = ""
+    email: str = ""
+    mobile_phone: str = ""
+    landline_phone: str = ""
+    address: str = ""
+    preferred_channel: str = ""
+    safe_contact_times: str = ""
+    gp_registered: str = ""
+    gp_practice_name: str = ""
+    gp_practice_address: str = ""
+    presenting_problem: str = ""
+    difficulty_areas: list[str] = field(default_factory=list)
+    difficulty_duration: str = ""
+    hopes: str = ""
+    previous_help: str = ""
+    current_services: list[str] = field(default_factory=list)
+    preferences: dict = field(default_factory=dict)
+    consents: list[ConsentDecision] = field(default_factory=list)
+    questionnaires: list[MeasureAnswers] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    referral: Referral
+    created: bool
+    risk_flags: int
+
+
+def _unique_reference() -> str:
+    for _ in range(10):
+        reference = reference_generate()
+        if not Referral.objects.filter(reference=reference).exists():
+            return reference
+    raise RuntimeError("could not find a free referral reference")  # 28^8: never in practice
+
+
+@transaction.atomic
+def referral_submit(
+    *,
+    service: Service,
+    data: ReferralInput,
+    idempotency_key: str,
+    via: str,
+    fingerprint: str = "",
+) -> SubmitResult:
+    """Create the client, referral, consents, scored questionnaires and risk flags at once.
+
+    Idempotent: a second call with the same key returns the first referral unchanged, so a
+    double click or a replayed request makes exactly one referral. Messages (the
+    acknowledgement, an urgent alert for a risk flag) are queued through the outbox and
+    leave only when this transaction commits.
+    """
+    existing = Referral.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return SubmitResult(existing, created=False, risk_flags=existing.risk_flags.count())
+    try:
+        with transaction.atomic():  # a concurrent twin may win the unique key
+            return _referral_create(service, data, idempotency_key, via, fingerprint)
+    except IntegrityError:
+        existing = Referral.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return SubmitResult(existing, created=False, risk_flags=existing.risk_flags.count())
+
+
+def _referral_create(
+    service, data: ReferralInput, idempotency_key: str, via: str, fingerprint: str
+):
+    now = timezone.now()
+    client = Client.objects.create(
+        service=service,
+        **{name: getattr(data, name) for name in CLIENT_FIELDS},
+    )
+    referral = Referral.objects.create(
+        service=service,
+        client=client,
+        reference=_unique_reference(),
+        source=data.source,
+        received_at=now,
+        idempotency_key=idempotency_key,
+        submission_fingerprint=fingerprint,
+        safe_now=data.safe_now,
+        presenting_problem=data.presenting_problem,
+        difficulty_areas=data.difficulty_areas,
+        difficulty_duration=data.difficulty_duration,
+        hopes=data.hopes,
+        previous_help=data.previous_help,
+        current_services=data.current_services,
+    )
+    Preferences.objects.create(referral=referral, **_preferences(service, data.preferences))
+    notice = service.privacy_notices.order_by("-published_at").first()
+    ConsentRecord.objects.bulk_create(
+        ConsentRecord(
+            client=client,
+            referral=referral,
+            topic=_known(decision.topic, ConsentRecord.Topic),
+            decision=(
+                ConsentRecord.Decision.GRANTED
+                if decision.granted
+                else ConsentRecord.Decision.REFUSED
+            ),
+            wording=decision.wording[:300],
+            wording_version=CONSENT_WORDING_VERSION,
+            notice=notice,
+            via=via,
+            recorded_at=now,
+        )
+        for decision in data.consents
+    )
+    flags = []
+    if data.safe_now == "no":
+        flags.append(
+            assessment_services.risk_flag_raise(
+                referral=referral,
+                source=RiskFlag.Source.SAFETY_QUESTION,
+                detail="Answered 'no' to 'Are you safe right now?' in the self-referral",
+            )
+        )
+    for questionnaire in data.questionnaires:
+        _, raised = assessment_services.measure_response_record(
+            referral=referral,
+            measure=questionnaire.measure,
+            answers=questionnaire.answers,
+            context=MeasureResponse.Context.SELF_REFERRAL,
+            completed_at=now,
+        )
+        flags.extend(raised)
+    if flags:
+        referral.risk_level = Referral.Risk.HIGH if data.safe_now == "no" else Referral.Risk.MEDIUM
+        referral.save(update_fields=["risk_level", "updated_at"])
+    _queue_messages(referral, flags)
+    return SubmitResult(referral, created=True, risk_flags=len(flags))
+
+
+CLIENT_FIELDS = (
+    "given_name",
+    "family_name",
+    "preferred_name",
+    "date_of_birth",
+    "pronouns",
+    "gender_identity",
+    "nhs_number",
+    "postcode",
+    "email",
+    "mobile_phone",
+    "landline_phone",
+    "address",
+    "preferred_channel",
+    "safe_contact_times",
+    "gp_registered",
+    "gp_practice_name",
+    "gp_practice_address",
+)
+PREFERENCE_FIELDS = (
+    "therapist_gender",
+    "therapist_gender_strength",
+    "language",
+    "interpreter_needed",
+    "interpreter_language",
+    "access_needs",
+    "mode",
+    "availability",
+    "more_than_weekly",
+)
+
+
+def _preferences(service: Service, given: dict) -> dict:
+    values = {name: given[name] for name in PREFERENCE_FIELDS if name in given}
+    site_id = given.get("site")
+    if site_id:
+        values["site"] = service.sites.filter(public_id=site_id).first()
+    return values
+
+
+def _queue_messages(referral: Referral, flags: list) -> None:
+    from notifications.services import notification_queue
+
+    notification_queue(kind="acknowledgement", referral=referral, recipient="client")
+    if flags:
+        notification_queue(
+            kind="risk_alert",
+            referral=referral,
+            recipient="duty_inbox",
+            context={"reasons": [flag.detail for flag in flags]},
+        )
+
+
+# --- Status changes made by other apps (assessment, allocation) --------------------------
+
+
+class ReferralStatusError(ValueError):
+    """The referral is not in a state this change can follow from."""
+
+
+def referral_status_set(
+    *,
+    referral: Referral,
+    status: str,
+    from_statuses: tuple[str, ...] | None = None,
+    risk_level: str | None = None,
+) -> Referral:
+    """Move a referral on, optionally only from the states named, and record a new risk
+    level when an assessment has set one. Runs inside the caller's transaction and locks
+    the row, so two people acting at once cannot both move it."""
+    if status not in Referral.Status.values:
+        raise ValueError(f"unknown referral status {status!r}")
+    if risk_level is not None and risk_level not in Referral.Risk.values:
+        raise ValueError(f"unknown risk level {risk_level!r}")
+    locked = Referral.objects.select_for_update().get(pk=referral.pk)
+    if from_statuses is not None and locked.status not in from_statuses:
+        raise ReferralStatusError(
+            f"The referral is now '{locked.get_status_display()}', so it cannot be moved to "
+            f"'{Referral.Status(status).label}'."
+        )
+    locked.status = status
+    fields = ["status", "updated_at"]
+    if risk_level is not None:
+        locked.risk_level = risk_level
+        fields.append("risk_level")
+    locked.save(update_fields=fields)
+    referral.status, referral.risk_level = locked.status, locked.risk_level
+    return locked

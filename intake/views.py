@@ -1,14 +1,19 @@
-"""Staff pages over referrals (the self-referral wizard comes with its own issue)."""
+"""Staff pages over referrals."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
+from assessment import services as assessment_services
+from assessment.models import RiskFlag
+from common.selectors import scope_to_service
 from intake import selectors
 from intake.models import Referral
 
@@ -27,12 +32,65 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_GET
-def referral_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+class AcknowledgeForm(forms.Form):
+    action_taken = forms.CharField(
+        label="What was done",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: called the client, safety plan agreed, GP informed",
+        error_messages={"required": "Say what was done about this risk before acknowledging it"},
+    )
+
+
+def _overview_or_404(request, public_id):
     try:
-        referral = selectors.referral_get(user=request.user, public_id=public_id)
+        return selectors.referral_overview(user=request.user, public_id=public_id)
     except Referral.DoesNotExist:
         # Another service's referral looks exactly like one that does not exist.
         raise Http404("No such referral") from None
-    return render(request, "intake/staff/referral_detail.html", {"referral": referral})
+
+
+@login_required
+@require_GET
+def referral_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    overview = _overview_or_404(request, public_id)
+    return render(
+        request,
+        "intake/staff/referral_detail.html",
+        {"overview": overview, "referral": overview.referral, "form": AcknowledgeForm()},
+    )
+
+
+@login_required
+@require_POST
+def risk_flag_acknowledge(request: HttpRequest, public_id: UUID, flag_id: UUID) -> HttpResponse:
+    overview = _overview_or_404(request, public_id)
+    flag = (
+        scope_to_service(RiskFlag.objects.all(), request.user)
+        .filter(public_id=flag_id, referral=overview.referral)
+        .first()
+    )
+    if flag is None:
+        raise Http404("No such risk flag")
+    form = AcknowledgeForm(request.POST)
+    if form.is_valid():
+        try:
+            assessment_services.risk_flag_acknowledge(
+                flag=flag, user=request.user, action_taken=form.cleaned_data["action_taken"]
+            )
+        except assessment_services.RiskFlagError as problem:
+            messages.error(request, str(problem))
+        else:
+            messages.success(request, "Risk flag acknowledged.")
+            return redirect("staff-referral-detail", public_id=public_id)
+    return render(
+        request,
+        "intake/staff/referral_detail.html",
+        {
+            "overview": overview,
+            "referral": overview.referral,
+            "form": form,
+            "form_flag": flag.public_id,
+        },
+        status=400,
+    )

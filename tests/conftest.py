@@ -6,9 +6,6 @@ of staff of another service (who must never see the first service's data).
 
 from __future__ import annotations
 
-import os
-import secrets
-
 import pytest
 import redis
 from django.conf import settings
@@ -20,7 +17,7 @@ from tests.support.services import Worker, require_postgres, require_redis
 
 # Every Celery key this run writes to the shared Redis carries its own prefix, so the suite
 # never sees (or disturbs) anything else on that server, and can remove exactly its own keys.
-TEST_KEY_PREFIX = f"threshold-test-{os.getpid()}-{secrets.token_hex(3)}:"
+TEST_KEY_PREFIX = settings.TEST_REDIS_PREFIX
 celery_app.conf.broker_transport_options = {
     **celery_app.conf.broker_transport_options,
     "global_keyprefix": TEST_KEY_PREFIX,

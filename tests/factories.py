@@ -48,7 +48,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
         if create and extracted:
-            self.groups.add(*Group.objects.filter(name__in=extracted))
+            # get_or_create: transactional tests flush the groups the migration made.
+            self.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in extracted))
 
 
 class ClientFactory(factory.django.DjangoModelFactory):
@@ -91,3 +92,37 @@ class WeeklySlotFactory(factory.django.DjangoModelFactory):
     therapist = factory.SubFactory(TherapistFactory)
     weekday = 1
     start = time(10, 0)
+
+
+# --- Assessment and therapy -----------------------------------------------------------------
+
+
+class TherapyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "assessment.Therapy"
+
+    referral = factory.SubFactory(ReferralFactory, status=Referral.Status.IN_THERAPY)
+    service = factory.SelfAttribute("referral.service")
+    therapist = factory.SubFactory(UserFactory, service=factory.SelfAttribute("..service"))
+    started_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(weeks=12))
+    started_by = factory.SelfAttribute("therapist")
+
+
+class SessionPlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "assessment.SessionPlan"
+
+    referral = factory.SubFactory(ReferralFactory, status=Referral.Status.IN_THERAPY)
+    service = factory.SelfAttribute("referral.service")
+    version = 1
+    length = "fixed"
+    session_count = 16
+    sessions_per_week = 1
+    regular_times = factory.LazyFunction(lambda: [{"weekday": 1, "time": "10:00"}])
+    mode = "video"
+    starts_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(weeks=12))
+    ends_on = factory.LazyAttribute(lambda o: o.starts_on + dt.timedelta(weeks=20))
+    repeat_measures = factory.LazyFunction(lambda: ["phq9", "gad7"])
+    measures_every_sessions = 4
+    change_reason = "First plan agreed"
+    created_by = factory.SubFactory(UserFactory, service=factory.SelfAttribute("..service"))

@@ -25,6 +25,12 @@ class Command(BaseCommand):
             for username, password, role in issued:
                 self.stdout.write(f"  {username:<14} {password:<18} {role}")
             self.stdout.write("Sign in at http://127.0.0.1:8000/staff/login/")
+        if report.api_token:
+            self.stdout.write(
+                f"Partner API token (shown this once): {report.api_token}\n"
+                "  POST http://127.0.0.1:8000/api/v1/referrals/ with "
+                f"'Authorization: Token {report.api_token}'; docs at /api/docs/"
+            )
         else:
             self.stdout.write(
                 "Demo staff users already exist; their passwords were shown when they were "

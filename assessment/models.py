@@ -1,0 +1,525 @@
+"""Questionnaire responses, risk flags, the assessment, and what therapy is built on: the
+therapist link, agreed goals, the versioned session plan, sessions and progress flags.
+
+Clinical text is kept exactly as the member of staff wrote it. What the client chose not to
+share is recorded as such ("The client chose not to say"), never as a blank.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from common.models import BaseModel, Service, Site
+
+
+class MeasureResponse(BaseModel):
+    """One completed questionnaire, with its score as computed by assessment.measures."""
+
+    class Context(models.TextChoices):
+        SELF_REFERRAL = "self_referral", "Self-referral"
+        ASSESSMENT = "assessment", "Assessment"
+        REVIEW = "review", "Review during therapy"
+
+    referral = models.ForeignKey(
+        "intake.Referral", on_delete=models.PROTECT, related_name="measure_responses"
+    )
+    measure = models.CharField(max_length=16)
+    context = models.CharField(max_length=16, choices=Context.choices)
+    # One entry per item: the option chosen (0-based), null (not answered) or a sentinel
+    # string ("prefer_not_to_say", "not_applicable"), exactly as given.
+    answers = models.JSONField()
+    total = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    band = models.CharField(max_length=40, blank=True)
+    caseness = models.BooleanField(null=True)
+    withheld_reason = models.CharField(max_length=300, blank=True)
+    completed_at = models.DateTimeField()
+    # Set for questionnaires repeated during therapy: the session they belong to.
+    session = models.ForeignKey(
+        "assessment.TherapySession",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="measure_responses",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["completed_at"]
+        indexes = [models.Index(fields=["referral", "measure", "completed_at"])]
+
+
+class RiskFlag(BaseModel):
+    """A risk signal that a person must acknowledge. It stays open until they do."""
+
+    class Source(models.TextChoices):
+        SAFETY_QUESTION = "safety_question", "Said they were not safe right now"
+        PHQ9_ITEM9 = "phq9_item9", "PHQ-9 item 9 (thoughts of death or self-harm)"
+        CORE10_ITEM6 = "core10_item6", "CORE-10 item 6 (plans to end life)"
+        ASSESSMENT = "assessment", "Raised at assessment"
+        STAFF = "staff", "Raised by staff"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="risk_flags")
+    referral = models.ForeignKey(
+        "intake.Referral", on_delete=models.PROTECT, related_name="risk_flags"
+    )
+    source = models.CharField(max_length=32, choices=Source.choices)
+    detail = models.CharField(max_length=300)
+    raised_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    action_taken = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["raised_at"]
+        indexes = [models.Index(fields=["service", "acknowledged_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(acknowledged_at__isnull=True)
+                | (models.Q(acknowledged_by__isnull=False) & ~models.Q(action_taken="")),
+                name="risk_ack_names_who_and_action",
+            )
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None
+
+
+# --- Assessment -----------------------------------------------------------------------------
+
+
+class SectionStatus(models.TextChoices):
+    """Every section of the assessment keeps these three apart."""
+
+    ANSWERED = "answered", "The client talked about this"
+    DECLINED = "declined", "The client chose not to say"
+    NOT_ASKED = "not_asked", "Not asked yet"
+
+
+class RiskAnswer(models.TextChoices):
+    NONE_IDENTIFIED = "none_identified", "No risk identified"
+    PRESENT = "present", "Risk identified"
+    DECLINED = "declined", "The client chose not to say"
+    NOT_ASKED = "not_asked", "Not asked yet"
+
+
+class Mode(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    VIDEO = "video", "Video call"
+    PHONE = "phone", "Telephone"
+
+
+class AssessmentAppointment(BaseModel):
+    """A booked assessment. Booking again replaces the earlier booking, which is kept."""
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        REPLACED = "replaced", "Replaced by a later booking"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    referral = models.ForeignKey(
+        "intake.Referral", on_delete=models.PROTECT, related_name="assessment_appointments"
+    )
+    starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(default=60)
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, null=True, blank=True)
+    room = models.CharField(max_length=100, blank=True)
+    video_link = models.URLField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.BOOKED)
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral"],
+                condition=models.Q(status="booked"),
+                name="one_booked_assessment_per_referral",
+            )
+        ]
+
+    def where(self) -> str:
+        if self.mode == Mode.VIDEO:
+            return "Video call"
+        if self.mode == Mode.PHONE:
+            return "Telephone"
+        parts = [self.site.name if self.site_id else "", self.room]
+        return ", ".join(part for part in parts if part) or "In person"
+
+
+class Assessment(BaseModel):
+    """One intake assessment of a referral: a draft the assessor can leave and resume, then
+    finished and locked. Corrections after that are addenda.
+
+    Section answers are columns named `<step>_<field>`, the wizard's step and field names,
+    so the wizard, the check page and the read-only page share one description of them.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "In progress"
+        FINISHED = "finished", "Finished"
+
+    class Recommendation(models.TextChoices):
+        PSYCHODYNAMIC = "psychodynamic", "Psychodynamic therapy"
+        OTHER_MODALITY = "other_modality", "Another kind of therapy"
+        SIGNPOST = "signpost", "Signposting to another service"
+        DISCHARGE = "discharge", "Discharge with no further treatment"
+
+    class ClientView(models.TextChoices):
+        MAKES_SENSE = "makes_sense", "It made sense to them"
+        PARTLY = "partly", "Parts of it made sense"
+        UNSURE = "unsure", "They were unsure"
+        DOES_NOT_FIT = "does_not_fit", "It did not fit how they see things"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    referral = models.OneToOneField(
+        "intake.Referral", on_delete=models.PROTECT, related_name="assessment"
+    )
+    assessor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    # The wizard's own state while in progress (steps as typed, current step).
+    draft_data = models.JSONField(default=dict, blank=True)
+    draft_saved_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    presenting_status = models.CharField(max_length=16, choices=SectionStatus.choices, blank=True)
+    presenting_own_words = models.TextField(blank=True)
+    presenting_impact = models.TextField(blank=True)
+
+    relationships_status = models.CharField(
+        max_length=16, choices=SectionStatus.choices, blank=True
+    )
+    relationships_patterns = models.JSONField(default=list, blank=True)
+    relationships_detail = models.TextField(blank=True)
+
+    history_status = models.CharField(max_length=16, choices=SectionStatus.choices, blank=True)
+    history_background = models.TextField(blank=True)
+    history_previous_help = models.TextField(blank=True)
+
+    circumstances_status = models.CharField(
+        max_length=16, choices=SectionStatus.choices, blank=True
+    )
+    circumstances_living = models.TextField(blank=True)
+    circumstances_support = models.TextField(blank=True)
+
+    risk_to_self = models.CharField(max_length=16, choices=RiskAnswer.choices, blank=True)
+    risk_to_self_detail = models.TextField(blank=True)
+    risk_to_others = models.CharField(max_length=16, choices=RiskAnswer.choices, blank=True)
+    risk_to_others_detail = models.TextField(blank=True)
+    risk_from_others = models.CharField(max_length=16, choices=RiskAnswer.choices, blank=True)
+    risk_from_others_detail = models.TextField(blank=True)
+    risk_safeguarding = models.CharField(max_length=16, choices=RiskAnswer.choices, blank=True)
+    risk_safeguarding_detail = models.TextField(blank=True)
+    risk_level = models.CharField(max_length=16, blank=True)
+    risk_plan = models.TextField(blank=True)
+
+    formulation_status = models.CharField(max_length=16, choices=SectionStatus.choices, blank=True)
+    formulation_text = models.TextField(blank=True)
+    formulation_approach_explained = models.CharField(max_length=8, blank=True)
+    formulation_client_view = models.CharField(
+        max_length=16, choices=ClientView.choices, blank=True
+    )
+    formulation_client_view_words = models.TextField(blank=True)
+
+    recommendation_choice = models.CharField(
+        max_length=16, choices=Recommendation.choices, blank=True
+    )
+    # Read by allocation (through selectors.referral_recommendation): the engine's codes.
+    recommendation_modality = models.CharField(max_length=32, blank=True)
+    recommendation_offered_here = models.CharField(max_length=8, blank=True)
+    recommendation_sessions_per_week = models.PositiveSmallIntegerField(null=True, blank=True)
+    recommendation_signpost_to = models.CharField(max_length=300, blank=True)
+    recommendation_reason = models.TextField(blank=True)
+
+    letters_gp_summary = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(recommendation_sessions_per_week__isnull=True)
+                | models.Q(
+                    recommendation_sessions_per_week__gte=1,
+                    recommendation_sessions_per_week__lte=5,
+                ),
+                name="assessment_sessions_per_week_1_to_5",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="draft")
+                | (models.Q(finished_at__isnull=False) & ~models.Q(recommendation_choice="")),
+                name="finished_assessment_has_recommendation",
+            ),
+        ]
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status == self.Status.FINISHED
+
+
+class AssessmentMeasure(BaseModel):
+    """How one questionnaire was dealt with at the assessment."""
+
+    class Source(models.TextChoices):
+        ENTERED = "entered", "Completed with the assessor"
+        ONLINE = "online", "Completed online by the client"
+        DECLINED = "declined", "The client chose not to complete it"
+        NOT_DONE = "not_done", "Not done yet"
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="measures")
+    measure = models.CharField(max_length=16)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    response = models.ForeignKey(
+        MeasureResponse, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "measure"], name="one_row_per_measure_per_assessment"
+            )
+        ]
+
+
+class AssessmentAddendum(BaseModel):
+    """A correction or addition to a finished assessment. Never edited, never deleted."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="addenda")
+    section = models.CharField(max_length=32)
+    text = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+# --- Therapy ----------------------------------------------------------------------------------
+
+
+class Therapy(BaseModel):
+    """Which therapist sees a client, from when. Independent of allocation's own records so
+    that access ("a therapist sees only their clients") rests on one small table."""
+
+    class EndReason(models.TextChoices):
+        COMPLETED = "completed", "Planned ending"
+        NON_ATTENDANCE = "non_attendance", "Discharged after missed sessions"
+        HANDED_OVER = "handed_over", "Handed over to another therapist"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    referral = models.ForeignKey(
+        "intake.Referral", on_delete=models.PROTECT, related_name="therapies"
+    )
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="therapies"
+    )
+    started_on = models.DateField()
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_on = models.DateField(null=True, blank=True)
+    end_reason = models.CharField(max_length=16, choices=EndReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["started_on", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral"],
+                condition=models.Q(ended_on__isnull=True),
+                name="one_current_therapy_per_referral",
+            )
+        ]
+
+    @property
+    def is_current(self) -> bool:
+        return self.ended_on is None
+
+
+class Goal(BaseModel):
+    """A goal agreed with the client, in their own words (goal-based outcomes)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Working on it"
+        CLOSED = "closed", "No longer working on it"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    referral = models.ForeignKey("intake.Referral", on_delete=models.PROTECT, related_name="goals")
+    description = models.CharField(max_length=300)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    agreed_on = models.DateField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_on = models.DateField(null=True, blank=True)
+    close_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["agreed_on", "id"]
+
+
+class GoalRating(BaseModel):
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="ratings")
+    score = models.PositiveSmallIntegerField()
+    rated_on = models.DateField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["rated_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(score__lte=10), name="goal_rating_0_to_10")
+        ]
+
+
+class SessionPlan(BaseModel):
+    """One version of the plan for therapy. Versions are never edited: a change is a new row
+    with who, when and why, and the current plan is the highest version."""
+
+    class Length(models.TextChoices):
+        FIXED = "fixed", "A fixed number of sessions"
+        OPEN_ENDED = "open_ended", "Open-ended, with reviews"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    referral = models.ForeignKey(
+        "intake.Referral", on_delete=models.PROTECT, related_name="session_plans"
+    )
+    version = models.PositiveIntegerField()
+    length = models.CharField(max_length=16, choices=Length.choices)
+    session_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    sessions_per_week = models.PositiveSmallIntegerField()
+    # [{"weekday": 0-6, "time": "HH:MM"}], one per session a week.
+    regular_times = models.JSONField(default=list)
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, null=True, blank=True)
+    room = models.CharField(max_length=100, blank=True)
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    review_dates = models.JSONField(default=list, blank=True)  # ISO dates, ascending
+    # [{"id", "starts_on", "ends_on", "kind", "note"}]
+    breaks = models.JSONField(default=list, blank=True)
+    ending_plan = models.TextField(blank=True)
+    couch_discussed = models.CharField(max_length=8, blank=True)
+    measures_every_sessions = models.PositiveSmallIntegerField(default=4)
+    repeat_measures = models.JSONField(default=list)
+    change_reason = models.CharField(max_length=500)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["version"]
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "version"], name="plan_version_unique"),
+            models.CheckConstraint(
+                condition=models.Q(sessions_per_week__gte=1, sessions_per_week__lte=5),
+                name="plan_sessions_per_week_1_to_5",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(length="open_ended") | models.Q(session_count__isnull=False),
+                name="fixed_plan_has_session_count",
+            ),
+        ]
+
+
+class TherapySession(BaseModel):
+    class Attendance(models.TextChoices):
+        ATTENDED = "attended", "Attended"
+        DID_NOT_ATTEND = "did_not_attend", "Did not attend"
+        CANCELLED_BY_CLIENT = "cancelled_by_client", "Cancelled by the client"
+        CANCELLED_BY_SERVICE = "cancelled_by_service", "Cancelled by the service"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    referral = models.ForeignKey(
+        "intake.Referral", on_delete=models.PROTECT, related_name="therapy_sessions"
+    )
+    therapy = models.ForeignKey(Therapy, on_delete=models.PROTECT, related_name="sessions")
+    occurred_on = models.DateField()
+    attendance = models.CharField(max_length=24, choices=Attendance.choices)
+    note = models.CharField(max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["occurred_on", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral", "occurred_on"], name="one_session_record_per_day"
+            )
+        ]
+
+
+class ProgressFlag(BaseModel):
+    """Repeated measures say therapy may not be helping: the therapist and coordinator see it
+    until the therapist records what they and the client made of it."""
+
+    class Reason(models.TextChoices):
+        NO_IMPROVEMENT_AT_REVIEW = (
+            "no_improvement_at_review",
+            "No reliable improvement at a review point",
+        )
+        RELIABLE_DETERIORATION = "reliable_deterioration", "Reliable deterioration"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    referral = models.ForeignKey(
+        "intake.Referral", on_delete=models.PROTECT, related_name="progress_flags"
+    )
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    review_date = models.DateField(null=True, blank=True)
+    detail = models.CharField(max_length=300)
+    raised_at = models.DateTimeField()
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    review_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral", "review_date"],
+                condition=models.Q(reason="no_improvement_at_review"),
+                name="one_review_flag_per_review_point",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reviewed_at__isnull=True)
+                | (models.Q(reviewed_by__isnull=False) & ~models.Q(review_note="")),
+                name="progress_flag_review_names_who_and_what",
+            ),
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.reviewed_at is None
+
+
+class NonAttendanceStep(BaseModel):
+    """A step of the non-attendance policy taken after missed sessions."""
+
+    class Step(models.TextChoices):
+        LETTER = "letter", "Letter asking the client to get in touch"
+        DISCHARGE = "discharge", "Discharged after missed sessions"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    referral = models.ForeignKey(
+        "intake.Referral", on_delete=models.PROTECT, related_name="non_attendance_steps"
+    )
+    therapy = models.ForeignKey(Therapy, on_delete=models.PROTECT, related_name="+")
+    step = models.CharField(max_length=16, choices=Step.choices)
+    missed_in_a_row = models.PositiveSmallIntegerField()
+    letter_queued = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]

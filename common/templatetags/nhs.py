@@ -1,0 +1,104 @@
+"""Render Django form fields with the NHS.UK frontend's markup.
+
+`{% nhs_field form.name %}` picks the component by widget (input, textarea with a
+character count, radios, checkboxes, date input, single checkbox);
+`{% nhs_error_summary form %}` lists every error with a link to its field.
+"""
+
+from __future__ import annotations
+
+from django import forms, template
+from django.template.loader import render_to_string
+
+register = template.Library()
+
+
+def field_kind(bound) -> str:
+    widget = bound.field.widget
+    # CheckboxSelectMultiple is a subclass of RadioSelect: test it first.
+    if isinstance(widget, forms.CheckboxSelectMultiple):
+        return "checkboxes"
+    if isinstance(widget, forms.RadioSelect):
+        return "radios"
+    if isinstance(widget, forms.CheckboxInput):
+        return "checkbox"
+    if isinstance(widget, forms.Textarea):
+        return "textarea"
+    if isinstance(widget, forms.MultiWidget):
+        return "date"
+    if isinstance(widget, forms.Select):
+        return "select"
+    return "input"
+
+
+def anchor(bound) -> str:
+    """The id an error summary link should point at: the first control of the field."""
+    kind = field_kind(bound)
+    base = bound.auto_id
+    if kind in {"radios", "checkboxes"}:
+        return f"{base}_0"
+    if kind == "date":
+        return f"{base}_day"
+    return base
+
+
+@register.simple_tag
+def nhs_field(bound, **options):
+    kind = field_kind(bound)
+    value = bound.value()
+    if kind == "checkboxes":
+        selected = {str(v) for v in (value or [])}
+    else:
+        selected = {"" if value is None else str(value)}
+    date_parts = []
+    if kind == "date":
+        raw = value if isinstance(value, list | tuple) else bound.field.widget.decompress(value)
+        names = ("day", "month", "year")
+        date_parts = [
+            {
+                "name": f"{bound.html_name}_{name}",
+                "id": f"{bound.auto_id}_{name}",
+                "label": name.capitalize(),
+                "value": "" if raw[i] is None else raw[i],
+                "width": 4 if name == "year" else 2,
+                "autocomplete": bound.field.widget.widgets[i].attrs.get("autocomplete", ""),
+            }
+            for i, name in enumerate(names)
+        ]
+    maxlength = getattr(bound.field, "max_length", None)
+    context = {
+        "field": bound,
+        "kind": kind,
+        "id": bound.auto_id,
+        "name": bound.html_name,
+        "label": bound.label,
+        "hint": bound.help_text,
+        "errors": bound.errors,
+        "value": "" if value is None else value,
+        "selected": selected,
+        "choices": list(getattr(bound.field, "choices", []) or []),
+        "date_parts": date_parts,
+        "maxlength": maxlength,
+        "attrs": bound.field.widget.attrs,
+        "heading": options.get("heading", False),
+        "required": bound.field.required,
+        "conditional": options.get("conditional", ""),
+    }
+    return render_to_string(f"nhs/fields/{kind}.html", context)
+
+
+@register.simple_tag
+def nhs_error_summary(*forms_to_check):
+    items = []
+    for form in forms_to_check:
+        if form is None or not form.errors:
+            continue
+        first = next(iter(form), None)
+        for error in form.non_field_errors():
+            items.append({"href": f"#{anchor(first)}" if first else "#maincontent", "text": error})
+        for bound in form:
+            for error in bound.errors:
+                items.append({"href": f"#{anchor(bound)}", "text": error})
+    if not items:
+        return ""
+    return render_to_string("nhs/error_summary.html", {"items": items})

@@ -1,0 +1,298 @@
+"""Partner API: GP practices and partner services send a referral as JSON.
+
+One operation per view, with nested input and output serializers; the view parses, calls
+intake.services.referral_submit (the same service the online form uses), and renders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from assessment import measures
+from common import roles
+from intake import forms, validation
+from intake.models import Client, ConsentRecord, Preferences, Referral
+from intake.services import ConsentDecision, MeasureAnswers, ReferralInput, referral_submit
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class IsPartnerReferrer(permissions.BasePermission):
+    message = "This account may not send referrals. Ask the service for a partner account."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and user.service_id
+            and user.has_role(roles.PARTNER_REFERRER)
+        )
+
+
+def _django_check(check, value, **kwargs):
+    try:
+        return check(value, **kwargs)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from None
+
+
+class ConsentInput(serializers.Serializer):
+    topic = serializers.ChoiceField(
+        choices=[
+            t for t in ConsentRecord.Topic.choices if t[0] not in ("privacy_notice", "answers_own")
+        ]
+    )
+    granted = serializers.BooleanField()
+    wording = serializers.CharField(
+        max_length=300, help_text="The question as the client was asked it."
+    )
+
+
+class QuestionnaireInput(serializers.Serializer):
+    measure = serializers.ChoiceField(
+        choices=[measures.PHQ9, measures.GAD7, measures.CORE10, measures.WSAS]
+    )
+    answers = serializers.ListField(
+        child=serializers.JSONField(),
+        help_text="One entry per item: the option chosen (0-based), null if not answered, "
+        "or 'prefer_not_to_say'.",
+    )
+
+    def validate(self, data):
+        try:
+            measures.score(data["measure"], data["answers"])
+        except measures.MeasureError as error:
+            raise serializers.ValidationError({"answers": [str(error)]}) from None
+        return data
+
+
+class PreferencesInput(serializers.Serializer):
+    therapist_gender = serializers.ChoiceField(
+        choices=["", "female", "male", "non_binary"], required=False, default=""
+    )
+    therapist_gender_strength = serializers.ChoiceField(
+        choices=["", *Preferences.GenderWish.values], required=False, default=""
+    )
+    language = serializers.CharField(max_length=50, required=False, default="", allow_blank=True)
+    interpreter_needed = serializers.BooleanField(required=False, default=False)
+    interpreter_language = serializers.CharField(
+        max_length=50, required=False, default="", allow_blank=True
+    )
+    access_needs = serializers.CharField(
+        max_length=500, required=False, default="", allow_blank=True
+    )
+    mode = serializers.ChoiceField(
+        choices=["", *Preferences.Mode.values], required=False, default=""
+    )
+    availability = serializers.ListField(
+        child=serializers.ChoiceField(choices=[value for value, _ in forms.AVAILABILITY]),
+        required=False,
+        default=list,
+    )
+
+    def validate(self, data):
+        if data.get("therapist_gender") and not data.get("therapist_gender_strength"):
+            raise serializers.ValidationError(
+                {
+                    "therapist_gender_strength": [
+                        "Say whether the gender is a preference or a requirement."
+                    ]
+                }
+            )
+        return data
+
+
+def _text(limit: int, **kwargs):
+    return serializers.CharField(
+        max_length=limit, required=False, default="", allow_blank=True, **kwargs
+    )
+
+
+class ReferralCreateApi(APIView):
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsPartnerReferrer]
+
+    class InputSerializer(serializers.Serializer):
+        source = serializers.ChoiceField(choices=[Referral.Source.GP, Referral.Source.PARTNER])
+        given_name = serializers.CharField(max_length=100)
+        family_name = serializers.CharField(max_length=100)
+        preferred_name = _text(100)
+        date_of_birth = serializers.DateField()
+        pronouns = _text(50)
+        gender_identity = _text(100)
+        nhs_number = _text(14)
+        postcode = _text(10)
+        email = serializers.EmailField(required=False, default="", allow_blank=True)
+        mobile_phone = _text(20)
+        landline_phone = _text(20)
+        address = _text(500)
+        preferred_channel = serializers.ChoiceField(
+            choices=["", *Client.Channel.values], required=False, default=""
+        )
+        safe_contact_times = _text(200)
+        gp_practice_name = _text(200)
+        gp_practice_address = _text(500)
+        presenting_problem = _text(forms.TEXT_LIMIT)
+        hopes = _text(forms.TEXT_LIMIT)
+        previous_help = _text(forms.TEXT_LIMIT)
+        difficulty_areas = serializers.ListField(
+            child=serializers.ChoiceField(choices=[v for v, _ in forms.DIFFICULTY_AREAS]),
+            required=False,
+            default=list,
+        )
+        current_services = serializers.ListField(
+            child=serializers.ChoiceField(choices=[v for v, _ in forms.CURRENT_SERVICES]),
+            required=False,
+            default=list,
+        )
+        preferences = PreferencesInput(required=False)
+        consents = ConsentInput(many=True, required=False, default=list)
+        questionnaires = QuestionnaireInput(many=True, required=False, default=list)
+
+        def validate_date_of_birth(self, value):
+            service = self.context["service"]
+            return _django_check(
+                validation.clean_birth_date,
+                value,
+                today=timezone.localdate(),
+                min_age=service.min_age,
+                max_age=service.max_age,
+            )
+
+        def validate_nhs_number(self, value):
+            return _django_check(validation.clean_nhs_number, value)
+
+        def validate_postcode(self, value):
+            return _django_check(validation.clean_postcode, value)
+
+        def validate_mobile_phone(self, value):
+            return _django_check(validation.clean_phone, value, kind="mobile")
+
+        def validate_landline_phone(self, value):
+            return _django_check(validation.clean_phone, value, kind="landline")
+
+        def validate_consents(self, value):
+            topics = [item["topic"] for item in value]
+            if len(topics) != len(set(topics)):
+                raise serializers.ValidationError("Give each consent topic once.")
+            return value
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField(source="public_id")
+        reference = serializers.CharField()
+        status = serializers.CharField()
+        received_at = serializers.DateTimeField()
+        risk_flags = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="referral_create",
+        summary="Send a referral",
+        description="Creates a client and referral in the caller's service. Send an "
+        "Idempotency-Key header to make retries safe: a repeat with the same key "
+        "and body returns the first referral (200) instead of a second one.",
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False
+            )
+        ],
+        request=InputSerializer,
+        responses={201: OutputSerializer, 200: OutputSerializer},
+    )
+    def post(self, request):
+        service = request.user.service
+        serializer = self.InputSerializer(data=request.data, context={"service": service})
+        serializer.is_valid(raise_exception=True)
+        given_key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if len(given_key) > 64:
+            return Response(
+                {IDEMPOTENCY_HEADER: ["Use a key of at most 64 characters."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        fingerprint = hashlib.sha256(
+            json.dumps(request.data, sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
+        key = f"api:{request.user.pk}:{given_key}" if given_key else f"api:{uuid.uuid4()}"
+        data = serializer.validated_data
+        result = referral_submit(
+            service=service,
+            data=_referral_input(data),
+            idempotency_key=key,
+            via=ConsentRecord.Via.API,
+            fingerprint=fingerprint,
+        )
+        if not result.created and result.referral.submission_fingerprint != fingerprint:
+            return Response(
+                {
+                    IDEMPOTENCY_HEADER: [
+                        "This key was already used for a different referral. "
+                        "Use a new key for a new referral."
+                    ]
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        body = self.OutputSerializer(
+            {
+                "public_id": result.referral.public_id,
+                "reference": result.referral.reference,
+                "status": result.referral.status,
+                "received_at": result.referral.received_at,
+                "risk_flags": result.risk_flags,
+            }
+        ).data
+        return Response(
+            body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )
+
+
+def _referral_input(data: dict) -> ReferralInput:
+    simple = {
+        name: data[name]
+        for name in (
+            "given_name",
+            "family_name",
+            "preferred_name",
+            "date_of_birth",
+            "pronouns",
+            "gender_identity",
+            "nhs_number",
+            "postcode",
+            "email",
+            "mobile_phone",
+            "landline_phone",
+            "address",
+            "preferred_channel",
+            "safe_contact_times",
+            "gp_practice_name",
+            "gp_practice_address",
+            "presenting_problem",
+            "hopes",
+            "previous_help",
+            "difficulty_areas",
+            "current_services",
+            "source",
+        )
+    }
+    return ReferralInput(
+        **simple,
+        preferences=dict(data.get("preferences") or {}),
+        consents=[
+            ConsentDecision(topic=c["topic"], granted=c["granted"], wording=c["wording"])
+            for c in data["consents"]
+        ],
+        questionnaires=[
+            MeasureAnswers(measure=q["measure"], answers=q["answers"])
+            for q in data["questionnaires"]
+        ],
+    )

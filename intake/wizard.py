@@ -1,0 +1,303 @@
+"""The self-referral wizard: one URL per step under /refer/, a check-your-answers page,
+save-and-return, and a submit that is safe to repeat."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from formtools.wizard.views import NamedUrlSessionWizardView, WizardView
+
+from intake import drafts, forms, selectors, services
+from intake.submission import referral_input_from_steps
+
+SAFETY = "safety"
+URGENT_HELP = "urgent-help"
+ABOUT = "about"
+CONTACT = "contact"
+GP = "gp"
+DIFFICULTIES = "difficulties"
+SIGNPOST = "signpost"
+QUESTIONNAIRES = "questionnaires"
+PHQ9 = "phq9"
+GAD7 = "gad7"
+PREFERENCES = "preferences"
+CONSENT = "consent"
+CHECK = "check"
+
+STEPS = [
+    (SAFETY, forms.SafetyForm),
+    (URGENT_HELP, forms.ContinueForm),
+    (ABOUT, forms.AboutForm),
+    (CONTACT, forms.ContactForm),
+    (GP, forms.GpForm),
+    (DIFFICULTIES, forms.DifficultiesForm),
+    (SIGNPOST, forms.ContinueForm),
+    (QUESTIONNAIRES, forms.QuestionnaireChoiceForm),
+    (PHQ9, forms.Phq9Form),
+    (GAD7, forms.Gad7Form),
+    (PREFERENCES, forms.PreferencesForm),
+    (CONSENT, forms.ConsentForm),
+    (CHECK, forms.CheckForm),
+]
+TITLES = {
+    SAFETY: "Before you start",
+    URGENT_HELP: "Getting help now",
+    ABOUT: "About you",
+    CONTACT: "Contacting you",
+    GP: "Your GP",
+    DIFFICULTIES: "What brings you here",
+    SIGNPOST: "You are already in contact with a mental health service",
+    QUESTIONNAIRES: "Questionnaires",
+    PHQ9: "Questionnaire 1 of 2: mood",
+    GAD7: "Questionnaire 2 of 2: worry and anxiety",
+    PREFERENCES: "Your preferences",
+    CONSENT: "Your information and consent",
+    CHECK: "Check your answers before sending your referral",
+}
+# Steps shown on the check page, with the heading of their section.
+SUMMARY_STEPS = [ABOUT, CONTACT, GP, DIFFICULTIES, QUESTIONNAIRES, PHQ9, GAD7, PREFERENCES, CONSENT]
+RETURN_TO_CHECK = "return_to_check"
+CONFIRMATION_SESSION_KEY = "referral_confirmation"
+
+
+def _step_value(wizard, step: str, field: str):
+    try:
+        data = wizard.get_cleaned_data_for_step(step) or {}
+    except KeyError:  # a conditional step that does not apply now
+        return None
+    return data.get(field)
+
+
+def needs_urgent_help(wizard) -> bool:
+    return _step_value(wizard, SAFETY, "safe_now") == "no"
+
+
+def needs_signpost(wizard) -> bool:
+    chosen = _step_value(wizard, DIFFICULTIES, "current_services") or []
+    service = wizard.service
+    rules = service.signpost_current_services if service else []
+    return any(code in rules for code in chosen)
+
+
+def answers_questionnaires(wizard) -> bool:
+    return _step_value(wizard, QUESTIONNAIRES, "answer_now") == "yes"
+
+
+class SelfReferralWizard(NamedUrlSessionWizardView):
+    form_list = STEPS
+    condition_dict = {
+        URGENT_HELP: needs_urgent_help,
+        SIGNPOST: needs_signpost,
+        PHQ9: answers_questionnaires,
+        GAD7: answers_questionnaires,
+    }
+    url_name = "refer-step"
+    done_step_name = "submit"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.service = selectors.self_referral_service()
+        if self.service is None:
+            return redirect("refer-unavailable")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_template_names(self):
+        return [f"intake/refer/{self.steps.current}.html", "intake/refer/step.html"]
+
+    def get_form_kwargs(self, step=None):
+        kwargs = {"service": self.service}
+        if step == PREFERENCES:
+            if not hasattr(self, "_sites"):
+                self._sites = list(self.service.sites.all())
+            kwargs["sites"] = self._sites
+        return kwargs
+
+    # --- navigation -------------------------------------------------------------------
+
+    def first_unfinished_step(self) -> str | None:
+        for step in self.get_form_list():
+            if step == CHECK:
+                return None
+            if self.get_cleaned_data_for_step(step) is None:
+                return step
+        return None
+
+    def get(self, request, *args, **kwargs):
+        step = kwargs.get("step")
+        if step == self.done_step_name:
+            # Sending happens only on the POST from the check page, never on a GET.
+            return redirect(self.get_step_url(CHECK))
+        form_list = self.get_form_list()
+        if step and step != self.done_step_name and step not in form_list:
+            # Unknown or tampered step name (or a step that no longer applies).
+            return redirect(self.get_step_url(self.first_unfinished_step() or self.steps.first))
+        if step in form_list:
+            unfinished = self.first_unfinished_step()
+            order = list(form_list)
+            if unfinished and order.index(step) > order.index(unfinished):
+                # Jumping ahead: go back to the first step still to be answered.
+                return redirect(self.get_step_url(unfinished))
+            if request.GET.get("change") == "1":
+                self.storage.extra_data = {**self.storage.extra_data, RETURN_TO_CHECK: True}
+        return super().get(request, *args, **kwargs)
+
+    def post(self, *args, **kwargs):
+        posted_step = self.request.POST.get(self._management_field())
+        if (
+            not self.storage.data.get("step_data")
+            and self.request.session.get(CONFIRMATION_SESSION_KEY)
+            and posted_step == CHECK
+        ):
+            # A repeated "Send referral" after the referral was made: show the same result.
+            return redirect("refer-confirmation")
+        if posted_step not in self.get_form_list():
+            messages.info(self.request, "That page has moved on. Please continue from here.")
+            return redirect(self.get_step_url(self.first_unfinished_step() or self.steps.first))
+        if "save_draft" in self.request.POST:
+            return self.save_draft(posted_step)
+        return super().post(*args, **kwargs)
+
+    def _management_field(self) -> str:
+        return f"{self.prefix}-current_step"
+
+    def render_next_step(self, form, **kwargs):
+        current = self.steps.current
+        if current == SAFETY:
+            reason = form.ineligible_reason()
+            if reason:
+                # Nothing is kept for someone this service cannot see.
+                self.storage.reset()
+                return redirect(reverse("refer-ineligible") + f"?reason={reason}")
+        if self.storage.extra_data.get(RETURN_TO_CHECK):
+            unfinished = self.first_unfinished_step()
+            if unfinished is None:
+                self.storage.extra_data = {
+                    k: v for k, v in self.storage.extra_data.items() if k != RETURN_TO_CHECK
+                }
+                self.storage.current_step = CHECK
+                return redirect(self.get_step_url(CHECK))
+            self.storage.current_step = unfinished
+            return redirect(self.get_step_url(unfinished))
+        return super().render_next_step(form, **kwargs)
+
+    # --- pages --------------------------------------------------------------------------
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form=form, **kwargs)
+        current = self.steps.current
+        order = list(self.get_form_list())
+        index = order.index(current)
+        context.update(
+            service=self.service,
+            title=TITLES[current],
+            previous_url=self.get_step_url(order[index - 1]) if index else reverse("home"),
+            show_crisis_callout=self.shows_crisis_callout(current),
+        )
+        if current == CHECK:
+            context["sections"] = self.summary()
+        if current == CONSENT:
+            context["privacy_notice"] = selectors.privacy_notice_current(service=self.service)
+        return context
+
+    def shows_crisis_callout(self, step: str) -> bool:
+        """After a risk answer, crisis help appears at once, on every following page."""
+        if needs_urgent_help(self) and step != URGENT_HELP:
+            return True
+        item9 = _step_value(self, PHQ9, "item_9")
+        return step not in (PHQ9,) and item9 not in (None, "", "0", forms.PREFER_NOT_TO_SAY)
+
+    def summary(self) -> list[dict]:
+        sections = []
+        for step in self.get_form_list():
+            if step not in SUMMARY_STEPS:
+                continue
+            cleaned = self.get_cleaned_data_for_step(step)  # validated once per request
+            if cleaned is None:
+                continue
+            form = self.get_form(step=step)  # unbound: only for labels and choices
+            rows = []
+            for name, value in cleaned.items():
+                field = form.fields.get(name)
+                if field is None or value in (None, "", [], False):
+                    continue  # only what the person told us; Change lets them add more
+                label = str(field.label).replace(" (optional)", "")
+                rows.append({"label": label, "value": display_value(field, value)})
+            if not rows:
+                rows.append({"label": "Nothing shared", "value": "You can add something"})
+            sections.append(
+                {
+                    "title": TITLES[step],
+                    "rows": rows,
+                    "change_url": self.get_step_url(step) + "?change=1",
+                }
+            )
+        return sections
+
+    # --- save and return ------------------------------------------------------------------
+
+    def save_draft(self, step: str):
+        form = self.get_form(step=step, data=self.request.POST)
+        # Keep what was typed on this page too, even if it is not complete yet.
+        self.storage.set_step_data(step, self.process_step(form))
+        self.storage.current_step = step
+        try:
+            code = drafts.draft_save(
+                data=self.storage.data,
+                contact=self.get_cleaned_data_for_step(CONTACT) or {},
+                client_key=drafts.client_key(self.request),
+            )
+        except drafts.DraftRateLimited:
+            messages.error(
+                self.request,
+                "You have saved several times in a short while. "
+                "Please wait a few minutes and try again.",
+            )
+            return redirect(self.get_step_url(step))
+        self.request.session[drafts.SAVED_SESSION_KEY] = code.as_dict()
+        return redirect("refer-saved")
+
+    # --- submit -------------------------------------------------------------------------
+
+    def render_done(self, form, **kwargs):
+        # Submit within the POST from the check page (the named-URL wizard would redirect
+        # to a "done" URL and submit on that GET).
+        return WizardView.render_done(self, form, **kwargs)
+
+    def done(self, form_list, form_dict: OrderedDict, **kwargs):
+        key = self.storage.extra_data.get("submission_key") or drafts.new_submission_key()
+        data = referral_input_from_steps(
+            {step: form.cleaned_data for step, form in form_dict.items()},
+            service=self.service,
+        )
+        result = services.referral_submit(
+            service=self.service, data=data, idempotency_key=key, via="self_referral"
+        )
+        self.request.session[CONFIRMATION_SESSION_KEY] = {
+            "reference": result.referral.reference,
+            "risk": result.risk_flags > 0,
+        }
+        return redirect("refer-confirmation")
+
+    def render(self, form=None, **kwargs):
+        if "submission_key" not in self.storage.extra_data:
+            # One key per referral journey: every submit of it maps to one referral.
+            self.storage.extra_data = {
+                **self.storage.extra_data,
+                "submission_key": drafts.new_submission_key(),
+            }
+        return super().render(form, **kwargs)
+
+
+def display_value(field, value) -> str:
+    if value in (None, "", []):
+        return "Not given"
+    if value is True:
+        return "Yes"
+    choices = dict(getattr(field, "choices", []) or [])
+    if isinstance(value, list):
+        return ", ".join(str(choices.get(v, v)) for v in value)
+    if hasattr(value, "strftime"):
+        return value.strftime("%-d %B %Y")
+    return str(choices.get(value, value))

@@ -1,0 +1,201 @@
+"""What each kind of message is: who may receive it, on which channels, and its context.
+
+Pure data: no database. The templates live in templates/notifications/messages/<kind>.*:
+`.html` (subject, heading and body blocks shared by the email and the letter), `.txt`
+(the plain-text email) and, where a text message makes sense, `.sms.txt`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+CLIENT = "client"
+GP = "gp"
+DUTY_INBOX = "duty_inbox"
+STAFF = "staff"
+
+EMAIL = "email"
+SMS = "sms"
+LETTER = "letter"
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: str
+    recipients: tuple[str, ...]
+    channels: tuple[str, ...]
+    # Reminders and check-ins wait for daytime; a message the client has just triggered
+    # (an acknowledgement) does not.
+    daytime_only: bool = False
+    urgent: bool = False
+    # When no agreed channel can carry it, does a person need to step in?
+    follow_up_if_undeliverable: bool = True
+    # Context keys the templates use; `example` fills them for a staff preview.
+    example: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_sms(self) -> bool:
+        return SMS in self.channels
+
+    @property
+    def client_facing(self) -> bool:
+        return CLIENT in self.recipients
+
+
+def _example_appointment() -> datetime:
+    at = timezone.localtime() + timedelta(days=10)
+    while at.weekday() >= 5:  # an example on a weekday, as real appointments are
+        at += timedelta(days=1)
+    return at.replace(hour=10, minute=30, second=0, microsecond=0)
+
+
+def _examples() -> dict[str, dict[str, Any]]:
+    appointment = _example_appointment()
+    today = timezone.localdate()
+    return {
+        "assessment_invitation": {
+            "appointment_at": appointment,
+            "duration_minutes": 60,
+            "location": "Riverside Clinic, 12 Mill Lane",
+            "video_link": "",
+        },
+        "gp_letter": {"stage": "referral", "summary": ""},
+        "allocation": {
+            "appointment_at": appointment,
+            "regular_day": "Tuesday",
+            "regular_time": "10:30",
+            "frequency": "once a week",
+            "duration_minutes": 50,
+            "location": "Riverside Clinic, 12 Mill Lane",
+            "video_link": "",
+            "session_count": 24,
+        },
+        "therapist_break": {
+            "change": "break",
+            "break_starts_on": today + timedelta(days=21),
+            "break_ends_on": today + timedelta(days=35),
+            "resumes_on": today + timedelta(days=36),
+            "new_day": "",
+            "new_time": "",
+        },
+        "questionnaire_reminder": {
+            "due_on": today + timedelta(days=7),
+            "questionnaire_link": "",
+        },
+        "waiting_checkin": {"weeks_waiting": 6},
+        "appointment_reminder": {
+            "appointment_at": appointment,
+            "location": "Riverside Clinic, 12 Mill Lane",
+            "video_link": "",
+        },
+        "ending": {
+            "last_session_on": today,
+            "sessions_attended": 24,
+            "summary": (
+                "Over our sessions we looked together at the pattern of putting other "
+                "people's needs first and how hard it has been to notice your own anger. "
+                "You said the questionnaires and our conversations both showed that low "
+                "mood has eased and that you feel more able to speak up at work."
+            ),
+            "plan": (
+                "If things become difficult again, you planned to notice early signs such "
+                "as sleeping badly and withdrawing from friends, to talk to someone you "
+                "trust, and to contact your GP. You can refer yourself to us again."
+            ),
+        },
+        "discharge_non_attendance": {"missed_count": 3, "last_offered_on": today},
+        "risk_alert": {
+            "reasons": ["Answered 'no' to 'Are you safe right now?' in the self-referral"],
+            "raised_at": timezone.now(),
+        },
+    }
+
+
+_SPECS = {
+    "acknowledgement": KindSpec("acknowledgement", (CLIENT,), (EMAIL, SMS, LETTER)),
+    "assessment_invitation": KindSpec("assessment_invitation", (CLIENT,), (EMAIL, SMS, LETTER)),
+    # GP letters go by post to the practice, and only with the client's agreement.
+    "gp_letter": KindSpec("gp_letter", (GP,), (LETTER,), follow_up_if_undeliverable=False),
+    "allocation": KindSpec("allocation", (CLIENT,), (EMAIL, SMS, LETTER)),
+    "therapist_break": KindSpec("therapist_break", (CLIENT,), (EMAIL, SMS, LETTER)),
+    "questionnaire_reminder": KindSpec(
+        "questionnaire_reminder", (CLIENT,), (EMAIL, SMS, LETTER), daytime_only=True
+    ),
+    "waiting_checkin": KindSpec(
+        "waiting_checkin", (CLIENT,), (EMAIL, SMS, LETTER), daytime_only=True
+    ),
+    # A posted reminder would arrive after the appointment; without email or text, none.
+    "appointment_reminder": KindSpec(
+        "appointment_reminder",
+        (CLIENT,),
+        (EMAIL, SMS),
+        daytime_only=True,
+        follow_up_if_undeliverable=False,
+    ),
+    # Endings and discharges are too personal, and too long, for a text message.
+    "ending": KindSpec("ending", (CLIENT,), (EMAIL, LETTER)),
+    "discharge_non_attendance": KindSpec("discharge_non_attendance", (CLIENT,), (EMAIL, LETTER)),
+    # Risk alerts go to staff only: never on a client's channel.
+    "risk_alert": KindSpec("risk_alert", (DUTY_INBOX, STAFF), (EMAIL,), urgent=True),
+}
+
+KINDS: tuple[str, ...] = tuple(_SPECS)
+
+
+def spec(kind: str) -> KindSpec:
+    try:
+        return _SPECS[kind]
+    except KeyError:
+        raise ValueError(f"unknown notification kind {kind!r}") from None
+
+
+def example_context(kind: str) -> dict[str, Any]:
+    return dict(_examples().get(kind, {}))
+
+
+def parse_context(raw: dict[str, Any]) -> dict[str, Any]:
+    """Stored context (JSON) back to Python values: `*_at` are datetimes, `*_on` dates."""
+    parsed: dict[str, Any] = {}
+    for key, value in (raw or {}).items():
+        if isinstance(value, str) and value and key.endswith("_at"):
+            parsed[key] = _to_datetime(value)
+        elif isinstance(value, str) and value and key.endswith("_on"):
+            parsed[key] = date.fromisoformat(value[:10])
+        else:
+            parsed[key] = value
+    return parsed
+
+
+def _to_datetime(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return timezone.localtime(moment)
+
+
+def appointment_at(context: dict[str, Any]) -> datetime | None:
+    value = (context or {}).get("appointment_at")
+    if isinstance(value, datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value)
+    if isinstance(value, str) and value:
+        return _to_datetime(value)
+    return None
+
+
+DAY_STARTS = time(9, 0)
+DAY_ENDS = time(19, 0)
+
+
+def daytime(moment: datetime) -> datetime:
+    """The moment itself if it is daytime in the service's zone, else the next 09:00."""
+    local = timezone.localtime(moment)
+    if local.time() < DAY_STARTS:
+        return local.replace(hour=9, minute=0, second=0, microsecond=0)
+    if local.time() >= DAY_ENDS:
+        tomorrow = local + timedelta(days=1)
+        return tomorrow.replace(hour=9, minute=0, second=0, microsecond=0)
+    return moment

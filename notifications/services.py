@@ -1,0 +1,997 @@
+"""Writes for notifications: queueing (the outbox), delivery, staff actions, sweeps, printing.
+
+The outbox in PostgreSQL is the source of truth. `notification_queue` writes a row inside the
+caller's transaction and publishes "deliver row X" only once that transaction commits. A
+worker claims the row with a conditional UPDATE, reads consent and contact details at that
+moment, sends on the first agreed channel and records the outcome. The beat sweeper
+re-publishes rows that were left behind, so a lost broker message delays a letter but never
+loses it. See docs/notifications.md for the exactly-once argument and its one small window.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, connections, transaction
+from django.db.models import NOT_PROVIDED, F, Q
+from django.utils import timezone
+
+from intake.models import Referral
+from intake.selectors import ContactOptions, client_contact_options
+from notifications import delivery, kinds, letters, rendering, tasks
+from notifications.models import Letter, Notification, NotificationEvent, PrintBatch
+
+logger = logging.getLogger("threshold.notifications")
+
+Status = Notification.Status
+Event = NotificationEvent.Event
+
+
+class Outcome(enum.StrEnum):
+    SENT = "sent"
+    SUPPRESSED = "suppressed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    DEFERRED = "deferred"
+    NOT_CLAIMED = "not_claimed"
+
+
+class DeliveryDeferred(Exception):
+    """A passing problem: the row is back in the queue, due again in `retry_in` seconds."""
+
+    def __init__(self, retry_in: int, error: str):
+        super().__init__(error)
+        self.retry_in = retry_in
+        self.error = error
+
+
+class NotificationActionError(Exception):
+    """A staff action that does not apply to this notification now (shown to the user)."""
+
+
+# --------------------------------------------------------------------------------------
+# Queueing
+
+
+def idempotency_key(
+    *,
+    kind: str,
+    referral: Referral | None,
+    recipient: str,
+    occurrence: str,
+    staff_user=None,
+) -> str:
+    """kind + referral + occurrence; the recipient joins it only when it is not the kind's
+    usual one (a risk alert to a named member of staff as well as to the duty inbox)."""
+    spec = kinds.spec(kind)
+    who = kind if recipient == spec.recipients[0] else f"{kind}/{recipient}"
+    if recipient == kinds.STAFF and staff_user is not None:
+        who = f"{who}-{staff_user.public_id}"
+    return f"{who}:{referral.public_id if referral is not None else '-'}:{occurrence}"
+
+
+def notification_queue(
+    *,
+    kind: str,
+    referral: Referral | None = None,
+    recipient: str = "client",
+    occurrence: str = "1",
+    context: dict | None = None,
+    staff_user=None,
+    send_after: datetime | None = None,
+) -> Notification:
+    """Write a notification into the outbox, inside the caller's transaction.
+
+    Delivery is published only when that transaction commits, so a rolled-back caller sends
+    nothing. The same kind, referral and occurrence a second time returns the row already
+    there (unchanged): never a second message. `send_after` schedules it for later; the
+    beat sweeper dispatches it when due.
+    """
+    spec = kinds.spec(kind)
+    if kind == "risk_alert" and recipient == "client":
+        # Said plainly, because it matters: a risk alert never goes to a client's channels.
+        raise ValueError("a risk alert goes to staff (duty_inbox or staff), never to the client")
+    if recipient not in spec.recipients:
+        raise ValueError(f"{kind} goes to {' or '.join(spec.recipients)}, not to {recipient!r}")
+    if recipient in (kinds.CLIENT, kinds.GP) and referral is None:
+        raise ValueError(f"a {kind} to the {recipient} needs a referral")
+    if recipient == kinds.STAFF and staff_user is None:
+        raise ValueError("a notification to a member of staff needs staff_user")
+    occurrence = str(occurrence).strip()
+    if not occurrence or len(occurrence) > 100:
+        raise ValueError("occurrence must be 1 to 100 characters")
+    service_id = referral.service_id if referral is not None else staff_user.service_id
+    if service_id is None:
+        raise ValueError("a notification must belong to a service")
+    key = idempotency_key(
+        kind=kind,
+        referral=referral,
+        recipient=recipient,
+        occurrence=occurrence,
+        staff_user=staff_user,
+    )
+    return _insert(
+        Notification(
+            service_id=service_id,
+            referral=referral,
+            staff_user=staff_user,
+            kind=kind,
+            recipient=recipient,
+            occurrence=occurrence,
+            idempotency_key=key,
+            context=_json_safe(context or {}),
+            urgent=spec.urgent,
+            send_after=send_after or timezone.now(),
+            appointment_at=kinds.appointment_at(context or {}),
+        )
+    )
+
+
+def _json_safe(context: dict) -> dict:
+    if not isinstance(context, dict):
+        raise ValueError("context must be a dict")
+    # Round-trip now, so a value JSON cannot hold fails in the caller, not in the worker.
+    return json.loads(json.dumps(context, cls=DjangoJSONEncoder))
+
+
+@functools.cache
+def _omittable(alias: str) -> dict[str, Any]:
+    """Columns the database fills by itself (a db_default, or NULL) with their defaults:
+    a new row leaves them out unless it sets them (a resend sets its own few)."""
+    return {
+        field.attname: field.get_default()
+        for field in Notification._meta.local_concrete_fields
+        if not field.primary_key
+        and (field.db_default is not NOT_PROVIDED or (field.null and field.get_default() is None))
+    }
+
+
+@functools.cache
+def _insert_sql(alias: str, columns: tuple[str, ...]) -> str:
+    db = connections[alias]
+    quote = db.ops.quote_name
+    return (
+        f"INSERT INTO {quote(Notification._meta.db_table)} "
+        f"({', '.join(quote(column) for column in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({quote('idempotency_key')}) DO NOTHING RETURNING {quote('id')}"
+    )
+
+
+def _insert(notification: Notification) -> Notification:
+    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id: one round trip and
+    no savepoint, so it is safe and cheap inside the caller's transaction. A concurrent
+    insert of the same key waits for the other transaction, then finds its row.
+
+    This is on the path of every submission, so it writes only the columns that vary and
+    leaves the rest (the outcome of a delivery, the follow-up) to their database defaults.
+    """
+    now = timezone.now()
+    due_now = notification.send_after <= now
+    notification.dispatched_at = now if due_now else None
+    omittable = _omittable(connection.alias)
+    fields = [
+        field
+        for field in Notification._meta.local_concrete_fields
+        if not field.primary_key
+        and not (
+            field.attname in omittable
+            and getattr(notification, field.attname) == omittable[field.attname]
+        )
+    ]
+    values = [
+        field.get_db_prep_save(field.pre_save(notification, add=True), connection=connection)
+        for field in fields
+    ]
+    sql = _insert_sql(connection.alias, tuple(field.column for field in fields))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return Notification.objects.get(idempotency_key=notification.idempotency_key)
+    notification.pk = row[0]
+    notification._state.adding = False
+    notification._state.db = connection.alias
+    if due_now:
+        public_id, urgent = notification.public_id, notification.urgent
+        transaction.on_commit(lambda: tasks.dispatch(public_id, urgent=urgent))
+    return notification
+
+
+# --------------------------------------------------------------------------------------
+# Delivery
+
+
+@dataclass(frozen=True)
+class _Plan:
+    channel: str
+    to_address: str
+    recipient: rendering.Recipient
+    contact: ContactOptions | None
+
+
+@dataclass(frozen=True)
+class _Undeliverable:
+    reason: str
+    follow_up: bool
+
+
+def notification_deliver(*, public_id: uuid.UUID) -> Outcome:
+    """Deliver one notification, if it is due and nobody else is delivering it.
+
+    Idempotent: a second call (a duplicate task, a redelivery after a worker died) finds the
+    row claimed or finished and does nothing. Raises DeliveryDeferred after a passing error,
+    with the row back in the queue for a later attempt.
+    """
+    notification = _claim(public_id)
+    if notification is None:
+        return Outcome.NOT_CLAIMED
+    if isinstance(notification, Outcome):
+        return notification
+    try:
+        return _deliver_claimed(notification)
+    except DeliveryDeferred:
+        raise
+    except Exception as error:
+        if delivery.is_transient(error):
+            return _defer(notification, error)
+        # Not a named passing error: retrying blindly could loop for ever. Fail it and let
+        # a person look.
+        logger.exception("notification %s failed", notification.public_id)
+        _close(
+            notification,
+            Status.FAILED,
+            reason="Could not be sent because of an unexpected problem: "
+            + delivery.describe(error),
+            follow_up=True,
+            event=Event.FAILED,
+            error=delivery.describe(error),
+        )
+        return Outcome.FAILED
+
+
+def _claim(public_id: uuid.UUID) -> Notification | Outcome | None:
+    """Take the row for this worker: a conditional UPDATE on the state just read, so of two
+    workers at it together exactly one succeeds. None when it is not ours to send."""
+    now = timezone.now()
+    row = (
+        Notification.objects.select_related("service", "referral", "referral__client", "staff_user")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if row is None:
+        return None
+    if row.status == Status.QUEUED and row.send_after <= now:
+        condition = Q(status=Status.QUEUED, send_after=row.send_after)
+        interrupted = False
+    elif row.status == Status.SENDING and row.lease_until and row.lease_until < now:
+        # The worker that held it died or hung past its lease: the attempt was interrupted.
+        condition = Q(status=Status.SENDING, claim_token=row.claim_token)
+        interrupted = True
+    else:
+        return None
+    if interrupted and row.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
+        # Something about this message stops workers mid-send every time: stop trying.
+        closed = (
+            Notification.objects.filter(pk=row.pk)
+            .filter(condition)
+            .update(
+                status=Status.FAILED,
+                status_reason=f"Delivery was interrupted {row.attempts} times; stopped trying.",
+                last_error="Interrupted (worker stopped while sending)",
+                lease_until=None,
+                closed_at=now,
+                follow_up_needed=True,
+                updated_at=now,
+            )
+        )
+        if closed:
+            _event(row.pk, Event.FAILED, "Interrupted too many times")
+            return Outcome.FAILED
+        return None
+    claim = {
+        "status": Status.SENDING,
+        "claim_token": uuid.uuid4(),
+        "lease_until": now + timedelta(seconds=settings.NOTIFICATIONS_LEASE_SECONDS),
+        "attempts": row.attempts + 1,
+        "updated_at": now,
+    }
+    if not Notification.objects.filter(pk=row.pk).filter(condition).update(**claim):
+        return None  # another worker got there first
+    for name, value in claim.items():
+        setattr(row, name, value)
+    if interrupted:
+        _event(row.pk, Event.INTERRUPTED, "The previous attempt stopped part-way; trying again.")
+    return row
+
+
+def _deliver_claimed(notification: Notification) -> Outcome:
+    irrelevant = _no_longer_needed(notification)
+    if irrelevant:
+        _close(notification, Status.CANCELLED, reason=irrelevant, event=Event.CANCELLED)
+        return Outcome.CANCELLED
+    plan = _plan(notification)
+    if isinstance(plan, _Undeliverable):
+        _close(
+            notification,
+            Status.SUPPRESSED,
+            reason=plan.reason,
+            follow_up=plan.follow_up,
+            event=Event.SUPPRESSED,
+        )
+        return Outcome.SUPPRESSED
+    ctx = _render_context(notification, plan.recipient)
+    sent: dict[str, Any] = {"channel": plan.channel, "to_address": plan.to_address}
+    if plan.channel == kinds.EMAIL:
+        subject, text, html = rendering.render_email(ctx)
+        sent.update(subject=subject, body_text=text, body_html=html)
+        sent["message_id"] = delivery.send_email(
+            public_id=notification.public_id,
+            to=plan.to_address,
+            subject=subject,
+            text=text,
+            html=html,
+        )
+        # The narrow window: the server has the message, our commit has not happened yet.
+        _mark_sent(notification, sent)
+    elif plan.channel == kinds.SMS:
+        body = rendering.render_sms(ctx)
+        sent.update(sms_text=body)
+        sent["provider_reference"] = delivery.send_sms(
+            public_id=notification.public_id, phone_number=plan.to_address, body=body
+        )
+        _mark_sent(notification, sent)
+    else:
+        html = rendering.render_letter_html(ctx)
+        pdf, pages = letters.render_pdf(html)
+        sent.update(subject=rendering.render_subject(ctx), body_html=html)
+        # Nothing leaves the building until staff print the batch, so storing the letter
+        # and marking it sent in one transaction is exactly once.
+        _mark_sent(notification, sent, letter=(pdf, pages))
+    return Outcome.SENT
+
+
+def _plan(notification: Notification) -> _Plan | _Undeliverable:
+    spec = kinds.spec(notification.kind)
+    service = notification.service
+    if notification.recipient == kinds.DUTY_INBOX:
+        if not service.duty_inbox_email:
+            return _Undeliverable("The service has no duty inbox address.", follow_up=True)
+        who = rendering.Recipient(
+            name="", address_lines=(service.duty_inbox_email,), email=service.duty_inbox_email
+        )
+        return _Plan(kinds.EMAIL, service.duty_inbox_email, who, None)
+    if notification.recipient == kinds.STAFF:
+        user = notification.staff_user
+        if user is None or not user.email or not user.is_active:
+            return _Undeliverable("The member of staff has no active email address.", True)
+        who = rendering.Recipient(
+            name=user.get_full_name() or user.username, address_lines=(user.email,)
+        )
+        return _Plan(kinds.EMAIL, user.email, who, None)
+
+    # Client and GP: what the client agreed to, read now, not when the message was queued.
+    contact = client_contact_options(client_id=notification.referral.client_id)
+    if notification.recipient == kinds.GP:
+        if not contact.gp_share_ok:
+            return _Undeliverable("The client has not agreed to us telling their GP.", False)
+        if not (contact.gp_practice_name and contact.gp_practice_address):
+            return _Undeliverable(
+                "The client agreed to us telling their GP, but we do not have the practice's "
+                "name and address.",
+                follow_up=True,
+            )
+        lines = rendering.address_lines(contact.gp_practice_address)
+        who = rendering.Recipient(name=contact.gp_practice_name, address_lines=lines)
+        return _Plan(kinds.LETTER, "\n".join([contact.gp_practice_name, *lines]), who, contact)
+
+    agreed = contact.consented_channels()
+    for channel in agreed:
+        if channel not in spec.channels:
+            continue
+        who = rendering.Recipient(
+            name=contact.name,
+            address_lines=rendering.address_lines(contact.address),
+            email=contact.email,
+            phone=contact.mobile_phone,
+        )
+        if channel == kinds.SMS:
+            ctx = _render_context(notification, who)
+            if not rendering.sms_fits(rendering.render_sms(ctx)):
+                logger.warning("notification %s: SMS too long, next channel", notification.pk)
+                continue
+            return _Plan(channel, contact.mobile_phone, who, contact)
+        if channel == kinds.EMAIL:
+            return _Plan(channel, contact.email, who, contact)
+        return _Plan(channel, "\n".join([contact.name, *who.address_lines]), who, contact)
+    return _Undeliverable(
+        _why_undeliverable(spec, agreed, contact), spec.follow_up_if_undeliverable
+    )
+
+
+_CHANNEL_WORDS = {"email": "email", "sms": "text message", "letter": "letter", "phone": "phone"}
+
+
+def _why_undeliverable(spec: kinds.KindSpec, agreed: list[str], contact: ContactOptions) -> str:
+    possible = " or ".join(_CHANNEL_WORDS[c] for c in spec.channels)
+    if not agreed:
+        return (
+            f"The client has not agreed to any way of contact this message can use "
+            f"({possible}), or we lack the details for it."
+        )
+    if agreed == ["phone"]:
+        voicemail = (
+            "They agreed to voicemail."
+            if contact.voicemail_ok
+            else "Do not leave a voicemail: they have not agreed to one."
+        )
+        times = (
+            f" Safe times to call: {contact.safe_contact_times}."
+            if contact.safe_contact_times
+            else ""
+        )
+        return (
+            f"The client agreed to phone calls only. Please call them instead. {voicemail}{times}"
+        )
+    return (
+        f"This message can go by {possible}; the client agreed only to "
+        f"{' and '.join(_CHANNEL_WORDS[c] for c in agreed)}."
+    )
+
+
+def _no_longer_needed(notification: Notification) -> str:
+    """A reminder or check-in that events have overtaken is cancelled, not sent."""
+    referral = notification.referral
+    if referral is None:
+        return ""
+    if notification.kind == "waiting_checkin" and referral.status not in WAITING_STATUSES:
+        return f"No longer waiting: the referral is now '{referral.get_status_display()}'."
+    if notification.kind in {"appointment_reminder", "questionnaire_reminder"} and (
+        referral.status in {Referral.Status.WITHDRAWN, Referral.Status.ENDED}
+    ):
+        return f"Not needed: the referral is now '{referral.get_status_display()}'."
+    if notification.kind == "appointment_reminder":
+        source = notification.context.get("source")
+        newer = (
+            Notification.objects.filter(
+                referral=referral, kind__in=APPOINTMENT_KINDS, appointment_at__isnull=False
+            )
+            .exclude(status__in=[Status.CANCELLED, Status.FAILED, Status.SUPPRESSED])
+            .order_by("-created_at", "-id")
+            .values_list("public_id", flat=True)
+            .first()
+        )
+        if source and newer and str(newer) != source:
+            return "Not needed: the appointment was rearranged."
+        if notification.appointment_at and notification.appointment_at <= timezone.now():
+            return "Not needed: the appointment time has passed."
+    return ""
+
+
+def _render_context(notification: Notification, who: rendering.Recipient) -> dict[str, Any]:
+    referral = notification.referral
+    about = None
+    if notification.recipient == kinds.GP and referral is not None:
+        client = referral.client
+        about = {
+            "name": f"{client.given_name} {client.family_name}",
+            "date_of_birth": client.date_of_birth,
+            "nhs_number": client.nhs_number,
+        }
+    ctx = rendering.build_context(
+        kind=notification.kind,
+        service=notification.service,
+        referral=referral,
+        recipient=who,
+        context=notification.context,
+        about_client=about,
+    )
+    ctx["received_at"] = referral.received_at if referral is not None else None
+    return ctx
+
+
+def _mark_sent(
+    notification: Notification, sent: dict[str, Any], letter: tuple[bytes, int] | None = None
+) -> None:
+    """Record the outcome in one UPDATE (a letter: with its stored PDF, in one transaction).
+    The row itself says when and how it went; no separate event is written."""
+    if letter is None:
+        _record_sent(notification, sent)
+        return
+    with transaction.atomic():
+        if _record_sent(notification, sent):
+            pdf, pages = letter
+            Letter.objects.create(
+                notification_id=notification.pk,
+                service_id=notification.service_id,
+                pdf=pdf,
+                page_count=pages,
+            )
+
+
+def _record_sent(notification: Notification, sent: dict[str, Any]) -> bool:
+    now = timezone.now()
+    updated = Notification.objects.filter(
+        pk=notification.pk, status=Status.SENDING, claim_token=notification.claim_token
+    ).update(
+        status=Status.SENT, sent_at=now, lease_until=None, last_error="", updated_at=now, **sent
+    )
+    if not updated:
+        # Our lease ran out and another worker took over: it records the outcome (and, for
+        # a letter, stores its own copy; we must not store a second).
+        logger.warning("notification %s: lost its claim before recording", notification.pk)
+    return bool(updated)
+
+
+def _defer(notification: Notification, error: BaseException) -> Outcome:
+    text = delivery.describe(error)
+    attempts = notification.attempts
+    if attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
+        _close(
+            notification,
+            Status.FAILED,
+            reason=f"Gave up after {attempts} attempts. Last problem: {text}",
+            follow_up=True,
+            event=Event.FAILED,
+            error=text,
+        )
+        return Outcome.FAILED
+    retry_in = retry_delay(attempts, urgent=notification.urgent)
+    now = timezone.now()
+    due = now + timedelta(seconds=retry_in)
+    Notification.objects.filter(
+        pk=notification.pk, status=Status.SENDING, claim_token=notification.claim_token
+    ).update(
+        status=Status.QUEUED,
+        send_after=due,
+        # The retry task is due then; the sweeper steps in only if that task is lost.
+        dispatched_at=due,
+        lease_until=None,
+        last_error=text,
+        updated_at=now,
+    )
+    _event(notification.pk, Event.DEFERRED, f"{text} (attempt {attempts}; next in {retry_in}s)")
+    raise DeliveryDeferred(retry_in, text)
+
+
+def retry_delay(attempts: int, *, urgent: bool = False) -> int:
+    """Exponential backoff: base, 2 x base, 4 x base ..., capped. Risk alerts retry sooner."""
+    base = settings.NOTIFICATIONS_RETRY_BASE_SECONDS
+    if urgent:
+        base = max(1, base // 5)
+    return int(min(settings.NOTIFICATIONS_RETRY_MAX_SECONDS, base * 2 ** max(0, attempts - 1)))
+
+
+def _close(
+    notification: Notification,
+    status: str,
+    *,
+    reason: str,
+    event: str,
+    follow_up: bool = False,
+    error: str = "",
+) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        Notification.objects.filter(
+            pk=notification.pk, status=Status.SENDING, claim_token=notification.claim_token
+        ).update(
+            status=status,
+            status_reason=reason,
+            last_error=error or F("last_error"),
+            lease_until=None,
+            closed_at=now,
+            follow_up_needed=follow_up,
+            updated_at=now,
+        )
+        _event(notification.pk, event, reason)
+    level = logging.ERROR if status == Status.FAILED else logging.INFO
+    logger.log(level, "notification %s %s: %s", notification.public_id, status, reason)
+
+
+def _event(notification_id: int, event: str, detail: str = "", by=None) -> None:
+    NotificationEvent.objects.create(
+        notification_id=notification_id, event=event, detail=detail[:2000], by=by
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Staff actions
+
+
+@transaction.atomic
+def notification_cancel(*, notification: Notification, user, reason: str = "") -> Notification:
+    """Cancel a message that has not gone yet. One being sent cannot be called back."""
+    now = timezone.now()
+    cancelled = Notification.objects.filter(pk=notification.pk, status=Status.QUEUED).update(
+        status=Status.CANCELLED,
+        status_reason=f"Cancelled by staff. {reason}".strip(),
+        closed_at=now,
+        updated_at=now,
+    )
+    if not cancelled:
+        raise NotificationActionError("Only a message that is still queued can be cancelled.")
+    _event(notification.pk, Event.CANCELLED, reason or "Cancelled by staff", by=user)
+    notification.refresh_from_db()
+    return notification
+
+
+@transaction.atomic
+def notification_resend(*, notification: Notification, user, reason: str) -> Notification:
+    """Send a message again, as a new notification that records who asked and why.
+
+    Consent is checked again when the new one is sent. Two people pressing "resend" at the
+    same moment make one new message, not two (they compute the same key).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise NotificationActionError("Say why the message is being sent again.")
+    if notification.is_open:
+        raise NotificationActionError("This message has not finished yet; it cannot be resent.")
+    original = notification.resend_of or notification
+    number = original.resends.count() + 1
+    occurrence = f"{original.occurrence}/resend-{number}"
+    key = idempotency_key(
+        kind=original.kind,
+        referral=original.referral,
+        recipient=original.recipient,
+        occurrence=occurrence,
+        staff_user=original.staff_user,
+    )
+    resent = _insert(
+        Notification(
+            service_id=original.service_id,
+            referral=original.referral,
+            staff_user=original.staff_user,
+            kind=original.kind,
+            recipient=original.recipient,
+            occurrence=occurrence[:100],
+            idempotency_key=key,
+            context=original.context,
+            urgent=original.urgent,
+            send_after=timezone.now(),
+            appointment_at=original.appointment_at,
+            resend_of=original,
+            requested_by=user,
+            request_reason=reason,
+        )
+    )
+    _event(notification.pk, Event.RESEND, reason, by=user)
+    _follow_up_resolve(notification, user=user, note=f"Resent: {reason}")
+    return resent
+
+
+@transaction.atomic
+def notification_follow_up_record(*, notification: Notification, user, note: str) -> Notification:
+    """Record what a person did about a failed or suppressed message (e.g. phoned)."""
+    note = (note or "").strip()
+    if not note:
+        raise NotificationActionError("Say what was done.")
+    if not _follow_up_resolve(notification, user=user, note=note):
+        raise NotificationActionError("This message is not waiting for follow-up.")
+    notification.refresh_from_db()
+    return notification
+
+
+def _follow_up_resolve(notification: Notification, *, user, note: str) -> bool:
+    now = timezone.now()
+    done = Notification.objects.filter(
+        pk=notification.pk, follow_up_needed=True, followed_up_at__isnull=True
+    ).update(followed_up_at=now, followed_up_by=user, follow_up_note=note, updated_at=now)
+    if done:
+        _event(notification.pk, Event.FOLLOWED_UP, note, by=user)
+    return bool(done)
+
+
+# --------------------------------------------------------------------------------------
+# Sweeps (beat): the outbox, and messages that come from the passing of time
+
+
+def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Publish again what the broker may have lost: rows due but left queued well after
+    their last dispatch, and rows whose sender's lease ran out. Returns how many."""
+    now = now or timezone.now()
+    stale_dispatch = now - timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_SECONDS)
+    due = Q(status=Status.QUEUED, send_after__lte=now) & (
+        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale_dispatch)
+    )
+    abandoned = Q(status=Status.SENDING, lease_until__lt=now) & (
+        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=F("lease_until"))
+    )
+    rows = list(
+        Notification.objects.filter(due | abandoned)
+        .order_by("-urgent", "send_after", "id")
+        .values_list("pk", "public_id", "urgent")[:limit]
+    )
+    if not rows:
+        return 0
+    Notification.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(dispatched_at=now)
+    for _, public_id, urgent in rows:
+        tasks.dispatch(public_id, urgent=urgent)
+    logger.info("outbox sweep: dispatched %d notifications", len(rows))
+    return len(rows)
+
+
+WAITING_STATUSES = (
+    Referral.Status.SUBMITTED,
+    Referral.Status.ASSESSMENT_BOOKED,
+    Referral.Status.AWAITING_ALLOCATION,
+)
+CHECKIN_EVERY = timedelta(weeks=6)
+APPOINTMENT_KINDS = ("assessment_invitation", "allocation")
+REMINDER_BEFORE = timedelta(hours=48)
+REMINDER_AT_LEAST = timedelta(hours=3)
+
+
+def waiting_checkins_queue(*, now: datetime | None = None) -> int:
+    """A "still waiting" message at 6 weeks of waiting, and every 6 weeks after that."""
+    now = now or timezone.now()
+    waiting = Referral.objects.filter(
+        status__in=WAITING_STATUSES, received_at__lte=now - CHECKIN_EVERY
+    ).select_related("service")
+    candidates = []
+    for referral in waiting.iterator(chunk_size=500):
+        weeks = int((now - referral.received_at) / CHECKIN_EVERY) * 6
+        candidates.append((referral, weeks))
+    keys = {
+        idempotency_key(
+            kind="waiting_checkin", referral=r, recipient="client", occurrence=f"week-{w}"
+        ): (r, w)
+        for r, w in candidates
+    }
+    existing = set(
+        Notification.objects.filter(idempotency_key__in=list(keys)).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    queued = 0
+    send_after = kinds.daytime(now)
+    for key, (referral, weeks) in keys.items():
+        if key in existing:
+            continue
+        with transaction.atomic():
+            notification_queue(
+                kind="waiting_checkin",
+                referral=referral,
+                occurrence=f"week-{weeks}",
+                context={"weeks_waiting": weeks},
+                send_after=send_after,
+            )
+        queued += 1
+    return queued
+
+
+def appointment_reminders_queue(*, now: datetime | None = None) -> int:
+    """A reminder about 2 days before each appointment an invitation or allocation letter
+    announced, unless it was rearranged since (the latest letter wins)."""
+    now = now or timezone.now()
+    announced = (
+        Notification.objects.filter(
+            kind__in=APPOINTMENT_KINDS,
+            status=Status.SENT,
+            appointment_at__gt=now + REMINDER_AT_LEAST,
+            appointment_at__lte=now + REMINDER_BEFORE,
+            recipient=kinds.CLIENT,
+        )
+        .select_related("referral", "referral__service")
+        .order_by("referral_id", "-created_at")
+    )
+    queued = 0
+    for source in announced:
+        latest = (
+            Notification.objects.filter(referral_id=source.referral_id, kind__in=APPOINTMENT_KINDS)
+            .exclude(status__in=[Status.CANCELLED, Status.FAILED, Status.SUPPRESSED])
+            .order_by("-created_at", "-id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if latest != source.pk:
+            continue
+        send_after = kinds.daytime(now)
+        if send_after > source.appointment_at - REMINDER_AT_LEAST:
+            send_after = now
+        occurrence = timezone.localtime(source.appointment_at).strftime("%Y%m%dT%H%M")
+        context = {
+            key: source.context.get(key)
+            for key in ("location", "video_link", "by_phone")
+            if source.context.get(key)
+        }
+        with transaction.atomic():
+            notification_queue(
+                kind="appointment_reminder",
+                referral=source.referral,
+                occurrence=occurrence,
+                context={
+                    **context,
+                    "appointment_at": source.appointment_at,
+                    "source": str(source.public_id),
+                },
+                send_after=send_after,
+            )
+        queued += 1
+    return queued
+
+
+# --------------------------------------------------------------------------------------
+# Printing
+
+
+def print_batch_create(*, user) -> PrintBatch | None:
+    """Gather every letter not yet printed into one batch (one PDF), once.
+
+    Letters are locked while they are gathered, so two people pressing the button at once
+    make one batch, and a letter is in exactly one batch. Consent is read again now: a
+    letter whose client has since withdrawn agreement to letters (or to telling the GP) is
+    held back and put on the follow-up list instead of being printed.
+    """
+    if not user.service_id:
+        return None
+    with transaction.atomic():
+        pending = list(
+            Letter.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(service_id=user.service_id, batch__isnull=True, held_back_reason="")
+            .select_related("notification", "notification__referral")
+            .order_by("created_at", "id")
+        )
+        printable = []
+        for letter in pending:
+            reason = _letter_consent_gone(letter.notification)
+            if reason:
+                _letter_hold_back(letter, reason)
+            else:
+                printable.append(letter)
+        if not printable:
+            return None
+        pdf, pages = letters.merge_for_printing([bytes(letter.pdf) for letter in printable])
+        batch = PrintBatch.objects.create(
+            service_id=user.service_id,
+            created_by=user,
+            letter_count=len(printable),
+            page_count=pages,
+            pdf=pdf,
+        )
+        Letter.objects.filter(pk__in=[letter.pk for letter in printable]).update(
+            batch=batch, updated_at=timezone.now()
+        )
+        NotificationEvent.objects.bulk_create(
+            [
+                NotificationEvent(
+                    notification_id=letter.notification_id,
+                    event=Event.BATCHED,
+                    detail=f"Print batch of {batch.created_at:%d %B %Y %H:%M}",
+                    by=user,
+                )
+                for letter in printable
+            ]
+        )
+    return batch
+
+
+def _letter_consent_gone(notification: Notification) -> str:
+    if notification.referral is None or notification.recipient not in (kinds.CLIENT, kinds.GP):
+        return ""
+    contact = client_contact_options(client_id=notification.referral.client_id)
+    if notification.recipient == kinds.GP and not contact.gp_share_ok:
+        return "Not printed: the client withdrew agreement to us telling their GP."
+    if notification.recipient == kinds.CLIENT and not contact.letters_ok:
+        return "Not printed: the client withdrew agreement to letters at home."
+    return ""
+
+
+def _letter_hold_back(letter: Letter, reason: str) -> None:
+    now = timezone.now()
+    Letter.objects.filter(pk=letter.pk).update(held_back_reason=reason, updated_at=now)
+    Notification.objects.filter(pk=letter.notification_id).update(
+        status=Status.SUPPRESSED,
+        status_reason=reason,
+        closed_at=now,
+        follow_up_needed=True,
+        updated_at=now,
+    )
+    _event(letter.notification_id, Event.HELD_BACK, reason)
+
+
+def print_batch_download(*, batch: PrintBatch, user) -> bytes:
+    """The batch's PDF; the first download (who and when) and every later one are recorded."""
+    now = timezone.now()
+    PrintBatch.objects.filter(pk=batch.pk, first_downloaded_at__isnull=True).update(
+        first_downloaded_at=now, first_downloaded_by=user
+    )
+    PrintBatch.objects.filter(pk=batch.pk).update(download_count=F("download_count") + 1)
+    return bytes(batch.pdf)
+
+
+# --------------------------------------------------------------------------------------
+# Preview (reads only: nothing is written or sent)
+
+
+@dataclass(frozen=True)
+class Preview:
+    kind: str
+    recipient: str
+    rendered: rendering.Rendered
+    channel: str  # the channel it would use if sent now, or ""
+    undeliverable_reason: str
+    example: bool  # true when example values stand in for details not known yet
+    sms_length: int
+    sms_encoding: str
+
+
+def notification_preview(
+    *,
+    referral: Referral,
+    kind: str,
+    recipient: str | None = None,
+    notification: Notification | None = None,
+) -> Preview:
+    """What a kind of message would look like for this referral, and where it would go if
+    it were sent now. Uses a queued or sent message's own details when given one, else the
+    latest message of that kind for the referral, else example values (and says so)."""
+    spec = kinds.spec(kind)
+    recipient = recipient or (notification.recipient if notification else spec.recipients[0])
+    if recipient not in spec.recipients:
+        raise ValueError(f"{kind} goes to {' or '.join(spec.recipients)}")
+    example = False
+    if notification is None:
+        notification = (
+            Notification.objects.filter(referral=referral, kind=kind, recipient=recipient)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+    if notification is not None:
+        context = notification.context
+    else:
+        example = True
+        context = _json_safe(kinds.example_context(kind))
+    draft = Notification(
+        service=referral.service,
+        referral=referral,
+        staff_user=notification.staff_user if notification else None,
+        kind=kind,
+        recipient=recipient,
+        context=context,
+        urgent=spec.urgent,
+        appointment_at=kinds.appointment_at(context),
+    )
+    plan = _plan(draft)
+    if isinstance(plan, _Plan):
+        who, channel, reason = plan.recipient, plan.channel, ""
+    else:
+        who, channel, reason = _preview_recipient(draft), "", plan.reason
+    rendered = rendering.render_all(_render_context(draft, who))
+    length, encoding = rendering.sms_length(rendered.sms)
+    return Preview(
+        kind=kind,
+        recipient=recipient,
+        rendered=rendered,
+        channel=channel,
+        undeliverable_reason=reason,
+        example=example,
+        sms_length=length if rendered.sms else 0,
+        sms_encoding=encoding,
+    )
+
+
+def _preview_recipient(draft: Notification) -> rendering.Recipient:
+    if draft.recipient == kinds.DUTY_INBOX:
+        return rendering.Recipient(name="", address_lines=(draft.service.duty_inbox_email,))
+    if draft.recipient == kinds.STAFF:
+        return rendering.Recipient(name="A member of staff", address_lines=())
+    contact = client_contact_options(client_id=draft.referral.client_id)
+    if draft.recipient == kinds.GP:
+        return rendering.Recipient(
+            name=contact.gp_practice_name or "The GP practice",
+            address_lines=rendering.address_lines(contact.gp_practice_address),
+        )
+    return rendering.Recipient(
+        name=contact.name, address_lines=rendering.address_lines(contact.address)
+    )

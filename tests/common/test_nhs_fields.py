@@ -1,0 +1,54 @@
+"""The NHS.UK field renderer picks the right component for each kind of field."""
+
+from __future__ import annotations
+
+from django import forms
+from django.template import Context, Template
+
+from intake.forms import NhsDateField
+
+
+class Sample(forms.Form):
+    many = forms.MultipleChoiceField(
+        choices=[("a", "A"), ("b", "B")], widget=forms.CheckboxSelectMultiple, required=False
+    )
+    one = forms.ChoiceField(choices=[("x", "X"), ("y", "Y")], widget=forms.RadioSelect)
+    words = forms.CharField(max_length=20, widget=forms.Textarea)
+    born = NhsDateField(label="Date of birth", label_noun="Date of birth")
+    agree = forms.BooleanField()
+
+
+def render(form, name):
+    return Template("{% load nhs %}{% nhs_field f." + name + " %}").render(Context({"f": form}))
+
+
+def test_each_field_kind_renders_its_nhs_component():
+    form = Sample(
+        data={
+            "many": ["a", "b"],
+            "one": "y",
+            "words": "hi",
+            "born_day": "1",
+            "born_month": "2",
+            "born_year": "1990",
+            "agree": "on",
+        }
+    )
+    many = render(form, "many")
+    assert many.count('type="checkbox"') == 2 and many.count(" checked") == 2
+    assert 'type="radio"' not in many
+    one = render(form, "one")
+    assert one.count('type="radio"') == 2 and 'value="y" checked' in one
+    words = render(form, "words")
+    assert "nhsuk-character-count" in words and 'data-maxlength="20"' in words
+    born = render(form, "born")
+    assert 'id="id_born_day"' in born and 'value="1990"' in born
+    assert 'type="checkbox"' in render(form, "agree")
+
+
+def test_errors_are_linked_from_the_summary_to_the_first_control():
+    form = Sample(data={})
+    summary = Template("{% load nhs %}{% nhs_error_summary f %}").render(Context({"f": form}))
+    assert 'href="#id_one_0"' in summary
+    assert 'href="#id_born_day"' in summary
+    assert "There is a problem" in summary

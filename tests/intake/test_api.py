@@ -1,0 +1,132 @@
+"""POST /api/v1/referrals/ for GP practices and partner services."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from assessment.models import RiskFlag
+from common import roles
+from intake.models import ConsentRecord, Referral
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/referrals/"
+
+
+@pytest.fixture
+def partner(service):
+    return UserFactory(username="millane", service=service, roles=[roles.PARTNER_REFERRER])
+
+
+@pytest.fixture
+def api(partner):
+    client = APIClient()
+    token = Token.objects.create(user=partner)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+BODY = {
+    "source": "gp",
+    "given_name": "Sam",
+    "family_name": "Reyes",
+    "date_of_birth": "1984-02-29",
+    "nhs_number": "9434765919",
+    "email": "sam@example.com",
+    "consents": [{"topic": "contact_email", "granted": True, "wording": "May we email you?"}],
+    "questionnaires": [{"measure": "phq9", "answers": [1, 1, 1, 1, 1, 1, 1, 1, 1]}],
+}
+
+
+def test_partner_creates_a_referral_in_its_own_service(api, service):
+    response = api.post(URL, BODY, format="json")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    referral = Referral.objects.get(public_id=body["id"])
+    assert body["reference"] == referral.reference
+    assert referral.service == service and referral.source == "gp"
+    assert referral.client.nhs_number == "9434765919"
+    consent = ConsentRecord.objects.get()
+    assert consent.via == "api" and consent.decision == "granted"
+    assert body["risk_flags"] == 1  # PHQ-9 item 9 answered 1
+    assert RiskFlag.objects.get().source == "phq9_item9"
+
+
+def test_idempotency_key_makes_retries_safe(api):
+    first = api.post(URL, BODY, format="json", HTTP_IDEMPOTENCY_KEY="gp-123")
+    again = api.post(URL, BODY, format="json", HTTP_IDEMPOTENCY_KEY="gp-123")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert Referral.objects.count() == 1
+
+
+def test_reusing_a_key_for_a_different_referral_is_a_conflict(api):
+    api.post(URL, BODY, format="json", HTTP_IDEMPOTENCY_KEY="gp-123")
+    other = api.post(
+        URL, {**BODY, "given_name": "Alex"}, format="json", HTTP_IDEMPOTENCY_KEY="gp-123"
+    )
+    assert other.status_code == 409
+    assert "different referral" in other.json()["Idempotency-Key"][0]
+
+
+def test_without_a_key_each_post_is_a_new_referral(api):
+    api.post(URL, BODY, format="json")
+    api.post(URL, BODY, format="json")
+    assert Referral.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"nhs_number": "9434765918"}, "nhs_number", "not a valid NHS number"),
+        ({"date_of_birth": "2099-01-01"}, "date_of_birth", "must be in the past"),
+        ({"date_of_birth": "1984-02-30"}, "date_of_birth", "Date has wrong format"),
+        ({"postcode": "XX"}, "postcode", "real UK postcode"),
+        ({"mobile_phone": "0113 496 0000"}, "mobile_phone", "landline"),
+        ({"email": "nope"}, "email", "valid email"),
+        ({"given_name": ""}, "given_name", "may not be blank"),
+        ({"source": "self"}, "source", "not a valid choice"),
+        ({"presenting_problem": "x" * 2001}, "presenting_problem", "no more than 2000"),
+        ({"questionnaires": [{"measure": "phq9", "answers": [1, 2]}]}, "questionnaires", "9"),
+    ],
+)
+def test_bad_fields_get_field_level_400s(api, changes, field, message):
+    response = api.post(URL, {**BODY, **changes}, format="json")
+
+    assert response.status_code == 400
+    errors = response.json()
+    assert field in errors, errors
+    assert message.lower() in str(errors[field]).lower()
+    assert not Referral.objects.exists()
+
+
+def test_malformed_json_is_a_400_not_a_500(api):
+    response = api.post(URL, "{not json", content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_only_partner_accounts_may_post(service, assessor):
+    anonymous = APIClient().post(URL, BODY, format="json")
+    assert anonymous.status_code in (401, 403)
+    staff = APIClient()
+    staff.force_authenticate(assessor)
+    assert staff.post(URL, BODY, format="json").status_code == 403
+
+
+def test_script_in_text_is_kept_as_text(api):
+    body = {**BODY, "presenting_problem": "<script>alert(1)</script>"}
+    api.post(URL, body, format="json")
+    assert Referral.objects.get().presenting_problem == "<script>alert(1)</script>"
+
+
+def test_openapi_schema_describes_the_endpoint(client):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    text = schema.content.decode()
+    assert "/api/v1/referrals/" in text
+    assert "Idempotency-Key" in text
+    assert client.get("/api/docs/").status_code == 200
