@@ -867,6 +867,14 @@ class SessionPlanForm(ServiceForm):
                 continue
             if not day:
                 self.add_error(f"day_{row}", f"Session {row}: select a day")
+            elif day in days_seen:
+                self.add_error(
+                    f"day_{row}",
+                    f"Sessions {days_seen[day]} and {row} are both on "
+                    f"{WEEKDAY_NAMES[day]}: choose different days",
+                )
+            else:
+                days_seen[day] = row
             if not raw_time:
                 self.add_error(f"time_{row}", f"Session {row}: enter a time, like 10:30")
                 continue
@@ -876,13 +884,6 @@ class SessionPlanForm(ServiceForm):
                 self.add_error(f"time_{row}", error)
                 continue
             if day:
-                if day in days_seen:
-                    self.add_error(
-                        f"day_{row}",
-                        f"Sessions {days_seen[day]} and {row} are both on "
-                        f"{WEEKDAY_NAMES[day]}: choose different days",
-                    )
-                days_seen[day] = row
                 times.append({"weekday": int(day), "time": at.strftime("%H:%M")})
         data["regular_times"] = sorted(times, key=lambda t: (t["weekday"], t["time"]))
         starts, ends = data.get("starts_on"), data.get("ends_on")

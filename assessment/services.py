@@ -814,9 +814,56 @@ def session_plan_save(*, referral: Referral, user, values: dict, reason: str) ->
             "an assessment recommends therapy."
         )
     current = SessionPlan.objects.filter(referral=referral).order_by("-version").first()
-    values = {name: values.get(name) for name in PLAN_FIELDS if name != "breaks"}
+    values = {
+        name: values[name] if values.get(name) is not None else PLAN_DEFAULTS.get(name)
+        for name in PLAN_FIELDS
+        if name != "breaks"
+    }
+    _plan_check(values)
     values["breaks"] = list(current.breaks) if current else []
     return _plan_version_create(referral=referral, user=user, values=values, reason=reason)
+
+
+PLAN_DEFAULTS = {
+    "session_count": None,
+    "site": None,
+    "room": "",
+    "ends_on": None,
+    "review_dates": [],
+    "ending_plan": "",
+    "couch_discussed": "",
+    "measures_every_sessions": 4,
+    "repeat_measures": [measures.PHQ9, measures.GAD7],
+}
+
+
+def _plan_check(values: dict) -> None:
+    """The plan's own rules, for callers that do not come through the form (allocation)."""
+    if values.get("length") not in SessionPlan.Length.values:
+        raise AssessmentError("Select a fixed number of sessions or open-ended", field="length")
+    if values["length"] == SessionPlan.Length.FIXED and not values.get("session_count"):
+        raise AssessmentError("Enter the number of sessions", field="session_count")
+    per_week = values.get("sessions_per_week")
+    if not isinstance(per_week, int) or not 1 <= per_week <= 5:
+        raise AssessmentError("Sessions a week must be from 1 to 5", field="sessions_per_week")
+    times = values.get("regular_times") or []
+    if len(times) != per_week or len({t["weekday"] for t in times}) != per_week:
+        raise AssessmentError(
+            "Give a different day and a time for each session of the week", field="day_1"
+        )
+    if values.get("mode") not in Mode.values:
+        raise AssessmentError("Select in person, video call or telephone", field="mode")
+    if not values.get("starts_on"):
+        raise AssessmentError("Enter the start date", field="starts_on")
+    if values.get("ends_on") and values["ends_on"] <= values["starts_on"]:
+        raise AssessmentError(
+            "The planned ending date must be after the start date", field="ends_on"
+        )
+    unknown = set(values.get("repeat_measures") or []) - set(measures.MEASURES)
+    if unknown or not values.get("repeat_measures"):
+        raise AssessmentError(
+            "Select at least one questionnaire to repeat", field="repeat_measures"
+        )
 
 
 def _plan_current_or_error(referral: Referral) -> SessionPlan:

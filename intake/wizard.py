@@ -63,27 +63,36 @@ RETURN_TO_CHECK = "return_to_check"
 CONFIRMATION_SESSION_KEY = "referral_confirmation"
 
 
-def _step_value(wizard, step: str, field: str):
-    try:
-        data = wizard.get_cleaned_data_for_step(step) or {}
-    except KeyError:  # a conditional step that does not apply now
-        return None
-    return data.get(field)
+# Answers that decide which steps apply, and which steps are complete, are noted in the
+# wizard's storage when a step is accepted. Each request then reads these notes instead of
+# revalidating every earlier step; the final submit still revalidates them all.
+NOTES = "notes"
+DONE = "done"
+NOTED_FIELDS = {
+    SAFETY: ("safe_now",),
+    DIFFICULTIES: ("current_services",),
+    QUESTIONNAIRES: ("answer_now",),
+    PHQ9: ("item_9",),
+}
+
+
+def _noted(wizard, field: str):
+    return wizard.storage.extra_data.get(NOTES, {}).get(field)
 
 
 def needs_urgent_help(wizard) -> bool:
-    return _step_value(wizard, SAFETY, "safe_now") == "no"
+    return _noted(wizard, "safe_now") == "no"
 
 
 def needs_signpost(wizard) -> bool:
-    chosen = _step_value(wizard, DIFFICULTIES, "current_services") or []
+    chosen = _noted(wizard, "current_services") or []
     service = wizard.service
     rules = service.signpost_current_services if service else []
     return any(code in rules for code in chosen)
 
 
 def answers_questionnaires(wizard) -> bool:
-    return _step_value(wizard, QUESTIONNAIRES, "answer_now") == "yes"
+    return _noted(wizard, "answer_now") == "yes"
 
 
 class SelfReferralWizard(NamedUrlSessionWizardView):
@@ -117,12 +126,35 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
     # --- navigation -------------------------------------------------------------------
 
     def first_unfinished_step(self) -> str | None:
+        done = set(self.storage.extra_data.get(DONE, []))
         for step in self.get_form_list():
             if step == CHECK:
                 return None
-            if self.get_cleaned_data_for_step(step) is None:
+            if step not in done:
                 return step
         return None
+
+    def _note(self, step: str, cleaned: dict | None) -> None:
+        """Record a step as complete (with its deciding answers), or as not complete."""
+        extra = dict(self.storage.extra_data)
+        notes = dict(extra.get(NOTES, {}))
+        done = set(extra.get(DONE, []))
+        for field in NOTED_FIELDS.get(step, ()):
+            if cleaned is None:
+                notes.pop(field, None)
+            else:
+                notes[field] = cleaned.get(field)
+        if cleaned is None:
+            done.discard(step)
+        else:
+            done.add(step)
+        extra[NOTES], extra[DONE] = notes, sorted(done)
+        self.storage.extra_data = extra
+
+    def process_step(self, form):
+        # Called by formtools only for a valid form, just before it is stored.
+        self._note(self.steps.current, form.cleaned_data)
+        return super().process_step(form)
 
     def get(self, request, *args, **kwargs):
         step = kwargs.get("step")
@@ -205,8 +237,10 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
         """After a risk answer, crisis help appears at once, on every following page."""
         if needs_urgent_help(self) and step != URGENT_HELP:
             return True
-        item9 = _step_value(self, PHQ9, "item_9")
-        return step not in (PHQ9,) and item9 not in (None, "", "0", forms.PREFER_NOT_TO_SAY)
+        if not answers_questionnaires(self):
+            return False
+        item9 = _noted(self, "item_9")
+        return step != PHQ9 and item9 not in (None, "", "0", forms.PREFER_NOT_TO_SAY)
 
     def summary(self) -> list[dict]:
         sections = []
@@ -240,7 +274,8 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
     def save_draft(self, step: str):
         form = self.get_form(step=step, data=self.request.POST)
         # Keep what was typed on this page too, even if it is not complete yet.
-        self.storage.set_step_data(step, self.process_step(form))
+        self._note(step, form.cleaned_data if form.is_valid() else None)
+        self.storage.set_step_data(step, self.get_form_step_data(form))
         self.storage.current_step = step
         try:
             code = drafts.draft_save(

@@ -285,3 +285,32 @@ def test_handed_over_therapist_keeps_read_access_but_cannot_change(
     client.force_login(therapist)
     assert client.get(reverse("session-plan", args=[in_therapy.public_id])).status_code == 200
     assert client.get(edit_url(in_therapy)).status_code == 403
+
+
+def test_a_bad_time_does_not_also_blame_the_start_date(signed_in, in_therapy):
+    response = signed_in.post(edit_url(in_therapy), plan_data(time_1="half ten"))
+    assert "Enter the time of session 1 in the 24-hour clock" in response.text
+    assert "The start date is a" not in response.text
+
+
+def test_current_plan_is_what_the_client_portal_will_show(in_therapy, therapist):
+    assert session_plan_current(in_therapy) is None
+    for minute in ("10:00", "10:30"):
+        services.session_plan_save(
+            referral=in_therapy,
+            user=therapist,
+            values={
+                "length": "open_ended",
+                "sessions_per_week": 1,
+                "regular_times": [{"weekday": TUESDAY.weekday(), "time": minute}],
+                "mode": "phone",
+                "starts_on": TUESDAY,
+                "review_dates": [TUESDAY + timedelta(weeks=12)],
+                "measures_every_sessions": 6,
+                "repeat_measures": ["core10"],
+            },
+            reason="Later start" if minute == "10:30" else "",
+        )
+    current = session_plan_current(in_therapy)
+    assert current.version == 2 and current.regular_times[0]["time"] == "10:30"
+    assert current.session_count is None and current.ends_on is None
