@@ -141,19 +141,36 @@ def client_contact_options(*, client_id: int) -> ContactOptions:
     )
 
 
+_SERVICE_MEMO: dict = {}
+SERVICE_MEMO_SECONDS = 30
+
+
 def self_referral_service():
-    """The service that takes self-referrals on this site.
+    """The service that takes self-referrals on this site (looked up at most every 30 s
+    per process: every page of the form needs it).
 
     SELF_REFERRAL_SERVICE names it by slug; without it, the site must hold exactly one
     open service (as a single-service deployment does).
     """
+    import time
+
     from django.conf import settings
 
+    key = settings.SELF_REFERRAL_SERVICE
+    memo = _SERVICE_MEMO.get(key)
+    if memo and memo[0] > time.monotonic():
+        return memo[1]
+    service = _self_referral_service_lookup(key)
+    _SERVICE_MEMO[key] = (time.monotonic() + SERVICE_MEMO_SECONDS, service)
+    return service
+
+
+def _self_referral_service_lookup(slug: str):
     from common.models import Service
 
     services = Service.objects.filter(self_referral_open=True)
-    if settings.SELF_REFERRAL_SERVICE:
-        return services.filter(slug=settings.SELF_REFERRAL_SERVICE).first()
+    if slug:
+        return services.filter(slug=slug).first()
     found = list(services[:2])
     return found[0] if len(found) == 1 else None
 

@@ -99,3 +99,13 @@ def celery_worker(transactional_db, shared_redis_url, worker_log):
         yield worker
     finally:
         worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _forget_memoised_service():
+    """Each test builds its own services; none may see a previous test's."""
+    from intake import selectors
+
+    selectors._SERVICE_MEMO.clear()
+    yield
+    selectors._SERVICE_MEMO.clear()
