@@ -14,16 +14,18 @@ and the coordinator screens call the four public functions:
 ``greedy(problem)`` is a baseline (longest wait first, first therapist who fits) for the
 benchmark and the tests.
 
-The objective is lexicographic: first the sum of the priorities of the referrals placed,
-then the sum of their fit points. It is one integer objective, ``scale * priority + fit``,
-where ``scale`` exceeds the largest total fit any allocation can reach. docs/allocation.md
-states it precisely and says which parts of the search are exact.
+The objective is lexicographic: first the number of referrals placed, then the sum of
+their priorities, then the sum of their fit points. It is one integer objective,
+``place_scale * placed + scale * priority + fit``, where ``scale`` exceeds the largest
+total fit and ``place_scale`` the largest ``scale * priority + fit`` any allocation can
+reach. docs/allocation.md states it precisely and says which parts of the search are exact.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import itertools
 import math
@@ -107,6 +109,17 @@ class Weights:
             + self.fit_site
             + self.fit_time
             + self.fit_language
+        )
+
+    @property
+    def max_priority(self) -> int:
+        """The most priority points any one referral can have under these weights."""
+        return (
+            self.base
+            + self.per_week * self.max_weeks
+            + self.breach_6
+            + self.breach_18
+            + max(self.risk_medium, self.risk_high, 0)
         )
 
 
@@ -194,13 +207,22 @@ class Problem:
     referrals: tuple[Referral, ...]
     today: dt.date | None = None
     weights: Weights = field(default_factory=Weights)
-    # Multiplier that makes any priority gain outweigh every possible fit total: one more
-    # than the most fit points that all the placements together could collect.
+    # Multipliers of the lexicographic objective ``place_scale * placed + scale * priority
+    # + fit``. No allocation places more than ``placeable`` referrals, so its fit total is
+    # below ``scale`` and its ``scale * priority + fit`` below ``place_scale``: one more
+    # placement outweighs any priority and fit, and any priority gain outweighs any fit.
     scale: int = field(init=False)
+    place_scale: int = field(init=False)
 
     def __post_init__(self) -> None:
-        placeable = min(len(self.referrals), sum(t.capacity for t in self.therapists))
-        object.__setattr__(self, "scale", self.weights.max_fit * max(placeable, 1) + 1)
+        placeable = max(min(len(self.referrals), sum(t.capacity for t in self.therapists)), 1)
+        scale = self.weights.max_fit * placeable + 1
+        object.__setattr__(self, "scale", scale)
+        object.__setattr__(self, "place_scale", scale * (self.weights.max_priority * placeable + 1))
+
+    def value_of(self, priority: int, fit: int) -> int:
+        """One placement's share of the objective."""
+        return self.place_scale + self.scale * priority + fit
 
 
 @dataclass(frozen=True, slots=True)
@@ -626,8 +648,8 @@ def parse_problem(data: dict) -> Problem:
         today=today,
         weights=weights,
     )
-    top_priority = max((priority_of(r, weights) for r in referrals), default=0)
-    if problem.scale * (top_priority + 1) * max(len(referrals), 1) >= 2**62:
+    placeable = max(min(len(referrals), sum(t.capacity for t in therapists)), 1)
+    if placeable * problem.value_of(weights.max_priority, weights.max_fit) >= 2**62:
         top.fail("weights too large for a problem of this size (the objective would overflow)")
     return problem
 
@@ -649,6 +671,21 @@ def priority_of(referral: Referral, weights: Weights) -> int:
     elif referral.risk == "high":
         points += weights.risk_high
     return points
+
+
+def _priorities(referrals: Sequence[Referral], weights: Weights) -> np.ndarray:
+    """``priority_of`` for many referrals at once."""
+    n = len(referrals)
+    weeks = np.fromiter((r.weeks_waiting for r in referrals), np.int64, n)
+    risk = np.fromiter((RISKS.index(r.risk) for r in referrals), np.int64, n)
+    risk_points = np.array([0, weights.risk_medium, weights.risk_high], dtype=np.int64)
+    return (
+        weights.base
+        + weights.per_week * np.minimum(weeks, weights.max_weeks)
+        + weights.breach_6 * (weeks >= 6)
+        + weights.breach_18 * (weeks >= 18)
+        + risk_points[risk]
+    )
 
 
 def _pair_fit(referral: Referral, therapist: Therapist, weights: Weights) -> int:
@@ -739,7 +776,7 @@ class _Group:
         r_greq = column(gender[r.gender] if r.gender_strength == "required" else -2 for r in refs)
         r_gpref = column(gender[r.gender] if r.gender_strength == "preferred" else -2 for r in refs)
         self.r_k = r_k
-        self.priority = column(priority_of(r, weights) for r in refs)
+        self.priority = _priorities(refs, weights)
 
         # Slots, ordered by therapist then (day, start): Therapist.slots is already sorted.
         s_t = [j for j, t in enumerate(thers) for _ in t.slots]
@@ -795,13 +832,19 @@ class _Group:
             by_date = np.zeros((T, len(uniq)), dtype=bool)
             for j, a, b in leave_rows:
                 by_date[j] |= (uniq >= a) & (uniq <= b)
-            on_leave = by_date[:, inverse]
-        speaks = t_lang.T[:, r_lang]
+            on_leave = np.take(by_date, inverse, axis=1)
+
+        def spread(by_code: np.ndarray, codes: np.ndarray) -> np.ndarray:
+            # (codes, T) -> (T, R), C-ordered like every other matrix here: mixed memory
+            # layouts make the elementwise work below several times slower.
+            return np.take(np.ascontiguousarray(by_code.T), codes, axis=1)
+
+        speaks = spread(t_lang, r_lang)
         self.meets = {
-            "modality": t_mod.T[:, r_mod],
+            "modality": spread(t_mod, r_mod),
             "language": speaks | r_interp[None, :],
             "gender": (t_gender[:, None] == r_greq[None, :]) | (r_greq == -2)[None, :],
-            "frequency": t_freq.T[:, r_k],
+            "frequency": spread(t_freq, r_k),
             "leave": ~on_leave,
             "capacity": np.repeat((t_cap > 0)[:, None], R, axis=1),
         }
@@ -852,6 +895,18 @@ class _Group:
             + weights.fit_language * (self.r_interp[r] & self.t_lang[self.r_lang[r], t])
         )
 
+    def pair_fit_one(self, t: int, r: int) -> int:
+        """``pair_fit`` for one therapist and one referral, without array overhead."""
+        weights = self.problem.weights
+        points = 0
+        if self.t_gender[t] == self.r_gpref[r]:
+            points += weights.fit_gender
+        if self.r_assessor[r] == t:
+            points += weights.fit_continuity
+        if self.r_interp[r] and self.t_lang[self.r_lang[r], t]:
+            points += weights.fit_language
+        return points
+
     def arcs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(referral, slot, value) for every candidate pair, ordered by slot.
 
@@ -860,10 +915,21 @@ class _Group:
         """
         s, r = np.nonzero(self.ok)
         weights = self.problem.weights
-        value = self.priority[r] * self.problem.scale + self.pair_fit(self.s_t[s], r)
+        value = (
+            self.problem.place_scale
+            + self.priority[r] * self.problem.scale
+            + self.pair_fit(self.s_t[s], r)
+        )
         value += weights.fit_site * (self.s_site[s] == self.r_pref_site[r])
         value += weights.fit_time * self.r_pref_part[self.s_part[s], r]
         return r, s, value
+
+    def greedy_placed(self) -> dict[int, tuple[int, tuple[int, ...]]]:
+        """The greedy baseline's placements in this service (computed once)."""
+        cached = getattr(self, "_greedy", None)
+        if cached is None:
+            cached = self._greedy = _greedy_placed(self)
+        return cached
 
     def candidates(self, row: int, t: int) -> list[int]:
         lo, hi = self.t_slot_start[t], self.t_slot_start[t + 1]
@@ -879,8 +945,10 @@ class _Group:
 _PRICE_FROM = 60_000  # arcs; below this the whole network is solved at once
 _FIRST_ARCS_PER_SLOT = 64
 _MAX_ROUNDS = 12
-_WARM_ARCS_PER_SLOT = 48
+_WARM_ARCS_PER_SLOT = 16
 _ADD_PER_SLOT = 16
+_RECENTRE_ROUNDS = 2
+_RECENTRE_ARCS_PER_SLOT = 16
 # Services with more candidate (referral, slot) pairs than this skip the decomposition's
 # improvement rounds, to stay within the time target; the upper bound shows the cost.
 _IMPROVE_UP_TO = 50_000
@@ -894,11 +962,16 @@ def _solve_network(
     capacity: np.ndarray,
     n_ref: int,
 ) -> np.ndarray:
-    """source -> referral (1) -> slot (1) -> therapist (capacity) -> sink, as min-cost flow.
+    """source -> referral (1) -> slot (1) -> therapist (capacity) -> sink: the most flow,
+    and of those flows the one of least cost (most value).
 
-    A zero-cost bypass from source to sink lets referrals stay unplaced. Node ids are
-    global: referrals, then slots, then therapists, then source and sink. Returns the flow
-    on each referral->slot arc (0 or 1; the flow polytope is integral).
+    Every arc value carries ``place_scale`` (one placement), which outweighs any
+    difference in the rest, so the best allocation is a maximum flow; among maximum flows
+    the constant is the same for all, and it is left out of the costs (smaller costs make
+    the cost-scaling solver faster). This is the same optimum as a min-cost flow with a
+    zero-cost source -> sink bypass and the full values. Node ids are global: referrals,
+    then slots, then therapists, then source and sink. Returns the flow on each
+    referral->slot arc (0 or 1; the flow polytope is integral).
     """
     from ortools.graph.python import min_cost_flow
 
@@ -908,22 +981,21 @@ def _solve_network(
     present = np.unique(arc_r)  # referrals with no arc stay isolated nodes
     m = len(present)
     tails = np.concatenate(
-        [np.full(m, source), arc_r, n_ref + np.arange(S), n_ref + S + np.arange(T), [source]]
+        [np.full(m, source), arc_r, n_ref + np.arange(S), n_ref + S + np.arange(T)]
     )
-    heads = np.concatenate(
-        [present, n_ref + arc_s, n_ref + S + slot_owner, np.full(T, sink), [sink]]
-    )
-    caps = np.concatenate([np.ones(m + n + S, dtype=np.int64), np.maximum(capacity, 0), [m]])
+    heads = np.concatenate([present, n_ref + arc_s, n_ref + S + slot_owner, np.full(T, sink)])
+    caps = np.concatenate([np.ones(m + n + S, dtype=np.int64), np.maximum(capacity, 0)])
     costs = np.zeros(len(tails), dtype=np.int64)
-    costs[m : m + n] = -arc_v
+    if n:
+        costs[m : m + n] = arc_v.min() - arc_v
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(
-        tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64), costs
+        tails.astype(np.int32), heads.astype(np.int32), caps, costs
     )
     supplies = np.zeros(sink + 1, dtype=np.int64)
     supplies[source], supplies[sink] = m, -m
     flow.set_nodes_supplies(np.arange(sink + 1, dtype=np.int32), supplies)
-    status = flow.solve()
+    status = flow.solve_max_flow_with_min_cost()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow ended with status {status}")
     return flow.flows(np.arange(m, m + n, dtype=np.int32)) > 0
@@ -1043,7 +1115,7 @@ def _flow_assign(
     if active.sum() > n // 2:  # pricing would save little: solve the whole network
         used = _solve_network(arc_r, arc_s, arc_v, slot_owner, capacity, n_ref)
         return used, _potentials(arc_r, arc_s, arc_v, used, slot_owner, capacity, n_ref)
-    for _ in range(_MAX_ROUNDS):
+    for round_ in range(_MAX_ROUNDS):
         idx = np.flatnonzero(active)
         used_sub = _solve_network(arc_r[idx], arc_s[idx], arc_v[idx], slot_owner, capacity, n_ref)
         dist = _potentials(
@@ -1057,13 +1129,59 @@ def _flow_assign(
             used = np.zeros(n, dtype=bool)
             used[idx[used_sub]] = True
             return used, dist
-        # Add each slot's most improving arcs, not all of them: the next round's
-        # potentials will show whether more are needed.
+        if round_ < _RECENTRE_ROUNDS:
+            # Start afresh from the arcs that are cheapest under the new potentials (the
+            # improving ones first) and the arcs in use: a small network near the optimum.
+            used = np.zeros(n, dtype=bool)
+            used[idx[used_sub]] = True
+            active = _first_per_slot(arc_s, reduced, _RECENTRE_ARCS_PER_SLOT) | used
+            continue
+        # Then only add each slot's most improving arcs, never drop any, so that the
+        # rounds end; the next round's potentials show whether more are needed.
         candidates = np.flatnonzero(improving)
         chosen = _first_per_slot(arc_s[candidates], reduced[candidates], _ADD_PER_SLOT)
         active[candidates[chosen]] = True
     used = _solve_network(arc_r, arc_s, arc_v, slot_owner, capacity, n_ref)
     return used, _potentials(arc_r, arc_s, arc_v, used, slot_owner, capacity, n_ref)
+
+
+def _flow_bounded(
+    arc_r: np.ndarray,
+    arc_s: np.ndarray,
+    arc_v: np.ndarray,
+    slot_owner: np.ndarray,
+    capacity: np.ndarray,
+    n_ref: int,
+) -> tuple[np.ndarray, np.ndarray | None, int, bool]:
+    """A flow that is usually optimal, and a valid upper bound, from one priced round.
+
+    For the relaxation, whose flow only guides the repair and whose optimum is only needed
+    as a bound: the flow over each slot's best arcs, and from its potentials a feasible
+    solution of the dual of the whole network (slot and place prices as they are, each
+    referral's price raised to cover its best arc). By weak duality the dual's value is an
+    upper bound on the whole network's optimum; it equals the flow's value exactly when no
+    omitted arc could improve it. Returns (arcs used, potentials, bound, proven optimal).
+    """
+    n = len(arc_r)
+    if n < _PRICE_FROM:
+        used, dist = _flow_assign(arc_r, arc_s, arc_v, slot_owner, capacity, n_ref)
+        return used, dist, int(arc_v[used].sum()), True
+    idx = np.flatnonzero(_first_per_slot(arc_s, -arc_v, _FIRST_ARCS_PER_SLOT))
+    used_sub = _solve_network(arc_r[idx], arc_s[idx], arc_v[idx], slot_owner, capacity, n_ref)
+    dist = _potentials(arc_r[idx], arc_s[idx], arc_v[idx], used_sub, slot_owner, capacity, n_ref)
+    if dist is None:
+        used, dist = _flow_assign(arc_r, arc_s, arc_v, slot_owner, capacity, n_ref)
+        return used, dist, int(arc_v[used].sum()), True
+    used = np.zeros(n, dtype=bool)
+    used[idx[used_sub]] = True
+    value = int(arc_v[used].sum())
+    slot_price, place_price = _prices(dist, slot_owner, n_ref, len(capacity))
+    referral_price = np.zeros(n_ref, dtype=np.int64)
+    np.maximum.at(referral_price, arc_r, arc_v - slot_price[arc_s] - place_price[slot_owner[arc_s]])
+    bound = int(
+        referral_price.sum() + slot_price.sum() + (np.maximum(capacity, 0) * place_price).sum()
+    )
+    return used, dist, max(bound, value), bound <= value
 
 
 def _prices(dist: np.ndarray, slot_owner: np.ndarray, n_ref: int, n_ther: int):
@@ -1095,7 +1213,7 @@ class _Plan:
 
 def _bundle_value(g: _Group, row: int, t: int, cols: Sequence[int]) -> int:
     weights = g.problem.weights
-    value = int(g.priority[row]) * g.problem.scale + int(g.pair_fit(t, row))
+    value = g.problem.value_of(int(g.priority[row]), g.pair_fit_one(t, row))
     pref = g.r_pref_site[row]
     if pref >= 0 and all(g.s_site[s] == pref for s in cols):
         value += weights.fit_site
@@ -1282,9 +1400,10 @@ def _decompose(g: _Group, passes: int = 3) -> _Plan:
     arc_r, arc_s, arc_v = arcs
     R, T = len(g.refs), len(g.thers)
     t0 = time.perf_counter()
-    used, dist = _flow_assign(arc_r, arc_s, arc_v, g.s_t, g.t_cap, R)
+    used, dist, plan.upper_bound, relaxation_exact = _flow_bounded(
+        arc_r, arc_s, arc_v, g.s_t, g.t_cap, R
+    )
     plan.solver_seconds += time.perf_counter() - t0
-    plan.upper_bound = int(arc_v[used].sum())
     warm = (dist, used)
     multi = g.r_k > 1
 
@@ -1305,12 +1424,24 @@ def _decompose(g: _Group, passes: int = 3) -> _Plan:
     for row in order:
         search.insert(row)
     fixed = {r: p for r, p in search.placed.items() if multi[r]}
-    if not order:
+    if not order and relaxation_exact:
         best, best_dist = dict(relaxed), dist  # no multi-session placement: feasible, optimal
     else:
         best, best_dist, seconds = _resolve_weekly(g, arcs, fixed, warm)
         plan.solver_seconds += seconds
     best_value = _plan_value(g, _Plan(placed=best))
+    if best_value < plan.upper_bound:
+        # A second start: greedy's multi-session placements, with the weekly referrals
+        # placed exactly around them. It is at least as good as greedy's own allocation
+        # (whose weekly part is one of the flows the re-solve maximises over), which the
+        # repair above, guided by the relaxation, does not guarantee.
+        seeded = {r: p for r, p in g.greedy_placed().items() if multi[r]}
+        if seeded != {r: p for r, p in best.items() if multi[r]}:
+            candidate, cand_dist, seconds = _resolve_weekly(g, arcs, seeded, warm)
+            plan.solver_seconds += seconds
+            value = _plan_value(g, _Plan(placed=candidate))
+            if value > best_value:
+                best, best_dist, best_value = candidate, cand_dist, value
     waiting = sorted(
         (int(r) for r in np.flatnonzero(multi & g.eligible.any(axis=0))),
         key=lambda r: -int(g.priority[r]),
@@ -1354,8 +1485,9 @@ def _decompose(g: _Group, passes: int = 3) -> _Plan:
 def _cp_sat(g: _Group, hint: _Plan, time_limit: float) -> _Plan | None:
     """Exact model of one service, for services small enough (see ``exact_limit``).
 
-    One objective, ``scale * priority + fit``, which is lexicographic because ``scale``
-    exceeds any fit total. Returns None if no solution was found within ``time_limit``.
+    One objective, ``place_scale * placed + scale * priority + fit``, lexicographic by the
+    choice of the two multipliers (see ``Problem``). Returns None if no solution was found
+    within ``time_limit``.
     """
     from ortools.sat.python import cp_model
 
@@ -1363,7 +1495,7 @@ def _cp_sat(g: _Group, hint: _Plan, time_limit: float) -> _Plan | None:
     model = cp_model.CpModel()
     slot_vars: dict[int, list] = defaultdict(list)
     ther_load: dict[int, list] = defaultdict(list)
-    priority_terms, fit_terms = [], []
+    priority_terms, fit_terms, ther_load_all = [], [], []
     # row -> [(therapist, literal "placed with this therapist", {slot: literal})]
     choice: dict[int, list[tuple[int, Any, dict[int, Any]]]] = defaultdict(list)
     for row in np.flatnonzero(g.eligible.any(axis=0)).tolist():
@@ -1374,7 +1506,7 @@ def _cp_sat(g: _Group, hint: _Plan, time_limit: float) -> _Plan | None:
         options = []
         for t in np.flatnonzero(g.eligible[:, row]).tolist():
             cols = g.candidates(row, t)
-            pair_fit = int(g.pair_fit(t, row))
+            pair_fit = g.pair_fit_one(t, row)
             y = model.new_bool_var(f"y{row}_{t}")
             xs = {s: model.new_bool_var(f"x{row}_{s}") for s in cols}
             model.add(sum(xs.values()) == k * y)
@@ -1386,6 +1518,7 @@ def _cp_sat(g: _Group, hint: _Plan, time_limit: float) -> _Plan | None:
                 if len(same_day) > 1:
                     model.add(sum(same_day) <= y)
             ther_load[t].append(y)
+            ther_load_all.append(y)
             options.append(y)
             priority_terms.append(priority * y)
             if pair_fit:
@@ -1424,8 +1557,8 @@ def _cp_sat(g: _Group, hint: _Plan, time_limit: float) -> _Plan | None:
                 model.add_hint(x, on and s in assigned[1])
 
     started = time.perf_counter()
-    scale = g.problem.scale
-    model.maximize(scale * sum(priority_terms) + sum(fit_terms))
+    scale, place_scale = g.problem.scale, g.problem.place_scale
+    model.maximize(place_scale * sum(ther_load_all) + scale * sum(priority_terms) + sum(fit_terms))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # one worker: the same input gives the same answer
     solver.parameters.random_seed = 7
@@ -1446,7 +1579,61 @@ def _cp_sat(g: _Group, hint: _Plan, time_limit: float) -> _Plan | None:
     return plan
 
 
+def _greedy_placed(g: _Group) -> dict[int, tuple[int, tuple[int, ...]]]:
+    """The greedy baseline on one service: longest wait first (input order among equal
+    waits); each referral takes the first therapist, in input order, with a free place
+    and free fitting slots on enough different days, and their earliest such slots."""
+    R = len(g.refs)
+    weeks = np.fromiter((r.weeks_waiting for r in g.refs), np.int64, R)
+    ok_by_row = np.ascontiguousarray(g.ok.T)  # (R, S): one referral's slots are contiguous
+    free = np.ones(len(g.slots), dtype=bool)
+    left = g.t_cap.copy()
+    open_slot = free & (left[g.s_t] > 0)
+    placed: dict[int, tuple[int, tuple[int, ...]]] = {}
+    for row in np.argsort(-weeks, kind="stable").tolist():
+        cands = np.flatnonzero(ok_by_row[row] & open_slot)
+        if not len(cands):
+            continue
+        k = int(g.r_k[row])
+        chosen = None
+        if k == 1:
+            chosen = (int(g.s_t[cands[0]]), (int(cands[0]),))
+        else:
+            owners = g.s_t[cands]
+            for t in dict.fromkeys(owners.tolist()):
+                days: dict[int, int] = {}
+                for s in cands[owners == t].tolist():
+                    days.setdefault(int(g.s_day[s]), s)
+                if len(days) >= k:
+                    chosen = (t, tuple(list(days.values())[:k]))
+                    break
+        if chosen is None:
+            continue
+        t, cols = chosen
+        placed[row] = chosen
+        left[t] -= 1
+        free[list(cols)] = False
+        open_slot[list(cols)] = False
+        if left[t] == 0:
+            lo, hi = g.t_slot_start[t], g.t_slot_start[t + 1]
+            open_slot[lo:hi] = False
+        if not open_slot.any():
+            break
+    return placed
+
+
 def _solve_group(g: _Group, exact_limit: int, time_limit: float) -> _Plan:
+    plan = _solve_exact_or_decompose(g, exact_limit, time_limit)
+    if not plan.optimal:
+        # Not proven optimal: never return less than the greedy baseline would.
+        baseline = _Plan(placed=g.greedy_placed())
+        if _plan_value(g, baseline) > _plan_value(g, plan):
+            plan.placed = baseline.placed
+            plan.method = "greedy"
+    return plan
+
+
+def _solve_exact_or_decompose(g: _Group, exact_limit: int, time_limit: float) -> _Plan:
     multi_rows = (g.r_k > 1) & g.eligible.any(axis=0)
     if not multi_rows.any():
         arc_r, arc_s, arc_v = g.arcs()
@@ -1495,7 +1682,9 @@ def _interpreter(referral: Referral) -> str:
     return f"{article} {name} interpreter"
 
 
-def _times(pairs: Iterable[tuple[int, int]]) -> str:
+@functools.lru_cache(maxsize=4096)
+def _times(pairs: frozenset[tuple[int, int]] | tuple[tuple[int, int], ...]) -> str:
+    # Cached: many clients share the same few patterns of availability.
     return ", ".join(f"{DAY_NAMES[d][:3]} {PARTS[p]}" for d, p in sorted(pairs))
 
 
@@ -1614,22 +1803,27 @@ def _meets_phrase(referral: Referral, therapist: Therapist, family: str) -> str 
 def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size: int) -> str:
     """How the service's therapists narrow down, one requirement at a time, to none."""
     k = referral.sessions_per_week
-    words = {
-        "modality": f"offer {_modality_name(referral.modality)}",
-        "language": (
-            f"speak {_language_name(referral.language)}"
-            if not referral.needs_interpreter
-            else "can work with an interpreter"
-        ),
-        "gender": f"are {referral.gender}",
-        "frequency": "offer weekly sessions" if k == 1 else f"offer {k} sessions a week",
-        "leave": f"are not on leave on {referral.planned_start}",
-        "capacity": "have a free place",
-        "slots": (
+
+    def words(family: str) -> str:
+        if family == "modality":
+            return f"offer {_modality_name(referral.modality)}"
+        if family == "language":
+            if referral.needs_interpreter:
+                return "can work with an interpreter"
+            return f"speak {_language_name(referral.language)}"
+        if family == "gender":
+            return f"are {referral.gender}"
+        if family == "frequency":
+            return "offer weekly sessions" if k == 1 else f"offer {k} sessions a week"
+        if family == "leave":
+            return f"are not on leave on {referral.planned_start}"
+        if family == "capacity":
+            return "have a free place"
+        return (
             f"have a free slot in the client's times ({_times(referral.availability) or 'none'})"
             f" at {_place_phrase(referral)}" + ("" if k == 1 else f" on {k} different days")
-        ),
-    }
+        )
+
     steps = [f"{_plural(service_size, 'therapist')} in service {referral.service!r}"]
     previous = service_size
     # Every requirement this client has is shown; the others only when they cut.
@@ -1642,7 +1836,7 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
         shown.add("frequency")
     for family, count in zip(FAMILIES, survivors, strict=True):
         if count < previous or family in shown:
-            steps.append(f"{words[family]}: {count}")
+            steps.append(f"{words(family)}: {count}")
         previous = count
     return "no therapist meets every requirement: " + " -> ".join(steps)
 
@@ -1707,7 +1901,7 @@ def _suggestion(referral: Referral, thers: Sequence[Therapist], family: str, cou
     hints = []
     if missing_times:
         top = sorted(missing_times, key=lambda x: (-missing_times[x], x))[:3]
-        hints.append(f"adding {_times(top)} to the client's availability")
+        hints.append(f"adding {_times(tuple(top))} to the client's availability")
     if missing_places:
         top_places = sorted(missing_places, key=lambda x: (-missing_places[x], x))[:2]
         hints.append(
@@ -1732,18 +1926,19 @@ def _explain_unplaced(
     if len(rows) == 0:
         return out
     T, U = len(g.thers), len(rows)
-    # One byte per (therapist, referral): bit j set when the therapist fails family j.
-    code = np.zeros(g.eligible.shape, dtype=np.uint8)
-    bit = np.empty(g.eligible.shape, dtype=np.uint8)
+    # One byte per (therapist, unplaced referral): bit j set when the therapist fails
+    # family j.
+    code = np.zeros((T, U), dtype=np.uint8)
+    bit = np.empty((T, U), dtype=np.uint8)
     for j, family in enumerate(FAMILIES):
         if family == "capacity":  # the same for every referral
             code[g.t_cap <= 0] |= np.uint8(1 << j)
             continue
-        np.logical_not(g.meets[family], out=bit.view(bool))
+        meets = np.take(g.meets[family], rows, axis=1)
+        np.logical_not(meets, out=bit.view(bool))
         np.left_shift(bit, j, out=bit)
         np.bitwise_or(code, bit, out=code)
     del bit
-    code = code[:, rows]
     patterns = 1 << len(FAMILIES)
     popcount = np.array([bin(c).count("1") for c in range(patterns)], dtype=np.uint8)
     n_eligible = np.add.reduce(code == 0, axis=0, dtype=np.int32)
@@ -1752,17 +1947,14 @@ def _explain_unplaced(
         [popcount[c] == 1 and c != 1 << _CAPACITY for c in range(patterns)], dtype=bool
     )
     wider_count = np.add.reduce(one_away[code], axis=0, dtype=np.int32).tolist()
-    # The first five eligible therapists of each referral.
+    # The first five eligible therapists of each referral: the pairs in referral order,
+    # each pair's rank among its referral's, and the first five ranks kept.
+    pair_u, pair_t = np.nonzero(np.ascontiguousarray((code == 0).T))
+    starts = np.r_[0, np.cumsum(n_eligible)[:-1]]
+    rank = np.arange(len(pair_u)) - starts[pair_u]
+    keep = rank < 5
     first = np.full((U, 5), -1, dtype=np.int64)
-    got = np.zeros(U, dtype=np.int64)
-    wanted = np.minimum(n_eligible, 5)
-    for t in range(T):
-        hit = np.flatnonzero((code[t] == 0) & (got < wanted))
-        if len(hit):
-            first[hit, got[hit]] = t
-            got[hit] += 1
-        if (got == wanted).all():
-            break
+    first[pair_u[keep], rank[keep]] = pair_t[keep]
     first_rows = first.tolist()
     # The full failure histogram only for referrals that no therapist can take.
     blocked = np.flatnonzero(n_eligible == 0)
@@ -1803,32 +1995,13 @@ def _explain_unplaced(
         suggestions: list[str] = []
         outranked = eligible_counts[n] > 0
         if outranked:
-            eligible = [t for t in first_rows[n] if t >= 0]
-            total = eligible_counts[n]
-            names = ", ".join(ids[t] for t in eligible)
-            more = f" and {total - 5} more" if total > 5 else ""
-            reasons.append(
-                f"meets every requirement with {_plural(total, 'therapist')} "
-                f"({names}{more}), but their places and fitting slots went to people ranked "
-                "higher (waiting longer or at higher risk)"
+            key = (tuple(first_rows[n]), eligible_counts[n], referral.sessions_per_week > 1)
+            floor, higher_text, lower_text, states, next_in_line = _outranked_words(
+                key, ids, places_left, lowest
             )
-            states = []
-            for t in eligible[:3]:
-                if places_left[t] <= 0:
-                    state = "no free place left"
-                elif referral.sessions_per_week > 1:
-                    state = "too few fitting slots left on different days"
-                else:
-                    state = "the fitting slots are taken"
-                if lowest[t] >= 0:
-                    state += f", lowest priority placed there {lowest[t]}"
-                states.append(f"{ids[t]}: {state}")
-            reasons.append("; ".join(states) + f" (this referral {priority})")
-            suggestions.append(
-                "next in line when "
-                + " or ".join(ids[t] for t in eligible[:3])
-                + " has a free place and a fitting slot"
-            )
+            reasons.append(higher_text if floor >= priority else lower_text)
+            reasons.append(f"{states} (this referral {priority})")
+            suggestions.append(next_in_line)
             # What places it is a place freeing up; wider requirements only add
             # therapists who may be just as full, so they are counted, not spelt out.
             if wider_count[n]:
@@ -1876,6 +2049,44 @@ def _explain_unplaced(
     return out
 
 
+def _outranked_words(key: tuple, ids: list[str], places_left: list[int], lowest: list[int]):
+    """The wording for referrals that meet every requirement with the same therapists (the
+    first five eligible, and how many in all) but are not placed."""
+    first, total, multi = key
+    eligible = [t for t in first if t >= 0]
+    names = ", ".join(ids[t] for t in eligible)
+    more = f" and {total - 5} more" if total > 5 else ""
+    opening = (
+        f"meets every requirement with {_plural(total, 'therapist')} ({names}{more}), but "
+        "their places and fitting slots "
+    )
+    higher = opening + "went to people ranked higher (waiting longer or at higher risk)"
+    # Someone placed there ranks lower: the objective counts placements first.
+    lower = opening + (
+        "are taken, some by people ranked lower: the allocation places as many people as "
+        "it can first, then ranks them by wait and risk"
+    )
+    # The lowest priority placed with any of them (-1 if one has nobody placed).
+    floor = min(lowest[t] for t in eligible)
+    states = []
+    for t in eligible[:3]:
+        if places_left[t] <= 0:
+            state = "no free place left"
+        elif multi:
+            state = "too few fitting slots left on different days"
+        else:
+            state = "the fitting slots are taken"
+        if lowest[t] >= 0:
+            state += f", lowest priority placed there {lowest[t]}"
+        states.append(f"{ids[t]}: {state}")
+    next_in_line = (
+        "next in line when "
+        + " or ".join(ids[t] for t in eligible[:3])
+        + " has a free place and a fitting slot"
+    )
+    return floor, higher, lower, "; ".join(states), next_in_line
+
+
 def _explain_no_therapists(problem: Problem, ref_ids: Sequence[int]) -> dict[int, Unplaced]:
     out = {}
     for i in ref_ids:
@@ -1915,7 +2126,7 @@ def _make_assignment(problem: Problem, ri: int, ti: int, slots: Sequence[Slot]) 
         slots=ordered,
         priority=priority,
         fit=fit,
-        score=priority * problem.scale + fit,
+        score=problem.value_of(priority, fit),
         reasons=tuple(_assignment_reasons(referral, therapist, ordered, priority)),
     )
 
@@ -1928,7 +2139,8 @@ def _objective(problem: Problem, assignments: Sequence[Assignment], **extra: Any
         "priority": priority,
         "fit": fit,
         "scale": problem.scale,
-        "value": priority * problem.scale + fit,
+        "place_scale": problem.place_scale,
+        "value": problem.place_scale * len(assignments) + priority * problem.scale + fit,
         **extra,
     }
 
@@ -1989,7 +2201,10 @@ def solve(problem: Problem, *, exact_limit: int = 1_500, time_limit: float = 3.0
         optimal=optimal,
         upper_bound=bound,
     )
-    bound_priority = bound // problem.scale
+    # The bound is a sum of placement values, so it splits like the objective itself.
+    bound_placed, rest = divmod(bound, problem.place_scale)
+    bound_priority = rest // problem.scale
+    objective["placed_bound"] = bound_placed
     objective["priority_gap"] = (
         round(max(bound_priority - objective["priority"], 0) / bound_priority, 6)
         if bound_priority > 0
@@ -2020,7 +2235,8 @@ def greedy(problem: Problem) -> Result:
     """Baseline: longest wait first; each takes the first therapist (input order) who fits.
 
     With that therapist it takes the earliest fitting free slots of the week, one a day.
-    Unplaced referrals carry no explanation. Used by the benchmark and the tests.
+    Unplaced referrals carry no explanation. Used by the benchmark and the tests; ``solve``
+    also runs it on any service whose answer is not proven optimal, and keeps the better.
     """
     started = time.perf_counter()
     assignments: list[tuple[int, Assignment]] = []
@@ -2028,35 +2244,19 @@ def greedy(problem: Problem) -> Result:
     for ref_ids, ther_ids in _groups(problem).values():
         if not ref_ids:
             continue
-        g = _Group(problem, ref_ids, ther_ids) if ther_ids else None
-        order = sorted(
-            range(len(ref_ids)), key=lambda r: -problem.referrals[ref_ids[r]].weeks_waiting
-        )
-        left = g.t_cap.copy() if g else None
-        taken = np.zeros(len(g.slots), dtype=bool) if g else None
-        for row in order:
-            ri = ref_ids[row]
-            referral = problem.referrals[ri]
-            chosen = None
-            k = referral.sessions_per_week
-            for t in np.flatnonzero(g.eligible[:, row] & (left > 0)).tolist() if g else ():
-                picked, days = [], set()
-                for s in g.candidates(row, t):
-                    if not taken[s] and g.slots[s].day not in days:
-                        picked.append(s)
-                        days.add(g.slots[s].day)
-                if len(picked) >= k:
-                    chosen = (t, picked[:k])
-                    break
-            if chosen is None:
+        placed: dict[int, tuple[int, tuple[int, ...]]] = {}
+        if ther_ids:
+            g = _Group(problem, ref_ids, ther_ids)
+            placed = g.greedy_placed()
+        for row, ri in enumerate(ref_ids):
+            if row in placed:
+                t, cols = placed[row]
+                slots = [g.slots[s] for s in cols]
+                assignments.append((ri, _make_assignment(problem, ri, int(g.ther_ids[t]), slots)))
+            else:
+                referral = problem.referrals[ri]
                 priority = priority_of(referral, problem.weights)
                 unplaced.append((ri, Unplaced(referral.id, priority, (), ())))
-                continue
-            t, picked = chosen
-            left[t] -= 1
-            taken[picked] = True
-            slots = [g.slots[s] for s in picked]
-            assignments.append((ri, _make_assignment(problem, ri, int(g.ther_ids[t]), slots)))
     assignments.sort(key=lambda pair: pair[0])
     unplaced.sort(key=lambda pair: pair[0])
     ordered = [a for _, a in assignments]
@@ -2127,7 +2327,7 @@ def eligible_pairs(problem: Problem) -> list[dict[str, Any]]:
     """Every referral/therapist pair that meets every hard constraint (the ``--scores`` file).
 
     ``slots`` lists the therapist's slots that fit the referral; ``fit`` is the best fit
-    those slots allow; ``score`` is ``scale * priority + fit``. Sorted by score, best
+    those slots allow; ``score`` is ``place_scale + scale * priority + fit``. Sorted by score, best
     first, then by referral and therapist id.
     """
     weights = problem.weights
@@ -2165,7 +2365,7 @@ def eligible_pairs(problem: Problem) -> list[dict[str, Any]]:
     if not columns:
         return []
     ref, ther, priority, fit = (np.concatenate(c) for c in zip(*columns, strict=True))
-    score = priority * problem.scale + fit
+    score = problem.place_scale + priority * problem.scale + fit
     rank_of = {
         kind: np.argsort(np.argsort([x.id for x in records], kind="stable"), kind="stable")
         for kind, records in (("r", problem.referrals), ("t", problem.therapists))

@@ -1,5 +1,5 @@
-"""Therapists and their weekly free slots. The allocation issue adds leave, proposals and
-allocations; a therapist's caseload is always derived from allocations, never typed in."""
+"""Therapists, their weekly slots and leave; proposal runs and their proposals; allocations
+and holds. A therapist's caseload is always derived from allocations, never typed in."""
 
 from __future__ import annotations
 
@@ -76,3 +76,215 @@ class WeeklySlot(BaseModel):
     def __str__(self) -> str:
         where = self.site.name if self.site_id else "remote"
         return f"{self.get_weekday_display()} {self.start:%H:%M} ({where})"
+
+
+class LeavePeriod(BaseModel):
+    """A therapist's leave, both dates inclusive. Proposals skip a therapist who is away on
+    a client's planned start."""
+
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="leave")
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["starts_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="leave_ends_after_it_starts",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.therapist} away {self.starts_on} to {self.ends_on}"
+
+
+class ProposalRun(BaseModel):
+    """One run of the matching engine over a service's waiting list: its progress while it
+    runs, then the proposal set it wrote. A set goes stale when its inputs change."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        COORDINATOR = "coordinator", "Asked for by a coordinator"
+        NIGHTLY = "nightly", "Nightly run"
+        REFERRAL_READY = "referral_ready", "A referral became ready for allocation"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    phase = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    considered = models.PositiveIntegerField(null=True, blank=True)
+    therapists = models.PositiveIntegerField(null=True, blank=True)
+    placed = models.PositiveIntegerField(null=True, blank=True)
+    objective = models.JSONField(default=dict, blank=True)
+    stats = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    stale_since = models.DateTimeField(null=True, blank=True)
+    stale_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["service", "status", "-created_at"])]
+        constraints = [
+            # At most one run per service waits for a worker: it serves every request made
+            # while it waits, as it reads the waiting list only when it starts.
+            models.UniqueConstraint(
+                fields=["service"], condition=models.Q(status="queued"), name="one_queued_run"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Allocation run {self.public_id} ({self.status})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class Proposal(BaseModel):
+    """What the engine proposes for one referral in one run: a therapist and weekly
+    slot(s) with the reasons, or why no match is possible yet and what would change that.
+    The coordinator decides; the decision is recorded here."""
+
+    class Decision(models.TextChoices):
+        OPEN = "open", "Waiting for a decision"
+        ACCEPTED = "accepted", "Accepted"
+        OVERRIDDEN = "overridden", "Another therapist chosen"
+        HELD = "held", "On hold"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    run = models.ForeignKey(ProposalRun, on_delete=models.CASCADE, related_name="proposals")
+    referral = models.ForeignKey(
+        "intake.Referral", on_delete=models.CASCADE, related_name="allocation_proposals"
+    )
+    therapist = models.ForeignKey(
+        Therapist, on_delete=models.CASCADE, null=True, blank=True, related_name="proposals"
+    )
+    # [{"slot": public id, "weekday", "start": "HH:MM", "length", "site": name or ""}]
+    slots = models.JSONField(default=list, blank=True)
+    priority = models.PositiveIntegerField(default=0)
+    fit = models.PositiveSmallIntegerField(default=0)
+    reasons = models.JSONField(default=list)
+    suggestions = models.JSONField(default=list, blank=True)
+    decision = models.CharField(max_length=16, choices=Decision.choices, default=Decision.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-priority", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "referral"], name="one_proposal_per_run")
+        ]
+
+    @property
+    def placed(self) -> bool:
+        return self.therapist_id is not None
+
+
+class Allocation(BaseModel):
+    """A client allocated to a therapist at regular weekly time(s). The therapist's caseload
+    is the number of their active allocations whose referral is allocated or in therapy."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+
+    class Source(models.TextChoices):
+        PROPOSAL = "proposal", "Proposal accepted"
+        OVERRIDE = "override", "Another therapist chosen by the coordinator"
+        RECORDED = "recorded", "Recorded before proposals were used"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    referral = models.ForeignKey(
+        "intake.Referral", on_delete=models.PROTECT, related_name="allocations"
+    )
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="allocations")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    override_reason = models.TextField(blank=True)
+    # The regular time(s), as booked: [{"weekday", "time": "HH:MM", "length", "site"}].
+    regular_times = models.JSONField(default=list)
+    first_appointment_at = models.DateTimeField()
+    session_plan_version = models.PositiveIntegerField(null=True, blank=True)
+    allocated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    allocated_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-allocated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral"],
+                condition=models.Q(status="active"),
+                name="one_active_allocation_per_referral",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(source="override") | ~models.Q(override_reason=""),
+                name="override_has_reason",
+            ),
+        ]
+
+
+class AllocationSlot(models.Model):
+    """A weekly slot booked by an allocation. While booked (`active`) no other allocation can
+    hold it: a partial unique index, so two coordinators can never book it twice."""
+
+    allocation = models.ForeignKey(Allocation, on_delete=models.CASCADE, related_name="bookings")
+    slot = models.ForeignKey(WeeklySlot, on_delete=models.PROTECT, related_name="bookings")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot"], condition=models.Q(active=True), name="slot_booked_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slot} ({'booked' if self.active else 'released'})"
+
+
+class Hold(BaseModel):
+    """A coordinator's decision to leave a referral out of allocation for now, and why."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    referral = models.ForeignKey(
+        "intake.Referral", on_delete=models.PROTECT, related_name="allocation_holds"
+    )
+    reason = models.CharField(max_length=500)
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral"],
+                condition=models.Q(released_at__isnull=True),
+                name="one_open_hold_per_referral",
+            )
+        ]

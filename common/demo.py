@@ -152,6 +152,7 @@ def demo_seed(*, reset_passwords: bool = False, seed: int = 20261126) -> SeedRep
     _seed_therapists(service, sites, seed, report)
     _seed_referrals(service, random.Random(seed + 1), report)
     _seed_assessment_and_therapy(service)
+    _seed_allocation(service, random.Random(seed + 2))
     return report
 
 
@@ -413,3 +414,85 @@ def _seed_assessment_and_therapy(service: Service) -> None:
                         "gad7": _spread(scores[1], 7),
                     },
                 )
+
+
+def _seed_allocation(service: Service, rng: random.Random) -> None:
+    """Allocation's demo data, once: wishes of the people waiting for a therapist, some
+    leave, and allocations (place and regular slot) for those allocated or in therapy."""
+    from allocation.engine import PARTS
+    from allocation.models import Allocation, AllocationSlot, LeavePeriod
+    from intake.models import Preferences
+
+    if LeavePeriod.objects.filter(therapist__service=service).exists():
+        return  # done before
+    sites = list(service.sites.order_by("name"))
+    times = [f"{d}_{p}" for d in ("mon", "tue", "wed", "thu", "fri") for p in PARTS]
+    waiting = Referral.objects.filter(service=service, status=Referral.Status.AWAITING_ALLOCATION)
+    for referral in waiting.order_by("received_at"):
+        if Preferences.objects.filter(referral=referral).exists():
+            continue
+        language = rng.choice(["", "", "", "", "Polish", "BSL"])
+        gender = rng.choice(["", "", "female", "male"])
+        Preferences.objects.create(
+            referral=referral,
+            language=language,
+            interpreter_needed=language == "BSL",
+            interpreter_language="BSL" if language == "BSL" else "",
+            therapist_gender=gender,
+            therapist_gender_strength=(rng.choice(["preference", "requirement"]) if gender else ""),
+            mode=rng.choice(["either", "either", "in_person", "remote"]),
+            site=rng.choice([None, *sites]),
+            availability=sorted(rng.sample(times, k=rng.randint(3, 7))),
+        )
+    today = timezone.localdate()
+    therapists = list(Therapist.objects.filter(service=service).order_by("display_name"))
+    for therapist, start, days in ((therapists[1], 3, 14), (therapists[2], -2, 9)):
+        LeavePeriod.objects.create(
+            therapist=therapist,
+            starts_on=today + timedelta(days=start),
+            ends_on=today + timedelta(days=start + days),
+            note="Annual leave",
+        )
+    coordinator = User.objects.get(username="coordinator")
+    booked: set[int] = set()
+    held = Referral.objects.filter(
+        service=service, status__in=[Referral.Status.ALLOCATED, Referral.Status.IN_THERAPY]
+    ).order_by("received_at")
+    for referral in held:
+        therapy = referral.therapies.filter(ended_on=None).select_related("therapist").first()
+        therapist = None
+        if therapy is not None:
+            therapist = Therapist.objects.filter(user=therapy.therapist).first()
+        candidates = [therapist] if therapist else therapists[3:]
+        choice = next(
+            (
+                (t, slot)
+                for t in candidates
+                for slot in t.slots.order_by("weekday", "start")
+                if slot.pk not in booked
+            ),
+            None,
+        )
+        if choice is None:
+            continue
+        therapist, slot = choice
+        booked.add(slot.pk)
+        allocation = Allocation.objects.create(
+            service=service,
+            referral=referral,
+            therapist=therapist,
+            source=Allocation.Source.RECORDED,
+            regular_times=[
+                {
+                    "slot": str(slot.public_id),
+                    "weekday": slot.weekday,
+                    "start": f"{slot.start:%H:%M}",
+                    "length": slot.length_minutes,
+                    "site": slot.site.name if slot.site_id else "",
+                }
+            ],
+            first_appointment_at=referral.received_at + timedelta(weeks=4),
+            allocated_by=coordinator,
+            allocated_at=referral.received_at + timedelta(weeks=3),
+        )
+        AllocationSlot.objects.create(allocation=allocation, slot=slot)

@@ -10,7 +10,7 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from allocation.selectors import therapist_for_user, therapist_list
+from allocation.selectors import run_current, therapist_for_user, therapist_list
 from assessment.selectors import progress_flags_open, risk_flags_open, therapist_caseload
 from common import health, roles
 from common.models import User
@@ -43,6 +43,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         context["my_progress_flags"] = progress_flags_open(user=user, therapist=user)
     if user.has_role(roles.COORDINATOR):
         context["progress_flags"] = progress_flags_open(user=user)
+        context["allocation_run"] = run_current(service_id=user.service_id)
     if user.has_role(roles.SERVICE_ADMIN):
         context["staff"] = (
             scope_to_service(User.objects.all(), user)

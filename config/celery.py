@@ -42,6 +42,12 @@ app.conf.beat_schedule = {
         "schedule": _seconds("NOTIFICATIONS_SWEEP_SECONDS", 60),
         "options": {"expires": _seconds("NOTIFICATIONS_SWEEP_SECONDS", 60)},
     },
+    # Fresh allocation proposals for every service with people waiting, before the day starts.
+    "allocation-nightly": {
+        "task": "allocation.tasks.allocation_propose_nightly",
+        "schedule": crontab(minute=30, hour=2),
+        "options": {"expires": 3600},
+    },
     # Check-ins and appointment reminders come from database state, not broker countdowns.
     "notifications-reminders-sweep": {
         "task": "notifications.reminders_sweep",

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("intake.urls")),
     path("", include("assessment.urls")),
     path("", include("notifications.urls")),
+    path("", include("allocation.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("intake.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -223,6 +223,7 @@ def _referral_create(
         referral.risk_level = Referral.Risk.HIGH if data.safe_now == "no" else Referral.Risk.MEDIUM
         referral.save(update_fields=["risk_level", "updated_at"])
     _queue_messages(referral, flags)
+    _allocation_refresh(referral, reason="a new referral arrived")
     return SubmitResult(referral, created=True, risk_flags=len(flags))
 
 
@@ -313,4 +314,14 @@ def referral_status_set(
         fields.append("risk_level")
     locked.save(update_fields=fields)
     referral.status, referral.risk_level = locked.status, locked.risk_level
+    if status == Referral.Status.AWAITING_ALLOCATION:
+        _allocation_refresh(locked, reason="a referral became ready for allocation", run=True)
     return locked
+
+
+def _allocation_refresh(referral: Referral, *, reason: str, run: bool = False) -> None:
+    """Allocation proposals depend on who is waiting: mark the service's proposals stale in
+    this transaction and, with ``run``, queue a fresh run that starts once it commits."""
+    from allocation.services import proposals_refresh
+
+    proposals_refresh(service_id=referral.service_id, reason=reason, run=run)

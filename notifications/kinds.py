@@ -63,6 +63,13 @@ def _examples() -> dict[str, dict[str, Any]]:
             "location": "Riverside Clinic, 12 Mill Lane",
             "video_link": "",
         },
+        "assessment_outcome": {
+            "recommendation": "psychodynamic",
+            "modality": "Psychodynamic psychotherapy",
+            "sessions_per_week": 1,
+            "signpost_to": "",
+            "waiting_for_therapist": True,
+        },
         "gp_letter": {"stage": "referral", "summary": ""},
         "allocation": {
             "appointment_at": appointment,
@@ -73,6 +80,7 @@ def _examples() -> dict[str, dict[str, Any]]:
             "location": "Riverside Clinic, 12 Mill Lane",
             "video_link": "",
             "session_count": 24,
+            "therapist_name": "",
         },
         "therapist_break": {
             "change": "break",
@@ -107,6 +115,7 @@ def _examples() -> dict[str, dict[str, Any]]:
                 "trust, and to contact your GP. You can refer yourself to us again."
             ),
         },
+        "non_attendance_letter": {"missed_count": 2},
         "discharge_non_attendance": {"missed_count": 3, "last_offered_on": today},
         "risk_alert": {
             "reasons": ["Answered 'no' to 'Are you safe right now?' in the self-referral"],
@@ -119,6 +128,8 @@ _SPECS = {
     "acknowledgement": KindSpec("acknowledgement", (CLIENT,), (EMAIL, SMS, LETTER)),
     "assessment_invitation": KindSpec("assessment_invitation", (CLIENT,), (EMAIL, SMS, LETTER)),
     # GP letters go by post to the practice, and only with the client's agreement.
+    # The assessment's outcome is personal: by email or letter, never a text.
+    "assessment_outcome": KindSpec("assessment_outcome", (CLIENT,), (EMAIL, LETTER)),
     "gp_letter": KindSpec("gp_letter", (GP,), (LETTER,), follow_up_if_undeliverable=False),
     "allocation": KindSpec("allocation", (CLIENT,), (EMAIL, SMS, LETTER)),
     "therapist_break": KindSpec("therapist_break", (CLIENT,), (EMAIL, SMS, LETTER)),
@@ -138,6 +149,7 @@ _SPECS = {
     ),
     # Endings and discharges are too personal, and too long, for a text message.
     "ending": KindSpec("ending", (CLIENT,), (EMAIL, LETTER)),
+    "non_attendance_letter": KindSpec("non_attendance_letter", (CLIENT,), (EMAIL, LETTER)),
     "discharge_non_attendance": KindSpec("discharge_non_attendance", (CLIENT,), (EMAIL, LETTER)),
     # Risk alerts go to staff only: never on a client's channel.
     "risk_alert": KindSpec("risk_alert", (DUTY_INBOX, STAFF), (EMAIL,), urgent=True),

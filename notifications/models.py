@@ -19,6 +19,7 @@ class Notification(BaseModel):
     class Kind(models.TextChoices):
         ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement of referral"
         ASSESSMENT_INVITATION = "assessment_invitation", "Invitation to assessment"
+        ASSESSMENT_OUTCOME = "assessment_outcome", "Outcome of the assessment"
         GP_LETTER = "gp_letter", "Letter to the GP"
         ALLOCATION = "allocation", "Allocation and first appointment"
         THERAPIST_BREAK = "therapist_break", "Therapist's break or change of time"
@@ -26,6 +27,7 @@ class Notification(BaseModel):
         WAITING_CHECKIN = "waiting_checkin", "Still waiting check-in"
         APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminder"
         ENDING = "ending", "Ending letter"
+        NON_ATTENDANCE_LETTER = "non_attendance_letter", "Letter after missed sessions"
         DISCHARGE_NON_ATTENDANCE = "discharge_non_attendance", "Discharge after non-attendance"
         RISK_ALERT = "risk_alert", "Urgent risk alert"
 

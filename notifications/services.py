@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import NOT_PROVIDED, F, Q
 from django.utils import timezone
 
@@ -144,15 +144,22 @@ def _json_safe(context: dict) -> dict:
 
 
 @functools.cache
-def _omittable(alias: str) -> dict[str, Any]:
-    """Columns the database fills by itself (a db_default, or NULL) with their defaults:
-    a new row leaves them out unless it sets them (a resend sets its own few)."""
-    return {
-        field.attname: field.get_default()
-        for field in Notification._meta.local_concrete_fields
-        if not field.primary_key
-        and (field.db_default is not NOT_PROVIDED or (field.null and field.get_default() is None))
-    }
+def _insert_fields() -> tuple[tuple, tuple]:
+    """(fields every new row writes, fields the database can fill by itself with their
+    default: a db_default, or NULL). A new row leaves the second kind out unless it sets
+    them (a resend sets its own few)."""
+    always, optional = [], []
+    for field in Notification._meta.local_concrete_fields:
+        if field.primary_key:
+            continue
+        fills_itself = field.db_default is not NOT_PROVIDED or (
+            field.null and field.get_default() is None
+        )
+        if fills_itself:
+            optional.append((field, field.get_default()))
+        else:
+            always.append(field)
+    return tuple(always), tuple(optional)
 
 
 @functools.cache
@@ -178,29 +185,22 @@ def _insert(notification: Notification) -> Notification:
     now = timezone.now()
     due_now = notification.send_after <= now
     notification.dispatched_at = now if due_now else None
-    omittable = _omittable(connection.alias)
+    always, optional = _insert_fields()
     fields = [
-        field
-        for field in Notification._meta.local_concrete_fields
-        if not field.primary_key
-        and not (
-            field.attname in omittable
-            and getattr(notification, field.attname) == omittable[field.attname]
-        )
+        *always,
+        *(f for f, default in optional if getattr(notification, f.attname) != default),
     ]
-    values = [
-        field.get_db_prep_save(field.pre_save(notification, add=True), connection=connection)
-        for field in fields
-    ]
-    sql = _insert_sql(connection.alias, tuple(field.column for field in fields))
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy: hot path
+    values = [field.get_db_prep_save(field.pre_save(notification, True), db) for field in fields]
+    sql = _insert_sql(db.alias, tuple(field.column for field in fields))
+    with db.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
     if row is None:
         return Notification.objects.get(idempotency_key=notification.idempotency_key)
     notification.pk = row[0]
     notification._state.adding = False
-    notification._state.db = connection.alias
+    notification._state.db = db.alias
     if due_now:
         public_id, urgent = notification.public_id, notification.urgent
         transaction.on_commit(lambda: tasks.dispatch(public_id, urgent=urgent))

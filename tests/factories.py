@@ -126,3 +126,40 @@ class SessionPlanFactory(factory.django.DjangoModelFactory):
     measures_every_sessions = 4
     change_reason = "First plan agreed"
     created_by = factory.SubFactory(UserFactory, service=factory.SelfAttribute("..service"))
+
+
+# --- Allocation -----------------------------------------------------------------------------
+
+
+class PreferencesFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "intake.Preferences"
+
+    referral = factory.SubFactory(ReferralFactory, status=Referral.Status.AWAITING_ALLOCATION)
+    mode = "either"
+    availability = factory.LazyFunction(lambda: ["tue_morning", "tue_evening", "thu_evening"])
+
+
+class FinishedAssessmentFactory(factory.django.DjangoModelFactory):
+    """A finished assessment: what allocation reads is its recommendation."""
+
+    class Meta:
+        model = "assessment.Assessment"
+
+    referral = factory.SubFactory(ReferralFactory, status=Referral.Status.AWAITING_ALLOCATION)
+    service = factory.SelfAttribute("referral.service")
+    assessor = factory.SubFactory(UserFactory, service=factory.SelfAttribute("..service"))
+    status = "finished"
+    finished_at = factory.LazyFunction(timezone.now)
+    recommendation_choice = "psychodynamic"
+    recommendation_modality = "psychodynamic"
+    recommendation_sessions_per_week = 1
+
+
+class LeavePeriodFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "allocation.LeavePeriod"
+
+    therapist = factory.SubFactory(TherapistFactory)
+    starts_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=1))
+    ends_on = factory.LazyAttribute(lambda o: o.starts_on + dt.timedelta(days=20))

@@ -383,10 +383,10 @@ def test_two_missed_sessions_prompt_the_policy_letter_then_discharge(
 
     early = signed_in.post(url, {"action": "discharge"}, follow=True)
     assert "Send the non-attendance letter first" in early.text
-    letter = signed_in.post(url, {"action": "letter", "note": "Two calls, no answer"}, follow=True)
-    assert "write to the client yourself" in letter.text  # no standard letter kind yet
+    signed_in.post(url, {"action": "letter", "note": "Two calls, no answer"}, follow=True)
     step = NonAttendanceStep.objects.get()
-    assert step.step == "letter" and step.missed_in_a_row == 2 and not step.letter_queued
+    assert step.step == "letter" and step.missed_in_a_row == 2 and step.letter_queued
+    assert Notification.objects.filter(kind="non_attendance_letter", referral=in_therapy).exists()
 
     signed_in.post(url, {"action": "discharge"})
     in_therapy.refresh_from_db()

@@ -83,3 +83,36 @@ class SmtpSink:
 
     def to(self, address: str) -> list[Message]:
         return [m for m in self.received() if address in (m["X-Envelope-To"] or "")]
+
+
+def main() -> None:
+    """`python -m tests.notifications.smtp_sink PORT FILE`: a sink in its own process (for
+    the benchmark), writing the Message-ID of each accepted message to FILE, one a line."""
+    import signal
+    import sys
+
+    port, path = int(sys.argv[1]), sys.argv[2]
+    sink = SmtpSink()
+    sink.port = port
+    record = open(path, "a", buffering=1)  # noqa: SIM115 - open for the process's life
+
+    original = sink.handle_DATA
+
+    async def handle_data(server, session, envelope):
+        reply = await original(server, session, envelope)
+        if reply.startswith("250"):
+            record.write(f"{sink.messages[-1]['Message-ID']}\n")
+        return reply
+
+    sink.handle_DATA = handle_data
+    stop = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # the server's thread inherits this
+    sink.start()
+    print("ready", flush=True)
+    signal.sigwait(stop)
+    sink.stop()
+    record.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,7 @@ from intake.services import consent_withdraw
 from notifications import delivery, letters, services
 from notifications.models import Letter, Notification, NotificationEvent
 from notifications.services import DeliveryDeferred, Outcome, notification_queue
-from tests.notifications.conftest import make_referral
+from tests.notifications.people import make_referral
 from tests.support.services import require_postgres
 
 pytestmark = pytest.mark.django_db

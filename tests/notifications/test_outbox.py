@@ -13,7 +13,7 @@ from django.utils import timezone
 from notifications import kinds, services
 from notifications.models import Notification
 from notifications.services import notification_queue
-from tests.notifications.conftest import make_referral
+from tests.notifications.people import make_referral
 
 pytestmark = pytest.mark.django_db
 

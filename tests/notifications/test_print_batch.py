@@ -12,7 +12,7 @@ from intake.services import consent_withdraw
 from notifications import letters, services
 from notifications.models import Letter, Notification, PrintBatch
 from notifications.services import notification_queue
-from tests.notifications.conftest import make_referral
+from tests.notifications.people import make_referral
 from tests.support.services import require_postgres
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,8 @@ from notifications import tasks
 from notifications.models import Notification, NotificationEvent
 from notifications.services import notification_queue
 from tests.conftest import TEST_KEY_PREFIX
-from tests.notifications.conftest import FAST_RECOVERY, make_referral, wait_for
+from tests.notifications.conftest import FAST_RECOVERY, wait_for
+from tests.notifications.people import make_referral
 from tests.support.services import ROOT, RedisServer, Worker
 
 pytestmark = pytest.mark.services
@@ -120,7 +121,7 @@ def test_a_referral_submitted_while_redis_is_down_is_delivered_once_it_is_back(
             "from django.db import transaction\n"
             "from common.models import Service\n"
             "from notifications.services import notification_queue\n"
-            "from tests.notifications.conftest import make_referral\n"
+            "from tests.notifications.people import make_referral\n"
             f"service = Service.objects.get(pk={service.pk})\n"
             "with transaction.atomic():\n"
             "    referral = make_referral(service, agreed=('email',))\n"

@@ -7,7 +7,7 @@ import pytest
 
 from notifications import kinds, letters, rendering, services
 from notifications.models import Notification
-from tests.notifications.conftest import make_referral
+from tests.notifications.people import make_referral
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +117,8 @@ def test_gp_letter_carries_identifiers_and_only_the_agreed_summary(service):
     text = letters.pdf_text(letters.render_pdf(shown.letter_html)[0])
 
     assert "Orchard Surgery" in text
+    assert "PRIVATE AND CONFIDENTIAL" in text
+    assert "born 17 May 1990" in text
     assert "9434765919" in text
     assert "offered 24 sessions" in text
     assert referral.presenting_problem == "" or referral.presenting_problem not in text
@@ -170,3 +172,86 @@ def test_plain_text_and_subjects_are_not_html_escaped(service):
     assert "O'Neill" in email.text
     assert "&#x27;" not in email.text + email.subject
     assert "O&#x27;Neill" in email.html  # the HTML version is escaped, as it must be
+
+
+def _shown(referral, kind, context, recipient="client"):
+    notification = Notification(
+        service=referral.service,
+        referral=referral,
+        kind=kind,
+        recipient=recipient,
+        context=context,
+    )
+    return services.notification_preview(
+        referral=referral, kind=kind, notification=notification
+    ).rendered
+
+
+@pytest.mark.parametrize(
+    ("context", "words"),
+    [
+        (
+            {
+                "recommendation": "psychodynamic",
+                "sessions_per_week": "2",
+                "waiting_for_therapist": True,
+            },
+            ["psychodynamic therapy could help", "2 times a week", "waiting list"],
+        ),
+        (
+            {
+                "recommendation": "other_modality",
+                "modality": "Cognitive analytic therapy",
+                "signpost_to": "Millbrook CAT service, 01632 960555",
+            },
+            ["Cognitive analytic therapy", "offered by Millbrook CAT service"],
+        ),
+        (
+            {"recommendation": "signpost", "signpost_to": "Millbrook Wellbeing Hub"},
+            ["Millbrook Wellbeing Hub", "closed your referral"],
+        ),
+        ({"recommendation": "discharge"}, ["not needed at the moment", "refer yourself again"]),
+    ],
+)
+def test_the_assessment_outcome_says_what_was_agreed(service, context, words):
+    shown = _shown(make_referral(service), "assessment_outcome", context)
+
+    for text in (shown.text, shown.html):
+        for word in words:
+            assert word in text, word
+
+
+@pytest.mark.parametrize(
+    ("stage", "words"),
+    [
+        ("ending", "ended as planned"),
+        ("discharge_non_attendance", "after several missed sessions"),
+        ("assessment", "now had an assessment"),
+        ("referral", "referred themselves"),
+    ],
+)
+def test_gp_letters_say_which_step_they_are_about(service, stage, words):
+    shown = _shown(make_referral(service, agreed=("gp",)), "gp_letter", {"stage": stage}, "gp")
+    assert words in shown.text and words in shown.html
+
+
+def test_an_allocation_letter_names_the_therapist_and_every_regular_time(service):
+    shown = _shown(
+        make_referral(service),
+        "allocation",
+        {
+            "appointment_at": "2026-03-03T10:30:00+00:00",
+            "regular_day": "Tuesday",
+            "regular_time": "10:30",
+            "regular_times": [
+                {"day": "Tuesday", "time": "10:30"},
+                {"day": "Thursday", "time": "14:00"},
+            ],
+            "frequency": "twice a week",
+            "therapist_name": "Therapist Example",
+        },
+    )
+
+    for text in (shown.text, shown.html, shown.sms):
+        assert "Tuesdays at 10:30am" in text and "Thursdays at 2pm" in text
+    assert "Therapist Example" in shown.text

@@ -13,7 +13,7 @@ from intake.models import Referral
 from notifications import kinds, services, tasks
 from notifications.models import Notification
 from notifications.services import notification_queue
-from tests.notifications.conftest import make_referral
+from tests.notifications.people import make_referral
 
 pytestmark = pytest.mark.django_db
 

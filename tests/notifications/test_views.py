@@ -10,7 +10,7 @@ from django.urls import reverse
 from notifications import kinds, selectors, services
 from notifications.models import Notification
 from notifications.services import notification_queue
-from tests.notifications.conftest import make_referral
+from tests.notifications.people import make_referral
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +55,9 @@ def test_a_message_page_shows_the_content_as_sent_and_its_history(client, assess
     assert "What happens next" in page.text  # the plain-text body as sent
     assert sent.message_id.replace("<", "&lt;").replace(">", "&gt;") in page.text
     assert "History" in page.text
+    # The HTML email sits, escaped, in a sandboxed frame: it cannot break out of the page.
+    assert 'sandbox="" srcdoc="&lt;!DOCTYPE html&gt;' in page.text
+    assert "lang=&quot;en-GB&quot;" in page.text
 
 
 def test_a_problem_is_shown_with_its_reason(client, assessor, suppressed):
@@ -149,6 +152,7 @@ def test_staff_can_preview_every_kind_before_it_is_sent(client, assessor, referr
 
     assert page.status_code == 200
     assert "Example details" in page.text  # nothing queued yet: example dates are marked
+    assert 'sandbox="" srcdoc="&lt;!DOCTYPE html&gt;' in page.text
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
     assert not Notification.objects.exists()  # a preview sends and stores nothing

@@ -1,0 +1,362 @@
+"""Forms for the coordinator's allocation pages and for therapist profiles. Every error
+says what is wrong and how to put it right, next to the field, keeping what was entered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django import forms
+
+from allocation import selectors
+from allocation.models import Therapist, WeeklySlot
+from intake.forms import NhsDateField, NhsDateWidget
+
+# The codes the assessment's recommendation uses, so proposals can match them.
+MODALITIES = [
+    ("psychodynamic", "Psychodynamic psychotherapy"),
+    ("dit", "Dynamic interpersonal therapy (DIT)"),
+    ("cat", "Cognitive analytic therapy (CAT)"),
+    ("group", "Group psychodynamic therapy"),
+    ("mbt", "Mentalization-based treatment (MBT)"),
+    ("cbt", "Cognitive behavioural therapy (CBT)"),
+    ("counselling", "Counselling"),
+    ("other", "Another therapy"),
+]
+FREQUENCIES = [
+    ("1", "Once a week"),
+    ("2", "Twice a week"),
+    ("3", "3 times a week"),
+    ("4", "4 times a week"),
+    ("5", "5 times a week"),
+]
+WEEKDAYS = [(str(value), label) for value, label in WeeklySlot.Weekday.choices]
+YES_NO = [("yes", "Yes"), ("no", "No")]
+TIME_RE = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
+
+
+class StaffDateWidget(NhsDateWidget):
+    """The NHS date input without birthday autocomplete hints."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        for widget in self.widgets:
+            widget.attrs.pop("autocomplete", None)
+
+
+def date_field(label: str, noun: str, *, required: bool = True, hint: str = "") -> NhsDateField:
+    return NhsDateField(
+        label=label,
+        label_noun=noun,
+        required=required,
+        widget=StaffDateWidget,
+        help_text=hint or "For example, 14 3 2027",
+        error_messages={
+            "required": f"Enter the {noun.lower()}",
+            "incomplete": f"{noun} must include a day, month and year",
+        },
+    )
+
+
+def reason_field(label: str, required_message: str, hint: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=500,
+        help_text=hint,
+        widget=forms.Textarea(attrs={"rows": 3, "data-maxlength": 500}),
+        error_messages={
+            "required": required_message,
+            "max_length": "Keep this to 500 characters or fewer (you have %(show_value)d)",
+        },
+    )
+
+
+def select(label: str, choices) -> forms.ChoiceField:
+    return forms.ChoiceField(label=label, choices=choices, required=False)
+
+
+class WaitingFilterForm(forms.Form):
+    """Filters and sorting of the waiting list. An unknown value shows everything rather
+    than an error: these come from links and bookmarks as well as the form."""
+
+    status = select("Show", selectors.STATUS_FILTERS)
+    wait = select("Waiting", selectors.WAIT_FILTERS)
+    risk = select("Risk", selectors.RISK_FILTERS)
+    language = select("Language", [("", "Any language")])
+    needs = select("Needs", selectors.NEEDS_FILTERS)
+    sort = select("Sort by", selectors.SORTS)
+
+    def __init__(self, *args, languages=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", "Any language"), *languages]
+
+    def filters(self) -> selectors.WaitingFilters:
+        if not self.is_valid():
+            clean = {}
+            for name, field in self.fields.items():
+                value = self.data.get(name, "")
+                valid = {str(v) for v, _ in field.choices}
+                clean[name] = value if value in valid else ""
+        else:
+            clean = self.cleaned_data
+        return selectors.WaitingFilters(
+            status=clean.get("status") or "",
+            wait=clean.get("wait") or "",
+            risk=clean.get("risk") or "",
+            language=clean.get("language") or "",
+            needs=clean.get("needs") or "",
+            sort=clean.get("sort") or "wait",
+        )
+
+
+class AcceptForm(forms.Form):
+    first_appointment = date_field(
+        "First appointment",
+        "First appointment",
+        required=False,
+        hint="On the day of the regular time. Leave the date as it is unless you have agreed "
+        "another with the client. For example, 14 3 2027",
+    )
+
+
+class HoldForm(forms.Form):
+    reason = reason_field(
+        "Why is this referral on hold?",
+        "Enter why this referral is on hold",
+        hint="For example, the client is away until the spring and would like to wait",
+    )
+
+
+class ChooseForm(forms.Form):
+    slots = forms.MultipleChoiceField(
+        label="Regular time",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Select the slot or slots to book"},
+    )
+    reason = reason_field(
+        "Why this therapist?",
+        "Enter why you chose this therapist",
+        hint="This is kept with the allocation",
+    )
+    first_appointment = date_field(
+        "First appointment (optional)",
+        "First appointment",
+        required=False,
+        hint="Leave blank for the first date at least a week ahead. For example, 14 3 2027",
+    )
+
+    def __init__(self, *args, options=(), sessions_per_week: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = []
+        for option in options:
+            places = f"{option.free_places} free place{'s' if option.free_places != 1 else ''}"
+            for slot in option.slots:
+                where = slot.site.name if slot.site_id else "remote"
+                choices.append(
+                    (
+                        str(slot.public_id),
+                        f"{option.therapist.display_name}: {slot.get_weekday_display()} "
+                        f"{slot.start:%H:%M} ({slot.length_minutes} min, {where}; {places})",
+                    )
+                )
+        field = self.fields["slots"]
+        field.choices = choices
+        if sessions_per_week > 1:
+            field.help_text = (
+                f"Select {sessions_per_week} slots of one therapist, on different days: the "
+                f"assessment recommends {sessions_per_week} sessions a week"
+            )
+        else:
+            field.help_text = "Select one slot. Only therapists with a free place are listed"
+
+
+class BulkAcceptForm(forms.Form):
+    proposal = forms.MultipleChoiceField(
+        required=True, error_messages={"required": "Select at least one proposal to accept"}
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any UUID is a candidate; the selector keeps only open proposals of this service.
+        self.fields["proposal"].choices = [
+            (value, value) for value in (self.data.getlist("proposal") if self.data else [])
+        ]
+
+    def clean_proposal(self):
+        import uuid
+
+        ids = []
+        for value in self.cleaned_data["proposal"]:
+            try:
+                ids.append(uuid.UUID(value))
+            except ValueError:
+                raise forms.ValidationError("Select proposals from the list") from None
+        return ids
+
+
+# --- Therapist profiles -----------------------------------------------------------------------
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(
+        label="Name",
+        max_length=200,
+        error_messages={"required": "Enter the therapist's name"},
+    )
+    gender = forms.ChoiceField(
+        label="Gender",
+        choices=Therapist.Gender.choices,
+        widget=forms.RadioSelect,
+        help_text="Used only to meet clients' wishes about their therapist's gender",
+        error_messages={"required": "Select the therapist's gender, or 'Not stated'"},
+    )
+    modalities = forms.MultipleChoiceField(
+        label="Therapies offered",
+        choices=MODALITIES,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Select at least one kind of therapy offered"},
+    )
+    languages = forms.CharField(
+        label="Languages",
+        max_length=300,
+        help_text="Separate languages with commas, for example: English, Polish, BSL",
+        error_messages={"required": "Enter at least one language"},
+    )
+    frequencies = forms.MultipleChoiceField(
+        label="Sessions a week offered",
+        choices=FREQUENCIES,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Select how many sessions a week are offered"},
+    )
+    sites = forms.MultipleChoiceField(
+        label="Sites worked at",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    offers_remote = forms.ChoiceField(
+        label="Offers remote sessions (video or phone)?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether remote sessions are offered"},
+    )
+    capacity = forms.IntegerField(
+        label="Caseload capacity",
+        min_value=0,
+        max_value=200,
+        help_text="The most clients carried at once. The current caseload is counted from "
+        "allocations",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "nhsuk-input--width-4"}),
+        error_messages={
+            "required": "Enter the caseload capacity",
+            "invalid": "Caseload capacity must be a whole number, like 30",
+            "min_value": "Caseload capacity must be 0 or more",
+            "max_value": "Caseload capacity must be 200 or fewer",
+        },
+    )
+
+    def __init__(self, *args, sites=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.site_rows = {str(site.public_id): site for site in sites}
+        self.fields["sites"].choices = [(key, site.name) for key, site in self.site_rows.items()]
+        if not self.site_rows:
+            del self.fields["sites"]
+
+    @staticmethod
+    def initial_for(therapist: Therapist) -> dict:
+        return {
+            "display_name": therapist.display_name,
+            "gender": therapist.gender,
+            "modalities": list(therapist.modalities or []),
+            "languages": ", ".join(therapist.languages or []),
+            "frequencies": [str(f) for f in therapist.frequencies or [1]],
+            "sites": [str(site.public_id) for site in therapist.sites.all()],
+            "offers_remote": "yes" if therapist.offers_remote else "no",
+            "capacity": therapist.capacity,
+        }
+
+    def clean_languages(self):
+        languages = [" ".join(x.split()) for x in self.cleaned_data["languages"].split(",")]
+        languages = [x for x in languages if x]
+        if not languages:
+            raise forms.ValidationError("Enter at least one language")
+        if any(len(x) > 50 for x in languages):
+            raise forms.ValidationError("Each language must be 50 characters or fewer")
+        return languages
+
+    def profile(self):
+        from allocation.services import ProfileInput
+
+        data = self.cleaned_data
+        return ProfileInput(
+            display_name=data["display_name"],
+            gender=data["gender"],
+            modalities=data["modalities"],
+            languages=data["languages"],
+            frequencies=[int(f) for f in data["frequencies"]],
+            sites=[self.site_rows[key] for key in data.get("sites") or []],
+            offers_remote=data["offers_remote"] == "yes",
+            capacity=data["capacity"],
+        )
+
+
+class SlotForm(forms.Form):
+    weekday = forms.ChoiceField(
+        label="Day",
+        choices=[("", "Choose a day"), *WEEKDAYS],
+        error_messages={"required": "Select a day"},
+    )
+    start = forms.CharField(
+        label="Start time",
+        max_length=5,
+        help_text="Use the 24-hour clock, for example 09:30 or 18:00",
+        widget=forms.TextInput(attrs={"class": "nhsuk-input--width-5"}),
+        error_messages={"required": "Enter a start time"},
+    )
+    length = forms.IntegerField(
+        label="Length in minutes",
+        initial=50,
+        min_value=15,
+        max_value=180,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "nhsuk-input--width-4"}),
+        error_messages={
+            "required": "Enter the length in minutes",
+            "invalid": "Length must be a whole number of minutes, like 50",
+            "min_value": "Length must be 15 minutes or more",
+            "max_value": "Length must be 180 minutes or fewer",
+        },
+    )
+    site = forms.ChoiceField(
+        label="Where",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select where the sessions take place"},
+    )
+
+    def __init__(self, *args, therapist: Therapist, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.site_rows = {str(site.public_id): site for site in therapist.sites.all()}
+        choices = [(key, site.name) for key, site in self.site_rows.items()]
+        if therapist.offers_remote:
+            choices.append(("remote", "Remote (video or phone)"))
+        self.fields["site"].choices = choices
+
+    def clean_start(self):
+        match = TIME_RE.match(self.cleaned_data["start"])
+        if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+            raise forms.ValidationError(
+                "Enter a real time on the 24-hour clock, like 09:30 or 18:00"
+            )
+        return dt.time(int(match.group(1)), int(match.group(2)))
+
+    def chosen_site(self):
+        return self.site_rows.get(self.cleaned_data["site"])
+
+
+class LeaveForm(forms.Form):
+    starts_on = date_field("First day of leave", "First day of leave")
+    ends_on = date_field("Last day of leave", "Last day of leave")
+    note = forms.CharField(
+        label="Note (optional)",
+        max_length=200,
+        required=False,
+        help_text="For example, annual leave. Clients do not see this",
+    )

@@ -1,0 +1,570 @@
+"""Staff pages for allocation: the waiting list with proposals, runs and their progress,
+the coordinator's decisions, caseloads and therapist profiles. Thin: parse input, call one
+service or selector, render. Another service's rows answer 404, like missing ones."""
+
+from __future__ import annotations
+
+from functools import wraps
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from allocation import forms, selectors, services
+from allocation.models import LeavePeriod, Proposal, ProposalRun, Therapist, WeeklySlot
+from common import roles
+from common.selectors import scope_to_service
+from intake.models import Referral
+
+GET_POST = require_http_methods(["GET", "POST"])
+
+
+def role_required(*names: str):
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not any(request.user.has_role(name) for name in names):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapped)
+
+    return decorator
+
+
+coordinator_only = role_required(roles.COORDINATOR)
+
+
+def _apply(form, error: services.AllocationError) -> None:
+    """Put a service's refusal on the form, next to the field it is about."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+# --- The waiting list -------------------------------------------------------------------------
+
+
+@coordinator_only
+@require_GET
+def waiting_list(request: HttpRequest) -> HttpResponse:
+    languages = selectors.waiting_languages(user=request.user)
+    form = forms.WaitingFilterForm(request.GET or None, languages=languages)
+    filters = form.filters() if request.GET else selectors.WaitingFilters()
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    listing = selectors.waiting_list(user=request.user, filters=filters, page=page)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "allocation/waiting_list.html",
+        {
+            "form": form,
+            "listing": listing,
+            "filters": filters,
+            "query": query.urlencode(),
+            "bulk_form": forms.BulkAcceptForm(),
+        },
+    )
+
+
+@coordinator_only
+@require_POST
+def run_start(request: HttpRequest) -> HttpResponse:
+    if not request.user.service_id:
+        messages.error(request, "Your account does not belong to a service.")
+        return redirect("allocation-waiting-list")
+    run = services.proposal_run_request(
+        service_id=request.user.service_id,
+        trigger=ProposalRun.Trigger.COORDINATOR,
+        user=request.user,
+    )
+    return redirect("allocation-run", run.public_id)
+
+
+def _run_or_404(request, public_id: UUID) -> ProposalRun:
+    try:
+        return selectors.run_get(user=request.user, public_id=public_id)
+    except ProposalRun.DoesNotExist:
+        raise Http404("No such run") from None
+
+
+@coordinator_only
+@require_GET
+@never_cache
+def run_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    run = _run_or_404(request, public_id)
+    # Without JavaScript the page reloads itself while the run is in progress, unless the
+    # coordinator asked it to stop; with JavaScript it updates the status in place.
+    auto = request.GET.get("auto") != "off"
+    return render(
+        request,
+        "allocation/run.html",
+        {"run": run, "auto_refresh": auto and run.in_progress},
+    )
+
+
+@coordinator_only
+@require_GET
+@never_cache
+def run_status(request: HttpRequest, public_id: UUID) -> JsonResponse:
+    run = _run_or_404(request, public_id)
+    return JsonResponse(
+        {
+            "html": render_to_string("allocation/_run_status.html", {"run": run}, request),
+            "status": run.status,
+            "status_label": run.get_status_display(),
+            "phase": run.phase,
+            "considered": run.considered,
+            "placed": run.placed,
+            "in_progress": run.in_progress,
+            "error": run.error,
+        }
+    )
+
+
+# --- One referral: its proposal and the decisions ---------------------------------------------
+
+
+def _referral_or_404(request, public_id: UUID) -> Referral:
+    try:
+        return (
+            scope_to_service(Referral.objects.all(), request.user)
+            .select_related("client", "preferences", "preferences__site")
+            .get(public_id=public_id)
+        )
+    except Referral.DoesNotExist:
+        raise Http404("No such referral") from None
+
+
+def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
+    from assessment.selectors import referral_recommendation
+
+    run = selectors.run_current(service_id=request.user.service_id)
+    proposal = (
+        Proposal.objects.filter(run=run, referral=referral).select_related("therapist").first()
+        if run is not None
+        else None
+    )
+    hold = selectors.hold_open(referral=referral)
+    allocation = selectors.allocation_current(referral=referral)
+    accept_form = forms_given.get("accept_form")
+    if accept_form is None and proposal is not None and proposal.placed:
+        first = _proposed_first_appointment(proposal)
+        accept_form = forms.AcceptForm(
+            initial={"first_appointment": timezone.localtime(first).date() if first else None}
+        )
+    preferences = getattr(referral, "preferences", None)
+    status = 400 if any(f is not None and f.errors for f in forms_given.values()) else 200
+    return render(
+        request,
+        "allocation/referral.html",
+        {
+            "referral": referral,
+            "weeks": selectors.weeks_waiting(referral.received_at, timezone.localdate()),
+            "needs": selectors.referral_needs(referral),
+            "availability": selectors.availability_text(
+                preferences.availability if preferences else []
+            ),
+            "recommendation": referral_recommendation(referral=referral),
+            "run": run,
+            "proposal": proposal,
+            "hold": hold,
+            "allocation": allocation,
+            "accept_form": accept_form,
+            "hold_form": forms_given.get("hold_form") or forms.HoldForm(),
+            "waiting": referral.status == Referral.Status.AWAITING_ALLOCATION,
+        },
+        status=status,
+    )
+
+
+def _proposed_first_appointment(proposal: Proposal):
+    slots = list(WeeklySlot.objects.filter(public_id__in=[s["slot"] for s in proposal.slots]))
+    if not slots or proposal.therapist is None:
+        return None
+    return services.first_appointment_for(therapist=proposal.therapist, slots=slots)
+
+
+@coordinator_only
+@require_GET
+def referral_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    return _referral_page(request, _referral_or_404(request, public_id))
+
+
+def _proposal_or_404(request, public_id: UUID) -> Proposal:
+    try:
+        return selectors.proposal_get(user=request.user, public_id=public_id)
+    except Proposal.DoesNotExist:
+        raise Http404("No such proposal") from None
+
+
+@coordinator_only
+@require_POST
+def proposal_accept(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    proposal = _proposal_or_404(request, public_id)
+    form = forms.AcceptForm(request.POST)
+    if form.is_valid():
+        try:
+            allocation = services.proposal_accept(
+                proposal=proposal,
+                user=request.user,
+                first_appointment=form.cleaned_data["first_appointment"],
+            )
+        except services.AllocationError as error:
+            _apply(form, error)
+        else:
+            messages.success(
+                request,
+                f"{proposal.referral.reference} is allocated to "
+                f"{allocation.therapist.display_name}, first appointment "
+                f"{timezone.localtime(allocation.first_appointment_at):%A %-d %B at %H:%M}. "
+                "The allocation letter is on its way to the client.",
+            )
+            return redirect("allocation-waiting-list")
+    return _referral_page(request, proposal.referral, accept_form=form)
+
+
+@coordinator_only
+@require_POST
+def bulk_accept(request: HttpRequest) -> HttpResponse:
+    form = forms.BulkAcceptForm(request.POST)
+    back = reverse("allocation-waiting-list")
+    if request.POST.get("next", "").startswith(back):
+        back = request.POST["next"]
+    if not form.is_valid():
+        messages.error(request, "Select at least one proposal to accept.")
+        return redirect(back)
+    proposals = selectors.proposals_open(
+        user=request.user, public_ids=form.cleaned_data["proposal"]
+    )
+    outcome = services.proposals_accept_many(proposals=proposals, user=request.user)
+    skipped = len(form.cleaned_data["proposal"]) - len(proposals)
+    if outcome.accepted:
+        messages.success(
+            request,
+            f"{len(outcome.accepted)} proposal{'s' if len(outcome.accepted) != 1 else ''} "
+            "accepted. The allocation letters are on their way.",
+        )
+    for reference, why in outcome.refused:
+        messages.error(request, f"{reference} was not allocated: {why}")
+    if skipped:
+        messages.error(
+            request,
+            f"{skipped} selected proposal{'s were' if skipped != 1 else ' was'} already decided "
+            "or no longer in the proposal set, and left as they were.",
+        )
+    return redirect(back)
+
+
+@coordinator_only
+@GET_POST
+def referral_choose(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    if referral.status != Referral.Status.AWAITING_ALLOCATION:
+        messages.info(
+            request,
+            f"{referral.reference} is '{referral.get_status_display()}', so there is no "
+            "therapist to choose.",
+        )
+        return redirect("allocation-referral", referral.public_id)
+    k = selectors.sessions_per_week_for(referral=referral)
+    options = selectors.override_options(user=request.user)
+    slot_rows = {str(s.public_id): s for option in options for s in option.slots}
+    if request.method == "POST":
+        form = forms.ChooseForm(request.POST, options=options, sessions_per_week=k)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                allocation = services.allocation_choose(
+                    referral=referral,
+                    user=request.user,
+                    slot_ids=[slot_rows[key].pk for key in data["slots"]],
+                    reason=data["reason"],
+                    first_appointment=data["first_appointment"],
+                )
+            except services.AllocationError as error:
+                _apply(form, error)
+            else:
+                messages.success(
+                    request,
+                    f"{referral.reference} is allocated to {allocation.therapist.display_name}, "
+                    "first appointment "
+                    f"{timezone.localtime(allocation.first_appointment_at):%A %-d %B at %H:%M}. "
+                    "The allocation letter is on its way to the client.",
+                )
+                return redirect("allocation-waiting-list")
+    else:
+        form = forms.ChooseForm(options=options, sessions_per_week=k)
+    return render(
+        request,
+        "allocation/choose.html",
+        {"referral": referral, "form": form, "options": options, "sessions_per_week": k},
+        status=400 if form.errors else 200,
+    )
+
+
+@coordinator_only
+@require_POST
+def referral_hold(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = forms.HoldForm(request.POST)
+    if form.is_valid():
+        try:
+            services.referral_hold(
+                referral=referral, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except services.AllocationError as error:
+            _apply(form, error)
+        else:
+            messages.success(
+                request,
+                f"{referral.reference} is on hold and left out of proposals until the hold is "
+                "released.",
+            )
+            return redirect("allocation-waiting-list")
+    return _referral_page(request, referral, hold_form=form)
+
+
+@coordinator_only
+@require_POST
+def hold_release(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    hold = selectors.hold_open(referral=referral)
+    if hold is None:
+        messages.info(request, f"{referral.reference} is not on hold.")
+    else:
+        try:
+            services.hold_release(hold=hold, user=request.user)
+        except services.AllocationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                f"The hold on {referral.reference} is released. Run the allocation again to "
+                "include them in the proposals.",
+            )
+    return redirect("allocation-referral", referral.public_id)
+
+
+# --- Caseloads and therapist profiles --------------------------------------------------------
+
+can_view_therapists = role_required(roles.COORDINATOR, roles.SERVICE_ADMIN, roles.THERAPIST)
+
+
+@role_required(roles.COORDINATOR, roles.SERVICE_ADMIN)
+@require_GET
+def caseloads(request: HttpRequest) -> HttpResponse:
+    rows = selectors.therapist_caseloads(user=request.user)
+    return render(
+        request,
+        "allocation/caseloads.html",
+        {
+            "rows": rows,
+            "can_add": request.user.has_role(roles.SERVICE_ADMIN),
+            "totals": {
+                "capacity": sum(r.therapist.capacity for r in rows),
+                "caseload": sum(r.caseload for r in rows),
+                "free_places": sum(r.free_places for r in rows),
+                "free_slots": sum(len(r.free_slots) for r in rows),
+            },
+        },
+    )
+
+
+def _therapist_or_404(request, public_id: UUID) -> Therapist:
+    try:
+        therapist = selectors.therapist_get(user=request.user, public_id=public_id)
+    except Therapist.DoesNotExist:
+        raise Http404("No such therapist") from None
+    user = request.user
+    staff_view = user.has_role(roles.COORDINATOR) or user.has_role(roles.SERVICE_ADMIN)
+    if not staff_view and therapist.user_id != user.pk:  # a therapist sees only their own
+        raise Http404("No such therapist")
+    return therapist
+
+
+def _editable_or_403(request, therapist: Therapist) -> None:
+    if not services.can_edit_therapist(user=request.user, therapist=therapist):
+        raise PermissionDenied
+
+
+@can_view_therapists
+@require_GET
+def therapist_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    therapist = _therapist_or_404(request, public_id)
+    return render(
+        request,
+        "allocation/therapist.html",
+        {
+            "therapist": therapist,
+            "row": selectors.therapist_caseload(therapist=therapist),
+            "clients": selectors.therapist_clients(therapist=therapist),
+            "leave": [p for p in therapist.leave.all() if p.ends_on >= timezone.localdate()],
+            "can_edit": services.can_edit_therapist(user=request.user, therapist=therapist),
+        },
+    )
+
+
+@role_required(roles.SERVICE_ADMIN)
+@GET_POST
+def therapist_add(request: HttpRequest) -> HttpResponse:
+    if not request.user.service_id:
+        raise Http404("No service")
+    sites = list(request.user.service.sites.all())
+    if request.method == "POST":
+        form = forms.ProfileForm(request.POST, sites=sites)
+        if form.is_valid():
+            try:
+                therapist = services.therapist_create(user=request.user, data=form.profile())
+            except services.AllocationError as error:
+                _apply(form, error)
+            else:
+                messages.success(
+                    request, f"{therapist.display_name} is added. Now add their weekly slots."
+                )
+                return redirect("allocation-therapist", therapist.public_id)
+    else:
+        form = forms.ProfileForm(
+            sites=sites,
+            initial={"frequencies": ["1"], "offers_remote": "yes", "gender": "not_stated"},
+        )
+    return render(
+        request,
+        "allocation/profile_form.html",
+        {"form": form, "therapist": None},
+        status=400 if form.errors else 200,
+    )
+
+
+@can_view_therapists
+@GET_POST
+def therapist_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    therapist = _therapist_or_404(request, public_id)
+    _editable_or_403(request, therapist)
+    sites = list(request.user.service.sites.all())
+    if request.method == "POST":
+        form = forms.ProfileForm(request.POST, sites=sites)
+        if form.is_valid():
+            try:
+                services.therapist_update(
+                    therapist=therapist, user=request.user, data=form.profile()
+                )
+            except services.AllocationError as error:
+                _apply(form, error)
+            else:
+                messages.success(request, "Profile saved.")
+                return redirect("allocation-therapist", therapist.public_id)
+    else:
+        form = forms.ProfileForm(sites=sites, initial=forms.ProfileForm.initial_for(therapist))
+    return render(
+        request,
+        "allocation/profile_form.html",
+        {"form": form, "therapist": therapist},
+        status=400 if form.errors else 200,
+    )
+
+
+@can_view_therapists
+@GET_POST
+def slot_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    therapist = _therapist_or_404(request, public_id)
+    _editable_or_403(request, therapist)
+    if request.method == "POST":
+        form = forms.SlotForm(request.POST, therapist=therapist)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                slot = services.weekly_slot_add(
+                    therapist=therapist,
+                    user=request.user,
+                    weekday=int(data["weekday"]),
+                    start=data["start"],
+                    length=data["length"],
+                    site=form.chosen_site(),
+                )
+            except services.AllocationError as error:
+                _apply(form, error)
+            else:
+                messages.success(request, f"The {slot} slot is added.")
+                return redirect("allocation-therapist", therapist.public_id)
+    else:
+        form = forms.SlotForm(therapist=therapist)
+    return render(
+        request,
+        "allocation/slot_form.html",
+        {"form": form, "therapist": therapist},
+        status=400 if form.errors else 200,
+    )
+
+
+@can_view_therapists
+@require_POST
+def slot_remove(request: HttpRequest, public_id: UUID, slot_id: UUID) -> HttpResponse:
+    therapist = _therapist_or_404(request, public_id)
+    _editable_or_403(request, therapist)
+    slot = therapist.slots.filter(public_id=slot_id).first()
+    if slot is None:
+        raise Http404("No such slot")
+    try:
+        services.weekly_slot_remove(slot=slot, user=request.user)
+    except services.AllocationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"The {slot} slot is removed.")
+    return redirect("allocation-therapist", therapist.public_id)
+
+
+@can_view_therapists
+@GET_POST
+def leave_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    therapist = _therapist_or_404(request, public_id)
+    _editable_or_403(request, therapist)
+    if request.method == "POST":
+        form = forms.LeaveForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.leave_add(
+                    therapist=therapist,
+                    user=request.user,
+                    starts_on=data["starts_on"],
+                    ends_on=data["ends_on"],
+                    note=data["note"],
+                )
+            except services.AllocationError as error:
+                _apply(form, error)
+            else:
+                messages.success(request, "Leave recorded. Proposals will take it into account.")
+                return redirect("allocation-therapist", therapist.public_id)
+    else:
+        form = forms.LeaveForm()
+    return render(
+        request,
+        "allocation/leave_form.html",
+        {"form": form, "therapist": therapist},
+        status=400 if form.errors else 200,
+    )
+
+
+@can_view_therapists
+@require_POST
+def leave_remove(request: HttpRequest, public_id: UUID, leave_id: UUID) -> HttpResponse:
+    therapist = _therapist_or_404(request, public_id)
+    _editable_or_403(request, therapist)
+    period = LeavePeriod.objects.filter(therapist=therapist, public_id=leave_id).first()
+    if period is None:
+        raise Http404("No such leave")
+    services.leave_remove(period=period, user=request.user)
+    messages.success(request, "Leave removed.")
+    return redirect("allocation-therapist", therapist.public_id)
