@@ -1430,12 +1430,13 @@ def _decompose(g: _Group, passes: int = 3) -> _Plan:
         best, best_dist, seconds = _resolve_weekly(g, arcs, fixed, warm)
         plan.solver_seconds += seconds
     best_value = _plan_value(g, _Plan(placed=best))
-    if best_value < plan.upper_bound:
+    baseline = g.greedy_placed()
+    if best_value < _plan_value(g, _Plan(placed=baseline)):
         # A second start: greedy's multi-session placements, with the weekly referrals
         # placed exactly around them. It is at least as good as greedy's own allocation
         # (whose weekly part is one of the flows the re-solve maximises over), which the
         # repair above, guided by the relaxation, does not guarantee.
-        seeded = {r: p for r, p in g.greedy_placed().items() if multi[r]}
+        seeded = {r: p for r, p in baseline.items() if multi[r]}
         if seeded != {r: p for r, p in best.items() if multi[r]}:
             candidate, cand_dist, seconds = _resolve_weekly(g, arcs, seeded, warm)
             plan.solver_seconds += seconds

@@ -215,7 +215,7 @@ def main() -> dict:
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_COOKIES": "0",
         "SELF_REFERRAL_SERVICE": "bench",
-        "ROOT_URLCONF": "benchmarks.bench_urls",
+        "ROOT_URLCONF": "benchmarks.baseline_urls",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }

@@ -400,3 +400,38 @@ def test_only_a_service_admin_or_the_therapist_themselves_may_change_a_profile(
             starts_on=timezone.localdate(),
             ends_on=timezone.localdate(),
         )
+
+
+def test_the_nightly_run_is_on_the_beat_schedule():
+    from allocation.tasks import allocation_propose, allocation_propose_nightly
+    from config.celery import app
+
+    entry = app.conf.beat_schedule["allocation-nightly"]
+    assert entry["task"] == allocation_propose_nightly.name
+    assert allocation_propose.name == "allocation.tasks.allocation_propose"
+    assert allocation_propose.soft_time_limit and allocation_propose.time_limit
+
+
+def test_the_letter_gives_the_regular_days_and_times_and_the_therapist(service, ada, coordinator):
+    from notifications import rendering
+
+    referral = make_waiting(service, sessions=2)
+    tuesday, thursday = ada.slots.order_by("weekday")
+    services.allocation_choose(
+        referral=referral,
+        user=coordinator,
+        slot_ids=[tuesday.pk, thursday.pk],
+        reason="Twice a week as recommended",
+    )
+    letter = Notification.objects.get(referral=referral, kind="allocation")
+    ctx = rendering.build_context(
+        kind="allocation",
+        service=service,
+        referral=referral,
+        recipient=rendering.Recipient(name="Sam Reed", address_lines=()),
+        context=letter.context,
+    )
+    text = " ".join(rendering.render_all(ctx).text.split())
+    assert "Ada Lewis" in text
+    assert "Tuesdays at 6pm" in text and "Thursdays at 6pm" in text
+    assert "twice a week" in text
