@@ -10,7 +10,7 @@ from django import forms
 
 from allocation import selectors
 from allocation.models import Therapist, WeeklySlot
-from intake.forms import NhsDateField, NhsDateWidget
+from assessment.forms import date_field
 
 # The codes the assessment's recommendation uses, so proposals can match them.
 MODALITIES = [
@@ -33,29 +33,6 @@ FREQUENCIES = [
 WEEKDAYS = [(str(value), label) for value, label in WeeklySlot.Weekday.choices]
 YES_NO = [("yes", "Yes"), ("no", "No")]
 TIME_RE = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
-
-
-class StaffDateWidget(NhsDateWidget):
-    """The NHS date input without birthday autocomplete hints."""
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs)
-        for widget in self.widgets:
-            widget.attrs.pop("autocomplete", None)
-
-
-def date_field(label: str, noun: str, *, required: bool = True, hint: str = "") -> NhsDateField:
-    return NhsDateField(
-        label=label,
-        label_noun=noun,
-        required=required,
-        widget=StaffDateWidget,
-        help_text=hint or "For example, 14 3 2027",
-        error_messages={
-            "required": f"Enter the {noun.lower()}",
-            "incomplete": f"{noun} must include a day, month and year",
-        },
-    )
 
 
 def reason_field(label: str, required_message: str, hint: str = "") -> forms.CharField:
