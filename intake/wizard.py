@@ -3,7 +3,9 @@ save-and-return, and a submit that is safe to repeat."""
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
+from datetime import date
 
 from django.contrib import messages
 from django.shortcuts import redirect
@@ -65,15 +67,41 @@ CONFIRMATION_SESSION_KEY = "referral_confirmation"
 
 # Answers that decide which steps apply, and which steps are complete, are noted in the
 # wizard's storage when a step is accepted. Each request then reads these notes instead of
-# revalidating every earlier step; the final submit still revalidates them all.
+# revalidating every earlier step. The cleaned answers of each accepted step are kept too
+# (ANSWERS), so the submit builds the referral from them rather than validating all ten
+# forms again; a journey without them (a draft saved before they were kept) revalidates.
 NOTES = "notes"
 DONE = "done"
+ANSWERS = "answers"
 NOTED_FIELDS = {
     SAFETY: ("safe_now",),
     DIFFICULTIES: ("current_services",),
     QUESTIONNAIRES: ("answer_now",),
     PHQ9: ("item_9",),
 }
+
+
+class _NotStorable(TypeError):
+    pass
+
+
+def answers_encode(value):
+    """A step's cleaned value in the session's JSON: dates tagged, the rest as they are."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    if isinstance(value, (list, tuple)):
+        return [answers_encode(item) for item in value]
+    raise _NotStorable(type(value).__name__)
+
+
+def answers_decode(value):
+    if isinstance(value, dict):
+        return date.fromisoformat(value["date"])
+    if isinstance(value, list):
+        return [answers_decode(item) for item in value]
+    return value
 
 
 def _noted(wizard, field: str):
@@ -139,16 +167,21 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
         extra = dict(self.storage.extra_data)
         notes = dict(extra.get(NOTES, {}))
         done = set(extra.get(DONE, []))
+        answers = dict(extra.get(ANSWERS, {}))
         for field in NOTED_FIELDS.get(step, ()):
             if cleaned is None:
                 notes.pop(field, None)
             else:
                 notes[field] = cleaned.get(field)
+        answers.pop(step, None)
         if cleaned is None:
             done.discard(step)
         else:
             done.add(step)
-        extra[NOTES], extra[DONE] = notes, sorted(done)
+            # A value the session cannot hold: the submit revalidates this journey instead.
+            with contextlib.suppress(_NotStorable):
+                answers[step] = {name: answers_encode(v) for name, v in cleaned.items()}
+        extra[NOTES], extra[DONE], extra[ANSWERS] = notes, sorted(done), answers
         self.storage.extra_data = extra
 
     def process_step(self, form):
@@ -247,7 +280,7 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
         for step in self.get_form_list():
             if step not in SUMMARY_STEPS:
                 continue
-            cleaned = self.get_cleaned_data_for_step(step)  # validated once per request
+            cleaned = self.answers_for(step)
             if cleaned is None:
                 continue
             form = self.get_form(step=step)  # unbound: only for labels and choices
@@ -280,7 +313,7 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
         try:
             code = drafts.draft_save(
                 data=self.storage.data,
-                contact=self.get_cleaned_data_for_step(CONTACT) or {},
+                contact=self.answers_for(CONTACT) or {},
                 client_key=drafts.client_key(self.request),
             )
         except drafts.DraftRateLimited:
@@ -298,14 +331,41 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
     def render_done(self, form, **kwargs):
         # Submit within the POST from the check page (the named-URL wizard would redirect
         # to a "done" URL and submit on that GET).
-        return WizardView.render_done(self, form, **kwargs)
+        kept = self.kept_answers()
+        if kept is None:
+            return WizardView.render_done(self, form, **kwargs)
+        kept[CHECK] = form.cleaned_data
+        response = self.submit(kept)
+        self.storage.reset()
+        return response
+
+    def answers_for(self, step: str) -> dict | None:
+        """One step's cleaned answers: as kept when it was accepted, else validated now."""
+        stored = self.storage.extra_data.get(ANSWERS, {}).get(step)
+        if stored is not None and step in self.storage.extra_data.get(DONE, []):
+            return {name: answers_decode(v) for name, v in stored.items()}
+        return self.get_cleaned_data_for_step(step)
+
+    def kept_answers(self) -> dict[str, dict] | None:
+        """Every applicable step's cleaned answers as accepted, or None when any is missing
+        (then formtools validates every step again, and shows the first that fails)."""
+        stored = self.storage.extra_data.get(ANSWERS, {})
+        done = set(self.storage.extra_data.get(DONE, []))
+        kept = {}
+        for step in self.get_form_list():
+            if step == CHECK:
+                continue
+            if step not in stored or step not in done:
+                return None
+            kept[step] = {name: answers_decode(v) for name, v in stored[step].items()}
+        return kept
 
     def done(self, form_list, form_dict: OrderedDict, **kwargs):
+        return self.submit({step: form.cleaned_data for step, form in form_dict.items()})
+
+    def submit(self, answers: dict[str, dict]):
         key = self.storage.extra_data.get("submission_key") or drafts.new_submission_key()
-        data = referral_input_from_steps(
-            {step: form.cleaned_data for step, form in form_dict.items()},
-            service=self.service,
-        )
+        data = referral_input_from_steps(answers, service=self.service)
         result = services.referral_submit(
             service=self.service, data=data, idempotency_key=key, via="self_referral"
         )

@@ -211,6 +211,59 @@ def test_double_submit_makes_exactly_one_referral_and_the_same_confirmation(clie
     assert Referral.objects.get().reference in client.get(second.url).text
 
 
+WIZARD_SESSION_KEY = "wizard_self_referral_wizard"
+
+
+def test_submit_builds_the_referral_from_the_answers_kept_at_each_step(client, monkeypatch):
+    from datetime import date
+
+    from intake.wizard import SelfReferralWizard
+
+    walk(client, MINIMAL)
+    built = []
+    original = SelfReferralWizard.get_form
+
+    def counting(self, step=None, **kwargs):
+        built.append(step or self.steps.current)
+        return original(self, step=step, **kwargs)
+
+    monkeypatch.setattr(SelfReferralWizard, "get_form", counting)
+    response = submit(client)
+
+    assert response.url == reverse("refer-confirmation")
+    assert built == ["check"]  # no earlier step's form is built or validated again
+    person = Client.objects.get()
+    assert (person.given_name, person.date_of_birth) == ("Robin", date(1990, 5, 17))
+
+
+def test_a_journey_without_kept_answers_is_validated_again_at_submit(client):
+    # A draft saved before answers were kept has only the raw step data.
+    walk(client, MINIMAL)
+    session = client.session
+    session[WIZARD_SESSION_KEY]["extra_data"].pop("answers")
+    session.save()
+
+    response = submit(client)
+
+    assert response.url == reverse("refer-confirmation")
+    assert Client.objects.get().date_of_birth.year == 1990
+
+
+def test_a_kept_step_that_no_longer_validates_is_shown_again_at_submit(client):
+    walk(client, MINIMAL)
+    session = client.session
+    storage = session[WIZARD_SESSION_KEY]
+    storage["extra_data"]["answers"].pop("about")
+    storage["step_data"]["about"]["about-date_of_birth_year"] = ["1990x"]
+    session.save()
+
+    response = submit(client)
+
+    assert response.url == step_url("about")
+    assert "Date of birth must be a real date" in client.get(response.url).text
+    assert Referral.objects.count() == 0
+
+
 def test_change_link_returns_to_the_check_page(client):
     walk(client, MINIMAL)
     client.get(step_url("about") + "?change=1")
