@@ -145,24 +145,51 @@ def measure_response_record(
     Raises measures.MeasureError for answers that do not fit the measure.
     """
     result = measures.score(measure, list(answers))
-    response = MeasureResponse.objects.create(
+    response = _measure_response(
+        referral, result, list(answers), context, completed_at or timezone.now()
+    )
+    response.session, response.recorded_by = session, recorded_by
+    response.save(force_insert=True)
+    return response, _risk_flags_raise(referral, [result])
+
+
+def _measure_response(referral, result, answers: list, context: str, completed_at):
+    return MeasureResponse(
         referral=referral,
         measure=result.code,
         context=context,
-        answers=list(answers),
+        answers=answers,
         total=None if result.total is None else Decimal(str(result.total)),
         band=result.band or "",
         caseness=result.caseness,
         withheld_reason=result.withheld_reason or "",
-        completed_at=completed_at or timezone.now(),
-        session=session,
-        recorded_by=recorded_by,
+        completed_at=completed_at,
     )
+
+
+def _risk_flags_raise(referral, results) -> list[RiskFlag]:
     flags = []
-    for item in result.risk_items_endorsed:
-        source, detail = RISK_SOURCES[(result.code, item)]
-        flags.append(risk_flag_raise(referral=referral, source=source, detail=detail))
-    return response, flags
+    for result in results:
+        for item in result.risk_items_endorsed:
+            source, detail = RISK_SOURCES[(result.code, item)]
+            flags.append(risk_flag_raise(referral=referral, source=source, detail=detail))
+    return flags
+
+
+def measure_responses_record(
+    *, referral, answers: dict[str, Sequence], context: str, completed_at: datetime
+) -> tuple[list[MeasureResponse], list[RiskFlag]]:
+    """Several questionnaires completed together (a self-referral's PHQ-9 and GAD-7):
+    scored and stored in one insert, with a flag for every risk item endorsed.
+
+    Raises measures.MeasureError for answers that do not fit their measure.
+    """
+    scored = [(measures.score(code, list(given)), list(given)) for code, given in answers.items()]
+    responses = MeasureResponse.objects.bulk_create(
+        _measure_response(referral, result, given, context, completed_at)
+        for result, given in scored
+    )
+    return responses, _risk_flags_raise(referral, [result for result, _ in scored])
 
 
 def risk_flag_raise(*, referral, source: str, detail: str) -> RiskFlag:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -111,6 +112,8 @@ class ReferralInput:
     preferences: dict = field(default_factory=dict)
     consents: list[ConsentDecision] = field(default_factory=list)
     questionnaires: list[MeasureAnswers] = field(default_factory=list)
+    # The privacy notice the person was shown when they agreed (None: the current one).
+    privacy_notice_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -120,15 +123,11 @@ class SubmitResult:
     risk_flags: int
 
 
-def _unique_reference() -> str:
-    for _ in range(10):
-        reference = reference_generate()
-        if not Referral.objects.filter(reference=reference).exists():
-            return reference
-    raise RuntimeError("could not find a free referral reference")  # 28^8: never in practice
+# A new reference clashing with an existing one is about one chance in 10^11 per referral;
+# the unique index catches it, and the submit tries again with a fresh reference.
+SUBMIT_ATTEMPTS = 3
 
 
-@transaction.atomic
 def referral_submit(
     *,
     service: Service,
@@ -143,18 +142,24 @@ def referral_submit(
     double click or a replayed request makes exactly one referral. Messages (the
     acknowledgement, an urgent alert for a risk flag) are queued through the outbox and
     leave only when this transaction commits.
+
+    The first try goes straight to the inserts, with no look-ups first: the unique indexes
+    on the idempotency key and the reference decide, and only a clash pays for a look-up.
+    Each try is one transaction (a savepoint inside a caller's transaction), so a clash
+    leaves nothing behind.
     """
-    existing = Referral.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return SubmitResult(existing, created=False, risk_flags=existing.risk_flags.count())
-    try:
-        with transaction.atomic():  # a concurrent twin may win the unique key
-            return _referral_create(service, data, idempotency_key, via, fingerprint)
-    except IntegrityError:
-        existing = Referral.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is None:
-            raise
-        return SubmitResult(existing, created=False, risk_flags=existing.risk_flags.count())
+    for _ in range(SUBMIT_ATTEMPTS):
+        try:
+            with transaction.atomic():  # a replay or a concurrent twin meets the unique key
+                return _referral_create(service, data, idempotency_key, via, fingerprint)
+        except IntegrityError:
+            existing = Referral.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return SubmitResult(existing, created=False, risk_flags=existing.risk_flags.count())
+            # Not this key: a reference that clashed (or the notice noted was removed).
+            # Try again with another reference and the notice current now.
+            data = dataclasses.replace(data, privacy_notice_id=None)
+    raise RuntimeError("could not find a free referral reference")
 
 
 def _referral_create(
@@ -168,7 +173,7 @@ def _referral_create(
     referral = Referral.objects.create(
         service=service,
         client=client,
-        reference=_unique_reference(),
+        reference=reference_generate(),
         source=data.source,
         received_at=now,
         idempotency_key=idempotency_key,
@@ -182,7 +187,10 @@ def _referral_create(
         current_services=data.current_services,
     )
     Preferences.objects.create(referral=referral, **_preferences(service, data.preferences))
-    notice = service.privacy_notices.order_by("-published_at").first()
+    notice_id = data.privacy_notice_id
+    if notice_id is None:
+        notice = service.privacy_notices.order_by("-published_at").only("id").first()
+        notice_id = notice.pk if notice is not None else None
     ConsentRecord.objects.bulk_create(
         ConsentRecord(
             client=client,
@@ -195,7 +203,7 @@ def _referral_create(
             ),
             wording=decision.wording[:300],
             wording_version=CONSENT_WORDING_VERSION,
-            notice=notice,
+            notice_id=notice_id,
             via=via,
             recorded_at=now,
         )
@@ -210,11 +218,10 @@ def _referral_create(
                 detail="Answered 'no' to 'Are you safe right now?' in the self-referral",
             )
         )
-    for questionnaire in data.questionnaires:
-        _, raised = assessment_services.measure_response_record(
+    if data.questionnaires:
+        _, raised = assessment_services.measure_responses_record(
             referral=referral,
-            measure=questionnaire.measure,
-            answers=questionnaire.answers,
+            answers={q.measure: q.answers for q in data.questionnaires},
             context=MeasureResponse.Context.SELF_REFERRAL,
             completed_at=now,
         )

@@ -73,6 +73,7 @@ CONFIRMATION_SESSION_KEY = "referral_confirmation"
 NOTES = "notes"
 DONE = "done"
 ANSWERS = "answers"
+NOTICE = "privacy_notice_id"
 NOTED_FIELDS = {
     SAFETY: ("safe_now",),
     DIFFICULTIES: ("current_services",),
@@ -187,6 +188,13 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
     def process_step(self, form):
         # Called by formtools only for a valid form, just before it is stored.
         self._note(self.steps.current, form.cleaned_data)
+        if self.steps.current == CONSENT:
+            # The notice in force when they agreed is the one their consents refer to.
+            notice = selectors.privacy_notice_current(service=self.service)
+            self.storage.extra_data = {
+                **self.storage.extra_data,
+                NOTICE: notice.pk if notice is not None else None,
+            }
         return super().process_step(form)
 
     def get(self, request, *args, **kwargs):
@@ -366,6 +374,7 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
     def submit(self, answers: dict[str, dict]):
         key = self.storage.extra_data.get("submission_key") or drafts.new_submission_key()
         data = referral_input_from_steps(answers, service=self.service)
+        data.privacy_notice_id = self.storage.extra_data.get(NOTICE)
         result = services.referral_submit(
             service=self.service, data=data, idempotency_key=key, via="self_referral"
         )
