@@ -64,6 +64,8 @@ try:
     NOTIFICATIONS_REDISPATCH_SECONDS = env.integer(
         "NOTIFICATIONS_REDISPATCH_SECONDS", 300, minimum=1
     )
+    # Publish committed outbox rows from a background thread, so no request waits on Redis.
+    NOTIFICATIONS_PUBLISH_IN_BACKGROUND = env.boolean("NOTIFICATIONS_PUBLISH_IN_BACKGROUND", True)
     NOTIFICATIONS_LEASE_SECONDS = env.integer(
         "NOTIFICATIONS_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 30, minimum=1
     )

@@ -29,6 +29,7 @@ from intake.models import Referral
 from intake.selectors import ContactOptions, client_contact_options
 from notifications import delivery, kinds, letters, rendering, tasks
 from notifications.models import Letter, Notification, NotificationEvent, PrintBatch
+from notifications.publisher import publisher
 
 logger = logging.getLogger("threshold.notifications")
 
@@ -203,7 +204,7 @@ def _insert(notification: Notification) -> Notification:
     notification._state.db = db.alias
     if due_now:
         public_id, urgent = notification.public_id, notification.urgent
-        transaction.on_commit(lambda: tasks.dispatch(public_id, urgent=urgent))
+        transaction.on_commit(lambda: publisher.submit(public_id, urgent=urgent))
     return notification
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from notifications import kinds, services
 from notifications.models import Notification
+from notifications.publisher import publisher
 from notifications.services import notification_queue
 from tests.notifications.people import make_referral
 
@@ -55,6 +56,7 @@ def test_delivery_is_published_only_when_the_callers_transaction_commits(
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         notification = notification_queue(kind="acknowledgement", referral=referral)
         assert published == []  # nothing leaves while the transaction is open
+    assert publisher.flush()
     assert published == [notification.public_id]  # once the capture plays the commit
 
 
