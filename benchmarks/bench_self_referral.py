@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "20"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "30"))
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "5"))
-SUBMITS = int(os.environ.get("BENCH_SUBMITS", "200"))
+SUBMITS = int(os.environ.get("BENCH_SUBMITS", "400"))
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 

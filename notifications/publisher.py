@@ -19,7 +19,6 @@ import logging
 import os
 import queue
 import threading
-import time
 import uuid
 
 from django.conf import settings
@@ -37,7 +36,7 @@ class Publisher:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pid: int | None = None
+        self._idle = threading.Condition(self._lock)
         self._queue: queue.PriorityQueue | None = None
         self._order = itertools.count()
         self._pending = 0
@@ -60,28 +59,29 @@ class Publisher:
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything handed over has been published (or given up). For tests,
         benchmarks and a clean exit; True when nothing is left."""
-        deadline = time.monotonic() + timeout
-        while self._pending and time.monotonic() < deadline:
-            time.sleep(0.001)
-        return not self._pending
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._pending, timeout)
 
     def _ready(self) -> queue.PriorityQueue:
-        """The queue of this process, with its thread running (started again after a fork)."""
-        if self._pid == os.getpid() and self._queue is not None:
+        """The queue, with its thread started on first use."""
+        if self._queue is not None:
             return self._queue
         with self._lock:
-            if self._pid != os.getpid() or self._queue is None:
-                self._queue = queue.PriorityQueue()
-                self._pending = 0
-                thread = threading.Thread(
+            if self._queue is None:
+                waiting: queue.PriorityQueue = queue.PriorityQueue()
+                threading.Thread(
                     target=self._run,
-                    args=(self._queue,),
+                    args=(waiting,),
                     name="threshold-outbox-publisher",
                     daemon=True,
-                )
-                thread.start()
-                self._pid = os.getpid()
+                ).start()
+                self._queue = waiting
         return self._queue
+
+    def _forget_after_fork(self) -> None:
+        # A forked child (a gunicorn or Celery worker) has no thread: start afresh there.
+        # Ids still waiting belonged to the parent, which publishes them itself.
+        self.__init__()
 
     def _run(self, waiting: queue.PriorityQueue) -> None:
         from django.db import connection
@@ -99,11 +99,14 @@ class Publisher:
                     # Only a failed publish touches the database (to hand the row to the
                     # sweeper at once); hold no connection between messages.
                     connection.close()
-                with self._lock:
+                with self._idle:
                     self._pending -= 1
+                    if not self._pending:
+                        self._idle.notify_all()
 
 
 publisher = Publisher()
+os.register_at_fork(after_in_child=publisher._forget_after_fork)
 
 
 @atexit.register

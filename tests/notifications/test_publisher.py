@@ -132,3 +132,32 @@ def test_a_referral_is_made_while_the_broker_hangs_and_its_message_goes_after(
     broker.release.set()
     assert services.publisher.flush()
     assert broker.published == [(acknowledgement.public_id, False)]
+
+
+def test_a_forked_worker_process_gets_a_publisher_thread_of_its_own(background, monkeypatch):
+    import os
+
+    from notifications.publisher import publisher
+
+    published_here = []
+    monkeypatch.setattr(tasks, "dispatch", lambda public_id, urgent=False: published_here.append(1))
+    publisher.submit(uuid.uuid4(), urgent=False)  # the parent's thread is running
+    assert publisher.flush()
+    read_end, write_end = os.pipe()
+
+    child = os.fork()
+    if child == 0:  # a gunicorn or Celery worker after the fork
+        try:
+            monkeypatch.setattr(
+                tasks, "dispatch", lambda public_id, urgent=False: os.write(write_end, b"x")
+            )
+            publisher.submit(uuid.uuid4(), urgent=False)
+            os._exit(0 if publisher.flush(5) else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    os.close(write_end)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert os.read(read_end, 10) == b"x"  # published by the child's own thread
+    assert published_here == [1]
