@@ -20,7 +20,7 @@ def _seconds(name: str, default: int) -> float:
         return float(default)
 
 
-# The beat schedule lives in code, reviewed like the rest; later issues add their sweeps here.
+# The beat schedule lives in code, reviewed like the rest.
 app.conf.beat_schedule = {
     "worker-heartbeat": {
         "task": "common.tasks.worker_heartbeat",

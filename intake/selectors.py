@@ -36,13 +36,25 @@ class WaitingCounts:
     over_18_weeks: int
 
 
+# A referral in these states is still waiting to start therapy.
+WAITING_STATUSES = (
+    Referral.Status.SUBMITTED,
+    Referral.Status.ASSESSMENT_BOOKED,
+    Referral.Status.AWAITING_ALLOCATION,
+)
+
+
+def referrals_waiting_since(*, before) -> QuerySet[Referral]:
+    """Every service's referrals received before `before` and still waiting (for sweeps
+    run by beat, which act for every service; never for a page)."""
+    return Referral.objects.filter(
+        status__in=WAITING_STATUSES, received_at__lte=before
+    ).select_related("service")
+
+
 def referral_waiting_counts(*, user) -> WaitingCounts:
     now = timezone.now()
-    waiting = [
-        Referral.Status.SUBMITTED,
-        Referral.Status.ASSESSMENT_BOOKED,
-        Referral.Status.AWAITING_ALLOCATION,
-    ]
+    waiting = WAITING_STATUSES
     counts = scope_to_service(Referral.objects.all(), user).aggregate(
         awaiting_assessment=Count("id", filter=Q(status=Referral.Status.SUBMITTED)),
         awaiting_allocation=Count("id", filter=Q(status=Referral.Status.AWAITING_ALLOCATION)),

@@ -26,7 +26,12 @@ from django.db.models import NOT_PROVIDED, F, Q
 from django.utils import timezone
 
 from intake.models import Referral
-from intake.selectors import ContactOptions, client_contact_options
+from intake.selectors import (
+    WAITING_STATUSES,
+    ContactOptions,
+    client_contact_options,
+    referrals_waiting_since,
+)
 from notifications import delivery, kinds, letters, rendering, tasks
 from notifications.models import Letter, Notification, NotificationEvent, PrintBatch
 from notifications.publisher import publisher
@@ -722,11 +727,6 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
     return len(rows)
 
 
-WAITING_STATUSES = (
-    Referral.Status.SUBMITTED,
-    Referral.Status.ASSESSMENT_BOOKED,
-    Referral.Status.AWAITING_ALLOCATION,
-)
 CHECKIN_EVERY = timedelta(weeks=6)
 APPOINTMENT_KINDS = ("assessment_invitation", "allocation")
 REMINDER_BEFORE = timedelta(hours=48)
@@ -736,9 +736,7 @@ REMINDER_AT_LEAST = timedelta(hours=3)
 def waiting_checkins_queue(*, now: datetime | None = None) -> int:
     """A "still waiting" message at 6 weeks of waiting, and every 6 weeks after that."""
     now = now or timezone.now()
-    waiting = Referral.objects.filter(
-        status__in=WAITING_STATUSES, received_at__lte=now - CHECKIN_EVERY
-    ).select_related("service")
+    waiting = referrals_waiting_since(before=now - CHECKIN_EVERY)
     candidates = []
     for referral in waiting.iterator(chunk_size=500):
         weeks = int((now - referral.received_at) / CHECKIN_EVERY) * 6
