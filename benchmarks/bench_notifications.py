@@ -2,9 +2,10 @@
 WeasyPrint render, and 1,000 acknowledgements delivered end to end by one worker.
 
 Run from the repository root (benchmarks/run.py does): prints one Markdown section. Uses
-DATABASE_URL (PostgreSQL) and REDIS_URL from the environment, in a scratch database of its
-own (created and dropped here) and a Redis key prefix of its own (its keys are deleted at the
-end); the machine's shared data is never touched. Parts that need a missing service say so.
+DATABASE_URL (PostgreSQL) and REDIS_URL from the environment, or else the machine's local
+PostgreSQL and Redis, in a scratch database of its own (created and dropped here) and a Redis
+key prefix of its own (its keys are deleted at the end); the machine's shared data is never
+touched. Parts that need a missing service say so.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/postgres"
+REDIS_DEFAULT = "redis://127.0.0.1:6379/0"
 QUEUE_ROUNDS = 10
 QUEUE_PER_ROUND = 100
 PDF_RUNS = 15
@@ -425,8 +428,10 @@ def _load() -> str:
 
 def main() -> int:
     LOAD["before"] = _load()
-    database_url = os.environ.get("DATABASE_URL", "")
-    redis_url = os.environ.get("REDIS_URL", "")
+    # Like the self-referral benchmark: the machine's PostgreSQL and Redis unless told
+    # otherwise (a scratch database and a key prefix of its own, removed afterwards).
+    database_url = os.environ.get("DATABASE_URL", "") or PG_DEFAULT
+    redis_url = os.environ.get("REDIS_URL", "") or REDIS_DEFAULT
     prefix = f"threshold-bench-{os.getpid()}-{secrets.token_hex(3)}:"
     notes: list[str] = []
     on_postgres = database_url.startswith(("postgres://", "postgresql://"))
@@ -553,8 +558,8 @@ def report(queueing, letters_result, e2e, notes) -> str:
         f"Load average while it ran (1, 5, 15 minutes): before {LOAD['before']}, after "
         f"{LOAD['after']} on {os.cpu_count()} cores. Every figure here waits on several "
         "processes (PostgreSQL, Redis, the worker); on a shared machine under load each "
-        "wait costs a scheduling delay, and the outbox, with four round trips to the bare "
-        "`delay()`'s one, feels that most.",
+        "wait costs a scheduling delay, and the outbox, with three database round trips to "
+        "the bare `delay()`'s one Redis round trip, feels that most.",
     ]
     if queueing:
         lines += [
