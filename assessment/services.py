@@ -8,6 +8,7 @@ notifications outbox inside the same transaction, so they leave only if it commi
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -375,13 +376,63 @@ def assessment_start(*, referral: Referral, user) -> Assessment:
         return Assessment.objects.get(referral=referral)
 
 
-def assessment_draft_store(*, assessment: Assessment, data: dict) -> bool:
+def assessment_draft_store(
+    *, assessment: Assessment, data: dict, loaded: dict | None = None
+) -> bool:
     """Keep the wizard's state on the draft. Does nothing once the assessment is finished:
-    a finished assessment is never rewritten by a late request."""
-    updated = Assessment.objects.filter(pk=assessment.pk, status=Assessment.Status.DRAFT).update(
-        draft_data=data, draft_saved_at=timezone.now(), updated_at=timezone.now()
-    )
-    return bool(updated)
+    a finished assessment is never rewritten by a late request.
+
+    With `loaded` (the draft as this request read it), only what the request changed is
+    written, onto the draft as it is now: two people (or two tabs) working on different
+    sections at once both keep their work. The wizard refuses a save of a section someone
+    else saved meanwhile, so a section is only replaced by someone who has seen it.
+    """
+    with transaction.atomic():
+        current = (
+            Assessment.objects.select_for_update()
+            .filter(pk=assessment.pk, status=Assessment.Status.DRAFT)
+            .values_list("draft_data", flat=True)
+            .first()
+        )
+        if current is None:
+            return False
+        merged = data if loaded is None else draft_merge(current or {}, loaded, data)
+        Assessment.objects.filter(pk=assessment.pk).update(
+            draft_data=merged, draft_saved_at=timezone.now(), updated_at=timezone.now()
+        )
+    return True
+
+
+# The parts of the wizard's stored state that are merged name by name.
+DRAFT_SECTIONS = ("step_data", "step_files", "extra_data")
+
+
+def draft_merge(current: dict, loaded: dict, ours: dict) -> dict:
+    """What a request changed (`ours` against the `loaded` it started from), applied to the
+    draft as stored now (`current`), section by section. Pure."""
+    if not isinstance(current.get("step_data"), dict):
+        return ours
+    merged = copy.deepcopy(current)
+    for key in set(loaded) | set(ours):
+        before, after = loaded.get(key), ours.get(key)
+        if before == after:
+            continue
+        if key in DRAFT_SECTIONS and isinstance(before or {}, dict) and isinstance(after, dict):
+            before = before or {}
+            part = dict(merged.get(key) or {})
+            for name in set(before) | set(after):
+                if before.get(name) == after.get(name):
+                    continue
+                if name in after:
+                    part[name] = after[name]
+                else:
+                    part.pop(name, None)
+            merged[key] = part
+        elif key in ours:
+            merged[key] = after
+        else:
+            merged.pop(key, None)
+    return merged
 
 
 def self_referral_responses(referral: Referral) -> dict[str, MeasureResponse]:

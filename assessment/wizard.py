@@ -9,6 +9,7 @@ state in `Assessment.draft_data`.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections import OrderedDict
 
@@ -18,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.generic import TemplateView
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView, StepsHelper
@@ -70,8 +72,13 @@ TITLES = {
 TEXT_STEPS = [PRESENTING, RELATIONSHIPS, HISTORY, CIRCUMSTANCES, RISK, FORMULATION]
 ANSWER_STEPS = [*TEXT_STEPS, RECOMMENDATION, LETTERS]
 RETURN_TO_CHECK = "return_to_check"
+# Each page carries the version of its section as it was when the page was opened, so a save
+# over someone else's newer save of the same section is refused (their work is not lost, and
+# neither is what this person typed). The check page carries the version of the whole draft.
+VERSION_FIELD = "section_version"
+SAVED_BY = "saved:"  # extra_data key prefix: who last saved each section, and when
 # Fields the wizard posts that are not answers: never kept in the draft.
-NOT_ANSWERS = {"csrfmiddlewaretoken", "save_draft"}
+NOT_ANSWERS = {"csrfmiddlewaretoken", "save_draft", VERSION_FIELD}
 
 
 def _measure_entered(code: str):
@@ -95,6 +102,7 @@ class DraftStorage(BaseStorage):
             self._data = copy.deepcopy(stored)
         else:
             self.init_data()
+        self.loaded = copy.deepcopy(self._data)
         self._loaded = self._fingerprint()
 
     def _get_data(self):
@@ -146,8 +154,28 @@ class AssessmentWizard(NamedUrlWizardView):
         self.steps = StepsHelper(self)
         response = TemplateView.dispatch(self, request, *args, **kwargs)
         if self.storage.changed:
-            services.assessment_draft_store(assessment=self.assessment, data=self.storage.data)
+            services.assessment_draft_store(
+                assessment=self.assessment, data=self.storage.data, loaded=self.storage.loaded
+            )
         return response
+
+    def section_version(self, step: str) -> str:
+        """A short digest of a section as stored (of every section, for the check page)."""
+        stored = self.storage.data.get(self.storage.step_data_key, {})
+        part = stored if step == CHECK else stored.get(step)
+        digest = hashlib.sha256(json.dumps(part, sort_keys=True, default=str).encode())
+        return digest.hexdigest()[:16]
+
+    def _mark_saved(self, step: str) -> None:
+        user = self.request.user
+        self.storage.extra_data = {
+            **self.storage.extra_data,
+            f"{SAVED_BY}{step}": {
+                "user": user.pk,
+                "by": user.get_full_name() or user.get_username(),
+                "at": timezone.localtime().strftime("%H:%M on %-d %B"),
+            },
+        }
 
     def get_step_url(self, step):
         return reverse(
@@ -167,6 +195,7 @@ class AssessmentWizard(NamedUrlWizardView):
         return {}
 
     def process_step(self, form):
+        self._mark_saved(self.steps.current)
         return {
             key: values for key, values in dict(form.data.lists()).items() if key not in NOT_ANSWERS
         }
@@ -207,11 +236,46 @@ class AssessmentWizard(NamedUrlWizardView):
         if posted_step not in self.get_form_list():
             messages.info(self.request, "That page no longer applies. Please continue from here.")
             return redirect(self.get_step_url(self.first_unfinished_step() or self.steps.first))
+        if self.changed_meanwhile(posted_step):
+            return self.render_changed_meanwhile(posted_step)
         if "save_draft" in self.request.POST:
             return self.save_draft(posted_step)
         # Sections can be filled in any order: the posted page is the one to validate.
         self.storage.current_step = posted_step
         return super().post(*args, **kwargs)
+
+    def changed_meanwhile(self, step: str) -> bool:
+        """Was this section saved by someone else since the posted page was opened? (This
+        person's own later save, say from a page the back button brought back, is theirs.)"""
+        posted = self.request.POST.get(VERSION_FIELD)
+        if not posted or posted == self.section_version(step):
+            return False
+        if step == CHECK:
+            return True
+        saved = self.storage.extra_data.get(f"{SAVED_BY}{step}") or {}
+        return saved.get("user") != self.request.user.pk
+
+    def render_changed_meanwhile(self, step: str):
+        """Someone saved this section (or, on the check page, any section) after this page
+        was opened. Nothing is saved; the page comes back with what was typed, and says so."""
+        self.storage.current_step = step
+        form = self.get_form(step=step, data=self.request.POST)
+        form.is_valid()
+        if step == CHECK:
+            message = (
+                "The assessment was changed after you opened this page. Check it again "
+                "below before finishing it."
+            )
+        else:
+            saved = self.storage.extra_data.get(f"{SAVED_BY}{step}") or {}
+            who = f" by {saved['by']} at {saved['at']}" if saved else ""
+            message = (
+                f"This section was saved{who} after you opened it, so your changes have not "
+                "been saved yet. They are still below. Open the section in another tab to see "
+                "the saved version, then save again to replace it with yours."
+            )
+        form.add_error(None, message)
+        return self.render(form)
 
     def render_next_step(self, form, **kwargs):
         if self.storage.extra_data.get(RETURN_TO_CHECK):
@@ -231,8 +295,8 @@ class AssessmentWizard(NamedUrlWizardView):
 
     def save_draft(self, step: str):
         form = self.get_form(step=step, data=self.request.POST)
-        self.storage.set_step_data(step, self.process_step(form))
         self.storage.current_step = step
+        self.storage.set_step_data(step, self.process_step(form))
         messages.success(
             self.request,
             f"Draft saved. You can carry on with the assessment of {self.referral.reference} "
@@ -267,6 +331,7 @@ class AssessmentWizard(NamedUrlWizardView):
             ],
             gp_ok=self.gp_ok,
             online=self.online,
+            section_version=self.section_version(current),
         )
         if current == CHECK:
             context.update(self.check_context())
