@@ -82,6 +82,21 @@ def therapist_for_user(*, user) -> Therapist | None:
     )
 
 
+def allocations_starting(*, user) -> list[Allocation]:
+    """Clients allocated to this therapist whose therapy has not started yet (their first
+    appointment is coming), soonest first: the therapist knows who is coming before the
+    start of therapy is recorded."""
+    return list(
+        scope_to_service(Allocation.objects.select_related("referral__client"), user)
+        .filter(
+            therapist__user=user,
+            status=Allocation.Status.ACTIVE,
+            referral__status=Referral.Status.ALLOCATED,
+        )
+        .order_by("first_appointment_at", "id")
+    )
+
+
 def therapist_get(*, user, public_id: UUID) -> Therapist:
     """The therapist, or Therapist.DoesNotExist when not of the user's service."""
     return (

@@ -10,7 +10,12 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from allocation.selectors import run_current, therapist_for_user, therapist_list
+from allocation.selectors import (
+    allocations_starting,
+    run_current,
+    therapist_for_user,
+    therapist_list,
+)
 from assessment.selectors import progress_flags_open, risk_flags_open, therapist_caseload
 from common import health, roles
 from common.models import User
@@ -40,6 +45,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     if user.has_role(roles.THERAPIST):
         context["therapist"] = therapist_for_user(user=user)
         context["my_clients"] = therapist_caseload(user=user)
+        context["starting_with_me"] = allocations_starting(user=user)
         context["my_progress_flags"] = progress_flags_open(user=user, therapist=user)
     if user.has_role(roles.COORDINATOR):
         context["progress_flags"] = progress_flags_open(user=user)

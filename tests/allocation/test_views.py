@@ -406,3 +406,37 @@ def test_staff_home_links_coordinators_to_allocation(signed_in, service, coordin
     html = signed_in(coordinator).get(reverse("staff-home")).content.decode()
     assert reverse("allocation-waiting-list") in html
     assert reverse("allocation-caseloads") in html
+
+
+def test_a_therapist_sees_who_is_starting_with_them_until_therapy_starts(
+    signed_in, service, ada, coordinator, therapist_user
+):
+    from allocation import services
+    from assessment.services import therapy_start
+    from common import roles
+
+    ada.user = therapist_user
+    ada.save()
+    referral = make_waiting(service)
+    someone_else = factories.UserFactory(service=service, roles=[roles.THERAPIST])
+    tuesday = ada.slots.order_by("weekday").first()
+    allocation = services.allocation_choose(
+        referral=referral, user=coordinator, slot_ids=[tuesday.pk], reason="Evening slot"
+    )
+
+    html = signed_in(therapist_user).get(reverse("staff-home")).text
+    assert "Starting with you" in html
+    assert referral.reference in html
+    assert f"{timezone.localtime(allocation.first_appointment_at):%H:%M}" in html
+    assert referral.reference not in signed_in(someone_else).get(reverse("staff-home")).text
+
+    referral.refresh_from_db()
+    therapy_start(
+        referral=referral,
+        therapist=therapist_user,
+        started_on=allocation.first_appointment_at.date(),
+        user=coordinator,
+    )
+    html = signed_in(therapist_user).get(reverse("staff-home")).text
+    assert "Starting with you" not in html
+    assert "1 in therapy with you" in html
