@@ -148,7 +148,7 @@ def referral_submit(
     Each try is one transaction (a savepoint inside a caller's transaction), so a clash
     leaves nothing behind.
     """
-    for _ in range(SUBMIT_ATTEMPTS):
+    for attempt in range(1, SUBMIT_ATTEMPTS + 1):
         try:
             with transaction.atomic():  # a replay or a concurrent twin meets the unique key
                 return _referral_create(service, data, idempotency_key, via, fingerprint)
@@ -156,10 +156,12 @@ def referral_submit(
             existing = Referral.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:
                 return SubmitResult(existing, created=False, risk_flags=existing.risk_flags.count())
+            if attempt == SUBMIT_ATTEMPTS:
+                raise  # not a passing clash: the database's own message says what it is
             # Not this key: a reference that clashed (or the notice noted was removed).
             # Try again with another reference and the notice current now.
             data = dataclasses.replace(data, privacy_notice_id=None)
-    raise RuntimeError("could not find a free referral reference")
+    raise AssertionError("unreachable")
 
 
 def _referral_create(
