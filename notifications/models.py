@@ -200,6 +200,7 @@ class NotificationEvent(models.Model):
     class Event(models.TextChoices):
         ATTEMPT = "attempt", "Delivery attempt started"
         INTERRUPTED = "interrupted", "An earlier attempt was interrupted"
+        REPUBLISHED = "republished", "Published again: the attempt in progress stopped"
         DEFERRED = "deferred", "Temporary problem: will try again"
         FAILED = "failed", "Failed"
         SUPPRESSED = "suppressed", "Not sent: no agreed channel"

@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import NOT_PROVIDED, F, Q
+from django.db.models import NOT_PROVIDED, Count, F, Q
 from django.utils import timezone
 
 from intake.models import Referral
@@ -704,27 +704,83 @@ def _follow_up_resolve(notification: Notification, *, user, note: str) -> bool:
 
 def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
     """Publish again what the broker may have lost: rows due but left queued well after
-    their last dispatch, and rows whose sender's lease ran out. Returns how many."""
+    their last dispatch, and rows whose sender's lease ran out. Returns how many.
+
+    A row whose lease ran out is picked up at every sweep (at most once per re-dispatch
+    delay) until it is sent, fails or is handed to staff: its re-publish can be lost too
+    (Redis restarted without persistence, the worker killed again). Each re-publish is
+    recorded; after NOTIFICATIONS_MAX_ATTEMPTS of them without the message going, the
+    sweeper stops, fails it and puts it on the follow-up list, so a stuck risk alert
+    reaches a person."""
     now = now or timezone.now()
     stale_dispatch = now - timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_SECONDS)
-    due = Q(status=Status.QUEUED, send_after__lte=now) & (
-        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale_dispatch)
-    )
+    not_recently = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale_dispatch)
+    due = Q(status=Status.QUEUED, send_after__lte=now) & not_recently
     abandoned = Q(status=Status.SENDING, lease_until__lt=now) & (
-        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=F("lease_until"))
+        not_recently | Q(dispatched_at__lt=F("lease_until"))
     )
     rows = list(
         Notification.objects.filter(due | abandoned)
         .order_by("-urgent", "send_after", "id")
-        .values_list("pk", "public_id", "urgent")[:limit]
+        .values_list("pk", "public_id", "urgent", "status", "lease_until")[:limit]
     )
     if not rows:
         return 0
-    Notification.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(dispatched_at=now)
-    for _, public_id, urgent in rows:
+    stuck = {pk: lease for pk, _, _, status, lease in rows if status == Status.SENDING}
+    republished = dict(
+        NotificationEvent.objects.filter(notification_id__in=list(stuck), event=Event.REPUBLISHED)
+        .values("notification_id")
+        .annotate(n=Count("id"))
+        .values_list("notification_id", "n")
+    )
+    given_up = {pk for pk in stuck if republished.get(pk, 0) >= settings.NOTIFICATIONS_MAX_ATTEMPTS}
+    for pk in given_up:
+        _abandoned_hand_over(pk, lease_until=stuck[pk], times=republished[pk], now=now)
+    to_publish = [row for row in rows if row[0] not in given_up]
+    if not to_publish:
+        return 0
+    Notification.objects.filter(pk__in=[row[0] for row in to_publish]).update(dispatched_at=now)
+    NotificationEvent.objects.bulk_create(
+        [
+            NotificationEvent(
+                notification_id=pk,
+                at=now,
+                event=Event.REPUBLISHED,
+                detail="The attempt in progress stopped and its lease ran out; published again.",
+            )
+            for pk, *_ in to_publish
+            if pk in stuck
+        ]
+    )
+    for _, public_id, urgent, _, _ in to_publish:
         tasks.dispatch(public_id, urgent=urgent)
-    logger.info("outbox sweep: dispatched %d notifications", len(rows))
-    return len(rows)
+    logger.info("outbox sweep: dispatched %d notifications", len(to_publish))
+    return len(to_publish)
+
+
+def _abandoned_hand_over(pk: int, *, lease_until: datetime, times: int, now: datetime) -> None:
+    """Fail a row that re-publishing has not got sent, and put it on the follow-up list.
+    Conditional on the lease just read: a worker that has claimed it meanwhile keeps it."""
+    reason = (
+        f"Sending stopped part-way and the message was re-published {times} times without "
+        "being sent; stopped trying. Please make sure it reaches its recipient."
+    )
+    with transaction.atomic():
+        closed = Notification.objects.filter(
+            pk=pk, status=Status.SENDING, lease_until=lease_until
+        ).update(
+            status=Status.FAILED,
+            status_reason=reason,
+            last_error="Interrupted, and not taken up again after re-publishing",
+            lease_until=None,
+            closed_at=now,
+            follow_up_needed=True,
+            updated_at=now,
+        )
+        if closed:
+            _event(pk, Event.FAILED, reason)
+    if closed:
+        logger.error("notification %s failed: re-published %d times, not sent", pk, times)
 
 
 CHECKIN_EVERY = timedelta(weeks=6)
