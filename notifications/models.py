@@ -30,6 +30,7 @@ class Notification(BaseModel):
         NON_ATTENDANCE_LETTER = "non_attendance_letter", "Letter after missed sessions"
         DISCHARGE_NON_ATTENDANCE = "discharge_non_attendance", "Discharge after non-attendance"
         RISK_ALERT = "risk_alert", "Urgent risk alert"
+        DRAFT_RESUME_LINK = "draft_resume_link", "Link to a saved self-referral"
 
     class Recipient(models.TextChoices):
         CLIENT = "client", "Client"
