@@ -1,26 +1,35 @@
 """Save and come back later: drafts held server-side, reached by a single-use code.
 
-The client holds only the code (shown on screen, and emailed as a link when they gave an
-email address and agreed to email). We store its hash, and the code can be recomputed only
-with the server's secret key, so no copy of it travels through the task queue.
+A draft has two codes, each random and stored only as its hash: the one shown on screen
+when it is saved, and (when the person gave an email address and agreed to email) one
+issued at the moment the resume email is sent, through the notifications outbox. Nothing
+stored, in the database, the outbox or the task queue, can recreate either code: the outbox
+keeps the email as sent with the code removed. A second send of the email (a retry, a staff
+resend) issues a fresh emailed code, and the earlier one stops working. Whichever code is
+used first opens the draft and uses it up.
+
+The emailed link carries its code after "#", which a browser never sends to the server, so
+no web server or proxy log records it; the page fills the form from it, and only the POST
+that follows uses the code.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from intake import selectors
 from intake.models import ReferralDraft
 from intake.references import ALPHABET
+from notifications.kinds import AtSend
 
 DRAFT_LIFETIME = timedelta(days=7)
 SAVED_SESSION_KEY = "referral_draft_saved"
@@ -67,13 +76,8 @@ def _limited(action: str, key: str, limit: tuple[int, int]) -> bool:
         return False
 
 
-def _code_for(draft: ReferralDraft) -> str:
-    digest = hmac.new(
-        settings.SECRET_KEY.encode(),
-        f"referral-draft:{draft.public_id}:{draft.nonce}".encode(),
-        hashlib.sha256,
-    ).digest()
-    chars = [ALPHABET[b % len(ALPHABET)] for b in digest[:CODE_LENGTH]]
+def _new_code() -> str:
+    chars = [secrets.choice(ALPHABET) for _ in range(CODE_LENGTH)]
     return "-".join("".join(chars[i : i + 4]) for i in range(0, CODE_LENGTH, 4))
 
 
@@ -94,24 +98,61 @@ def consented_email(contact: dict) -> str:
 def draft_save(*, data: dict, contact: dict, client_key: str) -> SavedDraft:
     if _limited("save", client_key, SAVE_LIMIT):
         raise DraftRateLimited
-    draft = ReferralDraft(
-        data=data,
-        nonce=secrets.token_hex(16),
-        expires_at=timezone.now() + DRAFT_LIFETIME,
-        token_hash="pending",
+    code = _new_code()
+    draft = ReferralDraft.objects.create(
+        data=data, expires_at=timezone.now() + DRAFT_LIFETIME, token_hash=_hash(code)
     )
-    draft.token_hash = _hash(_code_for(draft))
-    draft.save()
-    email = consented_email(contact)
-    if email:
-        from intake.tasks import draft_resume_link_send
+    emailed = bool(consented_email(contact)) and draft_resume_link_queue(draft=draft)
+    return SavedDraft(code=code, expires_at_iso=draft.expires_at.isoformat(), emailed=emailed)
 
-        public_id = str(draft.public_id)
-        transaction.on_commit(lambda: draft_resume_link_send.delay(public_id))
-    return SavedDraft(
-        code=_code_for(draft),
-        expires_at_iso=draft.expires_at.isoformat(),
-        emailed=bool(email),
+
+RESUME_LINK_KIND = "draft_resume_link"
+
+
+def draft_resume_link_queue(*, draft: ReferralDraft) -> bool:
+    """The resume email into the outbox, in the caller's transaction; once per draft. The
+    row holds the draft's id only: the address and the code are read and issued when it is
+    sent (`draft_resume_link_address`)."""
+    from notifications.services import notification_queue
+
+    service = selectors.self_referral_service()
+    if service is None:
+        return False
+    notification_queue(
+        kind=RESUME_LINK_KIND,
+        recipient="client",
+        service=service,
+        occurrence=str(draft.public_id),
+        context={"draft": str(draft.public_id)},
+    )
+    return True
+
+
+def draft_resume_link_address(*, context: dict) -> AtSend:
+    """For the outbox, at the moment of sending: where the resume email goes, and a fresh
+    code for it. Only the code's hash is kept (replacing any earlier emailed code's), so a
+    retried or repeated send issues a new code and the previous email's stops working."""
+    now = timezone.now()
+    draft = ReferralDraft.objects.filter(public_id=context.get("draft")).first()
+    if draft is None:
+        return AtSend(cancel="Not needed: the saved referral no longer exists.")
+    if draft.used_at is not None:
+        return AtSend(cancel="Not needed: the saved referral has already been opened.")
+    if draft.expires_at <= now:
+        return AtSend(cancel="Not needed: the saved referral has expired.")
+    email = _draft_email(draft)
+    if not email:
+        return AtSend()
+    code = _new_code()
+    issued = ReferralDraft.objects.filter(pk=draft.pk, used_at__isnull=True).update(
+        link_code_hash=_hash(code), updated_at=now
+    )
+    if not issued:
+        return AtSend(cancel="Not needed: the saved referral has already been opened.")
+    return AtSend(
+        email=email,
+        values={"code": code, "expires_at": timezone.localtime(draft.expires_at)},
+        secrets=(code,),
     )
 
 
@@ -120,7 +161,12 @@ def draft_resume(*, code: str, client_key: str) -> dict:
     """The saved wizard data for a code, which is then used up."""
     if _limited("resume", client_key, RESUME_LIMIT):
         raise DraftRateLimited
-    draft = ReferralDraft.objects.select_for_update().filter(token_hash=_hash(code)).first()
+    digest = _hash(code)
+    draft = (
+        ReferralDraft.objects.select_for_update()
+        .filter(Q(token_hash=digest) | Q(link_code_hash=digest))
+        .first()
+    )
     if draft is None:
         raise DraftUnavailable(
             "We could not find a saved referral with that code. Check the code and try again"
@@ -139,15 +185,14 @@ def draft_resume(*, code: str, client_key: str) -> dict:
     return draft.data
 
 
-def draft_resume_message(draft: ReferralDraft) -> tuple[str, str] | None:
-    """(email address, code) for the resume email, or None if email is not agreed."""
+def _draft_email(draft: ReferralDraft) -> str:
+    """The email address in the draft's contact page, if they agreed to email."""
     contact = {}
     step_data = draft.data.get("step_data", {}).get("contact", {})
     for key, value in step_data.items():
         name = key.split("-", 1)[-1]
         contact[name] = value[0] if isinstance(value, list) and value else value
-    email = consented_email(contact)
-    return (email, _code_for(draft)) if email else None
+    return consented_email(contact)
 
 
 def drafts_purge() -> int:

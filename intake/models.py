@@ -216,11 +216,12 @@ class ConsentRecord(BaseModel):
 class ReferralDraft(BaseModel):
     """A self-referral saved part-way ("save and come back later").
 
-    The data is held server-side; the client holds only the secret, whose hash is stored.
+    The data is held server-side; the client holds only the codes, whose hashes are stored.
     """
 
     token_hash = models.CharField(max_length=64, unique=True)
-    nonce = models.CharField(max_length=32, default="")
+    # The hash of the code in the latest resume email (issued when that email is sent).
+    link_code_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     data = models.JSONField()
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)

@@ -72,11 +72,12 @@ class ResumeForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
-def resume(request: HttpRequest, code: str = "") -> HttpResponse:
+def resume(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        # A link opens this page but does not use the code: mail scanners follow links too.
-        form = ResumeForm(initial={"code": code})
-        return render(request, "intake/refer/resume.html", {"form": form, "from_link": bool(code)})
+        # The emailed link carries its code after "#": never sent here, so never in a log.
+        # The page fills the form from it; only the POST uses the code (mail scanners follow
+        # links too, and some run scripts, so nothing is posted for the person).
+        return render(request, "intake/refer/resume.html", {"form": ResumeForm()})
     form = ResumeForm(request.POST)
     if form.is_valid():
         try:

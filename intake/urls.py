@@ -11,7 +11,6 @@ urlpatterns = [
     path("refer/not-eligible/", refer_views.ineligible, name="refer-ineligible"),
     path("refer/saved/", refer_views.saved, name="refer-saved"),
     path("refer/resume/", refer_views.resume, name="refer-resume"),
-    path("refer/resume/<str:code>/", refer_views.resume, name="refer-resume-link"),
     path("refer/confirmation/", refer_views.confirmation, name="refer-confirmation"),
     re_path(r"^refer/(?P<step>[^/]+)/$", refer_wizard, name="refer-step"),
     path("staff/referrals/", views.referral_list, name="staff-referral-list"),

@@ -12,6 +12,7 @@ import os
 import smtplib
 import socket
 import time
+import traceback
 from email.utils import parseaddr
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -61,6 +62,21 @@ def describe(error: BaseException) -> str:
         return "Took too long and was stopped (time limit)"
     text = str(error) or error.__class__.__name__
     return f"{error.__class__.__name__}: {text}"
+
+
+def log_summary(error: BaseException) -> str:
+    """The error for a log line: its class and any SMTP or provider status code, never its
+    text (a mail server's reply names the recipient's address)."""
+    code = smtp_code(error)
+    if code is None and isinstance(error, sms.SmsError):
+        code = error.status
+    return f"{error.__class__.__name__}{f' {code}' if code else ''}"
+
+
+def log_frames(error: BaseException) -> str:
+    """Where the error happened (file, line, function), without its message or values."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return "\n".join(f"  {f.filename}:{f.lineno} in {f.name}" for f in frames)
 
 
 def _text(message) -> str:

@@ -7,6 +7,7 @@ Pure data: no database. The templates live in templates/notifications/messages/<
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -36,6 +37,10 @@ class KindSpec:
     follow_up_if_undeliverable: bool = True
     # Context keys the templates use; `example` fills them for a staff preview.
     example: dict[str, Any] = field(default_factory=dict)
+    # Addressed at send time by the app that registered it (`register_at_send`), for a
+    # person with no client record yet; it may carry a one-time secret that is rendered
+    # into the message and never stored.
+    at_send: bool = False
 
     @property
     def has_sms(self) -> bool:
@@ -44,6 +49,42 @@ class KindSpec:
     @property
     def client_facing(self) -> bool:
         return CLIENT in self.recipients
+
+
+@dataclass(frozen=True)
+class AtSend:
+    """What the registering app supplies at the moment a message is sent.
+
+    `email` is where it goes ("" when the person has not agreed to email); `values` join the
+    template context (`c`) for this send only; each of `secrets` (a one-time code) is sent
+    but replaced by "[code removed]" in the copy the outbox keeps. `cancel` says why it is
+    no longer needed (the draft was used or has expired)."""
+
+    email: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+    cancel: str = ""
+
+
+_AT_SEND: dict[str, Callable[..., AtSend]] = {}
+
+
+def register_at_send(kind: str, supply: Callable[..., AtSend]) -> None:
+    """Called from an app's `ready()`: `supply(context=...)` addresses an `at_send` kind."""
+    if not spec(kind).at_send:
+        raise ValueError(f"{kind} is not addressed at send time")
+    _AT_SEND[kind] = supply
+
+
+def at_send(kind: str, *, context: dict[str, Any]) -> AtSend:
+    try:
+        supply = _AT_SEND[kind]
+    except KeyError:
+        raise LookupError(f"no app has registered how to address {kind!r}") from None
+    return supply(context=context)
+
+
+SECRET_REMOVED = "[code removed]"
 
 
 def _example_appointment() -> datetime:
@@ -117,6 +158,10 @@ def _examples() -> dict[str, dict[str, Any]]:
         },
         "non_attendance_letter": {"missed_count": 2},
         "discharge_non_attendance": {"missed_count": 3, "last_offered_on": today},
+        "draft_resume_link": {
+            "code": "7K3M-X9QP-4RTW",
+            "expires_at": timezone.now() + timedelta(days=7),
+        },
         "risk_alert": {
             "reasons": ["Answered 'no' to 'Are you safe right now?' in the self-referral"],
             "raised_at": timezone.now(),
@@ -153,6 +198,12 @@ _SPECS = {
     "discharge_non_attendance": KindSpec("discharge_non_attendance", (CLIENT,), (EMAIL, LETTER)),
     # Risk alerts go to staff only: never on a client's channel.
     "risk_alert": KindSpec("risk_alert", (DUTY_INBOX, STAFF), (EMAIL,), urgent=True),
+    # The link to a self-referral saved part-way, to someone who agreed to email. The code
+    # shown on screen also works, so a link that cannot be sent needs no follow-up; one
+    # that fails (the mail server refused it) is on the follow-up list like any other.
+    "draft_resume_link": KindSpec(
+        "draft_resume_link", (CLIENT,), (EMAIL,), follow_up_if_undeliverable=False, at_send=True
+    ),
 }
 
 KINDS: tuple[str, ...] = tuple(_SPECS)

@@ -30,6 +30,7 @@ class Notification(BaseModel):
         NON_ATTENDANCE_LETTER = "non_attendance_letter", "Letter after missed sessions"
         DISCHARGE_NON_ATTENDANCE = "discharge_non_attendance", "Discharge after non-attendance"
         RISK_ALERT = "risk_alert", "Urgent risk alert"
+        DRAFT_RESUME_LINK = "draft_resume_link", "Link to a saved self-referral"
 
     class Recipient(models.TextChoices):
         CLIENT = "client", "Client"
@@ -200,6 +201,7 @@ class NotificationEvent(models.Model):
     class Event(models.TextChoices):
         ATTEMPT = "attempt", "Delivery attempt started"
         INTERRUPTED = "interrupted", "An earlier attempt was interrupted"
+        REPUBLISHED = "republished", "Published again: the attempt in progress stopped"
         DEFERRED = "deferred", "Temporary problem: will try again"
         FAILED = "failed", "Failed"
         SUPPRESSED = "suppressed", "Not sent: no agreed channel"

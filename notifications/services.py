@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import NOT_PROVIDED, F, Q
+from django.db.models import NOT_PROVIDED, Count, F, Q
 from django.utils import timezone
 
 from intake.models import Referral
@@ -94,13 +94,15 @@ def notification_queue(
     context: dict | None = None,
     staff_user=None,
     send_after: datetime | None = None,
+    service=None,
 ) -> Notification:
     """Write a notification into the outbox, inside the caller's transaction.
 
     Delivery is published only when that transaction commits, so a rolled-back caller sends
     nothing. The same kind, referral and occurrence a second time returns the row already
     there (unchanged): never a second message. `send_after` schedules it for later; the
-    beat sweeper dispatches it when due.
+    beat sweeper dispatches it when due. A kind addressed at send time (`at_send`) has no
+    referral yet and names its `service`.
     """
     spec = kinds.spec(kind)
     if kind == "risk_alert" and recipient == "client":
@@ -108,14 +110,19 @@ def notification_queue(
         raise ValueError("a risk alert goes to staff (duty_inbox or staff), never to the client")
     if recipient not in spec.recipients:
         raise ValueError(f"{kind} goes to {' or '.join(spec.recipients)}, not to {recipient!r}")
-    if recipient in (kinds.CLIENT, kinds.GP) and referral is None:
+    if recipient in (kinds.CLIENT, kinds.GP) and referral is None and not spec.at_send:
         raise ValueError(f"a {kind} to the {recipient} needs a referral")
     if recipient == kinds.STAFF and staff_user is None:
         raise ValueError("a notification to a member of staff needs staff_user")
     occurrence = str(occurrence).strip()
     if not occurrence or len(occurrence) > 100:
         raise ValueError("occurrence must be 1 to 100 characters")
-    service_id = referral.service_id if referral is not None else staff_user.service_id
+    if referral is not None:
+        service_id = referral.service_id
+    elif staff_user is not None:
+        service_id = staff_user.service_id
+    else:
+        service_id = getattr(service, "pk", service)
     if service_id is None:
         raise ValueError("a notification must belong to a service")
     key = idempotency_key(
@@ -251,8 +258,14 @@ def notification_deliver(*, public_id: uuid.UUID) -> Outcome:
         if delivery.is_transient(error):
             return _defer(notification, error)
         # Not a named passing error: retrying blindly could loop for ever. Fail it and let
-        # a person look.
-        logger.exception("notification %s failed", notification.public_id)
+        # a person look. The log has where it happened, not the error's text, which can
+        # carry an address or the client's words (staff see the whole reason on the row).
+        logger.error(
+            "notification %s failed: unexpected %s\n%s",
+            _ids(notification),
+            delivery.log_summary(error),
+            delivery.log_frames(error),
+        )
         _close(
             notification,
             Status.FAILED,
@@ -320,7 +333,16 @@ def _claim(public_id: uuid.UUID) -> Notification | Outcome | None:
     return row
 
 
+def _ids(notification: Notification) -> str:
+    """How a notification is named in logs: ids only, never an address or free text."""
+    referral = notification.referral.public_id if notification.referral_id else "-"
+    channel = notification.channel or "-"
+    return f"{notification.public_id} ({notification.kind}, {channel}, referral {referral})"
+
+
 def _deliver_claimed(notification: Notification) -> Outcome:
+    if kinds.spec(notification.kind).at_send:
+        return _deliver_at_send(notification)
     irrelevant = _no_longer_needed(notification)
     if irrelevant:
         _close(notification, Status.CANCELLED, reason=irrelevant, event=Event.CANCELLED)
@@ -335,6 +357,7 @@ def _deliver_claimed(notification: Notification) -> Outcome:
             event=Event.SUPPRESSED,
         )
         return Outcome.SUPPRESSED
+    notification.channel = plan.channel  # for the log, should it fail
     ctx = _render_context(notification, plan.recipient)
     sent: dict[str, Any] = {"channel": plan.channel, "to_address": plan.to_address}
     if plan.channel == kinds.EMAIL:
@@ -366,8 +389,58 @@ def _deliver_claimed(notification: Notification) -> Outcome:
     return Outcome.SENT
 
 
+def _deliver_at_send(notification: Notification) -> Outcome:
+    """A kind its app addresses now (a saved draft's resume link): the app gives the address
+    and any one-time secret; the email carries the secret, the stored copy does not."""
+    supplied = kinds.at_send(notification.kind, context=notification.context)
+    if supplied.cancel:
+        _close(notification, Status.CANCELLED, reason=supplied.cancel, event=Event.CANCELLED)
+        return Outcome.CANCELLED
+    if not supplied.email:
+        _close(
+            notification,
+            Status.SUPPRESSED,
+            reason="Not sent: no email address that we were allowed to use.",
+            follow_up=kinds.spec(notification.kind).follow_up_if_undeliverable,
+            event=Event.SUPPRESSED,
+        )
+        return Outcome.SUPPRESSED
+    notification.channel = kinds.EMAIL
+    who = rendering.Recipient(name="", address_lines=(), email=supplied.email)
+    ctx = _render_context(notification, who)
+    ctx["c"] = {**ctx["c"], **supplied.values}
+    subject, text, html = rendering.render_email(ctx)
+    message_id = delivery.send_email(
+        public_id=notification.public_id, to=supplied.email, subject=subject, text=text, html=html
+    )
+
+    def kept(content: str) -> str:
+        for secret in supplied.secrets:
+            content = content.replace(secret, kinds.SECRET_REMOVED)
+        return content
+
+    _mark_sent(
+        notification,
+        {
+            "channel": kinds.EMAIL,
+            "to_address": supplied.email,
+            "message_id": message_id,
+            "subject": kept(subject),
+            "body_text": kept(text),
+            "body_html": kept(html),
+        },
+    )
+    return Outcome.SENT
+
+
 def _plan(notification: Notification) -> _Plan | _Undeliverable:
     spec = kinds.spec(notification.kind)
+    if spec.at_send:
+        # Only a preview gets here: such a message is addressed when it is sent.
+        return _Undeliverable(
+            "Sent only to someone saving a self-referral part-way, to the address they gave.",
+            follow_up=False,
+        )
     service = notification.service
     if notification.recipient == kinds.DUTY_INBOX:
         if not service.duty_inbox_email:
@@ -601,7 +674,9 @@ def _close(
         )
         _event(notification.pk, event, reason)
     level = logging.ERROR if status == Status.FAILED else logging.INFO
-    logger.log(level, "notification %s %s: %s", notification.public_id, status, reason)
+    # The reason can name an address or the client's safe times to call: staff see it on
+    # the row; the log names the message only.
+    logger.log(level, "notification %s %s", _ids(notification), status)
 
 
 def _event(notification_id: int, event: str, detail: str = "", by=None) -> None:
@@ -704,27 +779,83 @@ def _follow_up_resolve(notification: Notification, *, user, note: str) -> bool:
 
 def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
     """Publish again what the broker may have lost: rows due but left queued well after
-    their last dispatch, and rows whose sender's lease ran out. Returns how many."""
+    their last dispatch, and rows whose sender's lease ran out. Returns how many.
+
+    A row whose lease ran out is picked up at every sweep (at most once per re-dispatch
+    delay) until it is sent, fails or is handed to staff: its re-publish can be lost too
+    (Redis restarted without persistence, the worker killed again). Each re-publish is
+    recorded; after NOTIFICATIONS_MAX_ATTEMPTS of them without the message going, the
+    sweeper stops, fails it and puts it on the follow-up list, so a stuck risk alert
+    reaches a person."""
     now = now or timezone.now()
     stale_dispatch = now - timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_SECONDS)
-    due = Q(status=Status.QUEUED, send_after__lte=now) & (
-        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale_dispatch)
-    )
+    not_recently = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale_dispatch)
+    due = Q(status=Status.QUEUED, send_after__lte=now) & not_recently
     abandoned = Q(status=Status.SENDING, lease_until__lt=now) & (
-        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=F("lease_until"))
+        not_recently | Q(dispatched_at__lt=F("lease_until"))
     )
     rows = list(
         Notification.objects.filter(due | abandoned)
         .order_by("-urgent", "send_after", "id")
-        .values_list("pk", "public_id", "urgent")[:limit]
+        .values_list("pk", "public_id", "urgent", "status", "lease_until")[:limit]
     )
     if not rows:
         return 0
-    Notification.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(dispatched_at=now)
-    for _, public_id, urgent in rows:
+    stuck = {pk: lease for pk, _, _, status, lease in rows if status == Status.SENDING}
+    republished = dict(
+        NotificationEvent.objects.filter(notification_id__in=list(stuck), event=Event.REPUBLISHED)
+        .values("notification_id")
+        .annotate(n=Count("id"))
+        .values_list("notification_id", "n")
+    )
+    given_up = {pk for pk in stuck if republished.get(pk, 0) >= settings.NOTIFICATIONS_MAX_ATTEMPTS}
+    for pk in given_up:
+        _abandoned_hand_over(pk, lease_until=stuck[pk], times=republished[pk], now=now)
+    to_publish = [row for row in rows if row[0] not in given_up]
+    if not to_publish:
+        return 0
+    Notification.objects.filter(pk__in=[row[0] for row in to_publish]).update(dispatched_at=now)
+    NotificationEvent.objects.bulk_create(
+        [
+            NotificationEvent(
+                notification_id=pk,
+                at=now,
+                event=Event.REPUBLISHED,
+                detail="The attempt in progress stopped and its lease ran out; published again.",
+            )
+            for pk, *_ in to_publish
+            if pk in stuck
+        ]
+    )
+    for _, public_id, urgent, _, _ in to_publish:
         tasks.dispatch(public_id, urgent=urgent)
-    logger.info("outbox sweep: dispatched %d notifications", len(rows))
-    return len(rows)
+    logger.info("outbox sweep: dispatched %d notifications", len(to_publish))
+    return len(to_publish)
+
+
+def _abandoned_hand_over(pk: int, *, lease_until: datetime, times: int, now: datetime) -> None:
+    """Fail a row that re-publishing has not got sent, and put it on the follow-up list.
+    Conditional on the lease just read: a worker that has claimed it meanwhile keeps it."""
+    reason = (
+        f"Sending stopped part-way and the message was re-published {times} times without "
+        "being sent; stopped trying. Please make sure it reaches its recipient."
+    )
+    with transaction.atomic():
+        closed = Notification.objects.filter(
+            pk=pk, status=Status.SENDING, lease_until=lease_until
+        ).update(
+            status=Status.FAILED,
+            status_reason=reason,
+            last_error="Interrupted, and not taken up again after re-publishing",
+            lease_until=None,
+            closed_at=now,
+            follow_up_needed=True,
+            updated_at=now,
+        )
+        if closed:
+            _event(pk, Event.FAILED, reason)
+    if closed:
+        logger.error("notification %s failed: re-published %d times, not sent", pk, times)
 
 
 CHECKIN_EVERY = timedelta(weeks=6)

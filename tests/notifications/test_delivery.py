@@ -5,6 +5,7 @@ person to follow up, and a message claimed by one worker only."""
 from __future__ import annotations
 
 import smtplib
+import socket
 import threading
 from datetime import timedelta
 
@@ -246,6 +247,31 @@ def test_an_smtp_server_saying_try_later_is_retried(referral, email_to_sink):
 
     row = reload(notification)
     assert row.status == Status.QUEUED and "451" in row.last_error
+
+
+def test_an_smtp_server_that_is_down_is_retried_then_handed_to_staff(referral, settings):
+    """Nothing listening on the mail port: each attempt is deferred with the backoff, and at
+    the retry ceiling the message fails and is on the follow-up list; never lost, no loop."""
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
+    settings.NOTIFICATIONS_MAX_ATTEMPTS = 3
+    notification = notification_queue(kind="acknowledgement", referral=referral)
+
+    for attempt in (1, 2):
+        with pytest.raises(DeliveryDeferred) as deferred:
+            deliver(notification)
+        row = reload(notification)
+        assert row.status == Status.QUEUED and row.attempts == attempt
+        assert deferred.value.retry_in == services.retry_delay(attempt)
+        Notification.objects.filter(pk=row.pk).update(send_after=timezone.now())  # time passes
+
+    assert deliver(notification) == Outcome.FAILED
+    row = reload(notification)
+    assert row.follow_up_needed and "Gave up after 3 attempts" in row.status_reason
+    assert "Connection refused" in row.last_error
 
 
 def test_a_real_smtp_server_receives_the_message_once(referral, email_to_sink):

@@ -10,9 +10,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from intake.models import Referral
-from notifications import kinds, services, tasks
+from notifications import kinds, selectors, services, tasks
 from notifications.models import Notification
 from notifications.services import notification_queue
+from tests import factories
 from tests.notifications.people import make_referral
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,47 @@ def test_a_message_whose_sender_died_is_published_again_after_its_lease(referral
 
     assert services.outbox_sweep(now=lease_end - timedelta(seconds=1)) == 0
     assert services.outbox_sweep(now=lease_end + timedelta(seconds=1)) == 1
+    # Not at every sweep: the re-publish gets the same chance as a first publish.
     assert services.outbox_sweep(now=lease_end + timedelta(seconds=60)) == 0
+    # But again once that chance has passed and nobody took it up.
+    assert services.outbox_sweep(now=lease_end + timedelta(seconds=302)) == 1
+
+
+def test_a_risk_alert_whose_re_publish_is_lost_too_is_picked_up_until_staff_have_it(
+    service, monkeypatch, settings
+):
+    """A worker died while sending a risk alert, and every re-publish is lost as well (Redis
+    restarted without persistence, the worker killed again). Every sweep picks the alert up
+    again, and when re-publishing has not got it sent, it is handed to staff."""
+    settings.NOTIFICATIONS_REDISPATCH_SECONDS = 300
+    settings.NOTIFICATIONS_MAX_ATTEMPTS = 3
+    lost = []
+    # The broker accepts the message and loses it: no worker ever sees it.
+    monkeypatch.setattr(tasks.deliver_urgent, "apply_async", lambda **kw: lost.append(kw))
+    referral = make_referral(service)
+    alert = notification_queue(kind="risk_alert", referral=referral, recipient="duty_inbox")
+    started = timezone.now()
+    Notification.objects.filter(pk=alert.pk).update(
+        status=Status.SENDING, attempts=1, lease_until=started + timedelta(minutes=2)
+    )
+
+    for hours in (1, 6, 48):
+        lost.clear()
+        assert services.outbox_sweep(now=started + timedelta(hours=hours)) == 1
+        assert [call["args"] for call in lost] == [[str(alert.public_id)]]
+        assert Notification.objects.get(pk=alert.pk).status == Status.SENDING
+
+    services.outbox_sweep(now=started + timedelta(hours=48, minutes=10))
+
+    alert.refresh_from_db()
+    assert alert.status == Status.FAILED
+    assert alert.follow_up_needed
+    assert "re-published 3 times" in alert.status_reason
+    staff = factories.UserFactory(service=service)
+    assert list(selectors.notification_follow_up_list(user=staff)) == [alert]
+    lost.clear()
+    assert services.outbox_sweep(now=started + timedelta(hours=72)) == 0
+    assert lost == []
 
 
 def test_risk_alerts_are_swept_first_and_on_the_urgent_task(service, published, settings):
