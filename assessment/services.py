@@ -48,7 +48,7 @@ RISK_SOURCES = {
     (measures.CORE10, 6): (RiskFlag.Source.CORE10_ITEM6, "CORE-10 item 6"),
 }
 OCCASIONS = {
-    MeasureResponse.Context.SELF_REFERRAL: "in the self-referral",
+    MeasureResponse.Context.SELF_REFERRAL: "in the referral",  # online or from a partner
     MeasureResponse.Context.ASSESSMENT: "at assessment",
     MeasureResponse.Context.REVIEW: "at a review during therapy",
 }
