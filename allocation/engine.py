@@ -272,7 +272,11 @@ _THERAPIST_FIELDS = {
     "name",
     "notes",
 }
-_SLOT_FIELDS = {"id", "day", "start", "length", "site"}
+_SLOT_FIELDS = {"id", "day", "start", "length", "site", "notes"}
+_LEAVE_FIELDS = {"start", "end"}
+# Bounds that keep every count inside the solver's 64-bit integers; far beyond real services.
+MAX_CAPACITY = 1_000
+MAX_WEEKS_WAITING = 5_200  # a hundred years
 _REFERRAL_FIELDS = {
     "id",
     "service",
@@ -335,9 +339,9 @@ class _Reader:
         value = self.row.get(key, default)
         if value is ...:
             self.fail(f"missing {key!r}")
-        if value is None or value is default:
+        if value is default:
             return value
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str) or not value.strip():  # null only for optional fields
             self.fail(f"{key!r} must be a non-empty string")
         value = value.strip()
         return value.lower() if lower else value
@@ -453,8 +457,8 @@ def _parse_therapist(i: int, row: Any, known: dict[str, set[str] | None]) -> The
         reader.fail("'remote' is not a site; set \"remote\": true instead")
     _check_known(reader, "site", sites, known["sites"])
     remote = reader.boolean("remote", False)
-    capacity = reader.integer("capacity")
-    caseload = reader.integer("caseload", default=None)
+    capacity = reader.integer("capacity", high=MAX_CAPACITY)
+    caseload = reader.integer("caseload", default=None, high=MAX_CAPACITY)
     free = capacity if caseload is None else max(capacity - caseload, 0)
     frequencies = reader.row.get("frequencies", [1])
     if (
@@ -485,10 +489,12 @@ def _parse_therapist(i: int, row: Any, known: dict[str, set[str] | None]) -> The
         reader.fail("'leave' must be a list of {start, end} periods")
     leave = []
     for period in raw_leave:
-        if not isinstance(period, Mapping) or set(period) != {"start", "end"}:
+        if not isinstance(period, Mapping) or set(period) - {"notes"} != _LEAVE_FIELDS:
             reader.fail("each leave period needs exactly 'start' and 'end'")
         start = reader.date("leave start", period["start"])
         end = reader.date("leave end", period["end"])
+        if start is None or end is None:
+            reader.fail("each leave period needs a 'start' and an 'end' date (YYYY-MM-DD)")
         if end < start:
             reader.fail(f"leave ends ({end}) before it starts ({start})")
         leave.append((start, end))
@@ -573,7 +579,7 @@ def _parse_referral(
     )
     sessions = reader.integer("sessions_per_week", default=1, low=1, high=5)
     planned_start = reader.date("planned_start") or today
-    weeks = reader.integer("weeks_waiting", default=None)
+    weeks = reader.integer("weeks_waiting", default=None, high=MAX_WEEKS_WAITING)
     referral_date = reader.date("referral_date")
     if weeks is not None and referral_date is not None:
         reader.fail("give weeks_waiting or referral_date, not both")
@@ -610,9 +616,17 @@ def _parse_referral(
     )
 
 
-@_bulk()
 def parse_problem(data: dict) -> Problem:
     """Validate a JSON-shaped problem and return it; raise ProblemError naming the record."""
+    try:
+        return _parse_problem(data)
+    except RecursionError:
+        # A value nested almost as deep as JSON allows, met while describing it in a message.
+        raise ProblemError("problem: a value is nested too deeply") from None
+
+
+@_bulk()
+def _parse_problem(data: dict) -> Problem:
     top = _Reader("problem", data, _PROBLEM_FIELDS)
     today = top.date("today")
     known: dict[str, set[str] | None] = {}

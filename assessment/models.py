@@ -67,6 +67,11 @@ class RiskFlag(BaseModel):
     )
     source = models.CharField(max_length=32, choices=Source.choices)
     detail = models.CharField(max_length=300)
+    # How strong the signal was, comparable only within one source: the answer to a
+    # questionnaire's risk item, or the level assessed (2 medium, 3 high).
+    severity = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Why this is a new flag and not a repeat of an earlier one; shown to staff.
+    reason = models.CharField(max_length=300, blank=True)
     raised_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
@@ -82,12 +87,31 @@ class RiskFlag(BaseModel):
                 condition=models.Q(acknowledged_at__isnull=True)
                 | (models.Q(acknowledged_by__isnull=False) & ~models.Q(action_taken="")),
                 name="risk_ack_names_who_and_action",
-            )
+            ),
+            # The backstop for risk_signal_record's referral lock: one open flag per signal.
+            models.UniqueConstraint(
+                fields=["referral", "source", "severity"],
+                condition=models.Q(acknowledged_at__isnull=True),
+                name="risk_one_open_flag_per_signal",
+            ),
         ]
 
     @property
     def is_open(self) -> bool:
         return self.acknowledged_at is None
+
+
+class RiskFlagRepeat(BaseModel):
+    """The same risk seen again while its flag was open or recently acknowledged: recorded
+    against that flag instead of opening another one."""
+
+    flag = models.ForeignKey(RiskFlag, on_delete=models.PROTECT, related_name="repeats")
+    detail = models.CharField(max_length=300)
+    severity = models.PositiveSmallIntegerField(null=True, blank=True)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["seen_at", "id"]
 
 
 # --- Assessment -----------------------------------------------------------------------------

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from assessment import measures, tracking
@@ -32,6 +34,7 @@ from assessment.models import (
     ProgressFlag,
     RiskAnswer,
     RiskFlag,
+    RiskFlagRepeat,
     SectionStatus,
     SessionPlan,
     Therapy,
@@ -41,9 +44,35 @@ from common import roles
 from intake.models import ConsentRecord, Referral
 
 RISK_SOURCES = {
-    (measures.PHQ9, 9): (RiskFlag.Source.PHQ9_ITEM9, "PHQ-9 item 9 answered above 0"),
-    (measures.CORE10, 6): (RiskFlag.Source.CORE10_ITEM6, "CORE-10 item 6 answered above 0"),
+    (measures.PHQ9, 9): (RiskFlag.Source.PHQ9_ITEM9, "PHQ-9 item 9"),
+    (measures.CORE10, 6): (RiskFlag.Source.CORE10_ITEM6, "CORE-10 item 6"),
 }
+OCCASIONS = {
+    MeasureResponse.Context.SELF_REFERRAL: "in the referral",  # online or from a partner
+    MeasureResponse.Context.ASSESSMENT: "at assessment",
+    MeasureResponse.Context.REVIEW: "at a review during therapy",
+}
+# Signals of risk to self. The assessor's overall level, when it names no other area of
+# risk, is the same risk as these, not a new one.
+RISK_TO_SELF_SOURCES = (
+    RiskFlag.Source.SAFETY_QUESTION,
+    RiskFlag.Source.PHQ9_ITEM9,
+    RiskFlag.Source.CORE10_ITEM6,
+    RiskFlag.Source.ASSESSMENT,
+)
+RISK_AREAS = {
+    "risk_to_self": "risk to self",
+    "risk_to_others": "risk to others",
+    "risk_from_others": "risk from others",
+    "risk_safeguarding": "a safeguarding concern",
+}
+LEVEL_SEVERITY = {
+    Referral.Risk.NONE_KNOWN: 0,
+    Referral.Risk.LOW: 1,
+    Referral.Risk.MEDIUM: 2,
+    Referral.Risk.HIGH: 3,
+}
+FIRST_TIME = "First time this risk was recorded for this referral"
 WAITING_FOR_ASSESSMENT = (Referral.Status.SUBMITTED, Referral.Status.ASSESSMENT_BOOKED)
 READY_FOR_THERAPY = (
     Referral.Status.AWAITING_ALLOCATION,
@@ -151,7 +180,7 @@ def measure_response_record(
     )
     response.session, response.recorded_by = session, recorded_by
     response.save(force_insert=True)
-    return response, _risk_flags_raise(referral, [result])
+    return response, _risk_flags_raise(referral, [result], context)
 
 
 def _measure_response(referral, result, answers: list, context: str, completed_at):
@@ -168,12 +197,21 @@ def _measure_response(referral, result, answers: list, context: str, completed_a
     )
 
 
-def _risk_flags_raise(referral, results) -> list[RiskFlag]:
+def _risk_flags_raise(referral, results, context: str) -> list[RiskFlag]:
+    """The new flags for the risk items endorsed; repeats are linked to their flag."""
     flags = []
     for result in results:
         for item in result.risk_items_endorsed:
-            source, detail = RISK_SOURCES[(result.code, item)]
-            flags.append(risk_flag_raise(referral=referral, source=source, detail=detail))
+            source, label = RISK_SOURCES[(result.code, item)]
+            answer = result.item_scores[item - 1]
+            flag = risk_signal_record(
+                referral=referral,
+                source=source,
+                detail=f"{label} answered {answer} {OCCASIONS.get(context, '')}".strip(),
+                severity=answer,
+            )
+            if flag is not None:
+                flags.append(flag)
     return flags
 
 
@@ -190,17 +228,82 @@ def measure_responses_record(
         _measure_response(referral, result, given, context, completed_at)
         for result, given in scored
     )
-    return responses, _risk_flags_raise(referral, [result for result, _ in scored])
+    return responses, _risk_flags_raise(referral, [result for result, _ in scored], context)
 
 
-def risk_flag_raise(*, referral, source: str, detail: str) -> RiskFlag:
+def risk_flag_raise(
+    *, referral, source: str, detail: str, severity: int | None = None, reason: str = FIRST_TIME
+) -> RiskFlag:
     return RiskFlag.objects.create(
         service_id=referral.service_id,
         referral=referral,
         source=source,
         detail=detail[:300],
+        severity=severity,
+        reason=reason[:300],
         raised_at=timezone.now(),
     )
+
+
+def risk_signal_record(
+    *,
+    referral,
+    source: str,
+    detail: str,
+    severity: int | None = None,
+    same_risk: Sequence[str] = (),
+    reason: str = "",
+) -> RiskFlag | None:
+    """A risk seen (again): one risk is one flag.
+
+    The signal is linked to the newest flag for the same risk (`same_risk` sources, by
+    default its own source) that is open or was acknowledged within RISK_FLAG_REPEAT_DAYS,
+    unless it is worse than that flag (a higher `severity` from the same source). Otherwise,
+    or when the caller already knows why it is new (`reason`), a new flag is raised saying
+    why. Returns the new flag, which needs a risk alert, or None when it was linked.
+    """
+    # One judgement per referral at a time; the partial unique index is the backstop.
+    Referral.objects.select_for_update().filter(pk=referral.pk).first()
+    if not reason:
+        flag, reason = _same_risk(referral, source, severity, tuple(same_risk) or (source,))
+        if flag is not None:
+            RiskFlagRepeat.objects.create(
+                flag=flag, detail=detail[:300], severity=severity, seen_at=timezone.now()
+            )
+            return None
+    return risk_flag_raise(
+        referral=referral, source=source, detail=detail, severity=severity, reason=reason
+    )
+
+
+def _same_risk(referral, source, severity, sources) -> tuple[RiskFlag | None, str]:
+    """The flag a signal repeats, or why there is none."""
+    days = settings.RISK_FLAG_REPEAT_DAYS
+    flags = RiskFlag.objects.filter(referral=referral, source__in=sources)
+    recent = list(
+        flags.filter(
+            Q(acknowledged_at__isnull=True)
+            | Q(acknowledged_at__gte=timezone.now() - timedelta(days=days))
+        ).order_by("-raised_at", "-id")
+    )
+    for flag in recent:
+        if (
+            severity is None
+            or flag.source != source
+            or flag.severity is None
+            or flag.severity >= severity
+        ):
+            return flag, ""
+    if recent:
+        worst = max(recent, key=lambda flag: flag.severity)
+        raised = timezone.localtime(worst.raised_at)
+        return None, (
+            f"Worse than before: answered {severity}, was {worst.severity} on the flag "
+            f"raised {raised.day} {raised:%b %Y}"
+        )
+    if flags.exists():
+        return None, f"Seen again more than {days} days after the last flag for it was acknowledged"
+    return None, FIRST_TIME
 
 
 class RiskFlagError(ValueError):
@@ -231,7 +334,10 @@ def _risk_alert(referral: Referral, flags: list[RiskFlag], occurrence: str) -> N
             referral=referral,
             recipient="duty_inbox",
             occurrence=occurrence,
-            context={"reasons": [flag.detail for flag in flags], "raised_at": timezone.now()},
+            context={
+                "reasons": [f"{flag.detail}: {flag.reason}" for flag in flags],
+                "raised_at": timezone.now(),
+            },
         )
 
 
@@ -508,6 +614,35 @@ def assessment_problems(
     return problems
 
 
+def _assessed_risk_record(referral: Referral, answers: dict, level: str) -> RiskFlag | None:
+    """The assessor's overall level of risk, as one signal. It is a new risk when it names
+    an area beyond risk to self (no questionnaire asks about those) or is higher than the
+    level known before; otherwise it is the risk to self already flagged, if any is open or
+    recent. One assessment per referral, so it never repeats an earlier assessment's flag."""
+    areas = [label for name, label in RISK_AREAS.items() if answers.get(name) == RiskAnswer.PRESENT]
+    known = referral.risk_level or Referral.Risk.NONE_KNOWN
+    detail = f"Risk assessed as {Referral.Risk(level).label.lower()} at assessment"
+    if areas:
+        detail += f" ({', '.join(areas)})"
+    reason = ""
+    beyond_self = [area for area in areas if area != RISK_AREAS["risk_to_self"]]
+    if beyond_self:
+        reason = f"A risk not flagged before: {', '.join(beyond_self)}"
+    elif LEVEL_SEVERITY[level] > LEVEL_SEVERITY.get(known, 0):
+        reason = (
+            f"Level higher than before: assessed as {Referral.Risk(level).label.lower()}, "
+            f"was {Referral.Risk(known).label.lower()}"
+        )
+    return risk_signal_record(
+        referral=referral,
+        source=RiskFlag.Source.ASSESSMENT,
+        detail=detail,
+        severity=LEVEL_SEVERITY[level],
+        same_risk=RISK_TO_SELF_SOURCES,
+        reason=reason,
+    )
+
+
 def _status_after(answers: dict) -> str:
     choice = answers["recommendation_choice"]
     if choice == Assessment.Recommendation.PSYCHODYNAMIC:
@@ -580,13 +715,9 @@ def assessment_finish(
         )
     level = answers["risk_level"]
     if level in (Referral.Risk.MEDIUM, Referral.Risk.HIGH):
-        flags.append(
-            risk_flag_raise(
-                referral=referral,
-                source=RiskFlag.Source.ASSESSMENT,
-                detail=f"Risk assessed as {Referral.Risk(level).label.lower()} at assessment",
-            )
-        )
+        flag = _assessed_risk_record(referral, answers, level)
+        if flag is not None:
+            flags.append(flag)
     _risk_alert(referral, flags, occurrence=f"assessment-{locked.public_id}")
     _referral_status_set(
         referral=referral,

@@ -1,4 +1,6 @@
 import logging
+import sys
+from pathlib import Path
 
 from django.apps import AppConfig
 from django.conf import settings
@@ -11,7 +13,26 @@ class CommonConfig(AppConfig):
     verbose_name = "Threshold: services and staff"
 
     def ready(self) -> None:
-        announce_mode()
+        if not _offline_command(sys.argv):
+            announce_mode()
+
+
+def _offline_command(argv: list[str]) -> bool:
+    """True for `manage.py <command>` whose command says it touches neither the database nor
+    Redis (`uses_services = False`, e.g. allocate, which reads a file and writes a result):
+    the announcement would be about things it never uses. Everything else announces."""
+    if len(argv) < 2 or Path(argv[0]).name not in {"manage.py", "django-admin"}:
+        return False
+    from django.core.management import get_commands, load_command_class
+
+    app = get_commands().get(argv[1])
+    if app is None:
+        return False
+    try:
+        command = load_command_class(app, argv[1])
+    except Exception:  # a broken command reports itself; the announcement stays
+        return False
+    return getattr(command, "uses_services", True) is False
 
 
 def announce_mode() -> None:

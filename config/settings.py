@@ -44,6 +44,9 @@ try:
     CELERY_TASK_SOFT_TIME_LIMIT = env.integer("CELERY_TASK_SOFT_TIME_LIMIT", 60, minimum=1)
     CELERY_TASK_TIME_LIMIT = env.integer("CELERY_TASK_TIME_LIMIT", 90, minimum=1)
     LOGIN_ATTEMPTS_LIMIT = env.integer("LOGIN_ATTEMPTS_LIMIT", 5, minimum=1)
+    # A repeat of a risk answer within this many days of its flag being acknowledged is linked
+    # to that flag, not raised again (docs/assessment.md, "One risk, one flag").
+    RISK_FLAG_REPEAT_DAYS = env.integer("RISK_FLAG_REPEAT_DAYS", 14, minimum=0)
     # Notifications (docs/notifications.md): the outbox's retries, lease and sweeps, and SMS.
     EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 20, minimum=1)
     SMS_BACKEND = env.string("SMS_BACKEND", "file")

@@ -214,6 +214,8 @@ def referral_overview(*, user, public_id: UUID) -> ReferralOverview:
         referral=referral,
         preferences=Preferences.objects.filter(referral=referral).select_related("site").first(),
         consents=sorted(latest.values(), key=lambda r: r.get_topic_display()),
-        risk_flags=list(referral.risk_flags.select_related("acknowledged_by")),
+        risk_flags=list(
+            referral.risk_flags.select_related("acknowledged_by").prefetch_related("repeats")
+        ),
         measures=list(referral.measure_responses.all()),
     )

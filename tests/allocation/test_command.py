@@ -107,3 +107,113 @@ def test_from_the_shell_an_error_is_one_line_and_no_traceback(tmp_path):
     errors = [line for line in done.stderr.splitlines() if "WARNING threshold" not in line]
     assert errors == [f"CommandError: {problem}: therapist 't-1': unknown field 'capcity'"]
     assert "Traceback" not in done.stderr
+
+
+def run_allocate(tmp_path, data, *extra: str) -> subprocess.CompletedProcess:
+    """`manage.py allocate` as a coordinator runs it from a shell, in embedded mode."""
+    problem = tmp_path / "problem.json"
+    problem.write_text(data if isinstance(data, str) else json.dumps(data))
+    return subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "allocate",
+            "--input",
+            str(problem),
+            "--output",
+            str(tmp_path / "r.json"),
+            *extra,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "DEBUG": "1", "DATABASE_URL": "sqlite:////nonexistent/x.db"},
+        timeout=120,
+    )
+
+
+def example(**changes) -> dict:
+    """The documented example, with one therapist's or referral's fields changed."""
+    data = json.loads(EXAMPLE.read_text())
+    for path, value in changes.items():
+        kind, field = path.split("__")
+        data[kind][0][field] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("data", "extra", "message"),
+    [
+        (
+            example(therapists__leave=[{"start": None}]),
+            (),
+            "therapist 't-1': each leave period needs",
+        ),
+        (
+            example(therapists__leave=[{"start": None, "end": None}]),
+            (),
+            "therapist 't-1': each leave period needs a 'start' and an 'end' date",
+        ),
+        (example(therapists__capacity=10**20), (), "therapist 't-1': capacity must be"),
+        (example(therapists__caseload=10**20), (), "therapist 't-1': caseload must be"),
+        (
+            example(referrals__referral_date=None, referrals__weeks_waiting=10**20),
+            (),
+            "referral 'r-101': weeks_waiting must be",
+        ),
+        ("[" * 100_000 + "]" * 100_000, (), "nested too deeply"),
+        (
+            json.dumps({"therapists": [{"id": "t", "slots": [[[[[1]]]]] * 3}]}),
+            (),
+            "therapist 't': missing 'service'",
+        ),
+        (example(), ("--time-limit", "nan"), "--time-limit must be"),
+        (example(), ("--time-limit", "inf"), "--time-limit must be"),
+        (example(), ("--time-limit", "-1"), "--time-limit must be"),
+        (example(), ("--time-limit", "1e300"), "--time-limit must be"),
+    ],
+    ids=[
+        "leave-start-only",
+        "leave-null-dates",
+        "huge-capacity",
+        "huge-caseload",
+        "huge-weeks-waiting",
+        "deep-json",
+        "nested-slots",
+        "time-limit-nan",
+        "time-limit-inf",
+        "time-limit-negative",
+        "time-limit-huge",
+    ],
+)
+def test_hostile_input_is_one_line_with_exit_status_1(tmp_path, data, extra, message):
+    done = run_allocate(tmp_path, data, *extra)
+
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr[-2000:]
+    assert lines[0].startswith("CommandError: ") and message in lines[0], lines[0]
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_notes_are_allowed_on_every_record_as_documented(tmp_path):
+    data = example()
+    data["notes"] = "what-if for March"
+    data["therapists"][0]["notes"] = "back from leave"
+    data["therapists"][0]["slots"][0]["notes"] = "room 4 on Tuesdays"
+    data["therapists"][0]["leave"] = [{"start": "2025-05-01", "end": "2025-05-02", "notes": "x"}]
+    data["referrals"][0]["notes"] = "prefers evenings"
+
+    done = run_allocate(tmp_path, data)
+
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "r.json").exists()
+
+
+def test_a_command_that_never_touches_redis_or_the_database_is_quiet_about_them(tmp_path):
+    done = run_allocate(tmp_path, example())
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no "Embedded mode" warning: allocate uses neither
+    assert done.stdout.startswith("Placed ")

@@ -9,17 +9,22 @@ stops with one line naming the file or the record at fault, never a traceback.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from allocation import engine
 
+MAX_TIME_LIMIT = 3600
+
 
 class Command(BaseCommand):
     help = "Allocate a waiting list given as JSON (no database): proposals with their reasons."
-    # Pure what-if planning: no system checks, which could need the database.
+    # Pure what-if planning: no system checks, which could need the database, and no
+    # start-up announcement of the database and Redis it never touches (common.apps).
     requires_system_checks: list = []
+    uses_services = False
 
     def add_arguments(self, parser):
         parser.add_argument("--input", required=True, help="problem file (JSON)")
@@ -31,18 +36,25 @@ class Command(BaseCommand):
             "--time-limit",
             type=float,
             default=3.0,
-            help="seconds the exact solver may take per service (default 3)",
+            help=(
+                "seconds the exact solver may take per service "
+                f"(default 3, at most {MAX_TIME_LIMIT})"
+            ),
         )
 
     def handle(self, *args, **options):
-        if options["time_limit"] <= 0:
-            raise CommandError("--time-limit must be more than 0 seconds")
+        time_limit = options["time_limit"]
+        if not (math.isfinite(time_limit) and 0 < time_limit <= MAX_TIME_LIMIT):
+            raise CommandError(
+                f"--time-limit must be a number of seconds more than 0 and at most "
+                f"{MAX_TIME_LIMIT}, not {time_limit}"
+            )
         data = _read(Path(options["input"]))
         try:
             problem = engine.parse_problem(data)
         except engine.ProblemError as error:
             raise CommandError(f"{options['input']}: {error}") from None
-        result = engine.solve(problem, time_limit=options["time_limit"])
+        result = engine.solve(problem, time_limit=time_limit)
         _write(Path(options["output"]), engine.result_to_dict(result))
         if options["scores"]:
             _write(Path(options["scores"]), engine.eligible_pairs(problem))
@@ -70,6 +82,8 @@ def _read(path: Path):
         raise CommandError(f"{path}: cannot be read ({error.strerror})") from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise CommandError(f"{path}: not valid JSON: nested too deeply") from None
     except json.JSONDecodeError as error:
         raise CommandError(
             f"{path}: not valid JSON: {error.msg.removesuffix(' at')} at line {error.lineno}, "
