@@ -187,9 +187,12 @@ STORAGES = {
 if REDIS_URL:
     CACHES = {
         "default": {
+            # Tolerates Redis being down (common/cache.py): nothing kept here must be right.
             "BACKEND": "common.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "threshold",
+            # A Redis that is gone costs a request at most this long (redis-py waits 5 s).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
     }
 else:
@@ -201,12 +204,13 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 
-# Sessions hold unfinished self-referrals: server-side, the cookie carries only the key. With
-# Redis they live there (persistent, never evicted, expiring by themselves after
-# SESSION_COOKIE_AGE); embedded, in the database, purged by the beat task.
-SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cache" if REDIS_URL else "django.contrib.sessions.backends.db"
-)
+# Sessions hold unfinished self-referrals and staff sign-ins: server-side, the cookie carries
+# only the key. They live in the database, with no cache in front, so the public form and
+# sign-in work while Redis is down; expired rows are purged by the beat task. (Django's
+# cached_db raises when the cache is unreachable on a new session, sign-in and sign-out, and
+# a write that missed the cache would leave an older copy there to be served once Redis is
+# back; every request writes the row anyway, SESSION_SAVE_EVERY_REQUEST.)
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 # Sliding expiry: an unfinished referral lasts SESSION_COOKIE_AGE after the last page seen,
 # then the beat purge removes it.
