@@ -210,8 +210,13 @@ def test_saving_and_resuming_a_referral_work_while_redis_is_down(private_redis, 
     walk(public, MINIMAL, stop_before="contact")
     private_redis.stop()
 
-    saved = post_step(public, "contact", {"email": "robin@example.com"}, save_draft="1")
+    saved = post_step(
+        public, "contact", {"email": "robin@example.com", "email_ok": "yes"}, save_draft="1"
+    )
     assert saved.status_code == 302 and saved.url == reverse("refer-saved")
+    # The resume email waits in the outbox for Redis to come back.
+    [resume_email] = Notification.objects.filter(kind="draft_resume_link")
+    assert resume_email.status == Notification.Status.QUEUED
     code = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", public.get(saved.url).text)[0]
 
     later = Client()
