@@ -13,9 +13,10 @@ import uuid
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,6 +27,49 @@ from intake.models import Client, ConsentRecord, Preferences, Referral
 from intake.services import ConsentDecision, MeasureAnswers, ReferralInput, referral_submit
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# A referral is at most four levels deep (body, questionnaires, one questionnaire, answers).
+MAX_JSON_DEPTH = 8
+TOO_DEEP = (
+    f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep. A referral is an object of "
+    "fields; only questionnaires (a list of objects with a list of answers), consents and "
+    "preferences hold anything nested."
+)
+
+
+class ReferralJsonParser(JSONParser):
+    """JSON only, and no deeper than a referral can be.
+
+    Form and multipart bodies cannot carry the nested questionnaires and consents, and a
+    referral that arrived without them would lose its risk answers; they get a 415.
+    Nesting far beyond a referral's shape would exhaust the recursion limit somewhere
+    (parsing, validating, hashing), so it is refused here with a 400.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(TOO_DEEP) from None
+        if _depth_exceeds(data, MAX_JSON_DEPTH):
+            raise exceptions.ParseError(TOO_DEEP)
+        return data
+
+
+def _depth_exceeds(data, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` deep (without recursing)."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 class IsPartnerReferrer(permissions.BasePermission):
@@ -123,6 +167,16 @@ def _text(limit: int, **kwargs):
 class ReferralCreateApi(APIView):
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsPartnerReferrer]
+    parser_classes = [ReferralJsonParser]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, exceptions.UnsupportedMediaType):
+            exc = exceptions.UnsupportedMediaType(
+                self.request.content_type,
+                detail="Send the referral as JSON, with Content-Type: application/json. "
+                "Form and multipart bodies cannot carry questionnaires and consents.",
+            )
+        return super().handle_exception(exc)
 
     class InputSerializer(serializers.Serializer):
         source = serializers.ChoiceField(choices=[Referral.Source.GP, Referral.Source.PARTNER])
@@ -207,8 +261,23 @@ class ReferralCreateApi(APIView):
                 IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False
             )
         ],
-        request=InputSerializer,
-        responses={201: OutputSerializer, 200: OutputSerializer},
+        request={"application/json": InputSerializer},
+        responses={
+            201: OutputSerializer,
+            200: OutputSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Invalid fields (each field with its messages), or a body that "
+                "is not JSON or is nested too deeply ('detail').",
+            ),
+            409: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The Idempotency-Key was used for another body."
+            ),
+            415: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Not JSON: only application/json is accepted ('detail').",
+            ),
+        },
     )
     def post(self, request):
         service = request.user.service

@@ -102,7 +102,7 @@ class NhsDateField(forms.MultiValueField):
             raise ValidationError("Year must include 4 numbers, like 1985")
         try:
             return date(int(year), int(month), int(day))
-        except ValueError:
+        except (ValueError, OverflowError):  # a day like 99999999999999999999 overflows
             raise ValidationError(f"{noun} must be a real date") from None
 
 

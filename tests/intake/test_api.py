@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from urllib.parse import urlencode
+
 import pytest
+import yaml
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -130,3 +135,95 @@ def test_openapi_schema_describes_the_endpoint(client):
     assert "/api/v1/referrals/" in text
     assert "Idempotency-Key" in text
     assert client.get("/api/docs/").status_code == 200
+
+
+# --- Content types: only JSON can carry a whole referral -------------------------------
+
+RISK_BODY = {
+    **BODY,
+    "questionnaires": [{"measure": "phq9", "answers": [3, 3, 3, 3, 3, 3, 3, 3, 3]}],
+}
+
+
+def test_a_json_referral_with_a_risk_answer_keeps_its_flag_and_consents(api):
+    response = api.post(URL, RISK_BODY, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["risk_flags"] == 1
+    referral = Referral.objects.get()
+    assert referral.risk_level == Referral.Risk.MEDIUM
+    assert RiskFlag.objects.get(referral=referral).source == "phq9_item9"
+    assert ConsentRecord.objects.filter(referral=referral).count() == 1
+
+
+def _as_parts(body: dict) -> dict:
+    # What a partner's form library sends: nested values as JSON text in their own parts.
+    return {
+        name: json.dumps(value) if isinstance(value, list | dict) else value
+        for name, value in body.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("content_type", "encode"),
+    [
+        ("multipart/form-data", lambda body: encode_multipart(BOUNDARY, _as_parts(body))),
+        ("application/x-www-form-urlencoded", lambda body: urlencode(_as_parts(body))),
+        ("text/plain", json.dumps),
+        ("application/xml", lambda body: "<referral/>"),
+    ],
+)
+def test_other_content_types_are_refused_and_create_nothing(api, content_type, encode):
+    if content_type == "multipart/form-data":
+        content_type = MULTIPART_CONTENT
+    response = api.generic("POST", URL, encode(RISK_BODY), content_type=content_type)
+
+    assert response.status_code == 415, response.content
+    assert "application/json" in response.json()["detail"]
+    assert not Referral.objects.exists()
+    assert not RiskFlag.objects.exists()
+
+
+def test_the_schema_offers_only_json_for_a_referral(client):
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+
+    operation = schema["paths"]["/api/v1/referrals/"]["post"]
+    assert set(operation["requestBody"]["content"]) == {"application/json"}
+    assert "415" in operation["responses"]
+
+
+# --- Bad input answers a JSON 400, never a 500 -----------------------------------------
+
+
+def test_json_nested_100000_deep_is_a_json_400(api):
+    response = api.generic(
+        "POST", URL, "[" * 100_000 + "]" * 100_000, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "nested" in response.json()["detail"]
+    assert not Referral.objects.exists()
+
+
+def test_answers_nested_5000_deep_are_a_json_400(api):
+    deep = "[" * 5000 + "1" + "]" * 5000
+    body = json.dumps({**BODY, "questionnaires": []})[:-1]
+    body += ', "questionnaires": [{"measure": "phq9", "answers": ' + deep + "}]}"
+    body = body.replace('"questionnaires": [], ', "")
+
+    response = api.generic("POST", URL, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "nested" in json.dumps(response.json())
+    assert not Referral.objects.exists()
+
+
+def test_answers_nested_a_little_are_refused_by_item(api):
+    body = {**BODY, "questionnaires": [{"measure": "phq9", "answers": [[1]] * 9}]}
+
+    response = api.post(URL, body, format="json")
+
+    assert response.status_code == 400
+    assert "questionnaires" in response.json()
