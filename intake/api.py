@@ -92,6 +92,9 @@ def _django_check(check, value, **kwargs):
         raise serializers.ValidationError(error.messages) from None
 
 
+CONSENT_WORDING_LIMIT = 10_000
+
+
 class ConsentInput(serializers.Serializer):
     topic = serializers.ChoiceField(
         choices=[
@@ -100,7 +103,14 @@ class ConsentInput(serializers.Serializer):
     )
     granted = serializers.BooleanField()
     wording = serializers.CharField(
-        max_length=300, help_text="The question as the client was asked it."
+        max_length=CONSENT_WORDING_LIMIT,
+        help_text="The question exactly as the client was asked it, with any explanation "
+        "shown beside it. Stored whole.",
+    )
+    wording_version = serializers.CharField(
+        max_length=64,
+        help_text="Your own version of that wording (for example the version or date of "
+        "the consent form or script used), so the record says which words the client saw.",
     )
 
 
@@ -357,7 +367,12 @@ def _referral_input(data: dict) -> ReferralInput:
         **simple,
         preferences=dict(data.get("preferences") or {}),
         consents=[
-            ConsentDecision(topic=c["topic"], granted=c["granted"], wording=c["wording"])
+            ConsentDecision(
+                topic=c["topic"],
+                granted=c["granted"],
+                wording=c["wording"],
+                wording_version=c["wording_version"],
+            )
             for c in data["consents"]
         ],
         questionnaires=[

@@ -8,12 +8,13 @@ from urllib.parse import urlencode
 import pytest
 import yaml
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from assessment.models import RiskFlag
 from common import roles
-from intake.models import ConsentRecord, Referral
+from intake.models import ConsentRecord, PrivacyNotice, Referral
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,14 @@ BODY = {
     "date_of_birth": "1984-02-29",
     "nhs_number": "9434765919",
     "email": "sam@example.com",
-    "consents": [{"topic": "contact_email", "granted": True, "wording": "May we email you?"}],
+    "consents": [
+        {
+            "topic": "contact_email",
+            "granted": True,
+            "wording": "May we email you?",
+            "wording_version": "gp-1",
+        }
+    ],
     "questionnaires": [{"measure": "phq9", "answers": [1, 1, 1, 1, 1, 1, 1, 1, 1]}],
 }
 
@@ -227,3 +235,52 @@ def test_answers_nested_a_little_are_refused_by_item(api):
 
     assert response.status_code == 400
     assert "questionnaires" in response.json()
+
+
+# --- Consents: the partner's own wording and its version, kept whole --------------------
+
+
+def test_a_consent_keeps_the_partners_wording_whole_and_its_declared_version(api, service):
+    PrivacyNotice.objects.create(
+        service=service, version="7", text="Our notice", published_at=timezone.now()
+    )
+    wording = (
+        "Your GP practice would like to share this referral with the talking therapies "
+        "service. They will contact you by email about an assessment. " * 4
+    ).strip()
+    assert len(wording) > 300
+    consent = {
+        "topic": "contact_email",
+        "granted": True,
+        "wording": wording,
+        "wording_version": "ashby-gp-consent-2026-03",
+    }
+
+    response = api.post(URL, {**BODY, "consents": [consent]}, format="json")
+
+    assert response.status_code == 201, response.json()
+    record = ConsentRecord.objects.get()
+    assert record.wording == wording
+    assert record.wording_version == "ashby-gp-consent-2026-03"
+    assert record.notice is None  # the partner showed its own words, not our notice
+
+
+def test_a_consent_without_its_wording_version_is_refused(api):
+    consent = {"topic": "contact_email", "granted": True, "wording": "May we email you?"}
+
+    response = api.post(URL, {**BODY, "consents": [consent]}, format="json")
+
+    assert response.status_code == 400
+    assert "wording_version" in json.dumps(response.json()["consents"])
+    assert not Referral.objects.exists()
+
+
+def test_the_schema_documents_the_consent_wording_fields(client):
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+
+    consent = schema["components"]["schemas"]["ConsentInput"]
+    assert {"wording", "wording_version"} <= set(consent["required"])
+    assert "maxLength" not in consent["properties"]["wording"] or (
+        consent["properties"]["wording"]["maxLength"] > 300
+    )
+    assert consent["properties"]["wording_version"]["description"]
