@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -27,6 +28,7 @@ from intake.models import Client, ConsentRecord, Preferences, Referral
 from intake.services import ConsentDecision, MeasureAnswers, ReferralInput, referral_submit
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_RE = re.compile(r"[\x20-\x7e]*")  # printable ASCII (control bytes break storage)
 # A referral is at most four levels deep (body, questionnaires, one questionnaire, answers).
 MAX_JSON_DEPTH = 8
 TOO_DEEP = (
@@ -36,13 +38,21 @@ TOO_DEEP = (
 )
 
 
+NOT_TEXT = (
+    "The JSON holds a \\u escape for half a character (a lone surrogate, \\ud800 to "
+    "\\udfff), which is not text. Send each character whole, as UTF-8 or as a pair of escapes."
+)
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
 class ReferralJsonParser(JSONParser):
-    """JSON only, and no deeper than a referral can be.
+    """JSON only, no deeper than a referral can be, and text that is text.
 
     Form and multipart bodies cannot carry the nested questionnaires and consents, and a
     referral that arrived without them would lose its risk answers; they get a 415.
     Nesting far beyond a referral's shape would exhaust the recursion limit somewhere
-    (parsing, validating, hashing), so it is refused here with a 400.
+    (parsing, validating, hashing), and a lone surrogate cannot be stored or even echoed
+    in an error message, so both are refused here with a 400.
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
@@ -50,26 +60,31 @@ class ReferralJsonParser(JSONParser):
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError(TOO_DEEP) from None
-        if _depth_exceeds(data, MAX_JSON_DEPTH):
-            raise exceptions.ParseError(TOO_DEEP)
+        problem = _shape_problem(data, MAX_JSON_DEPTH)
+        if problem:
+            raise exceptions.ParseError(problem)
         return data
 
 
-def _depth_exceeds(data, limit: int) -> bool:
-    """Whether lists and objects nest more than ``limit`` deep (without recursing)."""
+def _shape_problem(data, limit: int) -> str | None:
+    """What is wrong with a parsed body's shape, walking it without recursion."""
     pending = [(data, 1)]
     while pending:
         value, depth = pending.pop()
+        if isinstance(value, str):
+            if SURROGATE_RE.search(value):
+                return NOT_TEXT
+            continue
         if isinstance(value, dict):
-            children = value.values()
+            children = [*value.keys(), *value.values()]
         elif isinstance(value, list):
             children = value
         else:
             continue
         if depth > limit:
-            return True
+            return TOO_DEEP
         pending.extend((child, depth + 1) for child in children)
-    return False
+    return None
 
 
 class IsPartnerReferrer(permissions.BasePermission):
@@ -294,9 +309,14 @@ class ReferralCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data, context={"service": service})
         serializer.is_valid(raise_exception=True)
         given_key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-        if len(given_key) > 64:
+        if len(given_key) > 64 or not IDEMPOTENCY_KEY_RE.fullmatch(given_key):
             return Response(
-                {IDEMPOTENCY_HEADER: ["Use a key of at most 64 characters."]},
+                {
+                    IDEMPOTENCY_HEADER: [
+                        "Use a key of at most 64 characters, of printable ASCII letters, "
+                        "digits and punctuation (a UUID is ideal)."
+                    ]
+                },
                 status=status.HTTP_400_BAD_REQUEST,
             )
         fingerprint = hashlib.sha256(

@@ -320,6 +320,12 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
 
     def save_draft(self, step: str):
         form = self.get_form(step=step, data=self.request.POST)
+        if _holds_nul(self.request.POST):
+            # The draft is kept in PostgreSQL, which cannot store a NUL character: show
+            # the page again with what was typed and where the problem is.
+            if form.is_valid():
+                form.add_error(None, NUL_IN_DRAFT)
+            return self.render(form)
         # Keep what was typed on this page too, even if it is not complete yet.
         self._note(step, form.cleaned_data if form.is_valid() else None)
         self.storage.set_step_data(step, self.get_form_step_data(form))
@@ -405,6 +411,16 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
                 "submission_key": drafts.new_submission_key(),
             }
         return super().render(form, **kwargs)
+
+
+NUL_IN_DRAFT = (
+    "Your answers on this page contain a character we cannot save (a null character). "
+    "Remove it, then save again"
+)
+
+
+def _holds_nul(posted) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in posted.lists())
 
 
 def display_value(field, value) -> str:

@@ -9,29 +9,13 @@ import pytest
 import yaml
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from assessment.models import RiskFlag
-from common import roles
 from intake.models import ConsentRecord, PrivacyNotice, Referral
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/referrals/"
-
-
-@pytest.fixture
-def partner(service):
-    return UserFactory(username="millane", service=service, roles=[roles.PARTNER_REFERRER])
-
-
-@pytest.fixture
-def api(partner):
-    client = APIClient()
-    token = Token.objects.create(user=partner)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 BODY = {
