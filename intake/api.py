@@ -11,6 +11,8 @@ import json
 import re
 import uuid
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -43,6 +45,15 @@ NOT_TEXT = (
     "\\udfff), which is not text. Send each character whole, as UTF-8 or as a pair of escapes."
 )
 SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+    def __init__(self):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(f"The body is larger than a referral can be ({limit} bytes at most).")
 
 
 class ReferralJsonParser(JSONParser):
@@ -195,6 +206,9 @@ class ReferralCreateApi(APIView):
     parser_classes = [ReferralJsonParser]
 
     def handle_exception(self, exc):
+        # Django refuses an over-long body when DRF reads it; say so in JSON, not a page.
+        if isinstance(exc, RequestDataTooBig):
+            exc = BodyTooLarge()
         if isinstance(exc, exceptions.UnsupportedMediaType):
             exc = exceptions.UnsupportedMediaType(
                 self.request.content_type,
@@ -297,6 +311,10 @@ class ReferralCreateApi(APIView):
             ),
             409: OpenApiResponse(
                 OpenApiTypes.OBJECT, description="The Idempotency-Key was used for another body."
+            ),
+            413: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="The body is over the size limit ('detail').",
             ),
             415: OpenApiResponse(
                 OpenApiTypes.OBJECT,

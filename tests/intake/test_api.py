@@ -212,6 +212,18 @@ def test_answers_nested_5000_deep_are_a_json_400(api):
     assert not Referral.objects.exists()
 
 
+def test_a_body_over_the_size_limit_is_a_json_413(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = {**BODY, "presenting_problem": "x" * 2000, "hopes": "y" * 2000}
+    body["consents"][0]["wording"] = "z" * 9000
+
+    response = api.post(URL, body, format="json")
+
+    assert response.status_code == 413
+    assert "10000 bytes" in response.json()["detail"]
+    assert not Referral.objects.exists()
+
+
 def test_answers_nested_a_little_are_refused_by_item(api):
     body = {**BODY, "questionnaires": [{"measure": "phq9", "answers": [[1]] * 9}]}
 
