@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,6 +30,72 @@ from intake.models import Client, ConsentRecord, Preferences, Referral
 from intake.services import ConsentDecision, MeasureAnswers, ReferralInput, referral_submit
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_RE = re.compile(r"[\x20-\x7e]*")  # printable ASCII (control bytes break storage)
+# A referral is at most four levels deep (body, questionnaires, one questionnaire, answers).
+MAX_JSON_DEPTH = 8
+TOO_DEEP = (
+    f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep. A referral is an object of "
+    "fields; only questionnaires (a list of objects with a list of answers), consents and "
+    "preferences hold anything nested."
+)
+
+
+NOT_TEXT = (
+    "The JSON holds a \\u escape for half a character (a lone surrogate, \\ud800 to "
+    "\\udfff), which is not text. Send each character whole, as UTF-8 or as a pair of escapes."
+)
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+    def __init__(self):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(f"The body is larger than a referral can be ({limit} bytes at most).")
+
+
+class ReferralJsonParser(JSONParser):
+    """JSON only, no deeper than a referral can be, and text that is text.
+
+    Form and multipart bodies cannot carry the nested questionnaires and consents, and a
+    referral that arrived without them would lose its risk answers; they get a 415.
+    Nesting far beyond a referral's shape would exhaust the recursion limit somewhere
+    (parsing, validating, hashing), and a lone surrogate cannot be stored or even echoed
+    in an error message, so both are refused here with a 400.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(TOO_DEEP) from None
+        problem = _shape_problem(data, MAX_JSON_DEPTH)
+        if problem:
+            raise exceptions.ParseError(problem)
+        return data
+
+
+def _shape_problem(data, limit: int) -> str | None:
+    """What is wrong with a parsed body's shape, walking it without recursion."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if SURROGATE_RE.search(value):
+                return NOT_TEXT
+            continue
+        if isinstance(value, dict):
+            children = [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return TOO_DEEP
+        pending.extend((child, depth + 1) for child in children)
+    return None
 
 
 class IsPartnerReferrer(permissions.BasePermission):
@@ -48,6 +118,9 @@ def _django_check(check, value, **kwargs):
         raise serializers.ValidationError(error.messages) from None
 
 
+CONSENT_WORDING_LIMIT = 10_000
+
+
 class ConsentInput(serializers.Serializer):
     topic = serializers.ChoiceField(
         choices=[
@@ -56,7 +129,14 @@ class ConsentInput(serializers.Serializer):
     )
     granted = serializers.BooleanField()
     wording = serializers.CharField(
-        max_length=300, help_text="The question as the client was asked it."
+        max_length=CONSENT_WORDING_LIMIT,
+        help_text="The question exactly as the client was asked it, with any explanation "
+        "shown beside it. Stored whole.",
+    )
+    wording_version = serializers.CharField(
+        max_length=64,
+        help_text="Your own version of that wording (for example the version or date of "
+        "the consent form or script used), so the record says which words the client saw.",
     )
 
 
@@ -123,6 +203,19 @@ def _text(limit: int, **kwargs):
 class ReferralCreateApi(APIView):
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsPartnerReferrer]
+    parser_classes = [ReferralJsonParser]
+
+    def handle_exception(self, exc):
+        # Django refuses an over-long body when DRF reads it; say so in JSON, not a page.
+        if isinstance(exc, RequestDataTooBig):
+            exc = BodyTooLarge()
+        if isinstance(exc, exceptions.UnsupportedMediaType):
+            exc = exceptions.UnsupportedMediaType(
+                self.request.content_type,
+                detail="Send the referral as JSON, with Content-Type: application/json. "
+                "Form and multipart bodies cannot carry questionnaires and consents.",
+            )
+        return super().handle_exception(exc)
 
     class InputSerializer(serializers.Serializer):
         source = serializers.ChoiceField(choices=[Referral.Source.GP, Referral.Source.PARTNER])
@@ -207,17 +300,41 @@ class ReferralCreateApi(APIView):
                 IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False
             )
         ],
-        request=InputSerializer,
-        responses={201: OutputSerializer, 200: OutputSerializer},
+        request={"application/json": InputSerializer},
+        responses={
+            201: OutputSerializer,
+            200: OutputSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Invalid fields (each field with its messages), or a body that "
+                "is not JSON or is nested too deeply ('detail').",
+            ),
+            409: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The Idempotency-Key was used for another body."
+            ),
+            413: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="The body is over the size limit ('detail').",
+            ),
+            415: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Not JSON: only application/json is accepted ('detail').",
+            ),
+        },
     )
     def post(self, request):
         service = request.user.service
         serializer = self.InputSerializer(data=request.data, context={"service": service})
         serializer.is_valid(raise_exception=True)
         given_key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-        if len(given_key) > 64:
+        if len(given_key) > 64 or not IDEMPOTENCY_KEY_RE.fullmatch(given_key):
             return Response(
-                {IDEMPOTENCY_HEADER: ["Use a key of at most 64 characters."]},
+                {
+                    IDEMPOTENCY_HEADER: [
+                        "Use a key of at most 64 characters, of printable ASCII letters, "
+                        "digits and punctuation (a UUID is ideal)."
+                    ]
+                },
                 status=status.HTTP_400_BAD_REQUEST,
             )
         fingerprint = hashlib.sha256(
@@ -288,7 +405,12 @@ def _referral_input(data: dict) -> ReferralInput:
         **simple,
         preferences=dict(data.get("preferences") or {}),
         consents=[
-            ConsentDecision(topic=c["topic"], granted=c["granted"], wording=c["wording"])
+            ConsentDecision(
+                topic=c["topic"],
+                granted=c["granted"],
+                wording=c["wording"],
+                wording_version=c["wording_version"],
+            )
             for c in data["consents"]
         ],
         questionnaires=[

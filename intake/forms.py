@@ -102,7 +102,7 @@ class NhsDateField(forms.MultiValueField):
             raise ValidationError("Year must include 4 numbers, like 1985")
         try:
             return date(int(year), int(month), int(day))
-        except ValueError:
+        except (ValueError, OverflowError):  # a day like 99999999999999999999 overflows
             raise ValidationError(f"{noun} must be a real date") from None
 
 
@@ -561,7 +561,26 @@ class PreferencesForm(StepForm):
         return data
 
 
+# Shown on the consent step when the service has published no privacy notice of its own.
+BUILT_IN_NOTICE_VERSION = "built-in-1"
+BUILT_IN_NOTICE = (
+    "We use what you tell us to give you care, as the law allows NHS services to do. We keep "
+    "it confidential and share it only as you agree, or if we are seriously worried about "
+    "your safety or someone else's."
+)
+NOTICE_CHANGED = (
+    "Our privacy notice changed while this page was open. Read the new version, then answer again"
+)
+
+
 class ConsentForm(StepForm):
+    """Agreeing to send, under the privacy notice shown on this page.
+
+    The page carries the version of the notice it showed; if a new one was published
+    before the person answered, the page comes back with the new one to read.
+    """
+
+    notice_version = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
     outcome_data = radio_field(
         "May we use your questionnaire results, without your name or details, to check how "
         "well the service works?",
@@ -575,6 +594,22 @@ class ConsentForm(StepForm):
         required=True,
         error_messages={"required": "Confirm that these answers are yours to send the referral"},
     )
+
+    def __init__(self, *args, notice=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.notice = notice
+        self.shown_version = notice.version if notice is not None else BUILT_IN_NOTICE_VERSION
+        self.fields["notice_version"].initial = self.shown_version
+
+    def clean_notice_version(self):
+        # Without the field (a client that drops hidden inputs), the notice on the page now.
+        posted = self.cleaned_data.get("notice_version") or self.shown_version
+        if posted != self.shown_version:
+            self.add_error(None, NOTICE_CHANGED)
+            # The page comes back carrying the version it now shows.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("notice_version")] = self.shown_version
+        return posted
 
 
 class CheckForm(StepForm):

@@ -199,8 +199,13 @@ class ConsentRecord(BaseModel):
     )
     topic = models.CharField(max_length=32, choices=Topic.choices)
     decision = models.CharField(max_length=16, choices=Decision.choices)
-    wording = models.CharField(max_length=300, help_text="The question as the client saw it.")
-    wording_version = models.CharField(max_length=20)
+    # Kept whole, however long: a cut question is not what the client agreed to.
+    wording = models.TextField(help_text="The question as the client saw it.")
+    wording_version = models.CharField(
+        max_length=64,
+        help_text="The version of the words shown: our privacy notice's for the online form, "
+        "the partner's own for the partner API.",
+    )
     notice = models.ForeignKey(PrivacyNotice, on_delete=models.PROTECT, null=True, blank=True)
     via = models.CharField(max_length=16, choices=Via.choices)
     recorded_at = models.DateTimeField()

@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from common.selectors import scope_to_service
-from intake.models import Referral
+from intake.models import PrivacyNotice, Referral
 
 WAIT_WARNING = timedelta(weeks=6)
 WAIT_BREACH = timedelta(weeks=18)
@@ -189,6 +189,10 @@ def _self_referral_service_lookup(slug: str):
 
 def privacy_notice_current(*, service):
     return service.privacy_notices.order_by("-published_at").first() if service else None
+
+
+def privacy_notice_version(*, notice_id: int) -> str | None:
+    return PrivacyNotice.objects.filter(pk=notice_id).values_list("version", flat=True).first()
 
 
 @dataclass(frozen=True)

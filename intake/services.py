@@ -64,14 +64,15 @@ def consent_withdraw(*, client: Client, topic: str, via: str, recorded_by=None) 
 
 # --- Submitting a referral -------------------------------------------------------------
 
-CONSENT_WORDING_VERSION = "2026-11"
-
 
 @dataclass
 class ConsentDecision:
     topic: str
     granted: bool
-    wording: str
+    wording: str  # the question exactly as shown, kept whole
+    # The version of the words shown: our privacy notice's for the online form, the
+    # partner's own for the partner API. Never a constant stamped on every record.
+    wording_version: str
 
 
 @dataclass
@@ -112,7 +113,8 @@ class ReferralInput:
     preferences: dict = field(default_factory=dict)
     consents: list[ConsentDecision] = field(default_factory=list)
     questionnaires: list[MeasureAnswers] = field(default_factory=list)
-    # The privacy notice the person was shown when they agreed (None: the current one).
+    # The privacy notice the person was shown when they agreed (None: for the online form,
+    # the current one; the partner API links none, as the partner showed its own words).
     privacy_notice_id: int | None = None
 
 
@@ -190,7 +192,7 @@ def _referral_create(
     )
     Preferences.objects.create(referral=referral, **_preferences(service, data.preferences))
     notice_id = data.privacy_notice_id
-    if notice_id is None:
+    if notice_id is None and via != ConsentRecord.Via.API:
         notice = service.privacy_notices.order_by("-published_at").only("id").first()
         notice_id = notice.pk if notice is not None else None
     ConsentRecord.objects.bulk_create(
@@ -203,8 +205,8 @@ def _referral_create(
                 if decision.granted
                 else ConsentRecord.Decision.REFUSED
             ),
-            wording=decision.wording[:300],
-            wording_version=CONSENT_WORDING_VERSION,
+            wording=decision.wording,
+            wording_version=decision.wording_version,
             notice_id=notice_id,
             via=via,
             recorded_at=now,

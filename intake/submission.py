@@ -11,7 +11,17 @@ def _yes(value) -> bool:
     return value == "yes"
 
 
-def referral_input_from_steps(steps: dict[str, dict], *, service) -> ReferralInput:
+def _asked(form_class, name: str) -> str:
+    """A question as the page showed it: its label, then its hint."""
+    field = form_class.base_fields[name]
+    return f"{field.label}\n{field.help_text}" if field.help_text else str(field.label)
+
+
+def referral_input_from_steps(
+    steps: dict[str, dict], *, service, notice_version: str = ""
+) -> ReferralInput:
+    """``notice_version``: the notice shown on the consent step, for a journey whose consent
+    answers predate keeping it with them."""
     safety = steps.get("safety", {})
     about = steps.get("about", {})
     contact = steps.get("contact", {})
@@ -24,60 +34,69 @@ def referral_input_from_steps(steps: dict[str, dict], *, service) -> ReferralInp
     if gender == "self_described":
         gender = about.get("gender_self_described", "") or "self_described"
 
+    # Every decision is made under the privacy notice shown on the consent step, where the
+    # person confirms the referral; each records the question exactly as it was shown.
+    version = consent.get("notice_version") or notice_version or forms.BUILT_IN_NOTICE_VERSION
     decisions: list[ConsentDecision] = []
 
     def decide(topic: str, answer: str, wording: str) -> None:
         if answer in ("yes", "no"):
-            decisions.append(ConsentDecision(topic=topic, granted=_yes(answer), wording=wording))
+            decisions.append(
+                ConsentDecision(
+                    topic=topic, granted=_yes(answer), wording=wording, wording_version=version
+                )
+            )
 
     contact_form = forms.ContactForm
     if contact.get("email"):
         decide(
             ConsentRecord.Topic.CONTACT_EMAIL,
             contact.get("email_ok"),
-            contact_form.base_fields["email_ok"].label,
+            _asked(contact_form, "email_ok"),
         )
     if contact.get("mobile_phone"):
         decide(
-            ConsentRecord.Topic.CONTACT_SMS,
-            contact.get("sms_ok"),
-            contact_form.base_fields["sms_ok"].label,
+            ConsentRecord.Topic.CONTACT_SMS, contact.get("sms_ok"), _asked(contact_form, "sms_ok")
         )
-    calls = [
-        contact.get("mobile_call_ok") if contact.get("mobile_phone") else "",
-        contact.get("landline_call_ok") if contact.get("landline_phone") else "",
-    ]
-    if "yes" in calls:
-        decide(ConsentRecord.Topic.CONTACT_PHONE, "yes", "May we call you?")
-    elif "no" in calls:
-        decide(ConsentRecord.Topic.CONTACT_PHONE, "no", "May we call you?")
-    if "yes" in calls:
+    calls = {
+        name: contact.get(name)
+        for name, detail in (
+            ("mobile_call_ok", "mobile_phone"),
+            ("landline_call_ok", "landline_phone"),
+        )
+        if contact.get(detail) and contact.get(name) in ("yes", "no")
+    }
+    if calls:
+        decide(
+            ConsentRecord.Topic.CONTACT_PHONE,
+            "yes" if "yes" in calls.values() else "no",
+            "\n".join(_asked(contact_form, name) for name in calls),
+        )
+    if "yes" in calls.values():
         decide(
             ConsentRecord.Topic.VOICEMAIL,
             contact.get("voicemail_ok"),
-            contact_form.base_fields["voicemail_ok"].label,
+            _asked(contact_form, "voicemail_ok"),
         )
     if contact.get("address"):
         decide(
             ConsentRecord.Topic.LETTERS_HOME,
             contact.get("letters_ok"),
-            contact_form.base_fields["letters_ok"].label,
+            _asked(contact_form, "letters_ok"),
         )
-    decide(
-        ConsentRecord.Topic.TELL_GP, gp.get("tell_gp"), forms.GpForm.base_fields["tell_gp"].label
-    )
+    decide(ConsentRecord.Topic.TELL_GP, gp.get("tell_gp"), _asked(forms.GpForm, "tell_gp"))
     decide(
         ConsentRecord.Topic.OUTCOME_DATA,
         consent.get("outcome_data"),
-        forms.ConsentForm.base_fields["outcome_data"].label,
+        _asked(forms.ConsentForm, "outcome_data"),
     )
     if consent.get("answers_own"):
+        decide(ConsentRecord.Topic.ANSWERS_OWN, "yes", _asked(forms.ConsentForm, "answers_own"))
         decide(
-            ConsentRecord.Topic.ANSWERS_OWN,
+            ConsentRecord.Topic.PRIVACY_NOTICE,
             "yes",
-            forms.ConsentForm.base_fields["answers_own"].label,
+            f"Privacy notice version {version}, shown on the consent step before sending",
         )
-        decide(ConsentRecord.Topic.PRIVACY_NOTICE, "yes", "Privacy notice shown before sending")
 
     questionnaires = []
     for step, code in (("phq9", "phq9"), ("gad7", "gad7")):

@@ -146,6 +146,11 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
 
     def get_form_kwargs(self, step=None):
         kwargs = {"service": self.service}
+        if step == CONSENT:
+            # The notice shown on the page is the one the answer is checked against.
+            if not hasattr(self, "_notice"):
+                self._notice = selectors.privacy_notice_current(service=self.service)
+            kwargs["notice"] = self._notice
         if step == PREFERENCES:
             if not hasattr(self, "_sites"):
                 self._sites = list(self.service.sites.all())
@@ -189,8 +194,9 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
         # Called by formtools only for a valid form, just before it is stored.
         self._note(self.steps.current, form.cleaned_data)
         if self.steps.current == CONSENT:
-            # The notice in force when they agreed is the one their consents refer to.
-            notice = selectors.privacy_notice_current(service=self.service)
+            # The notice shown when they agreed (the form checked it is the one posted back)
+            # is the one their consents refer to.
+            notice = form.notice
             self.storage.extra_data = {
                 **self.storage.extra_data,
                 NOTICE: notice.pk if notice is not None else None,
@@ -271,7 +277,7 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
         if current == CHECK:
             context["sections"] = self.summary()
         if current == CONSENT:
-            context["privacy_notice"] = selectors.privacy_notice_current(service=self.service)
+            context["built_in_notice"] = forms.BUILT_IN_NOTICE
         return context
 
     def shows_crisis_callout(self, step: str) -> bool:
@@ -295,7 +301,7 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
             rows = []
             for name, value in cleaned.items():
                 field = form.fields.get(name)
-                if field is None or value in (None, "", [], False):
+                if field is None or field.widget.is_hidden or value in (None, "", [], False):
                     continue  # only what the person told us; Change lets them add more
                 label = str(field.label).replace(" (optional)", "")
                 rows.append({"label": label, "value": display_value(field, value)})
@@ -314,6 +320,12 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
 
     def save_draft(self, step: str):
         form = self.get_form(step=step, data=self.request.POST)
+        if _holds_nul(self.request.POST):
+            # The draft is kept in PostgreSQL, which cannot store a NUL character: show
+            # the page again with what was typed and where the problem is.
+            if form.is_valid():
+                form.add_error(None, NUL_IN_DRAFT)
+            return self.render(form)
         # Keep what was typed on this page too, even if it is not complete yet.
         self._note(step, form.cleaned_data if form.is_valid() else None)
         self.storage.set_step_data(step, self.get_form_step_data(form))
@@ -373,8 +385,15 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
 
     def submit(self, answers: dict[str, dict]):
         key = self.storage.extra_data.get("submission_key") or drafts.new_submission_key()
-        data = referral_input_from_steps(answers, service=self.service)
-        data.privacy_notice_id = self.storage.extra_data.get(NOTICE)
+        notice_id = self.storage.extra_data.get(NOTICE)
+        notice_version = ""
+        if notice_id is not None and not answers.get(CONSENT, {}).get("notice_version"):
+            # Consent answers kept before the version was kept with them.
+            notice_version = selectors.privacy_notice_version(notice_id=notice_id) or ""
+        data = referral_input_from_steps(
+            answers, service=self.service, notice_version=notice_version
+        )
+        data.privacy_notice_id = notice_id
         result = services.referral_submit(
             service=self.service, data=data, idempotency_key=key, via="self_referral"
         )
@@ -392,6 +411,16 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
                 "submission_key": drafts.new_submission_key(),
             }
         return super().render(form, **kwargs)
+
+
+NUL_IN_DRAFT = (
+    "Your answers on this page contain a character we cannot save (a null character). "
+    "Remove it, then save again"
+)
+
+
+def _holds_nul(posted) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in posted.lists())
 
 
 def display_value(field, value) -> str:

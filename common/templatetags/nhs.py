@@ -44,6 +44,8 @@ def anchor(bound) -> str:
 
 @register.simple_tag
 def nhs_field(bound, **options):
+    if bound.is_hidden:
+        return str(bound)
     kind = field_kind(bound)
     value = bound.value()
     if kind == "checkboxes":

@@ -52,3 +52,22 @@ def test_errors_are_linked_from_the_summary_to_the_first_control():
     assert 'href="#id_one_0"' in summary
     assert 'href="#id_born_day"' in summary
     assert "There is a problem" in summary
+
+
+class StaffDates(forms.Form):
+    from assessment.forms import date_field
+
+    starts_on = date_field("Start date", "Start date")
+
+
+def test_a_huge_date_part_in_a_staff_date_is_a_form_error_that_keeps_what_was_typed():
+    typed = {
+        "starts_on_day": "99999999999999999999",
+        "starts_on_month": "3",
+        "starts_on_year": "2027",
+    }
+    form = StaffDates(data=typed)
+
+    assert not form.is_valid()
+    assert form.errors["starts_on"] == ["Start date must be a real date"]
+    assert 'value="99999999999999999999"' in render(form, "starts_on")

@@ -10,11 +10,11 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from assessment.models import MeasureResponse, RiskFlag
-from intake import services
+from intake import forms, services
 from intake.models import ConsentRecord, PrivacyNotice, Referral
 from intake.services import ConsentDecision, MeasureAnswers, ReferralInput, referral_submit
 from tests.factories import ReferralFactory
-from tests.intake.walk import MINIMAL, submit, walk
+from tests.intake.walk import MINIMAL, post_step, step_url, submit, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,11 @@ def _input(**changes) -> ReferralInput:
         "family_name": "Ashdown",
         "date_of_birth": date(1990, 5, 17),
         "email": "robin@example.com",
-        "consents": [ConsentDecision(topic="contact_email", granted=True, wording="Email?")],
+        "consents": [
+            ConsentDecision(
+                topic="contact_email", granted=True, wording="Email?", wording_version="1"
+            )
+        ],
     }
     return ReferralInput(**(values | changes))
 
@@ -69,7 +73,7 @@ def test_a_reference_that_never_comes_free_is_an_error_not_a_wrong_referral(serv
     assert not Referral.objects.filter(idempotency_key="k3").exists()
 
 
-def test_consents_name_the_notice_given_or_else_the_current_one(service):
+def test_online_consents_name_the_notice_given_or_else_the_current_one(service):
     older = _notice(service, "1", days_ago=30)
     current = _notice(service, "2", days_ago=1)
 
@@ -79,7 +83,9 @@ def test_consents_name_the_notice_given_or_else_the_current_one(service):
         idempotency_key="k4",
         via="self_referral",
     )
-    unnamed = referral_submit(service=service, data=_input(), idempotency_key="k5", via="api")
+    unnamed = referral_submit(
+        service=service, data=_input(), idempotency_key="k5", via="self_referral"
+    )
 
     assert {c.notice_id for c in ConsentRecord.objects.filter(referral=shown.referral)} == {
         older.pk
@@ -87,6 +93,26 @@ def test_consents_name_the_notice_given_or_else_the_current_one(service):
     assert {c.notice_id for c in ConsentRecord.objects.filter(referral=unnamed.referral)} == {
         current.pk
     }
+
+
+def test_partner_consents_name_no_notice_of_ours_and_keep_the_partners_version(service):
+    _notice(service, "2", days_ago=1)
+    wording = "May the therapy service email you about an assessment? " * 8
+    assert len(wording) > 300
+    decision = ConsentDecision(
+        topic="contact_email", granted=True, wording=wording, wording_version="gp-form-v4"
+    )
+
+    sent = referral_submit(
+        service=service, data=_input(consents=[decision]), idempotency_key="k7", via="api"
+    )
+
+    record = ConsentRecord.objects.get(referral=sent.referral)
+    assert (record.wording, record.wording_version, record.notice) == (
+        wording,
+        "gp-form-v4",
+        None,
+    )
 
 
 def test_questionnaires_are_scored_together_and_raise_their_risk_flags(service):
@@ -152,3 +178,57 @@ def test_two_submits_of_one_key_at_the_same_moment_make_one_referral(transaction
     assert sorted(r.created for r in results) == [False, True]
     assert len({r.referral.pk for r in results}) == 1
     assert Referral.objects.filter(idempotency_key="twin").count() == 1
+
+
+def test_the_wizard_records_the_version_of_the_notice_shown_and_each_question_whole(
+    client, service, settings
+):
+    settings.SELF_REFERRAL_SERVICE = service.slug
+    _notice(service, "2026-09", days_ago=30)
+    walk(client, MINIMAL, stop_before="consent")
+    page = client.get(step_url("consent")).text
+    assert "Notice 2026-09" in page and 'value="2026-09"' in page
+    walk(client, {"consent": {**MINIMAL["consent"], "notice_version": "2026-09"}})
+
+    submit(client)
+
+    records = ConsentRecord.objects.all()
+    assert {c.wording_version for c in records} == {"2026-09"}
+    outcome = records.get(topic="outcome_data")
+    question = forms.ConsentForm.base_fields["outcome_data"]
+    assert outcome.wording == f"{question.label}\n{question.help_text}"
+    assert len(outcome.wording) > 100
+
+
+def test_a_notice_published_while_the_consent_page_was_open_is_shown_before_agreeing(
+    client, service, settings
+):
+    settings.SELF_REFERRAL_SERVICE = service.slug
+    _notice(service, "1", days_ago=30)
+    walk(client, MINIMAL, stop_before="consent")
+    client.get(step_url("consent"))
+    _notice(service, "2", days_ago=0)
+
+    answers = {**MINIMAL["consent"], "notice_version": "1"}
+    page = post_step(client, "consent", answers)
+
+    assert page.status_code == 200
+    assert "Our privacy notice changed while this page was open" in page.text
+    assert "Notice 2" in page.text and 'value="2"' in page.text
+    walk(client, {"consent": {**answers, "notice_version": "2"}})
+    submit(client)
+    assert {c.wording_version for c in ConsentRecord.objects.all()} == {"2"}
+    assert {c.notice.version for c in ConsentRecord.objects.all()} == {"2"}
+
+
+def test_without_a_published_notice_the_wizard_records_the_built_in_wording(
+    client, service, settings
+):
+    settings.SELF_REFERRAL_SERVICE = service.slug
+    walk(client, MINIMAL, stop_before="consent")
+    assert forms.BUILT_IN_NOTICE[:40] in client.get(step_url("consent")).text
+    walk(client, {"consent": MINIMAL["consent"]})
+
+    submit(client)
+
+    assert {c.wording_version for c in ConsentRecord.objects.all()} == {"built-in-1"}
