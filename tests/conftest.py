@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 import redis
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 
 from common import roles
 from config.celery import app as celery_app
@@ -99,6 +101,27 @@ def celery_worker(transactional_db, shared_redis_url, worker_log):
         yield worker
     finally:
         worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: the draft save and resume limits count there.
+
+    Only this run's own keys are removed from a shared Redis, never the whole database.
+    """
+    cache = caches["default"]
+    for local in (cache, getattr(cache, "_fallback", None)):
+        if isinstance(local, LocMemCache):
+            local.clear()
+    if settings.REDIS_URL:
+        try:
+            client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1)
+            keys = list(client.scan_iter(match=f"{TEST_KEY_PREFIX}cache:*", count=1000))
+            if keys:
+                client.delete(*keys)
+        except redis.RedisError:
+            pass  # a test that needs Redis says so itself
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('intake', '0004_referral_submission_fingerprint'),
+        ('intake', '0005_referraldraft_emailed_code_hash'),
     ]
 
     operations = [

@@ -13,7 +13,6 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from intake import drafts
 from intake.models import ReferralDraft
 from notifications import services
 from notifications.models import Notification
@@ -26,9 +25,8 @@ CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b")
 
 
 @pytest.fixture(autouse=True)
-def referral_service(service, settings, monkeypatch):
+def referral_service(service, settings):
     settings.SELF_REFERRAL_SERVICE = service.slug
-    monkeypatch.setattr(drafts, "SAVE_LIMIT", (1000, 3600))  # other tests saved too
     return service
 
 

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from intake import drafts
 from notifications import delivery, services
 from notifications.models import Notification
 from tests.intake.walk import MINIMAL, post_step, walk
@@ -86,9 +85,8 @@ def test_failed_and_undeliverable_messages_log_ids_not_contact_details_or_free_t
 
 
 @pytest.fixture
-def referral_service(service, settings, monkeypatch):
+def referral_service(service, settings):
     settings.SELF_REFERRAL_SERVICE = service.slug
-    monkeypatch.setattr(drafts, "SAVE_LIMIT", (1000, 3600))  # other tests saved too
     return service
 
 
