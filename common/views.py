@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -18,6 +17,7 @@ from allocation.selectors import (
 )
 from assessment.selectors import progress_flags_open, risk_flags_open, therapist_caseload
 from common import health, roles
+from common.access import staff_required
 from common.models import User
 from common.selectors import scope_to_service
 from intake.models import Referral
@@ -29,7 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "common/home.html")
 
 
-@login_required
+@staff_required
 @require_GET
 def staff_home(request: HttpRequest) -> HttpResponse:
     user = request.user
