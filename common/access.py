@@ -31,6 +31,17 @@ OFFICE = (roles.COORDINATOR, roles.SERVICE_ADMIN)
 THERAPIST_PROFILES = (roles.COORDINATOR, roles.SERVICE_ADMIN, roles.THERAPIST)
 
 
+# The same sets by name, for templates: {% if staff_user|may:"office" %} (common/templatetags).
+RULES: dict[str, tuple[str, ...]] = {
+    "any_staff": ANY_STAFF,
+    "clinicians": CLINICIANS,
+    "care_team": CARE_TEAM,
+    "assessment_readers": ASSESSMENT_READERS,
+    "office": OFFICE,
+    "therapist_profiles": THERAPIST_PROFILES,
+}
+
+
 def is_integration_account(user) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.has_role(roles.PARTNER_REFERRER))
 

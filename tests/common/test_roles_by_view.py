@@ -10,10 +10,12 @@ each page with an id in its address finds one.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
+from html import unescape
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
 from allocation import services as allocation_services
@@ -303,3 +305,59 @@ def test_each_account_gets_the_answer_the_table_gives_on_every_staff_page(
         f"{name} ({method}): answered {got}, table says {expected}"
         for name, method, got, expected in wrong
     )
+
+
+def test_a_partner_session_cannot_close_a_risk_flag(client, service, accounts):
+    """The reported case: the demo partner closed an open risk flag from the staff pages."""
+    referral = factories.ReferralFactory(client__service=service)
+    flag = RiskFlag.objects.create(
+        service=service,
+        referral=referral,
+        source=RiskFlag.Source.choices[0][0],
+        detail="PHQ-9 item 9 answered 3",
+        raised_at=timezone.now(),
+    )
+    client.force_login(accounts["partner"])
+
+    response = client.post(
+        reverse("staff-risk-acknowledge", args=[referral.public_id, flag.public_id]),
+        {"action_taken": "Closed by the partner account"},
+    )
+
+    assert response.status_code == 403
+    flag.refresh_from_db()
+    assert flag.acknowledged_at is None and flag.acknowledged_by is None
+
+
+# Links, and the actions of forms: asking for a form's action by GET reaches the role
+# check (it comes before the method check), so a form the role may not send answers 403.
+TARGET = re.compile(r'(?:href|action)="(/staff/[^"#?]*)')
+
+
+@pytest.mark.parametrize(
+    "account", ["assessor", "coordinator", "therapist", "service_admin", "no_role"]
+)
+def test_pages_show_only_links_the_account_may_follow(client, world, accounts, account):
+    """Follow every staff link and form from the home page (each kind of page a few times):
+    none is refused. A link a role may not follow is a dead end it should never be shown."""
+    client.force_login(accounts[account])
+    seen: set[str] = set()
+    per_kind: dict[str, int] = {}
+    queue = [(reverse("staff-home"), None)]
+    refused = []
+    while queue:
+        url, shown_on = queue.pop(0)
+        if url in seen or url == reverse("staff-logout"):
+            continue
+        kind = resolve(url).url_name
+        if per_kind.get(kind, 0) >= 3:
+            continue
+        seen.add(url)
+        per_kind[kind] = per_kind.get(kind, 0) + 1
+        response = client.get(url)
+        if response.status_code == 403:
+            refused.append(f"{kind}, shown on {shown_on}")
+            continue
+        if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
+            queue.extend((unescape(target), kind) for target in TARGET.findall(response.text))
+    assert not refused, refused
