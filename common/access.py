@@ -72,7 +72,6 @@ def role_required(*names: str) -> Callable:
                 raise PermissionDenied("This page is not for your role.")
             return view(request, *args, **kwargs)
 
-        wrapped.required_roles = names
         return wrapped
 
     return decorator
