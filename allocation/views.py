@@ -4,11 +4,9 @@ service or selector, render. Another service's rows answer 404, like missing one
 
 from __future__ import annotations
 
-from functools import wraps
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -21,23 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from allocation import forms, selectors, services
 from allocation.models import LeavePeriod, Proposal, ProposalRun, Therapist, WeeklySlot
 from common import roles
+from common.access import OFFICE, THERAPIST_PROFILES, role_required
 from common.selectors import scope_to_service
 from intake.models import Referral
 
 GET_POST = require_http_methods(["GET", "POST"])
-
-
-def role_required(*names: str):
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not any(request.user.has_role(name) for name in names):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return login_required(wrapped)
-
-    return decorator
 
 
 coordinator_only = role_required(roles.COORDINATOR)
@@ -359,10 +345,10 @@ def hold_release(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 # --- Caseloads and therapist profiles --------------------------------------------------------
 
-can_view_therapists = role_required(roles.COORDINATOR, roles.SERVICE_ADMIN, roles.THERAPIST)
+can_view_therapists = role_required(*THERAPIST_PROFILES)
 
 
-@role_required(roles.COORDINATOR, roles.SERVICE_ADMIN)
+@role_required(*OFFICE)
 @require_GET
 def caseloads(request: HttpRequest) -> HttpResponse:
     rows = selectors.therapist_caseloads(user=request.user)

@@ -4,11 +4,9 @@ render. Another service's (or another therapist's) client answers 404, like a mi
 from __future__ import annotations
 
 from datetime import date
-from functools import wraps
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -26,22 +24,10 @@ from assessment.models import (
     TherapySession,
 )
 from common import roles
+from common.access import ASSESSMENT_READERS, CARE_TEAM, role_required
 from intake.models import Preferences, Referral
 
 GET_POST = require_http_methods(["GET", "POST"])
-
-
-def role_required(*names: str):
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not any(request.user.has_role(name) for name in names):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return login_required(wrapped)
-
-    return decorator
 
 
 def _apply(form, error: services.AssessmentError) -> None:
@@ -160,7 +146,7 @@ def _assessment_for_reader(request, public_id: UUID) -> Assessment:
     return assessment
 
 
-@login_required
+@role_required(*ASSESSMENT_READERS)
 @GET_POST
 def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     assessment = _assessment_for_reader(request, public_id)
@@ -256,7 +242,7 @@ def therapy_overview(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(*CARE_TEAM)
 @require_GET
 def client(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
@@ -321,7 +307,7 @@ def therapy_start(request: HttpRequest, public_id: UUID) -> HttpResponse:
 # --- Session plan ---------------------------------------------------------------------------
 
 
-@login_required
+@role_required(*CARE_TEAM)
 @require_GET
 def plan(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
@@ -372,7 +358,7 @@ def _plan_initial(referral: Referral, plan: SessionPlan | None) -> dict:
     return initial
 
 
-@login_required
+@role_required(*CARE_TEAM)
 @GET_POST
 def plan_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id, write=True, coordinator_writes=True)
@@ -421,7 +407,7 @@ def plan_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(*CARE_TEAM)
 @GET_POST
 def break_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id, write=True, coordinator_writes=True)
@@ -456,7 +442,7 @@ def break_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(*CARE_TEAM)
 @require_POST
 def break_remove(request: HttpRequest, public_id: UUID, break_id: str) -> HttpResponse:
     referral = _care_referral(request, public_id, write=True, coordinator_writes=True)
@@ -481,7 +467,7 @@ def break_remove(request: HttpRequest, public_id: UUID, break_id: str) -> HttpRe
 # --- Goals ----------------------------------------------------------------------------------
 
 
-@login_required
+@role_required(*CARE_TEAM)
 @GET_POST
 def goals(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
@@ -540,7 +526,7 @@ def goals(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(roles.THERAPIST)
 @GET_POST
 def goal_close(request: HttpRequest, public_id: UUID, goal_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id, write=True)
@@ -564,7 +550,7 @@ def goal_close(request: HttpRequest, public_id: UUID, goal_id: UUID) -> HttpResp
 # --- Sessions and repeated questionnaires ---------------------------------------------------
 
 
-@login_required
+@role_required(*CARE_TEAM)
 @GET_POST
 def sessions(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
@@ -618,7 +604,7 @@ def sessions(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(roles.THERAPIST)
 @GET_POST
 def session_measures(request: HttpRequest, public_id: UUID, session_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id, write=True)
@@ -664,7 +650,7 @@ def session_measures(request: HttpRequest, public_id: UUID, session_id: UUID) ->
 # --- Progress --------------------------------------------------------------------------------
 
 
-@login_required
+@role_required(*CARE_TEAM)
 @require_GET
 def progress(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
@@ -680,7 +666,7 @@ def progress(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(roles.THERAPIST)
 @GET_POST
 def progress_flag_review(request: HttpRequest, public_id: UUID, flag_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id, write=True)
@@ -708,7 +694,7 @@ def progress_flag_review(request: HttpRequest, public_id: UUID, flag_id: UUID) -
 # --- Non-attendance and endings -------------------------------------------------------------
 
 
-@login_required
+@role_required(*CARE_TEAM)
 @GET_POST
 def non_attendance(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
@@ -767,7 +753,7 @@ def _gp(referral) -> bool:
     return selectors.gp_share_ok(referral=referral)
 
 
-@login_required
+@role_required(roles.THERAPIST)
 @GET_POST
 def therapy_end(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id, write=True)

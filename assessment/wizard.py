@@ -14,7 +14,6 @@ import json
 from collections import OrderedDict
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
@@ -27,6 +26,7 @@ from formtools.wizard.views import NamedUrlWizardView, StepsHelper
 from assessment import forms, measures, selectors, services
 from assessment.models import Assessment, AssessmentMeasure
 from common import roles
+from common.access import role_required
 
 PRESENTING = "presenting"
 RELATIONSHIPS = "relationships"
@@ -460,6 +460,6 @@ class AssessmentWizard(NamedUrlWizardView):
         return self.render_to_response(context)
 
 
-assessment_wizard = login_required(
+assessment_wizard = role_required(roles.ASSESSOR)(
     AssessmentWizard.as_view(url_name="assessment-step", done_step_name="finish")
 )

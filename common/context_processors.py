@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from common.access import may_use_staff_pages
+
 
 def service(request):
     user = getattr(request, "user", None)
@@ -8,5 +10,6 @@ def service(request):
     )
     return {
         "service_name": staff_service.name if staff_service else settings.SERVICE_NAME,
-        "staff_user": user if getattr(user, "is_authenticated", False) else None,
+        # An integration account is never shown the staff pages' header and links.
+        "staff_user": user if may_use_staff_pages(user) else None,
     }

@@ -158,9 +158,11 @@ def demo_seed(*, reset_passwords: bool = False, seed: int = 20261126) -> SeedRep
 
 def _seed_staff(service: Service, report: SeedReport, reset_passwords: bool) -> None:
     for username, first, last, role_names in STAFF:
+        # The partner is an integration account: an API token, never a password.
+        integration = roles.PARTNER_REFERRER in role_names
         user = User.objects.filter(username=username).first()
         if user is None:
-            password = secrets.token_urlsafe(12)
+            password = None if integration else secrets.token_urlsafe(12)
             user = User.objects.create_user(
                 username=username,
                 password=password,
@@ -169,14 +171,18 @@ def _seed_staff(service: Service, report: SeedReport, reset_passwords: bool) -> 
                 email=f"{username}@demo.threshold.invalid",
                 service=service,
             )
-            report.created_users.append((username, password, ", ".join(role_names)))
-        elif reset_passwords:
+            if not integration:
+                report.created_users.append((username, password, ", ".join(role_names)))
+        elif integration and user.has_usable_password():
+            user.set_unusable_password()  # demo data made before integration accounts lost theirs
+            user.save(update_fields=["password"])
+        elif reset_passwords and not integration:
             password = secrets.token_urlsafe(12)
             user.set_password(password)
             user.save(update_fields=["password"])
             report.reset_users.append((username, password, ", ".join(role_names)))
         user.groups.add(*Group.objects.filter(name__in=role_names))
-        if roles.PARTNER_REFERRER in role_names:
+        if integration:
             token, created = Token.objects.get_or_create(user=user)
             if created:
                 report.api_token = token.key

@@ -8,10 +8,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("staff/", views.staff_home, name="staff-home"),
-    path(
-        "staff/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="staff-login",
-    ),
+    path("staff/login/", views.StaffLoginView.as_view(), name="staff-login"),
     path("staff/logout/", auth_views.LogoutView.as_view(), name="staff-logout"),
 ]

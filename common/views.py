@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -18,6 +18,8 @@ from allocation.selectors import (
 )
 from assessment.selectors import progress_flags_open, risk_flags_open, therapist_caseload
 from common import health, roles
+from common.access import is_integration_account, staff_required
+from common.forms import StaffAuthenticationForm
 from common.models import User
 from common.selectors import scope_to_service
 from intake.models import Referral
@@ -29,7 +31,19 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "common/home.html")
 
 
-@login_required
+class StaffLoginView(LoginView):
+    authentication_form = StaffAuthenticationForm
+    redirect_authenticated_user = True
+
+    def dispatch(self, request, *args, **kwargs):
+        # An integration account's session is shown the form (and why it cannot be used),
+        # not sent round to a home page that refuses it.
+        if is_integration_account(request.user):
+            self.redirect_authenticated_user = False
+        return super().dispatch(request, *args, **kwargs)
+
+
+@staff_required
 @require_GET
 def staff_home(request: HttpRequest) -> HttpResponse:
     user = request.user

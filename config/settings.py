@@ -288,9 +288,11 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
+    "filters": {"refusal_one_line": {"()": "common.log_filters.RefusalOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "django.request": {"filters": ["refusal_one_line"]},  # a 4xx is one line, no traceback
         "django.db.backends": {"level": "INFO"},
         "axes": {"level": "WARNING"},
     },

@@ -6,19 +6,19 @@ from uuid import UUID
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from assessment import services as assessment_services
 from assessment.models import RiskFlag
+from common.access import ANY_STAFF, CLINICIANS, role_required
 from common.selectors import scope_to_service
 from intake import selectors
 from intake.models import Referral
 
 
-@login_required
+@role_required(*ANY_STAFF)
 @require_GET
 def referral_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
@@ -50,7 +50,7 @@ def _overview_or_404(request, public_id):
         raise Http404("No such referral") from None
 
 
-@login_required
+@role_required(*ANY_STAFF)
 @require_GET
 def referral_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     overview = _overview_or_404(request, public_id)
@@ -61,7 +61,7 @@ def referral_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(*CLINICIANS)
 @require_POST
 def risk_flag_acknowledge(request: HttpRequest, public_id: UUID, flag_id: UUID) -> HttpResponse:
     overview = _overview_or_404(request, public_id)

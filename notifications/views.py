@@ -1,7 +1,8 @@
 """Staff pages over messages: per referral, follow-up, previews and print batches.
 
-Every page needs a signed-in member of staff and shows only their own service's data; a
-referral or message of another service answers 404, like one that does not exist.
+Every page needs a member of staff whose role uses it (docs/security.md) and shows only
+their own service's data; a referral or message of another service answers 404, like one
+that does not exist.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common.access import ANY_STAFF, OFFICE, role_required
 from intake import selectors as intake_selectors
 from intake.models import Referral
 from notifications import kinds, letters, selectors, services
@@ -40,7 +41,7 @@ def _kind_choices() -> list[tuple[str, str]]:
     return [(kind, labels[kind]) for kind in kinds.KINDS]
 
 
-@login_required
+@role_required(*ANY_STAFF)
 @require_GET
 def referral_messages(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _referral(request, public_id)
@@ -52,7 +53,7 @@ def referral_messages(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(*ANY_STAFF)
 @require_GET
 def message_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     notification = _notification(request, public_id)
@@ -87,7 +88,7 @@ def _history(notification: Notification) -> list[tuple]:
     return sorted(lines, key=lambda line: line[0])
 
 
-@login_required
+@role_required(*ANY_STAFF)
 @require_POST
 def message_resend(request: HttpRequest, public_id: UUID) -> HttpResponse:
     notification = _notification(request, public_id)
@@ -104,7 +105,7 @@ def message_resend(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return redirect("staff-message-detail", public_id=resent.public_id)
 
 
-@login_required
+@role_required(*ANY_STAFF)
 @require_POST
 def message_cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
     notification = _notification(request, public_id)
@@ -121,7 +122,7 @@ def message_cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return redirect("staff-message-detail", public_id=notification.public_id)
 
 
-@login_required
+@role_required(*ANY_STAFF)
 @require_POST
 def message_follow_up(request: HttpRequest, public_id: UUID) -> HttpResponse:
     notification = _notification(request, public_id)
@@ -138,7 +139,7 @@ def message_follow_up(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return redirect("staff-messages")
 
 
-@login_required
+@role_required(*ANY_STAFF)
 @require_GET
 def message_letter_pdf(request: HttpRequest, public_id: UUID) -> HttpResponse:
     try:
@@ -148,7 +149,7 @@ def message_letter_pdf(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return _pdf(bytes(letter.pdf), f"letter-{public_id}.pdf")
 
 
-@login_required
+@role_required(*ANY_STAFF)
 @require_GET
 def message_preview(request: HttpRequest, public_id: UUID, kind: str) -> HttpResponse:
     referral = _referral(request, public_id)
@@ -167,7 +168,7 @@ def message_preview(request: HttpRequest, public_id: UUID, kind: str) -> HttpRes
     )
 
 
-@login_required
+@role_required(*ANY_STAFF)
 @require_GET
 def message_preview_pdf(request: HttpRequest, public_id: UUID, kind: str) -> HttpResponse:
     referral = _referral(request, public_id)
@@ -183,7 +184,7 @@ def _preview(referral: Referral, kind: str, recipient: str | None) -> services.P
         raise Http404("No such kind of message") from None
 
 
-@login_required
+@role_required(*ANY_STAFF)
 @require_GET
 def follow_up_list(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -198,7 +199,7 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(*OFFICE)
 @require_http_methods(["GET", "POST"])
 def print_batches(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
@@ -222,7 +223,7 @@ def print_batches(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(*OFFICE)
 @require_GET
 def print_batch_download(request: HttpRequest, public_id: UUID) -> HttpResponse:
     try:

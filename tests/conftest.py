@@ -71,8 +71,9 @@ def service_admin(service):
 
 @pytest.fixture
 def other_staff(other_service):
-    """Staff of another service, holding every role: still sees nothing of ours."""
-    return factories.UserFactory(username="erin", service=other_service, roles=list(roles.ALL))
+    """Staff of another service, holding every staff role: still sees nothing of ours. (An
+    integration account holds no staff role: the partner role alone refuses every page.)"""
+    return factories.UserFactory(username="erin", service=other_service, roles=list(roles.STAFF))
 
 
 @pytest.fixture

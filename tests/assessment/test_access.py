@@ -1,6 +1,7 @@
 """Who sees what: assessors see only their service; therapists see only their own clients;
 coordinators see their service's therapy; nobody sees another service's. A record someone
-may not see answers 404, exactly like one that does not exist."""
+may not see answers 404, exactly like one that does not exist; a page the role does not use
+at all answers 403."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ CLIENT_PAGES = ["therapy-client", "session-plan", "goals", "sessions", "progress
         ("therapist", 200),
         ("coordinator", 200),
         ("therapist_user", 404),  # a therapist of the same service, not this client's
-        ("assessor", 404),
-        ("service_admin", 404),
+        ("assessor", 403),  # roles that do not use therapy records (docs/security.md)
+        ("service_admin", 403),
         ("other_staff", 404),  # another service, every role
     ],
 )

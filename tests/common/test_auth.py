@@ -44,3 +44,34 @@ def test_every_public_page_links_to_crisis_help(client):
     assert "999" in page
     assert "116 123" in page
     assert 'class="nhsuk-skip-link"' in page
+
+
+def test_an_integration_account_is_refused_at_sign_in_with_a_clear_message(client, service):
+    from common import roles
+    from tests.factories import UserFactory
+
+    UserFactory(username="mill-lane", service=service, roles=[roles.PARTNER_REFERRER])
+
+    response = client.post(
+        reverse("staff-login"),
+        {"username": "mill-lane", "password": "correct horse battery staple"},
+    )
+
+    assert response.status_code == 200
+    assert "integration account for the partner API" in response.text
+    assert 'value="mill-lane"' in response.text
+    assert "_auth_user_id" not in client.session
+    assert client.get(reverse("staff-home")).status_code == 302
+
+
+def test_a_wrong_password_for_an_integration_account_says_only_that_it_is_wrong(client, service):
+    """The account's kind is told only to someone who knows its password."""
+    from common import roles
+    from tests.factories import UserFactory
+
+    UserFactory(username="mill-lane", service=service, roles=[roles.PARTNER_REFERRER])
+
+    response = client.post(reverse("staff-login"), {"username": "mill-lane", "password": "nope"})
+
+    assert "The username or password is not right" in response.text
+    assert "integration account" not in response.text

@@ -46,3 +46,32 @@ def test_seed_demo_gives_a_realistic_service():
     assert all(t.slots.exists() for t in therapists)
     assert any(t.sites.exists() for t in therapists)
     assert Referral.objects.values("status").distinct().count() >= 4
+
+
+def test_the_demo_partner_has_an_api_token_and_no_password(capsys):
+    from rest_framework.authtoken.models import Token
+
+    call_command("seed_demo")
+    first = capsys.readouterr().out
+    call_command("seed_demo", reset_passwords=True)
+    reset = capsys.readouterr().out
+
+    partner = User.objects.get(groups__name=roles.PARTNER_REFERRER)
+    assert not partner.has_usable_password()
+    assert Token.objects.filter(user=partner).exists()
+    assert "Partner API token" in first
+    for printed in (first, reset):
+        sign_ins = printed.split("Demo staff sign-ins", 1)[-1].split("Sign in at", 1)[0]
+        assert partner.username not in sign_ins
+
+
+def test_a_demo_partner_made_with_a_password_loses_it_on_the_next_seed():
+    call_command("seed_demo")
+    partner = User.objects.get(groups__name=roles.PARTNER_REFERRER)
+    partner.set_password("an old demo password")
+    partner.save()
+
+    call_command("seed_demo")
+
+    partner.refresh_from_db()
+    assert not partner.has_usable_password()

@@ -1,0 +1,363 @@
+"""Roles by view: every staff page, for every kind of account, answers what docs/security.md
+says. The pages come from the URL resolver, so a new staff page without an entry here fails.
+
+Accounts: nobody signed in; each staff role of the service (the therapist is the client's
+own therapist); a member of the service with no role; the service's partner (integration)
+account; and staff of another service holding every staff role. Real objects are made so
+each page with an id in its address finds one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from html import unescape
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils import timezone
+
+from allocation import services as allocation_services
+from allocation.models import Proposal, ProposalRun
+from assessment import services as assessment_services
+from assessment.models import ProgressFlag, RiskFlag, TherapySession
+from common import roles
+from intake.models import Referral
+from notifications import services as notification_services
+from notifications.services import notification_queue
+from tests import factories
+from tests.allocation.conftest import make_therapist, make_waiting
+from tests.notifications.people import make_referral
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "login"  # a redirect to the sign-in page
+ACCOUNTS = [
+    "anonymous",
+    "assessor",
+    "coordinator",
+    "therapist",
+    "service_admin",
+    "no_role",
+    "partner",
+    "other_service",
+]
+LETTERS = {"A": "assessor", "C": "coordinator", "T": "therapist", "S": "service_admin"}
+# Signing in and out are for everyone; the sign-in form itself refuses integration accounts
+# (tests/common/test_auth.py).
+PUBLIC = {"staff-login", "staff-logout"}
+
+
+@dataclass(frozen=True)
+class Page:
+    method: str
+    args: tuple[str, ...]  # names of objects in the world, in URL order
+    expected: dict[str, object]
+
+
+def page(method, args, who, ok=200, *, other=404, no_role=403, **overrides) -> Page:
+    """who: the roles that may use the page ("ACTS"); they get `ok`. Other roles of the
+    service and its partner account get 403; nobody signed in is sent to sign in; staff of
+    another service get `other` (404 where the page is about one of our records)."""
+    allowed = {LETTERS[letter] for letter in who}
+    expected = {
+        account: ok if account in allowed else 403
+        for account in ("assessor", "coordinator", "therapist", "service_admin")
+    }
+    expected |= {"anonymous": LOGIN, "partner": 403, "no_role": no_role, "other_service": other}
+    expected |= overrides
+    return Page(method, tuple(args.split()) if args else (), expected)
+
+
+ALL_STAFF = "ACTS"
+CARE = "CT"
+
+PAGES: dict[str, Page] = {
+    # common
+    "staff-home": page("GET", "", ALL_STAFF, other=200, no_role=200),
+    # intake: every member of staff reads referrals; clinicians acknowledge risk
+    "staff-referral-list": page("GET", "", ALL_STAFF, other=200),
+    "staff-referral-detail": page("GET", "referral", ALL_STAFF),
+    "staff-risk-acknowledge": page("POST", "referral risk_flag", "AT", 400),
+    # assessment: assessors assess
+    "assessment-worklist": page("GET", "", "A", other=200),
+    "assessment-book": page("GET", "new_referral", "A"),
+    "assessment-start": page("POST", "new_referral", "A", 302),
+    "assessment-step": page("GET", "draft_assessment step", "A"),
+    "assessment-detail": page("GET", "assessment", "ACT"),
+    # therapy: the client's therapist, and coordinators (reading; some changes)
+    "therapy-caseload": page("GET", "", "T", other=200),
+    "therapy-overview": page("GET", "", "C", other=200),
+    "therapy-start": page("GET", "referral", "C"),
+    "therapy-client": page("GET", "referral", CARE),
+    "therapy-end": page("GET", "referral", "T"),
+    "session-plan": page("GET", "referral", CARE),
+    "session-plan-edit": page("GET", "referral", CARE),
+    "session-plan-break-add": page("GET", "referral", CARE),
+    "session-plan-break-remove": page("POST", "referral break", CARE, 302),
+    "goals": page("GET", "referral", CARE),
+    "goal-close": page("GET", "referral goal", "T"),
+    "sessions": page("GET", "referral", CARE),
+    "session-measures": page("GET", "referral session", "T"),
+    "progress": page("GET", "referral", CARE),
+    "progress-flag-review": page("GET", "referral progress_flag", "T"),
+    "non-attendance": page("GET", "referral", CARE),
+    # messages: every member of staff; printing letters is office work
+    "staff-referral-messages": page("GET", "referral", ALL_STAFF),
+    "staff-message-preview": page("GET", "referral kind", ALL_STAFF),
+    "staff-message-preview-pdf": page("GET", "referral kind", ALL_STAFF),
+    "staff-messages": page("GET", "", ALL_STAFF, other=200),
+    "staff-message-detail": page("GET", "notification", ALL_STAFF),
+    "staff-message-letter": page("GET", "letter", ALL_STAFF),
+    "staff-message-resend": page("POST", "notification", ALL_STAFF, 400),
+    "staff-message-cancel": page("POST", "notification", ALL_STAFF, 400),
+    "staff-message-follow-up": page("POST", "notification", ALL_STAFF, 400),
+    "staff-print-batches": page("GET", "", "CS", other=200),
+    "staff-print-batch-download": page("GET", "print_batch", "CS"),
+    # allocation: coordinators allocate
+    "allocation-waiting-list": page("GET", "", "C", other=200),
+    "allocation-run-start": page("POST", "", "C", 302, other=302),
+    "allocation-run": page("GET", "run", "C"),
+    "allocation-run-status": page("GET", "run", "C"),
+    "allocation-referral": page("GET", "waiting", "C"),
+    "allocation-referral-choose": page("GET", "waiting", "C"),
+    "allocation-proposal-accept": page("POST", "proposal", "C", 400),
+    "allocation-bulk-accept": page("POST", "", "C", 302, other=302),
+    "allocation-referral-hold": page("POST", "waiting", "C", 400),
+    "allocation-hold-release": page("POST", "waiting", "C", 302),
+    # therapists' profiles: coordinators and admins see all, a therapist their own; admins
+    # and the therapist keep them up to date
+    "allocation-caseloads": page("GET", "", "CS", other=200),
+    "allocation-therapist-add": page("GET", "", "S", other=200),
+    "allocation-therapist": page("GET", "profile", "CST"),
+    "allocation-therapist-edit": page("GET", "profile", "ST", coordinator=403),
+    "allocation-slot-add": page("GET", "profile", "ST", coordinator=403),
+    "allocation-slot-remove": page("POST", "profile slot", "ST", 302, coordinator=403),
+    "allocation-leave-add": page("GET", "profile", "ST", coordinator=403),
+    "allocation-leave-remove": page("POST", "profile leave", "ST", 302, coordinator=403),
+}
+
+
+def _walk(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry.name
+
+
+def staff_url_names() -> set[str]:
+    return {
+        name
+        for route, name in _walk(get_resolver().url_patterns)
+        if route.lstrip("^").startswith("staff/")
+    }
+
+
+def test_every_staff_page_has_an_entry():
+    assert staff_url_names() - PUBLIC == set(PAGES)
+
+
+@pytest.fixture
+def world(service, assessor, coordinator, therapist_user, service_admin, other_staff):
+    """One of each record a staff page is about, all in the first service."""
+    site = factories.SiteFactory(service=service)
+    referral = make_referral(service, agreed=("email", "letter"), preferred="email")
+    Referral.objects.filter(pk=referral.pk).update(status=Referral.Status.IN_THERAPY)
+    therapy = factories.TherapyFactory(
+        referral=referral, therapist=therapist_user, started_by=coordinator
+    )
+    factories.SessionPlanFactory(
+        referral=referral,
+        created_by=therapist_user,
+        starts_on=timezone.localdate() - dt.timedelta(weeks=12),
+    )
+    plan = assessment_services.session_plan_break_add(
+        referral=referral,
+        user=therapist_user,
+        starts_on=timezone.localdate() + dt.timedelta(days=7),
+        ends_on=timezone.localdate() + dt.timedelta(days=14),
+        kind=next(iter(_break_kinds())),
+    )
+    goal = assessment_services.goal_add(
+        referral=referral,
+        user=therapist_user,
+        description="To say what I need",
+        score=3,
+        rated_on=timezone.localdate(),
+    )
+    session = TherapySession.objects.create(
+        service=service,
+        referral=referral,
+        therapy=therapy,
+        occurred_on=timezone.localdate() - dt.timedelta(days=1),
+        attendance=TherapySession.Attendance.ATTENDED,
+        recorded_by=therapist_user,
+    )
+    progress_flag = ProgressFlag.objects.create(
+        service=service,
+        referral=referral,
+        reason=ProgressFlag.Reason.choices[0][0],
+        detail="PHQ-9 no better after 8 sessions",
+        raised_at=timezone.now(),
+    )
+    risk_flag = RiskFlag.objects.create(
+        service=service,
+        referral=referral,
+        source=RiskFlag.Source.choices[0][0],
+        detail="PHQ-9 item 9 answered 2",
+        raised_at=timezone.now(),
+    )
+    assessment = factories.FinishedAssessmentFactory(
+        referral=referral, assessor=assessor, finished_by=assessor
+    )
+
+    new_referral = factories.ReferralFactory(
+        client__service=service, status=Referral.Status.SUBMITTED
+    )
+    draft = assessment_services.assessment_start(referral=new_referral, user=assessor)
+
+    notification = notification_queue(kind="acknowledgement", referral=referral)
+    notification_services.notification_deliver(public_id=notification.public_id)
+    letter_only = make_referral(service, agreed=("letter",))
+    letter = notification_queue(kind="acknowledgement", referral=letter_only)
+    notification_services.notification_deliver(public_id=letter.public_id)
+    print_batch = notification_services.print_batch_create(user=coordinator)
+
+    profile = make_therapist(service, [site], [(1, "10:00", site)], user=therapist_user)
+    leave = factories.LeavePeriodFactory(therapist=profile)
+    waiting = make_waiting(service)
+    run = allocation_services.proposal_run_request(service_id=service.pk, trigger="manual")
+    allocation_services.proposal_run_execute(run_id=run.public_id)
+    run = ProposalRun.objects.get(pk=run.pk)
+    proposal = Proposal.objects.filter(run=run).first()
+    assert proposal is not None, "the world needs a proposal to accept"
+
+    return {
+        "referral": referral.public_id,
+        "risk_flag": risk_flag.public_id,
+        "new_referral": new_referral.public_id,
+        "draft_assessment": draft.public_id,
+        "step": "presenting",
+        "assessment": assessment.public_id,
+        "break": plan.breaks[0]["id"],
+        "goal": goal.public_id,
+        "session": session.public_id,
+        "progress_flag": progress_flag.public_id,
+        "kind": "acknowledgement",
+        "notification": notification.public_id,
+        "letter": letter.public_id,
+        "print_batch": print_batch.public_id,
+        "run": run.public_id,
+        "waiting": waiting.public_id,
+        "proposal": proposal.public_id,
+        "profile": profile.public_id,
+        "slot": profile.slots.get().public_id,
+        "leave": leave.public_id,
+    }
+
+
+def _break_kinds():
+    from assessment.forms import BREAK_KIND_NAMES
+
+    return BREAK_KIND_NAMES
+
+
+@pytest.fixture
+def accounts(service, assessor, coordinator, therapist_user, service_admin, other_staff):
+    return {
+        "anonymous": None,
+        "assessor": assessor,
+        "coordinator": coordinator,
+        "therapist": therapist_user,
+        "service_admin": service_admin,
+        "no_role": factories.UserFactory(username="nora", service=service),
+        "partner": factories.UserFactory(
+            username="mill-lane", service=service, roles=[roles.PARTNER_REFERRER]
+        ),
+        "other_service": other_staff,
+    }
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_each_account_gets_the_answer_the_table_gives_on_every_staff_page(
+    client, world, accounts, account
+):
+    user = accounts[account]
+    if user is not None:
+        client.force_login(user)
+    wrong = []
+    # Reads first, then changes, so a change cannot hide a page another entry reads.
+    for name, entry in sorted(PAGES.items(), key=lambda item: item[1].method != "GET"):
+        url = reverse(name, args=[world[arg] for arg in entry.args])
+        response = client.get(url) if entry.method == "GET" else client.post(url, {})
+        expected = entry.expected[account]
+        if expected == LOGIN:
+            ok = response.status_code == 302 and response["Location"].startswith(
+                reverse("staff-login")
+            )
+        else:
+            ok = response.status_code == expected
+        if not ok:
+            wrong.append((name, entry.method, response.status_code, expected))
+    assert not wrong, "\n".join(
+        f"{name} ({method}): answered {got}, table says {expected}"
+        for name, method, got, expected in wrong
+    )
+
+
+def test_a_partner_session_cannot_close_a_risk_flag(client, service, accounts):
+    """The reported case: the demo partner closed an open risk flag from the staff pages."""
+    referral = factories.ReferralFactory(client__service=service)
+    flag = RiskFlag.objects.create(
+        service=service,
+        referral=referral,
+        source=RiskFlag.Source.choices[0][0],
+        detail="PHQ-9 item 9 answered 3",
+        raised_at=timezone.now(),
+    )
+    client.force_login(accounts["partner"])
+
+    response = client.post(
+        reverse("staff-risk-acknowledge", args=[referral.public_id, flag.public_id]),
+        {"action_taken": "Closed by the partner account"},
+    )
+
+    assert response.status_code == 403
+    flag.refresh_from_db()
+    assert flag.acknowledged_at is None and flag.acknowledged_by is None
+
+
+# Links, and the actions of forms: asking for a form's action by GET reaches the role
+# check (it comes before the method check), so a form the role may not send answers 403.
+TARGET = re.compile(r'(?:href|action)="(/staff/[^"#?]*)')
+
+
+@pytest.mark.parametrize(
+    "account", ["assessor", "coordinator", "therapist", "service_admin", "no_role"]
+)
+def test_pages_show_only_links_the_account_may_follow(client, world, accounts, account):
+    """Follow every staff link and form from the home page (each kind of page a few times):
+    none is refused. A link a role may not follow is a dead end it should never be shown."""
+    client.force_login(accounts[account])
+    seen: set[str] = set()
+    per_kind: dict[str, int] = {}
+    queue = [(reverse("staff-home"), None)]
+    refused = []
+    while queue:
+        url, shown_on = queue.pop(0)
+        if url in seen or url == reverse("staff-logout"):
+            continue
+        kind = resolve(url).url_name
+        if per_kind.get(kind, 0) >= 3:
+            continue
+        seen.add(url)
+        per_kind[kind] = per_kind.get(kind, 0) + 1
+        response = client.get(url)
+        if response.status_code == 403:
+            refused.append(f"{kind}, shown on {shown_on}")
+            continue
+        if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
+            queue.extend((unescape(target), kind) for target in TARGET.findall(response.text))
+    assert not refused, refused
