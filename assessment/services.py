@@ -160,6 +160,9 @@ def _same_service(user, referral: Referral) -> None:
 # --- Questionnaires and risk flags ----------------------------------------------------------
 
 
+# A response and the flags it raises are stored together; inside a caller's transaction this
+# adds no savepoint, and in autocommit it opens the transaction the referral lock needs.
+@transaction.atomic(savepoint=False)
 def measure_response_record(
     *,
     referral,
@@ -215,6 +218,7 @@ def _risk_flags_raise(referral, results, context: str) -> list[RiskFlag]:
     return flags
 
 
+@transaction.atomic(savepoint=False)
 def measure_responses_record(
     *, referral, answers: dict[str, Sequence], context: str, completed_at: datetime
 ) -> tuple[list[MeasureResponse], list[RiskFlag]]:
@@ -245,6 +249,7 @@ def risk_flag_raise(
     )
 
 
+@transaction.atomic(savepoint=False)
 def risk_signal_record(
     *,
     referral,

@@ -13,6 +13,7 @@ from assessment import services
 from assessment.models import RiskFlag
 from intake.models import Referral
 from notifications.models import Notification
+from tests import factories
 from tests.assessment.conftest import FULL, finish, measure_items, online_answers, start, walk
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +174,18 @@ def test_a_first_risk_answer_says_it_is_new(referral):
     )
     assert again == []
     assert flag.repeats.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_questionnaire_recorded_outside_a_transaction_keeps_its_flag(service):
+    """Callers in autocommit (a command, a task, a script) get the same one-risk-one-flag
+    judgement: the referral lock takes its own transaction when none is open."""
+    referral = factories.ReferralFactory(client__service=service)
+    response, (flag,) = services.measure_response_record(
+        referral=referral, measure="phq9", answers=phq9(2), context="self_referral"
+    )
+    assert flag.referral_id == referral.pk and response.pk is not None
+    _, again = services.measure_response_record(
+        referral=referral, measure="phq9", answers=phq9(2), context="self_referral"
+    )
+    assert again == [] and flag.repeats.count() == 1
