@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from allocation.engine.problem import REMOTE, Problem
+from allocation.engine.problem import REMOTE, Problem, Referral, Therapist
 from allocation.engine.scoring import _priorities
 
 
@@ -34,6 +34,51 @@ def _codes(values: Iterable[str]) -> dict[str, int]:
     for v in values:
         table.setdefault(v, len(table))
     return table
+
+
+def _on_leave(refs: list[Referral], thers: list[Therapist]) -> np.ndarray:
+    """(T, R): True where the therapist is on leave on the referral's planned start."""
+    T, R = len(thers), len(refs)
+    on_leave = np.zeros((T, R), dtype=bool)
+    leave_rows = [
+        (j, a.toordinal(), b.toordinal()) for j, t in enumerate(thers) for a, b in t.leave
+    ]
+    if leave_rows:
+        starts = np.fromiter(
+            (r.planned_start.toordinal() if r.planned_start else 0 for r in refs), np.int64, R
+        )
+        uniq, inverse = np.unique(starts, return_inverse=True)
+        by_date = np.zeros((T, len(uniq)), dtype=bool)
+        for j, a, b in leave_rows:
+            by_date[j] |= (uniq >= a) & (uniq <= b)
+        on_leave = np.take(by_date, inverse, axis=1)
+    return on_leave
+
+
+def _distinct_days(s_t: np.ndarray, s_day: np.ndarray, usable: np.ndarray, T: int) -> np.ndarray:
+    """(T, R): distinct days with a usable slot, per therapist (k sessions need k days).
+
+    ``s_t`` and ``s_day`` are each slot's therapist and day, slots ordered by therapist
+    then day; ``usable`` is the (S, R) matrix of slots each referral can take.
+    """
+    days = np.zeros((T, usable.shape[1]), dtype=np.int16)
+    if len(s_t):
+        key = s_t * 7 + s_day
+        first = np.r_[True, key[1:] != key[:-1]]
+        group = np.cumsum(first) - 1  # (therapist, day) group of each slot
+        per_day = usable[first]  # a copy; OR in the other slots of the same day
+        for s in np.flatnonzero(~first).tolist():
+            per_day[group[s]] |= usable[s]
+        owner = s_t[first]
+        # Sum each therapist's day rows: a therapist has at most seven, so add the
+        # j-th day row of every therapist that has one, for j = 0..6.
+        head = np.r_[True, owner[1:] != owner[:-1]]
+        start = np.flatnonzero(head)
+        count = np.diff(np.r_[start, len(owner)])
+        for j in range(int(count.max())):
+            has = count > j
+            days[owner[start[has]]] += per_day[start[has] + j]
+    return days
 
 
 class _Group:
@@ -133,17 +178,7 @@ class _Group:
         self.r_pref_part = r_pref_part
 
         # Pair-level hard constraints, one (T, R) matrix per family (True = meets).
-        on_leave = np.zeros((T, R), dtype=bool)
-        leave_rows = [
-            (j, a.toordinal(), b.toordinal()) for j, t in enumerate(thers) for a, b in t.leave
-        ]
-        if leave_rows:
-            starts = column(r.planned_start.toordinal() if r.planned_start else 0 for r in refs)
-            uniq, inverse = np.unique(starts, return_inverse=True)
-            by_date = np.zeros((T, len(uniq)), dtype=bool)
-            for j, a, b in leave_rows:
-                by_date[j] |= (uniq >= a) & (uniq <= b)
-            on_leave = np.take(by_date, inverse, axis=1)
+        on_leave = _on_leave(refs, thers)
 
         def spread(by_code: np.ndarray, codes: np.ndarray) -> np.ndarray:
             # (codes, T) -> (T, R), C-ordered like every other matrix here: mixed memory
@@ -165,24 +200,7 @@ class _Group:
         pair_ok[t_cap <= 0] = False
         # Slot level: at an acceptable place and inside the client's availability.
         usable = r_avail[self.s_day * 3 + self.s_part] & r_site[self.s_site]
-        # Distinct days with a usable slot, per therapist (k sessions need k days).
-        days = np.zeros((T, R), dtype=np.int16)
-        if S:
-            key = self.s_t * 7 + self.s_day
-            first = np.r_[True, key[1:] != key[:-1]]
-            group = np.cumsum(first) - 1  # (therapist, day) group of each slot
-            per_day = usable[first]  # a copy; OR in the other slots of the same day
-            for s in np.flatnonzero(~first).tolist():
-                per_day[group[s]] |= usable[s]
-            owner = self.s_t[first]
-            # Sum each therapist's day rows: a therapist has at most seven, so add the
-            # j-th day row of every therapist that has one, for j = 0..6.
-            head = np.r_[True, owner[1:] != owner[:-1]]
-            start = np.flatnonzero(head)
-            count = np.diff(np.r_[start, len(owner)])
-            for j in range(int(count.max())):
-                has = count > j
-                days[owner[start[has]]] += per_day[start[has] + j]
+        days = _distinct_days(self.s_t, self.s_day, usable, T)
         self.days = days
         self.meets["slots"] = days >= r_k[None, :]
         self.eligible = pair_ok & self.meets["slots"]
