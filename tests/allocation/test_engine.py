@@ -1,4 +1,4 @@
-"""Tests of the pure matching engine (allocation/engine.py).
+"""Tests of the pure matching engine (the allocation/engine/ package).
 
 The checker and the exhaustive search below read the raw problem dict and the result dict
 only: they re-derive every rule from docs/allocation.md and use none of the engine's
@@ -395,23 +395,24 @@ def test_generated_problems_break_no_hard_constraint(seed, services, multi):
 
 def test_the_large_weekly_flow_is_certified_by_pricing(monkeypatch):
     # Big enough for the priced flow (restricted arcs plus a reduced-cost certificate);
-    # the answer must equal the flow over every arc at once.
-    from allocation import engine
+    # the answer must equal the flow over every arc at once. The flow solver's own module
+    # is patched: that is where ``solve`` looks the network solver and threshold up.
+    from allocation.engine import flow
 
     data = generate_problem(referrals=3000, therapists=150, seed=11, multi_session_share=0)
     problem = parse_problem(data)
     sizes = []
-    real = engine._solve_network
+    real = flow._solve_network
 
     def recording(arc_r, *args):
         sizes.append(len(arc_r))
         return real(arc_r, *args)
 
-    monkeypatch.setattr(engine, "_solve_network", recording)
+    monkeypatch.setattr(flow, "_solve_network", recording)
     result = result_to_dict(solve(problem))
     check_hard_constraints(data, result)
     assert max(sizes) < result["stats"]["candidate_slots"]  # only some arcs were solved
-    monkeypatch.setattr(engine, "_PRICE_FROM", 10**12)  # now the whole network in one go
+    monkeypatch.setattr(flow, "_PRICE_FROM", 10**12)  # now the whole network in one go
     sizes.clear()
     whole = result_to_dict(solve(problem))
     assert sizes == [result["stats"]["candidate_slots"]]

@@ -1,0 +1,295 @@
+"""One service's eligibility matrices (``_Group``), and the placements made on them.
+
+``_groups`` splits a problem by service (services share nothing). ``_Group`` builds, with
+numpy, every hard constraint as a (therapist, referral) or (slot, referral) matrix, the
+candidate (referral, slot) pairs and their values. ``_Plan`` is one service's placements
+as the solvers return them; ``_plan_value`` is their objective value.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from allocation.engine.problem import REMOTE, Problem, Referral, Therapist
+from allocation.engine.scoring import _priorities
+
+
+def _groups(problem: Problem) -> dict[str, tuple[list[int], list[int]]]:
+    """Referral and therapist positions per service: services never share anything."""
+    groups: dict[str, tuple[list[int], list[int]]] = {}
+    for i, r in enumerate(problem.referrals):
+        groups.setdefault(r.service, ([], []))[0].append(i)
+    for j, t in enumerate(problem.therapists):
+        groups.setdefault(t.service, ([], []))[1].append(j)
+    return groups
+
+
+def _codes(values: Iterable[str]) -> dict[str, int]:
+    table: dict[str, int] = {}
+    for v in values:
+        table.setdefault(v, len(table))
+    return table
+
+
+def _on_leave(refs: list[Referral], thers: list[Therapist]) -> np.ndarray:
+    """(T, R): True where the therapist is on leave on the referral's planned start."""
+    T, R = len(thers), len(refs)
+    on_leave = np.zeros((T, R), dtype=bool)
+    leave_rows = [
+        (j, a.toordinal(), b.toordinal()) for j, t in enumerate(thers) for a, b in t.leave
+    ]
+    if leave_rows:
+        starts = np.fromiter(
+            (r.planned_start.toordinal() if r.planned_start else 0 for r in refs), np.int64, R
+        )
+        uniq, inverse = np.unique(starts, return_inverse=True)
+        by_date = np.zeros((T, len(uniq)), dtype=bool)
+        for j, a, b in leave_rows:
+            by_date[j] |= (uniq >= a) & (uniq <= b)
+        on_leave = np.take(by_date, inverse, axis=1)
+    return on_leave
+
+
+def _distinct_days(s_t: np.ndarray, s_day: np.ndarray, usable: np.ndarray, T: int) -> np.ndarray:
+    """(T, R): distinct days with a usable slot, per therapist (k sessions need k days).
+
+    ``s_t`` and ``s_day`` are each slot's therapist and day, slots ordered by therapist
+    then day; ``usable`` is the (S, R) matrix of slots each referral can take.
+    """
+    days = np.zeros((T, usable.shape[1]), dtype=np.int16)
+    if len(s_t):
+        key = s_t * 7 + s_day
+        first = np.r_[True, key[1:] != key[:-1]]
+        group = np.cumsum(first) - 1  # (therapist, day) group of each slot
+        per_day = usable[first]  # a copy; OR in the other slots of the same day
+        for s in np.flatnonzero(~first).tolist():
+            per_day[group[s]] |= usable[s]
+        owner = s_t[first]
+        # Sum each therapist's day rows: a therapist has at most seven, so add the
+        # j-th day row of every therapist that has one, for j = 0..6.
+        head = np.r_[True, owner[1:] != owner[:-1]]
+        start = np.flatnonzero(head)
+        count = np.diff(np.r_[start, len(owner)])
+        for j in range(int(count.max())):
+            has = count > j
+            days[owner[start[has]]] += per_day[start[has] + j]
+    return days
+
+
+class _Group:
+    """Eligibility matrices for the referrals and therapists of one service.
+
+    Matrices are therapist-major ``(T, R)`` or slot-major ``(S, R)``, with referrals as
+    columns ("rows" in the code means referral positions in this group). Slots are ordered
+    by therapist, then day, then start, so a therapist's slots are contiguous.
+    """
+
+    def __init__(self, problem: Problem, ref_ids: list[int], ther_ids: list[int]):
+        weights = problem.weights
+        self.problem = problem
+        self.ref_ids = np.asarray(ref_ids, dtype=np.int64)
+        self.ther_ids = np.asarray(ther_ids, dtype=np.int64)
+        refs = [problem.referrals[i] for i in ref_ids]
+        thers = [problem.therapists[i] for i in ther_ids]
+        self.refs, self.thers = refs, thers
+        R, T = len(refs), len(thers)
+
+        chain = itertools.chain
+        modality = _codes(chain((r.modality for r in refs), *(t.modalities for t in thers)))
+        language = _codes(chain((r.language for r in refs), *(t.languages for t in thers)))
+        gender = _codes(
+            chain((r.gender for r in refs if r.gender), (t.gender for t in thers if t.gender))
+        )
+        site = _codes(chain(*(r.sites for r in refs), *(t.sites for t in thers)))
+        n_sites = len(site) + 1  # code 0 is "remote"
+
+        t_mod = np.zeros((len(modality), T), dtype=bool)
+        t_lang = np.zeros((len(language), T), dtype=bool)
+        t_freq = np.zeros((6, T), dtype=bool)
+        t_gender = np.full(T, -1, dtype=np.int64)
+        t_cap = np.zeros(T, dtype=np.int64)
+        for j, t in enumerate(thers):
+            t_mod[[modality[m] for m in t.modalities], j] = True
+            t_lang[[language[x] for x in t.languages], j] = True
+            t_freq[list(t.frequencies), j] = True
+            if t.gender is not None:
+                t_gender[j] = gender[t.gender]
+            t_cap[j] = t.capacity
+        self.t_cap = t_cap
+
+        def column(values: Iterable[Any], dtype: Any = np.int64) -> np.ndarray:
+            return np.fromiter(values, dtype, R)
+
+        r_mod = column(modality[r.modality] for r in refs)
+        r_lang = column(language[r.language] for r in refs)
+        r_interp = column((r.needs_interpreter for r in refs), bool)
+        r_k = column(r.sessions_per_week for r in refs)
+        r_greq = column(gender[r.gender] if r.gender_strength == "required" else -2 for r in refs)
+        r_gpref = column(gender[r.gender] if r.gender_strength == "preferred" else -2 for r in refs)
+        self.r_k = r_k
+        self.priority = _priorities(refs, weights)
+
+        # Slots, ordered by therapist then (day, start): Therapist.slots is already sorted.
+        s_t = [j for j, t in enumerate(thers) for _ in t.slots]
+        all_slots = [s for t in thers for s in t.slots]
+        S = len(all_slots)
+        self.s_t = np.asarray(s_t, dtype=np.int64)
+        self.s_day = np.fromiter((s.day for s in all_slots), np.int64, S)
+        self.s_part = np.fromiter((s.part for s in all_slots), np.int64, S)
+        self.s_site = np.fromiter(
+            (0 if s.site == REMOTE else site[s.site] + 1 for s in all_slots), np.int64, S
+        )
+        self.slots = all_slots
+        self.t_slot_start = np.searchsorted(self.s_t, np.arange(T + 1))
+
+        def scatter(rows: int, cells: Iterable[tuple[int, int]]) -> np.ndarray:
+            matrix = np.zeros((rows, R), dtype=bool)
+            flat = [a * R + i for a, i in cells]
+            matrix.reshape(-1)[flat] = True
+            return matrix
+
+        r_avail = scatter(
+            21, ((d * 3 + p, i) for i, r in enumerate(refs) for d, p in r.availability)
+        )
+        r_site = scatter(
+            n_sites,
+            itertools.chain(
+                ((0, i) for i, r in enumerate(refs) if r.accepts_remote),
+                (
+                    (site[x] + 1, i)
+                    for i, r in enumerate(refs)
+                    if r.mode != "remote"
+                    for x in r.sites
+                ),
+            ),
+        )
+        r_pref_part = scatter(3, ((p, i) for i, r in enumerate(refs) for p in r.preferred_parts))
+        r_pref_site = column(
+            site[r.preferred_site] + 1 if r.preferred_site is not None else -1 for r in refs
+        )
+        ther_pos = {t.id: j for j, t in enumerate(thers)}
+        r_assessor = column(ther_pos.get(r.assessor, -1) if r.assessor else -1 for r in refs)
+        self.r_pref_site = r_pref_site
+        self.r_pref_part = r_pref_part
+
+        # Pair-level hard constraints, one (T, R) matrix per family (True = meets).
+        on_leave = _on_leave(refs, thers)
+
+        def spread(by_code: np.ndarray, codes: np.ndarray) -> np.ndarray:
+            # (codes, T) -> (T, R), C-ordered like every other matrix here: mixed memory
+            # layouts make the elementwise work below several times slower.
+            return np.take(np.ascontiguousarray(by_code.T), codes, axis=1)
+
+        speaks = spread(t_lang, r_lang)
+        self.meets = {
+            "modality": spread(t_mod, r_mod),
+            "language": speaks | r_interp[None, :],
+            "gender": (t_gender[:, None] == r_greq[None, :]) | (r_greq == -2)[None, :],
+            "frequency": spread(t_freq, r_k),
+            "leave": ~on_leave,
+            "capacity": np.repeat((t_cap > 0)[:, None], R, axis=1),
+        }
+        pair_ok = self.meets["modality"] & self.meets["language"]
+        for family in ("gender", "frequency", "leave"):
+            pair_ok &= self.meets[family]
+        pair_ok[t_cap <= 0] = False
+        # Slot level: at an acceptable place and inside the client's availability.
+        usable = r_avail[self.s_day * 3 + self.s_part] & r_site[self.s_site]
+        days = _distinct_days(self.s_t, self.s_day, usable, T)
+        self.days = days
+        self.meets["slots"] = days >= r_k[None, :]
+        self.eligible = pair_ok & self.meets["slots"]
+        # Usable slots of eligible therapists: the candidate (referral, slot) pairs.
+        self.ok = usable & self.eligible[self.s_t] if S else usable
+
+        self.t_gender, self.t_lang = t_gender, t_lang
+        self.r_gpref, self.r_assessor, self.r_interp, self.r_lang = (
+            r_gpref,
+            r_assessor,
+            r_interp,
+            r_lang,
+        )
+
+    def pair_fit(self, t: Any, r: Any) -> Any:
+        """Fit points that depend on the therapist only (arrays of positions, or ints)."""
+        weights = self.problem.weights
+        return (
+            weights.fit_gender * (self.t_gender[t] == self.r_gpref[r])
+            + weights.fit_continuity * (self.r_assessor[r] == t)
+            + weights.fit_language * (self.r_interp[r] & self.t_lang[self.r_lang[r], t])
+        )
+
+    def pair_fit_one(self, t: int, r: int) -> int:
+        """``pair_fit`` for one therapist and one referral, without array overhead."""
+        weights = self.problem.weights
+        points = 0
+        if self.t_gender[t] == self.r_gpref[r]:
+            points += weights.fit_gender
+        if self.r_assessor[r] == t:
+            points += weights.fit_continuity
+        if self.r_interp[r] and self.t_lang[self.r_lang[r], t]:
+            points += weights.fit_language
+        return points
+
+    def arcs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(referral, slot, value) for every candidate pair, ordered by slot.
+
+        For a referral seen k times a week the value is an upper bound on the value of any
+        k-slot bundle containing that slot, which makes the flow a relaxation.
+        """
+        s, r = np.nonzero(self.ok)
+        weights = self.problem.weights
+        value = (
+            self.problem.place_scale
+            + self.priority[r] * self.problem.scale
+            + self.pair_fit(self.s_t[s], r)
+        )
+        value += weights.fit_site * (self.s_site[s] == self.r_pref_site[r])
+        value += weights.fit_time * self.r_pref_part[self.s_part[s], r]
+        return r, s, value
+
+    def greedy_placed(self) -> dict[int, tuple[int, tuple[int, ...]]]:
+        """The greedy baseline's placements in this service (computed once)."""
+        # Imported here: the baseline module builds groups, so it imports this one.
+        from allocation.engine.baseline import _greedy_placed
+
+        cached = getattr(self, "_greedy", None)
+        if cached is None:
+            cached = self._greedy = _greedy_placed(self)
+        return cached
+
+    def candidates(self, row: int, t: int) -> list[int]:
+        lo, hi = self.t_slot_start[t], self.t_slot_start[t + 1]
+        return [int(s) for s in np.flatnonzero(self.ok[lo:hi, row]) + lo]
+
+
+@dataclass
+class _Plan:
+    """Placements in one group: referral position -> (therapist position, slot positions)."""
+
+    placed: dict[int, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
+    method: str = "min_cost_flow"
+    optimal: bool = True
+    upper_bound: int = 0
+    solver_seconds: float = 0.0
+
+
+def _bundle_value(g: _Group, row: int, t: int, cols: Sequence[int]) -> int:
+    weights = g.problem.weights
+    value = g.problem.value_of(int(g.priority[row]), g.pair_fit_one(t, row))
+    pref = g.r_pref_site[row]
+    if pref >= 0 and all(g.s_site[s] == pref for s in cols):
+        value += weights.fit_site
+    wanted = g.r_pref_part[:, row]
+    if wanted.any() and all(wanted[g.s_part[s]] for s in cols):
+        value += weights.fit_time
+    return value
+
+
+def _plan_value(g: _Group, plan: _Plan) -> int:
+    return sum(_bundle_value(g, r, t, cols) for r, (t, cols) in plan.placed.items())

@@ -1,0 +1,431 @@
+"""Parsing and validation: ``parse_problem`` turns JSON-shaped data into a ``Problem``.
+
+Every field of every record is checked here, and the first fault raises ``ProblemError``
+with a message naming the record ("therapist 't-4' slot 's-2': ..."). The field sets
+(``_THERAPIST_FIELDS`` and friends) and the bounds that keep the objective inside 64-bit
+integers (``MAX_CAPACITY``, ``MAX_WEEKS_WAITING``) live here too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
+from typing import Any
+
+from allocation.engine.problem import (
+    DAY_NAMES,
+    MINUTES_PER_DAY,
+    MODES,
+    PARTS,
+    REMOTE,
+    RISKS,
+    STRENGTHS,
+    Problem,
+    ProblemError,
+    Referral,
+    Slot,
+    Therapist,
+    Weights,
+    _bulk,
+    _hhmm,
+)
+
+_DAY_LOOKUP = {name.lower(): i for i, name in enumerate(DAY_NAMES)} | {
+    name[:3].lower(): i for i, name in enumerate(DAY_NAMES)
+}
+
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+_THERAPIST_FIELDS = {
+    "id",
+    "service",
+    "modalities",
+    "languages",
+    "gender",
+    "sites",
+    "remote",
+    "capacity",
+    "caseload",
+    "frequencies",
+    "slots",
+    "leave",
+    "name",
+    "notes",
+}
+_SLOT_FIELDS = {"id", "day", "start", "length", "site", "notes"}
+_LEAVE_FIELDS = {"start", "end"}
+# Bounds that keep every count inside the solver's 64-bit integers; far beyond real services.
+MAX_CAPACITY = 1_000
+MAX_WEEKS_WAITING = 5_200  # a hundred years
+_REFERRAL_FIELDS = {
+    "id",
+    "service",
+    "modality",
+    "language",
+    "needs_interpreter",
+    "gender_preference",
+    "mode",
+    "sites",
+    "preferred_site",
+    "availability",
+    "preferred_parts",
+    "sessions_per_week",
+    "planned_start",
+    "weeks_waiting",
+    "referral_date",
+    "risk",
+    "assessor",
+    "notes",
+}
+_PROBLEM_FIELDS = {"today", "services", "sites", "weights", "therapists", "referrals", "notes"}
+
+
+class _Reader:
+    """Reads one record's fields, raising ProblemError prefixed with the record's name."""
+
+    def __init__(self, where: str, row: Any, allowed: set[str]):
+        self.where = where
+        if not isinstance(row, Mapping):
+            self.fail(f"must be an object, not {type(row).__name__}")
+        unknown = sorted(set(row) - allowed)
+        if unknown:
+            self.fail(f"unknown field {unknown[0]!r}")
+        self.row = row
+
+    def fail(self, message: str) -> None:
+        raise ProblemError(f"{self.where}: {message}")
+
+    def text(self, key: str, *, default: Any = ..., lower: bool = False) -> Any:
+        value = self.row.get(key, default)
+        if value is ...:
+            self.fail(f"missing {key!r}")
+        if value is default:
+            return value
+        if not isinstance(value, str) or not value.strip():  # null only for optional fields
+            self.fail(f"{key!r} must be a non-empty string")
+        value = value.strip()
+        return value.lower() if lower else value
+
+    def integer(self, key: str, *, default: Any = ..., low: int = 0, high: int | None = None):
+        value = self.row.get(key, default)
+        if value is ...:
+            self.fail(f"missing {key!r}")
+        if value is default:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(f"{key!r} must be a whole number")
+        if value < low:
+            self.fail(f"{key} must be {low} or more")
+        if high is not None and value > high:
+            self.fail(f"{key} must be {high} or less")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.row.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(f"{key!r} must be true or false")
+        return value
+
+    def strings(self, key: str, *, lower: bool = False, default: Any = ...) -> list[str]:
+        value = self.row.get(key, default)
+        if value is ...:
+            self.fail(f"missing {key!r}")
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.fail(f"{key!r} must be a list of non-empty strings")
+        return [v.strip().lower() if lower else v.strip() for v in value]
+
+    def date(self, key: str, value: Any = ...) -> dt.date | None:
+        if value is ...:
+            value = self.row.get(key)
+        if value is None:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            self.fail(f"{key!r} must be a date (YYYY-MM-DD), not {value!r}")
+        raise AssertionError  # unreachable
+
+
+def _day(reader: _Reader, value: Any, what: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 6:
+        return value
+    if isinstance(value, str) and value.strip().lower() in _DAY_LOOKUP:
+        return _DAY_LOOKUP[value.strip().lower()]
+    reader.fail(f"{what} has unknown day {value!r} (use 0-6 for Monday-Sunday)")
+    raise AssertionError  # unreachable
+
+
+def _part(reader: _Reader, value: Any, what: str) -> int:
+    if isinstance(value, str) and value.strip().lower() in PARTS:
+        return PARTS.index(value.strip().lower())
+    reader.fail(f"{what} has unknown part of day {value!r} (morning, afternoon or evening)")
+    raise AssertionError  # unreachable
+
+
+def _parse_weights(data: Any) -> Weights:
+    if data is None:
+        return Weights()
+    names = {f.name for f in fields(Weights)}
+    reader = _Reader("weights", data, names)
+    values = {
+        name: reader.integer(name, default=None, high=100 if name.startswith("fit_") else 10_000)
+        for name in names
+    }
+    return Weights(**{k: v for k, v in values.items() if v is not None})
+
+
+def _parse_slot(owner: _Reader, tid: str, j: int, row: Any, sites: tuple, remote: bool) -> Slot:
+    probe = row.get("id") if isinstance(row, Mapping) else None
+    label = f"slot {probe!r}" if isinstance(probe, str) else f"slot #{j + 1}"
+    reader = _Reader(f"{owner.where} {label}", row, _SLOT_FIELDS)
+    sid = reader.text("id")
+    day = _day(reader, reader.row.get("day"), "slot")
+    start_text = reader.row.get("start")
+    match = _TIME_RE.match(start_text) if isinstance(start_text, str) else None
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        reader.fail(f"start {start_text!r} is not a time of day (HH:MM, 00:00-23:59)")
+    start = int(match.group(1)) * 60 + int(match.group(2))
+    length = reader.integer("length", default=50, low=1)
+    if start + length > MINUTES_PER_DAY:
+        reader.fail(f"{_hhmm(start)} for {length} minutes runs past midnight")
+    site = reader.text("site")
+    if site.lower() == REMOTE:
+        if not remote:
+            reader.fail("is remote but the therapist does not work remotely")
+        site = REMOTE
+    elif site not in sites:
+        reader.fail(f"site {site!r} is not one of the therapist's sites")
+    return Slot(id=sid, day=day, start=start, length=length, site=site)
+
+
+def _parse_therapist(i: int, row: Any, known: dict[str, set[str] | None]) -> Therapist:
+    probe = row.get("id") if isinstance(row, Mapping) else None
+    where = f"therapist {probe!r}" if isinstance(probe, str) else f"therapist #{i + 1}"
+    reader = _Reader(where, row, _THERAPIST_FIELDS)
+    tid = reader.text("id")
+    service = reader.text("service")
+    _check_known(reader, "service", [service], known["services"])
+    modalities = reader.strings("modalities", lower=True)
+    if not modalities:
+        reader.fail("offers no modality")
+    languages = reader.strings("languages", lower=True)
+    if not languages:
+        reader.fail("speaks no language")
+    gender = reader.text("gender", default=None, lower=True)
+    sites = tuple(reader.strings("sites", default=[]))
+    if any(s.lower() == REMOTE for s in sites):
+        reader.fail("'remote' is not a site; set \"remote\": true instead")
+    _check_known(reader, "site", sites, known["sites"])
+    remote = reader.boolean("remote", False)
+    capacity = reader.integer("capacity", high=MAX_CAPACITY)
+    caseload = reader.integer("caseload", default=None, high=MAX_CAPACITY)
+    free = capacity if caseload is None else max(capacity - caseload, 0)
+    frequencies = reader.row.get("frequencies", [1])
+    if (
+        not isinstance(frequencies, list)
+        or not frequencies
+        or not all(isinstance(f, int) and not isinstance(f, bool) for f in frequencies)
+        or not all(1 <= f <= 5 for f in frequencies)
+    ):
+        reader.fail("frequencies must list sessions per week between 1 and 5")
+    raw_slots = reader.row.get("slots", [])
+    if not isinstance(raw_slots, list):
+        reader.fail("'slots' must be a list")
+    slots = [_parse_slot(reader, tid, j, s, sites, remote) for j, s in enumerate(raw_slots)]
+    seen: set[str] = set()
+    for slot in slots:
+        if slot.id in seen:
+            reader.fail(f"duplicate slot id {slot.id!r}")
+        seen.add(slot.id)
+    by_day = sorted(slots, key=lambda s: (s.day, s.start))
+    for a, b in itertools.pairwise(by_day):
+        if a.day == b.day and b.start < a.end:
+            reader.fail(
+                f"slots {a.id!r} and {b.id!r} overlap ({a.label}-{_hhmm(a.end)} and "
+                f"{b.label}-{_hhmm(b.end)})"
+            )
+    raw_leave = reader.row.get("leave", [])
+    if not isinstance(raw_leave, list):
+        reader.fail("'leave' must be a list of {start, end} periods")
+    leave = []
+    for period in raw_leave:
+        if not isinstance(period, Mapping) or set(period) - {"notes"} != _LEAVE_FIELDS:
+            reader.fail("each leave period needs exactly 'start' and 'end'")
+        start = reader.date("leave start", period["start"])
+        end = reader.date("leave end", period["end"])
+        if start is None or end is None:
+            reader.fail("each leave period needs a 'start' and an 'end' date (YYYY-MM-DD)")
+        if end < start:
+            reader.fail(f"leave ends ({end}) before it starts ({start})")
+        leave.append((start, end))
+    return Therapist(
+        id=tid,
+        service=service,
+        modalities=frozenset(modalities),
+        languages=frozenset(languages),
+        gender=gender,
+        sites=sites,
+        remote=remote,
+        capacity=free,
+        frequencies=frozenset(frequencies),
+        slots=tuple(by_day),
+        leave=tuple(sorted(leave)),
+    )
+
+
+def _check_known(reader: _Reader, what: str, values: Iterable[str], known: set | None) -> None:
+    if known is None:
+        return
+    for value in values:
+        if value not in known:
+            reader.fail(f"unknown {what} {value!r}")
+
+
+def _parse_referral(
+    i: int, row: Any, known: dict[str, set[str] | None], today: dt.date | None
+) -> Referral:
+    probe = row.get("id") if isinstance(row, Mapping) else None
+    where = f"referral {probe!r}" if isinstance(probe, str) else f"referral #{i + 1}"
+    reader = _Reader(where, row, _REFERRAL_FIELDS)
+    rid = reader.text("id")
+    service = reader.text("service")
+    _check_known(reader, "service", [service], known["services"])
+    modality = reader.text("modality", lower=True)
+    language = reader.text("language", default="english", lower=True)
+    interpreter = reader.boolean("needs_interpreter", False)
+
+    preference = reader.row.get("gender_preference", "none")
+    if preference is None or preference == "none":
+        strength, gender = "none", None
+    elif isinstance(preference, Mapping) and set(preference) <= {"strength", "gender"}:
+        strength = str(preference.get("strength", "")).lower()
+        gender = preference.get("gender")
+        if strength not in STRENGTHS:
+            reader.fail(f"gender preference strength {strength!r} is not one of {STRENGTHS}")
+        if strength != "none" and (not isinstance(gender, str) or not gender.strip()):
+            reader.fail("a gender preference needs a 'gender'")
+        gender = gender.strip().lower() if strength != "none" else None
+    else:
+        reader.fail('gender_preference must be "none" or {"strength", "gender"}')
+
+    mode = reader.text("mode", default="either", lower=True)
+    if mode not in MODES:
+        reader.fail(f"mode {mode!r} is not one of in_person, remote, either")
+    sites = tuple(reader.strings("sites", default=[]))
+    _check_known(reader, "site", sites, known["sites"])
+    preferred_site = reader.text("preferred_site", default=None)
+    if mode == "remote" and (sites or preferred_site):
+        reader.fail("mode 'remote' takes no sites")
+    if mode == "in_person" and not sites:
+        reader.fail("mode 'in_person' needs at least one acceptable site")
+    if preferred_site is not None and preferred_site not in sites:
+        reader.fail(f"preferred site {preferred_site!r} is not among its acceptable sites")
+
+    raw_availability = reader.row.get("availability", [])
+    if not isinstance(raw_availability, list):
+        reader.fail("'availability' must be a list of [day, part] pairs")
+    availability = set()
+    for item in raw_availability:
+        if isinstance(item, Mapping) and set(item) == {"day", "part"}:
+            day, part = item["day"], item["part"]
+        elif isinstance(item, list | tuple) and len(item) == 2:
+            day, part = item
+        else:
+            reader.fail(f"availability entry {item!r} is not a [day, part] pair")
+        availability.add((_day(reader, day, "availability"), _part(reader, part, "availability")))
+    preferred_parts = frozenset(
+        _part(reader, p, "preferred_parts")
+        for p in reader.strings("preferred_parts", lower=True, default=[])
+    )
+    sessions = reader.integer("sessions_per_week", default=1, low=1, high=5)
+    planned_start = reader.date("planned_start") or today
+    weeks = reader.integer("weeks_waiting", default=None, high=MAX_WEEKS_WAITING)
+    referral_date = reader.date("referral_date")
+    if weeks is not None and referral_date is not None:
+        reader.fail("give weeks_waiting or referral_date, not both")
+    if weeks is None:
+        if referral_date is None:
+            reader.fail("needs weeks_waiting, or referral_date and the problem's 'today'")
+        if today is None:
+            reader.fail("referral_date needs the problem's 'today'")
+        if referral_date > today:
+            reader.fail(f"referral_date {referral_date} is after today ({today})")
+        weeks = (today - referral_date).days // 7
+    risk = reader.text("risk", default="low", lower=True)
+    if risk not in RISKS:
+        reader.fail(f"risk {risk!r} is not one of low, medium, high")
+    assessor = reader.text("assessor", default=None)
+    return Referral(
+        id=rid,
+        service=service,
+        modality=modality,
+        language=language,
+        needs_interpreter=interpreter,
+        gender_strength=strength,
+        gender=gender,
+        mode=mode,
+        sites=sites,
+        preferred_site=preferred_site,
+        availability=frozenset(availability),
+        preferred_parts=preferred_parts,
+        sessions_per_week=sessions,
+        planned_start=planned_start,
+        weeks_waiting=weeks,
+        risk=risk,
+        assessor=assessor,
+    )
+
+
+def parse_problem(data: dict) -> Problem:
+    """Validate a JSON-shaped problem and return it; raise ProblemError naming the record."""
+    try:
+        return _parse_problem(data)
+    except RecursionError:
+        # A value nested almost as deep as JSON allows, met while describing it in a message.
+        raise ProblemError("problem: a value is nested too deeply") from None
+
+
+@_bulk()
+def _parse_problem(data: dict) -> Problem:
+    top = _Reader("problem", data, _PROBLEM_FIELDS)
+    today = top.date("today")
+    known: dict[str, set[str] | None] = {}
+    for key in ("services", "sites"):
+        known[key] = set(top.strings(key)) if key in data else None
+    if known["sites"] and REMOTE in {s.lower() for s in known["sites"]}:
+        top.fail("'remote' is reserved and cannot be a site name")
+    weights = _parse_weights(data.get("weights"))
+    raw_therapists = data.get("therapists", [])
+    raw_referrals = data.get("referrals", [])
+    if not isinstance(raw_therapists, list):
+        top.fail("'therapists' must be a list")
+    if not isinstance(raw_referrals, list):
+        top.fail("'referrals' must be a list")
+    therapists = [_parse_therapist(i, row, known) for i, row in enumerate(raw_therapists)]
+    referrals = [_parse_referral(i, row, known, today) for i, row in enumerate(raw_referrals)]
+    for kind, records in (("therapist", therapists), ("referral", referrals)):
+        seen: set[str] = set()
+        for record in records:
+            if record.id in seen:
+                raise ProblemError(f"{kind} {record.id!r}: duplicate id")
+            seen.add(record.id)
+    if any(t.leave for t in therapists):
+        for referral in referrals:
+            if referral.planned_start is None:
+                raise ProblemError(
+                    f"referral {referral.id!r}: needs planned_start (or the problem's "
+                    "'today') to check therapists' leave"
+                )
+    problem = Problem(
+        therapists=tuple(therapists),
+        referrals=tuple(referrals),
+        today=today,
+        weights=weights,
+    )
+    placeable = max(min(len(referrals), sum(t.capacity for t in therapists)), 1)
+    if placeable * problem.value_of(weights.max_priority, weights.max_fit) >= 2**62:
+        top.fail("weights too large for a problem of this size (the objective would overflow)")
+    return problem

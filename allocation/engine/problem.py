@@ -1,0 +1,217 @@
+"""The engine's data: a problem, its records, a result, and the constants they share.
+
+Frozen dataclasses (``Problem``, ``Therapist``, ``Referral``, ``Slot``, ``Weights``, and
+``Result`` with its ``Assignment`` and ``Unplaced`` rows), ``ProblemError``, the day and
+part-of-day names, and two helpers every other module uses (``_hhmm``, ``_bulk``).
+Nothing here reads input or computes an allocation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gc
+from dataclasses import dataclass, field
+from typing import Any
+
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+PARTS = ("morning", "afternoon", "evening")
+MODES = ("in_person", "remote", "either")
+RISKS = ("low", "medium", "high")
+STRENGTHS = ("none", "preferred", "required")
+REMOTE = "remote"
+NOON = 12 * 60
+FIVE_PM = 17 * 60
+MINUTES_PER_DAY = 24 * 60
+
+
+class ProblemError(ValueError):
+    """The problem is malformed or inconsistent; the message names the record."""
+
+
+@contextlib.contextmanager
+def _bulk():
+    """Pause the cyclic garbage collector while building many small acyclic objects.
+
+    Creating hundreds of thousands of dicts and tuples otherwise triggers repeated full
+    collections that cost more than the work itself.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """Priority and fit points. Priority outranks fit entirely (see ``Problem.scale``)."""
+
+    base: int = 100  # every placement
+    per_week: int = 5  # each week waited, up to max_weeks
+    max_weeks: int = 104
+    breach_6: int = 600  # waiting 6 weeks or more
+    breach_18: int = 1200  # waiting 18 weeks or more (on top of breach_6)
+    risk_medium: int = 250
+    risk_high: int = 500
+    fit_gender: int = 4  # preferred therapist gender met
+    fit_continuity: int = 3  # the assessor is the therapist
+    fit_site: int = 2  # every in-person session at the preferred site
+    fit_time: int = 2  # every session in a preferred part of the day
+    fit_language: int = 1  # speaks the client's language, so no interpreter is needed
+
+    @property
+    def max_fit(self) -> int:
+        return (
+            self.fit_gender
+            + self.fit_continuity
+            + self.fit_site
+            + self.fit_time
+            + self.fit_language
+        )
+
+    @property
+    def max_priority(self) -> int:
+        """The most priority points any one referral can have under these weights."""
+        return (
+            self.base
+            + self.per_week * self.max_weeks
+            + self.breach_6
+            + self.breach_18
+            + max(self.risk_medium, self.risk_high, 0)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    id: str
+    day: int  # 0 = Monday
+    start: int  # minutes after midnight
+    length: int  # minutes
+    site: str  # a site name, or "remote"
+
+    @property
+    def part(self) -> int:
+        return 0 if self.start < NOON else (1 if self.start < FIVE_PM else 2)
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+    @property
+    def label(self) -> str:
+        return f"{DAY_NAMES[self.day]} {_hhmm(self.start)}"
+
+    @property
+    def remote(self) -> bool:
+        return self.site == REMOTE
+
+
+@dataclass(frozen=True, slots=True)
+class Therapist:
+    id: str
+    service: str
+    modalities: frozenset[str]
+    languages: frozenset[str]
+    gender: str | None
+    sites: tuple[str, ...]
+    remote: bool
+    capacity: int  # free places: capacity less current caseload
+    frequencies: frozenset[int]
+    slots: tuple[Slot, ...]
+    leave: tuple[tuple[dt.date, dt.date], ...] = ()
+
+    def on_leave(self, day: dt.date | None) -> tuple[dt.date, dt.date] | None:
+        if day is None:
+            return None
+        for start, end in self.leave:
+            if start <= day <= end:
+                return (start, end)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    id: str
+    service: str
+    modality: str
+    language: str
+    needs_interpreter: bool
+    gender_strength: str  # none / preferred / required
+    gender: str | None
+    mode: str  # in_person / remote / either
+    sites: tuple[str, ...]
+    preferred_site: str | None
+    availability: frozenset[tuple[int, int]]  # (day, part index)
+    preferred_parts: frozenset[int]
+    sessions_per_week: int
+    planned_start: dt.date | None
+    weeks_waiting: int
+    risk: str
+    assessor: str | None = None
+
+    @property
+    def accepts_remote(self) -> bool:
+        return self.mode in ("remote", "either")
+
+    def accepts_slot_site(self, site: str) -> bool:
+        if site == REMOTE:
+            return self.accepts_remote
+        return self.mode != "remote" and site in self.sites
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    therapists: tuple[Therapist, ...]
+    referrals: tuple[Referral, ...]
+    today: dt.date | None = None
+    weights: Weights = field(default_factory=Weights)
+    # Multipliers of the lexicographic objective ``place_scale * placed + scale * priority
+    # + fit``. No allocation places more than ``placeable`` referrals, so its fit total is
+    # below ``scale`` and its ``scale * priority + fit`` below ``place_scale``: one more
+    # placement outweighs any priority and fit, and any priority gain outweighs any fit.
+    scale: int = field(init=False)
+    place_scale: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        placeable = max(min(len(self.referrals), sum(t.capacity for t in self.therapists)), 1)
+        scale = self.weights.max_fit * placeable + 1
+        object.__setattr__(self, "scale", scale)
+        object.__setattr__(self, "place_scale", scale * (self.weights.max_priority * placeable + 1))
+
+    def value_of(self, priority: int, fit: int) -> int:
+        """One placement's share of the objective."""
+        return self.place_scale + self.scale * priority + fit
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    referral: str
+    therapist: str
+    slots: tuple[Slot, ...]
+    priority: int
+    fit: int
+    score: int
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unplaced:
+    referral: str
+    priority: int
+    reasons: tuple[str, ...]
+    suggestions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    assignments: tuple[Assignment, ...]
+    unplaced: tuple[Unplaced, ...]
+    objective: dict[str, Any]
+    stats: dict[str, Any]

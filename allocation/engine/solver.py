@@ -1,0 +1,146 @@
+"""``solve``: each service by the flow, the decomposition or CP-SAT; the whole result.
+
+Weekly-only services are one exact flow; others go through the decomposition, then
+CP-SAT when small enough and not yet proven optimal, and never end below greedy. ``solve``
+assembles proposals, explanations, the objective with its bound, and timings.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from allocation.engine.cp_sat import _cp_sat
+from allocation.engine.decompose import _decompose
+from allocation.engine.explain import _explain_no_therapists, _explain_unplaced
+from allocation.engine.flow import _flow_assign
+from allocation.engine.group import _Group, _groups, _Plan, _plan_value
+from allocation.engine.problem import Assignment, Problem, Result, Unplaced, _bulk
+from allocation.engine.result import _make_assignment, _objective
+
+# Services with more candidate (referral, slot) pairs than this skip the decomposition's
+# improvement rounds, to stay within the time target; the upper bound shows the cost.
+_IMPROVE_UP_TO = 50_000
+
+
+def _solve_group(g: _Group, exact_limit: int, time_limit: float) -> _Plan:
+    plan = _solve_exact_or_decompose(g, exact_limit, time_limit)
+    if not plan.optimal:
+        # Not proven optimal: never return less than the greedy baseline would.
+        baseline = _Plan(placed=g.greedy_placed())
+        if _plan_value(g, baseline) > _plan_value(g, plan):
+            plan.placed = baseline.placed
+            plan.method = "greedy"
+    return plan
+
+
+def _solve_exact_or_decompose(g: _Group, exact_limit: int, time_limit: float) -> _Plan:
+    multi_rows = (g.r_k > 1) & g.eligible.any(axis=0)
+    if not multi_rows.any():
+        arc_r, arc_s, arc_v = g.arcs()
+        t0 = time.perf_counter()
+        used, _ = _flow_assign(arc_r, arc_s, arc_v, g.s_t, g.t_cap, len(g.refs))
+        plan = _Plan(solver_seconds=time.perf_counter() - t0)
+        plan.upper_bound = int(arc_v[used].sum())
+        for r, s in zip(arc_r[used].tolist(), arc_s[used].tolist(), strict=True):
+            plan.placed[r] = (int(g.s_t[s]), (s,))
+        return plan
+    candidates = int(g.ok.sum())
+    plan = _decompose(g, passes=3 if candidates <= _IMPROVE_UP_TO else 0)
+    if plan.optimal or candidates > exact_limit:
+        return plan
+    exact = _cp_sat(g, plan, time_limit)
+    if exact is None:
+        return plan
+    exact.solver_seconds += plan.solver_seconds
+    exact.upper_bound = min(exact.upper_bound, plan.upper_bound)
+    if _plan_value(g, exact) < _plan_value(g, plan):
+        plan.upper_bound = exact.upper_bound
+        return plan
+    return exact
+
+
+@_bulk()
+def solve(problem: Problem, *, exact_limit: int = 1_500, time_limit: float = 3.0) -> Result:
+    """Allocate the waiting list: the best proposal under the lexicographic objective.
+
+    Each service is solved on its own. With only weekly referrals it is a min-cost flow,
+    solved exactly. With referrals seen several times a week it goes through the flow
+    decomposition, which also yields an upper bound; if that bound is not met and the
+    service has at most ``exact_limit`` candidate (referral, slot) pairs, CP-SAT solves it
+    exactly (up to ``time_limit`` seconds per service, else its best answer is kept).
+    ``objective["optimal"]`` says whether the whole result is proven optimal.
+    """
+    started = time.perf_counter()
+    build = solver = explain = 0.0
+    assignments: list[tuple[int, Assignment]] = []
+    unplaced: dict[int, Unplaced] = {}
+    methods: set[str] = set()
+    optimal = True
+    bound = 0
+    pairs = candidates = 0
+    for ref_ids, ther_ids in _groups(problem).values():
+        if not ref_ids:
+            continue
+        if not ther_ids:
+            t0 = time.perf_counter()
+            unplaced.update(_explain_no_therapists(problem, ref_ids))
+            explain += time.perf_counter() - t0
+            continue
+        t0 = time.perf_counter()
+        g = _Group(problem, ref_ids, ther_ids)
+        pairs += int(g.eligible.sum())
+        candidates += int(g.ok.sum())
+        build += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        plan = _solve_group(g, exact_limit, time_limit)
+        solver += plan.solver_seconds
+        build += time.perf_counter() - t0 - plan.solver_seconds
+        methods.add(plan.method)
+        optimal = optimal and plan.optimal
+        bound += plan.upper_bound
+        t0 = time.perf_counter()
+        for row, (t, cols) in plan.placed.items():
+            ri, ti = int(g.ref_ids[row]), int(g.ther_ids[t])
+            slots = [g.slots[s] for s in cols]
+            assignments.append((ri, _make_assignment(problem, ri, ti, slots)))
+        rows = np.asarray([r for r in range(len(ref_ids)) if r not in plan.placed], dtype=np.int64)
+        unplaced.update(_explain_unplaced(problem, g, rows, plan))
+        explain += time.perf_counter() - t0
+    assignments.sort(key=lambda pair: pair[0])
+    ordered = [a for _, a in assignments]
+    objective = _objective(
+        problem,
+        ordered,
+        method="+".join(sorted(methods)) or "none",
+        optimal=optimal,
+        upper_bound=bound,
+    )
+    # The bound is a sum of placement values, so it splits like the objective itself.
+    bound_placed, rest = divmod(bound, problem.place_scale)
+    bound_priority = rest // problem.scale
+    objective["placed_bound"] = bound_placed
+    objective["priority_gap"] = (
+        round(max(bound_priority - objective["priority"], 0) / bound_priority, 6)
+        if bound_priority > 0
+        else 0.0
+    )
+    stats = {
+        "considered": len(problem.referrals),
+        "therapists": len(problem.therapists),
+        "placed": len(ordered),
+        "unplaced": len(unplaced),
+        "eligible_pairs": pairs,
+        "candidate_slots": candidates,
+        "build_seconds": round(build, 4),
+        "solve_seconds": round(solver, 4),
+        "explain_seconds": round(explain, 4),
+        "total_seconds": round(time.perf_counter() - started, 4),
+    }
+    return Result(
+        assignments=tuple(ordered),
+        unplaced=tuple(unplaced[i] for i in sorted(unplaced)),
+        objective=objective,
+        stats=stats,
+    )
