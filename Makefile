@@ -45,6 +45,7 @@ test: install
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(DJANGO) makemigrations --check --dry-run
 
 format: $(PY_STAMP)

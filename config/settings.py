@@ -117,6 +117,9 @@ INSTALLED_APPS = [
     "assessment",
     "allocation",
     "notifications",
+    # Whole-service apps, on top of the rest.
+    "staff",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("", include("common.urls")),
+    path("", include("staff.urls")),
     path("", include("intake.urls")),
     path("", include("assessment.urls")),
     path("", include("notifications.urls")),

@@ -1,8 +1,15 @@
-"""What each kind of message is: who may receive it, on which channels, and its context.
+"""What each kind of message is: who may receive it, on which channels, and its context;
+and the registry through which the apps above tell the outbox what it needs from them.
 
-Pure data: no database. The templates live in templates/notifications/messages/<kind>.*:
-`.html` (subject, heading and body blocks shared by the email and the letter), `.txt`
-(the plain-text email) and, where a text message makes sense, `.sms.txt`.
+Notifications knows no app. Each app registers its own kinds in its `AppConfig.ready()`
+(`register`, with an example context for staff previews and, where events can overtake a
+queued message, why it is no longer needed). Intake registers the one function that reads
+a client's contact details and consent at send time (`register_contact`), and where the
+people still waiting are (`register_waiting`). No database here.
+
+The templates live in templates/notifications/messages/<kind>.*: `.html` (subject, heading
+and body blocks shared by the email and the letter), `.txt` (the plain-text email) and,
+where a text message makes sense, `.sms.txt`.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django.utils import timezone
 
@@ -35,8 +42,12 @@ class KindSpec:
     urgent: bool = False
     # When no agreed channel can carry it, does a person need to step in?
     follow_up_if_undeliverable: bool = True
-    # Context keys the templates use; `example` fills them for a staff preview.
-    example: dict[str, Any] = field(default_factory=dict)
+    # Context keys the templates use, with example values for a staff preview (a function:
+    # examples are dated from today).
+    example: Callable[[], dict[str, Any]] = dict
+    # Given the referral when the message is due: why events have overtaken it ("" if it is
+    # still needed). Supplied by the app that knows the referral's states.
+    no_longer_needed: Callable[[Any], str] | None = None
     # Addressed at send time by the app that registered it (`register_at_send`), for a
     # person with no client record yet; it may carry a one-time secret that is rendered
     # into the message and never stored.
@@ -87,126 +98,22 @@ def at_send(kind: str, *, context: dict[str, Any]) -> AtSend:
 SECRET_REMOVED = "[code removed]"
 
 
-def _example_appointment() -> datetime:
-    at = timezone.localtime() + timedelta(days=10)
-    while at.weekday() >= 5:  # an example on a weekday, as real appointments are
-        at += timedelta(days=1)
-    return at.replace(hour=10, minute=30, second=0, microsecond=0)
+_SPECS: dict[str, KindSpec] = {}
 
 
-def _examples() -> dict[str, dict[str, Any]]:
-    appointment = _example_appointment()
-    today = timezone.localdate()
-    return {
-        "assessment_invitation": {
-            "appointment_at": appointment,
-            "duration_minutes": 60,
-            "location": "Riverside Clinic, 12 Mill Lane",
-            "video_link": "",
-        },
-        "assessment_outcome": {
-            "recommendation": "psychodynamic",
-            "modality": "Psychodynamic psychotherapy",
-            "sessions_per_week": 1,
-            "signpost_to": "",
-            "waiting_for_therapist": True,
-        },
-        "gp_letter": {"stage": "referral", "summary": ""},
-        "allocation": {
-            "appointment_at": appointment,
-            "regular_day": "Tuesday",
-            "regular_time": "10:30",
-            "frequency": "once a week",
-            "duration_minutes": 50,
-            "location": "Riverside Clinic, 12 Mill Lane",
-            "video_link": "",
-            "session_count": 24,
-            "therapist_name": "",
-        },
-        "therapist_break": {
-            "change": "break",
-            "break_starts_on": today + timedelta(days=21),
-            "break_ends_on": today + timedelta(days=35),
-            "resumes_on": today + timedelta(days=36),
-            "new_day": "",
-            "new_time": "",
-        },
-        "questionnaire_reminder": {
-            "due_on": today + timedelta(days=7),
-            "questionnaire_link": "",
-        },
-        "waiting_checkin": {"weeks_waiting": 6},
-        "appointment_reminder": {
-            "appointment_at": appointment,
-            "location": "Riverside Clinic, 12 Mill Lane",
-            "video_link": "",
-        },
-        "ending": {
-            "last_session_on": today,
-            "sessions_attended": 24,
-            "summary": (
-                "Over our sessions we looked together at the pattern of putting other "
-                "people's needs first and how hard it has been to notice your own anger. "
-                "You said the questionnaires and our conversations both showed that low "
-                "mood has eased and that you feel more able to speak up at work."
-            ),
-            "plan": (
-                "If things become difficult again, you planned to notice early signs such "
-                "as sleeping badly and withdrawing from friends, to talk to someone you "
-                "trust, and to contact your GP. You can refer yourself to us again."
-            ),
-        },
-        "non_attendance_letter": {"missed_count": 2},
-        "discharge_non_attendance": {"missed_count": 3, "last_offered_on": today},
-        "draft_resume_link": {
-            "code": "7K3M-X9QP-4RTW",
-            "expires_at": timezone.now() + timedelta(days=7),
-        },
-        "risk_alert": {
-            "reasons": ["Answered 'no' to 'Are you safe right now?' in the self-referral"],
-            "raised_at": timezone.now(),
-        },
-    }
+def register(kind_spec: KindSpec) -> None:
+    """Called from an app's `ready()`: the app that queues a kind says what it is."""
+    known = _SPECS.get(kind_spec.kind)
+    if known is not None and known != kind_spec:
+        raise ValueError(f"{kind_spec.kind} is already registered differently")
+    _SPECS[kind_spec.kind] = kind_spec
 
 
-_SPECS = {
-    "acknowledgement": KindSpec("acknowledgement", (CLIENT,), (EMAIL, SMS, LETTER)),
-    "assessment_invitation": KindSpec("assessment_invitation", (CLIENT,), (EMAIL, SMS, LETTER)),
-    # GP letters go by post to the practice, and only with the client's agreement.
-    # The assessment's outcome is personal: by email or letter, never a text.
-    "assessment_outcome": KindSpec("assessment_outcome", (CLIENT,), (EMAIL, LETTER)),
-    "gp_letter": KindSpec("gp_letter", (GP,), (LETTER,), follow_up_if_undeliverable=False),
-    "allocation": KindSpec("allocation", (CLIENT,), (EMAIL, SMS, LETTER)),
-    "therapist_break": KindSpec("therapist_break", (CLIENT,), (EMAIL, SMS, LETTER)),
-    "questionnaire_reminder": KindSpec(
-        "questionnaire_reminder", (CLIENT,), (EMAIL, SMS, LETTER), daytime_only=True
-    ),
-    "waiting_checkin": KindSpec(
-        "waiting_checkin", (CLIENT,), (EMAIL, SMS, LETTER), daytime_only=True
-    ),
-    # A posted reminder would arrive after the appointment; without email or text, none.
-    "appointment_reminder": KindSpec(
-        "appointment_reminder",
-        (CLIENT,),
-        (EMAIL, SMS),
-        daytime_only=True,
-        follow_up_if_undeliverable=False,
-    ),
-    # Endings and discharges are too personal, and too long, for a text message.
-    "ending": KindSpec("ending", (CLIENT,), (EMAIL, LETTER)),
-    "non_attendance_letter": KindSpec("non_attendance_letter", (CLIENT,), (EMAIL, LETTER)),
-    "discharge_non_attendance": KindSpec("discharge_non_attendance", (CLIENT,), (EMAIL, LETTER)),
-    # Risk alerts go to staff only: never on a client's channel.
-    "risk_alert": KindSpec("risk_alert", (DUTY_INBOX, STAFF), (EMAIL,), urgent=True),
-    # The link to a self-referral saved part-way, to someone who agreed to email. The code
-    # shown on screen also works, so a link that cannot be sent needs no follow-up; one
-    # that fails (the mail server refused it) is on the follow-up list like any other.
-    "draft_resume_link": KindSpec(
-        "draft_resume_link", (CLIENT,), (EMAIL,), follow_up_if_undeliverable=False, at_send=True
-    ),
-}
-
-KINDS: tuple[str, ...] = tuple(_SPECS)
+def __getattr__(name: str) -> Any:
+    # KINDS is read live: the apps register their kinds when Django is set up.
+    if name == "KINDS":
+        return tuple(_SPECS)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def spec(kind: str) -> KindSpec:
@@ -217,7 +124,61 @@ def spec(kind: str) -> KindSpec:
 
 
 def example_context(kind: str) -> dict[str, Any]:
-    return dict(_examples().get(kind, {}))
+    return dict(spec(kind).example())
+
+
+def example_appointment() -> datetime:
+    """An example appointment for previews: ten days on, on a weekday, at 10:30."""
+    at = timezone.localtime() + timedelta(days=10)
+    while at.weekday() >= 5:  # an example on a weekday, as real appointments are
+        at += timedelta(days=1)
+    return at.replace(hour=10, minute=30, second=0, microsecond=0)
+
+
+class ContactOptions(Protocol):
+    """A client's contact details and what they agreed to, read at send time."""
+
+    name: str
+    address: str
+    email: str
+    mobile_phone: str
+    gp_practice_name: str
+    gp_practice_address: str
+    gp_share_ok: bool
+    letters_ok: bool
+    voicemail_ok: bool
+    safe_contact_times: str
+
+    def consented_channels(self) -> list[str]: ...
+
+
+_CONTACT: list[Callable[..., ContactOptions]] = []
+_WAITING: list[Callable[..., Any]] = []
+
+
+def register_contact(supply: Callable[..., ContactOptions]) -> None:
+    """Called from intake's `ready()`: `supply(client_id=...)` reads contact details and
+    consent now. Consent is asked at send time through this one function."""
+    _CONTACT[:] = [supply]
+
+
+def contact_options(*, client_id: int) -> ContactOptions:
+    if not _CONTACT:
+        raise LookupError("no app has registered how to read a client's contact options")
+    return _CONTACT[0](client_id=client_id)
+
+
+def register_waiting(supply: Callable[..., Any]) -> None:
+    """Called from intake's `ready()`: `supply(before=...)` gives every service's referrals
+    received before then and still waiting, as a QuerySet (for the 6-weekly check-in
+    sweep, which reads it in chunks)."""
+    _WAITING[:] = [supply]
+
+
+def referrals_waiting(*, before: datetime) -> Any:
+    if not _WAITING:
+        raise LookupError("no app has registered which referrals are waiting")
+    return _WAITING[0](before=before)
 
 
 def parse_context(raw: dict[str, Any]) -> dict[str, Any]:

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from common.selectors import scope_to_service
 from notifications.models import Letter, Notification, PrintBatch
 
 # The list pages never load stored PDFs or full bodies.
 _LIST_DEFER = ("body_html", "body_text", "sms_text", "context")
+
+
+def referral_get(*, user, public_id: UUID) -> Model | None:
+    """The referral whose messages a page shows, or None when it is not the user's
+    service's. Read through the outbox's own link to the referral: notifications imports
+    no app."""
+    referrals = Notification._meta.get_field("referral").related_model.objects
+    return (
+        scope_to_service(referrals.select_related("client"), user)
+        .filter(public_id=public_id)
+        .first()
+    )
 
 
 def notification_list_for_referral(*, user, referral) -> QuerySet[Notification]:

@@ -22,17 +22,11 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import NOT_PROVIDED, Count, F, Q
+from django.db.models import NOT_PROVIDED, Count, F, Model, Q
 from django.utils import timezone
 
-from intake.models import Referral
-from intake.selectors import (
-    WAITING_STATUSES,
-    ContactOptions,
-    client_contact_options,
-    referrals_waiting_since,
-)
 from notifications import delivery, kinds, letters, rendering, tasks
+from notifications.kinds import ContactOptions
 from notifications.models import Letter, Notification, NotificationEvent, PrintBatch
 from notifications.publisher import publisher
 
@@ -71,7 +65,7 @@ class NotificationActionError(Exception):
 def idempotency_key(
     *,
     kind: str,
-    referral: Referral | None,
+    referral: Model | None,
     recipient: str,
     occurrence: str,
     staff_user=None,
@@ -88,7 +82,7 @@ def idempotency_key(
 def notification_queue(
     *,
     kind: str,
-    referral: Referral | None = None,
+    referral: Model | None = None,
     recipient: str = "client",
     occurrence: str = "1",
     context: dict | None = None,
@@ -459,7 +453,7 @@ def _plan(notification: Notification) -> _Plan | _Undeliverable:
         return _Plan(kinds.EMAIL, user.email, who, None)
 
     # Client and GP: what the client agreed to, read now, not when the message was queued.
-    contact = client_contact_options(client_id=notification.referral.client_id)
+    contact = kinds.contact_options(client_id=notification.referral.client_id)
     if notification.recipient == kinds.GP:
         if not contact.gp_share_ok:
             return _Undeliverable("The client has not agreed to us telling their GP.", False)
@@ -532,12 +526,11 @@ def _no_longer_needed(notification: Notification) -> str:
     referral = notification.referral
     if referral is None:
         return ""
-    if notification.kind == "waiting_checkin" and referral.status not in WAITING_STATUSES:
-        return f"No longer waiting: the referral is now '{referral.get_status_display()}'."
-    if notification.kind in {"appointment_reminder", "questionnaire_reminder"} and (
-        referral.status in {Referral.Status.WITHDRAWN, Referral.Status.ENDED}
-    ):
-        return f"Not needed: the referral is now '{referral.get_status_display()}'."
+    # The registering app knows its referral's states (waiting, withdrawn, ended).
+    still_needed = kinds.spec(notification.kind).no_longer_needed
+    overtaken = still_needed(referral) if still_needed is not None else ""
+    if overtaken:
+        return overtaken
     if notification.kind == "appointment_reminder":
         source = notification.context.get("source")
         newer = (
@@ -867,7 +860,7 @@ REMINDER_AT_LEAST = timedelta(hours=3)
 def waiting_checkins_queue(*, now: datetime | None = None) -> int:
     """A "still waiting" message at 6 weeks of waiting, and every 6 weeks after that."""
     now = now or timezone.now()
-    waiting = referrals_waiting_since(before=now - CHECKIN_EVERY)
+    waiting = kinds.referrals_waiting(before=now - CHECKIN_EVERY)
     candidates = []
     for referral in waiting.iterator(chunk_size=500):
         weeks = int((now - referral.received_at) / CHECKIN_EVERY) * 6
@@ -1009,7 +1002,7 @@ def print_batch_create(*, user) -> PrintBatch | None:
 def _letter_consent_gone(notification: Notification) -> str:
     if notification.referral is None or notification.recipient not in (kinds.CLIENT, kinds.GP):
         return ""
-    contact = client_contact_options(client_id=notification.referral.client_id)
+    contact = kinds.contact_options(client_id=notification.referral.client_id)
     if notification.recipient == kinds.GP and not contact.gp_share_ok:
         return "Not printed: the client withdrew agreement to us telling their GP."
     if notification.recipient == kinds.CLIENT and not contact.letters_ok:
@@ -1058,7 +1051,7 @@ class Preview:
 
 def notification_preview(
     *,
-    referral: Referral,
+    referral: Model,
     kind: str,
     recipient: str | None = None,
     notification: Notification | None = None,
@@ -1116,7 +1109,7 @@ def _preview_recipient(draft: Notification) -> rendering.Recipient:
         return rendering.Recipient(name="", address_lines=(draft.service.duty_inbox_email,))
     if draft.recipient == kinds.STAFF:
         return rendering.Recipient(name="A member of staff", address_lines=())
-    contact = client_contact_options(client_id=draft.referral.client_id)
+    contact = kinds.contact_options(client_id=draft.referral.client_id)
     if draft.recipient == kinds.GP:
         return rendering.Recipient(
             name=contact.gp_practice_name or "The GP practice",

@@ -10,23 +10,22 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
+from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.access import ANY_STAFF, OFFICE, role_required
-from intake import selectors as intake_selectors
-from intake.models import Referral
 from notifications import kinds, letters, selectors, services
 from notifications.forms import CancelForm, FollowUpForm, ResendForm
 from notifications.models import Letter, Notification, PrintBatch
 
 
-def _referral(request: HttpRequest, public_id: UUID) -> Referral:
-    try:
-        return intake_selectors.referral_get(user=request.user, public_id=public_id)
-    except Referral.DoesNotExist:
-        raise Http404("No such referral") from None
+def _referral(request: HttpRequest, public_id: UUID) -> Model:
+    referral = selectors.referral_get(user=request.user, public_id=public_id)
+    if referral is None:
+        raise Http404("No such referral")
+    return referral
 
 
 def _notification(request: HttpRequest, public_id: UUID) -> Notification:
@@ -37,8 +36,9 @@ def _notification(request: HttpRequest, public_id: UUID) -> Notification:
 
 
 def _kind_choices() -> list[tuple[str, str]]:
-    labels = dict(Notification.Kind.choices)
-    return [(kind, labels[kind]) for kind in kinds.KINDS]
+    # In the catalogue's order (the model's choices), whichever app registered each kind.
+    registered = set(kinds.KINDS)
+    return [(kind, label) for kind, label in Notification.Kind.choices if kind in registered]
 
 
 @role_required(*ANY_STAFF)
@@ -177,7 +177,7 @@ def message_preview_pdf(request: HttpRequest, public_id: UUID, kind: str) -> Htt
     return _pdf(pdf, f"preview-{kind}.pdf")
 
 
-def _preview(referral: Referral, kind: str, recipient: str | None) -> services.Preview:
+def _preview(referral: Model, kind: str, recipient: str | None) -> services.Preview:
     try:
         return services.notification_preview(referral=referral, kind=kind, recipient=recipient)
     except ValueError:

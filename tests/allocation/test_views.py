@@ -402,12 +402,6 @@ def test_service_admin_adds_a_therapist(signed_in, service, sites, service_admin
     assert therapist.service == service and list(therapist.sites.all()) == [sites["Northgate"]]
 
 
-def test_staff_home_links_coordinators_to_allocation(signed_in, service, coordinator):
-    html = signed_in(coordinator).get(reverse("staff-home")).content.decode()
-    assert reverse("allocation-waiting-list") in html
-    assert reverse("allocation-caseloads") in html
-
-
 def test_a_therapist_sees_who_is_starting_with_them_until_therapy_starts(
     signed_in, service, ada, coordinator, therapist_user
 ):

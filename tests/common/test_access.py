@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from intake.models import Referral
-from tests.factories import ReferralFactory, TherapistFactory, WeeklySlotFactory
+from tests.factories import ReferralFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,20 +51,6 @@ def test_referral_list_shows_only_own_service(client, assessor, our_referral, th
     assert their_referral.reference not in listing
 
 
-def test_staff_home_counts_only_own_service(client, coordinator, service, other_service):
-    ReferralFactory.create_batch(
-        2, client__service=service, status=Referral.Status.AWAITING_ALLOCATION
-    )
-    ReferralFactory.create_batch(
-        5, client__service=other_service, status=Referral.Status.AWAITING_ALLOCATION
-    )
-    client.force_login(coordinator)
-
-    response = client.get(reverse("staff-home"))
-
-    assert response.context["counts"].awaiting_allocation == 2
-
-
 def test_anonymous_visitors_are_sent_to_sign_in(client, our_referral):
     for url in [reverse("staff-home"), reverse("staff-referral-list"), detail(our_referral)]:
         response = client.get(url)
@@ -77,27 +62,6 @@ def test_unknown_referral_id_is_404_not_500(client, assessor):
     client.force_login(assessor)
     assert client.get("/staff/referrals/not-a-uuid/").status_code == 404
     assert client.get("/staff/referrals/00000000-0000-0000-0000-000000000000/").status_code == 404
-
-
-def test_staff_home_shows_what_each_role_needs(
-    client, assessor, therapist_user, service_admin, our_referral, service
-):
-    client.force_login(assessor)
-    page = client.get(reverse("staff-home")).text
-    assert "referrals waiting for assessment" in page
-    assert our_referral.reference in page
-
-    therapist = TherapistFactory(service=service, user=therapist_user, capacity=28)
-    WeeklySlotFactory(therapist=therapist)
-    client.force_login(therapist_user)
-    page = client.get(reverse("staff-home")).text
-    assert "up to 28 clients" in page
-    assert "Tuesday 10:00" in page
-
-    client.force_login(service_admin)
-    page = client.get(reverse("staff-home")).text
-    assert "your team" in page
-    assert service_admin.last_name in page
 
 
 def test_invalid_status_filter_is_ignored(client, assessor, our_referral):

@@ -1,6 +1,7 @@
 """Demo data for `make run` and manual trials: one service, its staff, therapists and
-referrals in several states. Deterministic (seeded) and idempotent: running it again
-changes nothing and prints no passwords."""
+referrals in several states, taken on through assessment, therapy and allocation.
+Deterministic (seeded) and idempotent: running it again changes nothing and prints no
+passwords. It writes through every app, so it lives on top of them all."""
 
 from __future__ import annotations
 
@@ -14,10 +15,20 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from allocation.models import Therapist, WeeklySlot
+from allocation.engine import PARTS
+from allocation.models import Allocation, AllocationSlot, LeavePeriod, Therapist, WeeklySlot
+from assessment import services as assessment_services
+from assessment.models import (
+    Assessment,
+    AssessmentAppointment,
+    MeasureResponse,
+    Mode,
+    Therapy,
+    TherapySession,
+)
 from common import roles
 from common.models import Service, Site, User
-from intake.models import Client, PrivacyNotice, Referral
+from intake.models import Client, Preferences, PrivacyNotice, Referral
 from intake.references import ALPHABET
 
 SERVICE_SLUG = "demo"
@@ -279,16 +290,6 @@ def _seed_assessment_and_therapy(service: Service) -> None:
     """A few referrals taken further: a booked assessment, finished assessments waiting for
     a therapist, and two clients in therapy with the demo therapist, with a plan, goals,
     sessions and repeated questionnaires (one recovering, one not on track). Done once."""
-    from assessment import services as assessment_services
-    from assessment.models import (
-        Assessment,
-        AssessmentAppointment,
-        MeasureResponse,
-        Mode,
-        Therapy,
-        TherapySession,
-    )
-
     if Therapy.objects.filter(service=service).exists():
         return
     assessor = User.objects.get(username="assessor")
@@ -425,10 +426,6 @@ def _seed_assessment_and_therapy(service: Service) -> None:
 def _seed_allocation(service: Service, rng: random.Random) -> None:
     """Allocation's demo data, once: wishes of the people waiting for a therapist, some
     leave, and allocations (place and regular slot) for those allocated or in therapy."""
-    from allocation.engine import PARTS
-    from allocation.models import Allocation, AllocationSlot, LeavePeriod
-    from intake.models import Preferences
-
     if LeavePeriod.objects.filter(therapist__service=service).exists():
         return  # done before
     sites = list(service.sites.order_by("name"))

@@ -1,0 +1,58 @@
+"""The staff home: each role sees what needs its attention, from its own service only."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from intake.models import Referral
+from tests.factories import ReferralFactory, TherapistFactory, WeeklySlotFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def our_referral(service):
+    return ReferralFactory(client__service=service, reference="TH-BCDF-GHJK")
+
+
+def test_staff_home_counts_only_own_service(client, coordinator, service, other_service):
+    ReferralFactory.create_batch(
+        2, client__service=service, status=Referral.Status.AWAITING_ALLOCATION
+    )
+    ReferralFactory.create_batch(
+        5, client__service=other_service, status=Referral.Status.AWAITING_ALLOCATION
+    )
+    client.force_login(coordinator)
+
+    response = client.get(reverse("staff-home"))
+
+    assert response.context["counts"].awaiting_allocation == 2
+
+
+def test_staff_home_shows_what_each_role_needs(
+    client, assessor, therapist_user, service_admin, our_referral, service
+):
+    client.force_login(assessor)
+    page = client.get(reverse("staff-home")).text
+    assert "referrals waiting for assessment" in page
+    assert our_referral.reference in page
+
+    therapist = TherapistFactory(service=service, user=therapist_user, capacity=28)
+    WeeklySlotFactory(therapist=therapist)
+    client.force_login(therapist_user)
+    page = client.get(reverse("staff-home")).text
+    assert "up to 28 clients" in page
+    assert "Tuesday 10:00" in page
+
+    client.force_login(service_admin)
+    page = client.get(reverse("staff-home")).text
+    assert "your team" in page
+    assert service_admin.last_name in page
+
+
+def test_staff_home_links_coordinators_to_allocation(client, service, coordinator):
+    client.force_login(coordinator)
+    html = client.get(reverse("staff-home")).content.decode()
+    assert reverse("allocation-waiting-list") in html
+    assert reverse("allocation-caseloads") in html
