@@ -32,18 +32,25 @@ from intake.models import Client, Preferences, PrivacyNotice, Referral
 from intake.references import ALPHABET
 
 SERVICE_SLUG = "demo"
-DEMO_PRIVACY_NOTICE = """\
-We are an NHS service. We use the information you give us to assess your needs and provide
-your care. The law allows NHS services to do this as part of providing health care; it does
-not depend on your consent.
-
-We keep your information confidential and secure. We share it with your GP only if you
-agree, unless we are seriously worried about your safety or someone else's.
-
-You choose how we contact you, and you can change your mind at any time.
-
-You can ask to see the information we hold about you. To find out more, or to complain,
-contact the service's data protection officer."""
+# One line a paragraph: the consent page shows a line break where the text has one.
+DEMO_PRIVACY_NOTICE = "\n\n".join(
+    [
+        (
+            "We are an NHS service. We use the information you give us to assess your needs and "
+            "provide your care. The law allows NHS services to do this as part of providing health "
+            "care; it does not depend on your consent."
+        ),
+        (
+            "We keep your information confidential and secure. We share it with your GP only if "
+            "you agree, unless we are seriously worried about your safety or someone else's."
+        ),
+        "You choose how we contact you, and you can change your mind at any time.",
+        (
+            "You can ask to see the information we hold about you. To find out more, or to "
+            "complain, contact the service's data protection officer."
+        ),
+    ]
+)
 STAFF = [
     ("assessor", "Asha", "Patel", [roles.ASSESSOR]),
     ("coordinator", "Morgan", "Hughes", [roles.COORDINATOR]),

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.utils.html import escape
 
 from allocation.models import Therapist, WeeklySlot
 from common import roles
 from common.models import User
-from intake.models import Referral
+from intake.models import PrivacyNotice, Referral
+from tests.intake.walk import MINIMAL, step_url, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +77,17 @@ def test_a_demo_partner_made_with_a_password_loses_it_on_the_next_seed():
 
     partner.refresh_from_db()
     assert not partner.has_usable_password()
+
+
+def test_the_demo_privacy_notice_reads_as_whole_paragraphs_on_the_consent_page(client, settings):
+    """The consent page keeps the notice's line breaks, so a paragraph must be one line."""
+    call_command("seed_demo")
+    settings.SELF_REFERRAL_SERVICE = "demo"
+    walk(client, MINIMAL, stop_before="consent")
+    page = client.get(step_url("consent")).content.decode()
+    notice = PrivacyNotice.objects.get()
+    paragraphs = notice.text.split("\n\n")
+    assert len(paragraphs) == 4
+    for paragraph in paragraphs:
+        assert "\n" not in paragraph
+        assert f"<p>{escape(paragraph)}</p>" in page
