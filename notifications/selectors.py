@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.core.paginator import Page
 from django.db.models import Q, QuerySet
 
+from common.paging import page_of
 from common.selectors import scope_to_service
 from notifications.models import Letter, Notification, PrintBatch
 
@@ -13,13 +15,16 @@ from notifications.models import Letter, Notification, PrintBatch
 _LIST_DEFER = ("body_html", "body_text", "sms_text", "context")
 
 
-def notification_list_for_referral(*, user, referral) -> QuerySet[Notification]:
-    """Every message about one referral, newest first (the referral is already scoped)."""
-    return (
+def notification_list_for_referral(*, user, referral, page=1) -> Page:
+    """One page of the messages about one referral, newest first (the referral is already
+    scoped)."""
+    return page_of(
         scope_to_service(Notification.objects.all(), user)
         .filter(referral=referral)
         .select_related("requested_by", "resend_of")
-        .order_by("-created_at", "-id")
+        .defer(*_LIST_DEFER)
+        .order_by("-created_at", "-id"),
+        page=page,
     )
 
 
@@ -35,9 +40,10 @@ def notification_get(*, user, public_id: UUID) -> Notification:
     )
 
 
-def notification_follow_up_list(*, user) -> QuerySet[Notification]:
-    """Failed and suppressed messages still waiting for someone to act, oldest first."""
-    return (
+def notification_follow_up_list(*, user, page=1) -> Page:
+    """One page of the failed and suppressed messages still waiting for someone to act,
+    oldest first."""
+    return page_of(
         scope_to_service(Notification.objects.all(), user)
         .filter(
             status__in=[Notification.Status.FAILED, Notification.Status.SUPPRESSED],
@@ -46,7 +52,8 @@ def notification_follow_up_list(*, user) -> QuerySet[Notification]:
         )
         .select_related("referral", "referral__client")
         .defer(*_LIST_DEFER)
-        .order_by("closed_at", "id")
+        .order_by("closed_at", "id"),
+        page=page,
     )
 
 
@@ -83,6 +90,11 @@ def print_batch_list(*, user) -> QuerySet[PrintBatch]:
         .defer("pdf")
         .order_by("-created_at")
     )
+
+
+def print_batch_page(*, user, page=1) -> Page:
+    """One page of the service's print batches, newest first."""
+    return page_of(print_batch_list(user=user).order_by("-created_at", "-id"), page=page)
 
 
 def print_batch_get(*, user, public_id: UUID) -> PrintBatch:
