@@ -262,6 +262,19 @@ def test_allocation_waiting_list_runs_the_same_queries_for_30_rows_as_for_3(
     )
 
 
+def test_allocation_waiting_list_pages_keep_the_filters(client, coordinator, service):
+    made = [_waiting(service) for _ in range(55)]
+    client.force_login(coordinator)
+    url = reverse("allocation-waiting-list")
+    first = client.get(url, {"sort": "newest"}).content.decode()
+    assert "nhsuk-pagination" in first
+    assert "?sort=newest&amp;page=2" in first
+    second = client.get(url, {"sort": "newest", "page": "2"}).content.decode()
+    # Newest first: the oldest five are on the second page.
+    assert all(r.reference in second for r in made[:5])
+    assert made[-1].reference not in second
+
+
 def test_caseloads_run_the_same_queries_for_30_therapists_as_for_3(
     client, coordinator, service, django_assert_max_num_queries
 ):
