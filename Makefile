@@ -53,7 +53,7 @@ format: $(PY_STAMP)
 	$(BIN)/ruff format .
 
 bench: install
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) node_modules static_build var

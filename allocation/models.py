@@ -74,8 +74,10 @@ class WeeklySlot(BaseModel):
         ]
 
     def __str__(self) -> str:
+        # A plain lookup: get_weekday_display() flattens the choices on every call, and the
+        # caseloads page shows every free slot of the team.
         where = self.site.name if self.site_id else "remote"
-        return f"{self.get_weekday_display()} {self.start:%H:%M} ({where})"
+        return f"{self.Weekday(self.weekday).label} {self.start:%H:%M} ({where})"
 
 
 class LeavePeriod(BaseModel):

@@ -82,10 +82,10 @@ def therapist_for_user(*, user) -> Therapist | None:
     )
 
 
-def allocations_starting(*, user) -> list[Allocation]:
+def allocations_starting(*, user, limit: int = 50) -> list[Allocation]:
     """Clients allocated to this therapist whose therapy has not started yet (their first
-    appointment is coming), soonest first: the therapist knows who is coming before the
-    start of therapy is recorded."""
+    appointment is coming), soonest first, at most `limit`: the therapist knows who is
+    coming before the start of therapy is recorded."""
     return list(
         scope_to_service(Allocation.objects.select_related("referral__client"), user)
         .filter(
@@ -93,7 +93,7 @@ def allocations_starting(*, user) -> list[Allocation]:
             status=Allocation.Status.ACTIVE,
             referral__status=Referral.Status.ALLOCATED,
         )
-        .order_by("first_appointment_at", "id")
+        .order_by("first_appointment_at", "id")[:limit]
     )
 
 
@@ -112,6 +112,9 @@ def allocations_holding(*, service_id: int) -> QuerySet[Allocation]:
     return Allocation.objects.filter(
         service_id=service_id,
         status=Allocation.Status.ACTIVE,
+        # The referral's service too, so the referral side is read by its service and
+        # status index rather than scanned whole.
+        referral__service_id=service_id,
         referral__status__in=HOLDING_STATUSES,
     )
 
@@ -368,8 +371,10 @@ def waiting_languages(*, user) -> list[tuple[str, str]]:
     rows = scope_to_service(Referral.objects.all(), user).filter(
         status__in=(Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED)
     )
-    for language, interpreter in rows.values_list(
-        "preferences__language", "preferences__interpreter_language"
+    for language, interpreter in (
+        rows.order_by()
+        .values_list("preferences__language", "preferences__interpreter_language")
+        .distinct()
     ):
         for value in (language, interpreter):
             code = language_code(value or "")

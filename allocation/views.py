@@ -49,8 +49,6 @@ def waiting_list(request: HttpRequest) -> HttpResponse:
     except ValueError:
         page = 1
     listing = selectors.waiting_list(user=request.user, filters=filters, page=page)
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "allocation/waiting_list.html",
@@ -58,7 +56,6 @@ def waiting_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "listing": listing,
             "filters": filters,
-            "query": query.urlencode(),
             "bulk_form": forms.BulkAcceptForm(),
         },
     )

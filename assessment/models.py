@@ -359,6 +359,15 @@ class Therapy(BaseModel):
                 name="one_current_therapy_per_referral",
             )
         ]
+        indexes = [
+            # The caseload and therapy pages: who is in therapy now, longest first, a page
+            # at a time (ended therapies, most of the table, are not in it).
+            models.Index(
+                fields=["service", "started_on", "id"],
+                condition=models.Q(ended_on__isnull=True),
+                name="therapy_current_by_start",
+            )
+        ]
 
     @property
     def is_current(self) -> bool:

@@ -7,7 +7,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
 
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.core.paginator import Page
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from assessment import charts, measures, services, tracking
@@ -35,6 +46,7 @@ from assessment.models import (
 )
 from common import roles
 from common.models import User
+from common.paging import page_of, page_with_rows
 from common.selectors import scope_to_service
 from intake.models import Referral
 
@@ -53,14 +65,19 @@ class WorklistRow:
         return (timezone.now() - self.referral.received_at).days // 7
 
 
-def assessment_worklist(*, user) -> list[WorklistRow]:
-    """Referrals waiting for assessment: open risk flags first, then the highest risk, then
-    the longest wait."""
-    referrals = (
-        scope_to_service(Referral.objects.select_related("client", "assessment"), user)
+def assessment_worklist(*, user, page=1) -> Page:
+    """One page of the referrals waiting for assessment (rows are WorklistRow): open risk
+    flags first, then the highest risk, then the longest wait.
+
+    The order is worked out on the referrals alone and only the page's rows are then read
+    with their client, assessment and booking: sorting every waiting referral joined to
+    its client and assessment costs ten times as much."""
+    open_flags = RiskFlag.objects.filter(referral=OuterRef("pk"), acknowledged_at__isnull=True)
+    ordered = (
+        scope_to_service(Referral.objects.all(), user)
         .filter(status__in=services.WAITING_FOR_ASSESSMENT)
         .annotate(
-            open_flags=Count("risk_flags", filter=Q(risk_flags__acknowledged_at__isnull=True)),
+            flagged=Exists(open_flags),
             risk_rank=Case(
                 When(risk_level=Referral.Risk.HIGH, then=Value(3)),
                 When(risk_level=Referral.Risk.MEDIUM, then=Value(2)),
@@ -69,11 +86,13 @@ def assessment_worklist(*, user) -> list[WorklistRow]:
                 output_field=IntegerField(),
             ),
         )
-        .annotate(
-            flagged=Case(
-                When(open_flags__gt=0, then=Value(1)), default=Value(0), output_field=IntegerField()
-            )
-        )
+        .order_by("-flagged", "-risk_rank", "received_at", "id")
+        .values_list("pk", flat=True)
+    )
+    chosen = page_of(ordered, page=page)
+    ids = list(chosen)
+    referrals = (
+        Referral.objects.select_related("client", "assessment")
         .prefetch_related(
             Prefetch(
                 "assessment_appointments",
@@ -83,10 +102,12 @@ def assessment_worklist(*, user) -> list[WorklistRow]:
                 to_attr="bookings",
             )
         )
-        .order_by("-flagged", "-risk_rank", "received_at")
+        .in_bulk(ids)
     )
+    counts = _open_counts(RiskFlag, ids, acknowledged_at__isnull=True)
     rows = []
-    for referral in referrals:
+    for pk in ids:
+        referral = referrals[pk]
         try:
             assessment = referral.assessment
         except Assessment.DoesNotExist:
@@ -94,12 +115,45 @@ def assessment_worklist(*, user) -> list[WorklistRow]:
         rows.append(
             WorklistRow(
                 referral=referral,
-                open_flags=referral.open_flags,
+                open_flags=counts.get(pk, 0),
                 booking=referral.bookings[0] if referral.bookings else None,
                 assessment=assessment,
             )
         )
-    return rows
+    return page_with_rows(chosen, rows)
+
+
+# The open flags shown above a list: the oldest first, this many at most (the page says
+# how many there are in all).
+FLAG_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Worklist:
+    rows: Page
+    open_flags: list
+    open_flag_count: int
+
+
+def worklist_page(*, user, page=1) -> Worklist:
+    """The assessor's worklist page: open risk flags, and a page of referrals waiting."""
+    flags = risk_flags_open(user=user)
+    return Worklist(
+        rows=assessment_worklist(user=user, page=page),
+        open_flags=list(flags[:FLAG_LIMIT]),
+        open_flag_count=flags.count(),
+    )
+
+
+def _open_counts(model, referral_ids: list[int], **open_filter) -> dict[int, int]:
+    """{referral id: number of open rows} for one page's referrals, in one query."""
+    return dict(
+        model.objects.filter(referral_id__in=referral_ids, **open_filter)
+        .order_by()
+        .values("referral_id")
+        .annotate(n=Count("id"))
+        .values_list("referral_id", "n")
+    )
 
 
 def risk_flags_open(*, user) -> QuerySet[RiskFlag]:
@@ -435,58 +489,111 @@ class CaseloadRow:
     next_review: date | None
 
 
-def therapist_caseload(*, user) -> list[CaseloadRow]:
-    """The clients this therapist sees now."""
+def therapist_caseload(*, user, page=1) -> Page:
+    """One page of the clients this therapist sees now (rows are CaseloadRow)."""
     therapies = (
         scope_to_service(Therapy.objects.select_related("referral__client"), user)
         .filter(therapist=user, ended_on=None)
-        .order_by("started_on")
+        .order_by("started_on", "id")
     )
-    return [_caseload_row(therapy) for therapy in therapies]
+    chosen = page_of(therapies, page=page)
+    return page_with_rows(chosen, _caseload_rows(list(chosen)))
 
 
-def service_therapies(*, user) -> list[CaseloadRow]:
-    """Everyone in therapy in the service now, for coordinators."""
+def service_therapies(*, user, page=1) -> Page:
+    """One page of everyone in therapy in the service now, for coordinators."""
     therapies = (
         scope_to_service(Therapy.objects.select_related("referral__client", "therapist"), user)
         .filter(ended_on=None)
-        .order_by("started_on")
+        .order_by("started_on", "id")
     )
-    return [_caseload_row(therapy) for therapy in therapies]
+    chosen = page_of(therapies, page=page)
+    return page_with_rows(chosen, _caseload_rows(list(chosen)))
 
 
-def _caseload_row(therapy: Therapy) -> CaseloadRow:
-    referral = therapy.referral
-    plan = session_plan_current(referral)
-    every = plan.measures_every_sessions if plan else 4
+def _caseload_rows(therapies: list[Therapy]) -> list[CaseloadRow]:
+    """Rows for one page of therapies in a fixed number of queries, whatever the page holds:
+    the plans, the sessions (with whether each had questionnaires) and the open flags of
+    all of them at once."""
+    ids = [therapy.referral_id for therapy in therapies]
+    plans: dict[int, SessionPlan] = {}
+    for plan in SessionPlan.objects.filter(referral_id__in=ids).order_by("version"):
+        plans[plan.referral_id] = plan  # the highest version wins
+    sessions: dict[int, list[TherapySession]] = {}
+    with_measures = MeasureResponse.objects.filter(session=OuterRef("pk"))
+    for session in (
+        TherapySession.objects.filter(referral_id__in=ids)
+        .only("referral_id", "occurred_on", "attendance")
+        .annotate(had_measures=Exists(with_measures))
+    ):
+        sessions.setdefault(session.referral_id, []).append(session)
+    progress = _open_counts(ProgressFlag, ids, reviewed_at__isnull=True)
+    risk = _open_counts(RiskFlag, ids, acknowledged_at__isnull=True)
     today = timezone.localdate()
-    reviews = [date.fromisoformat(d) for d in (plan.review_dates if plan else [])]
-    missed, _ = services.missed_in_a_row(list(TherapySession.objects.filter(referral=referral)))
-    return CaseloadRow(
-        therapy=therapy,
-        plan=plan,
-        open_progress_flags=ProgressFlag.objects.filter(
-            referral=referral, reviewed_at__isnull=True
-        ).count(),
-        open_risk_flags=RiskFlag.objects.filter(
-            referral=referral, acknowledged_at__isnull=True
-        ).count(),
-        measures_due=services.attended_since_measures(referral) >= every,
-        missed_in_a_row=missed,
-        next_review=next((d for d in reviews if d >= today), None),
+    rows = []
+    for therapy in therapies:
+        referral_id = therapy.referral_id
+        plan = plans.get(referral_id)
+        every = plan.measures_every_sessions if plan else 4
+        reviews = [date.fromisoformat(d) for d in (plan.review_dates if plan else [])]
+        held = sessions.get(referral_id, [])
+        missed, _ = services.missed_in_a_row(held)
+        rows.append(
+            CaseloadRow(
+                therapy=therapy,
+                plan=plan,
+                open_progress_flags=progress.get(referral_id, 0),
+                open_risk_flags=risk.get(referral_id, 0),
+                measures_due=_attended_since_measures(held) >= every,
+                missed_in_a_row=missed,
+                next_review=next((d for d in reviews if d >= today), None),
+            )
+        )
+    return rows
+
+
+def _attended_since_measures(sessions: list[TherapySession]) -> int:
+    """services.attended_since_measures over sessions already read (had_measures set)."""
+    last = max((s.occurred_on for s in sessions if s.had_measures), default=None)
+    return sum(
+        1
+        for s in sessions
+        if s.attendance == TherapySession.Attendance.ATTENDED
+        and (last is None or s.occurred_on > last)
     )
 
 
-def waiting_for_therapy(*, user) -> list[tuple[Referral, Recommendation | None]]:
+def waiting_for_therapy(*, user, page=1) -> Page:
+    """One page of referrals waiting for therapy to start, oldest first; rows are
+    (referral, its Recommendation or None)."""
     referrals = (
-        scope_to_service(Referral.objects.select_related("client"), user)
+        scope_to_service(Referral.objects.select_related("client", "assessment"), user)
         .filter(status__in=[Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED])
-        .order_by("received_at")
+        .order_by("received_at", "id")
     )
-    return [(r, referral_recommendation(referral=r)) for r in referrals]
+    chosen = page_of(referrals, page=page)
+    return page_with_rows(chosen, [(r, _recommendation_of(r)) for r in chosen])
 
 
-def progress_flags_open(*, user, therapist=None) -> QuerySet[ProgressFlag]:
+def _recommendation_of(referral: Referral) -> Recommendation | None:
+    try:
+        assessment = referral.assessment
+    except Assessment.DoesNotExist:
+        return None
+    if assessment.status != Assessment.Status.FINISHED:
+        return None
+    return Recommendation(
+        referral_id=referral.pk,
+        choice=assessment.recommendation_choice,
+        modality=assessment.recommendation_modality,
+        sessions_per_week=assessment.recommendation_sessions_per_week,
+        recommended_at=assessment.finished_at,
+    )
+
+
+def progress_flags_open(*, user, therapist=None, limit: int = FLAG_LIMIT) -> QuerySet:
+    """The oldest open progress flags (at most `limit`), of the service or of the clients
+    one therapist sees now."""
     flags = scope_to_service(ProgressFlag.objects.select_related("referral__client"), user).filter(
         reviewed_at__isnull=True
     )
@@ -494,7 +601,38 @@ def progress_flags_open(*, user, therapist=None) -> QuerySet[ProgressFlag]:
         flags = flags.filter(
             referral__therapies__therapist=therapist, referral__therapies__ended_on=None
         ).distinct()
-    return flags.order_by("raised_at")
+    return flags.order_by("raised_at", "id")[:limit]
+
+
+@dataclass(frozen=True)
+class CaseloadPage:
+    rows: Page
+    flags: QuerySet
+
+
+def caseload_page(*, user, page=1) -> CaseloadPage:
+    """The therapist's own clients page."""
+    return CaseloadPage(
+        rows=therapist_caseload(user=user, page=page),
+        flags=progress_flags_open(user=user, therapist=user),
+    )
+
+
+@dataclass(frozen=True)
+class TherapyOverview:
+    waiting: Page
+    rows: Page
+    flags: QuerySet
+
+
+def therapy_overview(*, user, page=1, waiting_page=1) -> TherapyOverview:
+    """The coordinator's therapy page: who waits for therapy to start, who is in therapy
+    (each list paged on its own), and what is not on track."""
+    return TherapyOverview(
+        waiting=waiting_for_therapy(user=user, page=waiting_page),
+        rows=service_therapies(user=user, page=page),
+        flags=progress_flags_open(user=user),
+    )
 
 
 # --- Goals, sessions and progress -----------------------------------------------------------

@@ -42,12 +42,14 @@ def _apply(form, error: services.AssessmentError) -> None:
 @role_required(roles.ASSESSOR)
 @require_GET
 def worklist(request: HttpRequest) -> HttpResponse:
+    worklist = selectors.worklist_page(user=request.user, page=request.GET.get("page"))
     return render(
         request,
         "assessment/worklist.html",
         {
-            "rows": selectors.assessment_worklist(user=request.user),
-            "open_flags": selectors.risk_flags_open(user=request.user),
+            "rows": worklist.rows,
+            "open_flags": worklist.open_flags,
+            "open_flag_count": worklist.open_flag_count,
         },
     )
 
@@ -218,27 +220,24 @@ def _care_referral(request, public_id: UUID, *, write: bool = False, coordinator
 @role_required(roles.THERAPIST)
 @require_GET
 def caseload(request: HttpRequest) -> HttpResponse:
+    caseload = selectors.caseload_page(user=request.user, page=request.GET.get("page"))
     return render(
-        request,
-        "assessment/caseload.html",
-        {
-            "rows": selectors.therapist_caseload(user=request.user),
-            "flags": selectors.progress_flags_open(user=request.user, therapist=request.user),
-        },
+        request, "assessment/caseload.html", {"rows": caseload.rows, "flags": caseload.flags}
     )
 
 
 @role_required(roles.COORDINATOR)
 @require_GET
 def therapy_overview(request: HttpRequest) -> HttpResponse:
+    overview = selectors.therapy_overview(
+        user=request.user,
+        page=request.GET.get("page"),
+        waiting_page=request.GET.get("waiting_page"),
+    )
     return render(
         request,
         "assessment/therapy_overview.html",
-        {
-            "waiting": selectors.waiting_for_therapy(user=request.user),
-            "rows": selectors.service_therapies(user=request.user),
-            "flags": selectors.progress_flags_open(user=request.user),
-        },
+        {"waiting": overview.waiting, "rows": overview.rows, "flags": overview.flags},
     )
 
 

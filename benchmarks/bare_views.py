@@ -63,3 +63,105 @@ def bare_referral(request):
                 completed_at=now,
             )
     return HttpResponse("ok")
+
+
+# --- The staff list benchmark's baselines ------------------------------------------------
+# For each page, a bare `.values()` query of the rows the page's first screen shows, read by
+# a view with the same session and user lookups and nothing else (no templates, no access
+# rules beyond the signed-in user, no per-row work), answered as JSON.
+
+PAGE = 50
+
+
+def _referral_values(rows):
+    return rows.order_by("received_at", "id").values(
+        "public_id",
+        "reference",
+        "received_at",
+        "status",
+        "risk_level",
+        "client__given_name",
+        "client__family_name",
+    )[:PAGE]
+
+
+def _therapy_values(rows):
+    return rows.order_by("started_on", "id").values(
+        "referral__public_id",
+        "referral__reference",
+        "referral__client__given_name",
+        "referral__client__family_name",
+        "therapist__first_name",
+        "therapist__last_name",
+        "started_on",
+    )[:PAGE]
+
+
+def _bare_rows(name: str, user, referral: str = "") -> list:
+    from allocation.models import Therapist
+    from assessment.models import Therapy
+    from notifications.models import Notification, PrintBatch
+
+    service = user.service_id
+    referrals = Referral.objects.filter(service_id=service)
+    if name == "referrals":
+        return list(_referral_values(referrals))
+    if name == "assessments":
+        return list(
+            _referral_values(referrals.filter(status__in=["submitted", "assessment_booked"]))
+        )
+    if name == "therapy":
+        waiting = referrals.filter(status__in=["awaiting_allocation", "allocated"])
+        therapies = Therapy.objects.filter(service_id=service, ended_on=None)
+        return list(_referral_values(waiting)) + list(_therapy_values(therapies))
+    if name == "clients":
+        return list(_therapy_values(Therapy.objects.filter(therapist=user, ended_on=None)))
+    if name == "allocation":
+        return list(_referral_values(referrals.filter(status="awaiting_allocation")))
+    if name == "therapists":
+        return list(
+            Therapist.objects.filter(service_id=service)
+            .order_by("display_name")
+            .values("public_id", "display_name", "capacity")
+        )
+    if name == "messages":
+        return list(
+            Notification.objects.filter(
+                service_id=service,
+                status__in=["failed", "suppressed"],
+                follow_up_needed=True,
+                followed_up_at__isnull=True,
+            )
+            .order_by("closed_at", "id")
+            .values(
+                "public_id", "kind", "status", "attempts", "status_reason", "referral__reference"
+            )[:PAGE]
+        )
+    if name == "print":
+        return list(
+            PrintBatch.objects.filter(service_id=service)
+            .order_by("-created_at", "-id")
+            .values("public_id", "created_at", "letter_count", "page_count", "download_count")[
+                :PAGE
+            ]
+        )
+    if name == "referral_messages":
+        return list(
+            Notification.objects.filter(service_id=service, referral__public_id=referral)
+            .order_by("-created_at", "-id")
+            .values(
+                "public_id", "kind", "recipient", "status", "channel", "attempts", "created_at"
+            )[:PAGE]
+        )
+    if name == "home":
+        return list(_referral_values(referrals.filter(status="submitted"))[:10])
+    raise ValueError(name)
+
+
+def bare_list(request, name: str):
+    from django.http import JsonResponse
+
+    if not request.user.is_authenticated:
+        return HttpResponse(status=403)
+    rows = _bare_rows(name, request.user, request.GET.get("referral", ""))
+    return JsonResponse({"rows": rows}, safe=False)

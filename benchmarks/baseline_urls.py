@@ -1,10 +1,11 @@
-"""URLs for benchmark runs: the real site plus a bare baseline view (ROOT_URLCONF)."""
+"""URLs for benchmark runs: the real site plus bare baseline views (ROOT_URLCONF)."""
 
 from django.urls import include, path
 
-from benchmarks.bare_views import bare_referral
+from benchmarks.bare_views import bare_list, bare_referral
 
 urlpatterns = [
     path("bench/bare-referral/", bare_referral),
+    path("bench/bare-list/<str:name>/", bare_list),
     path("", include("config.urls")),
 ]

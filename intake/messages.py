@@ -90,5 +90,7 @@ def register() -> None:
     # The save-and-return email is addressed, and its code issued, when it is sent.
     kinds.register_at_send(drafts.RESUME_LINK_KIND, drafts.draft_resume_link_address)
     # Consent at send time: what the client agreed to, read now, not when it was queued.
-    kinds.register_contact(selectors.client_contact_options)
+    kinds.register_contact(
+        selectors.client_contact_options, supply_many=selectors.clients_contact_options
+    )
     kinds.register_waiting(selectors.referrals_waiting_since)

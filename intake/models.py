@@ -111,7 +111,26 @@ class Referral(BaseModel):
 
     class Meta:
         ordering = ["received_at"]
-        indexes = [models.Index(fields=["service", "status", "received_at"])]
+        indexes = [
+            models.Index(fields=["service", "status", "received_at"]),
+            # The staff referral list with no status filter: oldest first, a page at a time.
+            models.Index(fields=["service", "received_at", "id"], name="referral_service_received"),
+            # Lists of referrals still open (worklist, waiting lists), oldest first. Without
+            # it the planner walks the index above from the oldest referral, past years of
+            # ended ones, to reach the few still waiting, which are the newest.
+            models.Index(
+                fields=["service", "received_at", "id"],
+                name="referral_open_received",
+                condition=models.Q(
+                    status__in=[
+                        "submitted",
+                        "assessment_booked",
+                        "awaiting_allocation",
+                        "allocated",
+                    ]
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.reference

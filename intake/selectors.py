@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
+from django.core.paginator import Page
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from common.paging import page_of
 from common.selectors import scope_to_service
 from intake.models import PrivacyNotice, Referral
 
@@ -20,7 +22,12 @@ def referral_list(*, user, status: str | None = None) -> QuerySet[Referral]:
     referrals = scope_to_service(Referral.objects.select_related("client"), user)
     if status:
         referrals = referrals.filter(status=status)
-    return referrals.order_by("received_at")
+    return referrals.order_by("received_at", "id")
+
+
+def referral_page(*, user, status: str | None = None, page=1) -> Page:
+    """One page of the service's referrals, oldest first (the staff referral list)."""
+    return page_of(referral_list(user=user, status=status), page=page)
 
 
 def referral_get(*, user, public_id: UUID) -> Referral:
@@ -55,11 +62,21 @@ def referrals_waiting_since(*, before) -> QuerySet[Referral]:
 def referral_waiting_counts(*, user) -> WaitingCounts:
     now = timezone.now()
     waiting = WAITING_STATUSES
-    counts = scope_to_service(Referral.objects.all(), user).aggregate(
-        awaiting_assessment=Count("id", filter=Q(status=Referral.Status.SUBMITTED)),
-        awaiting_allocation=Count("id", filter=Q(status=Referral.Status.AWAITING_ALLOCATION)),
-        over_6_weeks=Count("id", filter=Q(status__in=waiting, received_at__lte=now - WAIT_WARNING)),
-        over_18_weeks=Count("id", filter=Q(status__in=waiting, received_at__lte=now - WAIT_BREACH)),
+    # Every count is of referrals still waiting: read only those (an index range), not
+    # every referral the service ever had.
+    counts = (
+        scope_to_service(Referral.objects.all(), user)
+        .filter(status__in=waiting)
+        .aggregate(
+            awaiting_assessment=Count("id", filter=Q(status=Referral.Status.SUBMITTED)),
+            awaiting_allocation=Count("id", filter=Q(status=Referral.Status.AWAITING_ALLOCATION)),
+            over_6_weeks=Count(
+                "id", filter=Q(status__in=waiting, received_at__lte=now - WAIT_WARNING)
+            ),
+            over_18_weeks=Count(
+                "id", filter=Q(status__in=waiting, received_at__lte=now - WAIT_BREACH)
+            ),
+        )
     )
     return WaitingCounts(**counts)
 
@@ -123,34 +140,54 @@ def consent_current(*, client_id: int) -> dict[str, str]:
 
 
 def client_contact_options(*, client_id: int) -> ContactOptions:
+    return clients_contact_options(client_ids=[client_id])[client_id]
+
+
+def clients_contact_options(*, client_ids: list[int]) -> dict[int, ContactOptions]:
+    """ContactOptions for several clients in two queries (a print batch reads every
+    letter's client at once). Client.DoesNotExist if one of them does not exist."""
     from intake.models import Client, ConsentRecord
 
-    client = Client.objects.get(pk=client_id)
-    consents = consent_current(client_id=client_id)
+    clients = Client.objects.in_bulk(client_ids)
+    missing = set(client_ids) - set(clients)
+    if missing:
+        raise Client.DoesNotExist(f"No client with id {min(missing)}")
+    consents: dict[int, dict[str, str]] = {pk: {} for pk in clients}
+    for client_id, topic, decision in (
+        ConsentRecord.objects.filter(client_id__in=list(clients))
+        .order_by("recorded_at", "id")
+        .values_list("client_id", "topic", "decision")
+    ):
+        consents[client_id][topic] = decision  # the latest decision per topic wins
     granted = ConsentRecord.Decision.GRANTED
+    Topic = ConsentRecord.Topic
+    options = {}
+    for pk, client in clients.items():
+        current = consents[pk]
 
-    def ok(topic: str) -> bool:
-        return consents.get(topic) == granted
+        def ok(topic: str, current=current) -> bool:
+            return current.get(topic) == granted
 
-    return ContactOptions(
-        client_id=client.pk,
-        name=client.display_name,
-        email=client.email,
-        mobile_phone=client.mobile_phone,
-        landline_phone=client.landline_phone,
-        address=client.address,
-        postcode=client.postcode,
-        preferred_channel=client.preferred_channel,
-        safe_contact_times=client.safe_contact_times,
-        email_ok=ok(ConsentRecord.Topic.CONTACT_EMAIL),
-        sms_ok=ok(ConsentRecord.Topic.CONTACT_SMS),
-        phone_ok=ok(ConsentRecord.Topic.CONTACT_PHONE),
-        voicemail_ok=ok(ConsentRecord.Topic.VOICEMAIL),
-        letters_ok=ok(ConsentRecord.Topic.LETTERS_HOME),
-        gp_share_ok=ok(ConsentRecord.Topic.TELL_GP),
-        gp_practice_name=client.gp_practice_name,
-        gp_practice_address=client.gp_practice_address,
-    )
+        options[pk] = ContactOptions(
+            client_id=client.pk,
+            name=client.display_name,
+            email=client.email,
+            mobile_phone=client.mobile_phone,
+            landline_phone=client.landline_phone,
+            address=client.address,
+            postcode=client.postcode,
+            preferred_channel=client.preferred_channel,
+            safe_contact_times=client.safe_contact_times,
+            email_ok=ok(Topic.CONTACT_EMAIL),
+            sms_ok=ok(Topic.CONTACT_SMS),
+            phone_ok=ok(Topic.CONTACT_PHONE),
+            voicemail_ok=ok(Topic.VOICEMAIL),
+            letters_ok=ok(Topic.LETTERS_HOME),
+            gp_share_ok=ok(Topic.TELL_GP),
+            gp_practice_name=client.gp_practice_name,
+            gp_practice_address=client.gp_practice_address,
+        )
+    return options
 
 
 _SERVICE_MEMO: dict = {}

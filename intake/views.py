@@ -24,7 +24,9 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
     if status not in {None, *Referral.Status.values}:
         status = None  # an unknown filter shows everything rather than an error page
-    referrals = selectors.referral_list(user=request.user, status=status)
+    referrals = selectors.referral_page(
+        user=request.user, status=status, page=request.GET.get("page")
+    )
     return render(
         request,
         "intake/staff/referral_list.html",

@@ -153,19 +153,33 @@ class ContactOptions(Protocol):
 
 
 _CONTACT: list[Callable[..., ContactOptions]] = []
+_CONTACT_MANY: list[Callable[..., dict[int, ContactOptions]]] = []
 _WAITING: list[Callable[..., Any]] = []
 
 
-def register_contact(supply: Callable[..., ContactOptions]) -> None:
+def register_contact(
+    supply: Callable[..., ContactOptions],
+    *,
+    supply_many: Callable[..., dict[int, ContactOptions]] | None = None,
+) -> None:
     """Called from intake's `ready()`: `supply(client_id=...)` reads contact details and
-    consent now. Consent is asked at send time through this one function."""
+    consent now. Consent is asked at send time through this one function, or through
+    `supply_many(client_ids=...)` for many clients at once (a print batch)."""
     _CONTACT[:] = [supply]
+    _CONTACT_MANY[:] = [supply_many] if supply_many else []
 
 
 def contact_options(*, client_id: int) -> ContactOptions:
     if not _CONTACT:
         raise LookupError("no app has registered how to read a client's contact options")
     return _CONTACT[0](client_id=client_id)
+
+
+def contacts_options(*, client_ids: list[int]) -> dict[int, ContactOptions]:
+    """ContactOptions for several clients, keyed by client id."""
+    if _CONTACT_MANY:
+        return _CONTACT_MANY[0](client_ids=client_ids)
+    return {client_id: contact_options(client_id=client_id) for client_id in client_ids}
 
 
 def register_waiting(supply: Callable[..., Any]) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.core.paginator import Page
 from django.db.models import Model, Q, QuerySet
 
+from common.paging import page_of
 from common.selectors import scope_to_service
 from notifications.models import Letter, Notification, PrintBatch
 
@@ -25,13 +27,16 @@ def referral_get(*, user, public_id: UUID) -> Model | None:
     )
 
 
-def notification_list_for_referral(*, user, referral) -> QuerySet[Notification]:
-    """Every message about one referral, newest first (the referral is already scoped)."""
-    return (
+def notification_list_for_referral(*, user, referral, page=1) -> Page:
+    """One page of the messages about one referral, newest first (the referral is already
+    scoped)."""
+    return page_of(
         scope_to_service(Notification.objects.all(), user)
         .filter(referral=referral)
         .select_related("requested_by", "resend_of")
-        .order_by("-created_at", "-id")
+        .defer(*_LIST_DEFER)
+        .order_by("-created_at", "-id"),
+        page=page,
     )
 
 
@@ -47,9 +52,10 @@ def notification_get(*, user, public_id: UUID) -> Notification:
     )
 
 
-def notification_follow_up_list(*, user) -> QuerySet[Notification]:
-    """Failed and suppressed messages still waiting for someone to act, oldest first."""
-    return (
+def notification_follow_up_list(*, user, page=1) -> Page:
+    """One page of the failed and suppressed messages still waiting for someone to act,
+    oldest first."""
+    return page_of(
         scope_to_service(Notification.objects.all(), user)
         .filter(
             status__in=[Notification.Status.FAILED, Notification.Status.SUPPRESSED],
@@ -58,7 +64,8 @@ def notification_follow_up_list(*, user) -> QuerySet[Notification]:
         )
         .select_related("referral", "referral__client")
         .defer(*_LIST_DEFER)
-        .order_by("closed_at", "id")
+        .order_by("closed_at", "id"),
+        page=page,
     )
 
 
@@ -95,6 +102,11 @@ def print_batch_list(*, user) -> QuerySet[PrintBatch]:
         .defer("pdf")
         .order_by("-created_at")
     )
+
+
+def print_batch_page(*, user, page=1) -> Page:
+    """One page of the service's print batches, newest first."""
+    return page_of(print_batch_list(user=user).order_by("-created_at", "-id"), page=page)
 
 
 def print_batch_get(*, user, public_id: UUID) -> PrintBatch:

@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import NOT_PROVIDED, Count, F, Model, Q
+from django.db.models import NOT_PROVIDED, Count, F, Model, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from notifications import delivery, kinds, letters, rendering, tasks
@@ -897,6 +897,14 @@ def appointment_reminders_queue(*, now: datetime | None = None) -> int:
     """A reminder about 2 days before each appointment an invitation or allocation letter
     announced, unless it was rearranged since (the latest letter wins)."""
     now = now or timezone.now()
+    # Each referral's latest appointment letter (not cancelled, failed or suppressed), read
+    # in the same query as the announcements rather than once per announcement.
+    latest = (
+        Notification.objects.filter(referral_id=OuterRef("referral_id"), kind__in=APPOINTMENT_KINDS)
+        .exclude(status__in=[Status.CANCELLED, Status.FAILED, Status.SUPPRESSED])
+        .order_by("-created_at", "-id")
+        .values("pk")[:1]
+    )
     announced = (
         Notification.objects.filter(
             kind__in=APPOINTMENT_KINDS,
@@ -905,20 +913,13 @@ def appointment_reminders_queue(*, now: datetime | None = None) -> int:
             appointment_at__lte=now + REMINDER_BEFORE,
             recipient=kinds.CLIENT,
         )
+        .annotate(latest_id=Subquery(latest))
+        .filter(pk=F("latest_id"))
         .select_related("referral", "referral__service")
         .order_by("referral_id", "-created_at")
     )
     queued = 0
     for source in announced:
-        latest = (
-            Notification.objects.filter(referral_id=source.referral_id, kind__in=APPOINTMENT_KINDS)
-            .exclude(status__in=[Status.CANCELLED, Status.FAILED, Status.SUPPRESSED])
-            .order_by("-created_at", "-id")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if latest != source.pk:
-            continue
         send_after = kinds.daytime(now)
         if send_after > source.appointment_at - REMINDER_AT_LEAST:
             send_after = now
@@ -966,8 +967,17 @@ def print_batch_create(*, user) -> PrintBatch | None:
             .order_by("created_at", "id")
         )
         printable = []
+        contacts = kinds.contacts_options(
+            client_ids=list(
+                {
+                    letter.notification.referral.client_id
+                    for letter in pending
+                    if letter.notification.referral is not None
+                }
+            )
+        )
         for letter in pending:
-            reason = _letter_consent_gone(letter.notification)
+            reason = _letter_consent_gone(letter.notification, contacts)
             if reason:
                 _letter_hold_back(letter, reason)
             else:
@@ -999,10 +1009,10 @@ def print_batch_create(*, user) -> PrintBatch | None:
     return batch
 
 
-def _letter_consent_gone(notification: Notification) -> str:
+def _letter_consent_gone(notification: Notification, contacts: dict[int, ContactOptions]) -> str:
     if notification.referral is None or notification.recipient not in (kinds.CLIENT, kinds.GP):
         return ""
-    contact = kinds.contact_options(client_id=notification.referral.client_id)
+    contact = contacts[notification.referral.client_id]
     if notification.recipient == kinds.GP and not contact.gp_share_ok:
         return "Not printed: the client withdrew agreement to us telling their GP."
     if notification.recipient == kinds.CLIENT and not contact.letters_ok:

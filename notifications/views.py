@@ -45,7 +45,9 @@ def _kind_choices() -> list[tuple[str, str]]:
 @require_GET
 def referral_messages(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _referral(request, public_id)
-    notifications = selectors.notification_list_for_referral(user=request.user, referral=referral)
+    notifications = selectors.notification_list_for_referral(
+        user=request.user, referral=referral, page=request.GET.get("page")
+    )
     return render(
         request,
         "notifications/staff/referral_messages.html",
@@ -192,7 +194,9 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
         request,
         "notifications/staff/follow_up_list.html",
         {
-            "follow_ups": selectors.notification_follow_up_list(user=user),
+            "follow_ups": selectors.notification_follow_up_list(
+                user=user, page=request.GET.get("page")
+            ),
             "recently_closed": selectors.notification_recently_closed(user=user),
             "awaiting_print": selectors.letters_awaiting_print(user=user).count(),
         },
@@ -217,7 +221,7 @@ def print_batches(request: HttpRequest) -> HttpResponse:
         request,
         "notifications/staff/print_batches.html",
         {
-            "batches": selectors.print_batch_list(user=request.user)[:30],
+            "batches": selectors.print_batch_page(user=request.user, page=request.GET.get("page")),
             "awaiting_print": selectors.letters_awaiting_print(user=request.user).count(),
         },
     )

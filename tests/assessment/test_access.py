@@ -69,8 +69,8 @@ def test_therapists_lists_hold_only_their_own_clients(
     assert [row.therapy.referral for row in selectors.therapist_caseload(user=therapist)] == [
         in_therapy
     ]
-    assert selectors.therapist_caseload(user=therapist_user) == []
-    assert selectors.therapist_caseload(user=other_staff) == []
+    assert list(selectors.therapist_caseload(user=therapist_user)) == []
+    assert list(selectors.therapist_caseload(user=other_staff)) == []
     with pytest.raises(Referral.DoesNotExist):
         selectors.care_referral_get(user=therapist_user, public_id=in_therapy.public_id)
     client.force_login(therapist_user)

@@ -109,3 +109,17 @@ def test_two_people_making_a_batch_at_once_print_each_letter_once(
     assert sum(b.letter_count for b in batches) == 6
     assert Letter.objects.filter(batch__isnull=True).count() == 0
     assert PrintBatch.objects.count() == len(batches)
+
+
+def test_a_batch_of_30_letters_runs_no_more_queries_than_a_batch_of_3(
+    service, coordinator, django_assert_max_num_queries
+):
+    """Agreement is read again for every letter, but for all of them at once."""
+    for _ in range(3):
+        letter_for(service)
+    with django_assert_max_num_queries(100) as three:
+        assert services.print_batch_create(user=coordinator).letter_count == 3
+    for i in range(30):
+        letter_for(service, kind="gp_letter" if i % 2 else "acknowledgement")
+    with django_assert_max_num_queries(len(three)):
+        assert services.print_batch_create(user=coordinator).letter_count == 30

@@ -1,0 +1,410 @@
+"""Every staff list page reads a bounded page of rows in a fixed number of queries.
+
+Each test fills a page's list with 3 rows, counts the queries the page runs, fills it to
+30 rows and asserts the page still runs no more queries than that, and shows all 30
+(a page of 50). A list past one page shows the NHS.UK pagination, keeping the filters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from allocation.models import Allocation
+from assessment.models import (
+    AssessmentAppointment,
+    MeasureResponse,
+    ProgressFlag,
+    RiskFlag,
+    TherapySession,
+)
+from intake.models import Referral
+from notifications.models import Notification, PrintBatch
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+_seq = itertools.count()
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200, response
+    return len(context.captured_queries)
+
+
+def _assert_flat(client, url, add, django_assert_max_num_queries, *, shows=None):
+    """3 rows, then 30: the page runs no more queries with 30 than with 3."""
+    add(3)
+    _queries(client, url)  # warm per-process caches (content types, the service memo)
+    small = _queries(client, url)
+    add(27)
+    with django_assert_max_num_queries(small):
+        response = client.get(url)
+    assert response.status_code == 200
+    if shows is not None:
+        for text in shows():
+            assert text in response.content.decode(), text
+    return response
+
+
+def _referral(service, **kwargs):
+    kwargs.setdefault("received_at", timezone.now() - dt.timedelta(weeks=8))
+    return factories.ReferralFactory(client__service=service, **kwargs)
+
+
+def _risk_flag(referral, **kwargs):
+    return RiskFlag.objects.create(
+        service=referral.service,
+        referral=referral,
+        source=RiskFlag.Source.PHQ9_ITEM9,
+        detail="Thoughts of self-harm on several days",
+        raised_at=timezone.now(),
+        **kwargs,
+    )
+
+
+def _in_therapy(service, therapist, *, sessions=6):
+    therapy = factories.TherapyFactory(
+        referral__client__service=service, therapist=therapist, started_by=therapist
+    )
+    referral = therapy.referral
+    factories.SessionPlanFactory(referral=referral, created_by=therapist)
+    factories.SessionPlanFactory(referral=referral, created_by=therapist, version=2)
+    start = timezone.localdate() - dt.timedelta(weeks=sessions + 1)
+    for week in range(sessions):
+        session = TherapySession.objects.create(
+            service=service,
+            referral=referral,
+            therapy=therapy,
+            occurred_on=start + dt.timedelta(weeks=week),
+            attendance=TherapySession.Attendance.ATTENDED
+            if week < sessions - 2
+            else TherapySession.Attendance.DID_NOT_ATTEND,
+            recorded_by=therapist,
+        )
+        if week == 1:
+            MeasureResponse.objects.create(
+                referral=referral,
+                measure="phq9",
+                context=MeasureResponse.Context.REVIEW,
+                answers=[1] * 9,
+                total=9,
+                session=session,
+                completed_at=timezone.now(),
+            )
+    ProgressFlag.objects.create(
+        service=service,
+        referral=referral,
+        reason=ProgressFlag.Reason.RELIABLE_DETERIORATION,
+        detail="PHQ-9 up by 6",
+        raised_at=timezone.now(),
+    )
+    _risk_flag(referral)
+    return therapy
+
+
+def _waiting(service, status=Referral.Status.AWAITING_ALLOCATION):
+    assessment = factories.FinishedAssessmentFactory(
+        referral__client__service=service, referral__status=status
+    )
+    factories.PreferencesFactory(referral=assessment.referral)
+    _risk_flag(assessment.referral)
+    return assessment.referral
+
+
+# --- Referrals ---------------------------------------------------------------------------
+
+
+def test_referral_list_runs_the_same_queries_for_30_rows_as_for_3(
+    client, assessor, service, django_assert_max_num_queries
+):
+    made = []
+
+    def add(n):
+        for _ in range(n):
+            referral = _referral(service)
+            _risk_flag(referral)
+            made.append(referral)
+
+    client.force_login(assessor)
+    _assert_flat(
+        client,
+        reverse("staff-referral-list"),
+        add,
+        django_assert_max_num_queries,
+        shows=lambda: [r.reference for r in made],
+    )
+
+
+def test_referral_list_pages_keep_the_filter(client, assessor, service):
+    referrals = [
+        _referral(service, received_at=timezone.now() - dt.timedelta(days=200 - i))
+        for i in range(60)
+    ]
+    _referral(service, status=Referral.Status.ENDED)
+    client.force_login(assessor)
+    url = reverse("staff-referral-list")
+    first = client.get(url, {"status": Referral.Status.SUBMITTED}).content.decode()
+    assert referrals[49].reference in first
+    assert referrals[50].reference not in first  # 50 a page
+    assert "nhsuk-pagination" in first
+    assert "60 referrals" in first
+    assert "?status=submitted&amp;page=2" in first
+    second = client.get(url, {"status": Referral.Status.SUBMITTED, "page": "2"}).content.decode()
+    assert referrals[50].reference in second
+    assert referrals[0].reference not in second
+    # A page that is not a number, or past the end, shows a page rather than an error.
+    assert client.get(url, {"page": "x"}).status_code == 200
+    assert referrals[-1].reference in client.get(url, {"page": "99"}).content.decode()
+
+
+# --- Assessments -------------------------------------------------------------------------
+
+
+def test_assessment_worklist_runs_the_same_queries_for_30_rows_as_for_3(
+    client, assessor, service, django_assert_max_num_queries
+):
+    made = []
+
+    def add(n):
+        for i in range(n):
+            referral = _referral(service)
+            _risk_flag(referral)
+            if i % 2:
+                AssessmentAppointment.objects.create(
+                    service=service,
+                    referral=referral,
+                    starts_at=timezone.now() + dt.timedelta(days=3),
+                    mode="video",
+                    booked_by=assessor,
+                )
+            made.append(referral)
+
+    client.force_login(assessor)
+    _assert_flat(
+        client,
+        reverse("assessment-worklist"),
+        add,
+        django_assert_max_num_queries,
+        shows=lambda: [r.reference for r in made],
+    )
+
+
+# --- Therapy -----------------------------------------------------------------------------
+
+
+def test_therapist_caseload_runs_the_same_queries_for_30_clients_as_for_3(
+    client, therapist_user, service, django_assert_max_num_queries
+):
+    made = []
+
+    def add(n):
+        made.extend(_in_therapy(service, therapist_user) for _ in range(n))
+
+    client.force_login(therapist_user)
+    response = _assert_flat(
+        client,
+        reverse("therapy-caseload"),
+        add,
+        django_assert_max_num_queries,
+        shows=lambda: [t.referral.client.display_name for t in made],
+    )
+    assert "2 missed in a row" in response.content.decode()
+
+
+def test_therapy_overview_runs_the_same_queries_for_30_rows_as_for_3(
+    client, coordinator, service, django_assert_max_num_queries
+):
+    therapist = factories.UserFactory(service=service, roles=["Therapist"])
+    made = []
+
+    def add(n):
+        for _ in range(n):
+            made.append(_in_therapy(service, therapist).referral)
+            made.append(_waiting(service, Referral.Status.ALLOCATED))
+
+    client.force_login(coordinator)
+    _assert_flat(
+        client,
+        reverse("therapy-overview"),
+        add,
+        django_assert_max_num_queries,
+        shows=lambda: [r.reference for r in made],
+    )
+
+
+# --- Allocation --------------------------------------------------------------------------
+
+
+def test_allocation_waiting_list_runs_the_same_queries_for_30_rows_as_for_3(
+    client, coordinator, service, django_assert_max_num_queries
+):
+    made = []
+
+    def add(n):
+        made.extend(_waiting(service) for _ in range(n))
+
+    client.force_login(coordinator)
+    _assert_flat(
+        client,
+        reverse("allocation-waiting-list"),
+        add,
+        django_assert_max_num_queries,
+        shows=lambda: [r.reference for r in made],
+    )
+
+
+def test_allocation_waiting_list_pages_keep_the_filters(client, coordinator, service):
+    made = [_waiting(service) for _ in range(55)]
+    client.force_login(coordinator)
+    url = reverse("allocation-waiting-list")
+    first = client.get(url, {"sort": "newest"}).content.decode()
+    assert "nhsuk-pagination" in first
+    assert "?sort=newest&amp;page=2" in first
+    second = client.get(url, {"sort": "newest", "page": "2"}).content.decode()
+    # Newest first: the oldest five are on the second page.
+    assert all(r.reference in second for r in made[:5])
+    assert made[-1].reference not in second
+
+
+def test_caseloads_run_the_same_queries_for_30_therapists_as_for_3(
+    client, coordinator, service, django_assert_max_num_queries
+):
+    def add(n):
+        for _ in range(n):
+            therapist = factories.TherapistFactory(service=service)
+            factories.WeeklySlotFactory(therapist=therapist)
+            factories.LeavePeriodFactory(therapist=therapist)
+
+    client.force_login(coordinator)
+    _assert_flat(client, reverse("allocation-caseloads"), add, django_assert_max_num_queries)
+
+
+# --- Messages ----------------------------------------------------------------------------
+
+
+def _failed_message(service, **kwargs):
+    referral = _referral(service)
+    return Notification.objects.create(
+        service=service,
+        referral=referral,
+        kind=Notification.Kind.APPOINTMENT_REMINDER,
+        recipient=Notification.Recipient.CLIENT,
+        occurrence=f"bounded-{next(_seq)}",
+        idempotency_key=f"bounded-{next(_seq)}",
+        status=Notification.Status.FAILED,
+        status_reason="The mailbox is full",
+        closed_at=timezone.now(),
+        **kwargs,
+    )
+
+
+def test_follow_up_list_runs_the_same_queries_for_30_rows_as_for_3(
+    client, coordinator, service, django_assert_max_num_queries
+):
+    made = []
+
+    def add(n):
+        for _ in range(n):
+            made.append(_failed_message(service, follow_up_needed=True))
+            _failed_message(service, follow_up_needed=False)
+
+    client.force_login(coordinator)
+    _assert_flat(
+        client,
+        reverse("staff-messages"),
+        add,
+        django_assert_max_num_queries,
+        shows=lambda: [n.referral.reference for n in made],
+    )
+
+
+def test_referral_messages_run_the_same_queries_for_30_rows_as_for_3(
+    client, coordinator, service, django_assert_max_num_queries
+):
+    referral = _referral(service)
+
+    def add(n):
+        for _ in range(n):
+            Notification.objects.create(
+                service=service,
+                referral=referral,
+                kind=Notification.Kind.ACKNOWLEDGEMENT,
+                recipient=Notification.Recipient.CLIENT,
+                occurrence=f"bounded-{next(_seq)}",
+                idempotency_key=f"bounded-{next(_seq)}",
+                requested_by=coordinator,
+            )
+
+    client.force_login(coordinator)
+    _assert_flat(
+        client,
+        reverse("staff-referral-messages", args=[referral.public_id]),
+        add,
+        django_assert_max_num_queries,
+    )
+
+
+def test_print_batches_run_the_same_queries_for_30_rows_as_for_3(
+    client, service_admin, coordinator, service, django_assert_max_num_queries
+):
+    def add(n):
+        for _ in range(n):
+            PrintBatch.objects.create(
+                service=service,
+                created_by=coordinator,
+                letter_count=2,
+                page_count=3,
+                pdf=b"%PDF",
+                first_downloaded_at=timezone.now(),
+                first_downloaded_by=coordinator,
+            )
+
+    client.force_login(coordinator)
+    response = _assert_flat(
+        client, reverse("staff-print-batches"), add, django_assert_max_num_queries
+    )
+    assert response.content.decode().count("staff/messages/print/") >= 30
+
+
+# --- The home page for each role ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("persona", ["assessor", "coordinator", "therapist_user", "service_admin"])
+def test_home_runs_the_same_queries_for_30_rows_as_for_3(
+    client, request, persona, service, django_assert_max_num_queries
+):
+    user = request.getfixturevalue(persona)
+    is_therapist = persona == "therapist_user"
+    therapist = (
+        user if is_therapist else factories.UserFactory(service=service, roles=["Therapist"])
+    )
+    profile = factories.TherapistFactory(service=service, user=therapist)
+
+    def add(n):
+        for _ in range(n):
+            _risk_flag(_referral(service))
+            _in_therapy(service, therapist)
+            referral = _waiting(service, Referral.Status.ALLOCATED)
+            Allocation.objects.create(
+                service=service,
+                referral=referral,
+                therapist=profile,
+                source=Allocation.Source.OVERRIDE,
+                override_reason="Bounded reads test",
+                first_appointment_at=timezone.now() + dt.timedelta(days=5),
+                allocated_by=therapist,
+                allocated_at=timezone.now(),
+            )
+            factories.UserFactory(service=service, roles=["Assessor"])
+
+    client.force_login(user)
+    _assert_flat(client, reverse("staff-home"), add, django_assert_max_num_queries)
