@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from intake import wizard
+from intake.api import ConsentInput, PreferencesInput, QuestionnaireInput, ReferralCreateApi
 from intake.models import Referral
 from tests.intake.test_api import BODY, URL
 from tests.intake.walk import MINIMAL, post_step, walk
@@ -254,45 +255,11 @@ def _encode(body) -> str:
     return text
 
 
-REFERRAL_FIELDS = [
-    "source",
-    "given_name",
-    "family_name",
-    "preferred_name",
-    "date_of_birth",
-    "pronouns",
-    "gender_identity",
-    "nhs_number",
-    "postcode",
-    "email",
-    "mobile_phone",
-    "landline_phone",
-    "address",
-    "preferred_channel",
-    "safe_contact_times",
-    "gp_practice_name",
-    "gp_practice_address",
-    "presenting_problem",
-    "hopes",
-    "previous_help",
-    "difficulty_areas",
-    "current_services",
-    "preferences",
-    "consents",
-    "questionnaires",
-]
-PREFERENCE_FIELDS = [
-    "therapist_gender",
-    "therapist_gender_strength",
-    "language",
-    "interpreter_needed",
-    "interpreter_language",
-    "access_needs",
-    "mode",
-    "availability",
-]
-CONSENT_FIELDS = ["topic", "granted", "wording", "wording_version"]
-QUESTIONNAIRE_FIELDS = ["measure", "answers"]
+# Read from the serializers, so a field added to the API later is fuzzed without a list here.
+REFERRAL_FIELDS = list(ReferralCreateApi.InputSerializer().fields)
+PREFERENCE_FIELDS = list(PreferencesInput().fields)
+CONSENT_FIELDS = list(ConsentInput().fields)
+QUESTIONNAIRE_FIELDS = list(QuestionnaireInput().fields)
 FIELD_PATHS = (
     [(name,) for name in REFERRAL_FIELDS]
     + [("preferences", name) for name in PREFERENCE_FIELDS]
