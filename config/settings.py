@@ -212,8 +212,9 @@ else:
 # sign-in work while Redis is down; expired rows are purged by the beat task. (Django's
 # cached_db raises when the cache is unreachable on a new session, sign-in and sign-out, and
 # a write that missed the cache would leave an older copy there to be served once Redis is
-# back; every request writes the row anyway, SESSION_SAVE_EVERY_REQUEST.)
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# back.) common/sessions.py rewrites a row only when its contents changed or its sliding
+# expiry is more than a few minutes behind, not on every page.
+SESSION_ENGINE = "common.sessions"
 SESSION_COOKIE_HTTPONLY = True
 # Sliding expiry: an unfinished referral lasts SESSION_COOKIE_AGE after the last page seen,
 # then the beat purge removes it.

@@ -1,0 +1,51 @@
+"""The session engine: Django's database sessions, written only when something changed.
+
+formtools' wizard storage marks the session modified whenever it is read, and
+SESSION_SAVE_EVERY_REQUEST slides the expiry, so with Django's engine every page (each step
+of the self-referral read again, every staff page) rewrites the whole row: an UPDATE and a
+commit per request. Here a session whose contents are as loaded is written again only when
+its stored expiry is more than REFRESH_SECONDS behind where a write would move it, so the
+expiry still slides, a few minutes at a time. Any change is written at once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.utils import timezone
+
+REFRESH_SECONDS = 300
+
+
+class SessionStore(DatabaseSessionStore):
+    def __init__(self, session_key=None):
+        super().__init__(session_key)
+        self._as_loaded: bytes | None = None
+        self._expires_as_loaded = None
+
+    def _get_session_from_db(self):
+        stored = super()._get_session_from_db()
+        if stored is not None:
+            self._expires_as_loaded = stored.expire_date
+        return stored
+
+    def load(self):
+        data = super().load()
+        if self._expires_as_loaded is not None:
+            self._as_loaded = self.serializer().dumps(data)
+        return data
+
+    def save(self, must_create=False):
+        if not must_create and self._unchanged_and_fresh():
+            return
+        super().save(must_create=must_create)
+        self._as_loaded = None  # written: the next save compares nothing stale
+
+    def _unchanged_and_fresh(self) -> bool:
+        if self.session_key is None or self._as_loaded is None:
+            return False
+        if self.serializer().dumps(self._get_session()) != self._as_loaded:
+            return False
+        would_expire = timezone.now() + timedelta(seconds=self.get_expiry_age())
+        return would_expire - self._expires_as_loaded < timedelta(seconds=REFRESH_SECONDS)
