@@ -14,7 +14,6 @@ import http.client
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.serve import gunicorn_start  # noqa: E402
 
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "20"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "30"))
@@ -62,12 +63,6 @@ STEPS = [
     ("preferences", {"mode": "either", "availability": ["tue_evening", "thu_morning"]}),
     ("consent", {"outcome_data": "yes", "answers_own": "on"}),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Browser:
@@ -247,30 +242,7 @@ def main() -> dict:
             check=True,
             capture_output=True,
         )
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(WORKERS),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        server, port = gunicorn_start(python=python, cwd=ROOT, env=env, workers=WORKERS)
         # Warm up every worker and the database.
         run_clients(port, lambda b, t: (walk_to_check(b, t), submit(b, t)), 3, CONCURRENCY)
 

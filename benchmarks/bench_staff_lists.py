@@ -20,7 +20,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.serve import gunicorn_start  # noqa: E402
 
 REFERRALS = int(os.environ.get("BENCH_REFERRALS", "50000"))
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
@@ -89,12 +90,6 @@ for who in ("assessor", "coordinator", "therapist", "service_admin"):
 made["sessions"] = sessions
 print(json.dumps(made))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def pct(values, q):
@@ -168,30 +163,7 @@ def main() -> None:
             db_size = size.fetchone()[0]
         vacuum_seconds = time.perf_counter() - started
 
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(WORKERS),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        server, port = gunicorn_start(python=python, cwd=ROOT, env=env, workers=WORKERS)
 
         load_before = os.getloadavg()
         results = []

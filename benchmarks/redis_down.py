@@ -38,12 +38,12 @@ from benchmarks.bench_self_referral import (  # noqa: E402
     STEPS,
     Browser,
     expect,
-    free_port,
     pct,
     submit,
     timed,
     walk_to_check,
 )
+from benchmarks.serve import free_port  # noqa: E402
 
 PG_ADMIN = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 ROUNDS = int(os.environ.get("ROUNDS", "10"))

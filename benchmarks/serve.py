@@ -1,0 +1,46 @@
+"""Serving the project under gunicorn for a benchmark: one helper for every benchmark."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def gunicorn_start(
+    *, python: str, cwd: Path, env: dict, workers: int
+) -> tuple[subprocess.Popen, int]:
+    """gunicorn on a spare loopback port, in its own process group (stop it with
+    os.killpg); returns once the port accepts connections, or after 10 s."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            python,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, port
