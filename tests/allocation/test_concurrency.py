@@ -7,11 +7,10 @@ without the row lock, both accepts would pass their checks; the lock makes one w
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +20,7 @@ from allocation.models import Allocation, AllocationSlot, Proposal, ProposalRun
 from intake.models import Referral
 from tests.allocation.conftest import make_waiting
 from tests.support.services import require_postgres
+from tests.support.threads import race
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -49,28 +49,6 @@ def proposals(service, ada, referrals, weekdays):
             )
         )
     return out
-
-
-def race(*actions):
-    """Run the actions on their own threads, released together; return what each gave."""
-    barrier = threading.Barrier(len(actions))
-    results: list = [None] * len(actions)
-
-    def run(i, action):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = action()
-        except Exception as error:  # the outcome is what the test reads
-            results[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.fixture

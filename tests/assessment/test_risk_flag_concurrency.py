@@ -7,11 +7,10 @@ that, without the referral lock, both would find nothing and raise a flag each.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 
 from assessment import services
@@ -19,6 +18,7 @@ from assessment.models import Assessment, MeasureResponse, RiskFlag, RiskFlagRep
 from notifications.models import Notification
 from tests.assessment.conftest import FULL, finish, measure_items, start, walk
 from tests.support.services import require_postgres
+from tests.support.threads import race
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -38,27 +38,6 @@ def slow_judgement(monkeypatch):
         return found
 
     monkeypatch.setattr(services, "_same_risk", slow)
-
-
-def race(*actions):
-    barrier = threading.Barrier(len(actions))
-    results: list = [None] * len(actions)
-
-    def run(i, action):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = action()
-        except Exception as error:  # the outcome is what the test reads
-            results[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_the_same_answer_recorded_twice_at_once_is_one_flag(referral):
