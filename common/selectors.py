@@ -14,3 +14,18 @@ def scope_to_service(queryset: QuerySet, user) -> QuerySet:
     if not getattr(user, "is_authenticated", False) or not user.service_id:
         return queryset.none()
     return queryset.filter(service_id=user.service_id)
+
+
+STAFF_SHOWN = 200
+
+
+def staff_active(*, user) -> tuple[list, int]:
+    """The active staff of the user's service, by name, at most STAFF_SHOWN of them, and how
+    many there are in all (the service admin's home page)."""
+    from common.models import User
+
+    limit = STAFF_SHOWN
+    members = scope_to_service(User.objects.filter(is_active=True), user)
+    shown = list(members.prefetch_related("groups").order_by("last_name", "first_name")[:limit])
+    total = len(shown) if len(shown) < limit else members.count()
+    return shown, total

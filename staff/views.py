@@ -15,8 +15,7 @@ from allocation.selectors import (
 from assessment.selectors import progress_flags_open, risk_flags_open, therapist_caseload
 from common import roles
 from common.access import staff_required
-from common.models import User
-from common.selectors import scope_to_service
+from common.selectors import staff_active
 from intake.models import Referral
 from intake.selectors import referral_list, referral_waiting_counts
 
@@ -43,11 +42,6 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         context["progress_flags"] = progress_flags_open(user=user)
         context["allocation_run"] = run_current(service_id=user.service_id)
     if user.has_role(roles.SERVICE_ADMIN):
-        context["staff"] = (
-            scope_to_service(User.objects.all(), user)
-            .filter(is_active=True)
-            .prefetch_related("groups")
-            .order_by("last_name", "first_name")
-        )
+        context["staff"], context["staff_total"] = staff_active(user=user)
         context["therapist_count"] = therapist_list(user=user).count()
     return render(request, "staff/home.html", context)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from common import roles, selectors
 from intake.models import Referral
+from tests import factories
 from tests.factories import ReferralFactory, TherapistFactory, WeeklySlotFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,3 +58,15 @@ def test_staff_home_links_coordinators_to_allocation(client, service, coordinato
     html = client.get(reverse("staff-home")).content.decode()
     assert reverse("allocation-waiting-list") in html
     assert reverse("allocation-caseloads") in html
+
+
+@pytest.mark.django_db
+def test_the_service_admins_team_table_is_bounded_and_says_so(
+    client, service_admin, service, monkeypatch
+):
+    monkeypatch.setattr(selectors, "STAFF_SHOWN", 3)
+    for n in range(4):
+        factories.UserFactory(username=f"member{n}", service=service, roles=[roles.ASSESSOR])
+    client.force_login(service_admin)
+    page = client.get(reverse("staff-home")).content.decode()
+    assert "Showing 3 of 5 active staff, by surname." in page
