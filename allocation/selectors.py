@@ -573,7 +573,8 @@ def allocation_problem(*, service: Service, today: dt.date | None = None) -> Pro
     service, with the slots no allocation holds, the caseload from allocations, and leave
     that has not ended.
     """
-    from assessment.models import Assessment, RiskFlag
+    from assessment.models import Assessment
+    from intake.models import RiskFlag
 
     today = today or timezone.localdate()
     planned_start = today + dt.timedelta(days=NOTICE_DAYS)

@@ -10,7 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from assessment import measures
+import measures
 from assessment.models import (
     Assessment,
     AssessmentMeasure,

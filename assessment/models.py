@@ -1,5 +1,6 @@
-"""Questionnaire responses, risk flags, the assessment, and what therapy is built on: the
-therapist link, agreed goals, the versioned session plan, sessions and progress flags.
+"""The assessment, and what therapy is built on: the therapist link, agreed goals, the
+versioned session plan, sessions and progress flags. Questionnaire responses and risk flags
+are the referral's own record, in intake.models.
 
 Clinical text is kept exactly as the member of staff wrote it. What the client chose not to
 share is recorded as such ("The client chose not to say"), never as a blank.
@@ -11,108 +12,6 @@ from django.conf import settings
 from django.db import models
 
 from common.models import BaseModel, Service, Site
-
-
-class MeasureResponse(BaseModel):
-    """One completed questionnaire, with its score as computed by assessment.measures."""
-
-    class Context(models.TextChoices):
-        SELF_REFERRAL = "self_referral", "Self-referral"
-        ASSESSMENT = "assessment", "Assessment"
-        REVIEW = "review", "Review during therapy"
-
-    referral = models.ForeignKey(
-        "intake.Referral", on_delete=models.PROTECT, related_name="measure_responses"
-    )
-    measure = models.CharField(max_length=16)
-    context = models.CharField(max_length=16, choices=Context.choices)
-    # One entry per item: the option chosen (0-based), null (not answered) or a sentinel
-    # string ("prefer_not_to_say", "not_applicable"), exactly as given.
-    answers = models.JSONField()
-    total = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
-    band = models.CharField(max_length=40, blank=True)
-    caseness = models.BooleanField(null=True)
-    withheld_reason = models.CharField(max_length=300, blank=True)
-    completed_at = models.DateTimeField()
-    # Set for questionnaires repeated during therapy: the session they belong to.
-    session = models.ForeignKey(
-        "assessment.TherapySession",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="measure_responses",
-    )
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["completed_at"]
-        indexes = [models.Index(fields=["referral", "measure", "completed_at"])]
-
-
-class RiskFlag(BaseModel):
-    """A risk signal that a person must acknowledge. It stays open until they do."""
-
-    class Source(models.TextChoices):
-        SAFETY_QUESTION = "safety_question", "Said they were not safe right now"
-        PHQ9_ITEM9 = "phq9_item9", "PHQ-9 item 9 (thoughts of death or self-harm)"
-        CORE10_ITEM6 = "core10_item6", "CORE-10 item 6 (plans to end life)"
-        ASSESSMENT = "assessment", "Raised at assessment"
-        STAFF = "staff", "Raised by staff"
-
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="risk_flags")
-    referral = models.ForeignKey(
-        "intake.Referral", on_delete=models.PROTECT, related_name="risk_flags"
-    )
-    source = models.CharField(max_length=32, choices=Source.choices)
-    detail = models.CharField(max_length=300)
-    # How strong the signal was, comparable only within one source: the answer to a
-    # questionnaire's risk item, or the level assessed (2 medium, 3 high).
-    severity = models.PositiveSmallIntegerField(null=True, blank=True)
-    # Why this is a new flag and not a repeat of an earlier one; shown to staff.
-    reason = models.CharField(max_length=300, blank=True)
-    raised_at = models.DateTimeField()
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
-    )
-    action_taken = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["raised_at"]
-        indexes = [models.Index(fields=["service", "acknowledged_at"])]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(acknowledged_at__isnull=True)
-                | (models.Q(acknowledged_by__isnull=False) & ~models.Q(action_taken="")),
-                name="risk_ack_names_who_and_action",
-            ),
-            # The backstop for risk_signal_record's referral lock: one open flag per signal.
-            models.UniqueConstraint(
-                fields=["referral", "source", "severity"],
-                condition=models.Q(acknowledged_at__isnull=True),
-                name="risk_one_open_flag_per_signal",
-            ),
-        ]
-
-    @property
-    def is_open(self) -> bool:
-        return self.acknowledged_at is None
-
-
-class RiskFlagRepeat(BaseModel):
-    """The same risk seen again while its flag was open or recently acknowledged: recorded
-    against that flag instead of opening another one."""
-
-    flag = models.ForeignKey(RiskFlag, on_delete=models.PROTECT, related_name="repeats")
-    detail = models.CharField(max_length=300)
-    severity = models.PositiveSmallIntegerField(null=True, blank=True)
-    seen_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["seen_at", "id"]
-
 
 # --- Assessment -----------------------------------------------------------------------------
 
@@ -301,7 +200,7 @@ class AssessmentMeasure(BaseModel):
     measure = models.CharField(max_length=16)
     source = models.CharField(max_length=16, choices=Source.choices)
     response = models.ForeignKey(
-        MeasureResponse, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "intake.MeasureResponse", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
     class Meta:

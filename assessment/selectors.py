@@ -21,7 +21,8 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from assessment import charts, measures, services, tracking
+import measures
+from assessment import charts, services, tracking
 from assessment.forms import (
     BREAK_KIND_NAMES,
     MODALITY_NAMES,
@@ -35,10 +36,8 @@ from assessment.models import (
     AssessmentAppointment,
     AssessmentMeasure,
     Goal,
-    MeasureResponse,
     ProgressFlag,
     RiskAnswer,
-    RiskFlag,
     SectionStatus,
     SessionPlan,
     Therapy,
@@ -48,7 +47,7 @@ from common import roles
 from common.models import User
 from common.paging import page_of, page_with_rows
 from common.selectors import scope_to_service
-from intake.models import Referral
+from intake.models import MeasureResponse, Referral, RiskFlag
 
 # --- Assessor worklist ----------------------------------------------------------------------
 

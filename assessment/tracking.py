@@ -1,6 +1,6 @@
 """Is therapy on track? Pure Python over dated PHQ-9/GAD-7 totals: no Django, no database.
 
-The rules, from the NHS Talking Therapies outcome definitions in `assessment.measures`:
+The rules, from the NHS Talking Therapies outcome definitions in `measures`:
 
 * the baseline is the first time point with both a PHQ-9 and a GAD-7 total (normally the
   assessment's, or the self-referral's when the assessment reused them);
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from assessment import measures
+import measures
 
 __all__ = [
     "Concern",

@@ -23,7 +23,8 @@ from django.views.generic import TemplateView
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView, StepsHelper
 
-from assessment import forms, measures, selectors, services
+import measures
+from assessment import forms, selectors, services
 from assessment.models import Assessment, AssessmentMeasure
 from common import roles
 from common.access import role_required

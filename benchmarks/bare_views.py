@@ -11,9 +11,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from assessment.models import MeasureResponse
 from common.models import Service
-from intake.models import Client, ConsentRecord, Preferences, Referral
+from intake.models import Client, ConsentRecord, MeasureResponse, Preferences, Referral
 
 _service_id: int | None = None
 

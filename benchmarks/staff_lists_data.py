@@ -47,16 +47,14 @@ def generate(*, referrals: int = REFERRALS, seed: int = SEED) -> dict:
         Assessment,
         Goal,
         GoalRating,
-        MeasureResponse,
         ProgressFlag,
-        RiskFlag,
         SessionPlan,
         Therapy,
         TherapySession,
     )
     from common import roles
     from common.models import Service, User
-    from intake.models import Client, Preferences, Referral
+    from intake.models import Client, MeasureResponse, Preferences, Referral, RiskFlag
     from notifications.models import Notification, PrintBatch
 
     rng = random.Random(seed)

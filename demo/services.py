@@ -18,17 +18,11 @@ from rest_framework.authtoken.models import Token
 from allocation.engine import PARTS
 from allocation.models import Allocation, AllocationSlot, LeavePeriod, Therapist, WeeklySlot
 from assessment import services as assessment_services
-from assessment.models import (
-    Assessment,
-    AssessmentAppointment,
-    MeasureResponse,
-    Mode,
-    Therapy,
-    TherapySession,
-)
+from assessment.models import Assessment, AssessmentAppointment, Mode, Therapy, TherapySession
 from common import roles
 from common.models import Service, Site, User
-from intake.models import Client, Preferences, PrivacyNotice, Referral
+from intake import clinical_record
+from intake.models import Client, MeasureResponse, Preferences, PrivacyNotice, Referral
 from intake.references import ALPHABET
 
 SERVICE_SLUG = "demo"
@@ -389,7 +383,7 @@ def _seed_assessment_and_therapy(service: Service) -> None:
         at = timezone.make_aware(datetime.combine(start - timedelta(weeks=3), time(11)))
         for code, total, items in (("phq9", first[0], 8), ("gad7", first[1], 7)):
             answers = _spread(total, items) + ([0] if code == "phq9" else [])
-            assessment_services.measure_response_record(
+            clinical_record.measure_response_record(
                 referral=referral,
                 measure=code,
                 answers=answers,

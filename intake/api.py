@@ -23,7 +23,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assessment import measures
+import measures
 from common import roles
 from intake import forms, validation
 from intake.models import Client, ConsentRecord, Preferences, Referral

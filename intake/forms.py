@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from assessment import measures
+import measures
 from intake import validation
 from intake.models import PREFER_NOT_TO_SAY, Client, Preferences
 
@@ -471,7 +471,7 @@ class MeasureForm(StepForm):
             )
 
     def answers(self) -> list:
-        """Answers for assessment.measures.score: option numbers or the sentinel."""
+        """Answers for measures.score: option numbers or the sentinel."""
         values = []
         for number in range(1, len(self.measure.items) + 1):
             raw = self.cleaned_data.get(f"item_{number}")

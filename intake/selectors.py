@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from common.paging import page_of
 from common.selectors import scope_to_service
-from intake.models import PrivacyNotice, Referral
+from intake.models import PrivacyNotice, Referral, RiskFlag
 
 WAIT_WARNING = timedelta(weeks=6)
 WAIT_BREACH = timedelta(weeks=18)
@@ -259,4 +259,13 @@ def referral_overview(*, user, public_id: UUID) -> ReferralOverview:
             referral.risk_flags.select_related("acknowledged_by").prefetch_related("repeats")
         ),
         measures=list(referral.measure_responses.all()),
+    )
+
+
+def risk_flag_get(*, user, referral: Referral, public_id: UUID) -> RiskFlag | None:
+    """One risk flag of this referral, if the user's service holds it."""
+    return (
+        scope_to_service(RiskFlag.objects.all(), user)
+        .filter(public_id=public_id, referral=referral)
+        .first()
     )

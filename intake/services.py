@@ -9,10 +9,17 @@ from datetime import date
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from assessment import services as assessment_services
-from assessment.models import MeasureResponse, RiskFlag
 from common.models import Service
-from intake.models import Client, ConsentRecord, Preferences, PrivacyNotice, Referral
+from intake import clinical_record, signals
+from intake.models import (
+    Client,
+    ConsentRecord,
+    MeasureResponse,
+    Preferences,
+    PrivacyNotice,
+    Referral,
+    RiskFlag,
+)
 from intake.references import reference_generate
 
 
@@ -216,14 +223,14 @@ def _referral_create(
     flags = []
     if data.safe_now == "no":
         flags.append(
-            assessment_services.risk_flag_raise(
+            clinical_record.risk_flag_raise(
                 referral=referral,
                 source=RiskFlag.Source.SAFETY_QUESTION,
                 detail="Answered 'no' to 'Are you safe right now?' in the self-referral",
             )
         )
     if data.questionnaires:
-        _, raised = assessment_services.measure_responses_record(
+        _, raised = clinical_record.measure_responses_record(
             referral=referral,
             answers={q.measure: q.answers for q in data.questionnaires},
             context=MeasureResponse.Context.SELF_REFERRAL,
@@ -234,7 +241,7 @@ def _referral_create(
         referral.risk_level = Referral.Risk.HIGH if data.safe_now == "no" else Referral.Risk.MEDIUM
         referral.save(update_fields=["risk_level", "updated_at"])
     _queue_messages(referral, flags)
-    _allocation_refresh(referral, reason="a new referral arrived")
+    signals.referral_submitted.send(sender=Referral, referral=referral)
     return SubmitResult(referral, created=True, risk_flags=len(flags))
 
 
@@ -318,21 +325,14 @@ def referral_status_set(
             f"The referral is now '{locked.get_status_display()}', so it cannot be moved to "
             f"'{Referral.Status(status).label}'."
         )
-    locked.status = status
+    previous, locked.status = locked.status, status
     fields = ["status", "updated_at"]
     if risk_level is not None:
         locked.risk_level = risk_level
         fields.append("risk_level")
     locked.save(update_fields=fields)
     referral.status, referral.risk_level = locked.status, locked.risk_level
-    if status == Referral.Status.AWAITING_ALLOCATION:
-        _allocation_refresh(locked, reason="a referral became ready for allocation", run=True)
+    signals.referral_status_changed.send(
+        sender=Referral, referral=locked, status=status, previous=previous
+    )
     return locked
-
-
-def _allocation_refresh(referral: Referral, *, reason: str, run: bool = False) -> None:
-    """Allocation proposals depend on who is waiting: mark the service's proposals stale in
-    this transaction and, with ``run``, queue a fresh run that starts once it commits."""
-    from allocation.services import proposals_refresh
-
-    proposals_refresh(service_id=referral.service_id, reason=reason, run=run)

@@ -10,11 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from assessment import services as assessment_services
-from assessment.models import RiskFlag
 from common.access import ANY_STAFF, CLINICIANS, role_required
-from common.selectors import scope_to_service
-from intake import selectors
+from intake import clinical_record, selectors
 from intake.models import Referral
 
 
@@ -67,20 +64,16 @@ def referral_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_POST
 def risk_flag_acknowledge(request: HttpRequest, public_id: UUID, flag_id: UUID) -> HttpResponse:
     overview = _overview_or_404(request, public_id)
-    flag = (
-        scope_to_service(RiskFlag.objects.all(), request.user)
-        .filter(public_id=flag_id, referral=overview.referral)
-        .first()
-    )
+    flag = selectors.risk_flag_get(user=request.user, referral=overview.referral, public_id=flag_id)
     if flag is None:
         raise Http404("No such risk flag")
     form = AcknowledgeForm(request.POST)
     if form.is_valid():
         try:
-            assessment_services.risk_flag_acknowledge(
+            clinical_record.risk_flag_acknowledge(
                 flag=flag, user=request.user, action_taken=form.cleaned_data["action_taken"]
             )
-        except assessment_services.RiskFlagError as problem:
+        except clinical_record.RiskFlagError as problem:
             messages.error(request, str(problem))
         else:
             messages.success(request, "Risk flag acknowledged.")

@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from allocation import engine, selectors
 from allocation.models import Allocation, AllocationSlot, Hold
-from assessment.models import RiskFlag
-from intake.models import Referral
+from intake.models import Referral, RiskFlag
 from tests import factories
 from tests.allocation.conftest import make_therapist, make_waiting
 

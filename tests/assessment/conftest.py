@@ -9,9 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessment import services
-from assessment.models import Assessment, MeasureResponse, Therapy
+from assessment.models import Assessment, Therapy
 from common import roles
-from intake.models import ConsentRecord, Referral
+from intake import clinical_record
+from intake.models import ConsentRecord, MeasureResponse, Referral
 from tests import factories
 
 MANAGEMENT = "assessment-current_step"
@@ -48,7 +49,7 @@ def consent(referral, topic, decision="granted"):
 
 
 def online_answers(referral, measure, answers, *, days_ago=20):
-    response, _flags = services.measure_response_record(
+    response, _flags = clinical_record.measure_response_record(
         referral=referral,
         measure=measure,
         answers=answers,

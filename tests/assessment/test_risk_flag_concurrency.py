@@ -13,8 +13,9 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from assessment import services
-from assessment.models import Assessment, MeasureResponse, RiskFlag, RiskFlagRepeat
+from assessment.models import Assessment
+from intake import clinical_record
+from intake.models import MeasureResponse, RiskFlag, RiskFlagRepeat
 from notifications.models import Notification
 from tests.assessment.conftest import FULL, finish, measure_items, start, walk
 from tests.support.services import require_postgres
@@ -30,20 +31,20 @@ def _postgres():
 
 @pytest.fixture(autouse=True)
 def slow_judgement(monkeypatch):
-    real = services._same_risk
+    real = clinical_record._same_risk
 
     def slow(*args, **kwargs):
         found = real(*args, **kwargs)
         time.sleep(0.5)
         return found
 
-    monkeypatch.setattr(services, "_same_risk", slow)
+    monkeypatch.setattr(clinical_record, "_same_risk", slow)
 
 
 def test_the_same_answer_recorded_twice_at_once_is_one_flag(referral):
     def record():
         with transaction.atomic():
-            _, flags = services.measure_response_record(
+            _, flags = clinical_record.measure_response_record(
                 referral=referral,
                 measure="phq9",
                 answers=[1] * 8 + [2],

@@ -9,9 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from assessment import services
-from assessment.models import RiskFlag
-from intake.models import Referral
+from intake import clinical_record
+from intake.models import Referral, RiskFlag
 from notifications.models import Notification
 from tests import factories
 from tests.assessment.conftest import FULL, finish, measure_items, online_answers, start, walk
@@ -35,7 +34,7 @@ def online_flag_acknowledged(referral, assessor, *, item_9=2, days_ago=1) -> Ris
     online_answers(referral, "phq9", phq9(item_9))
     Referral.objects.filter(pk=referral.pk).update(risk_level=Referral.Risk.MEDIUM)
     flag = RiskFlag.objects.get(referral=referral)
-    services.risk_flag_acknowledge(
+    clinical_record.risk_flag_acknowledge(
         flag=flag, user=assessor, action_taken="Called the client; safety plan agreed."
     )
     RiskFlag.objects.filter(pk=flag.pk).update(
@@ -163,13 +162,13 @@ def test_the_same_answer_long_after_it_was_acknowledged_is_looked_at_again(
 
 
 def test_a_first_risk_answer_says_it_is_new(referral):
-    _, flags = services.measure_response_record(
+    _, flags = clinical_record.measure_response_record(
         referral=referral, measure="phq9", answers=phq9(1), context="self_referral"
     )
     (flag,) = flags
     assert flag.reason == "First time this risk was recorded for this referral"
     # A repeat while the flag is still open is linked to it, not raised again.
-    _, again = services.measure_response_record(
+    _, again = clinical_record.measure_response_record(
         referral=referral, measure="phq9", answers=phq9(1), context="self_referral"
     )
     assert again == []
@@ -181,11 +180,11 @@ def test_a_questionnaire_recorded_outside_a_transaction_keeps_its_flag(service):
     """Callers in autocommit (a command, a task, a script) get the same one-risk-one-flag
     judgement: the referral lock takes its own transaction when none is open."""
     referral = factories.ReferralFactory(client__service=service)
-    response, (flag,) = services.measure_response_record(
+    response, (flag,) = clinical_record.measure_response_record(
         referral=referral, measure="phq9", answers=phq9(2), context="self_referral"
     )
     assert flag.referral_id == referral.pk and response.pk is not None
-    _, again = services.measure_response_record(
+    _, again = clinical_record.measure_response_record(
         referral=referral, measure="phq9", answers=phq9(2), context="self_referral"
     )
     assert again == [] and flag.repeats.count() == 1

@@ -14,14 +14,13 @@ from assessment import services
 from assessment.models import (
     Goal,
     GoalRating,
-    MeasureResponse,
     NonAttendanceStep,
     ProgressFlag,
-    RiskFlag,
     Therapy,
     TherapySession,
 )
-from intake.models import ConsentRecord, Referral
+from intake import clinical_record
+from intake.models import ConsentRecord, MeasureResponse, Referral, RiskFlag
 from notifications.models import Notification
 from tests.assessment.conftest import consent, current_therapy
 from tests.factories import ReferralFactory
@@ -57,7 +56,7 @@ def gad7(total: int) -> list[int]:
 def baseline(referral, phq, gad, on: date):
     at = timezone.make_aware(datetime.combine(on, time(11)))
     for code, answers in (("phq9", phq9(phq)), ("gad7", gad7(gad))):
-        services.measure_response_record(
+        clinical_record.measure_response_record(
             referral=referral,
             measure=code,
             answers=answers,

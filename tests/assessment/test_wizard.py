@@ -8,15 +8,9 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from assessment.models import (
-    Assessment,
-    AssessmentAddendum,
-    AssessmentMeasure,
-    MeasureResponse,
-    RiskFlag,
-)
+from assessment.models import Assessment, AssessmentAddendum, AssessmentMeasure
 from assessment.selectors import referral_recommendation
-from intake.models import ConsentRecord, Referral
+from intake.models import ConsentRecord, MeasureResponse, Referral, RiskFlag
 from notifications.models import Notification
 from tests.assessment.conftest import (
     DECLINED,

@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from assessment.models import AssessmentAppointment, RiskFlag
+from assessment.models import AssessmentAppointment
 from assessment.selectors import assessment_worklist
-from intake.models import Referral
+from intake.models import Referral, RiskFlag
 from notifications.models import Notification
 from tests.factories import ReferralFactory, SiteFactory
 

@@ -11,9 +11,10 @@ from django.test import Client
 from django.utils import timezone
 
 from assessment import services
-from assessment.models import Assessment, MeasureResponse, RiskFlag
+from assessment.models import Assessment
 from common import roles
-from intake.models import Referral
+from intake import clinical_record
+from intake.models import MeasureResponse, Referral, RiskFlag
 from tests import factories
 from tests.browser.conftest import assert_accessible
 
@@ -50,7 +51,7 @@ def waiting(service):
         received_at=timezone.now() - timedelta(weeks=5),
         presenting_problem="It is hard to let people get close.",
     )
-    services.measure_response_record(
+    clinical_record.measure_response_record(
         referral=referral,
         measure="phq9",
         answers=[2] * 8 + [1],
@@ -192,7 +193,7 @@ def test_plan_goals_sessions_and_progress_are_accessible(page, live_server, serv
         for code, total, items in (("phq9", phq, 9), ("gad7", gad, 7)):
             answers = [min(3, max(0, total - 3 * i)) for i in range(items - 1)]
             answers.append(total - sum(answers)) if code == "gad7" else answers.append(0)
-            services.measure_response_record(
+            clinical_record.measure_response_record(
                 referral=referral,
                 measure=code,
                 answers=answers,

@@ -17,14 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allocation.models import Allocation
-from assessment.models import (
-    AssessmentAppointment,
-    MeasureResponse,
-    ProgressFlag,
-    RiskFlag,
-    TherapySession,
-)
-from intake.models import Referral
+from assessment.models import AssessmentAppointment, ProgressFlag, TherapySession
+from intake.models import MeasureResponse, Referral, RiskFlag
 from notifications.models import Notification, PrintBatch
 from tests import factories
 

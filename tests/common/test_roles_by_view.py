@@ -21,9 +21,9 @@ from django.utils import timezone
 from allocation import services as allocation_services
 from allocation.models import Proposal, ProposalRun
 from assessment import services as assessment_services
-from assessment.models import ProgressFlag, RiskFlag, TherapySession
+from assessment.models import ProgressFlag, TherapySession
 from common import roles
-from intake.models import Referral
+from intake.models import Referral, RiskFlag
 from notifications import services as notification_services
 from notifications.services import notification_queue
 from tests import factories

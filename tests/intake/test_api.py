@@ -11,8 +11,7 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from assessment.models import RiskFlag
-from intake.models import ConsentRecord, PrivacyNotice, Referral
+from intake.models import ConsentRecord, PrivacyNotice, Referral, RiskFlag
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/referrals/"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from assessment.models import MeasureResponse, RiskFlag
-from intake.models import Client, ConsentRecord, Preferences, Referral
+from intake.models import Client, ConsentRecord, MeasureResponse, Preferences, Referral, RiskFlag
 from intake.references import reference_is_well_formed
 from notifications.models import Notification
 from tests.factories import SiteFactory

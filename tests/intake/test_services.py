@@ -9,9 +9,8 @@ import pytest
 from django.db import IntegrityError
 from django.utils import timezone
 
-from assessment.models import MeasureResponse, RiskFlag
 from intake import forms, services
-from intake.models import ConsentRecord, PrivacyNotice, Referral
+from intake.models import ConsentRecord, MeasureResponse, PrivacyNotice, Referral, RiskFlag
 from intake.services import ConsentDecision, MeasureAnswers, ReferralInput, referral_submit
 from tests.factories import ReferralFactory
 from tests.intake.walk import MINIMAL, post_step, step_url, submit, walk

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assessment.measures import (
+from measures import (
     CORE10,
     GAD7,
     MEASURES,
