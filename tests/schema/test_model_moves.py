@@ -124,9 +124,12 @@ def test_migrating_a_database_from_before_the_moves_keeps_every_row(old_database
         assert after[new] >= rows, f"{table}: rows lost in {new}"
         if table != "django_content_type":
             assert len(after[new]) == len(rows), f"{table}: rows added to {new} by migrating"
-    assert not set(after) - {MOVED.get(table, table) for table in before} - NEW_TABLES - {
-        "django_migrations"
-    }
+    assert (
+        not set(after)
+        - {MOVED.get(table, table) for table in before}
+        - NEW_TABLES
+        - {"django_migrations"}
+    )
 
 
 def test_moved_content_types_keep_their_ids(old_database):
