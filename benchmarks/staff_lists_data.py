@@ -43,21 +43,12 @@ def generate(*, referrals: int = REFERRALS, seed: int = SEED) -> dict:
     from django.utils import timezone
 
     from allocation.models import Allocation, Therapist, WeeklySlot
-    from assessment.models import (
-        Assessment,
-        Goal,
-        GoalRating,
-        MeasureResponse,
-        ProgressFlag,
-        RiskFlag,
-        SessionPlan,
-        Therapy,
-        TherapySession,
-    )
+    from assessment.models import Assessment, MeasureResponse, RiskFlag
     from common import roles
     from common.models import Service, User
     from intake.models import Client, Preferences, Referral
     from notifications.models import Notification, PrintBatch
+    from therapy.models import Goal, GoalRating, ProgressFlag, SessionPlan, Therapy, TherapySession
 
     rng = random.Random(seed)
     now = timezone.now()
