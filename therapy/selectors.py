@@ -3,6 +3,7 @@ starts from common.selectors.scope_to_service; therapists reach only the clients
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -13,16 +14,23 @@ from django.utils import timezone
 
 from assessment import measures
 from assessment.forms import WEEKDAY_NAMES
-from assessment.models import Assessment, MeasureResponse, RiskFlag
+from assessment.models import Assessment, AssessmentMeasure, MeasureResponse, RiskFlag
 from assessment.selectors import FLAG_LIMIT, Recommendation, score_text
 from common import roles
 from common.models import User
 from common.paging import page_of, page_with_rows
 from common.selectors import scope_to_service
 from intake.models import Referral
-from therapy import charts, services, tracking
+from therapy import charts, tracking
 from therapy.forms import BREAK_KIND_NAMES
-from therapy.models import Goal, ProgressFlag, SessionPlan, Therapy, TherapySession
+from therapy.models import (
+    Goal,
+    NonAttendanceStep,
+    ProgressFlag,
+    SessionPlan,
+    Therapy,
+    TherapySession,
+)
 
 
 def _open_counts(model, referral_ids: list[int], **open_filter) -> dict[int, int]:
@@ -187,7 +195,7 @@ def _caseload_rows(therapies: list[Therapy]) -> list[CaseloadRow]:
         every = plan.measures_every_sessions if plan else 4
         reviews = [date.fromisoformat(d) for d in (plan.review_dates if plan else [])]
         held = sessions.get(referral_id, [])
-        missed, _ = services.missed_in_a_row(held)
+        missed, _ = missed_in_a_row(held)
         rows.append(
             CaseloadRow(
                 therapy=therapy,
@@ -203,7 +211,7 @@ def _caseload_rows(therapies: list[Therapy]) -> list[CaseloadRow]:
 
 
 def _attended_since_measures(sessions: list[TherapySession]) -> int:
-    """services.attended_since_measures over sessions already read (had_measures set)."""
+    """attended_since_measures over sessions already read (had_measures set)."""
     last = max((s.occurred_on for s in sessions if s.had_measures), default=None)
     return sum(
         1
@@ -350,7 +358,7 @@ class Progress:
     risk_flags: list[RiskFlag]
     attended: int
     finished_treatment: bool
-    non_attendance: services.NonAttendance
+    non_attendance: NonAttendance
     measures_due: bool
 
 
@@ -414,16 +422,14 @@ def progress_overview(*, referral: Referral) -> Progress:
             y_label="Rating",
         )
         goal_table = GoalTable(goals, dates, rows, chart)
-    evaluations = services.progress_evaluations(referral)
+    evaluations = progress_evaluations(referral)
     classified = [e for e in evaluations if e.change is not None]
     attended = TherapySession.objects.filter(
         referral=referral, attendance=TherapySession.Attendance.ATTENDED
     ).count()
     plan = session_plan_current(referral)
     every = plan.measures_every_sessions if plan else 4
-    baseline = services.assessment_baseline(referral) or tracking.baseline_of(
-        services._time_points(referral)
-    )
+    baseline = assessment_baseline(referral) or tracking.baseline_of(_time_points(referral))
     return Progress(
         referral=referral,
         therapy=therapy_current(referral=referral),
@@ -441,8 +447,8 @@ def progress_overview(*, referral: Referral) -> Progress:
         risk_flags=list(RiskFlag.objects.filter(referral=referral, acknowledged_at__isnull=True)),
         attended=attended,
         finished_treatment=measures.finished_treatment(attended),
-        non_attendance=services.non_attendance_state(referral),
-        measures_due=services.attended_since_measures(referral) >= every,
+        non_attendance=non_attendance_state(referral),
+        measures_due=attended_since_measures(referral) >= every,
     )
 
 
@@ -455,3 +461,115 @@ def _chart_description(name: str, points, y_max) -> str:
         f"{first[0]:%-d %B %Y} to {last[1]:g} on {last[0]:%-d %B %Y}. Lower is better. "
         "The table below gives every total."
     )
+
+
+# --- Sessions, progress and non-attendance: reads the services share ---------------------
+
+
+def missed_in_a_row(sessions: Sequence[TherapySession]) -> tuple[int, date | None]:
+    """How many of the latest sessions the client did not attend, in a row, and the date
+    of the first of them. A session the service cancelled neither counts nor breaks the
+    run; one the client attended or cancelled themselves (they were in touch) ends it."""
+    count, first = 0, None
+    for session in sorted(sessions, key=lambda s: s.occurred_on, reverse=True):
+        if session.attendance == TherapySession.Attendance.CANCELLED_BY_SERVICE:
+            continue
+        if session.attendance != TherapySession.Attendance.DID_NOT_ATTEND:
+            break
+        count += 1
+        first = session.occurred_on
+    return count, first
+
+
+def attended_since_measures(referral: Referral) -> int:
+    """Attended sessions since the last one with repeated questionnaires."""
+    last = (
+        TherapySession.objects.filter(referral=referral, measure_responses__isnull=False)
+        .order_by("-occurred_on")
+        .values_list("occurred_on", flat=True)
+        .first()
+    )
+    attended = TherapySession.objects.filter(
+        referral=referral, attendance=TherapySession.Attendance.ATTENDED
+    )
+    if last is not None:
+        attended = attended.filter(occurred_on__gt=last)
+    return attended.count()
+
+
+def _time_points(referral: Referral) -> list[tracking.TimePoint]:
+    by_day: dict[date, dict[str, int]] = {}
+    for response in MeasureResponse.objects.filter(
+        referral=referral, measure__in=[measures.PHQ9, measures.GAD7], total__isnull=False
+    ).order_by("completed_at", "id"):
+        day = timezone.localtime(response.completed_at).date()
+        by_day.setdefault(day, {})[response.measure] = int(response.total)
+    return [
+        tracking.TimePoint(on=day, phq9=values.get(measures.PHQ9), gad7=values.get(measures.GAD7))
+        for day, values in sorted(by_day.items())
+    ]
+
+
+def assessment_baseline(referral: Referral) -> tracking.TimePoint | None:
+    """The assessment's PHQ-9 and GAD-7 (entered or reused), when both were scored."""
+    rows = {
+        row.measure: row.response
+        for row in AssessmentMeasure.objects.filter(
+            assessment__referral=referral,
+            measure__in=[measures.PHQ9, measures.GAD7],
+            response__isnull=False,
+            response__total__isnull=False,
+        ).select_related("response")
+    }
+    if len(rows) < 2:
+        return None
+    day = max(timezone.localtime(r.completed_at).date() for r in rows.values())
+    return tracking.TimePoint(
+        on=day, phq9=int(rows[measures.PHQ9].total), gad7=int(rows[measures.GAD7].total)
+    )
+
+
+def progress_evaluations(referral: Referral) -> list[tracking.Evaluation]:
+    plan = SessionPlan.objects.filter(referral=referral).order_by("-version").first()
+    reviews = [date.fromisoformat(d) for d in (plan.review_dates if plan else [])]
+    return tracking.evaluate_series(
+        _time_points(referral), review_dates=reviews, baseline=assessment_baseline(referral)
+    )
+
+
+MISSED_BEFORE_POLICY = 2
+
+
+@dataclass(frozen=True)
+class NonAttendance:
+    missed_in_a_row: int
+    run_started_on: date | None
+    letter_step: NonAttendanceStep | None
+
+    @property
+    def policy_applies(self) -> bool:
+        return self.missed_in_a_row >= MISSED_BEFORE_POLICY
+
+    @property
+    def letter_due(self) -> bool:
+        return self.policy_applies and self.letter_step is None
+
+    @property
+    def discharge_possible(self) -> bool:
+        return self.policy_applies and self.letter_step is not None
+
+
+def non_attendance_state(referral: Referral) -> NonAttendance:
+    missed, started = missed_in_a_row(list(TherapySession.objects.filter(referral=referral)))
+    letter = None
+    if started is not None:
+        letter = (
+            NonAttendanceStep.objects.filter(
+                referral=referral,
+                step=NonAttendanceStep.Step.LETTER,
+                created_at__date__gte=started,
+            )
+            .order_by("-created_at")
+            .first()
+        )
+    return NonAttendance(missed, started, letter)

@@ -8,7 +8,6 @@ notifications outbox inside the same transaction, so they leave only if it commi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -16,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assessment import measures
-from assessment.models import AssessmentMeasure, MeasureResponse, Mode, RiskFlag
+from assessment.models import MeasureResponse, Mode, RiskFlag
 from assessment.services import _risk_alert, measure_response_record
 from common import roles
 from intake.models import ConsentRecord, Referral
@@ -29,6 +28,13 @@ from therapy.models import (
     SessionPlan,
     Therapy,
     TherapySession,
+)
+from therapy.selectors import (
+    MISSED_BEFORE_POLICY,
+    attended_since_measures,
+    missed_in_a_row,
+    non_attendance_state,
+    progress_evaluations,
 )
 
 READY_FOR_THERAPY = (
@@ -452,37 +458,6 @@ def session_plan_break_remove(
 # --- Sessions, repeated questionnaires and progress ---------------------------------------
 
 
-def missed_in_a_row(sessions: Sequence[TherapySession]) -> tuple[int, date | None]:
-    """How many of the latest sessions the client did not attend, in a row, and the date
-    of the first of them. A session the service cancelled neither counts nor breaks the
-    run; one the client attended or cancelled themselves (they were in touch) ends it."""
-    count, first = 0, None
-    for session in sorted(sessions, key=lambda s: s.occurred_on, reverse=True):
-        if session.attendance == TherapySession.Attendance.CANCELLED_BY_SERVICE:
-            continue
-        if session.attendance != TherapySession.Attendance.DID_NOT_ATTEND:
-            break
-        count += 1
-        first = session.occurred_on
-    return count, first
-
-
-def attended_since_measures(referral: Referral) -> int:
-    """Attended sessions since the last one with repeated questionnaires."""
-    last = (
-        TherapySession.objects.filter(referral=referral, measure_responses__isnull=False)
-        .order_by("-occurred_on")
-        .values_list("occurred_on", flat=True)
-        .first()
-    )
-    attended = TherapySession.objects.filter(
-        referral=referral, attendance=TherapySession.Attendance.ATTENDED
-    )
-    if last is not None:
-        attended = attended.filter(occurred_on__gt=last)
-    return attended.count()
-
-
 @dataclass(frozen=True)
 class SessionRecorded:
     session: TherapySession
@@ -535,46 +510,6 @@ def therapy_session_record(
         )
     missed, _ = missed_in_a_row(list(TherapySession.objects.filter(referral=referral)))
     return SessionRecorded(session=session, measures_due=due, missed_in_a_row=missed)
-
-
-def _time_points(referral: Referral) -> list[tracking.TimePoint]:
-    by_day: dict[date, dict[str, int]] = {}
-    for response in MeasureResponse.objects.filter(
-        referral=referral, measure__in=[measures.PHQ9, measures.GAD7], total__isnull=False
-    ).order_by("completed_at", "id"):
-        day = timezone.localtime(response.completed_at).date()
-        by_day.setdefault(day, {})[response.measure] = int(response.total)
-    return [
-        tracking.TimePoint(on=day, phq9=values.get(measures.PHQ9), gad7=values.get(measures.GAD7))
-        for day, values in sorted(by_day.items())
-    ]
-
-
-def assessment_baseline(referral: Referral) -> tracking.TimePoint | None:
-    """The assessment's PHQ-9 and GAD-7 (entered or reused), when both were scored."""
-    rows = {
-        row.measure: row.response
-        for row in AssessmentMeasure.objects.filter(
-            assessment__referral=referral,
-            measure__in=[measures.PHQ9, measures.GAD7],
-            response__isnull=False,
-            response__total__isnull=False,
-        ).select_related("response")
-    }
-    if len(rows) < 2:
-        return None
-    day = max(timezone.localtime(r.completed_at).date() for r in rows.values())
-    return tracking.TimePoint(
-        on=day, phq9=int(rows[measures.PHQ9].total), gad7=int(rows[measures.GAD7].total)
-    )
-
-
-def progress_evaluations(referral: Referral) -> list[tracking.Evaluation]:
-    plan = SessionPlan.objects.filter(referral=referral).order_by("-version").first()
-    reviews = [date.fromisoformat(d) for d in (plan.review_dates if plan else [])]
-    return tracking.evaluate_series(
-        _time_points(referral), review_dates=reviews, baseline=assessment_baseline(referral)
-    )
 
 
 def _progress_flags_raise(referral: Referral) -> list[ProgressFlag]:
@@ -693,43 +628,6 @@ def progress_flag_review(*, flag: ProgressFlag, user, note: str) -> ProgressFlag
 
 
 # --- Non-attendance and endings -----------------------------------------------------------
-
-MISSED_BEFORE_POLICY = 2
-
-
-@dataclass(frozen=True)
-class NonAttendance:
-    missed_in_a_row: int
-    run_started_on: date | None
-    letter_step: NonAttendanceStep | None
-
-    @property
-    def policy_applies(self) -> bool:
-        return self.missed_in_a_row >= MISSED_BEFORE_POLICY
-
-    @property
-    def letter_due(self) -> bool:
-        return self.policy_applies and self.letter_step is None
-
-    @property
-    def discharge_possible(self) -> bool:
-        return self.policy_applies and self.letter_step is not None
-
-
-def non_attendance_state(referral: Referral) -> NonAttendance:
-    missed, started = missed_in_a_row(list(TherapySession.objects.filter(referral=referral)))
-    letter = None
-    if started is not None:
-        letter = (
-            NonAttendanceStep.objects.filter(
-                referral=referral,
-                step=NonAttendanceStep.Step.LETTER,
-                created_at__date__gte=started,
-            )
-            .order_by("-created_at")
-            .first()
-        )
-    return NonAttendance(missed, started, letter)
 
 
 @transaction.atomic

@@ -406,7 +406,7 @@ def sessions(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 _apply(form, error)
             else:
                 messages.success(request, "Session recorded.")
-                if result.missed_in_a_row >= services.MISSED_BEFORE_POLICY:
+                if result.missed_in_a_row >= selectors.MISSED_BEFORE_POLICY:
                     messages.warning(
                         request,
                         f"{result.missed_in_a_row} sessions missed in a row: the "
@@ -431,7 +431,7 @@ def sessions(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "sessions": selectors.sessions_for(referral=referral),
             "form": form,
             "may_record": may_record,
-            "non_attendance": services.non_attendance_state(referral),
+            "non_attendance": selectors.non_attendance_state(referral),
         },
     )
 
@@ -530,7 +530,7 @@ def progress_flag_review(request: HttpRequest, public_id: UUID, flag_id: UUID) -
 @GET_POST
 def non_attendance(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
-    state = services.non_attendance_state(referral)
+    state = selectors.non_attendance_state(referral)
     may_act = selectors.is_current_therapist(
         user=request.user, referral=referral
     ) or request.user.has_role(roles.COORDINATOR)

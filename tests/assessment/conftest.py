@@ -1,4 +1,4 @@
-"""Fixtures and helpers for assessment and therapy tests."""
+"""Fixtures and helpers for assessment tests (therapy's tests use them too)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessment import services
-from assessment.models import Assessment, MeasureResponse, Therapy
-from common import roles
-from intake.models import ConsentRecord, Referral
+from assessment.models import Assessment, MeasureResponse
+from intake.models import ConsentRecord
 from tests import factories
 
 MANAGEMENT = "assessment-current_step"
@@ -169,32 +168,3 @@ def walk(client, assessment, answers: dict, *, stop_before: str | None = None):
 
 def finish(client, assessment):
     return post_step(client, assessment, "check", {})
-
-
-@pytest.fixture
-def therapist(service):
-    return factories.UserFactory(
-        username="frankie", service=service, roles=[roles.THERAPIST], first_name="Frankie"
-    )
-
-
-@pytest.fixture
-def in_therapy(service, therapist, coordinator):
-    """A referral in therapy with `therapist`, started 12 weeks ago."""
-    referral = factories.ReferralFactory(
-        client__service=service,
-        status=Referral.Status.AWAITING_ALLOCATION,
-        reference="TH-TWXY-ZBCD",
-    )
-    services.therapy_start(
-        referral=referral,
-        therapist=therapist,
-        started_on=timezone.localdate() - timedelta(weeks=12),
-        user=coordinator,
-    )
-    referral.refresh_from_db()
-    return referral
-
-
-def current_therapy(referral) -> Therapy:
-    return Therapy.objects.get(referral=referral, ended_on=None)

@@ -16,6 +16,7 @@ from common import roles
 from intake.models import Referral
 from tests import factories
 from tests.browser.conftest import assert_accessible
+from therapy import services as therapy_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -160,10 +161,10 @@ def test_plan_goals_sessions_and_progress_are_accessible(page, live_server, serv
         reference="TH-TWXY-ZBCD",
     )
     start = timezone.localdate() - timedelta(weeks=9)
-    services.therapy_start(
+    therapy_services.therapy_start(
         referral=referral, therapist=therapist, started_on=start, user=coordinator
     )
-    services.session_plan_save(
+    therapy_services.session_plan_save(
         referral=referral,
         user=therapist,
         values={
@@ -199,8 +200,8 @@ def test_plan_goals_sessions_and_progress_are_accessible(page, live_server, serv
                 context=MeasureResponse.Context.REVIEW,
                 completed_at=at,
             )
-    services._progress_flags_raise(referral)
-    services.goal_add(
+    therapy_services._progress_flags_raise(referral)
+    therapy_services.goal_add(
         referral=referral,
         user=therapist,
         description="Say no without guilt",

@@ -17,16 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allocation.models import Allocation
-from assessment.models import (
-    AssessmentAppointment,
-    MeasureResponse,
-    ProgressFlag,
-    RiskFlag,
-    TherapySession,
-)
+from assessment.models import AssessmentAppointment, MeasureResponse, RiskFlag
 from intake.models import Referral
 from notifications.models import Notification, PrintBatch
 from tests import factories
+from therapy.models import ProgressFlag, TherapySession
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from assessment.tracking import Concern, TimePoint, baseline_of, evaluate_series
 
 from assessment.measures import ChangeLabel
+from therapy.tracking import Concern, TimePoint, baseline_of, evaluate_series
 
 START = date(2027, 1, 5)
 
