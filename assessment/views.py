@@ -12,10 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from assessment import forms, selectors, services
-from assessment.models import (
-    Assessment,
-    Mode,
-)
+from assessment.models import Assessment, Mode
 from common import roles
 from common.access import ASSESSMENT_READERS, role_required
 from intake.models import Preferences, Referral
