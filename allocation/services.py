@@ -464,13 +464,13 @@ def _allocate(
 
 
 def _session_plan_set(referral, user, slots: Sequence[WeeklySlot], first: dt.datetime):
-    """Put the regular time(s) in the session plan through assessment's service: a new
+    """Put the regular time(s) in the session plan through therapy's service: a new
     version of the current plan, or a first, open-ended plan the therapist then completes
-    with the client. Returns the plan's version (None if assessment offers no plan)."""
+    with the client. Returns the plan's version (None if therapy offers no plan)."""
     try:
-        from assessment import selectors as plan_reads
-        from assessment import services as plans
         from assessment.models import Mode
+        from therapy import selectors as plan_reads
+        from therapy import services as plans
     except ImportError:
         return None
     if not hasattr(plans, "session_plan_save"):
@@ -510,7 +510,7 @@ def _session_plan_set(referral, user, slots: Sequence[WeeklySlot], first: dt.dat
             values=values,
             reason="Regular time set when the therapist was allocated",
         )
-    except plans.AssessmentError as error:
+    except plans.TherapyError as error:
         raise AllocationError(f"The session plan could not be updated: {error}") from None
     return plan.version
 

@@ -98,8 +98,8 @@ def _therapy_values(rows):
 
 def _bare_rows(name: str, user, referral: str = "") -> list:
     from allocation.models import Therapist
-    from assessment.models import Therapy
     from notifications.models import Notification, PrintBatch
+    from therapy.models import Therapy
 
     service = user.service_id
     referrals = Referral.objects.filter(service_id=service)

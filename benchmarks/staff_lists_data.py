@@ -43,19 +43,12 @@ def generate(*, referrals: int = REFERRALS, seed: int = SEED) -> dict:
     from django.utils import timezone
 
     from allocation.models import Allocation, Therapist, WeeklySlot
-    from assessment.models import (
-        Assessment,
-        Goal,
-        GoalRating,
-        ProgressFlag,
-        SessionPlan,
-        Therapy,
-        TherapySession,
-    )
+    from assessment.models import Assessment
     from common import roles
     from common.models import Service, User
     from intake.models import Client, MeasureResponse, Preferences, Referral, RiskFlag
     from notifications.models import Notification, PrintBatch
+    from therapy.models import Goal, GoalRating, ProgressFlag, SessionPlan, Therapy, TherapySession
 
     rng = random.Random(seed)
     now = timezone.now()

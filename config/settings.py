@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "common",
     "intake",
     "assessment",
+    "therapy",
     "allocation",
     "notifications",
     # Whole-service apps, on top of the rest.

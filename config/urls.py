@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("staff.urls")),
     path("", include("intake.urls")),
     path("", include("assessment.urls")),
+    path("", include("therapy.urls")),
     path("", include("notifications.urls")),
     path("", include("allocation.urls")),
     path("admin/", admin.site.urls),

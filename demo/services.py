@@ -17,13 +17,14 @@ from rest_framework.authtoken.models import Token
 
 from allocation.engine import PARTS
 from allocation.models import Allocation, AllocationSlot, LeavePeriod, Therapist, WeeklySlot
-from assessment import services as assessment_services
-from assessment.models import Assessment, AssessmentAppointment, Mode, Therapy, TherapySession
+from assessment.models import Assessment, AssessmentAppointment, Mode
 from common import roles
 from common.models import Service, Site, User
 from intake import clinical_record
 from intake.models import Client, MeasureResponse, Preferences, PrivacyNotice, Referral
 from intake.references import ALPHABET
+from therapy import services as therapy_services
+from therapy.models import Therapy, TherapySession
 
 SERVICE_SLUG = "demo"
 # One line a paragraph: the consent page shows a line break where the text has one.
@@ -359,7 +360,7 @@ def _seed_assessment_and_therapy(service: Service) -> None:
             started_on=start,
             started_by=coordinator,
         )
-        assessment_services.session_plan_save(
+        therapy_services.session_plan_save(
             referral=referral,
             user=therapist,
             values={
@@ -390,7 +391,7 @@ def _seed_assessment_and_therapy(service: Service) -> None:
                 context=MeasureResponse.Context.ASSESSMENT,
                 completed_at=at,
             )
-        assessment_services.goal_add(
+        therapy_services.goal_add(
             referral=referral,
             user=therapist,
             description="To say what I need without feeling I am a burden",
@@ -413,7 +414,7 @@ def _seed_assessment_and_therapy(service: Service) -> None:
             attended += 1
             scores = {4: middle, 8: latest}.get(attended)
             if scores:
-                assessment_services.review_measures_record(
+                therapy_services.review_measures_record(
                     referral=referral,
                     user=therapist,
                     session=session,

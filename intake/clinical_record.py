@@ -211,3 +211,21 @@ def risk_flag_acknowledge(*, flag: RiskFlag, user, action_taken: str) -> RiskFla
     locked.action_taken = action_taken
     locked.save(update_fields=["acknowledged_at", "acknowledged_by", "action_taken", "updated_at"])
     return locked
+
+
+def risk_alert_queue(referral: Referral, flags: list[RiskFlag], occurrence: str) -> None:
+    """Tell the duty inbox about new flags raised at an assessment or a review, once per
+    occasion (repeats linked to an open flag send nothing)."""
+    if flags:
+        from notifications.services import notification_queue
+
+        notification_queue(
+            kind="risk_alert",
+            referral=referral,
+            recipient="duty_inbox",
+            occurrence=occurrence,
+            context={
+                "reasons": [f"{flag.detail}: {flag.reason}" for flag in flags],
+                "raised_at": timezone.now(),
+            },
+        )

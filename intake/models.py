@@ -282,7 +282,7 @@ class MeasureResponse(BaseModel):
     completed_at = models.DateTimeField()
     # Set for questionnaires repeated during therapy: the session they belong to.
     session = models.ForeignKey(
-        "assessment.TherapySession",
+        "therapy.TherapySession",
         on_delete=models.PROTECT,
         null=True,
         blank=True,

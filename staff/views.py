@@ -12,12 +12,13 @@ from allocation.selectors import (
     therapist_for_user,
     therapist_list,
 )
-from assessment.selectors import progress_flags_open, risk_flags_open, therapist_caseload
+from assessment.selectors import risk_flags_open
 from common import roles
 from common.access import staff_required
 from common.selectors import staff_active
 from intake.models import Referral
 from intake.selectors import referral_list, referral_waiting_counts
+from therapy.selectors import progress_flags_open, therapist_caseload
 
 
 @staff_required

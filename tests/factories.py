@@ -99,7 +99,7 @@ class WeeklySlotFactory(factory.django.DjangoModelFactory):
 
 class TherapyFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = "assessment.Therapy"
+        model = "therapy.Therapy"
 
     referral = factory.SubFactory(ReferralFactory, status=Referral.Status.IN_THERAPY)
     service = factory.SelfAttribute("referral.service")
@@ -110,7 +110,7 @@ class TherapyFactory(factory.django.DjangoModelFactory):
 
 class SessionPlanFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = "assessment.SessionPlan"
+        model = "therapy.SessionPlan"
 
     referral = factory.SubFactory(ReferralFactory, status=Referral.Status.IN_THERAPY)
     service = factory.SelfAttribute("referral.service")

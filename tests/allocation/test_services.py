@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from allocation import services
 from allocation.models import Allocation, AllocationSlot, Proposal, ProposalRun, WeeklySlot
-from assessment.models import SessionPlan
 from intake.models import Referral
 from notifications.models import Notification
 from tests import factories
 from tests.allocation.conftest import make_therapist, make_waiting, run_queued
+from therapy.models import SessionPlan
 
 pytestmark = pytest.mark.django_db
 

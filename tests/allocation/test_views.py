@@ -406,8 +406,8 @@ def test_a_therapist_sees_who_is_starting_with_them_until_therapy_starts(
     signed_in, service, ada, coordinator, therapist_user
 ):
     from allocation import services
-    from assessment.services import therapy_start
     from common import roles
+    from therapy.services import therapy_start
 
     ada.user = therapist_user
     ada.save()

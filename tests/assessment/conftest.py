@@ -1,4 +1,4 @@
-"""Fixtures and helpers for assessment and therapy tests."""
+"""Fixtures and helpers for assessment tests (therapy's tests use them too)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from assessment import services
-from assessment.models import Assessment, Therapy
-from common import roles
+from assessment.models import Assessment
 from intake import clinical_record
-from intake.models import ConsentRecord, MeasureResponse, Referral
+from intake.models import ConsentRecord, MeasureResponse
 from tests import factories
 
 MANAGEMENT = "assessment-current_step"
@@ -170,32 +168,3 @@ def walk(client, assessment, answers: dict, *, stop_before: str | None = None):
 
 def finish(client, assessment):
     return post_step(client, assessment, "check", {})
-
-
-@pytest.fixture
-def therapist(service):
-    return factories.UserFactory(
-        username="frankie", service=service, roles=[roles.THERAPIST], first_name="Frankie"
-    )
-
-
-@pytest.fixture
-def in_therapy(service, therapist, coordinator):
-    """A referral in therapy with `therapist`, started 12 weeks ago."""
-    referral = factories.ReferralFactory(
-        client__service=service,
-        status=Referral.Status.AWAITING_ALLOCATION,
-        reference="TH-TWXY-ZBCD",
-    )
-    services.therapy_start(
-        referral=referral,
-        therapist=therapist,
-        started_on=timezone.localdate() - timedelta(weeks=12),
-        user=coordinator,
-    )
-    referral.refresh_from_db()
-    return referral
-
-
-def current_therapy(referral) -> Therapy:
-    return Therapy.objects.get(referral=referral, ended_on=None)

@@ -10,13 +10,13 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from assessment import services
 from assessment.models import Assessment
 from common import roles
 from intake import clinical_record
 from intake.models import MeasureResponse, Referral, RiskFlag
 from tests import factories
 from tests.browser.conftest import assert_accessible
+from therapy import services as therapy_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -161,10 +161,10 @@ def test_plan_goals_sessions_and_progress_are_accessible(page, live_server, serv
         reference="TH-TWXY-ZBCD",
     )
     start = timezone.localdate() - timedelta(weeks=9)
-    services.therapy_start(
+    therapy_services.therapy_start(
         referral=referral, therapist=therapist, started_on=start, user=coordinator
     )
-    services.session_plan_save(
+    therapy_services.session_plan_save(
         referral=referral,
         user=therapist,
         values={
@@ -200,8 +200,8 @@ def test_plan_goals_sessions_and_progress_are_accessible(page, live_server, serv
                 context=MeasureResponse.Context.REVIEW,
                 completed_at=at,
             )
-    services._progress_flags_raise(referral)
-    services.goal_add(
+    therapy_services._progress_flags_raise(referral)
+    therapy_services.goal_add(
         referral=referral,
         user=therapist,
         description="Say no without guilt",

@@ -17,10 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allocation.models import Allocation
-from assessment.models import AssessmentAppointment, ProgressFlag, TherapySession
+from assessment.models import AssessmentAppointment
 from intake.models import MeasureResponse, Referral, RiskFlag
 from notifications.models import Notification, PrintBatch
 from tests import factories
+from therapy.models import ProgressFlag, TherapySession
 
 pytestmark = pytest.mark.django_db
 

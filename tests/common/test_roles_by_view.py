@@ -21,7 +21,6 @@ from django.utils import timezone
 from allocation import services as allocation_services
 from allocation.models import Proposal, ProposalRun
 from assessment import services as assessment_services
-from assessment.models import ProgressFlag, TherapySession
 from common import roles
 from intake.models import Referral, RiskFlag
 from notifications import services as notification_services
@@ -29,6 +28,8 @@ from notifications.services import notification_queue
 from tests import factories
 from tests.allocation.conftest import make_therapist, make_waiting
 from tests.notifications.people import make_referral
+from therapy import services as therapy_services
+from therapy.models import ProgressFlag, TherapySession
 
 pytestmark = pytest.mark.django_db
 
@@ -173,14 +174,14 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         created_by=therapist_user,
         starts_on=timezone.localdate() - dt.timedelta(weeks=12),
     )
-    plan = assessment_services.session_plan_break_add(
+    plan = therapy_services.session_plan_break_add(
         referral=referral,
         user=therapist_user,
         starts_on=timezone.localdate() + dt.timedelta(days=7),
         ends_on=timezone.localdate() + dt.timedelta(days=14),
         kind=next(iter(_break_kinds())),
     )
-    goal = assessment_services.goal_add(
+    goal = therapy_services.goal_add(
         referral=referral,
         user=therapist_user,
         description="To say what I need",
@@ -259,7 +260,7 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
 
 
 def _break_kinds():
-    from assessment.forms import BREAK_KIND_NAMES
+    from therapy.forms import BREAK_KIND_NAMES
 
     return BREAK_KIND_NAMES
 

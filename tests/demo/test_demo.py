@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from assessment.models import Assessment, ProgressFlag, SessionPlan, Therapy
+from assessment.models import Assessment
+from therapy.models import ProgressFlag, SessionPlan, Therapy
 
 pytestmark = pytest.mark.django_db
 

@@ -30,6 +30,13 @@ MOVED = {
     "assessment_measureresponse": "intake_measureresponse",
     "assessment_riskflag": "intake_riskflag",
     "assessment_riskflagrepeat": "intake_riskflagrepeat",
+    "assessment_therapy": "therapy_therapy",
+    "assessment_goal": "therapy_goal",
+    "assessment_goalrating": "therapy_goalrating",
+    "assessment_sessionplan": "therapy_sessionplan",
+    "assessment_therapysession": "therapy_therapysession",
+    "assessment_progressflag": "therapy_progressflag",
+    "assessment_nonattendancestep": "therapy_nonattendancestep",
 }
 MOVED_CONTENT_TYPES = {(old.split("_")[0], old.split("_", 1)[1]): new for old, new in MOVED.items()}
 # Tables the migrations since then add, which the old database cannot have had.

@@ -9,12 +9,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from assessment import services
-from assessment.models import SessionPlan
-from assessment.selectors import session_plan_current
 from notifications.models import Notification
-from tests.assessment.conftest import current_therapy
 from tests.factories import SiteFactory
+from tests.therapy.conftest import current_therapy
+from therapy import services
+from therapy.models import SessionPlan
+from therapy.selectors import session_plan_current
 
 pytestmark = pytest.mark.django_db
 

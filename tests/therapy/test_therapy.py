@@ -10,8 +10,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from assessment import services
-from assessment.models import (
+from intake import clinical_record
+from intake.models import ConsentRecord, MeasureResponse, Referral, RiskFlag
+from notifications.models import Notification
+from tests.assessment.conftest import consent
+from tests.factories import ReferralFactory
+from tests.therapy.conftest import current_therapy
+from therapy import selectors, services
+from therapy.models import (
     Goal,
     GoalRating,
     NonAttendanceStep,
@@ -19,11 +25,6 @@ from assessment.models import (
     Therapy,
     TherapySession,
 )
-from intake import clinical_record
-from intake.models import ConsentRecord, MeasureResponse, Referral, RiskFlag
-from notifications.models import Notification
-from tests.assessment.conftest import consent, current_therapy
-from tests.factories import ReferralFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -356,16 +357,16 @@ def test_missed_in_a_row_rules():
         return TherapySession(occurred_on=date(2027, 1, day), attendance=attendance)
 
     attended, dna = "attended", "did_not_attend"
-    assert services.missed_in_a_row([s(1, attended), s(8, dna), s(15, dna)]) == (
+    assert selectors.missed_in_a_row([s(1, attended), s(8, dna), s(15, dna)]) == (
         2,
         date(2027, 1, 8),
     )
     # The service cancelling neither counts nor breaks the run.
     run = [s(1, dna), s(8, "cancelled_by_service"), s(15, dna)]
-    assert services.missed_in_a_row(run)[0] == 2
+    assert selectors.missed_in_a_row(run)[0] == 2
     # The client cancelling means they were in touch: the run starts again.
-    assert services.missed_in_a_row([s(1, dna), s(8, "cancelled_by_client"), s(15, dna)])[0] == 1
-    assert services.missed_in_a_row([]) == (0, None)
+    assert selectors.missed_in_a_row([s(1, dna), s(8, "cancelled_by_client"), s(15, dna)])[0] == 1
+    assert selectors.missed_in_a_row([]) == (0, None)
 
 
 def test_two_missed_sessions_prompt_the_policy_letter_then_discharge(
@@ -401,7 +402,7 @@ def test_two_missed_sessions_prompt_the_policy_letter_then_discharge(
 def test_attending_again_ends_the_run(signed_in, in_therapy):
     for week, attendance in [(0, "did_not_attend"), (1, "did_not_attend"), (2, "attended")]:
         record(signed_in, in_therapy, weekly(in_therapy, week), attendance)
-    assert not services.non_attendance_state(in_therapy).policy_applies
+    assert not selectors.non_attendance_state(in_therapy).policy_applies
 
 
 def test_planned_ending_sends_the_ending_letter_with_the_plan(signed_in, in_therapy, therapist):

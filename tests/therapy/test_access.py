@@ -10,9 +10,9 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from assessment import selectors
 from intake.models import Referral
 from tests.assessment.conftest import MINIMAL, finish, start, walk
+from therapy import selectors
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +101,7 @@ def test_role_pages_refuse_other_roles(client, request, name, persona):
 def test_finished_assessment_is_readable_by_the_clients_therapist_only(
     client, assessor, referral, coordinator, therapist, therapist_user
 ):
-    from assessment import services
+    from therapy import services
 
     client.force_login(assessor)
     assessment = start(client, referral)

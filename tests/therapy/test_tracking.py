@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from assessment.tracking import Concern, TimePoint, baseline_of, evaluate_series
 from measures import ChangeLabel
+from therapy.tracking import Concern, TimePoint, baseline_of, evaluate_series
 
 START = date(2027, 1, 5)
 

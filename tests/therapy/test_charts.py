@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import date
 
-from assessment.charts import Series, line_chart
+from therapy.charts import Series, line_chart
 
 NS = "{http://www.w3.org/2000/svg}"
 

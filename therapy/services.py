@@ -1,0 +1,777 @@
+"""Writes for therapy: the therapist link, goals, the versioned session plan, sessions,
+repeated measures, progress flags, the non-attendance policy and planned endings.
+
+Top-level services are atomic and keyword-only. Letters and alerts are queued through the
+notifications outbox inside the same transaction, so they leave only if it commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+import measures
+from assessment.models import Mode
+from common import roles
+from intake.clinical_record import measure_response_record, risk_alert_queue
+from intake.models import ConsentRecord, MeasureResponse, Referral, RiskFlag
+from therapy import tracking
+from therapy.models import (
+    Goal,
+    GoalRating,
+    NonAttendanceStep,
+    ProgressFlag,
+    SessionPlan,
+    Therapy,
+    TherapySession,
+)
+from therapy.selectors import (
+    MISSED_BEFORE_POLICY,
+    attended_since_measures,
+    missed_in_a_row,
+    non_attendance_state,
+    progress_evaluations,
+)
+
+READY_FOR_THERAPY = (
+    Referral.Status.AWAITING_ALLOCATION,
+    Referral.Status.ALLOCATED,
+    Referral.Status.IN_THERAPY,
+)
+MAX_ACTIVE_GOALS = 3
+# A message kind queued only once the notifications app defines it (see docs/assessment.md).
+NON_ATTENDANCE_LETTER_KIND = "non_attendance_letter"
+
+
+class TherapyError(ValueError):
+    """Something a member of staff asked for that cannot be done now; the message says why
+    and what to do, and `field` names the form field it belongs to, if any."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _queue(**kwargs):
+    from notifications.services import notification_queue
+
+    return notification_queue(**kwargs)
+
+
+def _kind_available(kind: str) -> bool:
+    from notifications import kinds
+
+    return kind in kinds.KINDS
+
+
+def _daytime(moment: datetime) -> datetime:
+    from notifications import kinds
+
+    return kinds.daytime(moment)
+
+
+def _gp_share_ok(referral: Referral) -> bool:
+    from intake.selectors import consent_current
+
+    decisions = consent_current(client_id=referral.client_id)
+    return decisions.get(ConsentRecord.Topic.TELL_GP) == ConsentRecord.Decision.GRANTED
+
+
+def _referral_status_set(**kwargs) -> Referral:
+    from intake.services import ReferralStatusError, referral_status_set
+
+    try:
+        return referral_status_set(**kwargs)
+    except ReferralStatusError as error:
+        raise TherapyError(str(error)) from None
+
+
+def _same_service(user, referral: Referral) -> None:
+    # Views reach a referral only through scoped selectors; this guards other callers.
+    if user.service_id != referral.service_id:
+        raise TherapyError("This referral belongs to another service.")
+
+
+# --- Therapy --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def therapy_start(*, referral: Referral, therapist, started_on: date, user) -> Therapy:
+    """Link the client to the therapist who will see them. Handing over to a new therapist
+    ends the current link on the same day. Allocation may call this when a proposal is
+    accepted; coordinators can also do it by hand."""
+    _same_service(user, referral)
+    if therapist.service_id != referral.service_id or not therapist.has_role(roles.THERAPIST):
+        raise TherapyError("Select a therapist from this service.", field="therapist")
+    if referral.status not in READY_FOR_THERAPY:
+        raise TherapyError(
+            f"This referral is '{referral.get_status_display()}': therapy can start only "
+            "after an assessment recommends it."
+        )
+    current = Therapy.objects.select_for_update().filter(referral=referral, ended_on=None).first()
+    if current is not None:
+        if current.therapist_id == therapist.pk:
+            raise TherapyError("This therapist already sees this client.", field="therapist")
+        if started_on < current.started_on:
+            raise TherapyError(
+                f"The new therapist's first session must be on or after "
+                f"{current.started_on:%-d %B %Y}, when the current therapy started.",
+                field="started_on",
+            )
+        current.ended_on = started_on
+        current.end_reason = Therapy.EndReason.HANDED_OVER
+        current.save(update_fields=["ended_on", "end_reason", "updated_at"])
+    therapy = Therapy.objects.create(
+        service_id=referral.service_id,
+        referral=referral,
+        therapist=therapist,
+        started_on=started_on,
+        started_by=user,
+    )
+    _referral_status_set(
+        referral=referral, status=Referral.Status.IN_THERAPY, from_statuses=READY_FOR_THERAPY
+    )
+    return therapy
+
+
+def _current_therapy(referral: Referral, *, lock: bool = False) -> Therapy:
+    therapies = Therapy.objects.filter(referral=referral, ended_on=None)
+    if lock:
+        therapies = therapies.select_for_update()
+    therapy = therapies.first()
+    if therapy is None:
+        raise TherapyError("This client is not in therapy now.")
+    return therapy
+
+
+# --- Goals ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def goal_add(*, referral: Referral, user, description: str, score: int, rated_on: date) -> Goal:
+    _same_service(user, referral)
+    description = (description or "").strip()
+    if not description:
+        raise TherapyError("Enter the goal in the client's words", field="description")
+    if not 0 <= score <= 10:
+        raise TherapyError("The rating must be a whole number from 0 to 10", field="score")
+    Referral.objects.select_for_update().filter(pk=referral.pk).first()
+    active = Goal.objects.filter(referral=referral, status=Goal.Status.ACTIVE).count()
+    if active >= MAX_ACTIVE_GOALS:
+        raise TherapyError(
+            f"There are already {MAX_ACTIVE_GOALS} goals being worked on. Close one before "
+            "adding another: three at once keeps them meaningful.",
+            field="description",
+        )
+    goal = Goal.objects.create(
+        service_id=referral.service_id,
+        referral=referral,
+        description=description,
+        agreed_on=rated_on,
+        created_by=user,
+    )
+    GoalRating.objects.create(goal=goal, score=score, rated_on=rated_on, recorded_by=user)
+    return goal
+
+
+@transaction.atomic
+def goal_ratings_record(
+    *, referral: Referral, user, ratings: dict[Goal, int], rated_on: date
+) -> list[GoalRating]:
+    _same_service(user, referral)
+    if not ratings:
+        raise TherapyError("Enter a rating for at least one goal")
+    created = []
+    for goal, score in ratings.items():
+        field = f"goal_{goal.public_id}"
+        if goal.referral_id != referral.pk or goal.status != Goal.Status.ACTIVE:
+            raise TherapyError("One of these goals is no longer being worked on.", field=field)
+        if not 0 <= score <= 10:
+            raise TherapyError("Ratings must be whole numbers from 0 to 10", field=field)
+        if rated_on < goal.agreed_on:
+            raise TherapyError(
+                f"'{goal.description[:40]}' was agreed on {goal.agreed_on:%-d %B %Y}: the "
+                "ratings cannot be earlier than that",
+                field="rated_on",
+            )
+        if goal.ratings.filter(rated_on=rated_on).exists():
+            raise TherapyError(
+                f"'{goal.description[:40]}' already has a rating on {rated_on:%-d %B %Y}",
+                field=field,
+            )
+        created.append(
+            GoalRating.objects.create(goal=goal, score=score, rated_on=rated_on, recorded_by=user)
+        )
+    return created
+
+
+@transaction.atomic
+def goal_close(*, goal: Goal, user, reason: str, today: date | None = None) -> Goal:
+    _same_service(user, goal.referral)
+    reason = (reason or "").strip()
+    if not reason:
+        raise TherapyError("Enter why this goal is no longer being worked on", field="reason")
+    locked = Goal.objects.select_for_update().get(pk=goal.pk)
+    if locked.status != Goal.Status.ACTIVE:
+        raise TherapyError("This goal was already closed.")
+    locked.status = Goal.Status.CLOSED
+    locked.closed_on = today or timezone.localdate()
+    locked.close_reason = reason[:300]
+    locked.save(update_fields=["status", "closed_on", "close_reason", "updated_at"])
+    return locked
+
+
+# --- Session plan ---------------------------------------------------------------------------
+
+PLAN_FIELDS = (
+    "length",
+    "session_count",
+    "sessions_per_week",
+    "regular_times",
+    "mode",
+    "site",
+    "room",
+    "starts_on",
+    "ends_on",
+    "review_dates",
+    "breaks",
+    "ending_plan",
+    "couch_discussed",
+    "measures_every_sessions",
+    "repeat_measures",
+)
+
+
+def _plan_values(plan: SessionPlan) -> dict:
+    return {name: getattr(plan, name) for name in PLAN_FIELDS}
+
+
+def _normalise(values: dict) -> dict:
+    out = dict(values)
+    out["review_dates"] = sorted(
+        {d.isoformat() if isinstance(d, date) else str(d) for d in values.get("review_dates", [])}
+    )
+    out["repeat_measures"] = sorted(values.get("repeat_measures") or [])
+    out["session_count"] = values.get("session_count") or None
+    out["sessions_per_week"] = int(values["sessions_per_week"])
+    out["measures_every_sessions"] = int(values.get("measures_every_sessions") or 4)
+    out["breaks"] = sorted(values.get("breaks") or [], key=lambda b: b["starts_on"])
+    return out
+
+
+def _next_session_on(plan: SessionPlan, after: date) -> date | None:
+    days = {t["weekday"] for t in plan.regular_times}
+    for offset in range(1, 15):
+        candidate = after + timedelta(days=offset)
+        if candidate.weekday() in days:
+            return candidate
+    return None
+
+
+def _break_notices(referral: Referral, plan: SessionPlan, previous: SessionPlan | None) -> None:
+    from therapy.forms import NOTIFIED_BREAKS
+
+    known = {b["id"] for b in (previous.breaks if previous else [])}
+    for item in plan.breaks:
+        if item["id"] in known or item["kind"] not in NOTIFIED_BREAKS:
+            continue
+        ends_on = date.fromisoformat(item["ends_on"])
+        _queue(
+            kind="therapist_break",
+            referral=referral,
+            occurrence=f"break-{item['id']}",
+            context={
+                "change": "break",
+                "break_starts_on": item["starts_on"],
+                "break_ends_on": item["ends_on"],
+                "resumes_on": _next_session_on(plan, ends_on),
+            },
+        )
+
+
+def _plan_version_create(*, referral: Referral, user, values: dict, reason: str) -> SessionPlan:
+    Referral.objects.select_for_update().filter(pk=referral.pk).first()  # one writer at a time
+    previous = SessionPlan.objects.filter(referral=referral).order_by("-version").first()
+    values = _normalise(values)
+    site = values.get("site")
+    if site is not None and site.service_id != referral.service_id:
+        raise TherapyError("Select one of this service's sites.", field="site")
+    if previous is not None and _normalise(_plan_values(previous)) == values:
+        raise TherapyError(
+            "Nothing in the plan has changed, so no new version was made.", field="reason"
+        )
+    reason = (reason or "").strip() or ("First plan agreed" if previous is None else "")
+    if not reason:
+        raise TherapyError("Say why the plan is changing", field="reason")
+    plan = SessionPlan.objects.create(
+        service_id=referral.service_id,
+        referral=referral,
+        version=(previous.version + 1) if previous else 1,
+        change_reason=reason[:500],
+        created_by=user,
+        **values,
+    )
+    _break_notices(referral, plan, previous)
+    return plan
+
+
+@transaction.atomic
+def session_plan_save(*, referral: Referral, user, values: dict, reason: str) -> SessionPlan:
+    """A new version of the plan (the first, or a change). Planned breaks carry over."""
+    _same_service(user, referral)
+    if referral.status not in READY_FOR_THERAPY:
+        raise TherapyError(
+            f"This referral is '{referral.get_status_display()}': a session plan is made once "
+            "an assessment recommends therapy."
+        )
+    current = SessionPlan.objects.filter(referral=referral).order_by("-version").first()
+    values = {
+        name: values[name] if values.get(name) is not None else PLAN_DEFAULTS.get(name)
+        for name in PLAN_FIELDS
+        if name != "breaks"
+    }
+    _plan_check(values)
+    values["breaks"] = list(current.breaks) if current else []
+    return _plan_version_create(referral=referral, user=user, values=values, reason=reason)
+
+
+PLAN_DEFAULTS = {
+    "session_count": None,
+    "site": None,
+    "room": "",
+    "ends_on": None,
+    "review_dates": [],
+    "ending_plan": "",
+    "couch_discussed": "",
+    "measures_every_sessions": 4,
+    "repeat_measures": [measures.PHQ9, measures.GAD7],
+}
+
+
+def _plan_check(values: dict) -> None:
+    """The plan's own rules, for callers that do not come through the form (allocation)."""
+    if values.get("length") not in SessionPlan.Length.values:
+        raise TherapyError("Select a fixed number of sessions or open-ended", field="length")
+    if values["length"] == SessionPlan.Length.FIXED and not values.get("session_count"):
+        raise TherapyError("Enter the number of sessions", field="session_count")
+    per_week = values.get("sessions_per_week")
+    if not isinstance(per_week, int) or not 1 <= per_week <= 5:
+        raise TherapyError("Sessions a week must be from 1 to 5", field="sessions_per_week")
+    times = values.get("regular_times") or []
+    if len(times) != per_week or len({t["weekday"] for t in times}) != per_week:
+        raise TherapyError(
+            "Give a different day and a time for each session of the week", field="day_1"
+        )
+    if values.get("mode") not in Mode.values:
+        raise TherapyError("Select in person, video call or telephone", field="mode")
+    if not values.get("starts_on"):
+        raise TherapyError("Enter the start date", field="starts_on")
+    if values.get("ends_on") and values["ends_on"] <= values["starts_on"]:
+        raise TherapyError("The planned ending date must be after the start date", field="ends_on")
+    unknown = set(values.get("repeat_measures") or []) - set(measures.MEASURES)
+    if unknown or not values.get("repeat_measures"):
+        raise TherapyError("Select at least one questionnaire to repeat", field="repeat_measures")
+
+
+def _plan_current_or_error(referral: Referral) -> SessionPlan:
+    plan = SessionPlan.objects.filter(referral=referral).order_by("-version").first()
+    if plan is None:
+        raise TherapyError("Agree a session plan before adding breaks.")
+    return plan
+
+
+@transaction.atomic
+def session_plan_break_add(
+    *, referral: Referral, user, starts_on: date, ends_on: date, kind: str, note: str = ""
+) -> SessionPlan:
+    """A planned break is a new plan version; the client is sent notice of a break the
+    service decides (leave, closures), not of their own holiday."""
+    from therapy.forms import BREAK_KIND_NAMES
+
+    _same_service(user, referral)
+    plan = _plan_current_or_error(referral)
+    if kind not in BREAK_KIND_NAMES:
+        raise TherapyError("Select what the break is for", field="kind")
+    if ends_on < starts_on:
+        raise TherapyError(
+            "The last day of the break must be on or after the first", field="ends_on"
+        )
+    if starts_on < plan.starts_on:
+        raise TherapyError(
+            f"The break must start on or after the plan's start date, {plan.starts_on:%-d %B %Y}",
+            field="starts_on",
+        )
+    if plan.ends_on and starts_on > plan.ends_on:
+        raise TherapyError(
+            f"The break starts after the planned ending on {plan.ends_on:%-d %B %Y}",
+            field="starts_on",
+        )
+    for other in plan.breaks:
+        if starts_on <= date.fromisoformat(other["ends_on"]) and ends_on >= date.fromisoformat(
+            other["starts_on"]
+        ):
+            raise TherapyError(
+                f"This overlaps the break from {date.fromisoformat(other['starts_on']):%-d %B} "
+                f"to {date.fromisoformat(other['ends_on']):%-d %B %Y}",
+                field="starts_on",
+            )
+    item = {
+        "id": uuid.uuid4().hex[:12],
+        "starts_on": starts_on.isoformat(),
+        "ends_on": ends_on.isoformat(),
+        "kind": kind,
+        "note": (note or "").strip()[:200],
+    }
+    values = _plan_values(plan)
+    values["breaks"] = [*plan.breaks, item]
+    reason = (
+        f"Planned break added ({BREAK_KIND_NAMES[kind].lower()}): "
+        f"{starts_on:%-d %B} to {ends_on:%-d %B %Y}"
+    )
+    return _plan_version_create(referral=referral, user=user, values=values, reason=reason)
+
+
+@transaction.atomic
+def session_plan_break_remove(
+    *, referral: Referral, user, break_id: str, reason: str
+) -> SessionPlan:
+    _same_service(user, referral)
+    plan = _plan_current_or_error(referral)
+    reason = (reason or "").strip()
+    if not reason:
+        raise TherapyError("Say why the break is being removed", field="reason")
+    remaining = [b for b in plan.breaks if b["id"] != break_id]
+    if len(remaining) == len(plan.breaks):
+        raise TherapyError("That break is not in the current plan.")
+    values = _plan_values(plan)
+    values["breaks"] = remaining
+    return _plan_version_create(
+        referral=referral, user=user, values=values, reason=f"Break removed: {reason}"
+    )
+
+
+# --- Sessions, repeated questionnaires and progress ---------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionRecorded:
+    session: TherapySession
+    measures_due: bool
+    missed_in_a_row: int
+
+
+@transaction.atomic
+def therapy_session_record(
+    *, referral: Referral, user, occurred_on: date, attendance: str, note: str = ""
+) -> SessionRecorded:
+    _same_service(user, referral)
+    therapy = _current_therapy(referral)
+    if therapy.therapist_id != user.pk:
+        raise TherapyError("Only the client's therapist records their sessions.")
+    if attendance not in TherapySession.Attendance.values:
+        raise TherapyError("Select whether the client attended", field="attendance")
+    if occurred_on < therapy.started_on:
+        raise TherapyError(
+            f"Therapy with you started on {therapy.started_on:%-d %B %Y}: the session date "
+            "cannot be earlier",
+            field="occurred_on",
+        )
+    if TherapySession.objects.filter(referral=referral, occurred_on=occurred_on).exists():
+        raise TherapyError(
+            f"A session on {occurred_on:%-d %B %Y} is already recorded", field="occurred_on"
+        )
+    session = TherapySession.objects.create(
+        service_id=referral.service_id,
+        referral=referral,
+        therapy=therapy,
+        occurred_on=occurred_on,
+        attendance=attendance,
+        note=(note or "").strip()[:500],
+        recorded_by=user,
+    )
+    plan = SessionPlan.objects.filter(referral=referral).order_by("-version").first()
+    every = plan.measures_every_sessions if plan else 4
+    since = attended_since_measures(referral)
+    due = attendance == TherapySession.Attendance.ATTENDED and since >= every
+    if attendance == TherapySession.Attendance.ATTENDED and plan and since == every - 1:
+        # The next attended session is the one for questionnaires: a gentle reminder.
+        next_on = _next_session_on(plan, occurred_on)
+        _queue(
+            kind="questionnaire_reminder",
+            referral=referral,
+            occurrence=f"after-session-{session.public_id}",
+            context={"due_on": next_on, "questionnaire_link": ""},
+            send_after=_daytime(timezone.now()),
+        )
+    missed, _ = missed_in_a_row(list(TherapySession.objects.filter(referral=referral)))
+    return SessionRecorded(session=session, measures_due=due, missed_in_a_row=missed)
+
+
+def _progress_flags_raise(referral: Referral) -> list[ProgressFlag]:
+    evaluations = [e for e in progress_evaluations(referral) if e.change is not None]
+    if not evaluations:
+        return []
+    latest = evaluations[-1]
+    change = latest.change
+    numbers = (
+        f"PHQ-9 {change.phq9_change:+d}, GAD-7 {change.gad7_change:+d} since the start "
+        f"({latest.point.on:%-d %B %Y})"
+    )
+    raised = []
+    now = timezone.now()
+    if tracking.Concern.RELIABLE_DETERIORATION in latest.concerns and not (
+        ProgressFlag.objects.filter(
+            referral=referral,
+            reason=ProgressFlag.Reason.RELIABLE_DETERIORATION,
+            reviewed_at__isnull=True,
+        ).exists()
+    ):
+        raised.append(
+            ProgressFlag.objects.create(
+                service_id=referral.service_id,
+                referral=referral,
+                reason=ProgressFlag.Reason.RELIABLE_DETERIORATION,
+                detail=f"Reliable deterioration: {numbers}",
+                raised_at=now,
+            )
+        )
+    if tracking.Concern.NO_IMPROVEMENT_AT_REVIEW in latest.concerns:
+        flag, created = ProgressFlag.objects.get_or_create(
+            referral=referral,
+            reason=ProgressFlag.Reason.NO_IMPROVEMENT_AT_REVIEW,
+            review_date=latest.review_date,
+            defaults={
+                "service_id": referral.service_id,
+                "detail": f"No reliable improvement at the review on "
+                f"{latest.review_date:%-d %B %Y}: {numbers}",
+                "raised_at": now,
+            },
+        )
+        if created:
+            raised.append(flag)
+    return raised
+
+
+@dataclass(frozen=True)
+class MeasuresRecorded:
+    responses: list[MeasureResponse]
+    risk_flags: list[RiskFlag]
+    progress_flags: list[ProgressFlag]
+
+
+@transaction.atomic
+def review_measures_record(
+    *, referral: Referral, user, session: TherapySession, results: dict[str, list | str]
+) -> MeasuresRecorded:
+    """Store the questionnaires repeated at a session, raise risk flags for risk items and
+    a not-on-track flag when the change since the start calls for one.
+
+    `results` maps a measure code to its answers, or to "declined" when the client chose
+    not to complete it (kept as every item 'prefer not to say', which is what it is).
+    """
+    _same_service(user, referral)
+    therapy = _current_therapy(referral)
+    if therapy.therapist_id != user.pk:
+        raise TherapyError("Only the client's therapist records their questionnaires.")
+    if session.referral_id != referral.pk:
+        raise TherapyError("That session belongs to another client.")
+    if session.attendance != TherapySession.Attendance.ATTENDED:
+        raise TherapyError("Questionnaires can be recorded only for a session that happened.")
+    if session.measure_responses.exists():
+        raise TherapyError("The questionnaires for this session are already recorded.")
+    if not results:
+        raise TherapyError("Record at least one questionnaire, or go back without saving.")
+    completed_at = timezone.make_aware(datetime.combine(session.occurred_on, time(12, 0)))
+    responses, risk = [], []
+    for code, answers in results.items():
+        measure = measures.get_measure(code)
+        if answers == "declined":
+            answers = [measures.PREFER_NOT_TO_SAY] * measure.item_count
+        try:
+            response, flags = measure_response_record(
+                referral=referral,
+                measure=code,
+                answers=answers,
+                context=MeasureResponse.Context.REVIEW,
+                completed_at=completed_at,
+                session=session,
+                recorded_by=user,
+            )
+        except measures.MeasureError as error:
+            raise TherapyError(f"{measure.name}: {error}") from None
+        responses.append(response)
+        risk.extend(flags)
+    risk_alert_queue(referral, risk, occurrence=f"session-{session.public_id}")
+    progress = _progress_flags_raise(referral)
+    return MeasuresRecorded(responses=responses, risk_flags=risk, progress_flags=progress)
+
+
+@transaction.atomic
+def progress_flag_review(*, flag: ProgressFlag, user, note: str) -> ProgressFlag:
+    _same_service(user, flag.referral)
+    note = (note or "").strip()
+    if not note:
+        raise TherapyError("Enter what you and the client made of it", field="note")
+    locked = ProgressFlag.objects.select_for_update().get(pk=flag.pk)
+    if not locked.is_open:
+        raise TherapyError("This flag was already reviewed.")
+    locked.reviewed_at = timezone.now()
+    locked.reviewed_by = user
+    locked.review_note = note
+    locked.save(update_fields=["reviewed_at", "reviewed_by", "review_note", "updated_at"])
+    return locked
+
+
+# --- Non-attendance and endings -----------------------------------------------------------
+
+
+@transaction.atomic
+def non_attendance_letter_send(*, referral: Referral, user, note: str = "") -> NonAttendanceStep:
+    """The first step of the policy: write to the client asking them to get in touch."""
+    _same_service(user, referral)
+    therapy = _current_therapy(referral, lock=True)
+    state = non_attendance_state(referral)
+    if not state.policy_applies:
+        raise TherapyError(
+            f"The non-attendance policy starts after {MISSED_BEFORE_POLICY} missed sessions "
+            "in a row."
+        )
+    if state.letter_step is not None:
+        raise TherapyError("The letter for these missed sessions was already sent.")
+    queued = False
+    if _kind_available(NON_ATTENDANCE_LETTER_KIND):
+        _queue(
+            kind=NON_ATTENDANCE_LETTER_KIND,
+            referral=referral,
+            occurrence=f"missed-from-{state.run_started_on.isoformat()}",
+            context={"missed_count": state.missed_in_a_row},
+        )
+        queued = True
+    return NonAttendanceStep.objects.create(
+        service_id=referral.service_id,
+        referral=referral,
+        therapy=therapy,
+        step=NonAttendanceStep.Step.LETTER,
+        missed_in_a_row=state.missed_in_a_row,
+        letter_queued=queued,
+        note=(note or "").strip(),
+        recorded_by=user,
+    )
+
+
+@transaction.atomic
+def therapy_discharge_non_attendance(
+    *, referral: Referral, user, note: str = "", today: date | None = None
+) -> NonAttendanceStep:
+    """The second step: discharge, with a letter to the client and, if they agreed, the GP."""
+    _same_service(user, referral)
+    therapy = _current_therapy(referral, lock=True)
+    state = non_attendance_state(referral)
+    if not state.discharge_possible:
+        raise TherapyError(
+            "Send the non-attendance letter first: discharge follows only when the client "
+            "has not been in touch after it."
+        )
+    today = today or timezone.localdate()
+    last_missed = (
+        TherapySession.objects.filter(
+            referral=referral, attendance=TherapySession.Attendance.DID_NOT_ATTEND
+        )
+        .order_by("-occurred_on")
+        .values_list("occurred_on", flat=True)
+        .first()
+    )
+    therapy.ended_on = max(today, therapy.started_on)
+    therapy.end_reason = Therapy.EndReason.NON_ATTENDANCE
+    therapy.save(update_fields=["ended_on", "end_reason", "updated_at"])
+    _referral_status_set(
+        referral=referral, status=Referral.Status.ENDED, from_statuses=(Referral.Status.IN_THERAPY,)
+    )
+    _queue(
+        kind="discharge_non_attendance",
+        referral=referral,
+        occurrence="discharge",
+        context={"missed_count": state.missed_in_a_row, "last_offered_on": last_missed},
+    )
+    if _gp_share_ok(referral):
+        _queue(
+            kind="gp_letter",
+            referral=referral,
+            recipient="gp",
+            occurrence="discharge",
+            context={
+                "stage": "discharge_non_attendance",
+                "summary": f"Discharged after {state.missed_in_a_row} missed sessions in a "
+                "row, with a letter offering to see them again if they get in touch.",
+            },
+        )
+    return NonAttendanceStep.objects.create(
+        service_id=referral.service_id,
+        referral=referral,
+        therapy=therapy,
+        step=NonAttendanceStep.Step.DISCHARGE,
+        missed_in_a_row=state.missed_in_a_row,
+        letter_queued=True,
+        note=(note or "").strip(),
+        recorded_by=user,
+    )
+
+
+@transaction.atomic
+def therapy_end(
+    *,
+    referral: Referral,
+    user,
+    last_session_on: date,
+    summary: str,
+    plan: str,
+    gp_summary: str = "",
+) -> Therapy:
+    """A planned ending: the client gets a letter with the summary and their plan for if
+    things become difficult again; the GP is told if the client agreed."""
+    _same_service(user, referral)
+    therapy = _current_therapy(referral, lock=True)
+    if therapy.therapist_id != user.pk:
+        raise TherapyError("Only the client's therapist records the ending.")
+    if last_session_on < therapy.started_on:
+        raise TherapyError(
+            f"Therapy started on {therapy.started_on:%-d %B %Y}: the last session cannot be "
+            "earlier",
+            field="last_session_on",
+        )
+    if not (plan or "").strip():
+        raise TherapyError("Enter the plan for if things become difficult again", field="plan")
+    attended = TherapySession.objects.filter(
+        referral=referral, attendance=TherapySession.Attendance.ATTENDED
+    ).count()
+    therapy.ended_on = last_session_on
+    therapy.end_reason = Therapy.EndReason.COMPLETED
+    therapy.save(update_fields=["ended_on", "end_reason", "updated_at"])
+    _referral_status_set(
+        referral=referral, status=Referral.Status.ENDED, from_statuses=(Referral.Status.IN_THERAPY,)
+    )
+    _queue(
+        kind="ending",
+        referral=referral,
+        occurrence="ending",
+        context={
+            "last_session_on": last_session_on,
+            "sessions_attended": attended,
+            "summary": (summary or "").strip(),
+            "plan": plan.strip(),
+        },
+    )
+    if _gp_share_ok(referral):
+        _queue(
+            kind="gp_letter",
+            referral=referral,
+            recipient="gp",
+            occurrence="ending",
+            context={"stage": "ending", "summary": (gp_summary or "").strip()},
+        )
+    return therapy

@@ -1,0 +1,622 @@
+"""Staff pages for therapy. Thin: parse input, call one service or selector, render.
+Another service's (or another therapist's) client answers 404, like a missing one."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from assessment.models import Assessment, Mode
+from assessment.selectors import assessor_referral_get, gp_share_ok, referral_recommendation
+from common import roles
+from common.access import CARE_TEAM, role_required
+from intake.models import Referral
+from therapy import forms, selectors, services
+from therapy.models import Goal, ProgressFlag, SessionPlan, TherapySession
+
+GET_POST = require_http_methods(["GET", "POST"])
+
+
+def _apply(form, error: services.TherapyError) -> None:
+    """Put a service's refusal on the form, next to the field it is about."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+# --- Therapy: who sees whom -----------------------------------------------------------------
+
+
+def _care_referral(request, public_id: UUID, *, write: bool = False, coordinator_writes=False):
+    """The referral, if this user may see its therapy records; for writes, only the current
+    therapist (and, where said, a coordinator)."""
+    try:
+        referral = selectors.care_referral_get(user=request.user, public_id=public_id)
+    except Referral.DoesNotExist:
+        raise Http404("No such client") from None
+    if write:
+        is_therapist = selectors.is_current_therapist(user=request.user, referral=referral)
+        if not is_therapist and not (
+            coordinator_writes and request.user.has_role(roles.COORDINATOR)
+        ):
+            raise PermissionDenied
+    return referral
+
+
+@role_required(roles.THERAPIST)
+@require_GET
+def caseload(request: HttpRequest) -> HttpResponse:
+    caseload = selectors.caseload_page(user=request.user, page=request.GET.get("page"))
+    return render(
+        request, "therapy/caseload.html", {"rows": caseload.rows, "flags": caseload.flags}
+    )
+
+
+@role_required(roles.COORDINATOR)
+@require_GET
+def therapy_overview(request: HttpRequest) -> HttpResponse:
+    overview = selectors.therapy_overview(
+        user=request.user,
+        page=request.GET.get("page"),
+        waiting_page=request.GET.get("waiting_page"),
+    )
+    return render(
+        request,
+        "therapy/therapy_overview.html",
+        {"waiting": overview.waiting, "rows": overview.rows, "flags": overview.flags},
+    )
+
+
+@role_required(*CARE_TEAM)
+@require_GET
+def client(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _care_referral(request, public_id)
+    progress = selectors.progress_overview(referral=referral)
+    assessment = Assessment.objects.filter(
+        referral=referral, status=Assessment.Status.FINISHED
+    ).first()
+    plan = progress.plan
+    return render(
+        request,
+        "therapy/client.html",
+        {
+            "referral": referral,
+            "progress": progress,
+            "assessment": assessment,
+            "plan": plan,
+            "plan_text": selectors.plan_description(plan) if plan else None,
+            "is_therapist": selectors.is_current_therapist(user=request.user, referral=referral),
+            "is_coordinator": request.user.has_role(roles.COORDINATOR),
+            "recommendation": referral_recommendation(referral=referral),
+            "goals": selectors.goals_for(referral=referral),
+            "sessions": selectors.sessions_for(referral=referral)[:10],
+        },
+    )
+
+
+@role_required(roles.COORDINATOR)
+@GET_POST
+def therapy_start(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    try:
+        referral = assessor_referral_get(user=request.user, public_id=public_id)
+    except Referral.DoesNotExist:
+        raise Http404("No such referral") from None
+    therapists = list(selectors.therapists_in_service(user=request.user))
+    current = selectors.therapy_current(referral=referral)
+    form = forms.TherapyStartForm(request.POST or None, therapists=therapists)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.therapy_start(
+                referral=referral,
+                therapist=form.therapist_chosen(),
+                started_on=form.cleaned_data["started_on"],
+                user=request.user,
+            )
+        except services.TherapyError as error:
+            _apply(form, error)
+        else:
+            messages.success(request, f"Therapy recorded as started for {referral.reference}.")
+            return redirect("therapy-client", public_id=public_id)
+    return render(
+        request,
+        "therapy/therapy_start.html",
+        {
+            "referral": referral,
+            "form": form,
+            "current": current,
+            "recommendation": referral_recommendation(referral=referral),
+        },
+    )
+
+
+# --- Session plan ---------------------------------------------------------------------------
+
+
+@role_required(*CARE_TEAM)
+@require_GET
+def plan(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _care_referral(request, public_id)
+    history = list(selectors.session_plan_history(referral=referral))
+    return render(
+        request,
+        "therapy/plan.html",
+        {
+            "referral": referral,
+            "plan": history[0] if history else None,
+            "plan_text": selectors.plan_description(history[0]) if history else None,
+            "history": [(p, selectors.plan_description(p)) for p in history],
+            "may_change": selectors.is_current_therapist(user=request.user, referral=referral)
+            or request.user.has_role(roles.COORDINATOR),
+            "remove_form": forms.BreakRemoveForm(),
+        },
+    )
+
+
+def _plan_initial(referral: Referral, plan: SessionPlan | None) -> dict:
+    if plan is None:
+        recommendation = referral_recommendation(referral=referral)
+        weekly = recommendation.sessions_per_week if recommendation else None
+        return {
+            "sessions_per_week": str(weekly or 1),
+            "measures_every_sessions": 4,
+            "repeat_measures": ["phq9", "gad7", "core10"],
+        }
+    initial = {
+        "length": plan.length,
+        "session_count": plan.session_count,
+        "sessions_per_week": str(plan.sessions_per_week),
+        "mode": plan.mode,
+        "site": str(plan.site.public_id) if plan.site_id else "",
+        "room": plan.room,
+        "starts_on": plan.starts_on,
+        "ends_on": plan.ends_on,
+        "ending_plan": plan.ending_plan,
+        "couch_discussed": plan.couch_discussed,
+        "measures_every_sessions": plan.measures_every_sessions,
+        "repeat_measures": plan.repeat_measures,
+    }
+    for row, item in enumerate(plan.regular_times, start=1):
+        initial[f"day_{row}"] = str(item["weekday"])
+        initial[f"time_{row}"] = item["time"]
+    for row, review in enumerate(plan.review_dates[:3], start=1):
+        initial[f"review_{row}"] = date.fromisoformat(review)
+    return initial
+
+
+@role_required(*CARE_TEAM)
+@GET_POST
+def plan_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _care_referral(request, public_id, write=True, coordinator_writes=True)
+    current = selectors.session_plan_current(referral)
+    sites = list(request.user.service.sites.all())
+    if request.method == "POST":
+        form = forms.SessionPlanForm(request.POST, sites=sites, first_version=current is None)
+        if form.is_valid():
+            data = form.cleaned_data
+            values = {
+                "length": data["length"],
+                "session_count": data.get("session_count"),
+                "sessions_per_week": int(data["sessions_per_week"]),
+                "regular_times": data["regular_times"],
+                "mode": data["mode"],
+                "site": form.site_chosen() if data["mode"] == Mode.IN_PERSON else None,
+                "room": data.get("room", "") if data["mode"] == Mode.IN_PERSON else "",
+                "starts_on": data["starts_on"],
+                "ends_on": data.get("ends_on"),
+                "review_dates": data["review_dates"],
+                "ending_plan": data.get("ending_plan", ""),
+                "couch_discussed": data.get("couch_discussed", ""),
+                "measures_every_sessions": data["measures_every_sessions"],
+                "repeat_measures": data["repeat_measures"],
+            }
+            try:
+                saved = services.session_plan_save(
+                    referral=referral,
+                    user=request.user,
+                    values=values,
+                    reason=data.get("reason", ""),
+                )
+            except services.TherapyError as error:
+                _apply(form, error)
+            else:
+                messages.success(request, f"Session plan saved as version {saved.version}.")
+                return redirect("session-plan", public_id=public_id)
+    else:
+        form = forms.SessionPlanForm(
+            initial=_plan_initial(referral, current), sites=sites, first_version=current is None
+        )
+    return render(
+        request,
+        "therapy/plan_edit.html",
+        {"referral": referral, "form": form, "current": current},
+    )
+
+
+@role_required(*CARE_TEAM)
+@GET_POST
+def break_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _care_referral(request, public_id, write=True, coordinator_writes=True)
+    current = selectors.session_plan_current(referral)
+    if current is None:
+        messages.info(request, "Agree a session plan before adding breaks.")
+        return redirect("session-plan", public_id=public_id)
+    form = forms.BreakForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.session_plan_break_add(
+                referral=referral,
+                user=request.user,
+                starts_on=data["starts_on"],
+                ends_on=data["ends_on"],
+                kind=data["kind"],
+                note=data.get("note", ""),
+            )
+        except services.TherapyError as error:
+            _apply(form, error)
+        else:
+            notice = data["kind"] in forms.NOTIFIED_BREAKS
+            messages.success(
+                request,
+                "Break added to the plan."
+                + (" A notice of the break is on its way to the client." if notice else ""),
+            )
+            return redirect("session-plan", public_id=public_id)
+    return render(
+        request, "therapy/break_add.html", {"referral": referral, "form": form, "plan": current}
+    )
+
+
+@role_required(*CARE_TEAM)
+@require_POST
+def break_remove(request: HttpRequest, public_id: UUID, break_id: str) -> HttpResponse:
+    referral = _care_referral(request, public_id, write=True, coordinator_writes=True)
+    form = forms.BreakRemoveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why the break is being removed.")
+        return redirect("session-plan", public_id=public_id)
+    try:
+        services.session_plan_break_remove(
+            referral=referral,
+            user=request.user,
+            break_id=break_id,
+            reason=form.cleaned_data["reason"],
+        )
+    except services.TherapyError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Break removed from the plan.")
+    return redirect("session-plan", public_id=public_id)
+
+
+# --- Goals ----------------------------------------------------------------------------------
+
+
+@role_required(*CARE_TEAM)
+@GET_POST
+def goals(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _care_referral(request, public_id)
+    may_change = selectors.is_current_therapist(user=request.user, referral=referral)
+    all_goals = selectors.goals_for(referral=referral)
+    active = [g for g in all_goals if g.status == Goal.Status.ACTIVE]
+    today = timezone.localdate()
+    add_form = forms.GoalAddForm(prefix="add", initial={"rated_on": today})
+    rate_form = forms.GoalRatingForm(prefix="rate", goals=active, initial={"rated_on": today})
+    if request.method == "POST":
+        if not may_change:
+            raise PermissionDenied
+        action = request.POST.get("action")
+        try:
+            if action == "add":
+                add_form = forms.GoalAddForm(request.POST, prefix="add")
+                if add_form.is_valid():
+                    services.goal_add(
+                        referral=referral,
+                        user=request.user,
+                        description=add_form.cleaned_data["description"],
+                        score=add_form.cleaned_data["score"],
+                        rated_on=add_form.cleaned_data["rated_on"],
+                    )
+                    messages.success(request, "Goal added.")
+                    return redirect("goals", public_id=public_id)
+            elif action == "rate":
+                rate_form = forms.GoalRatingForm(request.POST, prefix="rate", goals=active)
+                if rate_form.is_valid():
+                    services.goal_ratings_record(
+                        referral=referral,
+                        user=request.user,
+                        ratings=rate_form.ratings(),
+                        rated_on=rate_form.cleaned_data["rated_on"],
+                    )
+                    messages.success(request, "Ratings recorded.")
+                    return redirect("goals", public_id=public_id)
+            else:
+                messages.info(request, "Choose what you want to do.")
+                return redirect("goals", public_id=public_id)
+        except services.TherapyError as error:
+            _apply(add_form if action == "add" else rate_form, error)
+    return render(
+        request,
+        "therapy/goals.html",
+        {
+            "referral": referral,
+            "goals": all_goals,
+            "active": active,
+            "add_form": add_form,
+            "rate_form": rate_form,
+            "may_change": may_change,
+            "room_for_more": len(active) < services.MAX_ACTIVE_GOALS,
+            "max_goals": services.MAX_ACTIVE_GOALS,
+        },
+    )
+
+
+@role_required(roles.THERAPIST)
+@GET_POST
+def goal_close(request: HttpRequest, public_id: UUID, goal_id: UUID) -> HttpResponse:
+    referral = _care_referral(request, public_id, write=True)
+    goal = Goal.objects.filter(referral=referral, public_id=goal_id).first()
+    if goal is None:
+        raise Http404("No such goal")
+    form = forms.GoalCloseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.goal_close(goal=goal, user=request.user, reason=form.cleaned_data["reason"])
+        except services.TherapyError as error:
+            _apply(form, error)
+        else:
+            messages.success(request, "Goal closed. Its ratings are kept.")
+            return redirect("goals", public_id=public_id)
+    return render(
+        request, "therapy/goal_close.html", {"referral": referral, "goal": goal, "form": form}
+    )
+
+
+# --- Sessions and repeated questionnaires ---------------------------------------------------
+
+
+@role_required(*CARE_TEAM)
+@GET_POST
+def sessions(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _care_referral(request, public_id)
+    may_record = selectors.is_current_therapist(user=request.user, referral=referral)
+    form = forms.SessionRecordForm()
+    if request.method == "POST":
+        if not may_record:
+            raise PermissionDenied
+        form = forms.SessionRecordForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = services.therapy_session_record(
+                    referral=referral,
+                    user=request.user,
+                    occurred_on=data["occurred_on"],
+                    attendance=data["attendance"],
+                    note=data.get("note", ""),
+                )
+            except services.TherapyError as error:
+                _apply(form, error)
+            else:
+                messages.success(request, "Session recorded.")
+                if result.missed_in_a_row >= selectors.MISSED_BEFORE_POLICY:
+                    messages.warning(
+                        request,
+                        f"{result.missed_in_a_row} sessions missed in a row: the "
+                        "non-attendance policy now applies.",
+                    )
+                    return redirect("non-attendance", public_id=public_id)
+                if result.measures_due:
+                    messages.info(request, "Questionnaires are due at this session.")
+                    return redirect(
+                        "session-measures",
+                        public_id=public_id,
+                        session_id=result.session.public_id,
+                    )
+                return redirect("sessions", public_id=public_id)
+    else:
+        form = forms.SessionRecordForm(initial={"occurred_on": timezone.localdate()})
+    return render(
+        request,
+        "therapy/sessions.html",
+        {
+            "referral": referral,
+            "sessions": selectors.sessions_for(referral=referral),
+            "form": form,
+            "may_record": may_record,
+            "non_attendance": selectors.non_attendance_state(referral),
+        },
+    )
+
+
+@role_required(roles.THERAPIST)
+@GET_POST
+def session_measures(request: HttpRequest, public_id: UUID, session_id: UUID) -> HttpResponse:
+    referral = _care_referral(request, public_id, write=True)
+    try:
+        session = selectors.session_get(referral=referral, public_id=session_id)
+    except TherapySession.DoesNotExist:
+        raise Http404("No such session") from None
+    plan = selectors.session_plan_current(referral)
+    codes = plan.repeat_measures if plan and plan.repeat_measures else ["phq9", "gad7"]
+    form = forms.ReviewMeasuresForm(request.POST or None, codes=codes)
+    if session.attendance != TherapySession.Attendance.ATTENDED:
+        messages.info(request, "Questionnaires are recorded only for sessions that happened.")
+        return redirect("sessions", public_id=public_id)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.review_measures_record(
+                referral=referral, user=request.user, session=session, results=form.results()
+            )
+        except services.TherapyError as error:
+            _apply(form, error)
+        else:
+            messages.success(request, "Questionnaires recorded.")
+            if result.risk_flags:
+                messages.warning(
+                    request,
+                    "A risk question was answered above 0: a risk flag is open and the duty "
+                    "clinician has been alerted.",
+                )
+            if result.progress_flags:
+                messages.warning(
+                    request,
+                    "The questionnaires suggest therapy may not be on track. Take time with "
+                    "the client to think about why.",
+                )
+            return redirect("progress", public_id=public_id)
+    return render(
+        request,
+        "therapy/session_measures.html",
+        {"referral": referral, "session": session, "form": form},
+    )
+
+
+# --- Progress --------------------------------------------------------------------------------
+
+
+@role_required(*CARE_TEAM)
+@require_GET
+def progress(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _care_referral(request, public_id)
+    return render(
+        request,
+        "therapy/progress.html",
+        {
+            "referral": referral,
+            "progress": selectors.progress_overview(referral=referral),
+            "may_review": selectors.is_current_therapist(user=request.user, referral=referral),
+            "review_form": forms.ProgressFlagReviewForm(),
+        },
+    )
+
+
+@role_required(roles.THERAPIST)
+@GET_POST
+def progress_flag_review(request: HttpRequest, public_id: UUID, flag_id: UUID) -> HttpResponse:
+    referral = _care_referral(request, public_id, write=True)
+    flag = ProgressFlag.objects.filter(referral=referral, public_id=flag_id).first()
+    if flag is None:
+        raise Http404("No such flag")
+    form = forms.ProgressFlagReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.progress_flag_review(
+                flag=flag, user=request.user, note=form.cleaned_data["note"]
+            )
+        except services.TherapyError as error:
+            _apply(form, error)
+        else:
+            messages.success(request, "Thank you. The flag is closed and your note is kept.")
+            return redirect("progress", public_id=public_id)
+    return render(
+        request,
+        "therapy/flag_review.html",
+        {"referral": referral, "flag": flag, "form": form},
+    )
+
+
+# --- Non-attendance and endings -------------------------------------------------------------
+
+
+@role_required(*CARE_TEAM)
+@GET_POST
+def non_attendance(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _care_referral(request, public_id)
+    state = selectors.non_attendance_state(referral)
+    may_act = selectors.is_current_therapist(
+        user=request.user, referral=referral
+    ) or request.user.has_role(roles.COORDINATOR)
+    form = forms.NonAttendanceForm(request.POST or None)
+    if request.method == "POST":
+        if not may_act:
+            raise PermissionDenied
+        action = request.POST.get("action")
+        if form.is_valid():
+            note = form.cleaned_data.get("note", "")
+            try:
+                if action == "letter":
+                    step = services.non_attendance_letter_send(
+                        referral=referral, user=request.user, note=note
+                    )
+                    messages.success(
+                        request,
+                        "Letter queued to the client."
+                        if step.letter_queued
+                        else "Recorded. There is no standard letter for this step yet: write "
+                        "to the client yourself and keep a copy in their record.",
+                    )
+                elif action == "discharge":
+                    services.therapy_discharge_non_attendance(
+                        referral=referral, user=request.user, note=note
+                    )
+                    messages.success(
+                        request,
+                        "The client has been discharged. A letter is on its way to them"
+                        + (", and to their GP as they agreed." if _gp(referral) else "."),
+                    )
+                    return redirect("therapy-client", public_id=public_id)
+                else:
+                    messages.info(request, "Choose what you want to do.")
+            except services.TherapyError as error:
+                messages.error(request, error.message)
+            return redirect("non-attendance", public_id=public_id)
+    return render(
+        request,
+        "therapy/non_attendance.html",
+        {
+            "referral": referral,
+            "state": state,
+            "form": form,
+            "may_act": may_act,
+            "in_therapy": selectors.therapy_current(referral=referral) is not None,
+        },
+    )
+
+
+def _gp(referral) -> bool:
+    return gp_share_ok(referral=referral)
+
+
+@role_required(roles.THERAPIST)
+@GET_POST
+def therapy_end(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _care_referral(request, public_id, write=True)
+    plan = selectors.session_plan_current(referral)
+    gp_ok = _gp(referral)
+    if request.method == "POST":
+        form = forms.TherapyEndForm(request.POST, gp_ok=gp_ok)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.therapy_end(
+                    referral=referral,
+                    user=request.user,
+                    last_session_on=data["last_session_on"],
+                    summary=data.get("summary", ""),
+                    plan=data["plan"],
+                    gp_summary=data.get("gp_summary", ""),
+                )
+            except services.TherapyError as error:
+                _apply(form, error)
+            else:
+                messages.success(request, "Therapy ended. The ending letter is on its way.")
+                return redirect("therapy-client", public_id=public_id)
+    else:
+        form = forms.TherapyEndForm(initial={"plan": plan.ending_plan if plan else ""}, gp_ok=gp_ok)
+    return render(
+        request,
+        "therapy/therapy_end.html",
+        {"referral": referral, "form": form, "gp_ok": gp_ok},
+    )
+
+
+def client_url(referral) -> str:
+    return reverse("therapy-client", args=[referral.public_id])
