@@ -51,7 +51,6 @@ def measure_response_record(
     answers: Sequence,
     context: str,
     completed_at: datetime | None = None,
-    session=None,
     recorded_by=None,
 ) -> tuple[MeasureResponse, list[RiskFlag]]:
     """Score and store one questionnaire; raise a flag for every risk item endorsed.
@@ -62,7 +61,7 @@ def measure_response_record(
     response = _measure_response(
         referral, result, list(answers), context, completed_at or timezone.now()
     )
-    response.session, response.recorded_by = session, recorded_by
+    response.recorded_by = recorded_by
     response.save(force_insert=True)
     return response, _risk_flags_raise(referral, [result], context)
 

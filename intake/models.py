@@ -280,14 +280,8 @@ class MeasureResponse(BaseModel):
     caseness = models.BooleanField(null=True)
     withheld_reason = models.CharField(max_length=300, blank=True)
     completed_at = models.DateTimeField()
-    # Set for questionnaires repeated during therapy: the session they belong to.
-    session = models.ForeignKey(
-        "therapy.TherapySession",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="measure_responses",
-    )
+    # A questionnaire repeated during therapy is linked to its session by therapy
+    # (therapy.SessionResponse), so the record never points at an app above intake.
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -165,6 +165,10 @@ class TherapySession(BaseModel):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # The questionnaires repeated at this session (the answers are the referral's record).
+    measure_responses = models.ManyToManyField(
+        "intake.MeasureResponse", through="SessionResponse", related_name="+", blank=True
+    )
 
     class Meta:
         ordering = ["occurred_on", "id"]
@@ -173,6 +177,19 @@ class TherapySession(BaseModel):
                 fields=["referral", "occurred_on"], name="one_session_record_per_day"
             )
         ]
+
+
+class SessionResponse(models.Model):
+    """A questionnaire repeated at a therapy session: intake keeps the answers, therapy the
+    link. A response belongs to one session at most."""
+
+    session = models.ForeignKey(TherapySession, on_delete=models.PROTECT, related_name="+")
+    response = models.OneToOneField(
+        "intake.MeasureResponse", on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"questionnaire {self.response_id} at session {self.session_id}"
 
 
 class ProgressFlag(BaseModel):

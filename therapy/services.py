@@ -599,13 +599,13 @@ def review_measures_record(
                 answers=answers,
                 context=MeasureResponse.Context.REVIEW,
                 completed_at=completed_at,
-                session=session,
                 recorded_by=user,
             )
         except measures.MeasureError as error:
             raise TherapyError(f"{measure.name}: {error}") from None
         responses.append(response)
         risk.extend(flags)
+    session.measure_responses.add(*responses)
     risk_alert_queue(referral, risk, occurrence=f"session-{session.public_id}")
     progress = _progress_flags_raise(referral)
     return MeasuresRecorded(responses=responses, risk_flags=risk, progress_flags=progress)

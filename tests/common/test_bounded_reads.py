@@ -86,15 +86,15 @@ def _in_therapy(service, therapist, *, sessions=6):
             recorded_by=therapist,
         )
         if week == 1:
-            MeasureResponse.objects.create(
+            response = MeasureResponse.objects.create(
                 referral=referral,
                 measure="phq9",
                 context=MeasureResponse.Context.REVIEW,
                 answers=[1] * 9,
                 total=9,
-                session=session,
                 completed_at=timezone.now(),
             )
+            session.measure_responses.add(response)
     ProgressFlag.objects.create(
         service=service,
         referral=referral,
