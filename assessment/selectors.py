@@ -9,7 +9,6 @@ from uuid import UUID
 from django.core.paginator import Page
 from django.db.models import (
     Case,
-    Count,
     Exists,
     IntegerField,
     OuterRef,
@@ -36,7 +35,7 @@ from assessment.models import (
     SectionStatus,
 )
 from common.paging import page_of, page_with_rows
-from common.selectors import scope_to_service
+from common.selectors import counts_by_referral, scope_to_service
 from intake.models import MeasureResponse, Referral, RiskFlag
 
 # --- Assessor worklist ----------------------------------------------------------------------
@@ -93,7 +92,7 @@ def assessment_worklist(*, user, page=1) -> Page:
         )
         .in_bulk(ids)
     )
-    counts = _open_counts(RiskFlag, ids, acknowledged_at__isnull=True)
+    counts = counts_by_referral(RiskFlag, ids, acknowledged_at__isnull=True)
     rows = []
     for pk in ids:
         referral = referrals[pk]
@@ -134,17 +133,6 @@ def worklist_page(*, user, page=1) -> Worklist:
     )
 
 
-def _open_counts(model, referral_ids: list[int], **open_filter) -> dict[int, int]:
-    """{referral id: number of open rows} for one page's referrals, in one query."""
-    return dict(
-        model.objects.filter(referral_id__in=referral_ids, **open_filter)
-        .order_by()
-        .values("referral_id")
-        .annotate(n=Count("id"))
-        .values_list("referral_id", "n")
-    )
-
-
 def risk_flags_open(*, user) -> QuerySet[RiskFlag]:
     return (
         scope_to_service(RiskFlag.objects.select_related("referral__client"), user)
@@ -179,10 +167,6 @@ def assessment_get(*, user, public_id: UUID) -> Assessment:
 
 def self_referral_responses(*, referral: Referral) -> dict[str, MeasureResponse]:
     return services.self_referral_responses(referral)
-
-
-def gp_share_ok(*, referral: Referral) -> bool:
-    return services._gp_share_ok(referral)
 
 
 # --- Showing an assessment ------------------------------------------------------------------

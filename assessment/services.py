@@ -24,13 +24,15 @@ from assessment.models import (
     RiskAnswer,
     SectionStatus,
 )
+from common.errors import ServiceError
 from intake.clinical_record import (
     RISK_TO_SELF_SOURCES,
     measure_response_record,
     risk_alert_queue,
     risk_signal_record,
 )
-from intake.models import ConsentRecord, MeasureResponse, Referral, RiskFlag
+from intake.models import MeasureResponse, Referral, RiskFlag
+from intake.selectors import gp_share_ok
 
 RISK_AREAS = {
     "risk_to_self": "risk to self",
@@ -50,14 +52,8 @@ WAITING_FOR_ASSESSMENT = (Referral.Status.SUBMITTED, Referral.Status.ASSESSMENT_
 ASSESSMENT_OUTCOME_KIND = "assessment_outcome"
 
 
-class AssessmentError(ValueError):
-    """Something a member of staff asked for that cannot be done now; the message says why
-    and what to do, and `field` names the form field it belongs to, if any."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class AssessmentError(ServiceError):
+    """A change to an assessment that cannot be made now (common.errors.ServiceError)."""
 
 
 class AssessmentLocked(AssessmentError):
@@ -91,13 +87,6 @@ def _kind_available(kind: str) -> bool:
     from notifications import kinds
 
     return kind in kinds.KINDS
-
-
-def _gp_share_ok(referral: Referral) -> bool:
-    from intake.selectors import consent_current
-
-    decisions = consent_current(client_id=referral.client_id)
-    return decisions.get(ConsentRecord.Topic.TELL_GP) == ConsentRecord.Decision.GRANTED
 
 
 def _referral_status_set(**kwargs) -> Referral:
@@ -499,7 +488,7 @@ def assessment_finish(
         from_statuses=WAITING_FOR_ASSESSMENT,
         risk_level=level,
     )
-    if _gp_share_ok(referral):
+    if gp_share_ok(referral=referral):
         _queue(
             kind="gp_letter",
             referral=referral,

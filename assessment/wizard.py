@@ -28,6 +28,7 @@ from assessment import forms, selectors, services
 from assessment.models import Assessment, AssessmentMeasure
 from common import roles
 from common.access import role_required
+from intake.selectors import gp_share_ok
 
 PRESENTING = "presenting"
 RELATIONSHIPS = "relationships"
@@ -148,7 +149,7 @@ class AssessmentWizard(NamedUrlWizardView):
             return redirect("assessment-detail", public_id=self.assessment.public_id)
         self.referral = self.assessment.referral
         self.online = selectors.self_referral_responses(referral=self.referral)
-        self.gp_ok = selectors.gp_share_ok(referral=self.referral)
+        self.gp_ok = gp_share_ok(referral=self.referral)
         # WizardView.dispatch, with this assessment's own storage.
         self.prefix = self.get_prefix(request, *args, **kwargs)
         self.storage = DraftStorage(self.prefix, request, assessment=self.assessment)

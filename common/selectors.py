@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 
 def scope_to_service(queryset: QuerySet, user) -> QuerySet:
@@ -29,3 +29,15 @@ def staff_active(*, user) -> tuple[list, int]:
     shown = list(members.prefetch_related("groups").order_by("last_name", "first_name")[:limit])
     total = len(shown) if len(shown) < limit else members.count()
     return shown, total
+
+
+def counts_by_referral(model, referral_ids: list[int], **row_filter) -> dict[int, int]:
+    """{referral id: number of rows of `model` matching the filter} for one page's
+    referrals, in one query (open flags on a list page, for instance)."""
+    return dict(
+        model.objects.filter(referral_id__in=referral_ids, **row_filter)
+        .order_by()
+        .values("referral_id")
+        .annotate(n=Count("id"))
+        .values_list("referral_id", "n")
+    )

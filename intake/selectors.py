@@ -143,6 +143,14 @@ def client_contact_options(*, client_id: int) -> ContactOptions:
     return clients_contact_options(client_ids=[client_id])[client_id]
 
 
+def gp_share_ok(*, referral: Referral) -> bool:
+    """Whether the client's current consent lets the service write to their GP."""
+    from intake.models import ConsentRecord
+
+    decision = consent_current(client_id=referral.client_id).get(ConsentRecord.Topic.TELL_GP)
+    return decision == ConsentRecord.Decision.GRANTED
+
+
 def clients_contact_options(*, client_ids: list[int]) -> dict[int, ContactOptions]:
     """ContactOptions for several clients in two queries (a print batch reads every
     letter's client at once). Client.DoesNotExist if one of them does not exist."""

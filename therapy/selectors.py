@@ -19,7 +19,7 @@ from assessment.selectors import FLAG_LIMIT, Recommendation, score_text
 from common import roles
 from common.models import User
 from common.paging import page_of, page_with_rows
-from common.selectors import scope_to_service
+from common.selectors import counts_by_referral, scope_to_service
 from intake.models import MeasureResponse, Referral, RiskFlag
 from therapy import charts, tracking
 from therapy.forms import BREAK_KIND_NAMES
@@ -31,18 +31,6 @@ from therapy.models import (
     Therapy,
     TherapySession,
 )
-
-
-def _open_counts(model, referral_ids: list[int], **open_filter) -> dict[int, int]:
-    """{referral id: number of open rows} for one page's referrals, in one query."""
-    return dict(
-        model.objects.filter(referral_id__in=referral_ids, **open_filter)
-        .order_by()
-        .values("referral_id")
-        .annotate(n=Count("id"))
-        .values_list("referral_id", "n")
-    )
-
 
 # --- The session plan -----------------------------------------------------------------------
 
@@ -185,8 +173,8 @@ def _caseload_rows(therapies: list[Therapy]) -> list[CaseloadRow]:
         .annotate(had_measures=Exists(with_measures))
     ):
         sessions.setdefault(session.referral_id, []).append(session)
-    progress = _open_counts(ProgressFlag, ids, reviewed_at__isnull=True)
-    risk = _open_counts(RiskFlag, ids, acknowledged_at__isnull=True)
+    progress = counts_by_referral(ProgressFlag, ids, reviewed_at__isnull=True)
+    risk = counts_by_referral(RiskFlag, ids, acknowledged_at__isnull=True)
     today = timezone.localdate()
     rows = []
     for therapy in therapies:

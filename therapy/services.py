@@ -17,8 +17,10 @@ from django.utils import timezone
 import measures
 from assessment.models import Mode
 from common import roles
+from common.errors import ServiceError
 from intake.clinical_record import measure_response_record, risk_alert_queue
-from intake.models import ConsentRecord, MeasureResponse, Referral, RiskFlag
+from intake.models import MeasureResponse, Referral, RiskFlag
+from intake.selectors import gp_share_ok
 from therapy import tracking
 from therapy.models import (
     Goal,
@@ -47,14 +49,8 @@ MAX_ACTIVE_GOALS = 3
 NON_ATTENDANCE_LETTER_KIND = "non_attendance_letter"
 
 
-class TherapyError(ValueError):
-    """Something a member of staff asked for that cannot be done now; the message says why
-    and what to do, and `field` names the form field it belongs to, if any."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class TherapyError(ServiceError):
+    """A change to therapy that cannot be made now (common.errors.ServiceError)."""
 
 
 def _queue(**kwargs):
@@ -73,13 +69,6 @@ def _daytime(moment: datetime) -> datetime:
     from notifications import kinds
 
     return kinds.daytime(moment)
-
-
-def _gp_share_ok(referral: Referral) -> bool:
-    from intake.selectors import consent_current
-
-    decisions = consent_current(client_id=referral.client_id)
-    return decisions.get(ConsentRecord.Topic.TELL_GP) == ConsentRecord.Decision.GRANTED
 
 
 def _referral_status_set(**kwargs) -> Referral:
@@ -698,7 +687,7 @@ def therapy_discharge_non_attendance(
         occurrence="discharge",
         context={"missed_count": state.missed_in_a_row, "last_offered_on": last_missed},
     )
-    if _gp_share_ok(referral):
+    if gp_share_ok(referral=referral):
         _queue(
             kind="gp_letter",
             referral=referral,
@@ -766,7 +755,7 @@ def therapy_end(
             "plan": plan.strip(),
         },
     )
-    if _gp_share_ok(referral):
+    if gp_share_ok(referral=referral):
         _queue(
             kind="gp_letter",
             referral=referral,

@@ -15,10 +15,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from assessment.models import Assessment, Mode
-from assessment.selectors import assessor_referral_get, gp_share_ok, referral_recommendation
+from assessment.selectors import assessor_referral_get, referral_recommendation
 from common import roles
 from common.access import CARE_TEAM, role_required
 from intake.models import Referral
+from intake.selectors import gp_share_ok
 from therapy import forms, selectors, services
 from therapy.models import Goal, ProgressFlag, SessionPlan, TherapySession
 
