@@ -31,12 +31,13 @@ from assessment.models import (
     Assessment,
     AssessmentAppointment,
     AssessmentMeasure,
+    Mode,
     RiskAnswer,
     SectionStatus,
 )
 from common.paging import page_of, page_with_rows
 from common.selectors import counts_by_referral, scope_to_service
-from intake.models import MeasureResponse, Referral, RiskFlag
+from intake.models import MeasureResponse, Preferences, Referral, RiskFlag
 
 # --- Assessor worklist ----------------------------------------------------------------------
 
@@ -156,6 +157,24 @@ def booking_current(*, referral: Referral) -> AssessmentAppointment | None:
         .select_related("site")
         .first()
     )
+
+
+def booking_initial(*, referral: Referral) -> dict:
+    """The booking form's starting answers, from how the client said they would like to be
+    seen: by video if they asked for remote, in person at their chosen site otherwise."""
+    initial = {"duration": "60"}
+    preferences = Preferences.objects.filter(referral=referral).select_related("site").first()
+    if preferences and preferences.mode == Preferences.Mode.REMOTE:
+        initial["mode"] = Mode.VIDEO
+    elif preferences and preferences.mode == Preferences.Mode.IN_PERSON:
+        initial["mode"] = Mode.IN_PERSON
+        if preferences.site_id:
+            initial["site"] = str(preferences.site.public_id)
+    return initial
+
+
+def finished_assessment(*, referral: Referral) -> Assessment | None:
+    return Assessment.objects.filter(referral=referral, status=Assessment.Status.FINISHED).first()
 
 
 def assessment_get(*, user, public_id: UUID) -> Assessment:

@@ -12,10 +12,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from assessment import forms, selectors, services
-from assessment.models import Assessment, Mode
+from assessment.models import Assessment
 from common import roles
 from common.access import ASSESSMENT_READERS, role_required
-from intake.models import Preferences, Referral
+from intake.models import Referral
 
 GET_POST = require_http_methods(["GET", "POST"])
 
@@ -89,14 +89,7 @@ def book(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 )
                 return redirect("assessment-worklist")
     else:
-        initial = {"duration": "60"}
-        preferences = Preferences.objects.filter(referral=referral).first()
-        if preferences and preferences.mode == Preferences.Mode.REMOTE:
-            initial["mode"] = Mode.VIDEO
-        elif preferences and preferences.mode == Preferences.Mode.IN_PERSON:
-            initial["mode"] = Mode.IN_PERSON
-            if preferences.site_id:
-                initial["site"] = str(preferences.site.public_id)
+        initial = selectors.booking_initial(referral=referral)
         form = forms.BookingForm(initial=initial, sites=sites)
     return render(
         request,

@@ -561,3 +561,11 @@ def non_attendance_state(referral: Referral) -> NonAttendance:
             .first()
         )
     return NonAttendance(missed, started, letter)
+
+
+def goal_get(*, referral: Referral, public_id: UUID) -> Goal | None:
+    return Goal.objects.filter(referral=referral, public_id=public_id).first()
+
+
+def progress_flag_get(*, referral: Referral, public_id: UUID) -> ProgressFlag | None:
+    return ProgressFlag.objects.filter(referral=referral, public_id=public_id).first()

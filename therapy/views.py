@@ -14,14 +14,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from assessment.models import Assessment, Mode
-from assessment.selectors import assessor_referral_get, referral_recommendation
+from assessment.models import Mode
+from assessment.selectors import (
+    assessor_referral_get,
+    finished_assessment,
+    referral_recommendation,
+)
 from common import roles
 from common.access import CARE_TEAM, role_required
 from intake.models import Referral
 from intake.selectors import gp_share_ok
 from therapy import forms, selectors, services
-from therapy.models import Goal, ProgressFlag, SessionPlan, TherapySession
+from therapy.models import Goal, SessionPlan, TherapySession
 
 GET_POST = require_http_methods(["GET", "POST"])
 
@@ -80,9 +84,7 @@ def therapy_overview(request: HttpRequest) -> HttpResponse:
 def client(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
     progress = selectors.progress_overview(referral=referral)
-    assessment = Assessment.objects.filter(
-        referral=referral, status=Assessment.Status.FINISHED
-    ).first()
+    assessment = finished_assessment(referral=referral)
     plan = progress.plan
     return render(
         request,
@@ -363,7 +365,7 @@ def goals(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @GET_POST
 def goal_close(request: HttpRequest, public_id: UUID, goal_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id, write=True)
-    goal = Goal.objects.filter(referral=referral, public_id=goal_id).first()
+    goal = selectors.goal_get(referral=referral, public_id=goal_id)
     if goal is None:
         raise Http404("No such goal")
     form = forms.GoalCloseForm(request.POST or None)
@@ -503,7 +505,7 @@ def progress(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @GET_POST
 def progress_flag_review(request: HttpRequest, public_id: UUID, flag_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id, write=True)
-    flag = ProgressFlag.objects.filter(referral=referral, public_id=flag_id).first()
+    flag = selectors.progress_flag_get(referral=referral, public_id=flag_id)
     if flag is None:
         raise Http404("No such flag")
     form = forms.ProgressFlagReviewForm(request.POST or None)
