@@ -28,6 +28,7 @@ from therapy.models import (
     NonAttendanceStep,
     ProgressFlag,
     SessionPlan,
+    SessionResponse,
     Therapy,
     TherapySession,
 )
@@ -166,7 +167,7 @@ def _caseload_rows(therapies: list[Therapy]) -> list[CaseloadRow]:
     for plan in SessionPlan.objects.filter(referral_id__in=ids).order_by("version"):
         plans[plan.referral_id] = plan  # the highest version wins
     sessions: dict[int, list[TherapySession]] = {}
-    with_measures = MeasureResponse.objects.filter(session=OuterRef("pk"))
+    with_measures = SessionResponse.objects.filter(session=OuterRef("pk"))
     for session in (
         TherapySession.objects.filter(referral_id__in=ids)
         .only("referral_id", "occurred_on", "attendance")
