@@ -516,7 +516,7 @@ def _session_plan_set(referral, user, slots: Sequence[WeeklySlot], first: dt.dat
 
 
 def _letter(allocation, referral, therapist, slots, first: dt.datetime) -> None:
-    from notifications.services import notification_queue
+    from notifications.outbox import notification_queue
 
     local = timezone.localtime(first)
     opening = next(s for s in slots if s.weekday == local.weekday())

@@ -118,7 +118,7 @@ class AssessmentIncomplete(AssessmentError):
 
 
 def _queue(**kwargs):
-    from notifications.services import notification_queue
+    from notifications.outbox import notification_queue
 
     return notification_queue(**kwargs)
 

@@ -1,7 +1,12 @@
-"""Reads for the staff pages: every one starts from the user's own service."""
+"""Reads for the staff pages: every one starts from the user's own service.
+
+Also the preview of a message (`notification_preview`): what a kind would look like for a
+referral and where it would go now, addressed as a send would be; nothing is written.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.core.paginator import Page
@@ -9,7 +14,10 @@ from django.db.models import Model, Q, QuerySet
 
 from common.paging import page_of
 from common.selectors import scope_to_service
+from notifications import kinds, rendering
+from notifications.addressing import Plan, address, render_context
 from notifications.models import Letter, Notification, PrintBatch
+from notifications.outbox import json_safe
 
 # The list pages never load stored PDFs or full bodies.
 _LIST_DEFER = ("body_html", "body_text", "sms_text", "context")
@@ -111,3 +119,86 @@ def print_batch_page(*, user, page=1) -> Page:
 
 def print_batch_get(*, user, public_id: UUID) -> PrintBatch:
     return scope_to_service(PrintBatch.objects.all(), user).get(public_id=public_id)
+
+
+@dataclass(frozen=True)
+class Preview:
+    kind: str
+    recipient: str
+    rendered: rendering.Rendered
+    channel: str  # the channel it would use if sent now, or ""
+    undeliverable_reason: str
+    example: bool  # true when example values stand in for details not known yet
+    sms_length: int
+    sms_encoding: str
+
+
+def notification_preview(
+    *,
+    referral: Model,
+    kind: str,
+    recipient: str | None = None,
+    notification: Notification | None = None,
+) -> Preview:
+    """What a kind of message would look like for this referral, and where it would go if
+    it were sent now. Uses a queued or sent message's own details when given one, else the
+    latest message of that kind for the referral, else example values (and says so)."""
+    spec = kinds.spec(kind)
+    recipient = recipient or (notification.recipient if notification else spec.recipients[0])
+    if recipient not in spec.recipients:
+        raise ValueError(f"{kind} goes to {' or '.join(spec.recipients)}")
+    example = False
+    if notification is None:
+        notification = (
+            Notification.objects.filter(referral=referral, kind=kind, recipient=recipient)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+    if notification is not None:
+        context = notification.context
+    else:
+        example = True
+        context = json_safe(kinds.example_context(kind))
+    draft = Notification(
+        service=referral.service,
+        referral=referral,
+        staff_user=notification.staff_user if notification else None,
+        kind=kind,
+        recipient=recipient,
+        context=context,
+        urgent=spec.urgent,
+        appointment_at=kinds.appointment_at(context),
+    )
+    plan = address(draft)
+    if isinstance(plan, Plan):
+        who, channel, reason = plan.recipient, plan.channel, ""
+    else:
+        who, channel, reason = _preview_recipient(draft), "", plan.reason
+    rendered = rendering.render_all(render_context(draft, who))
+    length, encoding = rendering.sms_length(rendered.sms)
+    return Preview(
+        kind=kind,
+        recipient=recipient,
+        rendered=rendered,
+        channel=channel,
+        undeliverable_reason=reason,
+        example=example,
+        sms_length=length if rendered.sms else 0,
+        sms_encoding=encoding,
+    )
+
+
+def _preview_recipient(draft: Notification) -> rendering.Recipient:
+    if draft.recipient == kinds.DUTY_INBOX:
+        return rendering.Recipient(name="", address_lines=(draft.service.duty_inbox_email,))
+    if draft.recipient == kinds.STAFF:
+        return rendering.Recipient(name="A member of staff", address_lines=())
+    contact = kinds.contact_options(client_id=draft.referral.client_id)
+    if draft.recipient == kinds.GP:
+        return rendering.Recipient(
+            name=contact.gp_practice_name or "The GP practice",
+            address_lines=rendering.address_lines(contact.gp_practice_address),
+        )
+    return rendering.Recipient(
+        name=contact.name, address_lines=rendering.address_lines(contact.address)
+    )

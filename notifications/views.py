@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.access import ANY_STAFF, OFFICE, role_required
-from notifications import kinds, letters, selectors, services
+from notifications import actions, kinds, letters, printing, selectors
 from notifications.forms import CancelForm, FollowUpForm, ResendForm
 from notifications.models import Letter, Notification, PrintBatch
 
@@ -98,10 +98,10 @@ def message_resend(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, notification, status=400, resend_form=form)
     try:
-        resent = services.notification_resend(
+        resent = actions.notification_resend(
             notification=notification, user=request.user, reason=form.cleaned_data["reason"]
         )
-    except services.NotificationActionError as error:
+    except actions.NotificationActionError as error:
         return _detail(request, notification, status=400, action_error=str(error))
     messages.success(request, "The message will be sent again. Consent is checked when it goes.")
     return redirect("staff-message-detail", public_id=resent.public_id)
@@ -115,10 +115,10 @@ def message_cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, notification, status=400, cancel_form=form)
     try:
-        services.notification_cancel(
+        actions.notification_cancel(
             notification=notification, user=request.user, reason=form.cleaned_data["reason"]
         )
-    except services.NotificationActionError as error:
+    except actions.NotificationActionError as error:
         return _detail(request, notification, status=400, action_error=str(error))
     messages.success(request, "The message has been cancelled and will not be sent.")
     return redirect("staff-message-detail", public_id=notification.public_id)
@@ -132,10 +132,10 @@ def message_follow_up(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, notification, status=400, follow_up_form=form)
     try:
-        services.notification_follow_up_record(
+        actions.notification_follow_up_record(
             notification=notification, user=request.user, note=form.cleaned_data["note"]
         )
-    except services.NotificationActionError as error:
+    except actions.NotificationActionError as error:
         return _detail(request, notification, status=400, action_error=str(error))
     messages.success(request, "Follow-up recorded.")
     return redirect("staff-messages")
@@ -179,9 +179,9 @@ def message_preview_pdf(request: HttpRequest, public_id: UUID, kind: str) -> Htt
     return _pdf(pdf, f"preview-{kind}.pdf")
 
 
-def _preview(referral: Model, kind: str, recipient: str | None) -> services.Preview:
+def _preview(referral: Model, kind: str, recipient: str | None) -> selectors.Preview:
     try:
-        return services.notification_preview(referral=referral, kind=kind, recipient=recipient)
+        return selectors.notification_preview(referral=referral, kind=kind, recipient=recipient)
     except ValueError:
         raise Http404("No such kind of message") from None
 
@@ -207,7 +207,7 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def print_batches(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        batch = services.print_batch_create(user=request.user)
+        batch = printing.print_batch_create(user=request.user)
         if batch is None:
             messages.info(request, "There are no letters waiting to be printed.")
         else:
@@ -234,7 +234,7 @@ def print_batch_download(request: HttpRequest, public_id: UUID) -> HttpResponse:
         batch = selectors.print_batch_get(user=request.user, public_id=public_id)
     except PrintBatch.DoesNotExist:
         raise Http404("No such print batch") from None
-    pdf = services.print_batch_download(batch=batch, user=request.user)
+    pdf = printing.print_batch_download(batch=batch, user=request.user)
     return _pdf(pdf, f"print-batch-{batch.created_at:%Y-%m-%d-%H%M}.pdf", download=True)
 
 
