@@ -8,7 +8,7 @@ import re
 
 from django import forms
 
-from allocation import selectors
+from allocation import waiting
 from allocation.models import Therapist, WeeklySlot
 from assessment.forms import date_field
 
@@ -56,27 +56,26 @@ class WaitingFilterForm(forms.Form):
     """Filters and sorting of the waiting list. An unknown value shows everything rather
     than an error: these come from links and bookmarks as well as the form."""
 
-    status = select("Show", selectors.STATUS_FILTERS)
-    wait = select("Waiting", selectors.WAIT_FILTERS)
-    risk = select("Risk", selectors.RISK_FILTERS)
+    status = select("Show", waiting.STATUS_FILTERS)
+    wait = select("Waiting", waiting.WAIT_FILTERS)
+    risk = select("Risk", waiting.RISK_FILTERS)
     language = select("Language", [("", "Any language")])
-    needs = select("Needs", selectors.NEEDS_FILTERS)
-    sort = select("Sort by", selectors.SORTS)
+    needs = select("Needs", waiting.NEEDS_FILTERS)
+    sort = select("Sort by", waiting.SORTS)
 
-    def __init__(self, *args, languages=(), **kwargs):
-        super().__init__(*args, **kwargs)
+    def offer_languages(self, languages) -> None:
+        """The languages asked for on the waiting list, read with the list itself."""
         self.fields["language"].choices = [("", "Any language"), *languages]
 
-    def filters(self) -> selectors.WaitingFilters:
-        if not self.is_valid():
-            clean = {}
-            for name, field in self.fields.items():
-                value = self.data.get(name, "")
-                valid = {str(v) for v, _ in field.choices}
-                clean[name] = value if value in valid else ""
-        else:
-            clean = self.cleaned_data
-        return selectors.WaitingFilters(
+    def filters(self) -> waiting.WaitingFilters:
+        """The filters asked for; a value that is not one of the choices is left out. The
+        language is checked by the selector, against the languages the list asks for."""
+        clean = {}
+        for name, field in self.fields.items():
+            value = self.data.get(name, "")
+            valid = {str(v) for v, _ in field.choices}
+            clean[name] = value if name == "language" or value in valid else ""
+        return waiting.WaitingFilters(
             status=clean.get("status") or "",
             wait=clean.get("wait") or "",
             risk=clean.get("risk") or "",
@@ -261,7 +260,7 @@ class ProfileForm(forms.Form):
         return languages
 
     def profile(self):
-        from allocation.services import ProfileInput
+        from allocation.therapists import ProfileInput
 
         data = self.cleaned_data
         return ProfileInput(

@@ -1,32 +1,24 @@
-"""Reads for allocation: therapists and their caseloads, the waiting list, proposal runs and
-proposals (all scoped to the user's service), and the engine's problem built from the
-database for a service (read by the proposal task, which acts for no user)."""
+"""Reads for allocation: therapists, their caseloads and profiles (the team's list a page at
+a time), proposal runs and proposals, and the coordinator's choice of therapist; all scoped
+to the user's service. The waiting list and one referral on it are `allocation/waiting.py`;
+the engine's problem read from the database is `allocation/engine_input.py`."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import (
-    BooleanField,
-    Case,
     Count,
-    Exists,
-    ExpressionWrapper,
-    IntegerField,
-    OuterRef,
-    Q,
+    Prefetch,
     QuerySet,
-    Subquery,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from allocation.engine import DAY_NAMES, PARTS
+from allocation.engine import DAY_NAMES
 from allocation.models import (
     Allocation,
     AllocationSlot,
@@ -37,7 +29,8 @@ from allocation.models import (
     Therapist,
     WeeklySlot,
 )
-from common.models import Service
+from common import roles
+from common.paging import page_of, page_with_rows
 from common.selectors import scope_to_service
 from intake.models import Referral
 
@@ -141,10 +134,15 @@ class CaseloadRow:
     therapist: Therapist
     caseload: int
     free_places: int
-    free_slots: list[WeeklySlot]
+    free_slots: list[WeeklySlot]  # on the team's list page: the first few only
     booked_slots: list[WeeklySlot]
     leave_now: LeavePeriod | None
     leave_next: LeavePeriod | None
+    free_slot_count: int = 0
+
+    @property
+    def more_free_slots(self) -> int:
+        return self.free_slot_count - len(self.free_slots)
 
     @property
     def over_capacity(self) -> bool:
@@ -154,6 +152,102 @@ class CaseloadRow:
     def load_percent(self) -> int:
         capacity = self.therapist.capacity
         return 100 if capacity == 0 else min(100, round(100 * self.caseload / capacity))
+
+
+# How many free slots each row of the team's list names; its profile shows them all.
+FREE_SLOTS_LISTED = 3
+
+
+@dataclass(frozen=True)
+class CaseloadTotals:
+    capacity: int
+    caseload: int
+    free_places: int
+    free_slots: int
+
+
+@dataclass(frozen=True)
+class CaseloadPage:
+    page: Page  # of CaseloadRow
+    totals: CaseloadTotals
+
+
+def _booked(*, service_id: int) -> QuerySet[AllocationSlot]:
+    """The service's slots that a holding allocation books (as `booked_slot_ids`, unread)."""
+    return AllocationSlot.objects.filter(allocation__in=allocations_holding(service_id=service_id))
+
+
+def _team_counts(*, service_id: int) -> dict[int, tuple[int, int, int]]:
+    """Each therapist of the service: (capacity, caseload, free slots), in three grouped
+    queries (a row per therapist) whatever the number of slots or clients."""
+    team = (
+        Therapist.objects.filter(service_id=service_id)
+        .annotate(slot_count=Count("slots"))
+        .order_by()
+        .values_list("id", "capacity", "slot_count")
+    )
+    booked = dict(
+        _booked(service_id=service_id)
+        .values("slot__therapist_id")
+        .annotate(n=Count("slot_id", distinct=True))
+        .order_by()
+        .values_list("slot__therapist_id", "n")
+    )
+    load = caseload_counts(service_id=service_id)
+    return {
+        pk: (capacity, load.get(pk, 0), slot_count - booked.get(pk, 0))
+        for pk, capacity, slot_count in team
+    }
+
+
+def therapist_caseload_page(*, user, page=1) -> CaseloadPage:
+    """One page of the team (by name): each therapist's load against capacity, a count of
+    free slots with the first few of them, and leave; with totals for the whole team. A
+    fixed number of queries: the page and its count, its first free slots and leave, and
+    the team's grouped counts."""
+    if not user.service_id:
+        return CaseloadPage(page=page_of([]), totals=CaseloadTotals(0, 0, 0, 0))
+    today = timezone.localdate()
+    first_free = (
+        WeeklySlot.objects.exclude(pk__in=_booked(service_id=user.service_id).values("slot_id"))
+        .select_related("site")
+        .order_by("weekday", "start")[:FREE_SLOTS_LISTED]
+    )
+    chosen = page_of(
+        scope_to_service(Therapist.objects.all(), user)
+        .only("public_id", "display_name", "capacity")
+        .order_by("display_name", "id")
+        .prefetch_related(
+            Prefetch("slots", queryset=first_free, to_attr="first_free"),
+            Prefetch(
+                "leave", queryset=LeavePeriod.objects.filter(ends_on__gte=today), to_attr="ahead"
+            ),
+        ),
+        page=page,
+    )
+    counts = _team_counts(service_id=user.service_id)
+    rows = []
+    for t in chosen:
+        _, caseload, free = counts.get(t.pk, (t.capacity, 0, 0))
+        rows.append(
+            CaseloadRow(
+                therapist=t,
+                caseload=caseload,
+                free_places=max(t.capacity - caseload, 0),
+                free_slots=t.first_free,
+                booked_slots=[],
+                leave_now=next((p for p in t.ahead if p.starts_on <= today), None),
+                leave_next=next((p for p in t.ahead if p.starts_on > today), None),
+                free_slot_count=free,
+            )
+        )
+    totals = CaseloadTotals(
+        capacity=sum(c for c, _, _ in counts.values()),
+        caseload=sum(n for _, n, _ in counts.values()),
+        free_places=sum(max(c - n, 0) for c, n, _ in counts.values()),
+        free_slots=sum(f for _, _, f in counts.values()),
+    )
+    return CaseloadPage(page=page_with_rows(chosen, rows), totals=totals)
 
 
 def therapist_caseloads(*, user) -> list[CaseloadRow]:
@@ -178,14 +272,60 @@ def therapist_caseload(*, therapist: Therapist) -> CaseloadRow:
 def _caseload_row(therapist: Therapist, caseload: int, booked: set[int], today) -> CaseloadRow:
     slots = list(therapist.slots.all())
     leave = [p for p in therapist.leave.all() if p.ends_on >= today]
+    free_slots = [s for s in slots if s.pk not in booked]
     return CaseloadRow(
         therapist=therapist,
         caseload=caseload,
         free_places=max(therapist.capacity - caseload, 0),
-        free_slots=[s for s in slots if s.pk not in booked],
+        free_slots=free_slots,
+        free_slot_count=len(free_slots),
         booked_slots=[s for s in slots if s.pk in booked],
         leave_now=next((p for p in leave if p.starts_on <= today), None),
         leave_next=next((p for p in leave if p.starts_on > today), None),
+    )
+
+
+def slot_get(*, therapist: Therapist, public_id: UUID) -> WeeklySlot | None:
+    return therapist.slots.filter(public_id=public_id).first()
+
+
+def leave_get(*, therapist: Therapist, public_id: UUID) -> LeavePeriod | None:
+    return therapist.leave.filter(public_id=public_id).first()
+
+
+def therapist_visible(*, user, public_id: UUID) -> Therapist | None:
+    """The therapist if this user may see their profile: coordinators and service admins
+    see the team, a therapist only their own. None otherwise, as for one that is missing."""
+    try:
+        therapist = therapist_get(user=user, public_id=public_id)
+    except Therapist.DoesNotExist:
+        return None
+    team_view = user.has_role(roles.COORDINATOR) or user.has_role(roles.SERVICE_ADMIN)
+    if not team_view and therapist.user_id != user.pk:
+        return None
+    return therapist
+
+
+@dataclass(frozen=True)
+class TherapistProfile:
+    therapist: Therapist
+    row: CaseloadRow
+    clients: list[Allocation]
+    leave: list[LeavePeriod]  # now and to come
+
+
+def therapist_profile(*, user, public_id: UUID) -> TherapistProfile | None:
+    """A therapist's profile page: every slot, free or booked, their clients (at most their
+    capacity) and leave not yet over."""
+    therapist = therapist_visible(user=user, public_id=public_id)
+    if therapist is None:
+        return None
+    today = timezone.localdate()
+    return TherapistProfile(
+        therapist=therapist,
+        row=therapist_caseload(therapist=therapist),
+        clients=list(therapist_clients(therapist=therapist)),
+        leave=[p for p in therapist.leave.all() if p.ends_on >= today],
     )
 
 
@@ -196,6 +336,27 @@ def therapist_clients(*, therapist: Therapist) -> QuerySet[Allocation]:
         .select_related("referral__client")
         .order_by("allocated_at")
     )
+
+
+def first_appointment_for(
+    *, therapist: Therapist, slots: Sequence[WeeklySlot], today: dt.date | None = None
+) -> dt.datetime:
+    """The first session: the earliest of the slots' days at least NOTICE_DAYS ahead (so
+    the letter arrives first) that is not during the therapist's leave."""
+    today = today or timezone.localdate()
+    earliest = today + dt.timedelta(days=NOTICE_DAYS)
+    leave = list(therapist.leave.filter(ends_on__gte=earliest))
+    best = None
+    for slot in slots:
+        day = earliest + dt.timedelta(days=(slot.weekday - earliest.weekday()) % 7)
+        for _ in range(60):  # a year of weeks: leave never lasts that long in practice
+            if not any(p.starts_on <= day <= p.ends_on for p in leave):
+                break
+            day += dt.timedelta(days=7)
+        moment = (day, slot.start)
+        if best is None or moment < best:
+            best = moment
+    return timezone.make_aware(dt.datetime.combine(*best))
 
 
 # --- Proposal runs and proposals --------------------------------------------------------------
@@ -271,488 +432,16 @@ def override_options(*, user) -> list[OverrideOption]:
     ]
 
 
-# --- The waiting list -------------------------------------------------------------------------
-
-STATUS_FILTERS = [
-    ("", "Everyone waiting or just allocated"),
-    ("waiting", "Waiting for a therapist"),
-    ("proposed", "Waiting, with a proposal"),
-    ("no_match", "Waiting, no match yet"),
-    ("held", "On hold"),
-    ("allocated", "Allocated"),
-]
-WAIT_FILTERS = [
-    ("", "Any time"),
-    ("under_6", "Under 6 weeks"),
-    ("6", "6 weeks or more"),
-    ("18", "18 weeks or more"),
-]
-RISK_FILTERS = [("", "Any risk"), *((r.value, r.label) for r in Referral.Risk)]
-NEEDS_FILTERS = [
-    ("", "Any needs"),
-    ("interpreter", "Needs an interpreter"),
-    ("bsl", "British Sign Language"),
-    ("multi", "More than one session a week"),
-    ("gender", "Therapist gender is a requirement"),
-    ("in_person", "In person only"),
-    ("remote", "Remote only"),
-]
-SORTS = [
-    ("wait", "Longest wait first"),
-    ("risk", "Highest risk first"),
-    ("priority", "Highest priority first (from the proposals)"),
-    ("newest", "Newest first"),
-]
-RISK_ORDER = Case(
-    When(risk_level=Referral.Risk.HIGH, then=Value(3)),
-    When(risk_level=Referral.Risk.MEDIUM, then=Value(2)),
-    When(risk_level=Referral.Risk.LOW, then=Value(1)),
-    default=Value(0),
-    output_field=IntegerField(),
-)
-
-
 @dataclass(frozen=True)
-class WaitingFilters:
-    status: str = ""
-    wait: str = ""
-    risk: str = ""
-    language: str = ""
-    needs: str = ""
-    sort: str = "wait"
+class ChooseOptions:
+    sessions_per_week: int
+    options: list[OverrideOption]
 
 
-@dataclass
-class WaitingRow:
-    referral: Referral
-    weeks: int
-    needs: list[str]
-    proposal: Proposal | None = None
-    hold: Hold | None = None
-    allocation: Allocation | None = None
-
-    @property
-    def warning(self) -> str:
-        if self.weeks >= WAIT_BREACH_WEEKS:
-            return "18"
-        if self.weeks >= WAIT_WARNING_WEEKS:
-            return "6"
-        return ""
-
-    @property
-    def can_accept(self) -> bool:
-        return (
-            self.proposal is not None
-            and self.proposal.placed
-            and self.proposal.decision == Proposal.Decision.OPEN
-            and self.hold is None
-            and self.referral.status == Referral.Status.AWAITING_ALLOCATION
-        )
-
-
-@dataclass
-class WaitingList:
-    page: Page
-    rows: list[WaitingRow]
-    total: int
-    run: ProposalRun | None
-    latest: ProposalRun | None
-    languages: list[tuple[str, str]]
-    counts: dict[str, int] = field(default_factory=dict)
-
-
-def weeks_waiting(received_at: dt.datetime, today: dt.date) -> int:
-    return max((today - timezone.localtime(received_at).date()).days // 7, 0)
-
-
-def waiting_languages(*, user) -> list[tuple[str, str]]:
-    """Languages asked for on the waiting list (therapy or interpreter), for the filter."""
-    codes: set[str] = set()
-    rows = scope_to_service(Referral.objects.all(), user).filter(
-        status__in=(Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED)
+def choose_options(*, user, referral: Referral) -> ChooseOptions:
+    """What the coordinator chooses from for a referral: how many slots it needs, and every
+    therapist with a free place and free slots."""
+    return ChooseOptions(
+        sessions_per_week=sessions_per_week_for(referral=referral),
+        options=override_options(user=user),
     )
-    for language, interpreter in (
-        rows.order_by()
-        .values_list("preferences__language", "preferences__interpreter_language")
-        .distinct()
-    ):
-        for value in (language, interpreter):
-            code = language_code(value or "")
-            if code:
-                codes.add(code)
-    return [(code, language_name(code)) for code in sorted(codes)]
-
-
-def waiting_list(
-    *, user, filters: WaitingFilters, page: int = 1, per_page: int = 50
-) -> WaitingList:
-    service_id = user.service_id
-    run = run_current(service_id=service_id) if service_id else None
-    now = timezone.now()
-    today = timezone.localdate()
-    open_hold = Hold.objects.filter(referral=OuterRef("pk"), released_at__isnull=True)
-    in_run = Proposal.objects.filter(referral=OuterRef("pk"), run=run)
-    referrals = (
-        scope_to_service(Referral.objects.all(), user)
-        .filter(status__in=(Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED))
-        .select_related("client", "preferences", "preferences__site")
-        .annotate(
-            on_hold=Exists(open_hold),
-            proposed=Exists(in_run.filter(therapist__isnull=False)),
-            no_match=Exists(in_run.filter(therapist__isnull=True)),
-            risk_rank=RISK_ORDER,
-            multi=ExpressionWrapper(
-                Q(assessment__recommendation_sessions_per_week__gt=1),
-                output_field=BooleanField(),
-            ),
-        )
-    )
-    waiting = Q(status=Referral.Status.AWAITING_ALLOCATION)
-    status_q = {
-        "waiting": waiting & Q(on_hold=False),
-        "proposed": waiting & Q(on_hold=False, proposed=True),
-        "no_match": waiting & Q(on_hold=False, proposed=False),
-        "held": waiting & Q(on_hold=True),
-        "allocated": Q(status=Referral.Status.ALLOCATED),
-    }.get(filters.status)
-    if status_q is not None:
-        referrals = referrals.filter(status_q)
-    if filters.wait == "under_6":
-        referrals = referrals.filter(received_at__gt=now - dt.timedelta(weeks=6))
-    elif filters.wait in ("6", "18"):
-        referrals = referrals.filter(received_at__lte=now - dt.timedelta(weeks=int(filters.wait)))
-    if filters.risk:
-        referrals = referrals.filter(risk_level=filters.risk)
-    if filters.language:
-        names = BSL_NAMES if filters.language == "bsl" else {filters.language}
-        language_q = Q()
-        for name in names:
-            language_q |= Q(preferences__language__iexact=name)
-            language_q |= Q(preferences__interpreter_language__iexact=name)
-        referrals = referrals.filter(language_q)
-    if filters.needs:
-        referrals = referrals.filter(_needs_q(filters.needs))
-    if filters.sort == "priority":
-        # The engine's priority points, from the proposal set in force.
-        priority = Proposal.objects.filter(referral=OuterRef("pk"), run=run).values("priority")
-        referrals = referrals.annotate(engine_priority=Coalesce(Subquery(priority[:1]), Value(0)))
-    order = {
-        "risk": ("-risk_rank", "received_at"),
-        "newest": ("-received_at",),
-        "priority": ("-engine_priority", "received_at"),
-    }.get(filters.sort, ("received_at",))
-    referrals = referrals.order_by(*order, "id")
-    paginator = Paginator(referrals, per_page)
-    page_obj = paginator.get_page(page)
-    chosen = list(page_obj.object_list)
-    ids = [r.pk for r in chosen]
-    proposals = {}
-    if run is not None:
-        proposals = {
-            p.referral_id: p
-            for p in Proposal.objects.filter(run=run, referral_id__in=ids).select_related(
-                "therapist"
-            )
-        }
-    holds = {h.referral_id: h for h in Hold.objects.filter(referral_id__in=ids, released_at=None)}
-    allocations = {
-        a.referral_id: a
-        for a in Allocation.objects.filter(
-            referral_id__in=ids, status=Allocation.Status.ACTIVE
-        ).select_related("therapist")
-    }
-    rows = [
-        WaitingRow(
-            referral=r,
-            weeks=weeks_waiting(r.received_at, today),
-            needs=referral_needs(r),
-            proposal=proposals.get(r.pk),
-            hold=holds.get(r.pk),
-            allocation=allocations.get(r.pk),
-        )
-        for r in chosen
-    ]
-    latest = run_latest(user=user)
-    return WaitingList(
-        page=page_obj,
-        rows=rows,
-        total=paginator.count,
-        run=run,
-        latest=latest,
-        languages=waiting_languages(user=user),
-    )
-
-
-def _needs_q(need: str) -> Q:
-    if need == "interpreter":
-        return Q(preferences__interpreter_needed=True)
-    if need == "bsl":
-        bsl = Q()
-        for name in BSL_NAMES:
-            bsl |= Q(preferences__language__iexact=name)
-            bsl |= Q(preferences__interpreter_language__iexact=name)
-        return bsl
-    if need == "multi":
-        return Q(assessment__recommendation_sessions_per_week__gt=1)
-    if need == "gender":
-        return Q(preferences__therapist_gender_strength="requirement")
-    if need in ("in_person", "remote"):
-        return Q(preferences__mode=need)
-    return Q()
-
-
-def referral_needs(referral: Referral) -> list[str]:
-    """Short phrases for what constrains a referral's allocation, for lists and pages."""
-    preferences = getattr(referral, "preferences", None)
-    needs = []
-    if getattr(referral, "multi", False):
-        needs.append("More than once a week")
-    if preferences is None:
-        return needs
-    language = language_code(preferences.language)
-    interpreter = language_code(preferences.interpreter_language)
-    if preferences.interpreter_needed:
-        needs.append(f"{language_name(interpreter or language or 'english')} interpreter")
-    elif language and language != "english":
-        needs.append(f"Therapy in {language_name(language)}")
-    if preferences.therapist_gender and preferences.therapist_gender_strength:
-        strength = (
-            "must be" if preferences.therapist_gender_strength == "requirement" else "prefers"
-        )
-        gender = {"female": "a woman", "male": "a man", "non_binary": "a non-binary person"}.get(
-            preferences.therapist_gender, preferences.therapist_gender
-        )
-        if strength == "must be":
-            needs.append(f"Therapist must be {gender}")
-        else:
-            needs.append(f"Prefers a therapist who is {gender}")
-    if preferences.mode == "in_person":
-        needs.append("In person" + (f" ({preferences.site.name})" if preferences.site_id else ""))
-    elif preferences.mode == "remote":
-        needs.append("Remote only")
-    elif preferences.site_id:
-        needs.append(f"Prefers {preferences.site.name}")
-    if not preferences.availability:
-        needs.append("No times given")
-    return needs
-
-
-def availability_text(values: list[str]) -> str:
-    if not values:
-        return "No times given: any weekday time is assumed"
-    words = []
-    for value in values:
-        day, _, part = value.partition("_")
-        if day in WEEKDAY_CODES and part in PARTS:
-            words.append(f"{DAY_NAMES[WEEKDAY_CODES.index(day)]} {part}")
-    return ", ".join(words)
-
-
-# --- The engine's problem, from the database ---------------------------------------------------
-
-
-@dataclass
-class ProblemInput:
-    """The JSON-shaped problem for ``engine.parse_problem`` and the ways back to rows."""
-
-    data: dict
-    referrals: dict[str, int]  # engine id (reference) -> Referral pk
-    therapists: dict[str, int]  # engine id (unique name) -> Therapist pk
-    slots: dict[str, WeeklySlot]  # engine id (public id) -> slot
-    labels: dict[str, str]  # slot id -> its day and time, for messages
-    left_out: dict[int, str] = field(default_factory=dict)  # Referral pk -> why
-
-
-def allocation_problem(*, service: Service, today: dt.date | None = None) -> ProblemInput:
-    """Build the engine's problem for one service from its rows.
-
-    Referrals: those waiting for a therapist and not on hold; their needs come from the
-    client's preferences and the assessment's recommendation (modality, sessions a week),
-    risk from the referral's risk level raised to high by any unacknowledged risk flag,
-    and the wait from when the referral was received. Therapists: every profile of the
-    service, with the slots no allocation holds, the caseload from allocations, and leave
-    that has not ended.
-    """
-    from assessment.models import Assessment
-    from intake.models import RiskFlag
-
-    today = today or timezone.localdate()
-    planned_start = today + dt.timedelta(days=NOTICE_DAYS)
-    site_names = list(service.sites.order_by("name").values_list("name", flat=True))
-    counts = caseload_counts(service_id=service.pk)
-    booked = booked_slot_ids(service_id=service.pk)
-
-    therapists = list(
-        Therapist.objects.filter(service=service)
-        .prefetch_related("sites", "slots__site", "leave")
-        .order_by("display_name", "id")
-    )
-    names: dict[int, str] = {}
-    used: set[str] = set()
-    for therapist in therapists:
-        base = " ".join(therapist.display_name.split()) or "Therapist"
-        name, n = base, 1
-        while name in used:
-            n += 1
-            name = f"{base} ({n})"
-        used.add(name)
-        names[therapist.pk] = name
-    by_user = {t.user_id: names[t.pk] for t in therapists if t.user_id}
-
-    out = ProblemInput(data={}, referrals={}, therapists={}, slots={}, labels={})
-    therapist_rows = []
-    for therapist in therapists:
-        name = names[therapist.pk]
-        out.therapists[name] = therapist.pk
-        slots = []
-        for slot in therapist.slots.all():
-            if slot.pk in booked:
-                continue
-            sid = str(slot.public_id)
-            out.slots[sid] = slot
-            out.labels[sid] = slot_label(slot.weekday, slot.start)
-            slots.append(
-                {
-                    "id": sid,
-                    "day": slot.weekday,
-                    "start": f"{slot.start:%H:%M}",
-                    "length": slot.length_minutes,
-                    "site": slot.site.name if slot.site_id else "remote",
-                }
-            )
-        row = {
-            "id": name,
-            "name": therapist.display_name,
-            "service": service.slug,
-            "modalities": [str(m).strip().lower() for m in therapist.modalities or []],
-            "languages": [language_code(str(x)) for x in therapist.languages or []],
-            "sites": [site.name for site in therapist.sites.all()],
-            "remote": therapist.offers_remote,
-            "capacity": therapist.capacity,
-            "caseload": counts.get(therapist.pk, 0),
-            "frequencies": list(therapist.frequencies or [1]),
-            "slots": slots,
-            "leave": [
-                {"start": p.starts_on.isoformat(), "end": p.ends_on.isoformat()}
-                for p in therapist.leave.all()
-                if p.ends_on >= today
-            ],
-        }
-        if therapist.gender != Therapist.Gender.NOT_STATED:
-            row["gender"] = therapist.gender
-        therapist_rows.append(row)
-
-    open_flag = RiskFlag.objects.filter(referral=OuterRef("pk"), acknowledged_at__isnull=True)
-    open_hold = Hold.objects.filter(referral=OuterRef("pk"), released_at__isnull=True)
-    finished = Q(assessment__status=Assessment.Status.FINISHED)
-    # Plain values, not model instances: a large waiting list builds several times faster.
-    rows = (
-        Referral.objects.filter(service=service, status=Referral.Status.AWAITING_ALLOCATION)
-        .annotate(
-            open_flag=Exists(open_flag),
-            on_hold=Exists(open_hold),
-            modality=Case(When(finished, then="assessment__recommendation_modality")),
-            sessions=Case(When(finished, then="assessment__recommendation_sessions_per_week")),
-            assessor=Case(When(finished, then="assessment__assessor_id")),
-        )
-        .filter(on_hold=False)
-        .order_by("received_at", "id")
-        .values(
-            "pk",
-            "reference",
-            "risk_level",
-            "received_at",
-            "open_flag",
-            "modality",
-            "sessions",
-            "assessor",
-            "preferences__pk",
-            "preferences__language",
-            "preferences__interpreter_needed",
-            "preferences__interpreter_language",
-            "preferences__therapist_gender",
-            "preferences__therapist_gender_strength",
-            "preferences__mode",
-            "preferences__site__name",
-            "preferences__availability",
-        )
-    )
-    zone = timezone.get_current_timezone()
-    referral_rows = []
-    for values in rows:
-        row = _referral_row(values, service, site_names, planned_start, today, zone)
-        if isinstance(row, str):
-            out.left_out[values["pk"]] = row
-            continue
-        if values["assessor"] in by_user:
-            row["assessor"] = by_user[values["assessor"]]
-        out.referrals[values["reference"]] = values["pk"]
-        referral_rows.append(row)
-
-    out.data = {
-        "today": today.isoformat(),
-        "services": [service.slug],
-        "sites": site_names,
-        "therapists": therapist_rows,
-        "referrals": referral_rows,
-    }
-    return out
-
-
-GENDER_STRENGTHS = {"preference": "preferred", "requirement": "required"}
-ALL_WEEKDAY_TIMES = [[day, part] for day in range(5) for part in PARTS]
-
-
-def _referral_row(values: dict, service, site_names, planned_start, today, zone):
-    """The engine's record of one referral (from ``allocation_problem``'s values), or a
-    sentence saying why it cannot be one."""
-    modality = (values["modality"] or "psychodynamic").strip().lower()
-    risk = {"medium": "medium", "high": "high"}.get(values["risk_level"], "low")
-    if values["open_flag"]:
-        risk = "high"  # an unacknowledged risk flag: the most urgent case until it is seen
-    received = min(values["received_at"].astimezone(zone).date(), today)
-    row: dict = {
-        "id": values["reference"],
-        "service": service.slug,
-        "modality": modality,
-        "sessions_per_week": values["sessions"] or 1,
-        "planned_start": planned_start.isoformat(),
-        "referral_date": received.isoformat(),
-        "risk": risk,
-        "mode": "either",
-        "sites": list(site_names),
-        "availability": ALL_WEEKDAY_TIMES,
-    }
-    if values["preferences__pk"] is None:
-        return row
-    language = language_code(values["preferences__language"])
-    if values["preferences__interpreter_needed"]:
-        interpreter = language_code(values["preferences__interpreter_language"])
-        row["language"] = interpreter or language or "english"
-        row["needs_interpreter"] = True
-    elif language:
-        row["language"] = language
-    strength = GENDER_STRENGTHS.get(values["preferences__therapist_gender_strength"])
-    gender = values["preferences__therapist_gender"]
-    if strength and gender:
-        row["gender_preference"] = {"strength": strength, "gender": gender}
-    mode = values["preferences__mode"] or "either"
-    row["mode"] = mode
-    site = values["preferences__site__name"]
-    if mode == "remote":
-        row["sites"] = []
-    elif not site_names:
-        if mode == "in_person":
-            return "would like sessions in person, but the service has no sites recorded"
-        row["mode"] = "remote"
-        row["sites"] = []
-    elif site and site in site_names:
-        row["preferred_site"] = site
-    availability = []
-    for value in values["preferences__availability"] or []:
-        day, _, part = str(value).partition("_")
-        if day in WEEKDAY_CODES and part in PARTS:
-            availability.append([WEEKDAY_CODES.index(day), part])
-    if availability:
-        row["availability"] = availability
-    return row

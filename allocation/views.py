@@ -4,6 +4,7 @@ service or selector, render. Another service's rows answer 404, like missing one
 
 from __future__ import annotations
 
+import dataclasses
 from uuid import UUID
 
 from django.contrib import messages
@@ -16,14 +17,18 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from allocation import forms, selectors, services
-from allocation.models import LeavePeriod, Proposal, ProposalRun, Therapist, WeeklySlot
+from allocation import decisions, forms, selectors, services, therapists, waiting
+from allocation.models import Proposal, ProposalRun, Therapist
 from common import roles
 from common.access import OFFICE, THERAPIST_PROFILES, role_required
-from common.selectors import scope_to_service
 from intake.models import Referral
 
 GET_POST = require_http_methods(["GET", "POST"])
+
+
+def _shown(page) -> dict:
+    """A selector's page dataclass as template context, one name a field."""
+    return {f.name: getattr(page, f.name) for f in dataclasses.fields(page)}
 
 
 coordinator_only = role_required(roles.COORDINATOR)
@@ -41,21 +46,21 @@ def _apply(form, error: services.AllocationError) -> None:
 @coordinator_only
 @require_GET
 def waiting_list(request: HttpRequest) -> HttpResponse:
-    languages = selectors.waiting_languages(user=request.user)
-    form = forms.WaitingFilterForm(request.GET or None, languages=languages)
-    filters = form.filters() if request.GET else selectors.WaitingFilters()
+    form = forms.WaitingFilterForm(request.GET or None)
+    filters = form.filters() if request.GET else waiting.WaitingFilters()
     try:
         page = int(request.GET.get("page", "1"))
     except ValueError:
         page = 1
-    listing = selectors.waiting_list(user=request.user, filters=filters, page=page)
+    listing = waiting.waiting_list(user=request.user, filters=filters, page=page)
+    form.offer_languages(listing.languages)
     return render(
         request,
         "allocation/waiting_list.html",
         {
             "form": form,
             "listing": listing,
-            "filters": filters,
+            "filters": listing.filters,
             "bulk_form": forms.BulkAcceptForm(),
         },
     )
@@ -120,63 +125,32 @@ def run_status(request: HttpRequest, public_id: UUID) -> JsonResponse:
 
 
 def _referral_or_404(request, public_id: UUID) -> Referral:
-    try:
-        return (
-            scope_to_service(Referral.objects.all(), request.user)
-            .select_related("client", "preferences", "preferences__site")
-            .get(public_id=public_id)
-        )
-    except Referral.DoesNotExist:
-        raise Http404("No such referral") from None
+    referral = waiting.referral_get(user=request.user, public_id=public_id)
+    if referral is None:
+        raise Http404("No such referral")
+    return referral
 
 
 def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
-    from assessment.selectors import referral_recommendation
-
-    run = selectors.run_current(service_id=request.user.service_id)
-    proposal = (
-        Proposal.objects.filter(run=run, referral=referral).select_related("therapist").first()
-        if run is not None
-        else None
-    )
-    hold = selectors.hold_open(referral=referral)
-    allocation = selectors.allocation_current(referral=referral)
+    page = waiting.referral_allocation(user=request.user, referral=referral)
     accept_form = forms_given.get("accept_form")
-    if accept_form is None and proposal is not None and proposal.placed:
-        first = _proposed_first_appointment(proposal)
+    if accept_form is None and page.proposal is not None and page.proposal.placed:
+        first = page.first_appointment
         accept_form = forms.AcceptForm(
             initial={"first_appointment": timezone.localtime(first).date() if first else None}
         )
-    preferences = getattr(referral, "preferences", None)
     status = 400 if any(f is not None and f.errors for f in forms_given.values()) else 200
     return render(
         request,
         "allocation/referral.html",
         {
-            "referral": referral,
-            "weeks": selectors.weeks_waiting(referral.received_at, timezone.localdate()),
-            "needs": selectors.referral_needs(referral),
-            "availability": selectors.availability_text(
-                preferences.availability if preferences else []
-            ),
-            "recommendation": referral_recommendation(referral=referral),
-            "run": run,
-            "proposal": proposal,
-            "hold": hold,
-            "allocation": allocation,
+            **_shown(page),
+            "waiting": page.waiting,
             "accept_form": accept_form,
             "hold_form": forms_given.get("hold_form") or forms.HoldForm(),
-            "waiting": referral.status == Referral.Status.AWAITING_ALLOCATION,
         },
         status=status,
     )
-
-
-def _proposed_first_appointment(proposal: Proposal):
-    slots = list(WeeklySlot.objects.filter(public_id__in=[s["slot"] for s in proposal.slots]))
-    if not slots or proposal.therapist is None:
-        return None
-    return services.first_appointment_for(therapist=proposal.therapist, slots=slots)
 
 
 @coordinator_only
@@ -199,7 +173,7 @@ def proposal_accept(request: HttpRequest, public_id: UUID) -> HttpResponse:
     form = forms.AcceptForm(request.POST)
     if form.is_valid():
         try:
-            allocation = services.proposal_accept(
+            allocation = decisions.proposal_accept(
                 proposal=proposal,
                 user=request.user,
                 first_appointment=form.cleaned_data["first_appointment"],
@@ -231,7 +205,7 @@ def bulk_accept(request: HttpRequest) -> HttpResponse:
     proposals = selectors.proposals_open(
         user=request.user, public_ids=form.cleaned_data["proposal"]
     )
-    outcome = services.proposals_accept_many(proposals=proposals, user=request.user)
+    outcome = decisions.proposals_accept_many(proposals=proposals, user=request.user)
     skipped = len(form.cleaned_data["proposal"]) - len(proposals)
     if outcome.accepted:
         messages.success(
@@ -261,15 +235,15 @@ def referral_choose(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "therapist to choose.",
         )
         return redirect("allocation-referral", referral.public_id)
-    k = selectors.sessions_per_week_for(referral=referral)
-    options = selectors.override_options(user=request.user)
+    choice = selectors.choose_options(user=request.user, referral=referral)
+    k, options = choice.sessions_per_week, choice.options
     slot_rows = {str(s.public_id): s for option in options for s in option.slots}
     if request.method == "POST":
         form = forms.ChooseForm(request.POST, options=options, sessions_per_week=k)
         if form.is_valid():
             data = form.cleaned_data
             try:
-                allocation = services.allocation_choose(
+                allocation = decisions.allocation_choose(
                     referral=referral,
                     user=request.user,
                     slot_ids=[slot_rows[key].pk for key in data["slots"]],
@@ -304,7 +278,7 @@ def referral_hold(request: HttpRequest, public_id: UUID) -> HttpResponse:
     form = forms.HoldForm(request.POST)
     if form.is_valid():
         try:
-            services.referral_hold(
+            decisions.referral_hold(
                 referral=referral, user=request.user, reason=form.cleaned_data["reason"]
             )
         except services.AllocationError as error:
@@ -328,7 +302,7 @@ def hold_release(request: HttpRequest, public_id: UUID) -> HttpResponse:
         messages.info(request, f"{referral.reference} is not on hold.")
     else:
         try:
-            services.hold_release(hold=hold, user=request.user)
+            decisions.hold_release(hold=hold, user=request.user)
         except services.AllocationError as error:
             messages.error(request, error.message)
         else:
@@ -348,53 +322,46 @@ can_view_therapists = role_required(*THERAPIST_PROFILES)
 @role_required(*OFFICE)
 @require_GET
 def caseloads(request: HttpRequest) -> HttpResponse:
-    rows = selectors.therapist_caseloads(user=request.user)
+    team = selectors.therapist_caseload_page(user=request.user, page=request.GET.get("page", 1))
     return render(
         request,
         "allocation/caseloads.html",
         {
-            "rows": rows,
+            "page": team.page,
+            "totals": team.totals,
             "can_add": request.user.has_role(roles.SERVICE_ADMIN),
-            "totals": {
-                "capacity": sum(r.therapist.capacity for r in rows),
-                "caseload": sum(r.caseload for r in rows),
-                "free_places": sum(r.free_places for r in rows),
-                "free_slots": sum(len(r.free_slots) for r in rows),
-            },
         },
     )
 
 
 def _therapist_or_404(request, public_id: UUID) -> Therapist:
-    try:
-        therapist = selectors.therapist_get(user=request.user, public_id=public_id)
-    except Therapist.DoesNotExist:
-        raise Http404("No such therapist") from None
-    user = request.user
-    staff_view = user.has_role(roles.COORDINATOR) or user.has_role(roles.SERVICE_ADMIN)
-    if not staff_view and therapist.user_id != user.pk:  # a therapist sees only their own
+    therapist = selectors.therapist_visible(user=request.user, public_id=public_id)
+    if therapist is None:
         raise Http404("No such therapist")
     return therapist
 
 
 def _editable_or_403(request, therapist: Therapist) -> None:
-    if not services.can_edit_therapist(user=request.user, therapist=therapist):
+    if not therapists.can_edit_therapist(user=request.user, therapist=therapist):
         raise PermissionDenied
 
 
 @can_view_therapists
 @require_GET
 def therapist_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    therapist = _therapist_or_404(request, public_id)
+    profile = selectors.therapist_profile(user=request.user, public_id=public_id)
+    if profile is None:
+        raise Http404("No such therapist")
+    therapist = profile.therapist
     return render(
         request,
         "allocation/therapist.html",
         {
             "therapist": therapist,
-            "row": selectors.therapist_caseload(therapist=therapist),
-            "clients": selectors.therapist_clients(therapist=therapist),
-            "leave": [p for p in therapist.leave.all() if p.ends_on >= timezone.localdate()],
-            "can_edit": services.can_edit_therapist(user=request.user, therapist=therapist),
+            "row": profile.row,
+            "clients": profile.clients,
+            "leave": profile.leave,
+            "can_edit": therapists.can_edit_therapist(user=request.user, therapist=therapist),
         },
     )
 
@@ -409,7 +376,7 @@ def therapist_add(request: HttpRequest) -> HttpResponse:
         form = forms.ProfileForm(request.POST, sites=sites)
         if form.is_valid():
             try:
-                therapist = services.therapist_create(user=request.user, data=form.profile())
+                therapist = therapists.therapist_create(user=request.user, data=form.profile())
             except services.AllocationError as error:
                 _apply(form, error)
             else:
@@ -440,7 +407,7 @@ def therapist_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
         form = forms.ProfileForm(request.POST, sites=sites)
         if form.is_valid():
             try:
-                services.therapist_update(
+                therapists.therapist_update(
                     therapist=therapist, user=request.user, data=form.profile()
                 )
             except services.AllocationError as error:
@@ -468,7 +435,7 @@ def slot_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                slot = services.weekly_slot_add(
+                slot = therapists.weekly_slot_add(
                     therapist=therapist,
                     user=request.user,
                     weekday=int(data["weekday"]),
@@ -496,11 +463,11 @@ def slot_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def slot_remove(request: HttpRequest, public_id: UUID, slot_id: UUID) -> HttpResponse:
     therapist = _therapist_or_404(request, public_id)
     _editable_or_403(request, therapist)
-    slot = therapist.slots.filter(public_id=slot_id).first()
+    slot = selectors.slot_get(therapist=therapist, public_id=slot_id)
     if slot is None:
         raise Http404("No such slot")
     try:
-        services.weekly_slot_remove(slot=slot, user=request.user)
+        therapists.weekly_slot_remove(slot=slot, user=request.user)
     except services.AllocationError as error:
         messages.error(request, error.message)
     else:
@@ -518,7 +485,7 @@ def leave_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.leave_add(
+                therapists.leave_add(
                     therapist=therapist,
                     user=request.user,
                     starts_on=data["starts_on"],
@@ -545,9 +512,9 @@ def leave_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def leave_remove(request: HttpRequest, public_id: UUID, leave_id: UUID) -> HttpResponse:
     therapist = _therapist_or_404(request, public_id)
     _editable_or_403(request, therapist)
-    period = LeavePeriod.objects.filter(therapist=therapist, public_id=leave_id).first()
+    period = selectors.leave_get(therapist=therapist, public_id=leave_id)
     if period is None:
         raise Http404("No such leave")
-    services.leave_remove(period=period, user=request.user)
+    therapists.leave_remove(period=period, user=request.user)
     messages.success(request, "Leave removed.")
     return redirect("allocation-therapist", therapist.public_id)

@@ -33,6 +33,8 @@ from intake.clinical_record import (
 )
 from intake.models import MeasureResponse, Referral, RiskFlag
 from intake.selectors import gp_share_ok
+from notifications import kinds
+from notifications.outbox import notification_queue
 
 RISK_AREAS = {
     "risk_to_self": "risk to self",
@@ -75,18 +77,6 @@ class AssessmentIncomplete(AssessmentError):
     def __init__(self, problems: list[Problem]):
         super().__init__("The assessment cannot be finished yet.")
         self.problems = problems
-
-
-def _queue(**kwargs):
-    from notifications.services import notification_queue
-
-    return notification_queue(**kwargs)
-
-
-def _kind_available(kind: str) -> bool:
-    from notifications import kinds
-
-    return kind in kinds.KINDS
 
 
 def _referral_status_set(**kwargs) -> Referral:
@@ -161,7 +151,7 @@ def assessment_book(
         video_link=video_link if mode == Mode.VIDEO else "",
         booked_by=user,
     )
-    _queue(
+    notification_queue(
         kind="assessment_invitation",
         referral=referral,
         occurrence=f"appointment-{appointment.public_id}",
@@ -489,15 +479,15 @@ def assessment_finish(
         risk_level=level,
     )
     if gp_share_ok(referral=referral):
-        _queue(
+        notification_queue(
             kind="gp_letter",
             referral=referral,
             recipient="gp",
             occurrence="assessment",
             context={"stage": "assessment", "summary": answers.get("letters_gp_summary", "")},
         )
-    if _kind_available(ASSESSMENT_OUTCOME_KIND):
-        _queue(
+    if kinds.is_registered(ASSESSMENT_OUTCOME_KIND):
+        notification_queue(
             kind=ASSESSMENT_OUTCOME_KIND,
             referral=referral,
             occurrence="assessment",

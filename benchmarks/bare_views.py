@@ -120,8 +120,8 @@ def _bare_rows(name: str, user, referral: str = "") -> list:
     if name == "therapists":
         return list(
             Therapist.objects.filter(service_id=service)
-            .order_by("display_name")
-            .values("public_id", "display_name", "capacity")
+            .order_by("display_name", "id")
+            .values("public_id", "display_name", "capacity")[:PAGE]
         )
     if name == "messages":
         return list(

@@ -185,8 +185,8 @@ def bench_queueing(redis_url: str, prefix: str) -> dict:
     from django.db import connection, transaction
 
     from notifications import tasks
+    from notifications.outbox import notification_queue
     from notifications.publisher import publisher
-    from notifications.services import notification_queue
 
     _, [referral] = make_referrals(1)
     raw = redis_py.Redis.from_url(redis_url)
@@ -259,7 +259,7 @@ def bench_queueing(redis_url: str, prefix: str) -> dict:
 def bench_letters() -> dict:
     from weasyprint import HTML
 
-    from notifications import letters, rendering, services
+    from notifications import addressing, letters, rendering
     from notifications.models import Notification
 
     service, [referral] = make_referrals(1, agreed=("letters_home",))
@@ -283,7 +283,7 @@ def bench_letters() -> dict:
         return document.write_pdf(), len(document.pages)
 
     def ours():
-        html = rendering.render_letter_html(services._render_context(notification, who))
+        html = rendering.render_letter_html(addressing.render_context(notification, who))
         return letters.render_pdf(html)
 
     for _ in range(3):  # warm: fonts, parsed stylesheet, templates
@@ -312,7 +312,7 @@ def bench_end_to_end(database_url: str, redis_url: str, prefix: str) -> dict:
 
     from config.celery import app
     from notifications.models import Notification
-    from notifications.services import notification_queue
+    from notifications.outbox import notification_queue
     from tests.support.services import free_port
 
     # The queueing part left messages for rows of its own: start from an empty queue.

@@ -233,10 +233,10 @@ def main() -> None:
         "database part of each is a few milliseconds. The gap to the bare view is Django "
         "rendering the NHS.UK markup of up to 50 rows (links, dates, tags, the worklist's "
         "per-row forms), which the bare view, answering JSON, does not do. "
-        "`/staff/therapists/` is not paged (it lists the team) and shows every free weekly "
-        "slot of every therapist: 1,000 in this data set, where no slot is booked. A deep "
-        "page (`status=ended&page=300`) pays for its OFFSET: PostgreSQL reads the 15,000 "
-        "rows before it.",
+        "`/staff/therapists/` pages 50 therapists (its baseline reads the same 50) and names "
+        "each one's first three free slots beside their count; it listed all 1,000 before. "
+        "A deep page (`status=ended&page=300`) pays for its OFFSET: PostgreSQL reads the "
+        "15,000 rows before it.",
     ]
     print("\n".join(lines))
 

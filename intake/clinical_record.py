@@ -216,7 +216,7 @@ def risk_alert_queue(referral: Referral, flags: list[RiskFlag], occurrence: str)
     """Tell the duty inbox about new flags raised at an assessment or a review, once per
     occasion (repeats linked to an open flag send nothing)."""
     if flags:
-        from notifications.services import notification_queue
+        from notifications.outbox import notification_queue
 
         notification_queue(
             kind="risk_alert",

@@ -113,7 +113,7 @@ def draft_resume_link_queue(*, draft: ReferralDraft) -> bool:
     """The resume email into the outbox, in the caller's transaction; once per draft. The
     row holds the draft's id only: the address and the code are read and issued when it is
     sent (`draft_resume_link_address`)."""
-    from notifications.services import notification_queue
+    from notifications.outbox import notification_queue
 
     service = selectors.self_referral_service()
     if service is None:

@@ -286,7 +286,7 @@ def _preferences(service: Service, given: dict) -> dict:
 
 
 def _queue_messages(referral: Referral, flags: list) -> None:
-    from notifications.services import notification_queue
+    from notifications.outbox import notification_queue
 
     notification_queue(kind="acknowledgement", referral=referral, recipient="client")
     if flags:

@@ -116,6 +116,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def is_registered(kind: str) -> bool:
+    """Whether some app has registered this kind (a service may queue a kind only then)."""
+    return kind in _SPECS
+
+
 def spec(kind: str) -> KindSpec:
     try:
         return _SPECS[kind]

@@ -1,7 +1,12 @@
-"""Reads for the staff pages: every one starts from the user's own service."""
+"""Reads for the staff pages: every one starts from the user's own service.
+
+Also the preview of a message (`notification_preview`): what a kind would look like for a
+referral and where it would go now, addressed as a send would be; nothing is written.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.core.paginator import Page
@@ -9,7 +14,10 @@ from django.db.models import Model, Q, QuerySet
 
 from common.paging import page_of
 from common.selectors import scope_to_service
+from notifications import kinds, rendering
+from notifications.addressing import Plan, address, render_context
 from notifications.models import Letter, Notification, PrintBatch
+from notifications.outbox import json_safe
 
 # The list pages never load stored PDFs or full bodies.
 _LIST_DEFER = ("body_html", "body_text", "sms_text", "context")
@@ -111,3 +119,213 @@ def print_batch_page(*, user, page=1) -> Page:
 
 def print_batch_get(*, user, public_id: UUID) -> PrintBatch:
     return scope_to_service(PrintBatch.objects.all(), user).get(public_id=public_id)
+
+
+# --- Pages: what each staff page shows, read in one call -------------------------------
+
+
+@dataclass(frozen=True)
+class ReferralMessages:
+    referral: Model
+    notifications: Page
+    kinds: list[tuple[str, str]]  # the kinds a member of staff can preview
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """The registered kinds, in the catalogue's order (the model's choices)."""
+    registered = set(kinds.KINDS)
+    return [(kind, label) for kind, label in Notification.Kind.choices if kind in registered]
+
+
+def referral_messages(*, user, public_id: UUID, page=1) -> ReferralMessages | None:
+    """One page of the messages about a referral of the user's service, or None."""
+    referral = referral_get(user=user, public_id=public_id)
+    if referral is None:
+        return None
+    return ReferralMessages(
+        referral=referral,
+        notifications=notification_list_for_referral(user=user, referral=referral, page=page),
+        kinds=kind_choices(),
+    )
+
+
+@dataclass(frozen=True)
+class MessageDetail:
+    n: Notification
+    letter: Letter | None  # the stored letter, without its PDF
+    history: list[tuple]  # (when, what, detail, who), oldest first
+    can_cancel: bool
+    can_resend: bool
+    needs_follow_up: bool
+
+
+def notification_detail(*, user, public_id: UUID) -> MessageDetail | None:
+    """One message of the user's service with its letter and history, or None."""
+    try:
+        notification = notification_get(user=user, public_id=public_id)
+    except Notification.DoesNotExist:
+        return None
+    return MessageDetail(
+        n=notification,
+        letter=Letter.objects.filter(notification=notification).defer("pdf").first(),
+        history=_history(notification),
+        can_cancel=notification.status == Notification.Status.QUEUED,
+        can_resend=not notification.is_open,
+        needs_follow_up=notification.follow_up_needed and not notification.followed_up_at,
+    )
+
+
+def _history(notification: Notification) -> list[tuple]:
+    """(when, what, detail, who) in order: queued, each event, and when it went."""
+    queued_by = notification.requested_by if notification.resend_of_id else None
+    lines = [(notification.created_at, "Queued", "", queued_by)]
+    lines += [(e.at, e.get_event_display(), e.detail, e.by) for e in notification.events.all()]
+    if notification.sent_at:
+        how = notification.get_channel_display().lower()
+        lines.append((notification.sent_at, f"Sent by {how}", notification.to_address, None))
+    return sorted(lines, key=lambda line: line[0])
+
+
+@dataclass(frozen=True)
+class FollowUps:
+    follow_ups: Page
+    recently_closed: list[Notification]
+    awaiting_print: int
+
+
+def follow_up_page(*, user, page=1) -> FollowUps:
+    """The follow-up list: one page of messages waiting for someone to act, the latest
+    closed ones for context, and how many letters wait to be printed."""
+    return FollowUps(
+        follow_ups=notification_follow_up_list(user=user, page=page),
+        recently_closed=list(notification_recently_closed(user=user)),
+        awaiting_print=letters_awaiting_print(user=user).count(),
+    )
+
+
+@dataclass(frozen=True)
+class PrintBatches:
+    batches: Page
+    awaiting_print: int
+
+
+def print_batches_page(*, user, page=1) -> PrintBatches:
+    return PrintBatches(
+        batches=print_batch_page(user=user, page=page),
+        awaiting_print=letters_awaiting_print(user=user).count(),
+    )
+
+
+@dataclass(frozen=True)
+class MessagePreview:
+    referral: Model
+    preview: Preview
+    kind_label: str
+    recipients: list[tuple[str, str]]
+    channel_label: str
+
+
+def message_preview(
+    *, user, public_id: UUID, kind: str, recipient: str | None
+) -> MessagePreview | None:
+    """A kind of message as it would be for a referral of the user's service (None when
+    the referral is not one); ValueError for a kind or recipient that does not exist."""
+    referral = referral_get(user=user, public_id=public_id)
+    if referral is None:
+        return None
+    preview = notification_preview(referral=referral, kind=kind, recipient=recipient)
+    return MessagePreview(
+        referral=referral,
+        preview=preview,
+        kind_label=dict(Notification.Kind.choices)[kind],
+        recipients=[
+            (r, dict(Notification.Recipient.choices)[r]) for r in kinds.spec(kind).recipients
+        ],
+        channel_label=dict(Notification.Channel.choices).get(preview.channel, ""),
+    )
+
+
+# --- The preview of a message --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preview:
+    kind: str
+    recipient: str
+    rendered: rendering.Rendered
+    channel: str  # the channel it would use if sent now, or ""
+    undeliverable_reason: str
+    example: bool  # true when example values stand in for details not known yet
+    sms_length: int
+    sms_encoding: str
+
+
+def notification_preview(
+    *,
+    referral: Model,
+    kind: str,
+    recipient: str | None = None,
+    notification: Notification | None = None,
+) -> Preview:
+    """What a kind of message would look like for this referral, and where it would go if
+    it were sent now. Uses a queued or sent message's own details when given one, else the
+    latest message of that kind for the referral, else example values (and says so)."""
+    spec = kinds.spec(kind)
+    recipient = recipient or (notification.recipient if notification else spec.recipients[0])
+    if recipient not in spec.recipients:
+        raise ValueError(f"{kind} goes to {' or '.join(spec.recipients)}")
+    example = False
+    if notification is None:
+        notification = (
+            Notification.objects.filter(referral=referral, kind=kind, recipient=recipient)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+    if notification is not None:
+        context = notification.context
+    else:
+        example = True
+        context = json_safe(kinds.example_context(kind))
+    draft = Notification(
+        service=referral.service,
+        referral=referral,
+        staff_user=notification.staff_user if notification else None,
+        kind=kind,
+        recipient=recipient,
+        context=context,
+        urgent=spec.urgent,
+        appointment_at=kinds.appointment_at(context),
+    )
+    plan = address(draft)
+    if isinstance(plan, Plan):
+        who, channel, reason = plan.recipient, plan.channel, ""
+    else:
+        who, channel, reason = _preview_recipient(draft), "", plan.reason
+    rendered = rendering.render_all(render_context(draft, who))
+    length, encoding = rendering.sms_length(rendered.sms)
+    return Preview(
+        kind=kind,
+        recipient=recipient,
+        rendered=rendered,
+        channel=channel,
+        undeliverable_reason=reason,
+        example=example,
+        sms_length=length if rendered.sms else 0,
+        sms_encoding=encoding,
+    )
+
+
+def _preview_recipient(draft: Notification) -> rendering.Recipient:
+    if draft.recipient == kinds.DUTY_INBOX:
+        return rendering.Recipient(name="", address_lines=(draft.service.duty_inbox_email,))
+    if draft.recipient == kinds.STAFF:
+        return rendering.Recipient(name="A member of staff", address_lines=())
+    contact = kinds.contact_options(client_id=draft.referral.client_id)
+    if draft.recipient == kinds.GP:
+        return rendering.Recipient(
+            name=contact.gp_practice_name or "The GP practice",
+            address_lines=rendering.address_lines(contact.gp_practice_address),
+        )
+    return rendering.Recipient(
+        name=contact.name, address_lines=rendering.address_lines(contact.address)
+    )

@@ -45,15 +45,15 @@ def _dispatch_forget(public_id: uuid.UUID) -> None:
 
 
 def _deliver(task, notification_id: str) -> str:
-    from notifications import services
+    from notifications import sending
 
     try:
-        return services.notification_deliver(public_id=uuid.UUID(notification_id)).value
-    except services.DeliveryDeferred as deferred:
+        return sending.notification_deliver(public_id=uuid.UUID(notification_id)).value
+    except sending.DeliveryDeferred as deferred:
         if task.request.is_eager:
             # Embedded mode has no broker to hold a retry; the row is due again at
             # send_after and `manage.py notifications_sweep` (or beat) picks it up.
-            return services.Outcome.DEFERRED.value
+            return sending.Outcome.DEFERRED.value
         raise task.retry(
             countdown=deferred.retry_in, max_retries=settings.NOTIFICATIONS_MAX_ATTEMPTS
         ) from None
@@ -71,16 +71,16 @@ def deliver_urgent(self, notification_id: str) -> str:
 
 @shared_task(name="notifications.outbox_sweep", ignore_result=True)
 def outbox_sweep() -> int:
-    from notifications import services
+    from notifications import sweeps
 
-    return services.outbox_sweep()
+    return sweeps.outbox_sweep()
 
 
 @shared_task(name="notifications.reminders_sweep", ignore_result=True)
 def reminders_sweep() -> dict:
-    from notifications import services
+    from notifications import sweeps
 
     return {
-        "waiting_checkins": services.waiting_checkins_queue(),
-        "appointment_reminders": services.appointment_reminders_queue(),
+        "waiting_checkins": sweeps.waiting_checkins_queue(),
+        "appointment_reminders": sweeps.appointment_reminders_queue(),
     }

@@ -7,25 +7,23 @@ that does not exist.
 
 from __future__ import annotations
 
+import dataclasses
 from uuid import UUID
 
 from django.contrib import messages
-from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.access import ANY_STAFF, OFFICE, role_required
-from notifications import kinds, letters, selectors, services
+from notifications import actions, letters, printing, selectors
 from notifications.forms import CancelForm, FollowUpForm, ResendForm
 from notifications.models import Letter, Notification, PrintBatch
 
 
-def _referral(request: HttpRequest, public_id: UUID) -> Model:
-    referral = selectors.referral_get(user=request.user, public_id=public_id)
-    if referral is None:
-        raise Http404("No such referral")
-    return referral
+def _shown(page) -> dict:
+    """A selector's page dataclass as template context, one name a field."""
+    return {f.name: getattr(page, f.name) for f in dataclasses.fields(page)}
 
 
 def _notification(request: HttpRequest, public_id: UUID) -> Notification:
@@ -35,59 +33,39 @@ def _notification(request: HttpRequest, public_id: UUID) -> Notification:
         raise Http404("No such message") from None
 
 
-def _kind_choices() -> list[tuple[str, str]]:
-    # In the catalogue's order (the model's choices), whichever app registered each kind.
-    registered = set(kinds.KINDS)
-    return [(kind, label) for kind, label in Notification.Kind.choices if kind in registered]
-
-
 @role_required(*ANY_STAFF)
 @require_GET
 def referral_messages(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    referral = _referral(request, public_id)
-    notifications = selectors.notification_list_for_referral(
-        user=request.user, referral=referral, page=request.GET.get("page")
+    page = selectors.referral_messages(
+        user=request.user, public_id=public_id, page=request.GET.get("page")
     )
+    if page is None:
+        raise Http404("No such referral")
     return render(
         request,
         "notifications/staff/referral_messages.html",
-        {"referral": referral, "notifications": notifications, "kinds": _kind_choices()},
+        {"referral": page.referral, "notifications": page.notifications, "kinds": page.kinds},
     )
 
 
 @role_required(*ANY_STAFF)
 @require_GET
 def message_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    notification = _notification(request, public_id)
-    return _detail(request, notification)
+    return _detail(request, public_id)
 
 
-def _detail(request, notification, *, status=200, action_error="", **forms) -> HttpResponse:
-    letter = Letter.objects.filter(notification=notification).defer("pdf").first()
+def _detail(request, public_id: UUID, *, status=200, action_error="", **forms) -> HttpResponse:
+    detail = selectors.notification_detail(user=request.user, public_id=public_id)
+    if detail is None:
+        raise Http404("No such message")
     context = {
-        "n": notification,
+        **_shown(detail),
         "action_error": action_error,
-        "letter": letter,
-        "history": _history(notification),
         "resend_form": forms.get("resend_form") or ResendForm(),
         "cancel_form": forms.get("cancel_form") or CancelForm(),
         "follow_up_form": forms.get("follow_up_form") or FollowUpForm(),
-        "can_cancel": notification.status == Notification.Status.QUEUED,
-        "can_resend": not notification.is_open,
-        "needs_follow_up": notification.follow_up_needed and not notification.followed_up_at,
     }
     return render(request, "notifications/staff/message_detail.html", context, status=status)
-
-
-def _history(notification: Notification) -> list[tuple]:
-    """(when, what, detail, who) in order: queued, each event, and when it went."""
-    queued_by = notification.requested_by if notification.resend_of_id else None
-    lines = [(notification.created_at, "Queued", "", queued_by)]
-    lines += [(e.at, e.get_event_display(), e.detail, e.by) for e in notification.events.all()]
-    if notification.sent_at:
-        how = notification.get_channel_display().lower()
-        lines.append((notification.sent_at, f"Sent by {how}", notification.to_address, None))
-    return sorted(lines, key=lambda line: line[0])
 
 
 @role_required(*ANY_STAFF)
@@ -96,13 +74,13 @@ def message_resend(request: HttpRequest, public_id: UUID) -> HttpResponse:
     notification = _notification(request, public_id)
     form = ResendForm(request.POST)
     if not form.is_valid():
-        return _detail(request, notification, status=400, resend_form=form)
+        return _detail(request, public_id, status=400, resend_form=form)
     try:
-        resent = services.notification_resend(
+        resent = actions.notification_resend(
             notification=notification, user=request.user, reason=form.cleaned_data["reason"]
         )
-    except services.NotificationActionError as error:
-        return _detail(request, notification, status=400, action_error=str(error))
+    except actions.NotificationActionError as error:
+        return _detail(request, public_id, status=400, action_error=str(error))
     messages.success(request, "The message will be sent again. Consent is checked when it goes.")
     return redirect("staff-message-detail", public_id=resent.public_id)
 
@@ -113,13 +91,13 @@ def message_cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
     notification = _notification(request, public_id)
     form = CancelForm(request.POST)
     if not form.is_valid():
-        return _detail(request, notification, status=400, cancel_form=form)
+        return _detail(request, public_id, status=400, cancel_form=form)
     try:
-        services.notification_cancel(
+        actions.notification_cancel(
             notification=notification, user=request.user, reason=form.cleaned_data["reason"]
         )
-    except services.NotificationActionError as error:
-        return _detail(request, notification, status=400, action_error=str(error))
+    except actions.NotificationActionError as error:
+        return _detail(request, public_id, status=400, action_error=str(error))
     messages.success(request, "The message has been cancelled and will not be sent.")
     return redirect("staff-message-detail", public_id=notification.public_id)
 
@@ -130,13 +108,13 @@ def message_follow_up(request: HttpRequest, public_id: UUID) -> HttpResponse:
     notification = _notification(request, public_id)
     form = FollowUpForm(request.POST)
     if not form.is_valid():
-        return _detail(request, notification, status=400, follow_up_form=form)
+        return _detail(request, public_id, status=400, follow_up_form=form)
     try:
-        services.notification_follow_up_record(
+        actions.notification_follow_up_record(
             notification=notification, user=request.user, note=form.cleaned_data["note"]
         )
-    except services.NotificationActionError as error:
-        return _detail(request, notification, status=400, action_error=str(error))
+    except actions.NotificationActionError as error:
+        return _detail(request, public_id, status=400, action_error=str(error))
     messages.success(request, "Follow-up recorded.")
     return redirect("staff-messages")
 
@@ -154,52 +132,43 @@ def message_letter_pdf(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @role_required(*ANY_STAFF)
 @require_GET
 def message_preview(request: HttpRequest, public_id: UUID, kind: str) -> HttpResponse:
-    referral = _referral(request, public_id)
-    preview = _preview(referral, kind, request.GET.get("recipient") or None)
-    spec = kinds.spec(kind)
+    page = _preview(request, public_id, kind)
     return render(
         request,
         "notifications/staff/message_preview.html",
-        {
-            "referral": referral,
-            "preview": preview,
-            "kind_label": dict(Notification.Kind.choices)[kind],
-            "recipients": [(r, dict(Notification.Recipient.choices)[r]) for r in spec.recipients],
-            "channel_label": dict(Notification.Channel.choices).get(preview.channel, ""),
-        },
+        _shown(page),
     )
 
 
 @role_required(*ANY_STAFF)
 @require_GET
 def message_preview_pdf(request: HttpRequest, public_id: UUID, kind: str) -> HttpResponse:
-    referral = _referral(request, public_id)
-    preview = _preview(referral, kind, request.GET.get("recipient") or None)
-    pdf, _ = letters.render_pdf(preview.rendered.letter_html)
+    page = _preview(request, public_id, kind)
+    pdf, _ = letters.render_pdf(page.preview.rendered.letter_html)
     return _pdf(pdf, f"preview-{kind}.pdf")
 
 
-def _preview(referral: Model, kind: str, recipient: str | None) -> services.Preview:
+def _preview(request, public_id: UUID, kind: str) -> selectors.MessagePreview:
+    recipient = request.GET.get("recipient") or None
     try:
-        return services.notification_preview(referral=referral, kind=kind, recipient=recipient)
+        page = selectors.message_preview(
+            user=request.user, public_id=public_id, kind=kind, recipient=recipient
+        )
     except ValueError:
         raise Http404("No such kind of message") from None
+    if page is None:
+        raise Http404("No such referral")
+    return page
 
 
 @role_required(*ANY_STAFF)
 @require_GET
 def follow_up_list(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    page = selectors.follow_up_page(user=request.user, page=request.GET.get("page"))
     return render(
         request,
         "notifications/staff/follow_up_list.html",
-        {
-            "follow_ups": selectors.notification_follow_up_list(
-                user=user, page=request.GET.get("page")
-            ),
-            "recently_closed": selectors.notification_recently_closed(user=user),
-            "awaiting_print": selectors.letters_awaiting_print(user=user).count(),
-        },
+        _shown(page),
     )
 
 
@@ -207,7 +176,7 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def print_batches(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        batch = services.print_batch_create(user=request.user)
+        batch = printing.print_batch_create(user=request.user)
         if batch is None:
             messages.info(request, "There are no letters waiting to be printed.")
         else:
@@ -217,13 +186,11 @@ def print_batches(request: HttpRequest) -> HttpResponse:
                 "Download it below.",
             )
         return redirect("staff-print-batches")
+    page = selectors.print_batches_page(user=request.user, page=request.GET.get("page"))
     return render(
         request,
         "notifications/staff/print_batches.html",
-        {
-            "batches": selectors.print_batch_page(user=request.user, page=request.GET.get("page")),
-            "awaiting_print": selectors.letters_awaiting_print(user=request.user).count(),
-        },
+        _shown(page),
     )
 
 
@@ -234,7 +201,7 @@ def print_batch_download(request: HttpRequest, public_id: UUID) -> HttpResponse:
         batch = selectors.print_batch_get(user=request.user, public_id=public_id)
     except PrintBatch.DoesNotExist:
         raise Http404("No such print batch") from None
-    pdf = services.print_batch_download(batch=batch, user=request.user)
+    pdf = printing.print_batch_download(batch=batch, user=request.user)
     return _pdf(pdf, f"print-batch-{batch.created_at:%Y-%m-%d-%H%M}.pdf", download=True)
 
 

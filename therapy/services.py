@@ -21,6 +21,8 @@ from common.errors import ServiceError
 from intake.clinical_record import measure_response_record, risk_alert_queue
 from intake.models import MeasureResponse, Referral, RiskFlag
 from intake.selectors import gp_share_ok
+from notifications import kinds
+from notifications.outbox import notification_queue
 from therapy import tracking
 from therapy.models import (
     Goal,
@@ -51,24 +53,6 @@ NON_ATTENDANCE_LETTER_KIND = "non_attendance_letter"
 
 class TherapyError(ServiceError):
     """A change to therapy that cannot be made now (common.errors.ServiceError)."""
-
-
-def _queue(**kwargs):
-    from notifications.services import notification_queue
-
-    return notification_queue(**kwargs)
-
-
-def _kind_available(kind: str) -> bool:
-    from notifications import kinds
-
-    return kind in kinds.KINDS
-
-
-def _daytime(moment: datetime) -> datetime:
-    from notifications import kinds
-
-    return kinds.daytime(moment)
 
 
 def _referral_status_set(**kwargs) -> Referral:
@@ -270,7 +254,7 @@ def _break_notices(referral: Referral, plan: SessionPlan, previous: SessionPlan 
         if item["id"] in known or item["kind"] not in NOTIFIED_BREAKS:
             continue
         ends_on = date.fromisoformat(item["ends_on"])
-        _queue(
+        notification_queue(
             kind="therapist_break",
             referral=referral,
             occurrence=f"break-{item['id']}",
@@ -490,12 +474,12 @@ def therapy_session_record(
     if attendance == TherapySession.Attendance.ATTENDED and plan and since == every - 1:
         # The next attended session is the one for questionnaires: a gentle reminder.
         next_on = _next_session_on(plan, occurred_on)
-        _queue(
+        notification_queue(
             kind="questionnaire_reminder",
             referral=referral,
             occurrence=f"after-session-{session.public_id}",
             context={"due_on": next_on, "questionnaire_link": ""},
-            send_after=_daytime(timezone.now()),
+            send_after=kinds.daytime(timezone.now()),
         )
     missed, _ = missed_in_a_row(list(TherapySession.objects.filter(referral=referral)))
     return SessionRecorded(session=session, measures_due=due, missed_in_a_row=missed)
@@ -633,8 +617,8 @@ def non_attendance_letter_send(*, referral: Referral, user, note: str = "") -> N
     if state.letter_step is not None:
         raise TherapyError("The letter for these missed sessions was already sent.")
     queued = False
-    if _kind_available(NON_ATTENDANCE_LETTER_KIND):
-        _queue(
+    if kinds.is_registered(NON_ATTENDANCE_LETTER_KIND):
+        notification_queue(
             kind=NON_ATTENDANCE_LETTER_KIND,
             referral=referral,
             occurrence=f"missed-from-{state.run_started_on.isoformat()}",
@@ -681,14 +665,14 @@ def therapy_discharge_non_attendance(
     _referral_status_set(
         referral=referral, status=Referral.Status.ENDED, from_statuses=(Referral.Status.IN_THERAPY,)
     )
-    _queue(
+    notification_queue(
         kind="discharge_non_attendance",
         referral=referral,
         occurrence="discharge",
         context={"missed_count": state.missed_in_a_row, "last_offered_on": last_missed},
     )
     if gp_share_ok(referral=referral):
-        _queue(
+        notification_queue(
             kind="gp_letter",
             referral=referral,
             recipient="gp",
@@ -744,7 +728,7 @@ def therapy_end(
     _referral_status_set(
         referral=referral, status=Referral.Status.ENDED, from_statuses=(Referral.Status.IN_THERAPY,)
     )
-    _queue(
+    notification_queue(
         kind="ending",
         referral=referral,
         occurrence="ending",
@@ -756,7 +740,7 @@ def therapy_end(
         },
     )
     if gp_share_ok(referral=referral):
-        _queue(
+        notification_queue(
             kind="gp_letter",
             referral=referral,
             recipient="gp",

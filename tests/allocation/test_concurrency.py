@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from allocation import services
+from allocation import decisions, services
 from allocation.models import Allocation, AllocationSlot, Proposal, ProposalRun
 from intake.models import Referral
 from tests.allocation.conftest import make_waiting
@@ -43,7 +43,7 @@ def proposals(service, ada, referrals, weekdays):
                 run=run,
                 referral=referral,
                 therapist=ada,
-                slots=[services._slot_json(slot)],
+                slots=[services.slot_json(slot)],
                 priority=100,
                 reasons=["test"],
             )
@@ -53,13 +53,13 @@ def proposals(service, ada, referrals, weekdays):
 
 @pytest.fixture
 def slow_section(monkeypatch):
-    real = services.first_appointment_for
+    real = decisions.first_appointment_for
 
     def slow(**kwargs):
         time.sleep(0.5)
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "first_appointment_for", slow)
+    monkeypatch.setattr(decisions, "first_appointment_for", slow)
 
 
 def test_two_accepts_for_the_last_place_allocate_one(
@@ -69,8 +69,8 @@ def test_two_accepts_for_the_last_place_allocate_one(
     second = make_waiting(service, availability=["thu_evening"])
     a, b = proposals(service, ada, [first, second], [1, 3])
     outcomes = race(
-        lambda: services.proposal_accept(proposal=a, user=coordinator),
-        lambda: services.proposal_accept(proposal=b, user=second_coordinator),
+        lambda: decisions.proposal_accept(proposal=a, user=coordinator),
+        lambda: decisions.proposal_accept(proposal=b, user=second_coordinator),
     )
     allocated = [o for o in outcomes if isinstance(o, Allocation)]
     refused = [o for o in outcomes if isinstance(o, services.AllocationError)]
@@ -92,8 +92,8 @@ def test_two_accepts_of_one_slot_book_it_once(
     second = make_waiting(service, availability=["tue_evening"])
     a, b = proposals(service, ada, [first, second], [1, 1])
     outcomes = race(
-        lambda: services.proposal_accept(proposal=a, user=coordinator),
-        lambda: services.proposal_accept(proposal=b, user=second_coordinator),
+        lambda: decisions.proposal_accept(proposal=a, user=coordinator),
+        lambda: decisions.proposal_accept(proposal=b, user=second_coordinator),
     )
     refused = [o for o in outcomes if isinstance(o, services.AllocationError)]
     assert len(refused) == 1, outcomes
@@ -108,8 +108,8 @@ def test_the_same_proposal_accepted_twice_at_once_allocates_once(
     referral = make_waiting(service, availability=["tue_evening"])
     (a,) = proposals(service, ada, [referral], [1])
     outcomes = race(
-        lambda: services.proposal_accept(proposal=a, user=coordinator),
-        lambda: services.proposal_accept(proposal=a, user=second_coordinator),
+        lambda: decisions.proposal_accept(proposal=a, user=coordinator),
+        lambda: decisions.proposal_accept(proposal=a, user=second_coordinator),
     )
     assert sum(isinstance(o, Allocation) for o in outcomes) == 1, outcomes
     assert Allocation.objects.filter(referral=referral).count() == 1

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from allocation import engine, selectors
+from allocation import engine, engine_input
 from allocation.models import Allocation, AllocationSlot, Hold
 from intake.models import Referral, RiskFlag
 from tests import factories
@@ -47,7 +47,7 @@ def test_referral_needs_come_from_preferences_recommendation_and_risk(service, s
         mode="remote",
         availability=[],
     )
-    built = selectors.allocation_problem(service=service, today=today)
+    built = engine_input.allocation_problem(service=service, today=today)
     rows = by_id(built.data["referrals"])
 
     first = rows[polish.reference]
@@ -84,13 +84,13 @@ def test_an_open_risk_flag_makes_the_referral_high_risk(service, ada):
         detail="Raised by staff",
         raised_at=timezone.now(),
     )
-    rows = by_id(selectors.allocation_problem(service=service).data["referrals"])
+    rows = by_id(engine_input.allocation_problem(service=service).data["referrals"])
     assert rows[referral.reference]["risk"] == "high"
     flag.acknowledged_at = timezone.now()
     flag.acknowledged_by = factories.UserFactory(service=service)
     flag.action_taken = "Called the client"
     flag.save()
-    rows = by_id(selectors.allocation_problem(service=service).data["referrals"])
+    rows = by_id(engine_input.allocation_problem(service=service).data["referrals"])
     assert rows[referral.reference]["risk"] == "low"
 
 
@@ -100,7 +100,7 @@ def test_only_referrals_waiting_and_not_on_hold_are_considered(service, ada, coo
     Hold.objects.create(service=service, referral=held, reason="Away", held_by=coordinator)
     assessed = factories.ReferralFactory(client__service=service, status="assessment_booked")
     other = make_waiting(factories.ServiceFactory(slug="elsewhere"))
-    built = selectors.allocation_problem(service=service)
+    built = engine_input.allocation_problem(service=service)
     ids = set(by_id(built.data["referrals"]))
     assert ids == {waiting.reference}
     assert held.reference not in ids and assessed.reference not in ids
@@ -135,7 +135,7 @@ def test_therapists_slots_minus_bookings_caseload_from_allocations_and_leave(
     )
     quiet = make_therapist(service, display_name="Ada Lewis", gender="not_stated")
 
-    built = selectors.allocation_problem(service=service, today=today)
+    built = engine_input.allocation_problem(service=service, today=today)
     rows = by_id(built.data["therapists"])
     # Two therapists with one name get told apart.
     assert set(rows) == {"Ada Lewis", "Ada Lewis (2)"}
@@ -155,16 +155,16 @@ def test_therapists_slots_minus_bookings_caseload_from_allocations_and_leave(
 
     # When the client's therapy ends, the place and the slot come back by themselves.
     Referral.objects.filter(pk=client.pk).update(status=Referral.Status.ENDED)
-    rows = by_id(selectors.allocation_problem(service=service, today=today).data["therapists"])
+    rows = by_id(engine_input.allocation_problem(service=service, today=today).data["therapists"])
     freed = [r for r in rows.values() if r["caseload"] == 0 and len(r["slots"]) == 2]
     assert freed
 
 
 def test_built_problem_parses_and_an_empty_service_is_a_normal_problem(service, ada):
     make_waiting(service)
-    engine.parse_problem(selectors.allocation_problem(service=service).data)
+    engine.parse_problem(engine_input.allocation_problem(service=service).data)
     empty = factories.ServiceFactory(slug="empty")
-    built = selectors.allocation_problem(service=empty)
+    built = engine_input.allocation_problem(service=empty)
     assert built.data["referrals"] == [] and built.data["therapists"] == []
     result = engine.solve(engine.parse_problem(built.data))
     assert result.assignments == () and result.unplaced == ()

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from allocation import services
+from allocation import decisions, selectors, services, therapists
 from allocation.models import Allocation, AllocationSlot, Proposal, ProposalRun, WeeklySlot
 from intake.models import Referral
 from notifications.models import Notification
@@ -105,7 +105,7 @@ def test_accepting_allocates_sets_the_plan_moves_the_referral_and_queues_the_let
     referral = make_waiting(service, weeks=9)
     run = run_now(service, coordinator, django_capture_on_commit_callbacks)
     proposal = Proposal.objects.get(run=run, referral=referral)
-    allocation = services.proposal_accept(proposal=proposal, user=coordinator)
+    allocation = decisions.proposal_accept(proposal=proposal, user=coordinator)
 
     referral.refresh_from_db()
     proposal.refresh_from_db()
@@ -137,9 +137,9 @@ def test_accepting_twice_or_after_the_place_has_gone_changes_nothing(
     make_waiting(service, weeks=8, availability=["thu_evening"])
     run = run_now(service, coordinator, django_capture_on_commit_callbacks)
     proposal = Proposal.objects.get(run=run, referral=first)
-    services.proposal_accept(proposal=proposal, user=coordinator)
+    decisions.proposal_accept(proposal=proposal, user=coordinator)
     with pytest.raises(services.AllocationError, match="already decided"):
-        services.proposal_accept(proposal=proposal, user=coordinator)
+        decisions.proposal_accept(proposal=proposal, user=coordinator)
 
     # Ada has one place: a second allocation to her is refused, with the reason.
     ada.capacity = 2
@@ -149,7 +149,7 @@ def test_accepting_twice_or_after_the_place_has_gone_changes_nothing(
     ada.capacity = 1
     ada.save()
     with pytest.raises(services.AllocationError, match="Ada Lewis has no free place now"):
-        services.proposal_accept(proposal=second, user=coordinator)
+        decisions.proposal_accept(proposal=second, user=coordinator)
     assert Allocation.objects.filter(therapist=ada).count() == 1
     assert second.referral.status == Referral.Status.AWAITING_ALLOCATION
 
@@ -163,13 +163,13 @@ def test_a_slot_booked_since_the_proposal_is_refused(
     second = make_waiting(service, weeks=8, availability=["tue_evening"])
     run = run_now(service, coordinator, django_capture_on_commit_callbacks)
     proposal = Proposal.objects.get(run=run, referral=first)
-    services.proposal_accept(proposal=proposal, user=coordinator)
+    decisions.proposal_accept(proposal=proposal, user=coordinator)
     # An out-of-date proposal giving the same slot to someone else.
     stale = Proposal.objects.get(run=run, referral=second)
     stale.therapist, stale.slots = ada, proposal.slots
     stale.save()
     with pytest.raises(services.AllocationError, match="has just been booked for someone else"):
-        services.proposal_accept(proposal=stale, user=coordinator)
+        decisions.proposal_accept(proposal=stale, user=coordinator)
 
 
 def test_choosing_another_therapist_needs_a_reason_and_records_it(
@@ -182,10 +182,10 @@ def test_choosing_another_therapist_needs_a_reason_and_records_it(
     run = run_now(service, coordinator, django_capture_on_commit_callbacks)
     slot = ben.slots.get()
     with pytest.raises(services.AllocationError, match="Enter why you chose this therapist"):
-        services.allocation_choose(
+        decisions.allocation_choose(
             referral=referral, user=coordinator, slot_ids=[slot.pk], reason="  "
         )
-    allocation = services.allocation_choose(
+    allocation = decisions.allocation_choose(
         referral=referral,
         user=coordinator,
         slot_ids=[slot.pk],
@@ -205,10 +205,10 @@ def test_choosing_needs_as_many_slots_as_sessions_on_different_days(
     referral = make_waiting(service, sessions=2)
     tuesday, thursday = ada.slots.order_by("weekday")
     with pytest.raises(services.AllocationError, match="Select 2 slots"):
-        services.allocation_choose(
+        decisions.allocation_choose(
             referral=referral, user=coordinator, slot_ids=[tuesday.pk], reason="Fits"
         )
-    allocation = services.allocation_choose(
+    allocation = decisions.allocation_choose(
         referral=referral, user=coordinator, slot_ids=[tuesday.pk, thursday.pk], reason="Fits"
     )
     assert [t["weekday"] for t in allocation.regular_times] == [1, 3]
@@ -224,12 +224,12 @@ def test_a_first_appointment_on_another_day_or_during_leave_is_refused(
     today = timezone.localdate()
     wednesday = today + dt.timedelta(days=(2 - today.weekday()) % 7 + 7)
     with pytest.raises(services.AllocationError, match="must be on a Tuesday"):
-        services.proposal_accept(proposal=proposal, user=coordinator, first_appointment=wednesday)
+        decisions.proposal_accept(proposal=proposal, user=coordinator, first_appointment=wednesday)
     tuesday = wednesday - dt.timedelta(days=1)
     factories.LeavePeriodFactory(therapist=ada, starts_on=tuesday, ends_on=tuesday)
     with pytest.raises(services.AllocationError, match="is on leave"):
-        services.proposal_accept(proposal=proposal, user=coordinator, first_appointment=tuesday)
-    allocation = services.proposal_accept(
+        decisions.proposal_accept(proposal=proposal, user=coordinator, first_appointment=tuesday)
+    allocation = decisions.proposal_accept(
         proposal=proposal, user=coordinator, first_appointment=tuesday + dt.timedelta(days=7)
     )
     assert timezone.localtime(allocation.first_appointment_at).date() == tuesday + dt.timedelta(
@@ -240,7 +240,7 @@ def test_a_first_appointment_on_another_day_or_during_leave_is_refused(
 def test_the_default_first_appointment_skips_leave(service, ada):
     today = timezone.localdate()
     factories.LeavePeriodFactory(therapist=ada, starts_on=today, ends_on=today + dt.timedelta(30))
-    first = services.first_appointment_for(therapist=ada, slots=list(ada.slots.all()))
+    first = selectors.first_appointment_for(therapist=ada, slots=list(ada.slots.all()))
     assert timezone.localtime(first).date() > today + dt.timedelta(days=30)
 
 
@@ -250,11 +250,11 @@ def test_hold_leaves_the_referral_out_and_release_brings_it_back(
     referral = make_waiting(service)
     run = run_now(service, coordinator, django_capture_on_commit_callbacks)
     with pytest.raises(services.AllocationError, match="Enter why this referral is on hold"):
-        services.referral_hold(referral=referral, user=coordinator, reason="")
-    hold = services.referral_hold(referral=referral, user=coordinator, reason="Abroad until May")
+        decisions.referral_hold(referral=referral, user=coordinator, reason="")
+    hold = decisions.referral_hold(referral=referral, user=coordinator, reason="Abroad until May")
     assert Proposal.objects.get(run=run, referral=referral).decision == Proposal.Decision.HELD
     with pytest.raises(services.AllocationError, match="is on hold"):
-        services.allocation_choose(
+        decisions.allocation_choose(
             referral=referral,
             user=coordinator,
             slot_ids=[ada.slots.first().pk],
@@ -262,7 +262,7 @@ def test_hold_leaves_the_referral_out_and_release_brings_it_back(
         )
     run = run_now(service, coordinator, django_capture_on_commit_callbacks)
     assert run.considered == 0
-    services.hold_release(hold=hold, user=coordinator)
+    decisions.hold_release(hold=hold, user=coordinator)
     run = run_now(service, coordinator, django_capture_on_commit_callbacks)
     assert run.considered == 1 and run.placed == 1
 
@@ -272,13 +272,13 @@ def test_profile_slot_and_leave_changes_make_the_proposals_stale(
 ):
     make_waiting(service)
     changes = [
-        lambda: services.leave_add(
+        lambda: therapists.leave_add(
             therapist=ada,
             user=service_admin,
             starts_on=timezone.localdate(),
             ends_on=timezone.localdate() + dt.timedelta(days=3),
         ),
-        lambda: services.weekly_slot_add(
+        lambda: therapists.weekly_slot_add(
             therapist=ada,
             user=service_admin,
             weekday=4,
@@ -286,10 +286,10 @@ def test_profile_slot_and_leave_changes_make_the_proposals_stale(
             length=50,
             site=None,
         ),
-        lambda: services.therapist_update(
+        lambda: therapists.therapist_update(
             therapist=ada,
             user=service_admin,
-            data=services.ProfileInput(
+            data=therapists.ProfileInput(
                 display_name="Ada Lewis",
                 gender="female",
                 modalities=["psychodynamic"],
@@ -336,7 +336,7 @@ def test_a_new_referral_marks_proposals_stale_and_one_ready_for_allocation_queue
 
 
 def test_slot_rules_are_checked_with_clear_errors(service, sites, ada, service_admin):
-    add = services.weekly_slot_add
+    add = therapists.weekly_slot_add
     with pytest.raises(services.AllocationError, match="overlaps the Tuesday 18:00"):
         add(
             therapist=ada,
@@ -371,30 +371,30 @@ def test_a_booked_slot_cannot_be_removed(
 ):
     referral = make_waiting(service, availability=["tue_evening"])
     run = run_now(service, coordinator, django_capture_on_commit_callbacks)
-    services.proposal_accept(
+    decisions.proposal_accept(
         proposal=Proposal.objects.get(run=run, referral=referral), user=coordinator
     )
     tuesday = ada.slots.get(weekday=1)
     with pytest.raises(services.AllocationError, match=f"regular time of {referral.reference}"):
-        services.weekly_slot_remove(slot=tuesday, user=service_admin)
+        therapists.weekly_slot_remove(slot=tuesday, user=service_admin)
     # Once therapy has ended the slot is free again, and can go.
     Referral.objects.filter(pk=referral.pk).update(status=Referral.Status.ENDED)
-    services.weekly_slot_remove(slot=tuesday, user=service_admin)
+    therapists.weekly_slot_remove(slot=tuesday, user=service_admin)
     assert not ada.slots.filter(weekday=1).exists()
 
 
 def test_only_a_service_admin_or_the_therapist_themselves_may_change_a_profile(
     service, ada, coordinator, therapist_user, service_admin, other_staff
 ):
-    assert services.can_edit_therapist(user=service_admin, therapist=ada)
-    assert not services.can_edit_therapist(user=coordinator, therapist=ada)
-    assert not services.can_edit_therapist(user=therapist_user, therapist=ada)
-    assert not services.can_edit_therapist(user=other_staff, therapist=ada)
+    assert therapists.can_edit_therapist(user=service_admin, therapist=ada)
+    assert not therapists.can_edit_therapist(user=coordinator, therapist=ada)
+    assert not therapists.can_edit_therapist(user=therapist_user, therapist=ada)
+    assert not therapists.can_edit_therapist(user=other_staff, therapist=ada)
     ada.user = therapist_user
     ada.save()
-    assert services.can_edit_therapist(user=therapist_user, therapist=ada)
+    assert therapists.can_edit_therapist(user=therapist_user, therapist=ada)
     with pytest.raises(services.AllocationError, match="Only a service administrator"):
-        services.leave_add(
+        therapists.leave_add(
             therapist=ada,
             user=coordinator,
             starts_on=timezone.localdate(),
@@ -417,7 +417,7 @@ def test_the_letter_gives_the_regular_days_and_times_and_the_therapist(service, 
 
     referral = make_waiting(service, sessions=2)
     tuesday, thursday = ada.slots.order_by("weekday")
-    services.allocation_choose(
+    decisions.allocation_choose(
         referral=referral,
         user=coordinator,
         slot_ids=[tuesday.pk, thursday.pk],

@@ -405,7 +405,7 @@ def test_service_admin_adds_a_therapist(signed_in, service, sites, service_admin
 def test_a_therapist_sees_who_is_starting_with_them_until_therapy_starts(
     signed_in, service, ada, coordinator, therapist_user
 ):
-    from allocation import services
+    from allocation import decisions
     from common import roles
     from therapy.services import therapy_start
 
@@ -414,7 +414,7 @@ def test_a_therapist_sees_who_is_starting_with_them_until_therapy_starts(
     referral = make_waiting(service)
     someone_else = factories.UserFactory(service=service, roles=[roles.THERAPIST])
     tuesday = ada.slots.order_by("weekday").first()
-    allocation = services.allocation_choose(
+    allocation = decisions.allocation_choose(
         referral=referral, user=coordinator, slot_ids=[tuesday.pk], reason="Evening slot"
     )
 

@@ -275,12 +275,55 @@ def test_caseloads_run_the_same_queries_for_30_therapists_as_for_3(
 ):
     def add(n):
         for _ in range(n):
-            therapist = factories.TherapistFactory(service=service)
-            factories.WeeklySlotFactory(therapist=therapist)
+            therapist = factories.TherapistFactory(
+                service=service, display_name=f"Therapist {next(_seq)}"
+            )
+            for hour in (9, 10, 11, 12, 13):
+                factories.WeeklySlotFactory(therapist=therapist, start=dt.time(hour, 0))
             factories.LeavePeriodFactory(therapist=therapist)
+            made.append(therapist)
 
+    made = []
     client.force_login(coordinator)
-    _assert_flat(client, reverse("allocation-caseloads"), add, django_assert_max_num_queries)
+    _assert_flat(
+        client,
+        reverse("allocation-caseloads"),
+        add,
+        django_assert_max_num_queries,
+        shows=lambda: [t.display_name for t in made],
+    )
+
+
+def test_caseloads_page_the_team_50_at_a_time_with_totals_for_all(client, coordinator, service):
+    made = [
+        factories.TherapistFactory(service=service, display_name=f"Therapist {i:02d}", capacity=2)
+        for i in range(55)
+    ]
+    client.force_login(coordinator)
+    url = reverse("allocation-caseloads")
+    first = client.get(url).content.decode()
+    assert "nhsuk-pagination" in first
+    assert all(t.display_name in first for t in made[:50])
+    assert "Therapist 50" not in first
+    second = client.get(url, {"page": "2"}).content.decode()
+    assert all(t.display_name in second for t in made[50:])
+    assert "Therapist 00" not in second
+    # The totals are the whole team's, whichever page is shown.
+    assert "0 of 110 places" in first and "0 of 110 places" in second
+
+
+def test_caseloads_show_a_count_of_free_slots_and_the_first_few(client, coordinator, service):
+    therapist = factories.TherapistFactory(service=service)
+    for hour in range(8, 20):
+        factories.WeeklySlotFactory(therapist=therapist, weekday=0, start=dt.time(hour, 0))
+    client.force_login(coordinator)
+    listed = client.get(reverse("allocation-caseloads")).content.decode()
+    assert "12 free slots" in listed
+    assert "Monday 08:00 (remote)" in listed and "Monday 10:00 (remote)" in listed
+    assert "Monday 11:00 (remote)" not in listed and "9 more" in listed
+    profile = client.get(reverse("allocation-therapist", args=[therapist.public_id]))
+    shown = profile.content.decode()
+    assert all(f"Monday {hour:02d}:00 (remote)" in shown for hour in range(8, 20))
 
 
 # --- Messages ----------------------------------------------------------------------------

@@ -23,8 +23,8 @@ from allocation.models import Proposal, ProposalRun
 from assessment import services as assessment_services
 from common import roles
 from intake.models import Referral, RiskFlag
-from notifications import services as notification_services
-from notifications.services import notification_queue
+from notifications import printing, sending
+from notifications.outbox import notification_queue
 from tests import factories
 from tests.allocation.conftest import make_therapist, make_waiting
 from tests.notifications.people import make_referral
@@ -220,11 +220,11 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
     draft = assessment_services.assessment_start(referral=new_referral, user=assessor)
 
     notification = notification_queue(kind="acknowledgement", referral=referral)
-    notification_services.notification_deliver(public_id=notification.public_id)
+    sending.notification_deliver(public_id=notification.public_id)
     letter_only = make_referral(service, agreed=("letter",))
     letter = notification_queue(kind="acknowledgement", referral=letter_only)
-    notification_services.notification_deliver(public_id=letter.public_id)
-    print_batch = notification_services.print_batch_create(user=coordinator)
+    sending.notification_deliver(public_id=letter.public_id)
+    print_batch = printing.print_batch_create(user=coordinator)
 
     profile = make_therapist(service, [site], [(1, "10:00", site)], user=therapist_user)
     leave = factories.LeavePeriodFactory(therapist=profile)

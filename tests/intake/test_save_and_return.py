@@ -111,7 +111,7 @@ def test_resume_link_is_queued_in_the_outbox_only_with_consent_to_email(
     client, mailoutbox, django_capture_on_commit_callbacks
 ):
     from notifications.models import Notification
-    from notifications.services import notification_deliver
+    from notifications.sending import notification_deliver
 
     walk(client, MINIMAL, stop_before="gp")  # email given and agreed in MINIMAL
     with django_capture_on_commit_callbacks(execute=True):

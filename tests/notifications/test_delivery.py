@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from intake.models import Referral
 from intake.services import consent_withdraw
-from notifications import delivery, letters, services
+from notifications import delivery, letters, sending
 from notifications.models import Letter, Notification, NotificationEvent
-from notifications.services import DeliveryDeferred, Outcome, notification_queue
+from notifications.outbox import notification_queue
+from notifications.sending import DeliveryDeferred, Outcome
 from tests.notifications.people import make_referral
 from tests.support.services import require_postgres
 
@@ -28,7 +29,7 @@ Status = Notification.Status
 
 
 def deliver(notification) -> Outcome:
-    return services.notification_deliver(public_id=notification.public_id)
+    return sending.notification_deliver(public_id=notification.public_id)
 
 
 def reload(notification) -> Notification:
@@ -222,8 +223,8 @@ def test_passing_errors_are_retried_with_backoff_then_fail_at_the_ceiling(
 def test_risk_alerts_retry_sooner(settings):
     settings.NOTIFICATIONS_RETRY_BASE_SECONDS = 30
     settings.NOTIFICATIONS_RETRY_MAX_SECONDS = 900
-    assert [services.retry_delay(n) for n in (1, 2, 3, 6, 9)] == [30, 60, 120, 900, 900]
-    assert services.retry_delay(1, urgent=True) == 6
+    assert [sending.retry_delay(n) for n in (1, 2, 3, 6, 9)] == [30, 60, 120, 900, 900]
+    assert sending.retry_delay(1, urgent=True) == 6
 
 
 def test_an_smtp_server_refusing_permanently_fails_at_once(referral, email_to_sink):
@@ -265,7 +266,7 @@ def test_an_smtp_server_that_is_down_is_retried_then_handed_to_staff(referral, s
             deliver(notification)
         row = reload(notification)
         assert row.status == Status.QUEUED and row.attempts == attempt
-        assert deferred.value.retry_in == services.retry_delay(attempt)
+        assert deferred.value.retry_in == sending.retry_delay(attempt)
         Notification.objects.filter(pk=row.pk).update(send_after=timezone.now())  # time passes
 
     assert deliver(notification) == Outcome.FAILED

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from intake.models import ReferralDraft
-from notifications import services
+from notifications import actions, sending, sweeps, tasks
 from notifications.models import Notification
 from tests import factories
 from tests.intake.walk import MINIMAL, post_step, walk
@@ -86,7 +86,7 @@ def test_the_emailed_code_opens_the_draft_and_no_table_holds_a_code_in_clear(
         shown = save_part_way(client)
     row = Notification.objects.get(kind="draft_resume_link")
 
-    assert services.notification_deliver(public_id=row.public_id) == services.Outcome.SENT
+    assert sending.notification_deliver(public_id=row.public_id) == sending.Outcome.SENT
 
     [message] = mailoutbox
     code = emailed_code(message.body)
@@ -106,14 +106,14 @@ def test_sending_again_issues_a_fresh_code_and_the_earlier_emailed_code_stops_wo
     with django_capture_on_commit_callbacks(execute=True):
         shown = save_part_way(client)
     first = Notification.objects.get(kind="draft_resume_link")
-    services.notification_deliver(public_id=first.public_id)
+    sending.notification_deliver(public_id=first.public_id)
     first.refresh_from_db()
     staff = factories.UserFactory(service=service)
     with django_capture_on_commit_callbacks(execute=True):
-        again = services.notification_resend(
+        again = actions.notification_resend(
             notification=first, user=staff, reason="They could not find the email"
         )
-    services.notification_deliver(public_id=again.public_id)
+    sending.notification_deliver(public_id=again.public_id)
 
     old, new = (emailed_code(message.body) for message in mailoutbox)
     assert old != new and shown not in (old, new)
@@ -130,7 +130,7 @@ def test_a_link_for_a_draft_already_opened_is_not_sent(
     assert resume(client, shown).status_code == 302  # opened with the code on screen
 
     row = Notification.objects.get(kind="draft_resume_link")
-    assert services.notification_deliver(public_id=row.public_id) == services.Outcome.CANCELLED
+    assert sending.notification_deliver(public_id=row.public_id) == sending.Outcome.CANCELLED
     assert mailoutbox == []
 
 
@@ -144,9 +144,9 @@ def test_the_resume_email_goes_through_redis_and_a_worker_exactly_once(
 
     assert wait_for(lambda: Notification.objects.get(pk=row.pk).status == Status.SENT, 30)
     # The sweeper and a duplicate task find it sent and do nothing.
-    services.outbox_sweep(now=timezone.now() + timedelta(hours=1))
-    services.tasks.dispatch(row.public_id)
-    services.notification_deliver(public_id=row.public_id)
+    sweeps.outbox_sweep(now=timezone.now() + timedelta(hours=1))
+    tasks.dispatch(row.public_id)
+    sending.notification_deliver(public_id=row.public_id)
 
     assert wait_for(lambda: len(smtp_sink.received()) > 1, 3) is False
     [message] = smtp_sink.to("robin@example.com")

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from notifications import delivery, services
+from notifications import delivery, outbox, sending
 from notifications.models import Notification
 from tests.intake.walk import MINIMAL, post_step, walk
 from tests.notifications.people import make_referral
@@ -34,9 +34,9 @@ def logged(caplog) -> str:
 
 def deliver(notification):
     try:
-        return services.notification_deliver(public_id=notification.public_id)
-    except services.DeliveryDeferred:
-        return services.Outcome.DEFERRED
+        return sending.notification_deliver(public_id=notification.public_id)
+    except sending.DeliveryDeferred:
+        return sending.Outcome.DEFERRED
 
 
 def test_failed_and_undeliverable_messages_log_ids_not_contact_details_or_free_text(
@@ -48,7 +48,7 @@ def test_failed_and_undeliverable_messages_log_ids_not_contact_details_or_free_t
     passing = make_referral(service, agreed=("email",), **details)
     broken = make_referral(service, agreed=("email",), **details)
     queued = {
-        name: services.notification_queue(kind="acknowledgement", referral=referral)
+        name: outbox.notification_queue(kind="acknowledgement", referral=referral)
         for name, referral in [
             ("refused", refused),
             ("phone_only", phone_only),
@@ -61,16 +61,16 @@ def test_failed_and_undeliverable_messages_log_ids_not_contact_details_or_free_t
     caplog.set_level(logging.INFO)
     caplog.clear()
     email_to_sink.rcpt_reply = f"550 5.1.1 <{EMAIL}>: no such user"
-    assert deliver(queued["refused"]) == services.Outcome.FAILED
-    assert deliver(queued["phone_only"]) == services.Outcome.SUPPRESSED
+    assert deliver(queued["refused"]) == sending.Outcome.FAILED
+    assert deliver(queued["phone_only"]) == sending.Outcome.SUPPRESSED
     email_to_sink.rcpt_reply = f"450 4.2.1 <{EMAIL}>: mailbox busy"
-    assert deliver(queued["passing"]) == services.Outcome.DEFERRED
+    assert deliver(queued["passing"]) == sending.Outcome.DEFERRED
 
     def bug(**kwargs):
         raise ValueError(f"cannot send to {kwargs['to']}: {SAFE_TIMES}")
 
     monkeypatch.setattr(delivery, "send_email", bug)
-    assert deliver(queued["broken"]) == services.Outcome.FAILED
+    assert deliver(queued["broken"]) == sending.Outcome.FAILED
 
     text = logged(caplog)
     for secret in (EMAIL, PHONE, "07700", SAFE_TIMES, "partner", "no such user"):
@@ -114,7 +114,7 @@ def test_saving_and_resuming_log_no_code_and_no_logged_url_carries_one(
     requested.append(page.request)
     shown = page.text.split('class="th-code">')[1].split("<")[0]
     row = Notification.objects.get(kind="draft_resume_link")
-    services.notification_deliver(public_id=row.public_id)
+    sending.notification_deliver(public_id=row.public_id)
     [link] = re.findall(r"https?://\S+/refer/resume/\S*", mailoutbox[0].body)
     emailed = link.split("#", 1)[1]
 

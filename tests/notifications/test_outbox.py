@@ -10,10 +10,10 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from notifications import kinds, services
+from notifications import kinds, sweeps
 from notifications.models import Notification
+from notifications.outbox import notification_queue
 from notifications.publisher import publisher
-from notifications.services import notification_queue
 from tests.notifications.people import make_referral
 
 pytestmark = pytest.mark.django_db
@@ -129,8 +129,8 @@ def test_a_message_scheduled_for_later_waits_for_the_sweeper(
         )
 
     assert callbacks == []
-    assert services.outbox_sweep() == 0
-    assert services.outbox_sweep(now=later + timedelta(seconds=1)) == 1
+    assert sweeps.outbox_sweep() == 0
+    assert sweeps.outbox_sweep(now=later + timedelta(seconds=1)) == 1
     assert published == [notification.public_id]
 
 

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 
 from intake.services import consent_withdraw
-from notifications import letters, services
+from notifications import letters, printing, sending
 from notifications.models import Letter, Notification, PrintBatch
-from notifications.services import notification_queue
+from notifications.outbox import notification_queue
 from tests.notifications.people import make_referral
 from tests.support.services import require_postgres
 
@@ -22,7 +22,7 @@ def letter_for(service, kind="acknowledgement", **fields):
     referral = make_referral(service, agreed=("letter", "gp"), **fields)
     recipient = "gp" if kind == "gp_letter" else "client"
     notification = notification_queue(kind=kind, referral=referral, recipient=recipient)
-    services.notification_deliver(public_id=notification.public_id)
+    sending.notification_deliver(public_id=notification.public_id)
     return Notification.objects.get(pk=notification.pk)
 
 
@@ -30,7 +30,7 @@ def test_letters_waiting_go_into_one_batch_and_never_into_a_second(service, coor
     first = letter_for(service)
     second = letter_for(service, kind="gp_letter")
 
-    batch = services.print_batch_create(user=coordinator)
+    batch = printing.print_batch_create(user=coordinator)
 
     assert batch.letter_count == 2
     assert set(Letter.objects.values_list("batch", flat=True)) == {batch.pk}
@@ -38,7 +38,7 @@ def test_letters_waiting_go_into_one_batch_and_never_into_a_second(service, coor
     assert batch.page_count == 4 == letters.page_count(bytes(batch.pdf))
     text = letters.pdf_text(bytes(batch.pdf))
     assert "Sam Rivers" in text and "Orchard Surgery" in text
-    assert services.print_batch_create(user=coordinator) is None
+    assert printing.print_batch_create(user=coordinator) is None
     assert first.events.filter(event="batched").exists()
     assert second.events.filter(event="batched").exists()
 
@@ -47,7 +47,7 @@ def test_a_batch_holds_only_its_own_services_letters(service, other_service, coo
     letter_for(service)
     letter_for(other_service)
 
-    batch = services.print_batch_create(user=coordinator)
+    batch = printing.print_batch_create(user=coordinator)
 
     assert batch.letter_count == 1
     assert Letter.objects.filter(batch__isnull=True).count() == 1
@@ -58,7 +58,7 @@ def test_a_letter_whose_client_withdrew_agreement_is_held_back_not_printed(servi
     withdrawn = letter_for(service)
     consent_withdraw(client=withdrawn.referral.client, topic="letters_home", via="staff")
 
-    batch = services.print_batch_create(user=coordinator)
+    batch = printing.print_batch_create(user=coordinator)
 
     assert batch.letter_count == 1
     assert Letter.objects.get(notification=kept).batch == batch
@@ -66,15 +66,15 @@ def test_a_letter_whose_client_withdrew_agreement_is_held_back_not_printed(servi
     assert held.batch is None and "withdrew agreement to letters" in held.held_back_reason
     row = Notification.objects.get(pk=withdrawn.pk)
     assert row.status == Notification.Status.SUPPRESSED and row.follow_up_needed
-    assert services.print_batch_create(user=coordinator) is None  # not offered again
+    assert printing.print_batch_create(user=coordinator) is None  # not offered again
 
 
 def test_downloads_are_recorded_with_who_and_when(service, coordinator, assessor):
     letter_for(service)
-    batch = services.print_batch_create(user=coordinator)
+    batch = printing.print_batch_create(user=coordinator)
 
-    pdf = services.print_batch_download(batch=batch, user=assessor)
-    services.print_batch_download(batch=batch, user=coordinator)
+    pdf = printing.print_batch_download(batch=batch, user=assessor)
+    printing.print_batch_download(batch=batch, user=coordinator)
 
     batch.refresh_from_db()
     assert pdf.startswith(b"%PDF")
@@ -95,7 +95,7 @@ def test_two_people_making_a_batch_at_once_print_each_letter_once(
     def press(user):
         try:
             start.wait()
-            made.append(services.print_batch_create(user=user))
+            made.append(printing.print_batch_create(user=user))
         finally:
             connection.close()
 
@@ -118,8 +118,8 @@ def test_a_batch_of_30_letters_runs_no_more_queries_than_a_batch_of_3(
     for _ in range(3):
         letter_for(service)
     with django_assert_max_num_queries(100) as three:
-        assert services.print_batch_create(user=coordinator).letter_count == 3
+        assert printing.print_batch_create(user=coordinator).letter_count == 3
     for i in range(30):
         letter_for(service, kind="gp_letter" if i % 2 else "acknowledgement")
     with django_assert_max_num_queries(len(three)):
-        assert services.print_batch_create(user=coordinator).letter_count == 30
+        assert printing.print_batch_create(user=coordinator).letter_count == 30

@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from intake.services import referral_submit
+from notifications import outbox, tasks
 from notifications import publisher as publisher_module
-from notifications import services, tasks
 from notifications.models import Notification
 from notifications.publisher import Publisher
 from tests.intake.test_services import _input
@@ -120,7 +120,7 @@ def test_a_referral_is_made_while_the_broker_hangs_and_its_message_goes_after(
 ):
     broker = HeldBroker(hold_first=True)
     monkeypatch.setattr(tasks, "dispatch", broker)
-    monkeypatch.setattr(services, "publisher", Publisher())
+    monkeypatch.setattr(outbox, "publisher", Publisher())
 
     result = referral_submit(service=service, data=_input(), idempotency_key="hang", via="api")
 
@@ -130,7 +130,7 @@ def test_a_referral_is_made_while_the_broker_hangs_and_its_message_goes_after(
     acknowledgement = Notification.objects.get(referral=result.referral)
     assert broker.published == []
     broker.release.set()
-    assert services.publisher.flush()
+    assert outbox.publisher.flush()
     assert broker.published == [(acknowledgement.public_id, False)]
 
 

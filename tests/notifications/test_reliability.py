@@ -16,7 +16,7 @@ from django.urls import reverse
 from intake.services import consent_withdraw
 from notifications import tasks
 from notifications.models import Notification, NotificationEvent
-from notifications.services import notification_queue
+from notifications.outbox import notification_queue
 from tests.conftest import TEST_KEY_PREFIX
 from tests.notifications.conftest import FAST_RECOVERY, wait_for
 from tests.notifications.people import make_referral
@@ -120,7 +120,7 @@ def test_a_referral_submitted_while_redis_is_down_is_delivered_once_it_is_back(
             "import django; django.setup()\n"
             "from django.db import transaction\n"
             "from common.models import Service\n"
-            "from notifications.services import notification_queue\n"
+            "from notifications.outbox import notification_queue\n"
             "from tests.notifications.people import make_referral\n"
             f"service = Service.objects.get(pk={service.pk})\n"
             "with transaction.atomic():\n"

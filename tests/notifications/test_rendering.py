@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from notifications import kinds, letters, rendering, services
+from notifications import kinds, letters, rendering, selectors
 from notifications.models import Notification
 from tests.notifications.people import make_referral
 
@@ -23,7 +23,7 @@ def letterhead_service(service):
 
 
 def preview(referral, kind, recipient=None):
-    return services.notification_preview(referral=referral, kind=kind, recipient=recipient)
+    return selectors.notification_preview(referral=referral, kind=kind, recipient=recipient)
 
 
 @pytest.mark.parametrize("kind", kinds.KINDS)
@@ -88,7 +88,7 @@ def test_risk_alert_names_the_referral_but_not_the_person(service):
         context={"reasons": ["Answered 'no' to 'Are you safe right now?'"]},
     )
 
-    shown = services.notification_preview(
+    shown = selectors.notification_preview(
         referral=referral, kind="risk_alert", notification=with_reasons
     ).rendered
 
@@ -111,7 +111,7 @@ def test_gp_letter_carries_identifiers_and_only_the_agreed_summary(service):
         context={"stage": "assessment", "summary": "Agreed to share: offered 24 sessions."},
     )
 
-    shown = services.notification_preview(
+    shown = selectors.notification_preview(
         referral=referral, kind="gp_letter", notification=notification
     ).rendered
     text = letters.pdf_text(letters.render_pdf(shown.letter_html)[0])
@@ -135,7 +135,7 @@ def test_an_ending_letter_with_a_long_summary_runs_to_numbered_pages(service):
         context={"summary": long, "plan": "Talk to someone you trust; contact your GP."},
     )
 
-    shown = services.notification_preview(
+    shown = selectors.notification_preview(
         referral=referral, kind="ending", notification=notification
     ).rendered
     pdf, pages = letters.render_pdf(shown.letter_html)
@@ -182,7 +182,7 @@ def _shown(referral, kind, context, recipient="client"):
         recipient=recipient,
         context=context,
     )
-    return services.notification_preview(
+    return selectors.notification_preview(
         referral=referral, kind=kind, notification=notification
     ).rendered
 

@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from intake.models import Referral
-from notifications import kinds, selectors, services, tasks
+from notifications import kinds, selectors, sending, sweeps, tasks
 from notifications.models import Notification
-from notifications.services import notification_queue
+from notifications.outbox import notification_queue
 from tests import factories
 from tests.notifications.people import make_referral
 
@@ -37,12 +37,12 @@ def test_a_row_left_queued_long_after_its_dispatch_is_published_again(
     notification = notification_queue(kind="acknowledgement", referral=referral)
     published.clear()
 
-    assert services.outbox_sweep() == 0  # just dispatched: give the broker its chance
+    assert sweeps.outbox_sweep() == 0  # just dispatched: give the broker its chance
 
     later = timezone.now() + timedelta(seconds=301)
-    assert services.outbox_sweep(now=later) == 1
+    assert sweeps.outbox_sweep(now=later) == 1
     assert published == [(notification.public_id, False)]
-    assert services.outbox_sweep(now=later + timedelta(seconds=10)) == 0  # not every sweep
+    assert sweeps.outbox_sweep(now=later + timedelta(seconds=10)) == 0  # not every sweep
 
 
 def test_a_failed_publish_is_picked_up_by_the_very_next_sweep(referral, monkeypatch):
@@ -56,7 +56,7 @@ def test_a_failed_publish_is_picked_up_by_the_very_next_sweep(referral, monkeypa
 
     sent = []
     monkeypatch.setattr(tasks, "dispatch", lambda public_id, urgent=False: sent.append(public_id))
-    assert services.outbox_sweep() == 1
+    assert sweeps.outbox_sweep() == 1
     assert sent == [notification.public_id]
 
 
@@ -68,12 +68,12 @@ def test_a_message_whose_sender_died_is_published_again_after_its_lease(referral
     )
     published.clear()
 
-    assert services.outbox_sweep(now=lease_end - timedelta(seconds=1)) == 0
-    assert services.outbox_sweep(now=lease_end + timedelta(seconds=1)) == 1
+    assert sweeps.outbox_sweep(now=lease_end - timedelta(seconds=1)) == 0
+    assert sweeps.outbox_sweep(now=lease_end + timedelta(seconds=1)) == 1
     # Not at every sweep: the re-publish gets the same chance as a first publish.
-    assert services.outbox_sweep(now=lease_end + timedelta(seconds=60)) == 0
+    assert sweeps.outbox_sweep(now=lease_end + timedelta(seconds=60)) == 0
     # But again once that chance has passed and nobody took it up.
-    assert services.outbox_sweep(now=lease_end + timedelta(seconds=302)) == 1
+    assert sweeps.outbox_sweep(now=lease_end + timedelta(seconds=302)) == 1
 
 
 def test_a_risk_alert_whose_re_publish_is_lost_too_is_picked_up_until_staff_have_it(
@@ -96,11 +96,11 @@ def test_a_risk_alert_whose_re_publish_is_lost_too_is_picked_up_until_staff_have
 
     for hours in (1, 6, 48):
         lost.clear()
-        assert services.outbox_sweep(now=started + timedelta(hours=hours)) == 1
+        assert sweeps.outbox_sweep(now=started + timedelta(hours=hours)) == 1
         assert [call["args"] for call in lost] == [[str(alert.public_id)]]
         assert Notification.objects.get(pk=alert.pk).status == Status.SENDING
 
-    services.outbox_sweep(now=started + timedelta(hours=48, minutes=10))
+    sweeps.outbox_sweep(now=started + timedelta(hours=48, minutes=10))
 
     alert.refresh_from_db()
     assert alert.status == Status.FAILED
@@ -109,7 +109,7 @@ def test_a_risk_alert_whose_re_publish_is_lost_too_is_picked_up_until_staff_have
     staff = factories.UserFactory(service=service)
     assert list(selectors.notification_follow_up_list(user=staff)) == [alert]
     lost.clear()
-    assert services.outbox_sweep(now=started + timedelta(hours=72)) == 0
+    assert sweeps.outbox_sweep(now=started + timedelta(hours=72)) == 0
     assert lost == []
 
 
@@ -120,7 +120,7 @@ def test_risk_alerts_are_swept_first_and_on_the_urgent_task(service, published, 
     alert = notification_queue(kind="risk_alert", referral=referral, recipient="duty_inbox")
     published.clear()
 
-    services.outbox_sweep(now=timezone.now() + timedelta(seconds=5))
+    sweeps.outbox_sweep(now=timezone.now() + timedelta(seconds=5))
 
     assert published[0] == (alert.public_id, True)
 
@@ -135,15 +135,15 @@ def test_a_check_in_is_queued_at_six_weeks_of_waiting_and_again_at_twelve(servic
     allocated = make_referral(service, received_at=weeks_ago(8))
     Referral.objects.filter(pk=allocated.pk).update(status=Referral.Status.ALLOCATED)
 
-    assert services.waiting_checkins_queue() == 1
-    assert services.waiting_checkins_queue() == 0  # once per 6 weeks, however often swept
+    assert sweeps.waiting_checkins_queue() == 1
+    assert sweeps.waiting_checkins_queue() == 0  # once per 6 weeks, however often swept
 
     checkin = Notification.objects.get(kind="waiting_checkin")
     assert checkin.referral == seven and checkin.occurrence == "week-6"
     assert checkin.context == {"weeks_waiting": 6}
     assert not Notification.objects.filter(referral__in=[five, allocated]).exists()
 
-    assert services.waiting_checkins_queue(now=timezone.now() + timedelta(weeks=6)) == 2
+    assert sweeps.waiting_checkins_queue(now=timezone.now() + timedelta(weeks=6)) == 2
     assert set(
         Notification.objects.filter(referral=seven).values_list("occurrence", flat=True)
     ) == {"week-6", "week-12"}
@@ -176,8 +176,8 @@ def test_an_appointment_reminder_is_queued_about_two_days_before(referral):
     invitation = sent_invitation(referral, soon)
     sent_invitation(make_referral(referral.service), later)
 
-    assert services.appointment_reminders_queue() == 1
-    services.appointment_reminders_queue()
+    assert sweeps.appointment_reminders_queue() == 1
+    sweeps.appointment_reminders_queue()
 
     reminder = Notification.objects.get(kind="appointment_reminder")
     assert reminder.referral == referral
@@ -191,7 +191,7 @@ def test_a_rearranged_appointment_is_reminded_once_at_its_new_time(referral):
     first = sent_invitation(referral, timezone.now() + timedelta(hours=30))
     second = sent_invitation(referral, timezone.now() + timedelta(hours=40))
 
-    services.appointment_reminders_queue()
+    sweeps.appointment_reminders_queue()
 
     [reminder] = Notification.objects.filter(kind="appointment_reminder")
     assert reminder.appointment_at == second.appointment_at
@@ -213,22 +213,22 @@ def test_the_reminder_sweep_reads_rearranged_appointments_in_one_query(
 
     rearranged(3)
     with django_assert_max_num_queries(100) as three:
-        assert services.appointment_reminders_queue() == 0
+        assert sweeps.appointment_reminders_queue() == 0
     rearranged(27)
     with django_assert_max_num_queries(len(three)):
-        assert services.appointment_reminders_queue() == 0
+        assert sweeps.appointment_reminders_queue() == 0
 
 
 def test_a_reminder_overtaken_by_a_new_invitation_is_cancelled_when_due(referral, settings):
     sent_invitation(referral, timezone.now() + timedelta(hours=30))
-    services.appointment_reminders_queue()
+    sweeps.appointment_reminders_queue()
     reminder = Notification.objects.get(kind="appointment_reminder")
     Notification.objects.filter(pk=reminder.pk).update(send_after=timezone.now())
     sent_invitation(referral, timezone.now() + timedelta(days=9))  # rebooked meanwhile
 
-    outcome = services.notification_deliver(public_id=reminder.public_id)
+    outcome = sending.notification_deliver(public_id=reminder.public_id)
 
-    assert outcome == services.Outcome.CANCELLED
+    assert outcome == sending.Outcome.CANCELLED
     assert "rearranged" in Notification.objects.get(pk=reminder.pk).status_reason
 
 

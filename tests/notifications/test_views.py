@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from notifications import kinds, selectors, services
+from notifications import kinds, printing, selectors, sending
 from notifications.models import Notification
-from notifications.services import notification_queue
+from notifications.outbox import notification_queue
 from tests.notifications.people import make_referral
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ Status = Notification.Status
 @pytest.fixture
 def sent(referral):
     notification = notification_queue(kind="acknowledgement", referral=referral)
-    services.notification_deliver(public_id=notification.public_id)
+    sending.notification_deliver(public_id=notification.public_id)
     return Notification.objects.get(pk=notification.pk)
 
 
@@ -28,7 +28,7 @@ def sent(referral):
 def suppressed(service):
     referral = make_referral(service, agreed=("phone",))
     notification = notification_queue(kind="assessment_invitation", referral=referral)
-    services.notification_deliver(public_id=notification.public_id)
+    sending.notification_deliver(public_id=notification.public_id)
     return Notification.objects.get(pk=notification.pk)
 
 
@@ -174,7 +174,7 @@ def test_the_preview_says_how_it_would_go_now(client, assessor, service):
 def test_print_batches_are_made_and_downloaded_from_the_page(client, coordinator, service):
     referral = make_referral(service, agreed=("letter",))
     notification = notification_queue(kind="acknowledgement", referral=referral)
-    services.notification_deliver(public_id=notification.public_id)
+    sending.notification_deliver(public_id=notification.public_id)
     client.force_login(coordinator)
 
     assert "1</strong> letter waiting" in client.get(reverse("staff-print-batches")).text
@@ -191,7 +191,7 @@ def test_print_batches_are_made_and_downloaded_from_the_page(client, coordinator
 
 
 def test_another_services_staff_see_none_of_it(client, other_staff, sent, coordinator):
-    services.print_batch_create(user=coordinator)  # nothing to print: no batch
+    printing.print_batch_create(user=coordinator)  # nothing to print: no batch
     referral = sent.referral
     client.force_login(other_staff)
 
@@ -216,8 +216,8 @@ def test_another_services_staff_see_none_of_it(client, other_staff, sent, coordi
 def test_another_services_print_batch_is_not_found(client, other_staff, service, coordinator):
     referral = make_referral(service, agreed=("letter",))
     notification = notification_queue(kind="acknowledgement", referral=referral)
-    services.notification_deliver(public_id=notification.public_id)
-    batch = services.print_batch_create(user=coordinator)
+    sending.notification_deliver(public_id=notification.public_id)
+    batch = printing.print_batch_create(user=coordinator)
     client.force_login(other_staff)
 
     assert (

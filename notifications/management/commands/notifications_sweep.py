@@ -7,7 +7,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from notifications import services
+from notifications import sweeps
 
 
 class Command(BaseCommand):
@@ -23,9 +23,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, every: int = 0, **options):
         while True:
-            checkins = services.waiting_checkins_queue()
-            reminders = services.appointment_reminders_queue()
-            dispatched = services.outbox_sweep()
+            checkins = sweeps.waiting_checkins_queue()
+            reminders = sweeps.appointment_reminders_queue()
+            dispatched = sweeps.outbox_sweep()
             self.stdout.write(
                 f"queued {checkins} check-ins and {reminders} reminders; "
                 f"dispatched {dispatched} notifications"

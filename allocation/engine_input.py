@@ -1,0 +1,247 @@
+"""The matching engine's problem for one service, read from the database.
+
+`allocation_problem` reads the service's therapists (places, slots, leave, what they offer)
+and its waiting list (needs, preferences, risk, how long each has waited) into the JSON
+shape `allocation.engine.parse_problem` reads, with the maps back from the engine's ids to
+rows. Read by the proposal task, which acts for no user; nothing here is scoped to one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    Case,
+    Exists,
+    OuterRef,
+    Q,
+    When,
+)
+from django.utils import timezone
+
+from allocation.engine import PARTS
+from allocation.models import (
+    Hold,
+    Therapist,
+    WeeklySlot,
+)
+from allocation.selectors import (
+    NOTICE_DAYS,
+    WEEKDAY_CODES,
+    booked_slot_ids,
+    caseload_counts,
+    language_code,
+    slot_label,
+)
+from common.models import Service
+from intake.models import Referral
+
+# --- The engine's problem, from the database ---------------------------------------------------
+
+
+@dataclass
+class ProblemInput:
+    """The JSON-shaped problem for ``engine.parse_problem`` and the ways back to rows."""
+
+    data: dict
+    referrals: dict[str, int]  # engine id (reference) -> Referral pk
+    therapists: dict[str, int]  # engine id (unique name) -> Therapist pk
+    slots: dict[str, WeeklySlot]  # engine id (public id) -> slot
+    labels: dict[str, str]  # slot id -> its day and time, for messages
+    left_out: dict[int, str] = field(default_factory=dict)  # Referral pk -> why
+
+
+def allocation_problem(*, service: Service, today: dt.date | None = None) -> ProblemInput:
+    """Build the engine's problem for one service from its rows.
+
+    Referrals: those waiting for a therapist and not on hold; their needs come from the
+    client's preferences and the assessment's recommendation (modality, sessions a week),
+    risk from the referral's risk level raised to high by any unacknowledged risk flag,
+    and the wait from when the referral was received. Therapists: every profile of the
+    service, with the slots no allocation holds, the caseload from allocations, and leave
+    that has not ended.
+    """
+    from assessment.models import Assessment
+    from intake.models import RiskFlag
+
+    today = today or timezone.localdate()
+    planned_start = today + dt.timedelta(days=NOTICE_DAYS)
+    site_names = list(service.sites.order_by("name").values_list("name", flat=True))
+    counts = caseload_counts(service_id=service.pk)
+    booked = booked_slot_ids(service_id=service.pk)
+
+    therapists = list(
+        Therapist.objects.filter(service=service)
+        .prefetch_related("sites", "slots__site", "leave")
+        .order_by("display_name", "id")
+    )
+    names: dict[int, str] = {}
+    used: set[str] = set()
+    for therapist in therapists:
+        base = " ".join(therapist.display_name.split()) or "Therapist"
+        name, n = base, 1
+        while name in used:
+            n += 1
+            name = f"{base} ({n})"
+        used.add(name)
+        names[therapist.pk] = name
+    by_user = {t.user_id: names[t.pk] for t in therapists if t.user_id}
+
+    out = ProblemInput(data={}, referrals={}, therapists={}, slots={}, labels={})
+    therapist_rows = []
+    for therapist in therapists:
+        name = names[therapist.pk]
+        out.therapists[name] = therapist.pk
+        slots = []
+        for slot in therapist.slots.all():
+            if slot.pk in booked:
+                continue
+            sid = str(slot.public_id)
+            out.slots[sid] = slot
+            out.labels[sid] = slot_label(slot.weekday, slot.start)
+            slots.append(
+                {
+                    "id": sid,
+                    "day": slot.weekday,
+                    "start": f"{slot.start:%H:%M}",
+                    "length": slot.length_minutes,
+                    "site": slot.site.name if slot.site_id else "remote",
+                }
+            )
+        row = {
+            "id": name,
+            "name": therapist.display_name,
+            "service": service.slug,
+            "modalities": [str(m).strip().lower() for m in therapist.modalities or []],
+            "languages": [language_code(str(x)) for x in therapist.languages or []],
+            "sites": [site.name for site in therapist.sites.all()],
+            "remote": therapist.offers_remote,
+            "capacity": therapist.capacity,
+            "caseload": counts.get(therapist.pk, 0),
+            "frequencies": list(therapist.frequencies or [1]),
+            "slots": slots,
+            "leave": [
+                {"start": p.starts_on.isoformat(), "end": p.ends_on.isoformat()}
+                for p in therapist.leave.all()
+                if p.ends_on >= today
+            ],
+        }
+        if therapist.gender != Therapist.Gender.NOT_STATED:
+            row["gender"] = therapist.gender
+        therapist_rows.append(row)
+
+    open_flag = RiskFlag.objects.filter(referral=OuterRef("pk"), acknowledged_at__isnull=True)
+    open_hold = Hold.objects.filter(referral=OuterRef("pk"), released_at__isnull=True)
+    finished = Q(assessment__status=Assessment.Status.FINISHED)
+    # Plain values, not model instances: a large waiting list builds several times faster.
+    rows = (
+        Referral.objects.filter(service=service, status=Referral.Status.AWAITING_ALLOCATION)
+        .annotate(
+            open_flag=Exists(open_flag),
+            on_hold=Exists(open_hold),
+            modality=Case(When(finished, then="assessment__recommendation_modality")),
+            sessions=Case(When(finished, then="assessment__recommendation_sessions_per_week")),
+            assessor=Case(When(finished, then="assessment__assessor_id")),
+        )
+        .filter(on_hold=False)
+        .order_by("received_at", "id")
+        .values(
+            "pk",
+            "reference",
+            "risk_level",
+            "received_at",
+            "open_flag",
+            "modality",
+            "sessions",
+            "assessor",
+            "preferences__pk",
+            "preferences__language",
+            "preferences__interpreter_needed",
+            "preferences__interpreter_language",
+            "preferences__therapist_gender",
+            "preferences__therapist_gender_strength",
+            "preferences__mode",
+            "preferences__site__name",
+            "preferences__availability",
+        )
+    )
+    zone = timezone.get_current_timezone()
+    referral_rows = []
+    for values in rows:
+        row = _referral_row(values, service, site_names, planned_start, today, zone)
+        if isinstance(row, str):
+            out.left_out[values["pk"]] = row
+            continue
+        if values["assessor"] in by_user:
+            row["assessor"] = by_user[values["assessor"]]
+        out.referrals[values["reference"]] = values["pk"]
+        referral_rows.append(row)
+
+    out.data = {
+        "today": today.isoformat(),
+        "services": [service.slug],
+        "sites": site_names,
+        "therapists": therapist_rows,
+        "referrals": referral_rows,
+    }
+    return out
+
+
+GENDER_STRENGTHS = {"preference": "preferred", "requirement": "required"}
+ALL_WEEKDAY_TIMES = [[day, part] for day in range(5) for part in PARTS]
+
+
+def _referral_row(values: dict, service, site_names, planned_start, today, zone):
+    """The engine's record of one referral (from ``allocation_problem``'s values), or a
+    sentence saying why it cannot be one."""
+    modality = (values["modality"] or "psychodynamic").strip().lower()
+    risk = {"medium": "medium", "high": "high"}.get(values["risk_level"], "low")
+    if values["open_flag"]:
+        risk = "high"  # an unacknowledged risk flag: the most urgent case until it is seen
+    received = min(values["received_at"].astimezone(zone).date(), today)
+    row: dict = {
+        "id": values["reference"],
+        "service": service.slug,
+        "modality": modality,
+        "sessions_per_week": values["sessions"] or 1,
+        "planned_start": planned_start.isoformat(),
+        "referral_date": received.isoformat(),
+        "risk": risk,
+        "mode": "either",
+        "sites": list(site_names),
+        "availability": ALL_WEEKDAY_TIMES,
+    }
+    if values["preferences__pk"] is None:
+        return row
+    language = language_code(values["preferences__language"])
+    if values["preferences__interpreter_needed"]:
+        interpreter = language_code(values["preferences__interpreter_language"])
+        row["language"] = interpreter or language or "english"
+        row["needs_interpreter"] = True
+    elif language:
+        row["language"] = language
+    strength = GENDER_STRENGTHS.get(values["preferences__therapist_gender_strength"])
+    gender = values["preferences__therapist_gender"]
+    if strength and gender:
+        row["gender_preference"] = {"strength": strength, "gender": gender}
+    mode = values["preferences__mode"] or "either"
+    row["mode"] = mode
+    site = values["preferences__site__name"]
+    if mode == "remote":
+        row["sites"] = []
+    elif not site_names:
+        if mode == "in_person":
+            return "would like sessions in person, but the service has no sites recorded"
+        row["mode"] = "remote"
+        row["sites"] = []
+    elif site and site in site_names:
+        row["preferred_site"] = site
+    availability = []
+    for value in values["preferences__availability"] or []:
+        day, _, part = str(value).partition("_")
+        if day in WEEKDAY_CODES and part in PARTS:
+            availability.append([WEEKDAY_CODES.index(day), part])
+    if availability:
+        row["availability"] = availability
+    return row

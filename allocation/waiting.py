@@ -1,0 +1,395 @@
+"""The coordinator's waiting list, and one referral on it.
+
+`waiting_list` reads one page of the referrals waiting for a therapist or just allocated,
+filtered and sorted as asked, then what each row shows for the whole page at once (the
+proposal in force, an open hold, the allocation). `referral_allocation` reads the page for
+one referral: its needs and availability, the assessment's recommendation, its proposal with
+the first appointment it would give, a hold, an allocation. Reads only, scoped to the
+user's service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from uuid import UUID
+
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from allocation.engine import DAY_NAMES, PARTS
+from allocation.models import (
+    Allocation,
+    Hold,
+    Proposal,
+    ProposalRun,
+    WeeklySlot,
+)
+from allocation.selectors import (
+    BSL_NAMES,
+    WAIT_BREACH_WEEKS,
+    WAIT_WARNING_WEEKS,
+    WEEKDAY_CODES,
+    allocation_current,
+    first_appointment_for,
+    hold_open,
+    language_code,
+    language_name,
+    run_current,
+    run_latest,
+)
+from common.selectors import scope_to_service
+from intake.models import Referral
+
+# --- The waiting list -------------------------------------------------------------------------
+
+STATUS_FILTERS = [
+    ("", "Everyone waiting or just allocated"),
+    ("waiting", "Waiting for a therapist"),
+    ("proposed", "Waiting, with a proposal"),
+    ("no_match", "Waiting, no match yet"),
+    ("held", "On hold"),
+    ("allocated", "Allocated"),
+]
+WAIT_FILTERS = [
+    ("", "Any time"),
+    ("under_6", "Under 6 weeks"),
+    ("6", "6 weeks or more"),
+    ("18", "18 weeks or more"),
+]
+RISK_FILTERS = [("", "Any risk"), *((r.value, r.label) for r in Referral.Risk)]
+NEEDS_FILTERS = [
+    ("", "Any needs"),
+    ("interpreter", "Needs an interpreter"),
+    ("bsl", "British Sign Language"),
+    ("multi", "More than one session a week"),
+    ("gender", "Therapist gender is a requirement"),
+    ("in_person", "In person only"),
+    ("remote", "Remote only"),
+]
+SORTS = [
+    ("wait", "Longest wait first"),
+    ("risk", "Highest risk first"),
+    ("priority", "Highest priority first (from the proposals)"),
+    ("newest", "Newest first"),
+]
+RISK_ORDER = Case(
+    When(risk_level=Referral.Risk.HIGH, then=Value(3)),
+    When(risk_level=Referral.Risk.MEDIUM, then=Value(2)),
+    When(risk_level=Referral.Risk.LOW, then=Value(1)),
+    default=Value(0),
+    output_field=IntegerField(),
+)
+
+
+@dataclass(frozen=True)
+class WaitingFilters:
+    status: str = ""
+    wait: str = ""
+    risk: str = ""
+    language: str = ""
+    needs: str = ""
+    sort: str = "wait"
+
+
+@dataclass
+class WaitingRow:
+    referral: Referral
+    weeks: int
+    needs: list[str]
+    proposal: Proposal | None = None
+    hold: Hold | None = None
+    allocation: Allocation | None = None
+
+    @property
+    def warning(self) -> str:
+        if self.weeks >= WAIT_BREACH_WEEKS:
+            return "18"
+        if self.weeks >= WAIT_WARNING_WEEKS:
+            return "6"
+        return ""
+
+    @property
+    def can_accept(self) -> bool:
+        return (
+            self.proposal is not None
+            and self.proposal.placed
+            and self.proposal.decision == Proposal.Decision.OPEN
+            and self.hold is None
+            and self.referral.status == Referral.Status.AWAITING_ALLOCATION
+        )
+
+
+@dataclass
+class WaitingList:
+    page: Page
+    rows: list[WaitingRow]
+    total: int
+    run: ProposalRun | None
+    latest: ProposalRun | None
+    languages: list[tuple[str, str]]
+    filters: WaitingFilters = WaitingFilters()
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def weeks_waiting(received_at: dt.datetime, today: dt.date) -> int:
+    return max((today - timezone.localtime(received_at).date()).days // 7, 0)
+
+
+def waiting_languages(*, user) -> list[tuple[str, str]]:
+    """Languages asked for on the waiting list (therapy or interpreter), for the filter."""
+    codes: set[str] = set()
+    rows = scope_to_service(Referral.objects.all(), user).filter(
+        status__in=(Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED)
+    )
+    for language, interpreter in (
+        rows.order_by()
+        .values_list("preferences__language", "preferences__interpreter_language")
+        .distinct()
+    ):
+        for value in (language, interpreter):
+            code = language_code(value or "")
+            if code:
+                codes.add(code)
+    return [(code, language_name(code)) for code in sorted(codes)]
+
+
+def waiting_list(
+    *, user, filters: WaitingFilters, page: int = 1, per_page: int = 50
+) -> WaitingList:
+    service_id = user.service_id
+    languages = waiting_languages(user=user)
+    if filters.language and filters.language not in dict(languages):
+        filters = replace(filters, language="")  # not asked for: the list is not filtered
+    run = run_current(service_id=service_id) if service_id else None
+    now = timezone.now()
+    today = timezone.localdate()
+    open_hold = Hold.objects.filter(referral=OuterRef("pk"), released_at__isnull=True)
+    in_run = Proposal.objects.filter(referral=OuterRef("pk"), run=run)
+    referrals = (
+        scope_to_service(Referral.objects.all(), user)
+        .filter(status__in=(Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED))
+        .select_related("client", "preferences", "preferences__site")
+        .annotate(
+            on_hold=Exists(open_hold),
+            proposed=Exists(in_run.filter(therapist__isnull=False)),
+            no_match=Exists(in_run.filter(therapist__isnull=True)),
+            risk_rank=RISK_ORDER,
+            multi=ExpressionWrapper(
+                Q(assessment__recommendation_sessions_per_week__gt=1),
+                output_field=BooleanField(),
+            ),
+        )
+    )
+    waiting = Q(status=Referral.Status.AWAITING_ALLOCATION)
+    status_q = {
+        "waiting": waiting & Q(on_hold=False),
+        "proposed": waiting & Q(on_hold=False, proposed=True),
+        "no_match": waiting & Q(on_hold=False, proposed=False),
+        "held": waiting & Q(on_hold=True),
+        "allocated": Q(status=Referral.Status.ALLOCATED),
+    }.get(filters.status)
+    if status_q is not None:
+        referrals = referrals.filter(status_q)
+    if filters.wait == "under_6":
+        referrals = referrals.filter(received_at__gt=now - dt.timedelta(weeks=6))
+    elif filters.wait in ("6", "18"):
+        referrals = referrals.filter(received_at__lte=now - dt.timedelta(weeks=int(filters.wait)))
+    if filters.risk:
+        referrals = referrals.filter(risk_level=filters.risk)
+    if filters.language:
+        names = BSL_NAMES if filters.language == "bsl" else {filters.language}
+        language_q = Q()
+        for name in names:
+            language_q |= Q(preferences__language__iexact=name)
+            language_q |= Q(preferences__interpreter_language__iexact=name)
+        referrals = referrals.filter(language_q)
+    if filters.needs:
+        referrals = referrals.filter(_needs_q(filters.needs))
+    if filters.sort == "priority":
+        # The engine's priority points, from the proposal set in force.
+        priority = Proposal.objects.filter(referral=OuterRef("pk"), run=run).values("priority")
+        referrals = referrals.annotate(engine_priority=Coalesce(Subquery(priority[:1]), Value(0)))
+    order = {
+        "risk": ("-risk_rank", "received_at"),
+        "newest": ("-received_at",),
+        "priority": ("-engine_priority", "received_at"),
+    }.get(filters.sort, ("received_at",))
+    referrals = referrals.order_by(*order, "id")
+    paginator = Paginator(referrals, per_page)
+    page_obj = paginator.get_page(page)
+    chosen = list(page_obj.object_list)
+    ids = [r.pk for r in chosen]
+    proposals = {}
+    if run is not None:
+        proposals = {
+            p.referral_id: p
+            for p in Proposal.objects.filter(run=run, referral_id__in=ids).select_related(
+                "therapist"
+            )
+        }
+    holds = {h.referral_id: h for h in Hold.objects.filter(referral_id__in=ids, released_at=None)}
+    allocations = {
+        a.referral_id: a
+        for a in Allocation.objects.filter(
+            referral_id__in=ids, status=Allocation.Status.ACTIVE
+        ).select_related("therapist")
+    }
+    rows = [
+        WaitingRow(
+            referral=r,
+            weeks=weeks_waiting(r.received_at, today),
+            needs=referral_needs(r),
+            proposal=proposals.get(r.pk),
+            hold=holds.get(r.pk),
+            allocation=allocations.get(r.pk),
+        )
+        for r in chosen
+    ]
+    latest = run_latest(user=user)
+    return WaitingList(
+        page=page_obj,
+        rows=rows,
+        total=paginator.count,
+        run=run,
+        latest=latest,
+        languages=languages,
+        filters=filters,
+    )
+
+
+def _needs_q(need: str) -> Q:
+    if need == "interpreter":
+        return Q(preferences__interpreter_needed=True)
+    if need == "bsl":
+        bsl = Q()
+        for name in BSL_NAMES:
+            bsl |= Q(preferences__language__iexact=name)
+            bsl |= Q(preferences__interpreter_language__iexact=name)
+        return bsl
+    if need == "multi":
+        return Q(assessment__recommendation_sessions_per_week__gt=1)
+    if need == "gender":
+        return Q(preferences__therapist_gender_strength="requirement")
+    if need in ("in_person", "remote"):
+        return Q(preferences__mode=need)
+    return Q()
+
+
+def referral_needs(referral: Referral) -> list[str]:
+    """Short phrases for what constrains a referral's allocation, for lists and pages."""
+    preferences = getattr(referral, "preferences", None)
+    needs = []
+    if getattr(referral, "multi", False):
+        needs.append("More than once a week")
+    if preferences is None:
+        return needs
+    language = language_code(preferences.language)
+    interpreter = language_code(preferences.interpreter_language)
+    if preferences.interpreter_needed:
+        needs.append(f"{language_name(interpreter or language or 'english')} interpreter")
+    elif language and language != "english":
+        needs.append(f"Therapy in {language_name(language)}")
+    if preferences.therapist_gender and preferences.therapist_gender_strength:
+        strength = (
+            "must be" if preferences.therapist_gender_strength == "requirement" else "prefers"
+        )
+        gender = {"female": "a woman", "male": "a man", "non_binary": "a non-binary person"}.get(
+            preferences.therapist_gender, preferences.therapist_gender
+        )
+        if strength == "must be":
+            needs.append(f"Therapist must be {gender}")
+        else:
+            needs.append(f"Prefers a therapist who is {gender}")
+    if preferences.mode == "in_person":
+        needs.append("In person" + (f" ({preferences.site.name})" if preferences.site_id else ""))
+    elif preferences.mode == "remote":
+        needs.append("Remote only")
+    elif preferences.site_id:
+        needs.append(f"Prefers {preferences.site.name}")
+    if not preferences.availability:
+        needs.append("No times given")
+    return needs
+
+
+def availability_text(values: list[str]) -> str:
+    if not values:
+        return "No times given: any weekday time is assumed"
+    words = []
+    for value in values:
+        day, _, part = value.partition("_")
+        if day in WEEKDAY_CODES and part in PARTS:
+            words.append(f"{DAY_NAMES[WEEKDAY_CODES.index(day)]} {part}")
+    return ", ".join(words)
+
+
+def referral_get(*, user, public_id: UUID) -> Referral | None:
+    """A referral of the user's service, with what the allocation pages show of it."""
+    return (
+        scope_to_service(Referral.objects.all(), user)
+        .select_related("client", "preferences", "preferences__site")
+        .filter(public_id=public_id)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class ReferralAllocation:
+    referral: Referral
+    weeks: int
+    needs: list[str]
+    availability: str
+    recommendation: object  # assessment's Recommendation, or None
+    run: ProposalRun | None
+    proposal: Proposal | None
+    first_appointment: dt.datetime | None  # the proposal's, if it placed the referral
+    hold: Hold | None
+    allocation: Allocation | None
+
+    @property
+    def waiting(self) -> bool:
+        return self.referral.status == Referral.Status.AWAITING_ALLOCATION
+
+
+def referral_allocation(*, user, referral: Referral) -> ReferralAllocation:
+    """Everything the coordinator's page for one referral shows: its needs, the proposal in
+    force for it (with the first appointment it would give), a hold, an allocation."""
+    from assessment.selectors import referral_recommendation
+
+    run = run_current(service_id=user.service_id)
+    proposal = (
+        Proposal.objects.filter(run=run, referral=referral).select_related("therapist").first()
+        if run is not None
+        else None
+    )
+    first = None
+    if proposal is not None and proposal.placed and proposal.therapist is not None:
+        slots = list(WeeklySlot.objects.filter(public_id__in=[s["slot"] for s in proposal.slots]))
+        if slots:
+            first = first_appointment_for(therapist=proposal.therapist, slots=slots)
+    preferences = getattr(referral, "preferences", None)
+    return ReferralAllocation(
+        referral=referral,
+        weeks=weeks_waiting(referral.received_at, timezone.localdate()),
+        needs=referral_needs(referral),
+        availability=availability_text(preferences.availability if preferences else []),
+        recommendation=referral_recommendation(referral=referral),
+        run=run,
+        proposal=proposal,
+        first_appointment=first,
+        hold=hold_open(referral=referral),
+        allocation=allocation_current(referral=referral),
+    )

@@ -1,0 +1,68 @@
+"""The staff home's read: what needs each role's attention, from every app's selectors.
+
+`staff_home_for` reads only what the user's roles show (an assessor's new referrals and
+open risk flags, a therapist's clients and those about to start, a coordinator's progress
+flags and proposal run, a service admin's team), each list bounded by its own selector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from allocation.selectors import (
+    allocations_starting,
+    run_current,
+    therapist_for_user,
+    therapist_list,
+)
+from assessment.selectors import risk_flags_open
+from common import roles
+from common.selectors import staff_active
+from intake.models import Referral
+from intake.selectors import referral_list, referral_waiting_counts
+from therapy.selectors import progress_flags_open, therapist_caseload
+
+# The newest referrals an assessor's home lists.
+AWAITING_ASSESSMENT_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class StaffHome:
+    roles: list[str]
+    has_service: bool
+    counts: Any = None
+    awaiting_assessment: Any = None
+    open_risk_flags: int | None = None
+    therapist: Any = None
+    my_clients: Any = None
+    starting_with_me: list = field(default_factory=list)
+    my_progress_flags: Any = None
+    progress_flags: Any = None
+    allocation_run: Any = None
+    staff: Any = None
+    staff_total: int | None = None
+    therapist_count: int | None = None
+
+
+def staff_home_for(*, user) -> StaffHome:
+    shown: dict[str, Any] = {}
+    if user.service_id:
+        shown["counts"] = referral_waiting_counts(user=user)
+    if user.has_role(roles.ASSESSOR):
+        shown["awaiting_assessment"] = referral_list(user=user, status=Referral.Status.SUBMITTED)[
+            :AWAITING_ASSESSMENT_SHOWN
+        ]
+        shown["open_risk_flags"] = risk_flags_open(user=user).count()
+    if user.has_role(roles.THERAPIST):
+        shown["therapist"] = therapist_for_user(user=user)
+        shown["my_clients"] = therapist_caseload(user=user)
+        shown["starting_with_me"] = allocations_starting(user=user)
+        shown["my_progress_flags"] = progress_flags_open(user=user, therapist=user)
+    if user.has_role(roles.COORDINATOR):
+        shown["progress_flags"] = progress_flags_open(user=user)
+        shown["allocation_run"] = run_current(service_id=user.service_id)
+    if user.has_role(roles.SERVICE_ADMIN):
+        shown["staff"], shown["staff_total"] = staff_active(user=user)
+        shown["therapist_count"] = therapist_list(user=user).count()
+    return StaffHome(roles=sorted(user.role_names), has_service=bool(user.service_id), **shown)
