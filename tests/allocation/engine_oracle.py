@@ -1,0 +1,349 @@
+"""The engine tests' independent reading of the rules, their problem generators and
+hand-made rows.
+
+The checker and the exhaustive search here read the raw problem dict and the result dict
+only: they re-derive every rule from docs/allocation.md and use none of the engine's
+internals, so a bug in the engine's eligibility code cannot hide itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "allocation-problem.json"
+
+DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+# ---------------------------------------------------------------------------------------
+# An independent reading of the rules (docs/allocation.md), on plain dicts
+# ---------------------------------------------------------------------------------------
+
+PRIORITY = {
+    "base": 100,
+    "per_week": 5,
+    "max_weeks": 104,
+    "breach_6": 600,
+    "breach_18": 1200,
+    "risk": {"low": 0, "medium": 250, "high": 500},
+}
+FIT = {"gender": 4, "continuity": 3, "site": 2, "time": 2, "language": 1}
+
+
+def day_of(value):
+    return value if isinstance(value, int) else DAYS[value.lower()[:3]]
+
+
+def minutes(hhmm):
+    hours, mins = hhmm.split(":")
+    return int(hours) * 60 + int(mins)
+
+
+def part_of(hhmm):
+    m = minutes(hhmm)
+    return "morning" if m < 12 * 60 else ("afternoon" if m < 17 * 60 else "evening")
+
+
+def weeks_of(referral, today):
+    if "weeks_waiting" in referral:
+        return referral["weeks_waiting"]
+    delta = dt.date.fromisoformat(today) - dt.date.fromisoformat(referral["referral_date"])
+    return delta.days // 7
+
+
+def priority_of(referral, today):
+    weeks = weeks_of(referral, today)
+    points = PRIORITY["base"] + PRIORITY["per_week"] * min(weeks, PRIORITY["max_weeks"])
+    points += PRIORITY["breach_6"] if weeks >= 6 else 0
+    points += PRIORITY["breach_18"] if weeks >= 18 else 0
+    return points + PRIORITY["risk"][referral.get("risk", "low")]
+
+
+def preference(referral):
+    pref = referral.get("gender_preference", "none")
+    if pref in (None, "none"):
+        return "none", None
+    return pref["strength"], pref.get("gender")
+
+
+def free_places(therapist):
+    if "caseload" in therapist:
+        return max(therapist["capacity"] - therapist["caseload"], 0)
+    return therapist["capacity"]
+
+
+def start_date(referral, problem):
+    value = referral.get("planned_start") or problem.get("today")
+    return dt.date.fromisoformat(value) if value else None
+
+
+def on_leave(therapist, day):
+    return day is not None and any(
+        dt.date.fromisoformat(p["start"]) <= day <= dt.date.fromisoformat(p["end"])
+        for p in therapist.get("leave", [])
+    )
+
+
+def slot_fits(referral, slot):
+    """Inside the client's availability and at a place the client accepts."""
+    availability = {(day_of(d), p) for d, p in referral.get("availability", [])}
+    if (day_of(slot["day"]), part_of(slot["start"])) not in availability:
+        return False
+    mode = referral.get("mode", "either")
+    if slot["site"] == "remote":
+        return mode in ("remote", "either")
+    return mode in ("in_person", "either") and slot["site"] in referral.get("sites", [])
+
+
+def pair_allowed(referral, therapist, problem):
+    """Every hard constraint that does not depend on which slots are chosen."""
+    strength, gender = preference(referral)
+    language = referral.get("language", "english")
+    return (
+        referral["service"] == therapist["service"]
+        and referral["modality"] in therapist["modalities"]
+        and (referral.get("needs_interpreter", False) or language in therapist["languages"])
+        and (strength != "required" or therapist.get("gender") == gender)
+        and referral.get("sessions_per_week", 1) in therapist.get("frequencies", [1])
+        and not on_leave(therapist, start_date(referral, problem))
+        and free_places(therapist) > 0
+    )
+
+
+def bundle_fit(referral, therapist, slots):
+    strength, gender = preference(referral)
+    points = 0
+    if strength == "preferred" and therapist.get("gender") == gender:
+        points += FIT["gender"]
+    if referral.get("assessor") == therapist["id"]:
+        points += FIT["continuity"]
+    if referral.get("needs_interpreter") and referral.get("language") in therapist["languages"]:
+        points += FIT["language"]
+    if referral.get("preferred_site") and all(
+        s["site"] == referral["preferred_site"] for s in slots
+    ):
+        points += FIT["site"]
+    wanted = referral.get("preferred_parts", [])
+    if wanted and all(part_of(s["start"]) in wanted for s in slots):
+        points += FIT["time"]
+    return points
+
+
+def check_hard_constraints(problem, result):
+    """Assert that no proposal breaks a hard constraint; return (placed, priority, fit)."""
+    referrals = {r["id"]: r for r in problem["referrals"]}
+    therapists = {t["id"]: t for t in problem["therapists"]}
+    seen_referrals = set()
+    load = {tid: 0 for tid in therapists}
+    used_slots = set()
+    priority_total = fit_total = 0
+    for a in result["assignments"]:
+        referral, therapist = referrals[a["referral"]], therapists[a["therapist"]]
+        assert a["referral"] not in seen_referrals, "referral placed twice"
+        seen_referrals.add(a["referral"])
+        assert pair_allowed(referral, therapist, problem), (a["referral"], a["therapist"])
+        by_id = {s["id"]: s for s in therapist["slots"]}
+        slots = [by_id[s["id"]] for s in a["slots"]]
+        k = referral.get("sessions_per_week", 1)
+        assert len(slots) == k, "one slot per weekly session"
+        assert len({day_of(s["day"]) for s in slots}) == k, "sessions on different days"
+        for s in slots:
+            assert slot_fits(referral, s), (a["referral"], s)
+            key = (therapist["id"], s["id"])
+            assert key not in used_slots, f"slot {key} given twice"
+            used_slots.add(key)
+            returned = next(x for x in a["slots"] if x["id"] == s["id"])
+            assert returned["start"] == s["start"] and returned["site"] == s["site"]
+        load[therapist["id"]] += 1
+        assert load[therapist["id"]] <= free_places(therapist), "over capacity"
+        priority = priority_of(referral, problem.get("today"))
+        fit = bundle_fit(referral, therapist, slots)
+        assert a["priority"] == priority and a["fit"] == fit
+        priority_total += priority
+        fit_total += fit
+    unplaced = {u["referral"] for u in result["unplaced"]}
+    assert unplaced.isdisjoint(seen_referrals)
+    assert unplaced | seen_referrals == set(referrals)
+    assert result["objective"]["priority"] == priority_total
+    assert result["objective"]["fit"] == fit_total
+    assert result["objective"]["placed"] == len(seen_referrals)
+    return len(seen_referrals), priority_total, fit_total
+
+
+def exhaustive_best(problem):
+    """Best (placed, priority total, fit total), lexicographically, by trying every
+    allocation (with pruning by an optimistic bound on what the rest could add)."""
+    referrals = problem["referrals"]
+    options = []
+    for referral in referrals:
+        k = referral.get("sessions_per_week", 1)
+        mine = []
+        for therapist in problem["therapists"]:
+            if not pair_allowed(referral, therapist, problem):
+                continue
+            fitting = [s for s in therapist["slots"] if slot_fits(referral, s)]
+            for bundle in itertools.combinations(fitting, k):
+                if len({day_of(s["day"]) for s in bundle}) == k:
+                    mine.append(
+                        (
+                            therapist["id"],
+                            frozenset((therapist["id"], s["id"]) for s in bundle),
+                            bundle_fit(referral, therapist, bundle),
+                        )
+                    )
+        options.append((priority_of(referral, problem.get("today")), mine))
+    caps = {t["id"]: free_places(t) for t in problem["therapists"]}
+    # Branch and bound: the most that positions i onwards could add, for pruning. Tuples
+    # compare lexicographically, and each part of the bound is a sum of maxima.
+    tail = [(0, 0, 0)] * (len(options) + 1)
+    for i in range(len(options) - 1, -1, -1):
+        priority, mine = options[i]
+        best_fit = max((f for _, _, f in mine), default=0)
+        n, p, f = tail[i + 1]
+        tail[i] = (n + 1, p + priority, f + best_fit) if mine else (n, p, f)
+    best = [(-1, -1, -1)]
+
+    def search(i, used, load, placed, priority, fit):
+        if i == len(options):
+            best[0] = max(best[0], (placed, priority, fit))
+            return
+        n, p, f = tail[i]
+        if (placed + n, priority + p, fit + f) < best[0]:
+            return
+        p, mine = options[i]
+        for tid, slots, f in mine:
+            if load.get(tid, 0) < caps[tid] and not (slots & used):
+                load[tid] = load.get(tid, 0) + 1
+                search(i + 1, used | slots, load, placed + 1, priority + p, fit + f)
+                load[tid] -= 1
+        search(i + 1, used, load, placed, priority, fit)
+
+    search(0, frozenset(), {}, 0, 0, 0)
+    return best[0]
+
+
+def value_of(objective, totals):
+    placed, priority, fit = totals
+    return objective["place_scale"] * placed + objective["scale"] * priority + fit
+
+
+# ---------------------------------------------------------------------------------------
+# Small random problems
+# ---------------------------------------------------------------------------------------
+
+SITES = ["North", "South"]
+
+
+def tiny_problem(seed, max_referrals=5, max_therapists=3):
+    """A tiny problem biased towards feasibility, so that placements compete."""
+    rng = random.Random(seed)
+    pick = rng.choice
+    therapists = []
+    for i in range(rng.randint(1, max_therapists)):
+        home = SITES[i % 2]
+        slots, taken = [], set()
+        for j in range(rng.randint(1, 5)):
+            day, hour = rng.randint(0, 3), pick([9, 13, 18])
+            if (day, hour) not in taken:
+                taken.add((day, hour))
+                site = pick(["remote", home, home])
+                slots.append(
+                    {
+                        "id": f"s{j}",
+                        "day": day,
+                        "start": f"{hour:02d}:00",
+                        "length": 50,
+                        "site": site,
+                    }
+                )
+        therapist = {
+            "id": f"t-{i}",
+            "service": pick(["a"] * 5 + ["b"]),
+            "modalities": pick([["psychodynamic"], ["psychodynamic", "dit"]]),
+            "languages": pick([["english"], ["english"], ["english", "polish"]]),
+            "gender": pick(["female", "male"]),
+            "sites": [home],
+            "remote": True,
+            "capacity": pick([0, 1, 1, 2, 2, 3]),
+            "frequencies": pick([[1], [1, 2], [1, 2], [1, 2, 3]]),
+            "slots": slots,
+        }
+        if rng.random() < 0.15:
+            therapist["leave"] = [{"start": "2025-03-01", "end": "2025-03-10"}]
+        therapists.append(therapist)
+    referrals = []
+    for i in range(rng.randint(1, max_referrals)):
+        mode = pick(["in_person", "remote", "either", "either"])
+        sites = [] if mode == "remote" else pick([["North"], SITES])
+        cells = [(d, p) for d in range(4) for p in ("morning", "afternoon", "evening")]
+        availability = rng.sample(cells, rng.randint(3, 10))
+        strength = pick(["none", "none", "preferred", "required"])
+        referral = {
+            "id": f"r-{i}",
+            "service": pick(["a"] * 5 + ["b"]),
+            "modality": pick(["psychodynamic"] * 4 + ["dit"]),
+            "language": pick(["english", "english", "polish"]),
+            "needs_interpreter": rng.random() < 0.5,
+            "gender_preference": "none"
+            if strength == "none"
+            else {"strength": strength, "gender": pick(["female", "male"])},
+            "mode": mode,
+            "sites": sites,
+            "availability": [list(a) for a in availability],
+            "sessions_per_week": pick([1, 1, 1, 2, 2, 3]),
+            "planned_start": pick(["2025-03-05", "2025-03-17"]),
+            "weeks_waiting": rng.randint(0, 30),
+            "risk": pick(["low", "medium", "high"]),
+        }
+        if sites and rng.random() < 0.5:
+            referral["preferred_site"] = sites[0]
+        if rng.random() < 0.5:
+            referral["preferred_parts"] = [availability[0][1]]
+        if rng.random() < 0.4:
+            referral["assessor"] = pick([t["id"] for t in therapists])
+        referrals.append(referral)
+    return {"today": "2025-03-03", "therapists": therapists, "referrals": referrals}
+
+
+SEEDS = range(400)
+
+
+# --- Hand-made rows ---------------------------------------------------------------------
+
+
+def therapist(tid="t-1", **extra):
+    row = {
+        "id": tid,
+        "service": "adult",
+        "modalities": ["psychodynamic"],
+        "languages": ["english"],
+        "gender": "female",
+        "sites": ["North"],
+        "remote": True,
+        "capacity": 1,
+        "slots": [{"id": "s1", "day": 1, "start": "18:00", "length": 50, "site": "North"}],
+    }
+    row.update(extra)
+    return row
+
+
+def referral(rid="r-1", **extra):
+    row = {
+        "id": rid,
+        "service": "adult",
+        "modality": "psychodynamic",
+        "language": "english",
+        "mode": "either",
+        "sites": ["North"],
+        "availability": [[1, "evening"], [3, "evening"]],
+        "weeks_waiting": 3,
+        "risk": "low",
+    }
+    row.update(extra)
+    return row
+
+
+def problem_of(therapists, referrals, **extra):
+    return {"today": "2025-03-03", "therapists": therapists, "referrals": referrals, **extra}
