@@ -87,13 +87,18 @@ def client(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(request, "therapy/client.html", {"referral": referral, **_shown(page)})
 
 
+def _service_referral(request, public_id: UUID) -> Referral:
+    """A referral of the user's service, which need not be in therapy yet."""
+    try:
+        return assessor_referral_get(user=request.user, public_id=public_id)
+    except Referral.DoesNotExist:
+        raise Http404("No such referral") from None
+
+
 @role_required(roles.COORDINATOR)
 @GET_POST
 def therapy_start(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    try:
-        referral = assessor_referral_get(user=request.user, public_id=public_id)
-    except Referral.DoesNotExist:
-        raise Http404("No such referral") from None
+    referral = _service_referral(request, public_id)
     page = pages.therapy_start_page(user=request.user, referral=referral)
     form = forms.TherapyStartForm(request.POST or None, therapists=page.therapists)
     if request.method == "POST" and form.is_valid():
