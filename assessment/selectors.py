@@ -35,6 +35,8 @@ from assessment.models import (
     RiskAnswer,
     SectionStatus,
 )
+from common import roles
+from common.models import Site
 from common.paging import page_of, page_with_rows
 from common.selectors import counts_by_referral, scope_to_service
 from intake.models import MeasureResponse, Preferences, Referral, RiskFlag
@@ -156,6 +158,23 @@ def booking_current(*, referral: Referral) -> AssessmentAppointment | None:
         )
         .select_related("site")
         .first()
+    )
+
+
+@dataclass(frozen=True)
+class BookingPage:
+    sites: list[Site]
+    current: AssessmentAppointment | None
+    initial: dict
+
+
+def booking_page(*, user, referral: Referral) -> BookingPage:
+    """Booking an assessment: the service's sites, the booking in place (if any), and the
+    form's starting answers."""
+    return BookingPage(
+        sites=list(user.service.sites.all()),
+        current=booking_current(referral=referral),
+        initial=booking_initial(referral=referral),
     )
 
 
@@ -344,6 +363,35 @@ def assessment_measure_rows(assessment: Assessment) -> list[MeasureRow]:
             result = score_text(row.response.total, row.response.band, row.response.withheld_reason)
         rows.append(MeasureRow(row.measure, measure.name, row.get_source_display(), result))
     return rows
+
+
+@dataclass(frozen=True)
+class AssessmentPage:
+    sections: list[Section]
+    addenda: list[tuple]  # (addendum, its section's name)
+    is_assessor: bool
+    may_add: bool
+
+
+def assessment_page(*, user, assessment: Assessment) -> AssessmentPage:
+    """A finished assessment as the page shows it (a draft shows no sections), with its
+    addenda, and whether this user may add one."""
+    is_assessor = user.has_role(roles.ASSESSOR)
+    sections = []
+    if assessment.is_locked:
+        sections = assessment_sections(
+            assessment_stored_values(assessment), assessment_measure_rows(assessment)
+        )
+    names = dict(services.ADDENDUM_SECTIONS)
+    return AssessmentPage(
+        sections=sections,
+        addenda=[
+            (addendum, names.get(addendum.section, ""))
+            for addendum in addenda_for(assessment=assessment)
+        ],
+        is_assessor=is_assessor,
+        may_add=assessment.is_locked and is_assessor,
+    )
 
 
 # --- What allocation and therapy read ----------------------------------------------------

@@ -62,10 +62,9 @@ def book(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "assessment to book.",
         )
         return redirect("assessment-worklist")
-    sites = list(request.user.service.sites.all())
-    current = selectors.booking_current(referral=referral)
+    page = selectors.booking_page(user=request.user, referral=referral)
     if request.method == "POST":
-        form = forms.BookingForm(request.POST, sites=sites)
+        form = forms.BookingForm(request.POST, sites=page.sites)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -89,12 +88,11 @@ def book(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 )
                 return redirect("assessment-worklist")
     else:
-        initial = selectors.booking_initial(referral=referral)
-        form = forms.BookingForm(initial=initial, sites=sites)
+        form = forms.BookingForm(initial=page.initial, sites=page.sites)
     return render(
         request,
         "assessment/book.html",
-        {"referral": referral, "form": form, "current": current},
+        {"referral": referral, "form": form, "current": page.current},
     )
 
 
@@ -135,7 +133,6 @@ def _assessment_for_reader(request, public_id: UUID) -> Assessment:
 @GET_POST
 def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     assessment = _assessment_for_reader(request, public_id)
-    may_add = assessment.is_locked and request.user.has_role(roles.ASSESSOR)
     form = forms.AddendumForm(sections=services.ADDENDUM_SECTIONS)
     if request.method == "POST":
         if not request.user.has_role(roles.ASSESSOR):
@@ -157,25 +154,18 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             else:
                 messages.success(request, "Addendum added.")
                 return redirect("assessment-detail", public_id=public_id)
-    values = selectors.assessment_stored_values(assessment)
+    page = selectors.assessment_page(user=request.user, assessment=assessment)
     return render(
         request,
         "assessment/detail.html",
         {
             "assessment": assessment,
             "referral": assessment.referral,
-            "sections": selectors.assessment_sections(
-                values, selectors.assessment_measure_rows(assessment)
-            )
-            if assessment.is_locked
-            else [],
+            "sections": page.sections,
             "letters_gp_summary": assessment.letters_gp_summary,
-            "addenda": [
-                (addendum, dict(services.ADDENDUM_SECTIONS).get(addendum.section, ""))
-                for addendum in selectors.addenda_for(assessment=assessment)
-            ],
-            "is_assessor": request.user.has_role(roles.ASSESSOR),
+            "addenda": page.addenda,
+            "is_assessor": page.is_assessor,
             "form": form,
-            "may_add": may_add,
+            "may_add": page.may_add,
         },
     )

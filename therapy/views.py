@@ -3,7 +3,7 @@ Another service's (or another therapist's) client answers 404, like a missing on
 
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
 from uuid import UUID
 
 from django.contrib import messages
@@ -15,19 +15,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from assessment.models import Mode
-from assessment.selectors import (
-    assessor_referral_get,
-    finished_assessment,
-    referral_recommendation,
-)
+from assessment.selectors import assessor_referral_get
 from common import roles
 from common.access import CARE_TEAM, role_required
 from intake.models import Referral
-from intake.selectors import gp_share_ok
-from therapy import forms, selectors, services
-from therapy.models import Goal, SessionPlan, TherapySession
+from therapy import forms, pages, selectors, services
+from therapy.models import TherapySession
 
 GET_POST = require_http_methods(["GET", "POST"])
+
+
+def _shown(page) -> dict:
+    """A page selector's dataclass as template context, one name a field."""
+    return {f.name: getattr(page, f.name) for f in dataclasses.fields(page)}
 
 
 def _apply(form, error: services.TherapyError) -> None:
@@ -83,37 +83,24 @@ def therapy_overview(request: HttpRequest) -> HttpResponse:
 @require_GET
 def client(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
-    progress = selectors.progress_overview(referral=referral)
-    assessment = finished_assessment(referral=referral)
-    plan = progress.plan
-    return render(
-        request,
-        "therapy/client.html",
-        {
-            "referral": referral,
-            "progress": progress,
-            "assessment": assessment,
-            "plan": plan,
-            "plan_text": selectors.plan_description(plan) if plan else None,
-            "is_therapist": selectors.is_current_therapist(user=request.user, referral=referral),
-            "is_coordinator": request.user.has_role(roles.COORDINATOR),
-            "recommendation": referral_recommendation(referral=referral),
-            "goals": selectors.goals_for(referral=referral),
-            "sessions": selectors.sessions_for(referral=referral)[:10],
-        },
-    )
+    page = pages.client_page(user=request.user, referral=referral)
+    return render(request, "therapy/client.html", {"referral": referral, **_shown(page)})
+
+
+def _service_referral(request, public_id: UUID) -> Referral:
+    """A referral of the user's service, which need not be in therapy yet."""
+    try:
+        return assessor_referral_get(user=request.user, public_id=public_id)
+    except Referral.DoesNotExist:
+        raise Http404("No such referral") from None
 
 
 @role_required(roles.COORDINATOR)
 @GET_POST
 def therapy_start(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    try:
-        referral = assessor_referral_get(user=request.user, public_id=public_id)
-    except Referral.DoesNotExist:
-        raise Http404("No such referral") from None
-    therapists = list(selectors.therapists_in_service(user=request.user))
-    current = selectors.therapy_current(referral=referral)
-    form = forms.TherapyStartForm(request.POST or None, therapists=therapists)
+    referral = _service_referral(request, public_id)
+    page = pages.therapy_start_page(user=request.user, referral=referral)
+    form = forms.TherapyStartForm(request.POST or None, therapists=page.therapists)
     if request.method == "POST" and form.is_valid():
         try:
             services.therapy_start(
@@ -133,8 +120,8 @@ def therapy_start(request: HttpRequest, public_id: UUID) -> HttpResponse:
         {
             "referral": referral,
             "form": form,
-            "current": current,
-            "recommendation": referral_recommendation(referral=referral),
+            "current": page.current,
+            "recommendation": page.recommendation,
         },
     )
 
@@ -146,61 +133,22 @@ def therapy_start(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_GET
 def plan(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
-    history = list(selectors.session_plan_history(referral=referral))
+    page = pages.plan_page(user=request.user, referral=referral)
     return render(
         request,
         "therapy/plan.html",
-        {
-            "referral": referral,
-            "plan": history[0] if history else None,
-            "plan_text": selectors.plan_description(history[0]) if history else None,
-            "history": [(p, selectors.plan_description(p)) for p in history],
-            "may_change": selectors.is_current_therapist(user=request.user, referral=referral)
-            or request.user.has_role(roles.COORDINATOR),
-            "remove_form": forms.BreakRemoveForm(),
-        },
+        {"referral": referral, **_shown(page), "remove_form": forms.BreakRemoveForm()},
     )
-
-
-def _plan_initial(referral: Referral, plan: SessionPlan | None) -> dict:
-    if plan is None:
-        recommendation = referral_recommendation(referral=referral)
-        weekly = recommendation.sessions_per_week if recommendation else None
-        return {
-            "sessions_per_week": str(weekly or 1),
-            "measures_every_sessions": 4,
-            "repeat_measures": ["phq9", "gad7", "core10"],
-        }
-    initial = {
-        "length": plan.length,
-        "session_count": plan.session_count,
-        "sessions_per_week": str(plan.sessions_per_week),
-        "mode": plan.mode,
-        "site": str(plan.site.public_id) if plan.site_id else "",
-        "room": plan.room,
-        "starts_on": plan.starts_on,
-        "ends_on": plan.ends_on,
-        "ending_plan": plan.ending_plan,
-        "couch_discussed": plan.couch_discussed,
-        "measures_every_sessions": plan.measures_every_sessions,
-        "repeat_measures": plan.repeat_measures,
-    }
-    for row, item in enumerate(plan.regular_times, start=1):
-        initial[f"day_{row}"] = str(item["weekday"])
-        initial[f"time_{row}"] = item["time"]
-    for row, review in enumerate(plan.review_dates[:3], start=1):
-        initial[f"review_{row}"] = date.fromisoformat(review)
-    return initial
 
 
 @role_required(*CARE_TEAM)
 @GET_POST
 def plan_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id, write=True, coordinator_writes=True)
-    current = selectors.session_plan_current(referral)
-    sites = list(request.user.service.sites.all())
+    page = pages.plan_edit_page(user=request.user, referral=referral)
+    first_version = page.current is None
     if request.method == "POST":
-        form = forms.SessionPlanForm(request.POST, sites=sites, first_version=current is None)
+        form = forms.SessionPlanForm(request.POST, sites=page.sites, first_version=first_version)
         if form.is_valid():
             data = form.cleaned_data
             values = {
@@ -233,12 +181,12 @@ def plan_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 return redirect("session-plan", public_id=public_id)
     else:
         form = forms.SessionPlanForm(
-            initial=_plan_initial(referral, current), sites=sites, first_version=current is None
+            initial=page.initial, sites=page.sites, first_version=first_version
         )
     return render(
         request,
         "therapy/plan_edit.html",
-        {"referral": referral, "form": form, "current": current},
+        {"referral": referral, "form": form, "current": page.current},
     )
 
 
@@ -246,8 +194,8 @@ def plan_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @GET_POST
 def break_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id, write=True, coordinator_writes=True)
-    current = selectors.session_plan_current(referral)
-    if current is None:
+    page = pages.break_add_page(referral=referral)
+    if page.plan is None:
         messages.info(request, "Agree a session plan before adding breaks.")
         return redirect("session-plan", public_id=public_id)
     form = forms.BreakForm(request.POST or None)
@@ -273,7 +221,7 @@ def break_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
             )
             return redirect("session-plan", public_id=public_id)
     return render(
-        request, "therapy/break_add.html", {"referral": referral, "form": form, "plan": current}
+        request, "therapy/break_add.html", {"referral": referral, "form": form, "plan": page.plan}
     )
 
 
@@ -306,14 +254,13 @@ def break_remove(request: HttpRequest, public_id: UUID, break_id: str) -> HttpRe
 @GET_POST
 def goals(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
-    may_change = selectors.is_current_therapist(user=request.user, referral=referral)
-    all_goals = selectors.goals_for(referral=referral)
-    active = [g for g in all_goals if g.status == Goal.Status.ACTIVE]
+    page = pages.goals_page(user=request.user, referral=referral)
+    active = page.active
     today = timezone.localdate()
     add_form = forms.GoalAddForm(prefix="add", initial={"rated_on": today})
     rate_form = forms.GoalRatingForm(prefix="rate", goals=active, initial={"rated_on": today})
     if request.method == "POST":
-        if not may_change:
+        if not page.may_change:
             raise PermissionDenied
         action = request.POST.get("action")
         try:
@@ -348,16 +295,7 @@ def goals(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(
         request,
         "therapy/goals.html",
-        {
-            "referral": referral,
-            "goals": all_goals,
-            "active": active,
-            "add_form": add_form,
-            "rate_form": rate_form,
-            "may_change": may_change,
-            "room_for_more": len(active) < services.MAX_ACTIVE_GOALS,
-            "max_goals": services.MAX_ACTIVE_GOALS,
-        },
+        {"referral": referral, **_shown(page), "add_form": add_form, "rate_form": rate_form},
     )
 
 
@@ -389,10 +327,9 @@ def goal_close(request: HttpRequest, public_id: UUID, goal_id: UUID) -> HttpResp
 @GET_POST
 def sessions(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
-    may_record = selectors.is_current_therapist(user=request.user, referral=referral)
-    form = forms.SessionRecordForm()
+    page = pages.sessions_page(user=request.user, referral=referral)
     if request.method == "POST":
-        if not may_record:
+        if not page.may_record:
             raise PermissionDenied
         form = forms.SessionRecordForm(request.POST)
         if form.is_valid():
@@ -429,13 +366,7 @@ def sessions(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(
         request,
         "therapy/sessions.html",
-        {
-            "referral": referral,
-            "sessions": selectors.sessions_for(referral=referral),
-            "form": form,
-            "may_record": may_record,
-            "non_attendance": selectors.non_attendance_state(referral),
-        },
+        {"referral": referral, **_shown(page), "form": form},
     )
 
 
@@ -444,12 +375,11 @@ def sessions(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def session_measures(request: HttpRequest, public_id: UUID, session_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id, write=True)
     try:
-        session = selectors.session_get(referral=referral, public_id=session_id)
+        page = pages.session_measures_page(referral=referral, session_id=session_id)
     except TherapySession.DoesNotExist:
         raise Http404("No such session") from None
-    plan = selectors.session_plan_current(referral)
-    codes = plan.repeat_measures if plan and plan.repeat_measures else ["phq9", "gad7"]
-    form = forms.ReviewMeasuresForm(request.POST or None, codes=codes)
+    session = page.session
+    form = forms.ReviewMeasuresForm(request.POST or None, codes=page.codes)
     if session.attendance != TherapySession.Attendance.ATTENDED:
         messages.info(request, "Questionnaires are recorded only for sessions that happened.")
         return redirect("sessions", public_id=public_id)
@@ -489,15 +419,11 @@ def session_measures(request: HttpRequest, public_id: UUID, session_id: UUID) ->
 @require_GET
 def progress(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
+    page = pages.progress_page(user=request.user, referral=referral)
     return render(
         request,
         "therapy/progress.html",
-        {
-            "referral": referral,
-            "progress": selectors.progress_overview(referral=referral),
-            "may_review": selectors.is_current_therapist(user=request.user, referral=referral),
-            "review_form": forms.ProgressFlagReviewForm(),
-        },
+        {"referral": referral, **_shown(page), "review_form": forms.ProgressFlagReviewForm()},
     )
 
 
@@ -533,13 +459,10 @@ def progress_flag_review(request: HttpRequest, public_id: UUID, flag_id: UUID) -
 @GET_POST
 def non_attendance(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
-    state = selectors.non_attendance_state(referral)
-    may_act = selectors.is_current_therapist(
-        user=request.user, referral=referral
-    ) or request.user.has_role(roles.COORDINATOR)
+    page = pages.non_attendance_page(user=request.user, referral=referral)
     form = forms.NonAttendanceForm(request.POST or None)
     if request.method == "POST":
-        if not may_act:
+        if not page.may_act:
             raise PermissionDenied
         action = request.POST.get("action")
         if form.is_valid():
@@ -563,7 +486,7 @@ def non_attendance(request: HttpRequest, public_id: UUID) -> HttpResponse:
                     messages.success(
                         request,
                         "The client has been discharged. A letter is on its way to them"
-                        + (", and to their GP as they agreed." if _gp(referral) else "."),
+                        + (", and to their GP as they agreed." if page.gp_ok else "."),
                     )
                     return redirect("therapy-client", public_id=public_id)
                 else:
@@ -576,26 +499,21 @@ def non_attendance(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "therapy/non_attendance.html",
         {
             "referral": referral,
-            "state": state,
+            "state": page.state,
             "form": form,
-            "may_act": may_act,
-            "in_therapy": selectors.therapy_current(referral=referral) is not None,
+            "may_act": page.may_act,
+            "in_therapy": page.in_therapy,
         },
     )
-
-
-def _gp(referral) -> bool:
-    return gp_share_ok(referral=referral)
 
 
 @role_required(roles.THERAPIST)
 @GET_POST
 def therapy_end(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id, write=True)
-    plan = selectors.session_plan_current(referral)
-    gp_ok = _gp(referral)
+    page = pages.therapy_end_page(referral=referral)
     if request.method == "POST":
-        form = forms.TherapyEndForm(request.POST, gp_ok=gp_ok)
+        form = forms.TherapyEndForm(request.POST, gp_ok=page.gp_ok)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -613,11 +531,11 @@ def therapy_end(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 messages.success(request, "Therapy ended. The ending letter is on its way.")
                 return redirect("therapy-client", public_id=public_id)
     else:
-        form = forms.TherapyEndForm(initial={"plan": plan.ending_plan if plan else ""}, gp_ok=gp_ok)
+        form = forms.TherapyEndForm(initial={"plan": page.ending_plan}, gp_ok=page.gp_ok)
     return render(
         request,
         "therapy/therapy_end.html",
-        {"referral": referral, "form": form, "gp_ok": gp_ok},
+        {"referral": referral, "form": form, "gp_ok": page.gp_ok},
     )
 
 
