@@ -307,7 +307,7 @@ def referral_overview(*, user, public_id: UUID) -> ReferralOverview:
     ):
         latest[record.topic] = record
     preferences = Preferences.objects.filter(referral=referral).select_related("site").first()
-    responses = list(referral.measure_responses.all())
+    responses = list(referral.measure_responses.order_by("completed_at", "id"))
     return ReferralOverview(
         referral=referral,
         preferences=preferences,
@@ -510,7 +510,10 @@ def _questionnaire_shown(response) -> QuestionnaireShown:
     else:
         reason = response.withheld_reason or "too few answers"
         total = SharedRow(f"{code}-total", "Score", f"Not scored: {reason}", NOT_GIVEN)
-    rows = [total, _row(f"{code}-band", "Severity", response.band)]
+    band = _row(f"{code}-band", "Severity", response.band)
+    if response.total is None:
+        band = SharedRow(band.key, band.label, "Not scored", NOT_GIVEN)
+    rows = [total, band]
     for number, answer in enumerate(response.answers or [], start=1):
         text = measure.items[number - 1] if measure and number <= len(measure.items) else ""
         label = f"{number}. {text}" if text else f"Question {number}"
