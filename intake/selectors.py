@@ -241,16 +241,63 @@ def privacy_notice_version(*, notice_id: int) -> str | None:
 
 
 @dataclass(frozen=True)
+class SharedRow:
+    """One thing the client was asked, as staff see it.
+
+    ``state`` keeps three answers apart that must never look alike: ANSWERED, DECLINED
+    ("Prefer not to say" chosen) and NOT_GIVEN (left blank, or never asked).
+    """
+
+    key: str
+    label: str
+    value: str
+    state: str
+
+
+ANSWERED = "answered"
+DECLINED = "declined"
+NOT_GIVEN = "not_given"
+NOT_GIVEN_WORDS = "Not given"
+DECLINED_WORDS = "Prefer not to say"
+
+
+@dataclass(frozen=True)
+class SharedSection:
+    title: str
+    rows: tuple[SharedRow, ...]
+    # The questionnaires come next, as in the self-referral.
+    then_questionnaires: bool = False
+
+
+@dataclass(frozen=True)
+class QuestionnaireShown:
+    """A questionnaire as answered: its score, band and every item as given."""
+
+    code: str
+    title: str
+    context: str
+    completed_at: object
+    rows: tuple[SharedRow, ...]
+
+
+@dataclass(frozen=True)
 class ReferralOverview:
     referral: Referral
     preferences: object | None
     consents: list
     risk_flags: list
     measures: list
+    # What the client shared, grouped and ordered as the self-referral asks it.
+    shared: tuple[SharedSection, ...] = ()
+    questionnaires: tuple[QuestionnaireShown, ...] = ()
 
 
 def referral_overview(*, user, public_id: UUID) -> ReferralOverview:
-    """Everything a member of staff sees on one referral's page (DoesNotExist if not theirs)."""
+    """Everything a member of staff sees on one referral's page (DoesNotExist if not theirs).
+
+    Six reads whatever the referral holds: the referral with its client, its preferences
+    with the site, the consent records, the risk flags with who acknowledged them and their
+    repeats, and the questionnaires."""
     from intake.models import ConsentRecord, Preferences
 
     referral = referral_list(user=user).select_related("client").get(public_id=public_id)
@@ -259,14 +306,234 @@ def referral_overview(*, user, public_id: UUID) -> ReferralOverview:
         "recorded_at", "id"
     ):
         latest[record.topic] = record
+    preferences = Preferences.objects.filter(referral=referral).select_related("site").first()
+    responses = list(referral.measure_responses.order_by("completed_at", "id"))
     return ReferralOverview(
         referral=referral,
-        preferences=Preferences.objects.filter(referral=referral).select_related("site").first(),
+        preferences=preferences,
         consents=sorted(latest.values(), key=lambda r: r.get_topic_display()),
         risk_flags=list(
             referral.risk_flags.select_related("acknowledged_by").prefetch_related("repeats")
         ),
-        measures=list(referral.measure_responses.all()),
+        measures=responses,
+        shared=_shared_sections(referral, preferences, latest),
+        questionnaires=tuple(_questionnaire_shown(response) for response in responses),
+    )
+
+
+def _row(key: str, label: str, value, *, choices=(), blank_words: str = NOT_GIVEN_WORDS):
+    """A row for a stored answer: the client's words, or the label of the option chosen."""
+    from intake.models import PREFER_NOT_TO_SAY
+
+    if value == PREFER_NOT_TO_SAY:
+        return SharedRow(key, label, DECLINED_WORDS, DECLINED)
+    if value in (None, "", [], False):
+        return SharedRow(key, label, blank_words, NOT_GIVEN)
+    if value is True:
+        return SharedRow(key, label, "Yes", ANSWERED)
+    named = dict(choices)
+    if isinstance(value, list):
+        shown = "\n".join(str(named.get(item, item)) for item in value)
+    elif hasattr(value, "strftime"):
+        shown = value.strftime("%-d %B %Y")
+    else:
+        # A self-described gender, or a partner's own wording, is shown as given.
+        shown = str(named.get(value, value))
+    return SharedRow(key, label, shown, ANSWERED)
+
+
+def _choices(form_class, name: str):
+    return [(value, label) for value, label in form_class.base_fields[name].choices if value]
+
+
+def _consent_row(topic: str, latest: dict) -> SharedRow:
+    from intake.models import ConsentRecord
+
+    record = latest.get(topic)
+    label = ConsentRecord.Topic(topic).label
+    if record is None:
+        return SharedRow(f"consent-{topic}", label, "Not asked", NOT_GIVEN)
+    return SharedRow(f"consent-{topic}", label, record.get_decision_display(), ANSWERED)
+
+
+def _shared_sections(referral: Referral, preferences, latest: dict) -> tuple[SharedSection, ...]:
+    """The client's answers under the self-referral's own headings, in its order."""
+    from intake import forms
+    from intake.models import Client, ConsentRecord
+
+    client = referral.client
+    topic = ConsentRecord.Topic
+    about, gp = forms.AboutForm, forms.GpForm
+    difficulties = forms.DifficultiesForm
+    safety = [
+        _row("safe_now", "Safe right now", referral.safe_now, choices=forms.YES_NO),
+    ]
+    identity = [
+        _row("name", "Name", f"{client.given_name} {client.family_name}"),
+        _row("preferred_name", "Would like to be called", client.preferred_name),
+        _row("date_of_birth", "Date of birth", client.date_of_birth),
+        _row("pronouns", "Pronouns", client.pronouns),
+        _row(
+            "gender_identity",
+            "Gender",
+            client.gender_identity,
+            choices=_choices(about, "gender_identity"),
+        ),
+        _row("nhs_number", "NHS number", client.nhs_number),
+        _row("postcode", "Postcode", client.postcode),
+    ]
+    channels = [
+        _row("email", "Email address", client.email),
+        _consent_row(topic.CONTACT_EMAIL, latest),
+        _row("mobile_phone", "Mobile number", client.mobile_phone),
+        _consent_row(topic.CONTACT_SMS, latest),
+        _row("landline_phone", "Landline number", client.landline_phone),
+        _consent_row(topic.CONTACT_PHONE, latest),
+        _consent_row(topic.VOICEMAIL, latest),
+        _row("address", "Postal address", client.address),
+        _consent_row(topic.LETTERS_HOME, latest),
+        _row(
+            "preferred_channel",
+            "Prefers to be contacted by",
+            client.preferred_channel,
+            choices=Client.Channel.choices,
+        ),
+        _row("safe_contact_times", "Times not safe or convenient", client.safe_contact_times),
+    ]
+    doctor = [
+        _row(
+            "gp_registered",
+            "Registered with a GP",
+            client.gp_registered,
+            choices=_choices(gp, "gp_registered"),
+        ),
+        _row("gp_practice_name", "GP practice", client.gp_practice_name),
+        _row("gp_practice_address", "GP practice address", client.gp_practice_address),
+        _consent_row(topic.TELL_GP, latest),
+    ]
+    brings = [
+        _row("presenting_problem", "What has been difficult", referral.presenting_problem),
+        _row(
+            "difficulty_areas",
+            "Part of it",
+            referral.difficulty_areas,
+            choices=forms.DIFFICULTY_AREAS,
+        ),
+        _row(
+            "difficulty_duration",
+            "How long it has lasted",
+            referral.difficulty_duration,
+            choices=_choices(difficulties, "difficulty_duration"),
+        ),
+        _row("hopes", "Hopes for therapy", referral.hopes),
+        _row("previous_help", "Help before", referral.previous_help),
+        _row(
+            "current_services",
+            "In contact with now",
+            referral.current_services,
+            choices=forms.CURRENT_SERVICES,
+        ),
+    ]
+    sections = [
+        SharedSection("Before they started", tuple(safety)),
+        SharedSection("About them", tuple(identity)),
+        SharedSection("Contact", tuple(channels)),
+        SharedSection("GP", tuple(doctor)),
+        SharedSection("What brings them here", tuple(brings), then_questionnaires=True),
+        SharedSection("Preferences", _preference_rows(preferences)),
+    ]
+    return tuple(sections)
+
+
+def _preference_rows(preferences) -> tuple[SharedRow, ...]:
+    from intake import forms
+    from intake.models import Preferences
+
+    form = forms.PreferencesForm
+
+    def value(name: str):
+        return getattr(preferences, name) if preferences is not None else None
+
+    site = value("site")
+    return (
+        _row(
+            "therapist_gender",
+            "Therapist's gender",
+            value("therapist_gender"),
+            choices=forms.GENDERS,
+            # "I do not mind" is stored as no answer at all.
+            blank_words="No preference, or not answered",
+        ),
+        _row(
+            "therapist_gender_strength",
+            "How important",
+            value("therapist_gender_strength"),
+            choices=Preferences.GenderWish.choices,
+        ),
+        _row("language", "Language for therapy", value("language")),
+        _row(
+            "interpreter_needed",
+            "Needs an interpreter",
+            value("interpreter_needed"),
+            # Kept as a yes-only flag: "no" and no answer are stored alike.
+            blank_words="No, or not answered",
+        ),
+        _row("interpreter_language", "Interpreter language", value("interpreter_language")),
+        _row("access_needs", "Access needs", value("access_needs")),
+        _row("mode", "Sessions", value("mode"), choices=Preferences.Mode.choices),
+        _row("site", "Place", site.name if site is not None else ""),
+        _row(
+            "availability",
+            "Could usually come",
+            value("availability"),
+            choices=forms.AVAILABILITY,
+        ),
+        _row(
+            "more_than_weekly",
+            "Could come more than weekly",
+            value("more_than_weekly"),
+            choices=_choices(form, "more_than_weekly"),
+        ),
+    )
+
+
+def _questionnaire_shown(response) -> QuestionnaireShown:
+    import measures
+
+    code = response.measure
+    try:
+        measure = measures.get_measure(code)
+    except measures.MeasureError:  # a code no longer known: its answers as stored
+        measure = None
+    if response.total is not None:
+        total = SharedRow(f"{code}-total", "Score", f"{response.total.normalize():f}", ANSWERED)
+    else:
+        reason = response.withheld_reason or "too few answers"
+        total = SharedRow(f"{code}-total", "Score", f"Not scored: {reason}", NOT_GIVEN)
+    band = _row(f"{code}-band", "Severity", response.band)
+    if response.total is None:
+        band = SharedRow(band.key, band.label, "Not scored", NOT_GIVEN)
+    rows = [total, band]
+    for number, answer in enumerate(response.answers or [], start=1):
+        text = measure.items[number - 1] if measure and number <= len(measure.items) else ""
+        label = f"{number}. {text}" if text else f"Question {number}"
+        key = f"{code}-item-{number}"
+        if answer == measures.PREFER_NOT_TO_SAY:
+            rows.append(SharedRow(key, label, DECLINED_WORDS, DECLINED))
+        elif answer == measures.NOT_APPLICABLE:
+            rows.append(SharedRow(key, label, "Does not apply", ANSWERED))
+        elif answer is None:
+            rows.append(SharedRow(key, label, "Not answered", NOT_GIVEN))
+        elif measure and isinstance(answer, int) and 0 <= answer < len(measure.options):
+            rows.append(SharedRow(key, label, measure.options[answer], ANSWERED))
+        else:
+            rows.append(SharedRow(key, label, str(answer), ANSWERED))
+    return QuestionnaireShown(
+        code=code,
+        title=measure.name if measure else code.upper(),
+        context=response.get_context_display(),
+        completed_at=response.completed_at,
+        rows=tuple(rows),
     )
 
 
