@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.allocation.test_engine import EXAMPLE, check_hard_constraints
+from tests.allocation.engine_oracle import EXAMPLE, check_hard_constraints
 
 ROOT = Path(__file__).resolve().parents[2]
 

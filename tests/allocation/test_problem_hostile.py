@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocation import engine
-from tests.allocation.test_engine import EXAMPLE
+from tests.allocation.engine_oracle import EXAMPLE
 
 BASE = json.loads(EXAMPLE.read_text())
 
