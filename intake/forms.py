@@ -363,14 +363,19 @@ class ContactForm(StepForm):
             or (data.get("landline_phone") and data.get("landline_call_ok") == "yes"),
             "letter": data.get("address") and data.get("letters_ok") == "yes",
         }
-        if not self.errors and not any(usable.values()):
+        # Only a mistake in the contact details themselves holds these back: any other
+        # error on the page is reported alongside them.
+        channel_errors = any(
+            name in self.errors for pair in self.PERMISSIONS for name in pair[:2]
+        )
+        if not channel_errors and not any(usable.values()):
             raise ValidationError(
                 "Give us at least one way to contact you that we may use: an email address, "
                 "a phone number or a postal address, and say yes to us using it",
                 code="no_channel",
             )
         preferred = data.get("preferred_channel")
-        if preferred and not self.errors and not usable.get(preferred):
+        if preferred and not channel_errors and not usable.get(preferred):
             self.add_error(
                 "preferred_channel",
                 "Choose a way to contact you that you have given us and said we may use",

@@ -125,7 +125,7 @@ class GoalRatingForm(ServiceForm):
         data = super().clean()
         if (
             self.goals
-            and not self.errors
+            and not any(f"goal_{goal.public_id}" in self.errors for goal in self.goals)
             and not any(data.get(f"goal_{goal.public_id}") is not None for goal in self.goals)
         ):
             raise ValidationError("Enter a rating for at least one goal")
@@ -438,7 +438,10 @@ class ReviewMeasuresForm(forms.Form):
                         f"{measure.name} question {number}: select the client's answer, "
                         "'Prefer not to say' or 'Not answered'",
                     )
-        if not self.errors and all(data.get(f"{code}_status") == "not_done" for code in self.codes):
+        statuses = [f"{code}_status" for code in self.codes]
+        if not any(name in self.errors for name in statuses) and all(
+            data.get(name) == "not_done" for name in statuses
+        ):
             raise ValidationError(
                 "Nothing to save: select 'Completed' or 'chose not to complete' for at "
                 "least one questionnaire, or go back without saving"

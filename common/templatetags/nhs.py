@@ -8,6 +8,7 @@ character count, radios, checkboxes, date input, single checkbox);
 from __future__ import annotations
 
 from django import forms, template
+from django.forms.formsets import BaseFormSet
 from django.template.loader import render_to_string
 
 register = template.Library()
@@ -104,3 +105,13 @@ def nhs_error_summary(*forms_to_check):
     if not items:
         return ""
     return render_to_string("nhs/error_summary.html", {"items": items})
+
+
+@register.simple_tag(takes_context=True)
+def page_has_errors(context) -> bool:
+    """Whether any form (or formset) on the page came back with errors: the base template
+    starts the page's title with "Error: " then, on every page, whatever the view."""
+    for value in context.flatten().values():
+        if isinstance(value, forms.BaseForm | BaseFormSet) and value.is_bound and value.errors:
+            return True
+    return False
