@@ -365,9 +365,7 @@ class ContactForm(StepForm):
         }
         # Only a mistake in the contact details themselves holds these back: any other
         # error on the page is reported alongside them.
-        channel_errors = any(
-            name in self.errors for pair in self.PERMISSIONS for name in pair[:2]
-        )
+        channel_errors = any(name in self.errors for pair in self.PERMISSIONS for name in pair[:2])
         if not channel_errors and not any(usable.values()):
             raise ValidationError(
                 "Give us at least one way to contact you that we may use: an email address, "

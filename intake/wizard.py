@@ -288,7 +288,8 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
 
     def item9_raises_concern(self) -> bool:
         item9 = _noted(self, "item_9")
-        return answers_questionnaires(self) and item9 not in (None, "", "0", forms.PREFER_NOT_TO_SAY)
+        no_concern = (None, "", "0", forms.PREFER_NOT_TO_SAY)
+        return answers_questionnaires(self) and item9 not in no_concern
 
     def has_risk_answer(self) -> bool:
         return needs_urgent_help(self) or self.item9_raises_concern()
