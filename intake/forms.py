@@ -300,7 +300,8 @@ class ContactForm(StepForm):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
         error_messages={
-            "invalid": "Enter an email address in the correct format, like name@example.com"
+            "invalid": "Enter an email address in the correct format, like name@example.com",
+            "max_length": "Email address must be 254 characters or fewer",
         },
     )
     email_ok = radio_field("May we email you?", YES_NO)

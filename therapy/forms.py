@@ -371,7 +371,10 @@ class BreakRemoveForm(forms.Form):
     reason = forms.CharField(
         label="Why is this break no longer planned?",
         max_length=300,
-        error_messages={"required": "Say why the break is being removed"},
+        error_messages={
+            "required": "Say why the break is being removed",
+            "max_length": "The reason must be 300 characters or fewer (you have %(show_value)d)",
+        },
     )
 
 
@@ -480,7 +483,10 @@ class ProgressFlagReviewForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="For example, what you think is getting in the way and what you agreed",
-        error_messages={"required": "Enter what you and the client made of it"},
+        error_messages={
+            "required": "Enter what you and the client made of it",
+            "max_length": "The note must be 2000 characters or fewer (you have %(show_value)d)",
+        },
     )
 
 
@@ -491,6 +497,9 @@ class NonAttendanceForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="For example, attempts to reach the client by phone",
+        error_messages={
+            "max_length": "The note must be 1000 characters or fewer (you have %(show_value)d)"
+        },
     )
 
 
