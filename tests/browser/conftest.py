@@ -63,14 +63,17 @@ def page(browser, live_server, settings):
 
 def watch_console(page, origin: str) -> None:
     """Keep every console error and uncaught exception, for `console_errors` to report. A
-    file from elsewhere that cannot load (the NHS.UK font, offline here) is not ours."""
+    file from elsewhere that cannot load (the NHS.UK font, offline here) is not ours, and
+    the page itself coming back 400 with its errors is what a form does."""
     page.th_console_errors = []
 
     def on_console(message) -> None:
         if message.type != "error":
             return
         url = (message.location or {}).get("url", "")
-        if message.text.startswith("Failed to load resource") and not url.startswith(origin):
+        if message.text.startswith("Failed to load resource") and (
+            not url.startswith(origin) or url == page.url
+        ):
             return
         page.th_console_errors.append(f"{message.text} ({url})")
 
