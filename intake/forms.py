@@ -106,6 +106,13 @@ class NhsDateField(forms.MultiValueField):
             raise ValidationError(f"{noun} must be a real date") from None
 
 
+def limit_subject(label: str) -> str:
+    """What a too-long message names: the field ("Postal address"), or "Your answer" where
+    the label is a question."""
+    name = label.replace(" (optional)", "")
+    return "Your answer" if name.endswith("?") else name
+
+
 def text_field(
     label: str, *, limit: int = TEXT_LIMIT, required: bool = False, hint: str = "", rows: int = 5
 ) -> forms.CharField:
@@ -117,7 +124,8 @@ def text_field(
         strip=True,
         widget=forms.Textarea(attrs={"rows": rows, "data-maxlength": limit}),
         error_messages={
-            "max_length": f"{label} must be {limit} characters or fewer (you have %(show_value)d)",
+            "max_length": f"{limit_subject(label)} must be {limit} characters or fewer "
+            "(you have %(show_value)d)",
         },
     )
 
@@ -144,7 +152,7 @@ def line_field(
         widget=forms.TextInput(attrs=attrs),
         error_messages={
             "required": f"Enter your {label.lower()}",
-            "max_length": f"{label} must be {limit} characters or fewer",
+            "max_length": f"{limit_subject(label)} must be {limit} characters or fewer",
         },
     )
 

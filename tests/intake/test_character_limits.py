@@ -54,3 +54,10 @@ def test_staff_acknowledgement_over_the_limit_says_so_and_keeps_the_text(client,
     assert "What was done must be 2000 characters or fewer" in text
     assert too_long.strip() in text
     assert 'data-maxlength="2000"' in text
+
+
+def test_a_long_answer_to_a_question_is_named_plainly(client):
+    walk(client, MINIMAL, stop_before="difficulties")
+    response = post_step(client, "difficulties", {"presenting_problem": "x" * 2001})
+    assert "Your answer must be 2000 characters or fewer (you have 2001)" in response.text
+    assert "(optional) must be" not in response.text
