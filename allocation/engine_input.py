@@ -192,6 +192,15 @@ GENDER_STRENGTHS = {"preference": "preferred", "requirement": "required"}
 ALL_WEEKDAY_TIMES = [[day, part] for day in range(5) for part in PARTS]
 
 
+def _risk_words(values: dict) -> str:
+    """The risk as the referral list shows it (None known, Low, Medium, High), so a reason
+    never calls a referral's risk something its own page does not."""
+    words = f"risk: {Referral.Risk(values['risk_level']).label.lower()}"
+    if values["open_flag"]:
+        words += ", with a risk flag not yet acknowledged (ranked as high)"
+    return words
+
+
 def _referral_row(values: dict, service, site_names, planned_start, today, zone):
     """The engine's record of one referral (from ``allocation_problem``'s values), or a
     sentence saying why it cannot be one."""
@@ -208,6 +217,7 @@ def _referral_row(values: dict, service, site_names, planned_start, today, zone)
         "planned_start": planned_start.isoformat(),
         "referral_date": received.isoformat(),
         "risk": risk,
+        "risk_words": _risk_words(values),
         "mode": "either",
         "sites": list(site_names),
         "availability": ALL_WEEKDAY_TIMES,

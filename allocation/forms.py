@@ -177,7 +177,10 @@ class ProfileForm(forms.Form):
     display_name = forms.CharField(
         label="Name",
         max_length=200,
-        error_messages={"required": "Enter the therapist's name"},
+        error_messages={
+            "required": "Enter the therapist's name",
+            "max_length": "The name must be 200 characters or fewer",
+        },
     )
     gender = forms.ChoiceField(
         label="Gender",
@@ -196,7 +199,10 @@ class ProfileForm(forms.Form):
         label="Languages",
         max_length=300,
         help_text="Separate languages with commas, for example: English, Polish, BSL",
-        error_messages={"required": "Enter at least one language"},
+        error_messages={
+            "required": "Enter at least one language",
+            "max_length": "Languages must be 300 characters or fewer (you have %(show_value)d)",
+        },
     )
     frequencies = forms.MultipleChoiceField(
         label="Sessions a week offered",
@@ -286,7 +292,10 @@ class SlotForm(forms.Form):
         max_length=5,
         help_text="Use the 24-hour clock, for example 09:30 or 18:00",
         widget=forms.TextInput(attrs={"class": "nhsuk-input--width-5"}),
-        error_messages={"required": "Enter a start time"},
+        error_messages={
+            "required": "Enter a start time",
+            "max_length": "Enter the start time in 5 characters or fewer, like 09:30",
+        },
     )
     length = forms.IntegerField(
         label="Length in minutes",
@@ -335,4 +344,5 @@ class LeaveForm(forms.Form):
         max_length=200,
         required=False,
         help_text="For example, annual leave. Clients do not see this",
+        error_messages={"max_length": "The note must be 200 characters or fewer"},
     )

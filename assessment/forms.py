@@ -195,12 +195,14 @@ class BookingForm(ServiceForm):
     def clean(self):
         data = super().clean()
         day, start = data.get("day"), data.get("start")
-        if day and start:
-            starts_at = timezone.make_aware(datetime.combine(day, start))
-            if day < self.today or starts_at <= timezone.now():
-                self.add_error("day", "The assessment must be in the future: check the date")
-            elif day > self.today + timedelta(days=366):
-                self.add_error("day", "The date must be within the next 12 months")
+        # The date is checked on its own too, so a past date and an unreadable time are both
+        # reported at once.
+        starts_at = timezone.make_aware(datetime.combine(day, start)) if day and start else None
+        if day and (day < self.today or (starts_at and starts_at <= timezone.now())):
+            self.add_error("day", "The assessment must be in the future: check the date")
+        elif day and day > self.today + timedelta(days=366):
+            self.add_error("day", "The date must be within the next 12 months")
+        if starts_at:
             data["starts_at"] = starts_at
         mode = data.get("mode")
         if mode == Mode.IN_PERSON:
@@ -255,7 +257,8 @@ class SectionForm(StepForm):
         data = super().clean()
         status = data.get("status")
         filled = [name for name in self.content_fields if data.get(name)]
-        if status == SectionStatus.ANSWERED and not filled and not self.errors:
+        content_errors = any(name in self.errors for name in self.content_fields)
+        if status == SectionStatus.ANSWERED and not filled and not content_errors:
             self.add_error(
                 self.content_fields[0],
                 f"Enter what the client said about {self.topic}, or select that they chose "

@@ -5,11 +5,9 @@ from common.access import may_use_staff_pages
 
 def service(request):
     user = getattr(request, "user", None)
-    staff_service = (
-        getattr(user, "service", None) if getattr(user, "is_authenticated", False) else None
-    )
     return {
-        "service_name": staff_service.name if staff_service else settings.SERVICE_NAME,
+        # One name in every header and title, public and staff pages alike.
+        "service_name": settings.SERVICE_NAME,
         # An integration account is never shown the staff pages' header and links.
         "staff_user": user if may_use_staff_pages(user) else None,
     }

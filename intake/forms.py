@@ -106,6 +106,13 @@ class NhsDateField(forms.MultiValueField):
             raise ValidationError(f"{noun} must be a real date") from None
 
 
+def limit_subject(label: str) -> str:
+    """What a too-long message names: the field ("Postal address"), or "Your answer" where
+    the label is a question."""
+    name = label.replace(" (optional)", "")
+    return "Your answer" if name.endswith("?") else name
+
+
 def text_field(
     label: str, *, limit: int = TEXT_LIMIT, required: bool = False, hint: str = "", rows: int = 5
 ) -> forms.CharField:
@@ -117,7 +124,8 @@ def text_field(
         strip=True,
         widget=forms.Textarea(attrs={"rows": rows, "data-maxlength": limit}),
         error_messages={
-            "max_length": f"{label} must be {limit} characters or fewer (you have %(show_value)d)",
+            "max_length": f"{limit_subject(label)} must be {limit} characters or fewer "
+            "(you have %(show_value)d)",
         },
     )
 
@@ -144,7 +152,7 @@ def line_field(
         widget=forms.TextInput(attrs=attrs),
         error_messages={
             "required": f"Enter your {label.lower()}",
-            "max_length": f"{label} must be {limit} characters or fewer",
+            "max_length": f"{limit_subject(label)} must be {limit} characters or fewer",
         },
     )
 
@@ -300,7 +308,8 @@ class ContactForm(StepForm):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
         error_messages={
-            "invalid": "Enter an email address in the correct format, like name@example.com"
+            "invalid": "Enter an email address in the correct format, like name@example.com",
+            "max_length": "Email address must be 254 characters or fewer",
         },
     )
     email_ok = radio_field("May we email you?", YES_NO)
@@ -363,14 +372,17 @@ class ContactForm(StepForm):
             or (data.get("landline_phone") and data.get("landline_call_ok") == "yes"),
             "letter": data.get("address") and data.get("letters_ok") == "yes",
         }
-        if not self.errors and not any(usable.values()):
+        # Only a mistake in the contact details themselves holds these back: any other
+        # error on the page is reported alongside them.
+        channel_errors = any(name in self.errors for pair in self.PERMISSIONS for name in pair[:2])
+        if not channel_errors and not any(usable.values()):
             raise ValidationError(
                 "Give us at least one way to contact you that we may use: an email address, "
                 "a phone number or a postal address, and say yes to us using it",
                 code="no_channel",
             )
         preferred = data.get("preferred_channel")
-        if preferred and not self.errors and not usable.get(preferred):
+        if preferred and not channel_errors and not usable.get(preferred):
             self.add_error(
                 "preferred_channel",
                 "Choose a way to contact you that you have given us and said we may use",

@@ -59,7 +59,10 @@ class ResumeForm(forms.Form):
         label="Your code",
         max_length=20,
         help_text="12 letters and numbers, like 7K3M-X9QP-4RTW",
-        error_messages={"required": "Enter the code you were given when you saved"},
+        error_messages={
+            "required": "Enter the code you were given when you saved",
+            "max_length": "The code must be 20 characters or fewer, like 7K3M-X9QP-4RTW",
+        },
     )
 
     def clean_code(self):

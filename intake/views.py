@@ -37,7 +37,11 @@ class AcknowledgeForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="For example: called the client, safety plan agreed, GP informed",
-        error_messages={"required": "Say what was done about this risk before acknowledging it"},
+        error_messages={
+            "required": "Say what was done about this risk before acknowledging it",
+            "max_length": "What was done must be 2000 characters or fewer (you have "
+            "%(show_value)d)",
+        },
     )
 
 

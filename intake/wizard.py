@@ -284,10 +284,15 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
         """After a risk answer, crisis help appears at once, on every following page."""
         if needs_urgent_help(self) and step != URGENT_HELP:
             return True
-        if not answers_questionnaires(self):
-            return False
+        return step != PHQ9 and self.item9_raises_concern()
+
+    def item9_raises_concern(self) -> bool:
         item9 = _noted(self, "item_9")
-        return step != PHQ9 and item9 not in (None, "", "0", forms.PREFER_NOT_TO_SAY)
+        no_concern = (None, "", "0", forms.PREFER_NOT_TO_SAY)
+        return answers_questionnaires(self) and item9 not in no_concern
+
+    def has_risk_answer(self) -> bool:
+        return needs_urgent_help(self) or self.item9_raises_concern()
 
     def summary(self) -> list[dict]:
         sections = []
@@ -343,7 +348,11 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
                 "Please wait a few minutes and try again.",
             )
             return redirect(self.get_step_url(step))
-        self.request.session[drafts.SAVED_SESSION_KEY] = code.as_dict()
+        # The saved page keeps the crisis help the steps were showing after a risk answer.
+        self.request.session[drafts.SAVED_SESSION_KEY] = {
+            **code.as_dict(),
+            "show_crisis_callout": self.has_risk_answer(),
+        }
         return redirect("refer-saved")
 
     # --- submit -------------------------------------------------------------------------

@@ -125,7 +125,7 @@ class GoalRatingForm(ServiceForm):
         data = super().clean()
         if (
             self.goals
-            and not self.errors
+            and not any(f"goal_{goal.public_id}" in self.errors for goal in self.goals)
             and not any(data.get(f"goal_{goal.public_id}") is not None for goal in self.goals)
         ):
             raise ValidationError("Enter a rating for at least one goal")
@@ -371,7 +371,10 @@ class BreakRemoveForm(forms.Form):
     reason = forms.CharField(
         label="Why is this break no longer planned?",
         max_length=300,
-        error_messages={"required": "Say why the break is being removed"},
+        error_messages={
+            "required": "Say why the break is being removed",
+            "max_length": "The reason must be 300 characters or fewer (you have %(show_value)d)",
+        },
     )
 
 
@@ -438,7 +441,10 @@ class ReviewMeasuresForm(forms.Form):
                         f"{measure.name} question {number}: select the client's answer, "
                         "'Prefer not to say' or 'Not answered'",
                     )
-        if not self.errors and all(data.get(f"{code}_status") == "not_done" for code in self.codes):
+        statuses = [f"{code}_status" for code in self.codes]
+        if not any(name in self.errors for name in statuses) and all(
+            data.get(name) == "not_done" for name in statuses
+        ):
             raise ValidationError(
                 "Nothing to save: select 'Completed' or 'chose not to complete' for at "
                 "least one questionnaire, or go back without saving"
@@ -477,7 +483,10 @@ class ProgressFlagReviewForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="For example, what you think is getting in the way and what you agreed",
-        error_messages={"required": "Enter what you and the client made of it"},
+        error_messages={
+            "required": "Enter what you and the client made of it",
+            "max_length": "The note must be 2000 characters or fewer (you have %(show_value)d)",
+        },
     )
 
 
@@ -488,6 +497,9 @@ class NonAttendanceForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="For example, attempts to reach the client by phone",
+        error_messages={
+            "max_length": "The note must be 1000 characters or fewer (you have %(show_value)d)"
+        },
     )
 
 

@@ -75,7 +75,8 @@ def _priority_phrase(referral: Referral, priority: int) -> str:
         standard = ", past the 6- and 18-week standards"
     elif weeks >= 6:
         standard = ", past the 6-week standard"
-    return f"priority {priority}: waiting {_plural(weeks, 'week')}{standard}, {referral.risk} risk"
+    risk = referral.risk_words or f"{referral.risk} risk"
+    return f"priority {priority}: waiting {_plural(weeks, 'week')}{standard}, {risk}"
 
 
 def _assignment_reasons(

@@ -77,6 +77,7 @@ _REFERRAL_FIELDS = {
     "weeks_waiting",
     "referral_date",
     "risk",
+    "risk_words",
     "assessor",
     "notes",
 }
@@ -357,6 +358,7 @@ def _parse_referral(
     risk = reader.text("risk", default="low", lower=True)
     if risk not in RISKS:
         reader.fail(f"risk {risk!r} is not one of low, medium, high")
+    risk_words = reader.text("risk_words", default=None)
     assessor = reader.text("assessor", default=None)
     return Referral(
         id=rid,
@@ -376,6 +378,7 @@ def _parse_referral(
         weeks_waiting=weeks,
         risk=risk,
         assessor=assessor,
+        risk_words=risk_words,
     )
 
 

@@ -155,6 +155,9 @@ class Referral:
     weeks_waiting: int
     risk: str
     assessor: str | None = None
+    # How the service's own pages word this referral's risk, for the reasons; the engine's
+    # three ranks otherwise.
+    risk_words: str | None = None
 
     @property
     def accepts_remote(self) -> bool:

@@ -1,16 +1,21 @@
 """Render Django form fields with the NHS.UK frontend's markup.
 
 `{% nhs_field form.name %}` picks the component by widget (input, textarea with a
-character count, radios, checkboxes, date input, single checkbox);
+character count, radios, checkboxes, date input, single checkbox). No field carries a
+`maxlength` attribute, which would cut off text without a word: the form's error says the
+limit and the page keeps what was typed;
 `{% nhs_error_summary form %}` lists every error with a link to its field.
 """
 
 from __future__ import annotations
 
 from django import forms, template
+from django.forms.formsets import BaseFormSet
 from django.template.loader import render_to_string
 
 register = template.Library()
+
+COUNTED_INPUT_LIMIT = 200
 
 
 def field_kind(bound) -> str:
@@ -68,6 +73,14 @@ def nhs_field(bound, **options):
             for i, name in enumerate(names)
         ]
     maxlength = getattr(bound.field, "max_length", None)
+    # A one-line input counts characters only where the limit is one a person might reach
+    # (free text, not names, numbers or codes); every limit is checked by the server anyway.
+    counted = (
+        kind == "input"
+        and bool(maxlength)
+        and maxlength >= COUNTED_INPUT_LIMIT
+        and getattr(bound.field.widget, "input_type", "text") == "text"
+    )
     context = {
         "field": bound,
         "kind": kind,
@@ -81,6 +94,7 @@ def nhs_field(bound, **options):
         "choices": list(getattr(bound.field, "choices", []) or []),
         "date_parts": date_parts,
         "maxlength": maxlength,
+        "counted": counted,
         "attrs": bound.field.widget.attrs,
         "heading": options.get("heading", False),
         "required": bound.field.required,
@@ -104,3 +118,13 @@ def nhs_error_summary(*forms_to_check):
     if not items:
         return ""
     return render_to_string("nhs/error_summary.html", {"items": items})
+
+
+@register.simple_tag(takes_context=True)
+def page_has_errors(context) -> bool:
+    """Whether any form (or formset) on the page came back with errors: the base template
+    starts the page's title with "Error: " then, on every page, whatever the view."""
+    for value in context.flatten().values():
+        if isinstance(value, forms.BaseForm | BaseFormSet) and value.is_bound and value.errors:
+            return True
+    return False

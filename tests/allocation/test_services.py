@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from allocation import decisions, selectors, services, therapists
 from allocation.models import Allocation, AllocationSlot, Proposal, ProposalRun, WeeklySlot
-from intake.models import Referral
+from intake.models import Referral, RiskFlag
 from notifications.models import Notification
 from tests import factories
 from tests.allocation.conftest import make_therapist, make_waiting, run_queued
@@ -60,6 +60,33 @@ def test_a_run_writes_a_proposal_for_everyone_with_reasons_that_match_the_data(
     assert waiting.therapist is None
     assert "with 1 therapist (Ada Lewis)" in waiting.reasons[0]
     assert waiting.suggestions[0].startswith("next in line when Ada Lewis")
+
+
+@pytest.mark.parametrize(
+    ("risk", "flagged", "words", "not_words"),
+    [
+        ("none_known", False, "risk: none known", "low risk"),
+        ("medium", True, "risk: medium, with a risk flag not yet acknowledged", "high risk"),
+        ("high", False, "risk: high", "risk flag"),
+    ],
+)
+def test_reasons_word_the_risk_as_the_referral_list_does(
+    service, ada, coordinator, django_capture_on_commit_callbacks, risk, flagged, words, not_words
+):
+    referral = make_waiting(service, weeks=20, risk=risk)
+    if flagged:
+        RiskFlag.objects.create(
+            service=service,
+            referral=referral,
+            source=RiskFlag.Source.STAFF,
+            detail="Raised by staff",
+            raised_at=timezone.now(),
+        )
+    run_now(service, coordinator, django_capture_on_commit_callbacks)
+    reasons = Proposal.objects.get(referral=referral).reasons
+    assert words in reasons[0], reasons
+    assert referral.get_risk_level_display().lower() in reasons[0]
+    assert not any(not_words in reason for reason in reasons), reasons
 
 
 def test_run_is_idempotent_and_an_empty_waiting_list_is_a_normal_result(

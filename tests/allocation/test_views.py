@@ -61,6 +61,19 @@ def test_pages_need_sign_in_the_right_role_and_the_same_service(
         assert client.get(url).status_code == 200
 
 
+def test_run_page_says_who_asked_for_it_in_one_plain_sentence(
+    client, service, ada, coordinator, django_capture_on_commit_callbacks
+):
+    make_waiting(service)
+    client.force_login(coordinator)
+    _, run = run_now(client, django_capture_on_commit_callbacks)
+    page = client.get(reverse("allocation-run", args=[run.public_id])).content.decode()
+    name = coordinator.get_full_name() or coordinator.username
+    assert f" by {name}.</p>" in page
+    assert "asked for by a coordinator by" not in page.lower()
+    assert "Asked for on " in page
+
+
 def test_other_services_runs_and_proposals_are_not_found(
     client, service, ada, coordinator, other_staff, django_capture_on_commit_callbacks
 ):

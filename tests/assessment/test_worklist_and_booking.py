@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
@@ -177,6 +177,20 @@ def test_booking_in_the_past_is_refused(client, assessor, service, site):
         booking(yesterday, site=str(site.public_id)),
     )
     assert "The assessment must be in the future" in response.text
+
+
+def test_booking_reports_the_date_and_the_time_errors_together(client, assessor, service, site):
+    referral = make(service, "TH-AAAA-AAAA", weeks=3)
+    client.force_login(assessor)
+    data = booking(date(2020, 1, 1), site=str(site.public_id), start="25:00")
+
+    response = client.post(reverse("assessment-book", args=[referral.public_id]), data)
+
+    assert response.status_code == 200
+    assert "Enter the start time as a real time" in response.text
+    assert "The assessment must be in the future" in response.text
+    assert response.text.count('class="nhsuk-error-message"') == 2
+    assert "<title>Error: " in response.text
 
 
 def test_another_services_site_cannot_be_used(client, assessor, service, other_service):

@@ -71,3 +71,53 @@ def test_a_huge_date_part_in_a_staff_date_is_a_form_error_that_keeps_what_was_ty
     assert not form.is_valid()
     assert form.errors["starts_on"] == ["Start date must be a real date"]
     assert 'value="99999999999999999999"' in render(form, "starts_on")
+
+
+class Limits(forms.Form):
+    name = forms.CharField(max_length=100)
+    reason = forms.CharField(max_length=300)
+    notes = forms.CharField(widget=forms.Textarea, required=False)
+
+
+def test_no_field_cuts_text_off_and_longer_lines_count_characters():
+    form = Limits()
+    name, reason, notes = render(form, "name"), render(form, "reason"), render(form, "notes")
+    for html in (name, reason, notes):
+        assert " maxlength=" not in html
+    assert "nhsuk-character-count" not in name
+    assert 'data-module="nhsuk-character-count" data-maxlength="300"' in reason
+    assert 'id="id_reason-info"' in reason and "id_reason-info" in reason.split("<input")[1]
+    # A textarea without a limit is a plain textarea: the count would have nothing to count to.
+    assert "character-count" not in notes and "data-maxlength" not in notes
+
+
+def form_classes():
+    import importlib
+    import inspect
+
+    for module_name in (
+        "intake.forms",
+        "intake.views",
+        "intake.refer_views",
+        "assessment.forms",
+        "therapy.forms",
+        "allocation.forms",
+        "notifications.forms",
+    ):
+        module = importlib.import_module(module_name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, forms.BaseForm) and cls.__module__ == module_name:
+                yield cls
+
+
+def test_every_limit_has_a_message_that_says_the_limit():
+    missing = []
+    for cls in form_classes():
+        for name, field in cls.base_fields.items():
+            limit = getattr(field, "max_length", None)
+            if not limit or field.widget.is_hidden:
+                continue
+            message = str(field.error_messages.get("max_length", ""))
+            if f"{limit} characters or fewer" not in message:
+                missing.append(f"{cls.__module__}.{cls.__name__}.{name}: {message!r}")
+    assert not missing, "\n".join(missing)

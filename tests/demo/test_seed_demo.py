@@ -91,3 +91,49 @@ def test_the_demo_privacy_notice_reads_as_whole_paragraphs_on_the_consent_page(c
     for paragraph in paragraphs:
         assert "\n" not in paragraph
         assert f"<p>{escape(paragraph)}</p>" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_printed_hint_for_new_passwords_works_as_printed(capsys, settings, monkeypatch):
+    import os
+    import subprocess
+
+    from django.db import connection
+
+    from tests.support.services import ROOT
+
+    settings.DEBUG = True  # a development run, as `make run` starts it
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    call_command("seed_demo")
+    capsys.readouterr()
+    call_command("seed_demo")
+    second = capsys.readouterr().out
+    assert "shown this once" not in second
+    command = second.split("For new ones, run:\n", 1)[1].strip()
+    assert command.startswith("DEBUG=1 .venv/bin/python manage.py seed_demo --reset-passwords")
+
+    db = connection.settings_dict
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
+    }
+    env["DATABASE_URL"] = (
+        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    done = subprocess.run(
+        ["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Demo staff sign-ins (shown this once)" in done.stdout
+    assert "already exist" not in done.stdout
+
+
+def test_new_passwords_are_not_followed_by_the_hint_to_get_new_passwords(capsys):
+    call_command("seed_demo")
+    capsys.readouterr()
+    call_command("seed_demo", reset_passwords=True)
+    reset = capsys.readouterr().out
+    assert "shown this once" in reset
+    assert "already exist" not in reset

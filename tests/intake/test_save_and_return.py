@@ -56,6 +56,32 @@ def test_save_and_return_keeps_everything_including_the_unfinished_page(client):
     assert Referral.objects.get().client.given_name == "Robin"
 
 
+def test_saved_page_shows_crisis_help_after_a_risk_answer(client):
+    answers = {**MINIMAL, "safety": {"safe_now": "no", "age_ok": "yes"}}
+    walk(client, {"safety": answers["safety"]})
+    post_step(client, "urgent-help", {})
+    response = post_step(client, "about", {"given_name": "Robin"}, save_draft="1")
+    page = client.get(response.url).text
+    assert "Your answers are saved" in page
+    assert "Urgent advice: </span>If you need help now" in page
+
+
+def test_saved_page_shows_crisis_help_after_a_phq9_item_9_answer(client):
+    walk(client, {**MINIMAL, "questionnaires": {"answer_now": "yes"}}, stop_before="preferences")
+    phq9 = {f"item_{n}": "1" for n in range(1, 10)}
+    post_step(client, "phq9", phq9)
+    response = post_step(client, "gad7", {"item_1": "1"}, save_draft="1")
+    page = client.get(response.url).text
+    assert "Urgent advice: </span>If you need help now" in page
+
+
+def test_saved_page_has_no_crisis_box_without_a_risk_answer(client):
+    walk(client, MINIMAL, stop_before="gp")
+    page = client.get(post_step(client, "gp", {}, save_draft="1").url).text
+    assert "Your answers are saved" in page
+    assert "Urgent advice" not in page
+
+
 def test_code_is_shown_once(client):
     walk(client, MINIMAL, stop_before="contact")
     save_on(client, "contact", {})

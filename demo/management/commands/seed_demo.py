@@ -1,3 +1,9 @@
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from demo.services import demo_seed
@@ -31,8 +37,24 @@ class Command(BaseCommand):
                 "  POST http://127.0.0.1:8000/api/v1/referrals/ with "
                 f"'Authorization: Token {report.api_token}'; docs at /api/docs/"
             )
-        else:
+        if not issued:
             self.stdout.write(
                 "Demo staff users already exist; their passwords were shown when they were "
-                "created. New ones: python manage.py seed_demo --reset-passwords"
+                f"created. For new ones, run:\n  {reset_command()}"
             )
+
+
+def reset_command() -> str:
+    """The command that gives new passwords, as it can be pasted into a shell here: this
+    run's Python (the project's .venv, not whatever `python` is on the PATH) and, for a
+    development run without a SECRET_KEY, DEBUG=1, without which settings refuse to start.
+    Database settings are not repeated: they may hold a password."""
+    venv = Path.cwd() / ".venv"
+    if venv.exists() and venv.resolve() == Path(sys.prefix).resolve():
+        python = ".venv/bin/python"
+    else:
+        python = sys.executable
+    words = [python, "manage.py", "seed_demo", "--reset-passwords"]
+    if settings.DEBUG and not os.environ.get("SECRET_KEY"):
+        words.insert(0, "DEBUG=1")
+    return " ".join(shlex.quote(word) if "=" not in word else word for word in words)
