@@ -136,6 +136,20 @@ def worklist_page(*, user, page=1) -> Worklist:
     )
 
 
+def assessments_finished(*, user, page=1) -> Page:
+    """One page of the service's finished assessments, the most recently finished first,
+    each with its referral, client and who finished it."""
+    return page_of(
+        scope_to_service(
+            Assessment.objects.select_related("referral__client", "assessor", "finished_by"),
+            user,
+        )
+        .filter(status=Assessment.Status.FINISHED)
+        .order_by("-finished_at", "-id"),
+        page=page,
+    )
+
+
 def risk_flags_open(*, user) -> QuerySet[RiskFlag]:
     return (
         scope_to_service(RiskFlag.objects.select_related("referral__client"), user)

@@ -6,6 +6,7 @@ from assessment.wizard import assessment_wizard
 urlpatterns = [
     # Assessors
     path("staff/assessments/", views.worklist, name="assessment-worklist"),
+    path("staff/assessments/finished/", views.finished, name="assessment-finished"),
     path(
         "staff/referrals/<uuid:public_id>/assessment/book/",
         views.book,

@@ -44,6 +44,13 @@ def worklist(request: HttpRequest) -> HttpResponse:
     )
 
 
+@role_required(roles.ASSESSOR)
+@require_GET
+def finished(request: HttpRequest) -> HttpResponse:
+    assessments = selectors.assessments_finished(user=request.user, page=request.GET.get("page"))
+    return render(request, "assessment/finished.html", {"assessments": assessments})
+
+
 def _assessor_referral(request, public_id: UUID) -> Referral:
     try:
         return selectors.assessor_referral_get(user=request.user, public_id=public_id)

@@ -27,6 +27,10 @@ ANY_STAFF = roles.STAFF
 CLINICIANS = (roles.ASSESSOR, roles.THERAPIST)
 CARE_TEAM = (roles.COORDINATOR, roles.THERAPIST)
 ASSESSMENT_READERS = (roles.ASSESSOR, roles.COORDINATOR, roles.THERAPIST)
+# Assessors book and carry out assessments; with coordinators they read any of the service's
+# (a therapist reads only their own clients', so a link for everyone stops at these two).
+ASSESSORS = (roles.ASSESSOR,)
+ANY_ASSESSMENT_READERS = (roles.ASSESSOR, roles.COORDINATOR)
 OFFICE = (roles.COORDINATOR, roles.SERVICE_ADMIN)
 THERAPIST_PROFILES = (roles.COORDINATOR, roles.SERVICE_ADMIN, roles.THERAPIST)
 
@@ -37,6 +41,8 @@ RULES: dict[str, tuple[str, ...]] = {
     "clinicians": CLINICIANS,
     "care_team": CARE_TEAM,
     "assessment_readers": ASSESSMENT_READERS,
+    "assessors": ASSESSORS,
+    "any_assessment_readers": ANY_ASSESSMENT_READERS,
     "office": OFFICE,
     "therapist_profiles": THERAPIST_PROFILES,
 }

@@ -129,6 +129,15 @@ class GoalRatingForm(ServiceForm):
             and not any(data.get(f"goal_{goal.public_id}") is not None for goal in self.goals)
         ):
             raise ValidationError("Enter a rating for at least one goal")
+        rated_on = data.get("rated_on")
+        for number, goal in enumerate(self.goals, start=1):
+            field = f"goal_{goal.public_id}"
+            if rated_on and data.get(field) is not None and rated_on < goal.agreed_on:
+                self.add_error(
+                    field,
+                    f"Goal {number}, '{goal.short_description()}', was agreed on "
+                    f"{goal.agreed_on:%-d %B %Y}: it cannot be rated before then",
+                )
         return data
 
     def ratings(self) -> dict:

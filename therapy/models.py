@@ -81,6 +81,14 @@ class Goal(BaseModel):
     class Meta:
         ordering = ["agreed_on", "id"]
 
+    def short_description(self, limit: int = 60) -> str:
+        """The goal for a message: whole if short, else cut at a word with an ellipsis."""
+        text = " ".join(self.description.split())
+        if len(text) <= limit:
+            return text
+        cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+        return cut.rstrip(" ,;:.-") + "…"
+
 
 class GoalRating(BaseModel):
     goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="ratings")

@@ -152,35 +152,66 @@ def goal_add(*, referral: Referral, user, description: str, score: int, rated_on
     return goal
 
 
+class GoalRatingsRefused(TherapyError):
+    """Some ratings cannot be saved: `problems` pairs each goal's field with why, so the form
+    shows every one at once and keeps the other answers."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        super().__init__(problems[0][1], field=problems[0][0])
+        self.problems = problems
+
+
 @transaction.atomic
 def goal_ratings_record(
     *, referral: Referral, user, ratings: dict[Goal, int], rated_on: date
 ) -> list[GoalRating]:
+    """Record each goal's rating on `rated_on`. A goal already rated that day (the rating it
+    was agreed with, or an earlier save) has that rating corrected, not a second one added.
+    Nothing is saved unless every rating can be."""
     _same_service(user, referral)
     if not ratings:
         raise TherapyError("Enter a rating for at least one goal")
-    created = []
+    # Lock the goals (in id order) so two saves of the same day cannot both add a rating.
+    locked = {
+        goal.pk: goal
+        for goal in Goal.objects.select_for_update()
+        .filter(pk__in=[goal.pk for goal in ratings])
+        .order_by("id")
+    }
+    problems = []
     for goal, score in ratings.items():
         field = f"goal_{goal.public_id}"
-        if goal.referral_id != referral.pk or goal.status != Goal.Status.ACTIVE:
-            raise TherapyError("One of these goals is no longer being worked on.", field=field)
-        if not 0 <= score <= 10:
-            raise TherapyError("Ratings must be whole numbers from 0 to 10", field=field)
-        if rated_on < goal.agreed_on:
-            raise TherapyError(
-                f"'{goal.description[:40]}' was agreed on {goal.agreed_on:%-d %B %Y}: the "
-                "ratings cannot be earlier than that",
-                field="rated_on",
+        current = locked.get(goal.pk)
+        name = goal.short_description()
+        if current is None or current.referral_id != referral.pk:
+            problems.append((field, f"'{name}' is not one of this client's goals."))
+        elif current.status != Goal.Status.ACTIVE:
+            problems.append((field, f"'{name}' is no longer being worked on, so it is not rated."))
+        elif not 0 <= score <= 10:
+            problems.append((field, f"'{name}': the rating must be a whole number from 0 to 10"))
+        elif rated_on < current.agreed_on:
+            problems.append(
+                (
+                    field,
+                    f"'{name}' was agreed on {current.agreed_on:%-d %B %Y}: it cannot be rated "
+                    "before then",
+                )
             )
-        if goal.ratings.filter(rated_on=rated_on).exists():
-            raise TherapyError(
-                f"'{goal.description[:40]}' already has a rating on {rated_on:%-d %B %Y}",
-                field=field,
+    if problems:
+        raise GoalRatingsRefused(problems)
+    saved = []
+    for goal, score in ratings.items():
+        rating = GoalRating.objects.filter(goal=goal, rated_on=rated_on).order_by("id").first()
+        if rating is None:
+            rating = GoalRating.objects.create(
+                goal=goal, score=score, rated_on=rated_on, recorded_by=user
             )
-        created.append(
-            GoalRating.objects.create(goal=goal, score=score, rated_on=rated_on, recorded_by=user)
-        )
-    return created
+        elif rating.score != score or rating.recorded_by_id != user.pk:
+            rating.score = score
+            rating.recorded_by = user
+            rating.save(update_fields=["score", "recorded_by", "updated_at"])
+        saved.append(rating)
+    return saved
 
 
 @transaction.atomic

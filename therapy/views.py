@@ -290,6 +290,9 @@ def goals(request: HttpRequest, public_id: UUID) -> HttpResponse:
             else:
                 messages.info(request, "Choose what you want to do.")
                 return redirect("goals", public_id=public_id)
+        except services.GoalRatingsRefused as refused:
+            for field, message in refused.problems:
+                _apply(rate_form, services.TherapyError(message, field=field))
         except services.TherapyError as error:
             _apply(add_form if action == "add" else rate_form, error)
     return render(

@@ -446,3 +446,28 @@ def test_home_runs_the_same_queries_for_30_rows_as_for_3(
 
     client.force_login(user)
     _assert_flat(client, reverse("staff-home"), add, django_assert_max_num_queries)
+
+
+def test_finished_assessments_run_the_same_queries_for_30_rows_as_for_3(
+    client, assessor, service, django_assert_max_num_queries
+):
+    made = []
+
+    def add(n):
+        for _ in range(n):
+            made.append(
+                factories.FinishedAssessmentFactory(
+                    referral__client__service=service,
+                    finished_by=assessor,
+                    finished_at=timezone.now() - dt.timedelta(minutes=len(made)),
+                )
+            )
+
+    client.force_login(assessor)
+    _assert_flat(
+        client,
+        reverse("assessment-finished"),
+        add,
+        django_assert_max_num_queries,
+        shows=lambda: [a.referral.reference for a in made],
+    )

@@ -83,6 +83,7 @@ PAGES: dict[str, Page] = {
     "staff-risk-acknowledge": page("POST", "referral risk_flag", "AT", 400),
     # assessment: assessors assess
     "assessment-worklist": page("GET", "", "A", other=200),
+    "assessment-finished": page("GET", "", "A", other=200),
     "assessment-book": page("GET", "new_referral", "A"),
     "assessment-start": page("POST", "new_referral", "A", 302),
     "assessment-step": page("GET", "draft_assessment step", "A"),

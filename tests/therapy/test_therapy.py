@@ -200,9 +200,11 @@ def test_goals_agreed_rated_and_re_rated(signed_in, in_therapy):
     assert "Goal 2: the rating must be 10 or less" in bad.text
     rating[f"rate-goal_{goals[1].public_id}"] = "4"
     assert signed_in.post(url, {"action": "rate", **rating}).status_code == 302
-    again = signed_in.post(url, {"action": "rate", **rating})
-    assert "already has a rating on" in again.text
+    # Saving again the same day corrects that day's ratings rather than adding or refusing.
+    rating[f"rate-goal_{goals[1].public_id}"] = "5"
+    assert signed_in.post(url, {"action": "rate", **rating}).status_code == 302
     assert GoalRating.objects.filter(goal=goals[0]).count() == 2
+    assert GoalRating.objects.get(goal=goals[1], rated_on=today).score == 5
 
     close = reverse("goal-close", args=[in_therapy.public_id, goals[2].public_id])
     assert "Enter why" in signed_in.post(close, {"reason": ""}).text
