@@ -87,7 +87,9 @@ def test_the_therapist_opens_their_allocated_client_and_sees_only_free_slots(
     assert "Thursday 18:00 (remote)" in section
     assert "Tuesday 18:00" not in section.split("Starting with you")[0]
     assert signed_in(ada.user).get(client_url).status_code == 200
-    assert signed_in(ada.user).get(reverse("sessions", args=[referral.public_id])).status_code == 200
+    assert (
+        signed_in(ada.user).get(reverse("sessions", args=[referral.public_id])).status_code == 200
+    )
 
 
 def test_the_first_attended_session_puts_the_referral_in_therapy(service, ada, coordinator):
