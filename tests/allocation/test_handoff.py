@@ -146,3 +146,29 @@ def test_the_coordinators_waiting_list_separates_allocated_with_therapist_and_fi
     assert ada.user.get_full_name() in allocated_part
     first = timezone.localtime(allocation.first_appointment_at)
     assert f"{first:%-d %b %Y}, {first:%H:%M}" in allocated_part
+
+
+def test_a_service_admin_links_a_profile_to_its_sign_in_and_then_it_can_be_allocated(
+    signed_in, service, ada, coordinator, service_admin, therapist_user
+):
+    ada.user = None
+    ada.save()
+    page = signed_in(service_admin).get(reverse("allocation-therapist", args=[ada.public_id]))
+    assert "Not linked yet" in page.text
+    edit = reverse("allocation-therapist-edit", args=[ada.public_id])
+    from allocation.forms import ProfileForm
+
+    data = {k: v for k, v in ProfileForm.initial_for(ada).items() if k != "sites"}
+    data["sites"] = [str(s.public_id) for s in ada.sites.all()]
+    data["sign_in"] = str(therapist_user.public_id)
+    response = signed_in(service_admin).post(edit, data)
+    assert response.status_code == 302
+    ada.refresh_from_db()
+    assert ada.user == therapist_user
+
+    referral = make_waiting(service)
+    allocate(referral, ada, coordinator)
+    assert Therapy.objects.get(referral=referral).therapist == therapist_user
+    # The therapist cannot move their own profile's link.
+    form = signed_in(therapist_user).get(edit).text
+    assert "Staff sign-in" not in form
