@@ -4,8 +4,11 @@ therapist's slots), accept many at once, and hold a referral off the list or rel
 Allocating locks the therapist's row first and the referral's second (always in that order,
 so two coordinators never deadlock), counts the caseload and checks the slots under that
 lock, and a partial unique index on booked slots backs it up: a caseload is never overfilled
-and a slot never booked twice. It sets the session plan's regular times and queues the
-allocation letter through the notifications outbox, so the letter leaves only on commit.
+and a slot never booked twice. It sets the session plan's regular times, plans the therapy
+with the profile's linked sign-in and the first appointment (through therapy's services:
+the referral is in therapy from the first attended session the therapist records), and
+queues the allocation letter through the notifications outbox, so the letter leaves only on
+commit. A profile with no linked sign-in cannot be allocated.
 """
 
 from __future__ import annotations
@@ -82,6 +85,13 @@ def _allocate(
     )
     if therapist is None or therapist.service_id != referral.service_id:
         raise AllocationError("Choose a therapist from this service.", field="slots")
+    if therapist.user_id is None:
+        raise AllocationError(
+            f"{therapist.display_name} has no staff sign-in linked to their profile, so they "
+            "could not see this client or record their sessions. A service administrator "
+            "links it on the therapist's profile. Nothing was changed.",
+            field="slots",
+        )
     current = Referral.objects.select_for_update().get(pk=referral.pk)
     if current.status != Referral.Status.AWAITING_ALLOCATION:
         raise AllocationError(
@@ -151,6 +161,7 @@ def _allocate(
         ) from None
     allocation.session_plan_version = _session_plan_set(current, user, slots, first)
     allocation.save(update_fields=["session_plan_version", "updated_at"])
+    _therapy_plan(current, therapist, first, user)
     from intake.services import referral_status_set
 
     referral_status_set(
@@ -205,6 +216,17 @@ def _session_plan_set(referral, user, slots: Sequence[WeeklySlot], first: dt.dat
     except plans.TherapyError as error:
         raise AllocationError(f"The session plan could not be updated: {error}") from None
     return plan.version
+
+
+def _therapy_plan(referral, therapist: Therapist, first: dt.datetime, user) -> None:
+    """Therapy's record of who sees the client, planned from the first appointment: the
+    therapist then sees the client among theirs and records the first session."""
+    try:
+        plans.therapy_plan(
+            referral=referral, therapist=therapist.user, first_appointment_at=first, user=user
+        )
+    except plans.TherapyError as error:
+        raise AllocationError(f"{error} Nothing was changed.", field="slots") from None
 
 
 def _letter(allocation, referral, therapist, slots, first: dt.datetime) -> None:

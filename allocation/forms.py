@@ -236,12 +236,28 @@ class ProfileForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, sites=(), **kwargs):
+    def __init__(self, *args, sites=(), sign_ins=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.site_rows = {str(site.public_id): site for site in sites}
         self.fields["sites"].choices = [(key, site.name) for key, site in self.site_rows.items()]
         if not self.site_rows:
             del self.fields["sites"]
+        # Only a service administrator's form links the profile to a staff sign-in.
+        self.sign_in_rows = None
+        if sign_ins is not None:
+            self.sign_in_rows = {str(u.public_id): u for u in sign_ins}
+            self.fields["sign_in"] = forms.ChoiceField(
+                label="Staff sign-in",
+                required=False,
+                help_text="The therapist's own sign-in: with it they see and open the clients "
+                "allocated to them. Clients can be allocated only to a linked profile",
+                choices=[("", "Not linked yet")]
+                + [
+                    (key, f"{u.get_full_name() or u.username} ({u.username})")
+                    for key, u in self.sign_in_rows.items()
+                ],
+                error_messages={"invalid_choice": "Select a sign-in from the list"},
+            )
 
     @staticmethod
     def initial_for(therapist: Therapist) -> dict:
@@ -254,6 +270,7 @@ class ProfileForm(forms.Form):
             "sites": [str(site.public_id) for site in therapist.sites.all()],
             "offers_remote": "yes" if therapist.offers_remote else "no",
             "capacity": therapist.capacity,
+            "sign_in": str(therapist.user.public_id) if therapist.user_id else "",
         }
 
     def clean_languages(self):
@@ -278,6 +295,8 @@ class ProfileForm(forms.Form):
             sites=[self.site_rows[key] for key in data.get("sites") or []],
             offers_remote=data["offers_remote"] == "yes",
             capacity=data["capacity"],
+            link=self.sign_in_rows is not None,
+            sign_in=(self.sign_in_rows or {}).get(data.get("sign_in") or ""),
         )
 
 

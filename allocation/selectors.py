@@ -42,6 +42,7 @@ WAIT_WARNING_WEEKS = 6
 WAIT_BREACH_WEEKS = 18
 WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 BSL_NAMES = {"bsl", "british sign language"}
+SIGN_INS_SHOWN = 500
 
 
 def language_code(value: str) -> str:
@@ -75,6 +76,24 @@ def therapist_for_user(*, user) -> Therapist | None:
     )
 
 
+def sign_ins_to_link(*, user, therapist: Therapist | None = None) -> list:
+    """Active therapists' sign-ins of the user's service that a profile may be linked to:
+    those not linked to another profile, by name (at most `SIGN_INS_SHOWN`)."""
+    from django.db.models import Q
+
+    from common.models import User
+
+    free = Q(therapist_profile__isnull=True)
+    if therapist is not None and therapist.user_id:
+        free |= Q(pk=therapist.user_id)
+    return list(
+        scope_to_service(User.objects.all(), user)
+        .filter(free, is_active=True, groups__name=roles.THERAPIST)
+        .distinct()
+        .order_by("last_name", "first_name", "id")[:SIGN_INS_SHOWN]
+    )
+
+
 def allocations_starting(*, user, limit: int = 50) -> list[Allocation]:
     """Clients allocated to this therapist whose therapy has not started yet (their first
     appointment is coming), soonest first, at most `limit`: the therapist knows who is
@@ -93,7 +112,7 @@ def allocations_starting(*, user, limit: int = 50) -> list[Allocation]:
 def therapist_get(*, user, public_id: UUID) -> Therapist:
     """The therapist, or Therapist.DoesNotExist when not of the user's service."""
     return (
-        scope_to_service(Therapist.objects.all(), user)
+        scope_to_service(Therapist.objects.select_related("user"), user)
         .prefetch_related("sites", "slots__site", "leave")
         .get(public_id=public_id)
     )

@@ -1,7 +1,8 @@
 """Therapist profiles, weekly slots and leave: who can be offered, and when.
 
-A service administrator adds and edits every profile of their service; a therapist edits
-their own (`can_edit_therapist`). Each change is checked (sites of this service, no
+A service administrator adds and edits every profile of their service and links each to
+its therapist's staff sign-in (clients can be allocated only to a linked profile); a
+therapist edits their own (`can_edit_therapist`). Each change is checked (sites of this service, no
 overlapping slots, a booked slot never removed) and marks the service's proposals stale in
 the same transaction, since it changes who is free.
 """
@@ -66,6 +67,10 @@ class ProfileInput:
     sites: list
     offers_remote: bool
     capacity: int
+    # The staff sign-in to link (None: not linked); only looked at when `link` is set, as
+    # only a service administrator's form offers it.
+    link: bool = False
+    sign_in: object = None
 
 
 def _profile_check(service_id: int, data: ProfileInput, therapist: Therapist | None) -> None:
@@ -101,6 +106,41 @@ def _profile_check(service_id: int, data: ProfileInput, therapist: Therapist | N
             )
 
 
+def _sign_in_check(user, therapist: Therapist | None, data: ProfileInput) -> None:
+    if not data.link:
+        return
+    if not user.has_role(roles.SERVICE_ADMIN):
+        raise AllocationError(
+            "Only a service administrator can link a profile to a sign-in.", field="sign_in"
+        )
+    chosen = data.sign_in
+    current = therapist.user_id if therapist is not None else None
+    if chosen is not None and chosen.pk != current:
+        if (
+            chosen.service_id != user.service_id
+            or not chosen.is_active
+            or not chosen.has_role(roles.THERAPIST)
+        ):
+            raise AllocationError("Select an active therapist of this service.", field="sign_in")
+        if Therapist.objects.filter(user=chosen).exists():
+            raise AllocationError(
+                "That sign-in is already linked to another profile.", field="sign_in"
+            )
+    new = chosen.pk if chosen is not None else None
+    if (
+        therapist is not None
+        and new != current
+        and selectors.allocations_holding(service_id=therapist.service_id)
+        .filter(therapist=therapist)
+        .exists()
+    ):
+        raise AllocationError(
+            f"{therapist.display_name} has clients allocated with their current sign-in. "
+            "Hand them over before changing it.",
+            field="sign_in",
+        )
+
+
 def _profile_apply(therapist: Therapist, data: ProfileInput) -> None:
     therapist.display_name = " ".join(data.display_name.split())[:200]
     therapist.gender = data.gender
@@ -109,6 +149,8 @@ def _profile_apply(therapist: Therapist, data: ProfileInput) -> None:
     therapist.frequencies = sorted(set(data.frequencies))
     therapist.offers_remote = data.offers_remote
     therapist.capacity = data.capacity
+    if data.link:
+        therapist.user = data.sign_in
 
 
 @transaction.atomic
@@ -116,6 +158,7 @@ def therapist_create(*, user, data: ProfileInput) -> Therapist:
     if not user.has_role(roles.SERVICE_ADMIN) or not user.service_id:
         raise AllocationError("Only a service administrator can add a therapist.")
     _profile_check(user.service_id, data, None)
+    _sign_in_check(user, None, data)
     therapist = Therapist(service_id=user.service_id)
     _profile_apply(therapist, data)
     therapist.save()
@@ -129,6 +172,7 @@ def therapist_update(*, therapist: Therapist, user, data: ProfileInput) -> Thera
     _require_editor(user, therapist)
     locked = Therapist.objects.select_for_update().get(pk=therapist.pk)
     _profile_check(locked.service_id, data, locked)
+    _sign_in_check(user, locked, data)
     _profile_apply(locked, data)
     locked.save()
     locked.sites.set(data.sites)

@@ -372,8 +372,9 @@ def therapist_add(request: HttpRequest) -> HttpResponse:
     if not request.user.service_id:
         raise Http404("No service")
     sites = list(request.user.service.sites.all())
+    sign_ins = selectors.sign_ins_to_link(user=request.user)
     if request.method == "POST":
-        form = forms.ProfileForm(request.POST, sites=sites)
+        form = forms.ProfileForm(request.POST, sites=sites, sign_ins=sign_ins)
         if form.is_valid():
             try:
                 therapist = therapists.therapist_create(user=request.user, data=form.profile())
@@ -387,6 +388,7 @@ def therapist_add(request: HttpRequest) -> HttpResponse:
     else:
         form = forms.ProfileForm(
             sites=sites,
+            sign_ins=sign_ins,
             initial={"frequencies": ["1"], "offers_remote": "yes", "gender": "not_stated"},
         )
     return render(
@@ -403,8 +405,13 @@ def therapist_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     therapist = _therapist_or_404(request, public_id)
     _editable_or_403(request, therapist)
     sites = list(request.user.service.sites.all())
+    sign_ins = (
+        selectors.sign_ins_to_link(user=request.user, therapist=therapist)
+        if request.user.has_role(roles.SERVICE_ADMIN)
+        else None
+    )
     if request.method == "POST":
-        form = forms.ProfileForm(request.POST, sites=sites)
+        form = forms.ProfileForm(request.POST, sites=sites, sign_ins=sign_ins)
         if form.is_valid():
             try:
                 therapists.therapist_update(
@@ -416,7 +423,9 @@ def therapist_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 messages.success(request, "Profile saved.")
                 return redirect("allocation-therapist", therapist.public_id)
     else:
-        form = forms.ProfileForm(sites=sites, initial=forms.ProfileForm.initial_for(therapist))
+        form = forms.ProfileForm(
+            sites=sites, sign_ins=sign_ins, initial=forms.ProfileForm.initial_for(therapist)
+        )
     return render(
         request,
         "allocation/profile_form.html",

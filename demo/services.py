@@ -94,6 +94,7 @@ FAMILY = [
     "White",
 ]
 THERAPIST_NAMES = [
+    "Rowan Ellis",  # the demo therapist's own profile: the sign-in of the same name
     "Ada Lewis",
     "Ben Carter",
     "Chloe Green",
@@ -203,7 +204,7 @@ def _seed_staff(service: Service, report: SeedReport, reset_passwords: bool) -> 
 
 def _seed_therapists(service: Service, sites: list[Site], seed: int, report) -> None:
     therapist_user = User.objects.get(username="therapist")
-    for index, name in enumerate(THERAPIST_NAMES):
+    for name in THERAPIST_NAMES:
         rng = random.Random(f"{seed}-{name}")
         therapist, created = Therapist.objects.get_or_create(
             service=service,
@@ -220,7 +221,10 @@ def _seed_therapists(service: Service, sites: list[Site], seed: int, report) -> 
                 "capacity": rng.randint(20, 40),
             },
         )
-        if index == 0 and therapist.user_id is None:
+        if name == therapist_user.get_full_name() and therapist.user_id != therapist_user.pk:
+            # The demo therapist signs in as the profile of the same name (earlier demo data
+            # linked the sign-in to another profile: the link moves).
+            Therapist.objects.filter(user=therapist_user).update(user=None)
             therapist.user = therapist_user
             therapist.save(update_fields=["user"])
         if created:

@@ -16,6 +16,7 @@ from allocation.selectors import (
     therapist_for_user,
     therapist_list,
 )
+from allocation.selectors import therapist_caseload as therapist_caseload_row
 from assessment.selectors import risk_flags_open
 from common import roles
 from common.selectors import staff_active
@@ -35,6 +36,8 @@ class StaffHome:
     awaiting_assessment: Any = None
     open_risk_flags: int | None = None
     therapist: Any = None
+    # The therapist's profile row: free and booked slots, read as the profile page reads it.
+    therapist_row: Any = None
     my_clients: Any = None
     starting_with_me: list = field(default_factory=list)
     my_progress_flags: Any = None
@@ -56,6 +59,8 @@ def staff_home_for(*, user) -> StaffHome:
         shown["open_risk_flags"] = risk_flags_open(user=user).count()
     if user.has_role(roles.THERAPIST):
         shown["therapist"] = therapist_for_user(user=user)
+        if shown["therapist"] is not None:
+            shown["therapist_row"] = therapist_caseload_row(therapist=shown["therapist"])
         shown["my_clients"] = therapist_caseload(user=user)
         shown["starting_with_me"] = allocations_starting(user=user)
         shown["my_progress_flags"] = progress_flags_open(user=user, therapist=user)

@@ -77,6 +77,12 @@ class TherapistFactory(factory.django.DjangoModelFactory):
         model = Therapist
 
     service = factory.SubFactory(ServiceFactory)
+    # Linked to a therapist's sign-in, as a profile must be before clients are allocated.
+    user = factory.SubFactory(
+        "tests.factories.UserFactory",
+        service=factory.SelfAttribute("..service"),
+        roles=["Therapist"],
+    )
     display_name = factory.Faker("name")
     gender = "female"
     languages = factory.LazyFunction(lambda: ["English"])

@@ -15,7 +15,11 @@ from common.models import BaseModel, Service, Site
 
 class Therapy(BaseModel):
     """Which therapist sees a client, from when. Independent of allocation's own records so
-    that access ("a therapist sees only their clients") rests on one small table."""
+    that access ("a therapist sees only their clients") rests on one small table.
+
+    Allocation plans it (`therapy_plan`): the therapist and the first appointment, while the
+    referral is still allocated, and `started_on` is the planned first date. The first
+    attended session puts the referral in therapy and sets `started_on` to its date."""
 
     class EndReason(models.TextChoices):
         COMPLETED = "completed", "Planned ending"
@@ -30,6 +34,8 @@ class Therapy(BaseModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="therapies"
     )
     started_on = models.DateField()
+    # The first appointment agreed at allocation; empty when therapy was recorded by hand.
+    first_appointment_at = models.DateTimeField(null=True, blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -137,10 +137,11 @@ class CaseloadRow:
 
 
 def therapist_caseload(*, user, page=1) -> Page:
-    """One page of the clients this therapist sees now (rows are CaseloadRow)."""
+    """One page of the clients this therapist sees now (rows are CaseloadRow): in therapy,
+    not those allocated whose first session is still to come (the staff home lists them)."""
     therapies = (
         scope_to_service(Therapy.objects.select_related("referral__client"), user)
-        .filter(therapist=user, ended_on=None)
+        .filter(therapist=user, ended_on=None, referral__status=Referral.Status.IN_THERAPY)
         .order_by("started_on", "id")
     )
     chosen = page_of(therapies, page=page)
@@ -151,7 +152,7 @@ def service_therapies(*, user, page=1) -> Page:
     """One page of everyone in therapy in the service now, for coordinators."""
     therapies = (
         scope_to_service(Therapy.objects.select_related("referral__client", "therapist"), user)
-        .filter(ended_on=None)
+        .filter(ended_on=None, referral__status=Referral.Status.IN_THERAPY)
         .order_by("started_on", "id")
     )
     chosen = page_of(therapies, page=page)
@@ -210,16 +211,26 @@ def _attended_since_measures(sessions: list[TherapySession]) -> int:
     )
 
 
-def waiting_for_therapy(*, user, page=1) -> Page:
-    """One page of referrals waiting for therapy to start, oldest first; rows are
-    (referral, its Recommendation or None)."""
+def waiting_for_therapy(*, user, page=1, allocated: bool = False) -> Page:
+    """One page of referrals waiting for therapy to start, oldest first: those waiting for
+    a therapist, or (`allocated`) those allocated whose first session is still to come.
+    Rows are (referral, its Recommendation or None, its planned Therapy or None)."""
+    status = Referral.Status.ALLOCATED if allocated else Referral.Status.AWAITING_ALLOCATION
     referrals = (
         scope_to_service(Referral.objects.select_related("client", "assessment"), user)
-        .filter(status__in=[Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED])
+        .filter(status=status)
         .order_by("received_at", "id")
     )
     chosen = page_of(referrals, page=page)
-    return page_with_rows(chosen, [(r, _recommendation_of(r)) for r in chosen])
+    planned = {}
+    if allocated:
+        planned = {
+            t.referral_id: t
+            for t in Therapy.objects.filter(
+                referral_id__in=[r.pk for r in chosen], ended_on=None
+            ).select_related("therapist")
+        }
+    return page_with_rows(chosen, [(r, _recommendation_of(r), planned.get(r.pk)) for r in chosen])
 
 
 def _recommendation_of(referral: Referral) -> Recommendation | None:
@@ -267,15 +278,18 @@ def caseload_page(*, user, page=1) -> CaseloadPage:
 
 @dataclass(frozen=True)
 class TherapyOverview:
+    allocated: Page
     waiting: Page
     rows: Page
     flags: QuerySet
 
 
-def therapy_overview(*, user, page=1, waiting_page=1) -> TherapyOverview:
-    """The coordinator's therapy page: who waits for therapy to start, who is in therapy
-    (each list paged on its own), and what is not on track."""
+def therapy_overview(*, user, page=1, waiting_page=1, allocated_page=1) -> TherapyOverview:
+    """The coordinator's therapy page: who is allocated and waits for a first session, who
+    waits for a therapist, who is in therapy (each list paged on its own), and what is not
+    on track."""
     return TherapyOverview(
+        allocated=waiting_for_therapy(user=user, page=allocated_page, allocated=True),
         waiting=waiting_for_therapy(user=user, page=waiting_page),
         rows=service_therapies(user=user, page=page),
         flags=progress_flags_open(user=user),

@@ -1,4 +1,5 @@
-"""Writes for therapy: the therapist link, goals, the versioned session plan, sessions,
+"""Writes for therapy: the therapist link (planned at allocation, started by the first
+attended session, or recorded by hand), goals, the versioned session plan, sessions,
 repeated measures, progress flags, the non-attendance policy and planned endings.
 
 Top-level services are atomic and keyword-only. Letters and alerts are queued through the
@@ -110,6 +111,39 @@ def therapy_start(*, referral: Referral, therapist, started_on: date, user) -> T
         referral=referral, status=Referral.Status.IN_THERAPY, from_statuses=READY_FOR_THERAPY
     )
     return therapy
+
+
+@transaction.atomic
+def therapy_plan(*, referral: Referral, therapist, first_appointment_at: datetime, user) -> Therapy:
+    """Link an allocated client to their therapist before therapy starts: allocation calls
+    this when a coordinator allocates (therapy never reads allocation). The referral stays
+    allocated; the first attended session the therapist records puts it in therapy."""
+    _same_service(user, referral)
+    if (
+        therapist.service_id != referral.service_id
+        or not therapist.is_active
+        or not therapist.has_role(roles.THERAPIST)
+    ):
+        raise TherapyError(
+            f"{therapist.get_full_name() or therapist.username}'s sign-in is not an active "
+            "therapist of this service.",
+            field="therapist",
+        )
+    if referral.status not in READY_FOR_THERAPY:
+        raise TherapyError(
+            f"This referral is '{referral.get_status_display()}': therapy can start only "
+            "after an assessment recommends it."
+        )
+    if Therapy.objects.select_for_update().filter(referral=referral, ended_on=None).exists():
+        raise TherapyError("This client already has a therapist.", field="therapist")
+    return Therapy.objects.create(
+        service_id=referral.service_id,
+        referral=referral,
+        therapist=therapist,
+        started_on=timezone.localtime(first_appointment_at).date(),
+        first_appointment_at=first_appointment_at,
+        started_by=user,
+    )
 
 
 def _current_therapy(referral: Referral, *, lock: bool = False) -> Therapy:
@@ -474,12 +508,19 @@ def therapy_session_record(
     *, referral: Referral, user, occurred_on: date, attendance: str, note: str = ""
 ) -> SessionRecorded:
     _same_service(user, referral)
-    therapy = _current_therapy(referral)
+    therapy = _current_therapy(referral, lock=True)
     if therapy.therapist_id != user.pk:
         raise TherapyError("Only the client's therapist records their sessions.")
     if attendance not in TherapySession.Attendance.values:
         raise TherapyError("Select whether the client attended", field="attendance")
-    if occurred_on < therapy.started_on:
+    attended = attendance == TherapySession.Attendance.ATTENDED
+    if attended and occurred_on > timezone.localdate():
+        raise TherapyError(
+            "A session in the future cannot be recorded as attended", field="occurred_on"
+        )
+    # Allocated, not started: the first appointment was a plan, and may have moved.
+    starting = referral.status == Referral.Status.ALLOCATED
+    if not starting and occurred_on < therapy.started_on:
         raise TherapyError(
             f"Therapy with you started on {therapy.started_on:%-d %B %Y}: the session date "
             "cannot be earlier",
@@ -498,6 +539,15 @@ def therapy_session_record(
         note=(note or "").strip()[:500],
         recorded_by=user,
     )
+    if starting and attended:
+        # In therapy from the first attended session, not from a date planned or typed in.
+        therapy.started_on = occurred_on
+        therapy.save(update_fields=["started_on", "updated_at"])
+        _referral_status_set(
+            referral=referral,
+            status=Referral.Status.IN_THERAPY,
+            from_statuses=(Referral.Status.ALLOCATED,),
+        )
     plan = SessionPlan.objects.filter(referral=referral).order_by("-version").first()
     every = plan.measures_every_sessions if plan else 4
     since = attended_since_measures(referral)

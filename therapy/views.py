@@ -71,11 +71,17 @@ def therapy_overview(request: HttpRequest) -> HttpResponse:
         user=request.user,
         page=request.GET.get("page"),
         waiting_page=request.GET.get("waiting_page"),
+        allocated_page=request.GET.get("allocated_page"),
     )
     return render(
         request,
         "therapy/therapy_overview.html",
-        {"waiting": overview.waiting, "rows": overview.rows, "flags": overview.flags},
+        {
+            "allocated": overview.allocated,
+            "waiting": overview.waiting,
+            "rows": overview.rows,
+            "flags": overview.flags,
+        },
     )
 
 

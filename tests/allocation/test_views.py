@@ -420,7 +420,8 @@ def test_a_therapist_sees_who_is_starting_with_them_until_therapy_starts(
 ):
     from allocation import decisions
     from common import roles
-    from therapy.services import therapy_start
+    from therapy.models import TherapySession
+    from therapy.services import therapy_session_record
 
     ada.user = therapist_user
     ada.save()
@@ -438,11 +439,12 @@ def test_a_therapist_sees_who_is_starting_with_them_until_therapy_starts(
     assert referral.reference not in signed_in(someone_else).get(reverse("staff-home")).text
 
     referral.refresh_from_db()
-    therapy_start(
+    # Therapy starts with the first session the therapist records as attended.
+    therapy_session_record(
         referral=referral,
-        therapist=therapist_user,
-        started_on=allocation.first_appointment_at.date(),
-        user=coordinator,
+        user=therapist_user,
+        occurred_on=timezone.localdate(),
+        attendance=TherapySession.Attendance.ATTENDED,
     )
     html = signed_in(therapist_user).get(reverse("staff-home")).text
     assert "Starting with you" not in html

@@ -137,3 +137,17 @@ def test_new_passwords_are_not_followed_by_the_hint_to_get_new_passwords(capsys)
     reset = capsys.readouterr().out
     assert "shown this once" in reset
     assert "already exist" not in reset
+
+
+def test_the_demo_therapist_signs_in_as_the_profile_of_the_same_name_and_sees_its_clients():
+    from allocation.models import Allocation
+    from therapy.models import Therapy
+
+    call_command("seed_demo")
+    therapist_user = User.objects.get(username="therapist")
+    profile = Therapist.objects.get(user=therapist_user)
+    assert profile.display_name == therapist_user.get_full_name() == "Rowan Ellis"
+    # The demo's clients in therapy with the demo therapist are allocated to their profile.
+    for therapy in Therapy.objects.filter(therapist=therapist_user, ended_on=None):
+        allocation = Allocation.objects.get(referral=therapy.referral, status="active")
+        assert allocation.therapist == profile

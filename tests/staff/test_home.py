@@ -70,3 +70,30 @@ def test_the_service_admins_team_table_is_bounded_and_says_so(
     client.force_login(service_admin)
     page = client.get(reverse("staff-home")).content.decode()
     assert "Showing 3 of 5 active staff, by surname." in page
+
+
+def test_a_therapists_home_lists_only_free_slots_and_links_their_allocated_clients(
+    client, service, coordinator, therapist_user
+):
+    from allocation import decisions
+    from allocation.selectors import therapist_caseload
+    from tests.allocation.conftest import make_therapist, make_waiting
+
+    profile = make_therapist(
+        service, (), [(1, "18:00", None), (3, "18:00", None)], user=therapist_user
+    )
+    referral = make_waiting(service)
+    tuesday = profile.slots.get(weekday=1)
+    decisions.allocation_choose(
+        referral=referral, user=coordinator, slot_ids=[tuesday.pk], reason="Evening"
+    )
+    client.force_login(therapist_user)
+    page = client.get(reverse("staff-home"))
+    week = page.text.split("Therapist: your week")[1].split("Not on track")[0]
+    free = page.context["therapist_row"].free_slots
+    assert (
+        free == therapist_caseload(therapist=profile).free_slots == [profile.slots.get(weekday=3)]
+    )
+    assert "Thursday 18:00 (remote)" in week
+    assert "Tuesday 18:00" not in week.split("Starting with you")[0]
+    assert reverse("therapy-client", args=[referral.public_id]) in week
