@@ -202,6 +202,25 @@ def _seed_staff(service: Service, report: SeedReport, reset_passwords: bool) -> 
                 report.api_token = token.key
 
 
+def _colleague(service: Service, name: str) -> User:
+    first, _, last = name.partition(" ")
+    username = "demo." + name.lower().replace(" ", ".").replace("'", "")
+    user, created = User.objects.get_or_create(
+        username=username,
+        defaults={
+            "first_name": first,
+            "last_name": last,
+            "email": f"{username}@demo.threshold.invalid",
+            "service": service,
+        },
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    user.groups.add(*Group.objects.filter(name=roles.THERAPIST))
+    return user
+
+
 def _seed_therapists(service: Service, sites: list[Site], seed: int, report) -> None:
     therapist_user = User.objects.get(username="therapist")
     for name in THERAPIST_NAMES:
@@ -226,6 +245,11 @@ def _seed_therapists(service: Service, sites: list[Site], seed: int, report) -> 
             # linked the sign-in to another profile: the link moves).
             Therapist.objects.filter(user=therapist_user).update(user=None)
             therapist.user = therapist_user
+            therapist.save(update_fields=["user"])
+        elif therapist.user_id is None and name != therapist_user.get_full_name():
+            # Every other profile belongs to a colleague with a sign-in of their own, so a
+            # proposal for them can be accepted. Nobody signs in as them in the demo.
+            therapist.user = _colleague(service, name)
             therapist.save(update_fields=["user"])
         if created:
             own_sites = rng.sample(sites, k=rng.choice([1, 1, 2]))

@@ -151,3 +151,22 @@ def test_the_demo_therapist_signs_in_as_the_profile_of_the_same_name_and_sees_it
     for therapy in Therapy.objects.filter(therapist=therapist_user, ended_on=None):
         allocation = Allocation.objects.get(referral=therapy.referral, status="active")
         assert allocation.therapist == profile
+
+
+def test_every_demo_therapist_profile_has_a_colleague_sign_in_so_a_proposal_can_be_accepted(
+    capsys,
+):
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    profiles = Therapist.objects.all()
+    assert profiles.exists()
+    assert not profiles.filter(user__isnull=True).exists()
+    colleagues = User.objects.filter(therapist_profile__isnull=False).exclude(username="therapist")
+    for user in colleagues:
+        # Colleagues are there to hold their profile's clients: nobody signs in as them in
+        # the demo, and their names are not printed with the demo sign-ins.
+        assert not user.has_usable_password()
+        assert user.has_role(roles.THERAPIST)
+        assert user.username not in out
+    call_command("seed_demo")
+    assert User.objects.filter(therapist_profile__isnull=False).count() == profiles.count()
