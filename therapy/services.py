@@ -573,8 +573,8 @@ def _progress_flags_raise(referral: Referral) -> list[ProgressFlag]:
     latest = evaluations[-1]
     change = latest.change
     numbers = (
-        f"PHQ-9 {change.phq9_change:+d}, GAD-7 {change.gad7_change:+d} since the start "
-        f"({latest.point.on:%-d %B %Y})"
+        f"PHQ-9 {change.phq9_change:+d}, GAD-7 {change.gad7_change:+d} on "
+        f"{latest.point.on:%-d %B %Y} since the start ({latest.baseline.on:%-d %B %Y})"
     )
     raised = []
     now = timezone.now()

@@ -59,6 +59,7 @@ class Evaluation:
     change: measures.Change | None  # None: not both totals at this point
     review_date: date | None  # the review point this time point answers, if any
     concerns: tuple[Concern, ...]
+    baseline: TimePoint | None = None  # the start it was judged against
 
     @property
     def on_track(self) -> bool:
@@ -99,7 +100,7 @@ def evaluate_series(
         if point.on <= base.on:
             continue
         if not point.paired:
-            evaluations.append(Evaluation(point, None, None, ()))
+            evaluations.append(Evaluation(point, None, None, (), base))
             continue
         change = measures.classify_change(base.pair(), point.pair())
         answered = [d for d in pending_reviews if d <= point.on]
@@ -110,5 +111,5 @@ def evaluate_series(
             concerns.append(Concern.RELIABLE_DETERIORATION)
         if review_date is not None and not change.reliable_improvement:
             concerns.append(Concern.NO_IMPROVEMENT_AT_REVIEW)
-        evaluations.append(Evaluation(point, change, review_date, tuple(concerns)))
+        evaluations.append(Evaluation(point, change, review_date, tuple(concerns), base))
     return evaluations

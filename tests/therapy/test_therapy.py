@@ -269,6 +269,25 @@ def test_no_reliable_improvement_at_the_review_raises_not_on_track(
     assert not flag.is_open and flag.reviewed_by == therapist
 
 
+def test_a_not_on_track_flag_dates_the_latest_questionnaires_and_the_start_apart(
+    signed_in, in_therapy, therapist
+):
+    plan_for(in_therapy, therapist, review_after_weeks=6)
+    start = weekly(in_therapy, 0) - timedelta(days=14)
+    baseline(in_therapy, 16, 12, start)
+    run_sessions(
+        signed_in,
+        in_therapy,
+        [(0, None), (1, None), (2, None), (3, None), (4, None), (5, None), (6, None)],
+    )
+    run_sessions(signed_in, in_therapy, [(7, (15, 12))])
+
+    detail = ProgressFlag.objects.get().detail
+    latest = weekly(in_therapy, 7)
+    assert f"on {latest.day} {latest:%B %Y}" in detail
+    assert f"since the start ({start.day} {start:%B %Y})" in detail
+
+
 def test_reliable_deterioration_raises_not_on_track_at_once(signed_in, in_therapy, therapist):
     plan_for(in_therapy, therapist, review_after_weeks=12)
     baseline(in_therapy, 10, 8, weekly(in_therapy, 0) - timedelta(days=14))
