@@ -134,11 +134,13 @@ def line_chart(
     )
     for day in dict.fromkeys(shown):
         x = x_of(day)
+        # The last date ends at its tick, so it is not cut off at the right edge.
+        anchor = "end" if span and day == days[-1] else "middle"
         parts.append(
             f'<line x1="{x:.1f}" y1="{axis_y}" x2="{x:.1f}" y2="{axis_y + 5}" stroke="{_TEXT}"/>'
         )
         parts.append(
-            f'<text x="{x:.1f}" y="{axis_y + 19}" text-anchor="middle" fill="{_TEXT}">'
+            f'<text x="{x:.1f}" y="{axis_y + 19}" text-anchor="{anchor}" fill="{_TEXT}">'
             f"{escape(_date_label(day))}</text>"
         )
     for index, one in enumerate(series):

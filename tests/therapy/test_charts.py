@@ -80,3 +80,16 @@ def test_text_is_escaped_and_single_points_are_centred():
     assert svg.find(f"{NS}polyline") is None
     marker = svg.findall(f"{NS}circle")[0]
     assert float(marker.get("cx")) == 48 + (640 - 48 - 16) / 2
+
+
+def test_every_date_label_fits_inside_the_chart():
+    svg = ET.fromstring(chart())
+    width = float(svg.get("viewBox").split()[2])
+    # At 13px a character of a date label is at most about 8px wide.
+    for text in svg.iter(f"{NS}text"):
+        if text.text and text.text[0].isdigit() and " 20" in text.text:
+            size = 8 * len(text.text)
+            x = float(text.get("x"))
+            anchor = text.get("text-anchor", "start")
+            start = {"start": x, "middle": x - size / 2, "end": x - size}[anchor]
+            assert start >= 0 and start + size <= width, text.text
