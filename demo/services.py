@@ -285,9 +285,13 @@ def _seed_referrals(service: Service, rng: random.Random, report: SeedReport) ->
         + [Referral.Status.ENDED] * 2
     )
     now = timezone.now()
+    named: set[tuple[str, str]] = set()
     for index, status in enumerate(statuses):
         reference = "TH-DEMO-" + "".join(rng.choice(ALPHABET) for _ in range(4))
         given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+        while (given, family) in named:  # no two demo clients share a name
+            given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+        named.add((given, family))
         born = date(rng.randint(1950, 2005), rng.randint(1, 12), rng.randint(1, 28))
         weeks = rng.uniform(0, 26) if status != Referral.Status.SUBMITTED else rng.uniform(0, 4)
         risk = rng.choice(["none_known"] * 6 + ["low"] * 3 + ["medium", "high"])

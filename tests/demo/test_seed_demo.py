@@ -170,3 +170,12 @@ def test_every_demo_therapist_profile_has_a_colleague_sign_in_so_a_proposal_can_
         assert user.username not in out
     call_command("seed_demo")
     assert User.objects.filter(therapist_profile__isnull=False).count() == profiles.count()
+
+
+def test_no_two_demo_clients_share_a_name():
+    from intake.models import Client
+
+    call_command("seed_demo")
+    names = [(c.given_name, c.family_name) for c in Client.objects.all()]
+    assert len(names) > 20
+    assert len(set(names)) == len(names)
