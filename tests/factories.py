@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from allocation.models import Therapist, WeeklySlot
 from common.models import Service, Site, User
-from intake.models import Client, Referral
+from intake.models import Client, Referral, RiskFlag
 from intake.references import reference_generate
 
 
@@ -70,6 +70,19 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     service = factory.SelfAttribute("client.service")
     reference = factory.LazyFunction(reference_generate)
     received_at = factory.LazyFunction(timezone.now)
+
+
+class RiskFlagFactory(factory.django.DjangoModelFactory):
+    """An open flag raised by staff on a referral."""
+
+    class Meta:
+        model = RiskFlag
+
+    referral = factory.SubFactory(ReferralFactory)
+    service = factory.SelfAttribute("referral.service")
+    source = RiskFlag.Source.STAFF
+    detail = "Raised by staff"
+    raised_at = factory.LazyFunction(timezone.now)
 
 
 class TherapistFactory(factory.django.DjangoModelFactory):

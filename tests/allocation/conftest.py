@@ -88,3 +88,12 @@ def run_queued() -> None:
 
     for run in ProposalRun.objects.filter(status=ProposalRun.Status.QUEUED):
         services.proposal_run_execute(run_id=run.public_id)
+
+
+@pytest.fixture
+def signed_in(client):
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in

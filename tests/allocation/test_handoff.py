@@ -23,15 +23,6 @@ from therapy.models import SessionPlan, Therapy, TherapySession
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def signed_in(client):
-    def sign_in(user):
-        client.force_login(user)
-        return client
-
-    return sign_in
-
-
 def allocate(referral, therapist, coordinator, weekday=1):
     slot = therapist.slots.get(weekday=weekday)
     return decisions.allocation_choose(

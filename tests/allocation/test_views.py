@@ -17,15 +17,6 @@ from tests.allocation.conftest import make_therapist, make_waiting, run_queued
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def signed_in(client):
-    def sign_in(user):
-        client.force_login(user)
-        return client
-
-    return sign_in
-
-
 def run_now(client, capture):
     with capture(execute=False):
         response = client.post(reverse("allocation-run-start"))

@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
 from tests.support.services import ROOT, unavailable
 
@@ -108,3 +110,18 @@ def assert_accessible(page, name: str) -> None:
     assert not violations, f"{name}: " + json.dumps(violations, indent=1)
     errors = console_errors(page)
     assert not errors, f"{name}: console errors: {errors}"
+
+
+def sign_in(page, live_server, user) -> None:
+    """Sign the browser in as a member of staff, through a session made by Django's client."""
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )

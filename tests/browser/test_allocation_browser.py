@@ -5,8 +5,6 @@ JavaScript), a proposal accepted, another therapist chosen, caseloads and profil
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from allocation import services
 from allocation.models import Allocation, ProposalRun
@@ -18,23 +16,9 @@ from tests.allocation.conftest import (
     make_waiting,
     run_queued,
 )
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, live_server, user) -> None:
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
 
 
 def submit(page, label) -> None:

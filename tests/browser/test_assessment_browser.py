@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
 from assessment.models import Assessment
@@ -15,24 +13,10 @@ from common import roles
 from intake import clinical_record
 from intake.models import MeasureResponse, Referral, RiskFlag
 from tests import factories
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 from therapy import services as therapy_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, live_server, user) -> None:
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
 
 
 def submit(page, label="Save and continue") -> None:

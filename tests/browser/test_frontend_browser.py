@@ -6,12 +6,10 @@ impact, best practices included) on the public pages and each role's home and li
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from common import roles
 from tests import factories
-from tests.browser.conftest import assert_accessible, console_errors
+from tests.browser.conftest import assert_accessible, console_errors, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,20 +18,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def referral_service(service, settings):
     settings.SELF_REFERRAL_SERVICE = service.slug
     return service
-
-
-def sign_in(page, live_server, user) -> None:
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
 
 
 def scripts_ran(page) -> bool:

@@ -8,10 +8,8 @@ import re
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 
-from intake.models import RiskFlag
-from tests.factories import ReferralFactory
+from tests.factories import RiskFlagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,14 +34,8 @@ def test_public_and_staff_pages_name_the_service_the_same_way(client, service, a
 
 
 def test_a_failed_acknowledgement_has_an_error_title(client, service, assessor):
-    referral = ReferralFactory(client__service=service)
-    flag = RiskFlag.objects.create(
-        service=service,
-        referral=referral,
-        source=RiskFlag.Source.STAFF,
-        detail="Raised by staff",
-        raised_at=timezone.now(),
-    )
+    flag = RiskFlagFactory(referral__client__service=service)
+    referral = flag.referral
     client.force_login(assessor)
     url = reverse("staff-risk-acknowledge", args=[referral.public_id, flag.public_id])
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from intake.models import RiskFlag
-from tests.factories import ReferralFactory
+from tests.factories import RiskFlagFactory
 from tests.intake.walk import MINIMAL, post_step, step_url, walk
 
 pytestmark = pytest.mark.django_db
@@ -35,14 +33,8 @@ def test_public_step_counts_characters_and_keeps_text_over_the_limit(client):
 
 
 def test_staff_acknowledgement_over_the_limit_says_so_and_keeps_the_text(client, service, assessor):
-    referral = ReferralFactory(client__service=service)
-    flag = RiskFlag.objects.create(
-        service=service,
-        referral=referral,
-        source=RiskFlag.Source.STAFF,
-        detail="Raised by staff",
-        raised_at=timezone.now(),
-    )
+    flag = RiskFlagFactory(referral__client__service=service)
+    referral = flag.referral
     client.force_login(assessor)
     too_long = "Called the client. " * 106  # 2014 characters
     url = reverse("staff-risk-acknowledge", args=[referral.public_id, flag.public_id])
