@@ -23,6 +23,7 @@ from common.models import Service, Site, User
 from intake import clinical_record
 from intake.models import Client, MeasureResponse, Preferences, PrivacyNotice, Referral
 from intake.references import ALPHABET
+from therapy import goals as therapy_goals
 from therapy import services as therapy_services
 from therapy.models import Therapy, TherapySession
 
@@ -423,7 +424,7 @@ def _seed_assessment_and_therapy(service: Service) -> None:
                 context=MeasureResponse.Context.ASSESSMENT,
                 completed_at=at,
             )
-        therapy_services.goal_add(
+        therapy_goals.goal_add(
             referral=referral,
             user=therapist,
             description="To say what I need without feeling I am a burden",

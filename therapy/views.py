@@ -20,6 +20,7 @@ from common import roles
 from common.access import CARE_TEAM, role_required
 from intake.models import Referral
 from therapy import forms, pages, selectors, services
+from therapy import goals as goal_services
 from therapy.models import TherapySession
 
 GET_POST = require_http_methods(["GET", "POST"])
@@ -273,7 +274,7 @@ def goals(request: HttpRequest, public_id: UUID) -> HttpResponse:
             if action == "add":
                 add_form = forms.GoalAddForm(request.POST, prefix="add")
                 if add_form.is_valid():
-                    services.goal_add(
+                    goal_services.goal_add(
                         referral=referral,
                         user=request.user,
                         description=add_form.cleaned_data["description"],
@@ -285,7 +286,7 @@ def goals(request: HttpRequest, public_id: UUID) -> HttpResponse:
             elif action == "rate":
                 rate_form = forms.GoalRatingForm(request.POST, prefix="rate", goals=active)
                 if rate_form.is_valid():
-                    services.goal_ratings_record(
+                    goal_services.goal_ratings_record(
                         referral=referral,
                         user=request.user,
                         ratings=rate_form.ratings(),
@@ -296,7 +297,7 @@ def goals(request: HttpRequest, public_id: UUID) -> HttpResponse:
             else:
                 messages.info(request, "Choose what you want to do.")
                 return redirect("goals", public_id=public_id)
-        except services.GoalRatingsRefused as refused:
+        except goal_services.GoalRatingsRefused as refused:
             for field, message in refused.problems:
                 _apply(rate_form, services.TherapyError(message, field=field))
         except services.TherapyError as error:
@@ -318,7 +319,9 @@ def goal_close(request: HttpRequest, public_id: UUID, goal_id: UUID) -> HttpResp
     form = forms.GoalCloseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.goal_close(goal=goal, user=request.user, reason=form.cleaned_data["reason"])
+            goal_services.goal_close(
+                goal=goal, user=request.user, reason=form.cleaned_data["reason"]
+            )
         except services.TherapyError as error:
             _apply(form, error)
         else:

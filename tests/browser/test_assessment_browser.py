@@ -14,6 +14,7 @@ from intake import clinical_record
 from intake.models import MeasureResponse, Referral, RiskFlag
 from tests import factories
 from tests.browser.conftest import assert_accessible, sign_in
+from therapy import goals as therapy_goals
 from therapy import services as therapy_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -185,7 +186,7 @@ def test_plan_goals_sessions_and_progress_are_accessible(page, live_server, serv
                 completed_at=at,
             )
     therapy_services._progress_flags_raise(referral)
-    therapy_services.goal_add(
+    therapy_goals.goal_add(
         referral=referral,
         user=therapist,
         description="Say no without guilt",

@@ -28,6 +28,7 @@ from notifications.outbox import notification_queue
 from tests import factories
 from tests.allocation.conftest import make_therapist, make_waiting
 from tests.notifications.people import make_referral
+from therapy import goals as therapy_goals
 from therapy import services as therapy_services
 from therapy.models import ProgressFlag, TherapySession
 
@@ -182,7 +183,7 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         ends_on=timezone.localdate() + dt.timedelta(days=14),
         kind=next(iter(_break_kinds())),
     )
-    goal = therapy_services.goal_add(
+    goal = therapy_goals.goal_add(
         referral=referral,
         user=therapist_user,
         description="To say what I need",

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from therapy import goals as goal_services
 from therapy import services
 from therapy.models import Goal, GoalRating
 
@@ -124,16 +125,16 @@ def test_every_refused_rating_names_its_goal_in_whole_words_and_keeps_the_answer
 
 def test_the_service_refuses_every_goal_it_cannot_rate_at_once(in_therapy, therapist):
     today = timezone.localdate()
-    one = services.goal_add(
+    one = goal_services.goal_add(
         referral=in_therapy, user=therapist, description=LONG, score=3, rated_on=today
     )
-    two = services.goal_add(
+    two = goal_services.goal_add(
         referral=in_therapy, user=therapist, description="Call my sister", score=4, rated_on=today
     )
-    services.goal_close(goal=two, user=therapist, reason="Reached it")
+    goal_services.goal_close(goal=two, user=therapist, reason="Reached it")
     two.refresh_from_db()
     with pytest.raises(services.TherapyError) as refused:
-        services.goal_ratings_record(
+        goal_services.goal_ratings_record(
             referral=in_therapy,
             user=therapist,
             ratings={one: 5, two: 6},
