@@ -27,6 +27,7 @@ from allocation.models import (
     ProposalRun,
     WeeklySlot,
 )
+from common.errors import ServiceError
 from intake.models import Referral
 
 logger = logging.getLogger("threshold.allocation")
@@ -36,14 +37,8 @@ logger = logging.getLogger("threshold.allocation")
 REPUBLISH_AFTER = dt.timedelta(minutes=2)
 
 
-class AllocationError(ValueError):
-    """Something a member of staff asked for that cannot be done now. The message says why
-    and what to do; `field` names the form field it belongs to, if any."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class AllocationError(ServiceError):
+    """A change to allocation that cannot be made now (common.errors.ServiceError)."""
 
 
 def _same_service(user, service_id: int) -> None:

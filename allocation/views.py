@@ -4,7 +4,6 @@ service or selector, render. Another service's rows answer 404, like missing one
 
 from __future__ import annotations
 
-import dataclasses
 from uuid import UUID
 
 from django.contrib import messages
@@ -21,23 +20,13 @@ from allocation import decisions, forms, selectors, services, therapists, waitin
 from allocation.models import Proposal, ProposalRun, Therapist
 from common import roles
 from common.access import OFFICE, THERAPIST_PROFILES, role_required
+from common.pages import page_context, refusal_on_form
 from intake.models import Referral
 
 GET_POST = require_http_methods(["GET", "POST"])
 
 
-def _shown(page) -> dict:
-    """A selector's page dataclass as template context, one name a field."""
-    return {f.name: getattr(page, f.name) for f in dataclasses.fields(page)}
-
-
 coordinator_only = role_required(roles.COORDINATOR)
-
-
-def _apply(form, error: services.AllocationError) -> None:
-    """Put a service's refusal on the form, next to the field it is about."""
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
 
 
 # --- The waiting list -------------------------------------------------------------------------
@@ -144,7 +133,7 @@ def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
         request,
         "allocation/referral.html",
         {
-            **_shown(page),
+            **page_context(page),
             "waiting": page.waiting,
             "accept_form": accept_form,
             "hold_form": forms_given.get("hold_form") or forms.HoldForm(),
@@ -179,7 +168,7 @@ def proposal_accept(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 first_appointment=form.cleaned_data["first_appointment"],
             )
         except services.AllocationError as error:
-            _apply(form, error)
+            refusal_on_form(form, error)
         else:
             messages.success(
                 request,
@@ -251,7 +240,7 @@ def referral_choose(request: HttpRequest, public_id: UUID) -> HttpResponse:
                     first_appointment=data["first_appointment"],
                 )
             except services.AllocationError as error:
-                _apply(form, error)
+                refusal_on_form(form, error)
             else:
                 messages.success(
                     request,
@@ -282,7 +271,7 @@ def referral_hold(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 referral=referral, user=request.user, reason=form.cleaned_data["reason"]
             )
         except services.AllocationError as error:
-            _apply(form, error)
+            refusal_on_form(form, error)
         else:
             messages.success(
                 request,
@@ -379,7 +368,7 @@ def therapist_add(request: HttpRequest) -> HttpResponse:
             try:
                 therapist = therapists.therapist_create(user=request.user, data=form.profile())
             except services.AllocationError as error:
-                _apply(form, error)
+                refusal_on_form(form, error)
             else:
                 messages.success(
                     request, f"{therapist.display_name} is added. Now add their weekly slots."
@@ -418,7 +407,7 @@ def therapist_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
                     therapist=therapist, user=request.user, data=form.profile()
                 )
             except services.AllocationError as error:
-                _apply(form, error)
+                refusal_on_form(form, error)
             else:
                 messages.success(request, "Profile saved.")
                 return redirect("allocation-therapist", therapist.public_id)
@@ -453,7 +442,7 @@ def slot_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
                     site=form.chosen_site(),
                 )
             except services.AllocationError as error:
-                _apply(form, error)
+                refusal_on_form(form, error)
             else:
                 messages.success(request, f"The {slot} slot is added.")
                 return redirect("allocation-therapist", therapist.public_id)
@@ -502,7 +491,7 @@ def leave_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
                     note=data["note"],
                 )
             except services.AllocationError as error:
-                _apply(form, error)
+                refusal_on_form(form, error)
             else:
                 messages.success(request, "Leave recorded. Proposals will take it into account.")
                 return redirect("allocation-therapist", therapist.public_id)

@@ -15,15 +15,10 @@ from assessment import forms, selectors, services
 from assessment.models import Assessment
 from common import roles
 from common.access import ASSESSMENT_READERS, role_required
+from common.pages import refusal_on_form
 from intake.models import Referral
 
 GET_POST = require_http_methods(["GET", "POST"])
-
-
-def _apply(form, error: services.AssessmentError) -> None:
-    """Put a service's refusal on the form, next to the field it is about."""
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
 
 
 # --- Assessor worklist and booking ----------------------------------------------------------
@@ -86,7 +81,7 @@ def book(request: HttpRequest, public_id: UUID) -> HttpResponse:
                     video_link=data.get("video_link", ""),
                 )
             except services.AssessmentError as error:
-                _apply(form, error)
+                refusal_on_form(form, error)
             else:
                 messages.success(
                     request,
@@ -157,7 +152,7 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
                     text=form.cleaned_data["text"],
                 )
             except services.AssessmentError as error:
-                _apply(form, error)
+                refusal_on_form(form, error)
             else:
                 messages.success(request, "Addendum added.")
                 return redirect("assessment-detail", public_id=public_id)

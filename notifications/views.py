@@ -7,7 +7,6 @@ that does not exist.
 
 from __future__ import annotations
 
-import dataclasses
 from uuid import UUID
 
 from django.contrib import messages
@@ -16,14 +15,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.access import ANY_STAFF, OFFICE, role_required
+from common.pages import page_context
 from notifications import actions, letters, printing, selectors
 from notifications.forms import CancelForm, FollowUpForm, ResendForm
 from notifications.models import Letter, Notification, PrintBatch
-
-
-def _shown(page) -> dict:
-    """A selector's page dataclass as template context, one name a field."""
-    return {f.name: getattr(page, f.name) for f in dataclasses.fields(page)}
 
 
 def _notification(request: HttpRequest, public_id: UUID) -> Notification:
@@ -59,7 +54,7 @@ def _detail(request, public_id: UUID, *, status=200, action_error="", **forms) -
     if detail is None:
         raise Http404("No such message")
     context = {
-        **_shown(detail),
+        **page_context(detail),
         "action_error": action_error,
         "resend_form": forms.get("resend_form") or ResendForm(),
         "cancel_form": forms.get("cancel_form") or CancelForm(),
@@ -136,7 +131,7 @@ def message_preview(request: HttpRequest, public_id: UUID, kind: str) -> HttpRes
     return render(
         request,
         "notifications/staff/message_preview.html",
-        _shown(page),
+        page_context(page),
     )
 
 
@@ -168,7 +163,7 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notifications/staff/follow_up_list.html",
-        _shown(page),
+        page_context(page),
     )
 
 
@@ -190,7 +185,7 @@ def print_batches(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notifications/staff/print_batches.html",
-        _shown(page),
+        page_context(page),
     )
 
 

@@ -3,7 +3,6 @@ Another service's (or another therapist's) client answers 404, like a missing on
 
 from __future__ import annotations
 
-import dataclasses
 from uuid import UUID
 
 from django.contrib import messages
@@ -18,23 +17,13 @@ from assessment.models import Mode
 from assessment.selectors import assessor_referral_get
 from common import roles
 from common.access import CARE_TEAM, role_required
+from common.pages import page_context, refusal_on_form
 from intake.models import Referral
 from therapy import forms, pages, selectors, services
 from therapy import goals as goal_services
 from therapy.models import TherapySession
 
 GET_POST = require_http_methods(["GET", "POST"])
-
-
-def _shown(page) -> dict:
-    """A page selector's dataclass as template context, one name a field."""
-    return {f.name: getattr(page, f.name) for f in dataclasses.fields(page)}
-
-
-def _apply(form, error: services.TherapyError) -> None:
-    """Put a service's refusal on the form, next to the field it is about."""
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
 
 
 # --- Therapy: who sees whom -----------------------------------------------------------------
@@ -91,7 +80,7 @@ def therapy_overview(request: HttpRequest) -> HttpResponse:
 def client(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
     page = pages.client_page(user=request.user, referral=referral)
-    return render(request, "therapy/client.html", {"referral": referral, **_shown(page)})
+    return render(request, "therapy/client.html", {"referral": referral, **page_context(page)})
 
 
 def _service_referral(request, public_id: UUID) -> Referral:
@@ -117,7 +106,7 @@ def therapy_start(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 user=request.user,
             )
         except services.TherapyError as error:
-            _apply(form, error)
+            refusal_on_form(form, error)
         else:
             messages.success(request, f"Therapy recorded as started for {referral.reference}.")
             return redirect("therapy-client", public_id=public_id)
@@ -144,7 +133,7 @@ def plan(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(
         request,
         "therapy/plan.html",
-        {"referral": referral, **_shown(page), "remove_form": forms.BreakRemoveForm()},
+        {"referral": referral, **page_context(page), "remove_form": forms.BreakRemoveForm()},
     )
 
 
@@ -182,7 +171,7 @@ def plan_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
                     reason=data.get("reason", ""),
                 )
             except services.TherapyError as error:
-                _apply(form, error)
+                refusal_on_form(form, error)
             else:
                 messages.success(request, f"Session plan saved as version {saved.version}.")
                 return redirect("session-plan", public_id=public_id)
@@ -218,7 +207,7 @@ def break_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 note=data.get("note", ""),
             )
         except services.TherapyError as error:
-            _apply(form, error)
+            refusal_on_form(form, error)
         else:
             notice = data["kind"] in forms.NOTIFIED_BREAKS
             messages.success(
@@ -299,13 +288,13 @@ def goals(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 return redirect("goals", public_id=public_id)
         except goal_services.GoalRatingsRefused as refused:
             for field, message in refused.problems:
-                _apply(rate_form, services.TherapyError(message, field=field))
+                refusal_on_form(rate_form, services.TherapyError(message, field=field))
         except services.TherapyError as error:
-            _apply(add_form if action == "add" else rate_form, error)
+            refusal_on_form(add_form if action == "add" else rate_form, error)
     return render(
         request,
         "therapy/goals.html",
-        {"referral": referral, **_shown(page), "add_form": add_form, "rate_form": rate_form},
+        {"referral": referral, **page_context(page), "add_form": add_form, "rate_form": rate_form},
     )
 
 
@@ -323,7 +312,7 @@ def goal_close(request: HttpRequest, public_id: UUID, goal_id: UUID) -> HttpResp
                 goal=goal, user=request.user, reason=form.cleaned_data["reason"]
             )
         except services.TherapyError as error:
-            _apply(form, error)
+            refusal_on_form(form, error)
         else:
             messages.success(request, "Goal closed. Its ratings are kept.")
             return redirect("goals", public_id=public_id)
@@ -355,7 +344,7 @@ def sessions(request: HttpRequest, public_id: UUID) -> HttpResponse:
                     note=data.get("note", ""),
                 )
             except services.TherapyError as error:
-                _apply(form, error)
+                refusal_on_form(form, error)
             else:
                 messages.success(request, "Session recorded.")
                 if result.missed_in_a_row >= selectors.MISSED_BEFORE_POLICY:
@@ -378,7 +367,7 @@ def sessions(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(
         request,
         "therapy/sessions.html",
-        {"referral": referral, **_shown(page), "form": form},
+        {"referral": referral, **page_context(page), "form": form},
     )
 
 
@@ -401,7 +390,7 @@ def session_measures(request: HttpRequest, public_id: UUID, session_id: UUID) ->
                 referral=referral, user=request.user, session=session, results=form.results()
             )
         except services.TherapyError as error:
-            _apply(form, error)
+            refusal_on_form(form, error)
         else:
             messages.success(request, "Questionnaires recorded.")
             if result.risk_flags:
@@ -435,7 +424,7 @@ def progress(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(
         request,
         "therapy/progress.html",
-        {"referral": referral, **_shown(page), "review_form": forms.ProgressFlagReviewForm()},
+        {"referral": referral, **page_context(page), "review_form": forms.ProgressFlagReviewForm()},
     )
 
 
@@ -453,7 +442,7 @@ def progress_flag_review(request: HttpRequest, public_id: UUID, flag_id: UUID) -
                 flag=flag, user=request.user, note=form.cleaned_data["note"]
             )
         except services.TherapyError as error:
-            _apply(form, error)
+            refusal_on_form(form, error)
         else:
             messages.success(request, "Thank you. The flag is closed and your note is kept.")
             return redirect("progress", public_id=public_id)
@@ -538,7 +527,7 @@ def therapy_end(request: HttpRequest, public_id: UUID) -> HttpResponse:
                     gp_summary=data.get("gp_summary", ""),
                 )
             except services.TherapyError as error:
-                _apply(form, error)
+                refusal_on_form(form, error)
             else:
                 messages.success(request, "Therapy ended. The ending letter is on its way.")
                 return redirect("therapy-client", public_id=public_id)
