@@ -72,7 +72,10 @@ def team(service, assessor, coordinator):
         display_name="Ada Lewis",
         capacity=3,
         user=factories.UserFactory(
-            username="ada", first_name="Ada", last_name="Lewis", service=service,
+            username="ada",
+            first_name="Ada",
+            last_name="Lewis",
+            service=service,
             roles=["Therapist"],
         ),
     )
@@ -103,14 +106,21 @@ class Walk:
         return self.page.evaluate(FOCUS_VISIBLE)
 
     def tab_to(self, locator, limit: int = 250) -> None:
-        """Tab until the element has focus (proving it is reachable), and check it shows."""
-        locator.first.wait_for(state="visible")
+        """Tab (Shift+Tab to go back up the page) until the element has focus, proving it is
+        reachable, and check that focus shows."""
+        target = locator.first
+        target.wait_for(state="visible")
+        behind = target.evaluate(
+            "el => document.activeElement !== document.body && !!(el.compareDocumentPosition("
+            "document.activeElement) & Node.DOCUMENT_POSITION_FOLLOWING)"
+        )
+        key = "Shift+Tab" if behind else "Tab"
         for _ in range(limit):
-            self.page.keyboard.press("Tab")
-            if locator.first.evaluate("el => el === document.activeElement"):
+            self.page.keyboard.press(key)
+            if target.evaluate("el => el === document.activeElement"):
                 assert self.focus_visible(), f"focus is not visible on {locator}"
                 return
-        raise AssertionError(f"{locator} never received focus by Tab")
+        raise AssertionError(f"{locator} never received focus by {key}")
 
     def _radio(self, target) -> None:
         name = target.get_attribute("name")
@@ -175,16 +185,23 @@ class Walk:
             else:
                 link.first.click()
 
-    def sign_in(self, user) -> None:
+    def sign_in(self, user, *, mistyped: bool = False) -> None:
         self.page.context.clear_cookies()
         self.page.goto("/staff/login/")
-        if self.keyboard:
-            self.skip_link_check()
         self.look(f"sign-in-{user.username}")
+        if mistyped:
+            self.fill("#id_username", user.username)
+            self.fill("#id_password", "correct horse battery")
+            self.press("Sign in")
+            if self.keyboard:
+                self.error_summary_has_focus()
+            self.look(f"sign-in-{user.username}-errors")
         self.fill("#id_username", user.username)
         self.fill("#id_password", PASSWORD)
         self.press("Sign in")
         assert "/staff/login/" not in self.page.url, self.page.content()
+        if self.keyboard:
+            self.skip_link_check()
 
     # Keyboard checks.
 
@@ -360,7 +377,7 @@ def assess(walk: Walk, referral: Referral, assessor) -> None:
 def allocate(walk: Walk, referral: Referral, coordinator, therapist) -> None:
     """The coordinator works out proposals, and accepts the engine's for this referral."""
     page = walk.page
-    walk.sign_in(coordinator)
+    walk.sign_in(coordinator, mistyped=True)
     walk.look("coordinator-home")
     walk.follow("Allocation")
     walk.look("allocation-waiting-list")
@@ -391,6 +408,8 @@ def first_session(walk: Walk, referral: Referral, therapist) -> None:
     walk.follow(referral.client.display_name)
     walk.look("therapist-client")
     walk.follow("Session plan")
+    # The regular time the allocation agreed: the slot the client said suits them.
+    assert "Tuesday at 18:00" in page.content()
     walk.look("therapist-plan")
     walk.follow("Sessions")
     walk.look("therapist-sessions")
@@ -405,6 +424,9 @@ def first_session(walk: Walk, referral: Referral, therapist) -> None:
     walk.follow("Overview")
     assert "In therapy" in page.content()
     walk.look("therapist-client-in-therapy")
+    walk.follow("Your clients")
+    assert referral.reference in page.content()
+    walk.look("therapist-caseload")
     referral.refresh_from_db()
     assert referral.status == Referral.Status.IN_THERAPY
     therapy = Therapy.objects.get(referral=referral, ended_on=None)
@@ -424,3 +446,25 @@ def test_one_referral_from_self_referral_to_a_first_session(page, team, held_bac
     allocate(walk, referral, team["coordinator"], team["therapist"])
     assert Allocation.objects.get(referral=referral).therapist == team["therapist"]
     first_session(walk, referral, team["therapist"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Known defect: a form without an action posts to the page's address with its "
+    "#maincontent fragment, and Chromium's scroll to that fragment takes focus back from the "
+    "error summary (common/templates and common/static, not fixed here)",
+)
+def test_error_summary_keeps_focus_after_the_skip_link_was_used(page, coordinator):
+    """A keyboard user who skips to the content and then mistypes their password: the error
+    summary must still take focus, as it does without the skip link."""
+    page.goto("/staff/login/")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the skip link: the address now ends in #maincontent
+    page.keyboard.press("Tab")
+    page.keyboard.type(coordinator.username)
+    page.keyboard.press("Tab")
+    page.keyboard.type("not the password")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator(".nhsuk-error-summary").is_visible()
+    assert page.evaluate("document.activeElement.classList.contains('nhsuk-error-summary')")
