@@ -114,9 +114,7 @@ def test_page_shows_the_groups_in_order_with_the_rest_collapsed(
     assert "Showing 3 of 3 therapists with a free place and a free slot" in text_of(html)
 
 
-def test_a_therapist_lacking_only_a_preference_fits_partly(
-    service, sites, team, coordinator
-):
+def test_a_therapist_lacking_only_a_preference_fits_partly(service, sites, team, coordinator):
     # Ada is female and the client would prefer a man: a preference, so only partly.
     referral = polish_client(service, sites, therapist_gender="male")
     group, ada = rows_by_name(choosing.choose_options(user=coordinator, referral=referral))[
@@ -129,9 +127,7 @@ def test_a_therapist_lacking_only_a_preference_fits_partly(
 # --- Why each fits, or what it lacks --------------------------------------------------------
 
 
-def test_reasons_say_what_fits_and_what_lacks_for_each_criterion(
-    service, sites, team, coordinator
-):
+def test_reasons_say_what_fits_and_what_lacks_for_each_criterion(service, sites, team, coordinator):
     referral = polish_client(service, sites)
     rows = rows_by_name(choosing.choose_options(user=coordinator, referral=referral))
     ada, ben, cal, dee = (rows[n][1] for n in ("Ada Lewis", "Ben Hart", "Cal Rees", "Dee Full"))
@@ -218,9 +214,7 @@ def test_the_fit_logic_agrees_with_the_engines_eligible_pairs():
 # --- Filters --------------------------------------------------------------------------------
 
 
-def test_filters_work_by_get_and_count_what_is_shown(
-    signed_in, service, sites, team, coordinator
-):
+def test_filters_work_by_get_and_count_what_is_shown(signed_in, service, sites, team, coordinator):
     referral = polish_client(service, sites)
     client = signed_in(coordinator)
     html = client.get(url_for(referral), {"times": "1"}).content.decode()
