@@ -163,7 +163,7 @@ def choose_options(
     page = ChoosePage(
         sessions_per_week=client.sessions_per_week,
         filters=filters,
-        asks=client_asks(client),
+        asks=_asks(client, recorded=bool(values["preferences__availability"])),
         languages=language_choices,
         places=place_choices,
     )
@@ -196,6 +196,13 @@ def choose_options(
     page.total = len(page.choosable)
     page.shown = sum(len(g.rows) for g in page.groups)
     return page
+
+
+def _asks(client, *, recorded: bool) -> list[tuple[str, str]]:
+    asks = client_asks(client)
+    if not recorded:  # the engine then takes any weekday time to suit
+        asks[0] = ("Available", "No times recorded: any weekday time is taken to suit")
+    return asks
 
 
 def _passes(fit: TherapistFit, filters: ChooseFilters) -> bool:

@@ -139,7 +139,7 @@ class ChooseForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={
             "required": "Select the slot or slots to book",
-            "invalid_choice": "Select free slots from the list: %(value)s is no longer free",
+            "invalid_choice": "A selected slot is no longer free: select from the list as it is",
         },
     )
     reason = reason_field(
