@@ -147,6 +147,14 @@ def test_coordinator_works_out_proposals_and_allocates(
     submit(page, "Allocate to this therapist")
     assert Allocation.objects.get(referral=third).override_reason.startswith("The client can")
 
+    # The second client requires a man, on a Monday morning or Wednesday afternoon: Ben
+    # fits everything with the Wednesday slot left; Ada is full.
+    page.goto(f"/staff/allocation/referrals/{second.public_id}/choose/")
+    ben = page.get_by_role("group", name="Ben Hart")
+    assert "gender requirement (male) met" in ben.inner_text()
+    assert "Fits everything this client asked for (1)" in page.content()
+    assert_accessible(page, "69-allocation-choose-fits")
+
     page.goto(f"/staff/allocation/referrals/{second.public_id}/")
     submit(page, "Put on hold")
     assert_accessible(page, "70-allocation-hold-errors")
