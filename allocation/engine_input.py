@@ -62,15 +62,65 @@ def allocation_problem(*, service: Service, today: dt.date | None = None) -> Pro
     service, with the slots no allocation holds, the caseload from allocations, and leave
     that has not ended.
     """
-    from assessment.models import Assessment
-    from intake.models import RiskFlag
-
     today = today or timezone.localdate()
     planned_start = today + dt.timedelta(days=NOTICE_DAYS)
     site_names = list(service.sites.order_by("name").values_list("name", flat=True))
+    team = team_input(service=service, today=today)
+    by_user = {t.user_id: team.names[t.pk] for t in team.therapists if t.user_id}
+    out = ProblemInput(
+        data={},
+        referrals={},
+        therapists={team.names[t.pk]: t.pk for t in team.therapists},
+        slots=team.slots,
+        labels=team.labels,
+    )
+
+    rows = (
+        referral_values(
+            Referral.objects.filter(service=service, status=Referral.Status.AWAITING_ALLOCATION)
+        )
+        .filter(on_hold=False)
+        .order_by("received_at", "id")
+    )
+    zone = timezone.get_current_timezone()
+    referral_rows = []
+    for values in rows:
+        row = _referral_row(values, service, site_names, planned_start, today, zone)
+        if isinstance(row, str):
+            out.left_out[values["pk"]] = row
+            continue
+        if values["assessor"] in by_user:
+            row["assessor"] = by_user[values["assessor"]]
+        out.referrals[values["reference"]] = values["pk"]
+        referral_rows.append(row)
+
+    out.data = {
+        "today": today.isoformat(),
+        "services": [service.slug],
+        "sites": site_names,
+        "therapists": team.rows,
+        "referrals": referral_rows,
+    }
+    return out
+
+
+@dataclass
+class TeamInput:
+    """A service's therapists as the engine reads them, with the ways back to rows."""
+
+    therapists: list[Therapist]  # by name, with sites, slots and leave prefetched
+    names: dict[int, str]  # Therapist pk -> engine id (a unique name)
+    rows: list[dict]  # the engine's therapist records, in the same order
+    slots: dict[str, WeeklySlot]  # engine id (public id) -> free slot
+    labels: dict[str, str]  # slot id -> its day and time, for messages
+
+
+def team_input(*, service: Service, today: dt.date) -> TeamInput:
+    """Every therapist profile of the service as the engine's records: the slots no
+    allocation holds, the caseload from allocations, and leave that has not ended. A fixed
+    number of queries whatever the size of the team."""
     counts = caseload_counts(service_id=service.pk)
     booked = booked_slot_ids(service_id=service.pk)
-
     therapists = list(
         Therapist.objects.filter(service=service)
         .prefetch_related("sites", "slots__site", "leave")
@@ -86,20 +136,15 @@ def allocation_problem(*, service: Service, today: dt.date | None = None) -> Pro
             name = f"{base} ({n})"
         used.add(name)
         names[therapist.pk] = name
-    by_user = {t.user_id: names[t.pk] for t in therapists if t.user_id}
-
-    out = ProblemInput(data={}, referrals={}, therapists={}, slots={}, labels={})
-    therapist_rows = []
+    team = TeamInput(therapists=therapists, names=names, rows=[], slots={}, labels={})
     for therapist in therapists:
-        name = names[therapist.pk]
-        out.therapists[name] = therapist.pk
         slots = []
         for slot in therapist.slots.all():
             if slot.pk in booked:
                 continue
             sid = str(slot.public_id)
-            out.slots[sid] = slot
-            out.labels[sid] = slot_label(slot.weekday, slot.start)
+            team.slots[sid] = slot
+            team.labels[sid] = slot_label(slot.weekday, slot.start)
             slots.append(
                 {
                     "id": sid,
@@ -110,7 +155,7 @@ def allocation_problem(*, service: Service, today: dt.date | None = None) -> Pro
                 }
             )
         row = {
-            "id": name,
+            "id": names[therapist.pk],
             "name": therapist.display_name,
             "service": service.slug,
             "modalities": [str(m).strip().lower() for m in therapist.modalities or []],
@@ -129,63 +174,46 @@ def allocation_problem(*, service: Service, today: dt.date | None = None) -> Pro
         }
         if therapist.gender != Therapist.Gender.NOT_STATED:
             row["gender"] = therapist.gender
-        therapist_rows.append(row)
+        team.rows.append(row)
+    return team
+
+
+def referral_values(referrals):
+    """Referrals as plain values with what the engine reads of each (``_referral_row``):
+    preferences, the finished assessment's recommendation, an open hold or risk flag. Plain
+    values, not model instances: a large waiting list builds several times faster."""
+    from assessment.models import Assessment
+    from intake.models import RiskFlag
 
     open_flag = RiskFlag.objects.filter(referral=OuterRef("pk"), acknowledged_at__isnull=True)
     open_hold = Hold.objects.filter(referral=OuterRef("pk"), released_at__isnull=True)
     finished = Q(assessment__status=Assessment.Status.FINISHED)
-    # Plain values, not model instances: a large waiting list builds several times faster.
-    rows = (
-        Referral.objects.filter(service=service, status=Referral.Status.AWAITING_ALLOCATION)
-        .annotate(
-            open_flag=Exists(open_flag),
-            on_hold=Exists(open_hold),
-            modality=Case(When(finished, then="assessment__recommendation_modality")),
-            sessions=Case(When(finished, then="assessment__recommendation_sessions_per_week")),
-            assessor=Case(When(finished, then="assessment__assessor_id")),
-        )
-        .filter(on_hold=False)
-        .order_by("received_at", "id")
-        .values(
-            "pk",
-            "reference",
-            "risk_level",
-            "received_at",
-            "open_flag",
-            "modality",
-            "sessions",
-            "assessor",
-            "preferences__pk",
-            "preferences__language",
-            "preferences__interpreter_needed",
-            "preferences__interpreter_language",
-            "preferences__therapist_gender",
-            "preferences__therapist_gender_strength",
-            "preferences__mode",
-            "preferences__site__name",
-            "preferences__availability",
-        )
+    return referrals.annotate(
+        open_flag=Exists(open_flag),
+        on_hold=Exists(open_hold),
+        modality=Case(When(finished, then="assessment__recommendation_modality")),
+        sessions=Case(When(finished, then="assessment__recommendation_sessions_per_week")),
+        assessor=Case(When(finished, then="assessment__assessor_id")),
+    ).values(
+        "pk",
+        "reference",
+        "risk_level",
+        "received_at",
+        "open_flag",
+        "on_hold",
+        "modality",
+        "sessions",
+        "assessor",
+        "preferences__pk",
+        "preferences__language",
+        "preferences__interpreter_needed",
+        "preferences__interpreter_language",
+        "preferences__therapist_gender",
+        "preferences__therapist_gender_strength",
+        "preferences__mode",
+        "preferences__site__name",
+        "preferences__availability",
     )
-    zone = timezone.get_current_timezone()
-    referral_rows = []
-    for values in rows:
-        row = _referral_row(values, service, site_names, planned_start, today, zone)
-        if isinstance(row, str):
-            out.left_out[values["pk"]] = row
-            continue
-        if values["assessor"] in by_user:
-            row["assessor"] = by_user[values["assessor"]]
-        out.referrals[values["reference"]] = values["pk"]
-        referral_rows.append(row)
-
-    out.data = {
-        "today": today.isoformat(),
-        "services": [service.slug],
-        "sites": site_names,
-        "therapists": therapist_rows,
-        "referrals": referral_rows,
-    }
-    return out
 
 
 GENDER_STRENGTHS = {"preference": "preferred", "requirement": "required"}

@@ -8,7 +8,7 @@ import re
 
 from django import forms
 
-from allocation import waiting
+from allocation import choosing, waiting
 from allocation.models import Therapist, WeeklySlot
 from assessment.forms import date_field
 
@@ -103,11 +103,44 @@ class HoldForm(forms.Form):
     )
 
 
+class ChooseFilterForm(forms.Form):
+    """Filters of the list of therapists to choose from, by GET. A value that is not
+    offered is ignored (the selector checks it against the team), never an error."""
+
+    times = forms.BooleanField(
+        label="Only therapists with a free slot in the client's available times",
+        required=False,
+    )
+    language = select("Speaks", [("", "Any language")])
+    place = select("Has a free slot", [("", "Anywhere")])
+
+    @staticmethod
+    def filters_from(data) -> choosing.ChooseFilters:
+        """The filters in a query string, as given: shown unbound, so a stale bookmark
+        never makes an error of the page."""
+        return choosing.ChooseFilters(
+            times=data.get("times") == "1",
+            language=str(data.get("language", "")),
+            place=str(data.get("place", "")),
+        )
+
+    def offer(self, *, languages, places) -> None:
+        """The languages the team speaks and the places with slots, read by the selector."""
+        self.fields["language"].choices = [("", "Any language"), *languages]
+        self.fields["place"].choices = [("", "Anywhere"), *places]
+
+
 class ChooseForm(forms.Form):
+    """The slot or slots of one therapist, why, and the first appointment. Every mistake is
+    said at once; the service checks the same again when it saves."""
+
     slots = forms.MultipleChoiceField(
         label="Regular time",
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Select the slot or slots to book"},
+        error_messages={
+            "required": "Select the slot or slots to book",
+            "invalid_choice": "A selected slot is no longer free: select from the list as it is",
+        },
     )
     reason = reason_field(
         "Why this therapist?",
@@ -123,27 +156,45 @@ class ChooseForm(forms.Form):
 
     def __init__(self, *args, options=(), sessions_per_week: int = 1, **kwargs):
         super().__init__(*args, **kwargs)
+        self.sessions_per_week = sessions_per_week
+        self.slot_rows: dict[str, WeeklySlot] = {}
         choices = []
         for option in options:
-            places = f"{option.free_places} free place{'s' if option.free_places != 1 else ''}"
-            for slot in option.slots:
+            name = option.therapist.display_name
+            for choice in option.slots:
+                slot = choice.slot
                 where = slot.site.name if slot.site_id else "remote"
+                self.slot_rows[str(slot.public_id)] = slot
                 choices.append(
                     (
                         str(slot.public_id),
-                        f"{option.therapist.display_name}: {slot.get_weekday_display()} "
-                        f"{slot.start:%H:%M} ({slot.length_minutes} min, {where}; {places})",
+                        f"{name}: {slot.get_weekday_display()} {slot.start:%H:%M} "
+                        f"({slot.length_minutes} min, {where})",
                     )
                 )
         field = self.fields["slots"]
         field.choices = choices
-        if sessions_per_week > 1:
+        k = sessions_per_week
+        if k > 1:
             field.help_text = (
-                f"Select {sessions_per_week} slots of one therapist, on different days: the "
-                f"assessment recommends {sessions_per_week} sessions a week"
+                f"Select {k} slots of one therapist, on different days: the assessment "
+                f"recommends {k} sessions a week"
             )
         else:
-            field.help_text = "Select one slot. Only therapists with a free place are listed"
+            field.help_text = "Select one slot of one therapist"
+
+    def clean_slots(self):
+        chosen = [self.slot_rows[value] for value in self.cleaned_data["slots"]]
+        k = self.sessions_per_week
+        if len({slot.therapist_id for slot in chosen}) > 1:
+            raise forms.ValidationError("Select slots of one therapist only")
+        if len(chosen) != k or len({slot.weekday for slot in chosen}) != len(chosen):
+            raise forms.ValidationError(
+                f"Select {k} slot{'s' if k > 1 else ''}"
+                + (", on different days" if k > 1 else "")
+                + f": the assessment recommends {k} session{'s' if k > 1 else ''} a week"
+            )
+        return self.cleaned_data["slots"]
 
 
 class BulkAcceptForm(forms.Form):

@@ -1,7 +1,8 @@
 """Reads for allocation: therapists, their caseloads and profiles (the team's list a page at
-a time), proposal runs and proposals, and the coordinator's choice of therapist; all scoped
-to the user's service. The waiting list and one referral on it are `allocation/waiting.py`;
-the engine's problem read from the database is `allocation/engine_input.py`."""
+a time), proposal runs and proposals; all scoped to the user's service. The waiting list
+and one referral on it are `allocation/waiting.py`; the coordinator's choice of therapist
+is `allocation/choosing.py`; the engine's problem read from the database is
+`allocation/engine_input.py`."""
 
 from __future__ import annotations
 
@@ -432,35 +433,4 @@ def allocation_current(*, referral: Referral) -> Allocation | None:
         Allocation.objects.filter(referral=referral, status=Allocation.Status.ACTIVE)
         .select_related("therapist")
         .first()
-    )
-
-
-@dataclass(frozen=True)
-class OverrideOption:
-    therapist: Therapist
-    free_places: int
-    slots: list[WeeklySlot]
-
-
-def override_options(*, user) -> list[OverrideOption]:
-    """Therapists of the service with a free place, and their free slots."""
-    return [
-        OverrideOption(row.therapist, row.free_places, row.free_slots)
-        for row in therapist_caseloads(user=user)
-        if row.free_places > 0 and row.free_slots
-    ]
-
-
-@dataclass(frozen=True)
-class ChooseOptions:
-    sessions_per_week: int
-    options: list[OverrideOption]
-
-
-def choose_options(*, user, referral: Referral) -> ChooseOptions:
-    """What the coordinator chooses from for a referral: how many slots it needs, and every
-    therapist with a free place and free slots."""
-    return ChooseOptions(
-        sessions_per_week=sessions_per_week_for(referral=referral),
-        options=override_options(user=user),
     )

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from allocation import decisions, forms, selectors, services, therapists, waiting
+from allocation import choosing, decisions, forms, selectors, services, therapists, waiting
 from allocation.models import Proposal, ProposalRun, Therapist
 from common import roles
 from common.access import OFFICE, THERAPIST_PROFILES, role_required
@@ -224,18 +224,25 @@ def referral_choose(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "therapist to choose.",
         )
         return redirect("allocation-referral", referral.public_id)
-    choice = selectors.choose_options(user=request.user, referral=referral)
-    k, options = choice.sessions_per_week, choice.options
-    slot_rows = {str(s.public_id): s for option in options for s in option.slots}
+    filter_form = forms.ChooseFilterForm()
+    selected = request.POST.getlist("slots") if request.method == "POST" else []
+    page = choosing.choose_options(
+        user=request.user,
+        referral=referral,
+        filters=forms.ChooseFilterForm.filters_from(request.GET),
+        selected=selected,
+    )
+    filter_form.offer(languages=page.languages, places=page.places)
+    k = page.sessions_per_week
     if request.method == "POST":
-        form = forms.ChooseForm(request.POST, options=options, sessions_per_week=k)
+        form = forms.ChooseForm(request.POST, options=page.choosable, sessions_per_week=k)
         if form.is_valid():
             data = form.cleaned_data
             try:
                 allocation = decisions.allocation_choose(
                     referral=referral,
                     user=request.user,
-                    slot_ids=[slot_rows[key].pk for key in data["slots"]],
+                    slot_ids=[form.slot_rows[key].pk for key in data["slots"]],
                     reason=data["reason"],
                     first_appointment=data["first_appointment"],
                 )
@@ -251,11 +258,18 @@ def referral_choose(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 )
                 return redirect("allocation-waiting-list")
     else:
-        form = forms.ChooseForm(options=options, sessions_per_week=k)
+        form = forms.ChooseForm(options=page.choosable, sessions_per_week=k)
     return render(
         request,
         "allocation/choose.html",
-        {"referral": referral, "form": form, "options": options, "sessions_per_week": k},
+        {
+            "referral": referral,
+            "form": form,
+            "filter_form": filter_form,
+            "page": page,
+            "selected": set(form["slots"].value() or []),
+            "query": request.GET.urlencode(),
+        },
         status=400 if form.errors else 200,
     )
 

@@ -31,6 +31,7 @@ This file only re-exports; each module owns one job:
 - ``decompose``: the flow decomposition for referrals seen several times a week;
 - ``cp_sat``: the exact CP-SAT model of a small service;
 - ``explain``: reasons for proposals and explanations for referrals left unplaced;
+- ``fit``: one referral's fit with each therapist, for the coordinator's own choice;
 - ``result``: assignments, the objective, ``result_to_dict``;
 - ``baseline``: the greedy baseline (``greedy``);
 - ``solver``: ``solve``, each service by the methods above;

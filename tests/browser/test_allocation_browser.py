@@ -117,14 +117,43 @@ def test_coordinator_works_out_proposals_and_allocates(
     assert_accessible(page, "67-allocation-no-match")
     page.get_by_role("link", name="Choose a therapist yourself").click()
     page.wait_for_load_state()
+    # Nobody has a slot on a Saturday morning: Ben, with a free place, is behind "other".
+    content = " ".join(page.locator("main").inner_text().split())
+    assert "What this client asked for" in content and "Sat morning" in content
+    assert "Showing 1 of 1 therapist with a free place and a free slot" in content
+    hidden = " ".join(page.locator("main").text_content().split())
+    assert "Lacks: no slot in the client's available times" in hidden
+    assert not page.get_by_role("group", name="Ben Hart").is_visible()
     assert_accessible(page, "68-allocation-choose")
+    page.select_option("#id_place", "remote")
+    submit(page, "Apply filters")
+    assert "place=remote" in page.url and "Showing 1 of 1" in page.content()
+    page.get_by_label("Only therapists with a free slot in the client's available times").check()
+    submit(page, "Apply filters")
+    assert "No therapist matches these filters" in page.content()
+    assert_accessible(page, "68-allocation-choose-filtered")
+    page.get_by_role("link", name="Clear filters").first.click()
+    page.wait_for_load_state()
+    page.get_by_text("Other therapists with a free place (1)").click()
+    ben = page.get_by_role("group", name="Ben Hart")
+    assert ben.is_visible() and "Not in the client's times" in ben.inner_text()
+    assert_accessible(page, "68-allocation-choose-open")
     submit(page, "Allocate to this therapist")
     assert page.locator(".nhsuk-error-summary").is_visible()
     assert_accessible(page, "69-allocation-choose-errors")
-    page.get_by_label("Ben Hart: Monday 10:00").check()
+    page.get_by_text("Other therapists with a free place (1)").click()
+    page.get_by_role("group", name="Ben Hart").get_by_label("Monday 10:00").check()
     page.fill("#id_reason", "The client can do a Monday morning after all, by phone")
     submit(page, "Allocate to this therapist")
     assert Allocation.objects.get(referral=third).override_reason.startswith("The client can")
+
+    # The second client requires a man, on a Monday morning or Wednesday afternoon: Ben
+    # fits everything with the Wednesday slot left; Ada is full.
+    page.goto(f"/staff/allocation/referrals/{second.public_id}/choose/")
+    ben = page.get_by_role("group", name="Ben Hart")
+    assert "gender requirement (male) met" in ben.inner_text()
+    assert "Fits everything this client asked for (1)" in page.content()
+    assert_accessible(page, "69-allocation-choose-fits")
 
     page.goto(f"/staff/allocation/referrals/{second.public_id}/")
     submit(page, "Put on hold")
