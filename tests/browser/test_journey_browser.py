@@ -448,12 +448,6 @@ def test_one_referral_from_self_referral_to_a_first_session(page, team, held_bac
     first_session(walk, referral, team["therapist"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known defect: a form without an action posts to the page's address with its "
-    "#maincontent fragment, and Chromium's scroll to that fragment takes focus back from the "
-    "error summary (common/templates and common/static, not fixed here)",
-)
 def test_error_summary_keeps_focus_after_the_skip_link_was_used(page, coordinator):
     """A keyboard user who skips to the content and then mistypes their password: the error
     summary must still take focus, as it does without the skip link."""
