@@ -438,11 +438,13 @@ def _seed_assessments(service: Service) -> None:
         )
 
 
-def _journey(referral: Referral, *, slot_weekday: int, slot_start: time = time(10)) -> _Journey:
+def _journey(
+    referral: Referral, *, slot_weekday: int, slot_start: time, weeks: int = IN_THERAPY_WEEKS
+) -> _Journey:
     """The demo's timeline for a referral that reached a therapist: assessed, allocated two
     weeks later, first appointment on the regular slot's day. Therapy in progress started
-    IN_THERAPY_WEEKS ago; ended therapy ran ENDED_WEEKS and ended a few weeks ago; an
-    allocation not started yet was made this week, with the first appointment ahead."""
+    `weeks` ago; ended therapy ran ENDED_WEEKS and ended a few weeks ago; an allocation
+    not started yet was made this week, with the first appointment ahead."""
     today = timezone.localdate()
     received = referral.received_at
     if referral.status == Referral.Status.ALLOCATED:
@@ -451,7 +453,7 @@ def _journey(referral: Referral, *, slot_weekday: int, slot_start: time = time(1
             assessed_at=received + (allocated_at - received) / 2, allocated_at=allocated_at
         )
     if referral.status == Referral.Status.IN_THERAPY:
-        start = _on_weekday(today - timedelta(weeks=IN_THERAPY_WEEKS), slot_weekday)
+        start = _on_weekday(today - timedelta(weeks=weeks), slot_weekday)
         ended_on = None
     else:
         start = _on_weekday(today - timedelta(weeks=ENDED_WEEKS + 3), slot_weekday)
@@ -497,10 +499,20 @@ def _seed_journeys(service: Service) -> None:
             story, therapist = stories.pop(0), own
         else:
             therapist = colleagues[index % len(colleagues)]
-        slot = next(s for s in therapist.slots.order_by("weekday", "start") if s.pk not in booked)
+        # Not always the therapist's first slot of the week: the demo's days vary.
+        slots = list(therapist.slots.order_by("weekday", "start"))
+        slots = slots[index % len(slots) :] + slots[: index % len(slots)]
+        slot = next(s for s in slots if s.pk not in booked)
         if referral.status != Referral.Status.ENDED:
             booked.add(slot.pk)
-        journey = _journey(referral, slot_weekday=slot.weekday, slot_start=slot.start)
+        journey = _journey(
+            referral,
+            slot_weekday=slot.weekday,
+            slot_start=slot.start,
+            # The demo therapist's two stories run ten weeks; colleagues' clients started
+            # more recently, a week apart.
+            weeks=IN_THERAPY_WEEKS if story else IN_THERAPY_WEEKS - 2 - index % 3,
+        )
         _finished_assessment(service, referral, assessor, journey.assessed_at)
         _journey_seed(service, referral, therapist, slot, journey, coordinator, story)
 
@@ -574,7 +586,7 @@ def _journey_seed(service, referral, therapist, slot, journey, coordinator, stor
         ended_on=journey.ended_on,
         end_reason=Therapy.EndReason.COMPLETED if ended else "",
     )
-    weeks = ENDED_WEEKS if ended else IN_THERAPY_WEEKS
+    weeks = ENDED_WEEKS if ended else (today - start).days // 7 + 1
     if story is None:
         for week in range(weeks):
             occurred_on = start + timedelta(weeks=week)
