@@ -167,16 +167,15 @@ def waiting_languages(*, user) -> list[tuple[str, str]]:
     return [(code, language_name(code)) for code in sorted(codes)]
 
 
-def waiting_list(
-    *, user, filters: WaitingFilters, page: int = 1, per_page: int = 50
-) -> WaitingList:
-    service_id = user.service_id
-    languages = waiting_languages(user=user)
-    if filters.language and filters.language not in dict(languages):
-        filters = replace(filters, language="")  # not asked for: the list is not filtered
-    run = run_current(service_id=service_id) if service_id else None
+def waiting_list_count(*, user, filters: WaitingFilters) -> int:
+    """How many rows the waiting list shows with these filters (the staff home's counts
+    open the list they count, so they read the same query)."""
+    run = run_current(service_id=user.service_id) if user.service_id else None
+    return _waiting_filtered(user=user, filters=filters, run=run).count()
+
+
+def _waiting_filtered(*, user, filters: WaitingFilters, run):
     now = timezone.now()
-    today = timezone.localdate()
     open_hold = Hold.objects.filter(referral=OuterRef("pk"), released_at__isnull=True)
     in_run = Proposal.objects.filter(referral=OuterRef("pk"), run=run)
     referrals = (
@@ -219,6 +218,19 @@ def waiting_list(
         referrals = referrals.filter(language_q)
     if filters.needs:
         referrals = referrals.filter(_needs_q(filters.needs))
+    return referrals
+
+
+def waiting_list(
+    *, user, filters: WaitingFilters, page: int = 1, per_page: int = 50
+) -> WaitingList:
+    service_id = user.service_id
+    languages = waiting_languages(user=user)
+    if filters.language and filters.language not in dict(languages):
+        filters = replace(filters, language="")  # not asked for: the list is not filtered
+    run = run_current(service_id=service_id) if service_id else None
+    today = timezone.localdate()
+    referrals = _waiting_filtered(user=user, filters=filters, run=run)
     if filters.sort == "priority":
         # The engine's priority points, from the proposal set in force.
         priority = Proposal.objects.filter(referral=OuterRef("pk"), run=run).values("priority")

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
@@ -17,6 +18,8 @@ from rest_framework.authtoken.models import Token
 
 from allocation.engine import PARTS
 from allocation.models import Allocation, AllocationSlot, LeavePeriod, Therapist, WeeklySlot
+from allocation.selectors import first_appointment_for
+from allocation.services import slot_json
 from assessment.models import Assessment, AssessmentAppointment, Mode
 from common import roles
 from common.models import Service, Site, User
@@ -28,6 +31,10 @@ from therapy import services as therapy_services
 from therapy.models import Therapy, TherapySession
 
 SERVICE_SLUG = "demo"
+# Letters and messages name the service by its own name; the staff and public pages'
+# header shows SERVICE_NAME. The demo's one service has that name, so both say the same.
+# Earlier demo data used another name: the next seed renames it.
+OLD_DEMO_NAME = "Threshold Psychotherapy Service (demo)"
 # One line a paragraph: the consent page shows a line break where the text has one.
 DEMO_PRIVACY_NOTICE = "\n\n".join(
     [
@@ -123,6 +130,21 @@ THERAPIST_NAMES = [
 ]
 
 
+# How long ago referrals in each state were received (weeks, from..to): each must leave
+# room for the steps its state implies, in order.
+RECEIVED_WEEKS = {
+    Referral.Status.ASSESSMENT_BOOKED: (1, 12),
+    Referral.Status.AWAITING_ALLOCATION: (2, 26),
+    Referral.Status.ALLOCATED: (5, 20),
+    Referral.Status.IN_THERAPY: (16, 26),
+    Referral.Status.ENDED: (22, 26),
+}
+# Therapy that has started began this many weeks ago; ended therapy ran for ENDED_WEEKS
+# and finished a few weeks ago.
+IN_THERAPY_WEEKS = 10
+ENDED_WEEKS = 12
+
+
 @dataclass
 class SeedReport:
     created_users: list[tuple[str, str, str]] = field(default_factory=list)
@@ -139,7 +161,7 @@ def demo_seed(*, reset_passwords: bool = False, seed: int = 20261126) -> SeedRep
     service, _ = Service.objects.get_or_create(
         slug=SERVICE_SLUG,
         defaults={
-            "name": "Threshold Psychotherapy Service (demo)",
+            "name": settings.SERVICE_NAME,
             "duty_inbox_email": "duty@demo.threshold.invalid",
             "phone": "01632 960 000",
             "address": "Riverside Centre, 1 Mill Lane, Demo Town, DT1 1AA",
@@ -148,6 +170,9 @@ def demo_seed(*, reset_passwords: bool = False, seed: int = 20261126) -> SeedRep
             "signpost_current_services": ["crisis_team"],
         },
     )
+    if service.name == OLD_DEMO_NAME:
+        service.name = settings.SERVICE_NAME
+        service.save(update_fields=["name"])
     report.service = service
     PrivacyNotice.objects.get_or_create(
         service=service,
@@ -166,8 +191,9 @@ def demo_seed(*, reset_passwords: bool = False, seed: int = 20261126) -> SeedRep
     # makes exactly the same choices as the first.
     _seed_therapists(service, sites, seed, report)
     _seed_referrals(service, random.Random(seed + 1), report)
-    _seed_assessment_and_therapy(service)
+    _seed_assessments(service)
     _seed_allocation(service, random.Random(seed + 2))
+    _seed_journeys(service)
     return report
 
 
@@ -295,6 +321,10 @@ def _seed_referrals(service: Service, rng: random.Random, report: SeedReport) ->
         named.add((given, family))
         born = date(rng.randint(1950, 2005), rng.randint(1, 12), rng.randint(1, 28))
         weeks = rng.uniform(0, 26) if status != Referral.Status.SUBMITTED else rng.uniform(0, 4)
+        if status in RECEIVED_WEEKS:
+            # Far enough back for what has happened since: assessment, allocation, sessions.
+            low, high = RECEIVED_WEEKS[status]
+            weeks = low + (high - low) * weeks / 26
         risk = rng.choice(["none_known"] * 6 + ["low"] * 3 + ["medium", "high"])
         if Referral.objects.filter(reference=reference).exists():
             continue
@@ -321,146 +351,310 @@ def _spread(total: int, items: int) -> list[int]:
     return answers
 
 
-def _seed_assessment_and_therapy(service: Service) -> None:
-    """A few referrals taken further: a booked assessment, finished assessments waiting for
-    a therapist, and two clients in therapy with the demo therapist, with a plan, goals,
-    sessions and repeated questionnaires (one recovering, one not on track). Done once."""
-    if Therapy.objects.filter(service=service).exists():
+def _finished_assessment(service, referral, assessor, finished_at, sessions_per_week=1):
+    Assessment.objects.create(
+        service=service,
+        referral=referral,
+        assessor=assessor,
+        status=Assessment.Status.FINISHED,
+        finished_at=finished_at,
+        finished_by=assessor,
+        presenting_status="answered",
+        presenting_own_words="Feels flat and cut off from people, worse since a move.",
+        relationships_status="answered",
+        relationships_patterns=["keeping_distance"],
+        history_status="declined",
+        circumstances_status="answered",
+        circumstances_support="A close friend and a sister.",
+        risk_to_self="none_identified",
+        risk_to_others="none_identified",
+        risk_from_others="none_identified",
+        risk_safeguarding="not_asked",
+        risk_level="low",
+        risk_plan="Knows how to get urgent help.",
+        formulation_status="answered",
+        formulation_text="Withdrawing may protect against the pain of being let down.",
+        formulation_approach_explained="yes",
+        formulation_client_view="partly",
+        recommendation_choice="psychodynamic",
+        recommendation_modality="psychodynamic",
+        recommendation_offered_here="yes",
+        recommendation_sessions_per_week=sessions_per_week,
+        recommendation_reason="Long-standing relational pattern; keen to understand it.",
+    )
+
+
+@dataclass(frozen=True)
+class _Journey:
+    """When each step of a referral's journey happened (or will), in order."""
+
+    assessed_at: datetime
+    allocated_at: datetime | None = None
+    first_at: datetime | None = None  # the first appointment, on the regular slot
+    ended_on: date | None = None
+
+
+def _on_weekday(day: date, weekday: int) -> date:
+    """The date on `weekday` in the week up to and including `day`."""
+    return day - timedelta(days=(day.weekday() - weekday) % 7)
+
+
+def _at(day: date, at: time) -> datetime:
+    return timezone.make_aware(datetime.combine(day, at))
+
+
+def _seed_assessments(service: Service) -> None:
+    """Once: every referral with an assessment booked has its appointment (on a weekday,
+    ahead), and every referral waiting for a therapist a finished assessment, after it was
+    received (those that reached a therapist get theirs with their journey)."""
+    if Assessment.objects.filter(service=service).exists():
         return
     assessor = User.objects.get(username="assessor")
-    coordinator = User.objects.get(username="coordinator")
-    therapist = User.objects.get(username="therapist")
-    referrals = Referral.objects.filter(service=service).order_by("received_at")
-    now = timezone.now()
+    referrals = Referral.objects.filter(service=service).order_by("received_at", "id")
     today = timezone.localdate()
-
-    for referral in referrals.filter(status=Referral.Status.ASSESSMENT_BOOKED)[:2]:
+    day = today + timedelta(days=3)
+    for index, referral in enumerate(referrals.filter(status=Referral.Status.ASSESSMENT_BOOKED)):
+        while day.weekday() >= 5:  # clinics run on weekdays
+            day += timedelta(days=1)
         AssessmentAppointment.objects.create(
             service=service,
             referral=referral,
-            starts_at=now.replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=6),
+            starts_at=_at(day, time(10) if index % 2 == 0 else time(14)),
             mode=Mode.VIDEO,
-            video_link="https://video.demo.threshold.invalid/room-4",
+            video_link=f"https://video.demo.threshold.invalid/room-{index + 1}",
             booked_by=assessor,
         )
-
-    for index, referral in enumerate(
-        referrals.filter(status=Referral.Status.AWAITING_ALLOCATION)[:3]
-    ):
-        Assessment.objects.create(
-            service=service,
-            referral=referral,
-            assessor=assessor,
-            status=Assessment.Status.FINISHED,
-            finished_at=now - timedelta(days=7 * (index + 1)),
-            finished_by=assessor,
-            presenting_status="answered",
-            presenting_own_words="Feels flat and cut off from people, worse since a move.",
-            relationships_status="answered",
-            relationships_patterns=["keeping_distance"],
-            history_status="declined",
-            circumstances_status="answered",
-            circumstances_support="A close friend and a sister.",
-            risk_to_self="none_identified",
-            risk_to_others="none_identified",
-            risk_from_others="none_identified",
-            risk_safeguarding="not_asked",
-            risk_level="low",
-            risk_plan="Knows how to get urgent help.",
-            formulation_status="answered",
-            formulation_text="Withdrawing may protect against the pain of being let down.",
-            formulation_approach_explained="yes",
-            formulation_client_view="partly",
-            recommendation_choice="psychodynamic",
-            recommendation_modality="psychodynamic",
-            recommendation_offered_here="yes",
-            recommendation_sessions_per_week=2 if index == 2 else 1,
-            recommendation_reason="Long-standing relational pattern; keen to understand it.",
+        day += timedelta(days=1)
+    now = timezone.now()
+    waiting = referrals.filter(status=Referral.Status.AWAITING_ALLOCATION)
+    for index, referral in enumerate(waiting):
+        # Halfway between referral and today: the wait for a therapist came after it.
+        _finished_assessment(
+            service,
+            referral,
+            assessor,
+            referral.received_at + (now - referral.received_at) / 2,
+            sessions_per_week=2 if index == 2 else 1,
         )
 
+
+def _journey(
+    referral: Referral, *, slot_weekday: int, slot_start: time, weeks: int = IN_THERAPY_WEEKS
+) -> _Journey:
+    """The demo's timeline for a referral that reached a therapist: assessed, allocated two
+    weeks later, first appointment on the regular slot's day. Therapy in progress started
+    `weeks` ago; ended therapy ran ENDED_WEEKS and ended a few weeks ago; an allocation
+    not started yet was made this week, with the first appointment ahead."""
+    today = timezone.localdate()
+    received = referral.received_at
+    if referral.status == Referral.Status.ALLOCATED:
+        allocated_at = timezone.now() - timedelta(days=2)
+        return _Journey(
+            assessed_at=received + (allocated_at - received) / 2, allocated_at=allocated_at
+        )
+    if referral.status == Referral.Status.IN_THERAPY:
+        start = _on_weekday(today - timedelta(weeks=weeks), slot_weekday)
+        ended_on = None
+    else:
+        start = _on_weekday(today - timedelta(weeks=ENDED_WEEKS + 3), slot_weekday)
+        ended_on = start + timedelta(weeks=ENDED_WEEKS - 1)
+    first_at = _at(start, slot_start)
+    allocated_at = first_at - timedelta(weeks=2)
+    return _Journey(
+        assessed_at=allocated_at - timedelta(weeks=2),
+        allocated_at=allocated_at,
+        first_at=first_at,
+        ended_on=ended_on,
+    )
+
+
+def _seed_journeys(service: Service) -> None:
+    """Once: the referrals that reached a therapist, each through the same steps the
+    service takes. An allocation books a therapist's weekly slot; the session plan's
+    regular time is that slot; the therapy record names the profile's sign-in and the
+    first appointment; sessions fall on the slot's day. Two clients in therapy with the
+    demo therapist have goals and repeated questionnaires (one recovering, one not on
+    track)."""
+    if Allocation.objects.filter(service=service).exists():
+        return
+    coordinator = User.objects.get(username="coordinator")
+    assessor = User.objects.get(username="assessor")
+    profiles = list(Therapist.objects.filter(service=service).order_by("display_name"))
+    own = Therapist.objects.get(service=service, user__username="therapist")
+    # Colleagues not on leave now (the first two profiles have leave: see _seed_allocation).
+    colleagues = [p for p in profiles[3:] if p != own]
+    referrals = Referral.objects.filter(
+        service=service,
+        status__in=[Referral.Status.ALLOCATED, Referral.Status.IN_THERAPY, Referral.Status.ENDED],
+    ).order_by("received_at", "id")
     stories = [
         # (baseline PHQ-9, GAD-7), then at the 4th and 8th attended sessions; a missed week.
         ((17, 13), (12, 9), (8, 6), None),
         ((15, 12), (15, 11), (14, 12), 5),
     ]
-    in_therapy = list(referrals.filter(status=Referral.Status.IN_THERAPY)[:2])
-    for referral, (first, middle, latest, missed_week) in zip(in_therapy, stories, strict=False):
-        start = today - timedelta(weeks=10)
-        Therapy.objects.create(
-            service=service,
-            referral=referral,
-            therapist=therapist,
-            started_on=start,
-            started_by=coordinator,
+    booked: set[int] = set()
+    for index, referral in enumerate(referrals):
+        story = None
+        if referral.status == Referral.Status.IN_THERAPY and stories:
+            story, therapist = stories.pop(0), own
+        else:
+            therapist = colleagues[index % len(colleagues)]
+        # Not always the therapist's first slot of the week: the demo's days vary.
+        slots = list(therapist.slots.order_by("weekday", "start"))
+        slots = slots[index % len(slots) :] + slots[: index % len(slots)]
+        slot = next(s for s in slots if s.pk not in booked)
+        if referral.status != Referral.Status.ENDED:
+            booked.add(slot.pk)
+        journey = _journey(
+            referral,
+            slot_weekday=slot.weekday,
+            slot_start=slot.start,
+            # The demo therapist's two stories run ten weeks; colleagues' clients started
+            # more recently, a week apart.
+            weeks=IN_THERAPY_WEEKS if story else IN_THERAPY_WEEKS - 2 - index % 3,
         )
-        therapy_services.session_plan_save(
+        _finished_assessment(service, referral, assessor, journey.assessed_at)
+        _journey_seed(service, referral, therapist, slot, journey, coordinator, story)
+
+
+def _journey_seed(service, referral, therapist, slot, journey, coordinator, story) -> None:
+    today = timezone.localdate()
+    first_at = journey.first_at or first_appointment_for(therapist=therapist, slots=[slot])
+    start = timezone.localtime(first_at).date()
+    started = referral.status != Referral.Status.ALLOCATED
+    in_person = slot.site_id is not None
+    ended = journey.ended_on is not None
+    if ended:
+        # The plan was made while the therapy ran; the referral ended afterwards.
+        Referral.objects.filter(pk=referral.pk).update(status=Referral.Status.IN_THERAPY)
+        referral.refresh_from_db()
+    plan = therapy_services.session_plan_save(
+        referral=referral,
+        user=coordinator,
+        values={
+            "length": "fixed" if started else "open_ended",
+            "session_count": (ENDED_WEEKS if journey.ended_on else 16) if started else None,
+            "sessions_per_week": 1,
+            "regular_times": [{"weekday": slot.weekday, "time": f"{slot.start:%H:%M}"}],
+            "mode": Mode.IN_PERSON if in_person else Mode.VIDEO,
+            "site": slot.site if in_person else None,
+            "room": "",
+            "starts_on": start,
+            "ends_on": start + timedelta(weeks=18) if started else None,
+            "review_dates": (
+                [start + timedelta(weeks=6), start + timedelta(weeks=12)] if started else []
+            ),
+            "ending_plan": "",
+            "couch_discussed": "",
+            "measures_every_sessions": 4,
+            "repeat_measures": ["phq9", "gad7"],
+        },
+        reason="Regular time set when the therapist was allocated",
+    )
+    if ended:
+        Referral.objects.filter(pk=referral.pk).update(status=Referral.Status.ENDED)
+        referral.refresh_from_db()
+    allocation = Allocation.objects.create(
+        service=service,
+        referral=referral,
+        therapist=therapist,
+        source=Allocation.Source.RECORDED,
+        regular_times=[slot_json(slot)],
+        first_appointment_at=first_at,
+        allocated_by=coordinator,
+        allocated_at=journey.allocated_at,
+        session_plan_version=plan.version,
+        status=Allocation.Status.ENDED if ended else Allocation.Status.ACTIVE,
+        ended_at=_at(journey.ended_on, time(18)) if ended else None,
+    )
+    AllocationSlot.objects.create(allocation=allocation, slot=slot, active=not ended)
+    if not started:
+        therapy_services.therapy_plan(
             referral=referral,
-            user=therapist,
-            values={
-                "length": "fixed",
-                "session_count": 16,
-                "sessions_per_week": 1,
-                "regular_times": [{"weekday": start.weekday(), "time": "10:00"}],
-                "mode": Mode.VIDEO,
-                "site": None,
-                "room": "",
-                "starts_on": start,
-                "ends_on": start + timedelta(weeks=18),
-                "review_dates": [start + timedelta(weeks=6), start + timedelta(weeks=12)],
-                "ending_plan": "",
-                "couch_discussed": "",
-                "measures_every_sessions": 4,
-                "repeat_measures": ["phq9", "gad7"],
-            },
-            reason="",
+            therapist=therapist.user,
+            first_appointment_at=first_at,
+            user=coordinator,
         )
-        at = timezone.make_aware(datetime.combine(start - timedelta(weeks=3), time(11)))
-        for code, total, items in (("phq9", first[0], 8), ("gad7", first[1], 7)):
-            answers = _spread(total, items) + ([0] if code == "phq9" else [])
-            clinical_record.measure_response_record(
-                referral=referral,
-                measure=code,
-                answers=answers,
-                context=MeasureResponse.Context.ASSESSMENT,
-                completed_at=at,
-            )
-        therapy_goals.goal_add(
-            referral=referral,
-            user=therapist,
-            description="To say what I need without feeling I am a burden",
-            score=2,
-            rated_on=start,
-        )
-        attended = 0
-        for week in range(10):
-            missed = week == missed_week
-            session = TherapySession.objects.create(
+        return
+    therapy = Therapy.objects.create(
+        service=service,
+        referral=referral,
+        therapist=therapist.user,
+        started_on=start,
+        first_appointment_at=first_at,
+        started_by=coordinator,
+        ended_on=journey.ended_on,
+        end_reason=Therapy.EndReason.COMPLETED if ended else "",
+    )
+    weeks = ENDED_WEEKS if ended else (today - start).days // 7 + 1
+    if story is None:
+        for week in range(weeks):
+            occurred_on = start + timedelta(weeks=week)
+            if occurred_on > today:
+                break
+            TherapySession.objects.create(
                 service=service,
                 referral=referral,
-                therapy=Therapy.objects.get(referral=referral),
-                occurred_on=start + timedelta(weeks=week),
-                attendance="did_not_attend" if missed else "attended",
-                recorded_by=therapist,
+                therapy=therapy,
+                occurred_on=occurred_on,
+                attendance="attended",
+                recorded_by=therapist.user,
             )
-            if missed:
-                continue
-            attended += 1
-            scores = {4: middle, 8: latest}.get(attended)
-            if scores:
-                therapy_services.review_measures_record(
-                    referral=referral,
-                    user=therapist,
-                    session=session,
-                    results={
-                        "phq9": [*_spread(scores[0], 8), 0],
-                        "gad7": _spread(scores[1], 7),
-                    },
-                )
+        return
+    _story_seed(referral, therapy, therapist.user, start, story)
+
+
+def _story_seed(referral, therapy, therapist, start: date, story) -> None:
+    """Questionnaires at assessment and every 4th attended session, a goal, ten weeks of
+    sessions on the regular day."""
+    first, middle, latest, missed_week = story
+    at = Assessment.objects.get(referral=referral).finished_at
+    for code, total, items in (("phq9", first[0], 8), ("gad7", first[1], 7)):
+        answers = _spread(total, items) + ([0] if code == "phq9" else [])
+        clinical_record.measure_response_record(
+            referral=referral,
+            measure=code,
+            answers=answers,
+            context=MeasureResponse.Context.ASSESSMENT,
+            completed_at=at,
+        )
+    therapy_goals.goal_add(
+        referral=referral,
+        user=therapist,
+        description="To say what I need without feeling I am a burden",
+        score=2,
+        rated_on=start,
+    )
+    attended = 0
+    for week in range(IN_THERAPY_WEEKS):
+        missed = week == missed_week
+        session = TherapySession.objects.create(
+            service=therapy.service,
+            referral=referral,
+            therapy=therapy,
+            occurred_on=start + timedelta(weeks=week),
+            attendance="did_not_attend" if missed else "attended",
+            recorded_by=therapist,
+        )
+        if missed:
+            continue
+        attended += 1
+        scores = {4: middle, 8: latest}.get(attended)
+        if scores:
+            therapy_services.review_measures_record(
+                referral=referral,
+                user=therapist,
+                session=session,
+                results={
+                    "phq9": [*_spread(scores[0], 8), 0],
+                    "gad7": _spread(scores[1], 7),
+                },
+            )
 
 
 def _seed_allocation(service: Service, rng: random.Random) -> None:
-    """Allocation's demo data, once: wishes of the people waiting for a therapist, some
-    leave, and allocations (place and regular slot) for those allocated or in therapy."""
+    """Allocation's demo data, once: wishes of the people waiting for a therapist and
+    some leave."""
     if LeavePeriod.objects.filter(therapist__service=service).exists():
         return  # done before
     sites = list(service.sites.order_by("name"))
@@ -491,46 +685,3 @@ def _seed_allocation(service: Service, rng: random.Random) -> None:
             ends_on=today + timedelta(days=start + days),
             note="Annual leave",
         )
-    coordinator = User.objects.get(username="coordinator")
-    booked: set[int] = set()
-    held = Referral.objects.filter(
-        service=service, status__in=[Referral.Status.ALLOCATED, Referral.Status.IN_THERAPY]
-    ).order_by("received_at")
-    for referral in held:
-        therapy = referral.therapies.filter(ended_on=None).select_related("therapist").first()
-        therapist = None
-        if therapy is not None:
-            therapist = Therapist.objects.filter(user=therapy.therapist).first()
-        candidates = [therapist] if therapist else therapists[3:]
-        choice = next(
-            (
-                (t, slot)
-                for t in candidates
-                for slot in t.slots.order_by("weekday", "start")
-                if slot.pk not in booked
-            ),
-            None,
-        )
-        if choice is None:
-            continue
-        therapist, slot = choice
-        booked.add(slot.pk)
-        allocation = Allocation.objects.create(
-            service=service,
-            referral=referral,
-            therapist=therapist,
-            source=Allocation.Source.RECORDED,
-            regular_times=[
-                {
-                    "slot": str(slot.public_id),
-                    "weekday": slot.weekday,
-                    "start": f"{slot.start:%H:%M}",
-                    "length": slot.length_minutes,
-                    "site": slot.site.name if slot.site_id else "",
-                }
-            ],
-            first_appointment_at=referral.received_at + timedelta(weeks=4),
-            allocated_by=coordinator,
-            allocated_at=referral.received_at + timedelta(weeks=3),
-        )
-        AllocationSlot.objects.create(allocation=allocation, slot=slot)

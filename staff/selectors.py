@@ -17,6 +17,7 @@ from allocation.selectors import (
     therapist_list,
 )
 from allocation.selectors import therapist_caseload as therapist_caseload_row
+from allocation.waiting import WaitingFilters, waiting_list_count
 from assessment.selectors import risk_flags_open
 from common import roles
 from common.selectors import staff_active
@@ -43,6 +44,10 @@ class StaffHome:
     my_progress_flags: Any = None
     progress_flags: Any = None
     allocation_run: Any = None
+    # The coordinator's numbers, each the rows of the waiting list filtered as its link is.
+    waiting_for_therapist: int | None = None
+    waiting_past_18_weeks: int | None = None
+    waiting_on_hold: int | None = None
     staff: Any = None
     staff_total: int | None = None
     therapist_count: int | None = None
@@ -67,6 +72,15 @@ def staff_home_for(*, user) -> StaffHome:
     if user.has_role(roles.COORDINATOR):
         shown["progress_flags"] = progress_flags_open(user=user)
         shown["allocation_run"] = run_current(service_id=user.service_id)
+        shown["waiting_for_therapist"] = waiting_list_count(
+            user=user, filters=WaitingFilters(status="waiting")
+        )
+        shown["waiting_past_18_weeks"] = waiting_list_count(
+            user=user, filters=WaitingFilters(status="waiting", wait="18")
+        )
+        shown["waiting_on_hold"] = waiting_list_count(
+            user=user, filters=WaitingFilters(status="held")
+        )
     if user.has_role(roles.SERVICE_ADMIN):
         shown["staff"], shown["staff_total"] = staff_active(user=user)
         shown["therapist_count"] = therapist_list(user=user).count()

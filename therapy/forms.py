@@ -377,6 +377,9 @@ class BreakForm(ServiceForm):
 
 
 class BreakRemoveForm(forms.Form):
+    """One a planned break on the plan page: each field's id names its break, so the
+    page's labels and error links stay apart; the field's name stays `reason`."""
+
     reason = forms.CharField(
         label="Why is this break no longer planned?",
         max_length=300,
@@ -385,6 +388,10 @@ class BreakRemoveForm(forms.Form):
             "max_length": "The reason must be 300 characters or fewer (you have %(show_value)d)",
         },
     )
+
+    def __init__(self, *args, break_id: str = "", **kwargs):
+        kwargs.setdefault("auto_id", f"remove-{break_id}-%s" if break_id else "id_%s")
+        super().__init__(*args, **kwargs)
 
 
 class SessionRecordForm(ServiceForm):

@@ -129,11 +129,33 @@ def therapy_start(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_GET
 def plan(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
+    return _plan_render(request, referral)
+
+
+def _plan_render(request, referral, *, removing: tuple[str, forms.BreakRemoveForm] | None = None):
+    """The plan page, with a form to remove each planned break; `removing` is a break's
+    form sent back with its error, keeping what was typed."""
     page = pages.plan_page(user=request.user, referral=referral)
+    remove_forms = []
+    for item in (page.plan_text or {}).get("breaks", []) if page.plan else []:
+        if removing is not None and removing[0] == item["id"]:
+            form = removing[1]
+        else:
+            form = forms.BreakRemoveForm(break_id=item["id"])
+        form.fields["reason"].label = (
+            f"Why is the break from {item['starts']:%-d %b} to {item['ends']:%-d %b %Y} "
+            "no longer planned?"
+        )
+        remove_forms.append((item, form))
     return render(
         request,
         "therapy/plan.html",
-        {"referral": referral, **page_context(page), "remove_form": forms.BreakRemoveForm()},
+        {
+            "referral": referral,
+            **page_context(page),
+            "remove_forms": remove_forms,
+            "removing_form": removing[1] if removing else None,
+        },
     )
 
 
@@ -225,10 +247,9 @@ def break_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_POST
 def break_remove(request: HttpRequest, public_id: UUID, break_id: str) -> HttpResponse:
     referral = _care_referral(request, public_id, write=True, coordinator_writes=True)
-    form = forms.BreakRemoveForm(request.POST)
+    form = forms.BreakRemoveForm(request.POST, break_id=break_id)
     if not form.is_valid():
-        messages.error(request, "Say why the break is being removed.")
-        return redirect("session-plan", public_id=public_id)
+        return _plan_render(request, referral, removing=(break_id, form))
     try:
         services.session_plan_break_remove(
             referral=referral,
@@ -237,9 +258,12 @@ def break_remove(request: HttpRequest, public_id: UUID, break_id: str) -> HttpRe
             reason=form.cleaned_data["reason"],
         )
     except services.TherapyError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "Break removed from the plan.")
+        if error.field != "reason":
+            messages.error(request, error.message)  # the break is gone: nothing to keep
+            return redirect("session-plan", public_id=public_id)
+        refusal_on_form(form, error)
+        return _plan_render(request, referral, removing=(break_id, form))
+    messages.success(request, "Break removed from the plan.")
     return redirect("session-plan", public_id=public_id)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from common import roles, selectors
 from intake.models import Referral
@@ -97,3 +100,38 @@ def test_a_therapists_home_lists_only_free_slots_and_links_their_allocated_clien
     assert "Thursday 18:00 (remote)" in week
     assert "Tuesday 18:00" not in week.split("Starting with you")[0]
     assert reverse("therapy-client", args=[referral.public_id]) in week
+
+
+def test_the_coordinators_waiting_numbers_are_the_rows_of_the_waiting_list_they_open(
+    client, service, coordinator
+):
+    """'Past 18 weeks' beside 'waiting for a therapist' counts those waiting for a
+    therapist, not everyone still waiting for an assessment; someone on hold is not in
+    the waiting list's 'Waiting for a therapist' rows."""
+    import re
+    from html import unescape
+
+    from allocation.models import Hold
+    from tests.allocation.conftest import make_waiting
+
+    make_waiting(service, weeks=20)
+    make_waiting(service, weeks=2)
+    held = make_waiting(service, weeks=19)
+    Hold.objects.create(service=service, referral=held, reason="Moving house", held_by=coordinator)
+    ReferralFactory(
+        client__service=service,
+        status=Referral.Status.SUBMITTED,
+        received_at=timezone.now() - timedelta(weeks=25),
+    )
+    client.force_login(coordinator)
+    home = client.get(reverse("staff-home")).text
+    section = home.split("Coordinator: the waiting list", 1)[1].split("</section>", 1)[0]
+    links = re.findall(r'<a href="([^"]+)"[^>]*>\s*(\d+) ([^<]*)</a>', section)
+    assert [(count, words) for _, count, words in links] == [
+        ("2", "waiting for a therapist"),
+        ("1", "of them waiting more than 18 weeks"),
+        ("1", "on hold"),
+    ]
+    for href, count, _ in links:
+        listing = client.get(unescape(href)).context["listing"]
+        assert listing.total == int(count)

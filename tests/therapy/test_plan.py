@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from notifications.models import Notification
 from tests.factories import SiteFactory
@@ -314,3 +315,37 @@ def test_current_plan_is_what_the_client_portal_will_show(in_therapy, therapist)
     current = session_plan_current(in_therapy)
     assert current.version == 2 and current.regular_times[0]["time"] == "10:30"
     assert current.session_count is None and current.ends_on is None
+
+
+def test_a_too_long_reason_for_removing_a_break_is_refused_clearly_and_kept(
+    signed_in, in_therapy, therapist
+):
+    signed_in.post(edit_url(in_therapy), plan_data())
+    starts = TUESDAY + timedelta(weeks=3)
+    plan = services.session_plan_break_add(
+        referral=in_therapy,
+        user=therapist,
+        starts_on=starts,
+        ends_on=starts + timedelta(days=6),
+        kind="service_closure",
+    )
+    break_id = plan.breaks[0]["id"]
+    page = signed_in.get(reverse("session-plan", args=[in_therapy.public_id])).text
+    # No maxlength that would cut the text off; a character count says the limit.
+    assert ' maxlength="300"' not in page
+    assert 'data-module="nhsuk-character-count" data-maxlength="300"' in page
+    reason = " ".join(["The clinic stays open after all."] * 10)
+    assert len(reason) > 300
+    url = reverse("session-plan-break-remove", args=[in_therapy.public_id, break_id])
+
+    response = signed_in.post(url, {"reason": reason})
+
+    assert response.status_code == 200
+    assert f"The reason must be 300 characters or fewer (you have {len(reason)})" in response.text
+    assert f">{escape(reason)}</textarea>" in response.text or f'value="{escape(reason)}"' in (
+        response.text
+    )
+    assert session_plan_current(in_therapy).version == 2
+    empty = signed_in.post(url, {"reason": "  "})
+    assert "Say why the break is being removed" in empty.text
+    assert session_plan_current(in_therapy).version == 2
