@@ -32,9 +32,7 @@ def test_the_default_rates_are_applied(api):
     assert api_settings.DEFAULT_THROTTLE_CLASSES, "throttle rates set but no throttle applies"
 
 
-def test_anonymous_callers_are_throttled_by_client_address_not_a_forged_header(
-    client, settings
-):
+def test_anonymous_callers_are_throttled_by_client_address_not_a_forged_header(client, settings):
     settings.TRUSTED_PROXY_COUNT = 0
     settings.RATE_API_ANON = "2/m"
     statuses = [
