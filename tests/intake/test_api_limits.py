@@ -8,9 +8,18 @@ import yaml
 from rest_framework.test import APIClient
 
 from intake.models import Referral
-from tests.intake.test_api import BODY, URL
+from tests.intake.test_api import BODY as SHARED_BODY
+from tests.intake.test_api import URL
 
 pytestmark = pytest.mark.django_db
+CONSENT = {
+    "topic": "contact_email",
+    "granted": True,
+    "wording": "May we email you?",
+    "wording_version": "gp-1",
+}
+PHQ9 = {"measure": "phq9", "answers": [1, 1, 1, 1, 1, 1, 1, 1, 1]}
+BODY = {**SHARED_BODY, "consents": [CONSENT], "questionnaires": [PHQ9]}
 
 
 def test_a_burst_of_referrals_is_throttled_with_a_json_429(api, settings):
@@ -46,7 +55,7 @@ def test_anonymous_callers_are_throttled_by_client_address_not_a_forged_header(c
 
 
 def test_two_thousand_questionnaires_are_refused(api):
-    one = BODY["questionnaires"][0]
+    one = PHQ9
     response = api.post(URL, {**BODY, "questionnaires": [one] * 2000}, format="json")
 
     assert response.status_code == 400
@@ -55,7 +64,7 @@ def test_two_thousand_questionnaires_are_refused(api):
 
 
 def test_each_measure_is_sent_at_most_once(api):
-    one = BODY["questionnaires"][0]
+    one = PHQ9
     response = api.post(URL, {**BODY, "questionnaires": [one, one]}, format="json")
 
     assert response.status_code == 400
@@ -68,7 +77,7 @@ def test_each_measure_is_sent_at_most_once(api):
     [
         ("difficulty_areas", ["low_mood"] * 2000),
         ("current_services", ["none"] * 2000),
-        ("consents", [BODY["consents"][0]] * 2000),
+        ("consents", [CONSENT] * 2000),
     ],
 )
 def test_other_lists_are_capped(api, field, value):
