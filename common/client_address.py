@@ -17,7 +17,9 @@ from django.conf import settings
 from django.http import HttpRequest
 from ipware import get_client_ip
 
-UNKNOWN = "unknown"
+# No address (a request made in-process, such as a test's force_login): empty, which
+# django-axes stores as no address rather than failing on a non-address.
+UNKNOWN = ""
 
 
 def client_address(request: HttpRequest) -> str:

@@ -12,6 +12,7 @@ to try again and where to get help now; their answers stay in the session.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from datetime import timedelta
 
@@ -37,8 +38,10 @@ CONTACT_FIELDS = ("contact-email", "contact-mobile_phone", "contact-landline_pho
 
 def _count(request: HttpRequest, *, group: str, value: str, rate: str) -> int | None:
     """One more try for `value`; the seconds until its window ends, when over the limit."""
+    # Hashed here: what was typed may hold anything, even half a character (a surrogate).
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
     usage = get_usage(
-        request, group=group, key=lambda _group, _request: value, rate=rate, increment=True
+        request, group=group, key=lambda _group, _request: digest, rate=rate, increment=True
     )
     if usage is None or not usage["should_limit"]:
         return None
@@ -109,8 +112,8 @@ def limit_wizard_posts(post):
         step = request.POST.get(f"{wizard.prefix}-current_step")
         if "save_draft" in request.POST:
             door = SAVE
-        elif step == "check":
-            door = SUBMIT
+        elif step == "check" and wizard.storage.data.get("step_data"):
+            door = SUBMIT  # (with no answers, nothing is sent: a repeat after the referral)
         else:
             return post(wizard, *args, **kwargs)
         stored = wizard.storage.get_step_data("contact") or {}

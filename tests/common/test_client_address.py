@@ -71,3 +71,10 @@ def test_an_api_rate_takes_no_multiple(monkeypatch):
     assert env.rate("RATE_X", "5/h") == "10/15m"
     with pytest.raises(env.ConfigError):
         env.rate("RATE_X", "5/h", multiples=False)
+
+
+def test_a_request_without_an_address_has_none(settings):
+    from django.http import HttpRequest
+
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_address(HttpRequest()) == ""

@@ -158,3 +158,11 @@ def test_the_limits_hold_with_the_embedded_in_memory_cache(settings):
     client = Client(REMOTE_ADDR="198.51.100.1")
     assert client.post(reverse("refer-resume"), {"code": "BCDF-GHJK-MNPQ"}).status_code == 400
     assert_rate_limited_page(client.post(reverse("refer-resume"), {"code": "BCDF-GHJK-MNPQ"}))
+
+
+def test_pressing_send_again_after_the_referral_is_not_counted(settings):
+    settings.RATE_REFERRAL_PER_ADDRESS = "1/h"
+    client = Client(REMOTE_ADDR="198.51.100.1")
+    assert refer(client, "a@example.com").url == reverse("refer-confirmation")
+    assert submit(client).url == reverse("refer-confirmation")
+    assert Referral.objects.count() == 1
