@@ -284,7 +284,7 @@ REST_FRAMEWORK = {
 # process's memory, under a lock). Addresses come from common.client_address. A counter
 # that cannot be read lets the request through: never refuse a referral for our fault.
 # (django_ratelimit is not an installed app: its system check knows only memcached and
-# django-redis by name, and would refuse both of these caches.)
+# django-redis by name: it warns about the first cache and refuses the second.)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "common.client_address.client_address"
 RATELIMIT_FAIL_OPEN = True
