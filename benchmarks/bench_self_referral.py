@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.serve import gunicorn_start  # noqa: E402
+from benchmarks.serve import NO_RATE_LIMITS, gunicorn_start  # noqa: E402
 
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "20"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "30"))
@@ -210,6 +210,7 @@ def main() -> dict:
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_COOKIES": "0",
         "SELF_REFERRAL_SERVICE": "bench",
+        **NO_RATE_LIMITS,
         "ROOT_URLCONF": "benchmarks.baseline_urls",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),

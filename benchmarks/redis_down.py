@@ -43,7 +43,7 @@ from benchmarks.bench_self_referral import (  # noqa: E402
     timed,
     walk_to_check,
 )
-from benchmarks.serve import free_port  # noqa: E402
+from benchmarks.serve import NO_RATE_LIMITS, free_port  # noqa: E402
 
 PG_ADMIN = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 ROUNDS = int(os.environ.get("ROUNDS", "10"))
@@ -140,6 +140,7 @@ def main() -> None:
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_COOKIES": "0",
         "SELF_REFERRAL_SERVICE": "measure",
+        **NO_RATE_LIMITS,
         "LOG_LEVEL": "ERROR",
         "PYTHONPATH": str(ROOT),
     }

@@ -109,3 +109,20 @@ def email(name: str, default: str) -> dict[str, Any]:
     if not config.get("EMAIL_BACKEND"):
         raise ConfigError(name, f"unknown email scheme; got {value!r}")
     return config
+
+
+_RATE_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+
+
+def rate(name: str, default: str, *, multiples: bool = True) -> str:
+    """A rate limit such as `5/h` or `10/15m`: tries per period (s, m, h or d, optionally
+    with a multiple, as django-ratelimit reads it; DRF's throttles take no multiple)."""
+    value = raw(name) or default
+    count, _, period = value.partition("/")
+    multiple, unit = period[:-1], period[-1:]
+    if not (count.isdigit() and int(count) > 0 and unit in _RATE_UNITS) or (
+        multiple and not (multiples and multiple.isdigit() and int(multiple) > 0)
+    ):
+        example = "5/h or 10/15m" if multiples else "30/m or 1000/d"
+        raise ConfigError(name, f"expected tries per period, like {example}; got {value!r}")
+    return value

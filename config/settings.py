@@ -44,6 +44,24 @@ try:
     CELERY_TASK_SOFT_TIME_LIMIT = env.integer("CELERY_TASK_SOFT_TIME_LIMIT", 60, minimum=1)
     CELERY_TASK_TIME_LIMIT = env.integer("CELERY_TASK_TIME_LIMIT", 90, minimum=1)
     LOGIN_ATTEMPTS_LIMIT = env.integer("LOGIN_ATTEMPTS_LIMIT", 5, minimum=1)
+    # How many reverse proxies in front of the app append to X-Forwarded-For. 0: the client
+    # is REMOTE_ADDR and the header is ignored (common/client_address.py, docs/security.md).
+    TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
+    # Public doors (docs/security.md, "Rate limits and client addresses"): tries per period,
+    # per client address and per email address or phone number typed.
+    RATE_REFERRAL_PER_ADDRESS = env.rate("RATE_REFERRAL_PER_ADDRESS", "5/h")
+    RATE_REFERRAL_PER_CONTACT = env.rate("RATE_REFERRAL_PER_CONTACT", "3/h")
+    RATE_SAVE_PER_ADDRESS = env.rate("RATE_SAVE_PER_ADDRESS", "10/h")
+    RATE_SAVE_PER_CONTACT = env.rate("RATE_SAVE_PER_CONTACT", "3/h")
+    RATE_RESUME_PER_ADDRESS = env.rate("RATE_RESUME_PER_ADDRESS", "10/15m")
+    # Partner API (DRF throttles): referrals created per partner account, and every call.
+    RATE_API_REFERRALS = env.rate("RATE_API_REFERRALS", "30/m", multiples=False)
+    RATE_API_ANON = env.rate("RATE_API_ANON", "60/m", multiples=False)
+    RATE_API_USER = env.rate("RATE_API_USER", "600/m", multiples=False)
+    # The largest request body read into memory; over it is a 413 (a referral is ~100 KB).
+    DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer(
+        "DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=10_000
+    )
     # A repeat of a risk answer within this many days of its flag being acknowledged is linked
     # to that flag, not raised again (docs/assessment.md, "One risk, one flag").
     RISK_FLAG_REPEAT_DAYS = env.integer("RISK_FLAG_REPEAT_DAYS", 14, minimum=0)
@@ -234,7 +252,11 @@ if BEHIND_TLS_PROXY:
 # django-axes: lock an account and address after repeated failed staff logins.
 AXES_FAILURE_LIMIT = LOGIN_ATTEMPTS_LIMIT
 AXES_COOLOFF_TIME = 1  # hours
+# Locked per account *and* client address together: failures from one address never lock
+# the account for anyone else. The address is found as everywhere else, from the trusted
+# proxy hops only, so a forged X-Forwarded-For neither escapes a lock nor makes one.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "common.client_address.client_address"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 
@@ -245,8 +267,28 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/minute", "user": "600/minute"},
+    # Throttles count in the shared cache; anonymous callers by common.client_address.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "common.throttling.ClientAddressAnonThrottle",
+        "common.throttling.AccountThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": RATE_API_ANON,
+        "user": RATE_API_USER,
+        "partner_referrals": RATE_API_REFERRALS,
+    },
 }
+
+# django-ratelimit (the public self-referral pages, intake/limits.py): counters in the
+# default cache, whose increment is atomic (Redis INCR; in embedded mode the single
+# process's memory, under a lock). Addresses come from common.client_address. A counter
+# that cannot be read lets the request through: never refuse a referral for our fault.
+# (django_ratelimit is not an installed app: its system check knows only memcached and
+# django-redis by name: it warns about the first cache and refuses the second.)
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "common.client_address.client_address"
+RATELIMIT_FAIL_OPEN = True
+RATELIMIT_CACHE_PREFIX = "rl:"
 SPECTACULAR_SETTINGS = {
     "TITLE": "Threshold API",
     "DESCRIPTION": "Referral and assessment intake for psychodynamic therapy services.",

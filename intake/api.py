@@ -25,6 +25,11 @@ from rest_framework.views import APIView
 
 import measures
 from common import roles
+from common.throttling import (
+    AccountThrottle,
+    ClientAddressAnonThrottle,
+    PartnerReferralThrottle,
+)
 from intake import forms, validation
 from intake.models import Client, ConsentRecord, Preferences, Referral
 from intake.services import ConsentDecision, MeasureAnswers, ReferralInput, referral_submit
@@ -140,12 +145,31 @@ class ConsentInput(serializers.Serializer):
     )
 
 
+MEASURES = [measures.PHQ9, measures.GAD7, measures.CORE10, measures.WSAS]
+# No questionnaire has more items than this; longer lists are refused before scoring.
+MAX_ANSWERS = 20
+
+
+def _capped(kind: str, most: int) -> dict:
+    """A list's cap, with a message that says what the cap is for."""
+    message = f"Send at most {most} {kind}; this list is longer."
+    return {"max_length": most, "error_messages": {"max_length": message}}
+
+
+def _once_each(values, kind: str):
+    repeated = sorted({str(v) for v in values if list(values).count(v) > 1})
+    if repeated:
+        raise serializers.ValidationError(
+            f"Send each {kind} once; repeated: {', '.join(repeated)}."
+        )
+    return values
+
+
 class QuestionnaireInput(serializers.Serializer):
-    measure = serializers.ChoiceField(
-        choices=[measures.PHQ9, measures.GAD7, measures.CORE10, measures.WSAS]
-    )
+    measure = serializers.ChoiceField(choices=MEASURES)
     answers = serializers.ListField(
         child=serializers.JSONField(),
+        **_capped("answers (one per item)", MAX_ANSWERS),
         help_text="One entry per item: the option chosen (0-based), null if not answered, "
         "or 'prefer_not_to_say'.",
     )
@@ -180,7 +204,11 @@ class PreferencesInput(serializers.Serializer):
         child=serializers.ChoiceField(choices=[value for value, _ in forms.AVAILABILITY]),
         required=False,
         default=list,
+        **_capped("times", len(forms.AVAILABILITY)),
     )
+
+    def validate_availability(self, value):
+        return _once_each(value, "time")
 
     def validate(self, data):
         if data.get("therapist_gender") and not data.get("therapist_gender_strength"):
@@ -204,6 +232,7 @@ class ReferralCreateApi(APIView):
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsPartnerReferrer]
     parser_classes = [ReferralJsonParser]
+    throttle_classes = [ClientAddressAnonThrottle, AccountThrottle, PartnerReferralThrottle]
 
     def handle_exception(self, exc):
         # Django refuses an over-long body when DRF reads it; say so in JSON, not a page.
@@ -244,15 +273,28 @@ class ReferralCreateApi(APIView):
             child=serializers.ChoiceField(choices=[v for v, _ in forms.DIFFICULTY_AREAS]),
             required=False,
             default=list,
+            **_capped("difficulty areas", len(forms.DIFFICULTY_AREAS)),
         )
         current_services = serializers.ListField(
             child=serializers.ChoiceField(choices=[v for v, _ in forms.CURRENT_SERVICES]),
             required=False,
             default=list,
+            **_capped("current services", len(forms.CURRENT_SERVICES)),
         )
         preferences = PreferencesInput(required=False)
-        consents = ConsentInput(many=True, required=False, default=list)
-        questionnaires = QuestionnaireInput(many=True, required=False, default=list)
+        # The caps are checked before any item is: a list of thousands costs nothing.
+        consents = ConsentInput(
+            many=True,
+            required=False,
+            default=list,
+            **_capped("consents (one per topic)", len(ConsentInput().fields["topic"].choices)),
+        )
+        questionnaires = QuestionnaireInput(
+            many=True,
+            required=False,
+            default=list,
+            **_capped("questionnaires (one per measure)", len(MEASURES)),
+        )
 
         def validate_date_of_birth(self, value):
             service = self.context["service"]
@@ -276,6 +318,16 @@ class ReferralCreateApi(APIView):
         def validate_landline_phone(self, value):
             return _django_check(validation.clean_phone, value, kind="landline")
 
+        def validate_difficulty_areas(self, value):
+            return _once_each(value, "difficulty area")
+
+        def validate_current_services(self, value):
+            return _once_each(value, "current service")
+
+        def validate_questionnaires(self, value):
+            _once_each([item["measure"] for item in value], "questionnaire (measure)")
+            return value
+
         def validate_consents(self, value):
             topics = [item["topic"] for item in value]
             if len(topics) != len(set(topics)):
@@ -298,7 +350,14 @@ class ReferralCreateApi(APIView):
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False
-            )
+            ),
+            OpenApiParameter(
+                "Retry-After",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                description="Seconds to wait before trying again.",
+                response=[429],
+            ),
         ],
         request={"application/json": InputSerializer},
         responses={
@@ -307,14 +366,24 @@ class ReferralCreateApi(APIView):
             400: OpenApiResponse(
                 OpenApiTypes.OBJECT,
                 description="Invalid fields (each field with its messages), or a body that "
-                "is not JSON or is nested too deeply ('detail').",
+                "is not JSON or is nested too deeply ('detail'). Lists are capped at what a "
+                "referral can hold: one questionnaire per measure, one consent per topic, "
+                "each difficulty area, current service and time once.",
             ),
             409: OpenApiResponse(
                 OpenApiTypes.OBJECT, description="The Idempotency-Key was used for another body."
             ),
             413: OpenApiResponse(
                 OpenApiTypes.OBJECT,
-                description="The body is over the size limit ('detail').",
+                description="The body is over the size limit, DATA_UPLOAD_MAX_MEMORY_SIZE "
+                "(1 MB unless the service set another) ('detail').",
+            ),
+            429: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Too many requests: this account sent more referrals than "
+                "RATE_API_REFERRALS allows (30 a minute unless the service set another). "
+                "The Retry-After header says how many seconds to wait; 'detail' says it "
+                "in words. Retry then, with the same Idempotency-Key.",
             ),
             415: OpenApiResponse(
                 OpenApiTypes.OBJECT,

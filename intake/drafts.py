@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from common.client_address import client_address
 from intake import selectors
 from intake.models import ReferralDraft
 from intake.references import ALPHABET
@@ -61,7 +62,7 @@ def new_submission_key() -> str:
 
 
 def client_key(request) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
+    return client_address(request)
 
 
 def _limited(action: str, key: str, limit: tuple[int, int]) -> bool:

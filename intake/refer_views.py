@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from formtools.wizard.views import normalize_name
 
 from intake import drafts, selectors
+from intake.limits import limit_resume
 from intake.wizard import CONFIRMATION_SESSION_KEY, SelfReferralWizard
 
 WIZARD_SESSION_KEY = f"wizard_{normalize_name(SelfReferralWizard.__name__)}"
@@ -75,6 +76,7 @@ class ResumeForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
+@limit_resume
 def resume(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         # The emailed link carries its code after "#": never sent here, so never in a log.

@@ -13,6 +13,7 @@ from django.urls import reverse
 from formtools.wizard.views import NamedUrlSessionWizardView, WizardView
 
 from intake import drafts, forms, selectors, services
+from intake.limits import limit_wizard_posts
 from intake.submission import referral_input_from_steps
 
 SAFETY = "safety"
@@ -222,6 +223,7 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
                 self.storage.extra_data = {**self.storage.extra_data, RETURN_TO_CHECK: True}
         return super().get(request, *args, **kwargs)
 
+    @limit_wizard_posts
     def post(self, *args, **kwargs):
         posted_step = self.request.POST.get(self._management_field())
         if (

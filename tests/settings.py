@@ -16,3 +16,9 @@ from config.settings import CACHES
 # so the suite never touches anything else there and removes exactly its own keys at the end.
 TEST_REDIS_PREFIX = f"threshold-test-{os.getpid()}-{secrets.token_hex(3)}:"
 CACHES["default"]["KEY_PREFIX"] = f"{TEST_REDIS_PREFIX}cache"
+
+# The rate limits (docs/security.md) are lifted for the suite: many tests send referrals
+# from one address and one email. The tests about a limit set its rate themselves.
+RATE_REFERRAL_PER_ADDRESS = RATE_REFERRAL_PER_CONTACT = "100000/h"
+RATE_SAVE_PER_ADDRESS = RATE_SAVE_PER_CONTACT = RATE_RESUME_PER_ADDRESS = "100000/h"
+RATE_API_ANON = RATE_API_USER = RATE_API_REFERRALS = "100000/m"
