@@ -48,7 +48,9 @@ STEPS = [
             "postcode": "LS1 4AP",
         },
     ),
+    ("gender", {"pronouns": "they/them"}),
     ("contact", {"email": "robin@example.com", "email_ok": "yes"}),
+    ("contact-preferences", {"safe_contact_times": "Not before 10am"}),
     ("gp", {"gp_registered": "yes", "gp_practice_name": "Mill Lane Surgery", "tell_gp": "no"}),
     (
         "difficulties",

@@ -190,7 +190,8 @@ class PreferencesInput(serializers.Serializer):
         choices=["", *Preferences.GenderWish.values], required=False, default=""
     )
     language = serializers.CharField(max_length=50, required=False, default="", allow_blank=True)
-    interpreter_needed = serializers.BooleanField(required=False, default=False)
+    # Left out: not answered (kept apart from false).
+    interpreter_needed = serializers.BooleanField(required=False, allow_null=True, default=None)
     interpreter_language = serializers.CharField(
         max_length=50, required=False, default="", allow_blank=True
     )

@@ -181,11 +181,61 @@ def checkboxes_field(label: str, choices, *, hint: str = "") -> forms.MultipleCh
 
 
 class StepForm(forms.Form):
-    """A wizard step. Forms that depend on the service's rules receive it."""
+    """A wizard step. Forms that depend on the service's rules receive it.
+
+    ``reveals`` names the questions asked only under a choice: {field: {choice: [fields]}}.
+    The page shows them inside that choice's conditional content. Without JavaScript they
+    are all on the page, so whatever was typed under a choice not made is posted too: it is
+    neither checked nor kept (``revealed_data`` is the posted data without it).
+    """
+
+    reveals: dict[str, dict[str, list[str]]] = {}
 
     def __init__(self, *args, service=None, **kwargs):
         self.service = service
         super().__init__(*args, **kwargs)
+        if self.is_bound:
+            for name in self.unrevealed():
+                field = self.fields[name]
+                field.clean = _unanswered(field)
+
+    def chosen(self, name: str) -> set[str]:
+        key = self.add_prefix(name)
+        if hasattr(self.data, "getlist"):
+            values = self.data.getlist(key)
+        else:
+            raw = self.data.get(key)
+            values = raw if isinstance(raw, (list, tuple)) else [raw]
+        return {str(value) for value in values if value not in (None, "")}
+
+    def unrevealed(self) -> set[str]:
+        """Questions under a choice that was not made (those under a hidden one, too)."""
+        hidden: set[str] = set()
+        for parent, by_choice in self.reveals.items():
+            chosen = set() if parent in hidden else self.chosen(parent)
+            for choice, names in by_choice.items():
+                if choice not in chosen:
+                    hidden.update(name for name in names if name in self.fields)
+        return hidden
+
+    def revealed_data(self):
+        """The posted data without the answers to questions under a choice not made."""
+        hidden = {self.add_prefix(name) for name in self.unrevealed()}
+        data = self.data.copy()
+        for key in list(data):
+            base = key.rsplit("_", 1)[0] if key.endswith(("_day", "_month", "_year")) else key
+            if key in hidden or base in hidden:
+                del data[key]
+        return data
+
+
+def _unanswered(field):
+    empty = [] if isinstance(field, forms.MultipleChoiceField) else ""
+
+    def clean(value):
+        return empty
+
+    return clean
 
 
 class SafetyForm(StepForm):
@@ -243,6 +293,15 @@ class ContinueForm(StepForm):
     """A page with information and a Continue button, and nothing to answer."""
 
 
+GENDER_IDENTITIES = [
+    ("woman", "Woman"),
+    ("man", "Man"),
+    ("non_binary", "Non-binary"),
+    ("self_described", "I describe it another way"),
+    PREFER,
+]
+
+
 class AboutForm(StepForm):
     given_name = line_field("First name", required=True, autocomplete="given-name")
     family_name = line_field("Last name", required=True, autocomplete="family-name")
@@ -260,20 +319,6 @@ class AboutForm(StepForm):
             "incomplete": "Date of birth must include a day, month and year",
         },
     )
-    pronouns = line_field(
-        "Pronouns (optional)", limit=50, hint="For example, she/her or they/them", width="10"
-    )
-    gender_identity = radio_field(
-        "How would you describe your gender? (optional)",
-        [
-            ("woman", "Woman"),
-            ("man", "Man"),
-            ("non_binary", "Non-binary"),
-            ("self_described", "I describe it another way"),
-            PREFER,
-        ],
-    )
-    gender_self_described = line_field("Your own description (optional)", limit=100)
     nhs_number = line_field(
         "NHS number (optional)",
         limit=14,
@@ -301,9 +346,36 @@ class AboutForm(StepForm):
         return validation.clean_postcode(self.cleaned_data.get("postcode", ""))
 
 
+class GenderForm(StepForm):
+    gender_identity = radio_field(
+        "How would you describe your gender? (optional)", GENDER_IDENTITIES
+    )
+    gender_self_described = line_field("Your own description (optional)", limit=100)
+    pronouns = line_field(
+        "Pronouns (optional)", limit=50, hint="For example, she/her or they/them", width="10"
+    )
+
+    reveals = {"gender_identity": {"self_described": ["gender_self_described"]}}
+
+
+MOBILE_USES = [("sms", "Text messages"), ("calls", "Phone calls")]
+CONTACT_REQUIRED = (
+    "You need to give us at least one way to contact you that we may use. Everything else "
+    "on this page is up to you."
+)
+
+
 class ContactForm(StepForm):
+    """One question per way of contacting the person, its detail revealed under "Yes".
+
+    The cleaned data keeps the shape the rest of the service reads: each detail with its
+    permission (email and email_ok, mobile_phone with sms_ok and mobile_call_ok,
+    landline_phone and landline_call_ok, address and letters_ok). A detail under "No", or
+    under no answer, is dropped."""
+
+    email_ok = radio_field("May we contact you by email?", YES_NO)
     email = forms.EmailField(
-        label="Email address (optional)",
+        label="Email address",
         required=False,
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
@@ -312,39 +384,33 @@ class ContactForm(StepForm):
             "max_length": "Email address must be 254 characters or fewer",
         },
     )
-    email_ok = radio_field("May we email you?", YES_NO)
-    mobile_phone = line_field("Mobile number (optional)", limit=20, autocomplete="tel", width="20")
-    sms_ok = radio_field("May we send you text messages?", YES_NO)
-    mobile_call_ok = radio_field("May we call your mobile?", YES_NO)
-    landline_phone = line_field("Landline number (optional)", limit=20, width="20")
-    landline_call_ok = radio_field("May we call your landline?", YES_NO)
-    voicemail_ok = radio_field(
-        "If you do not answer, may we leave a voicemail?",
-        YES_NO,
-        hint="We would only say our name and ask you to call back, nothing about why.",
+    mobile_ok = radio_field("May we contact you on a mobile phone?", YES_NO)
+    mobile_phone = line_field("Mobile number", limit=20, autocomplete="tel", width="20")
+    mobile_uses = checkboxes_field(
+        "How may we use your mobile?", MOBILE_USES, hint="Select all that apply"
     )
-    address = text_field("Postal address (optional)", limit=SHORT_TEXT_LIMIT, rows=4)
+    landline_call_ok = radio_field("May we call you on a landline?", YES_NO)
+    landline_phone = line_field("Landline number", limit=20, width="20")
     letters_ok = radio_field(
-        "May we send letters to this address?",
+        "May we send you letters?",
         YES_NO,
         hint="Say no if someone else might open your post.",
     )
-    preferred_channel = radio_field(
-        "How would you prefer us to contact you? (optional)", Client.Channel.choices
-    )
-    safe_contact_times = line_field(
-        "Are there times when it is not safe or convenient to contact you? (optional)",
-        limit=200,
-        hint="For example, not before 10am, or not at weekends",
-    )
+    address = text_field("Postal address", limit=SHORT_TEXT_LIMIT, rows=4)
 
-    # (detail field, permission field, what to call it in a message)
-    PERMISSIONS = [
-        ("email", "email_ok", "whether we may email you"),
-        ("mobile_phone", "sms_ok", "whether we may text you"),
-        ("mobile_phone", "mobile_call_ok", "whether we may call your mobile"),
-        ("landline_phone", "landline_call_ok", "whether we may call your landline"),
-        ("address", "letters_ok", "whether we may send letters to your address"),
+    required_words = CONTACT_REQUIRED
+    reveals = {
+        "email_ok": {"yes": ["email"]},
+        "mobile_ok": {"yes": ["mobile_phone", "mobile_uses"]},
+        "landline_call_ok": {"yes": ["landline_phone"]},
+        "letters_ok": {"yes": ["address"]},
+    }
+    # (permission, detail, what to ask for when it is missing)
+    DETAILS = [
+        ("email_ok", "email", "Enter your email address"),
+        ("mobile_ok", "mobile_phone", "Enter your mobile number"),
+        ("landline_call_ok", "landline_phone", "Enter your landline number"),
+        ("letters_ok", "address", "Enter your postal address"),
     ]
 
     def clean_mobile_phone(self):
@@ -355,38 +421,76 @@ class ContactForm(StepForm):
 
     def clean(self):
         data = super().clean()
-        for detail, permission, phrase in self.PERMISSIONS:
-            if data.get(detail) and not data.get(permission) and detail not in self.errors:
-                self.add_error(permission, f"Select {phrase}")
-        phones = data.get("mobile_phone") or data.get("landline_phone")
-        if (
-            phones
-            and data.get("voicemail_ok") == ""
-            and (data.get("mobile_call_ok") == "yes" or data.get("landline_call_ok") == "yes")
-        ):
-            self.add_error("voicemail_ok", "Select whether we may leave a voicemail")
-        usable = {
-            "email": data.get("email") and data.get("email_ok") == "yes",
-            "sms": data.get("mobile_phone") and data.get("sms_ok") == "yes",
-            "phone": (data.get("mobile_phone") and data.get("mobile_call_ok") == "yes")
-            or (data.get("landline_phone") and data.get("landline_call_ok") == "yes"),
-            "letter": data.get("address") and data.get("letters_ok") == "yes",
-        }
-        # Only a mistake in the contact details themselves holds these back: any other
-        # error on the page is reported alongside them.
-        channel_errors = any(name in self.errors for pair in self.PERMISSIONS for name in pair[:2])
-        if not channel_errors and not any(usable.values()):
+        for permission, detail, missing in self.DETAILS:
+            if data.get(permission) == "yes" and not data.get(detail) and detail not in self.errors:
+                self.add_error(detail, missing)
+        uses = data.get("mobile_uses") or []
+        if data.get("mobile_ok") == "yes" and not uses:
+            self.add_error("mobile_uses", "Select whether we may text you, call you, or both")
+        mobile = data.get("mobile_ok", "")
+        data["sms_ok"] = ("yes" if "sms" in uses else "no") if mobile == "yes" else mobile
+        data["mobile_call_ok"] = ("yes" if "calls" in uses else "no") if mobile == "yes" else mobile
+        # Only a mistake in the contact details themselves holds this back: any other
+        # error on the page is reported alongside it.
+        if not self.errors and not usable_channels(data):
             raise ValidationError(
-                "Give us at least one way to contact you that we may use: an email address, "
-                "a phone number or a postal address, and say yes to us using it",
+                "Give us at least one way to contact you that we may use: say yes to email, "
+                "a mobile, a landline or letters, and give us the detail",
                 code="no_channel",
             )
-        preferred = data.get("preferred_channel")
-        if preferred and not channel_errors and not usable.get(preferred):
-            self.add_error(
-                "preferred_channel",
-                "Choose a way to contact you that you have given us and said we may use",
-            )
+        return data
+
+
+def usable_channels(contact: dict) -> list[str]:
+    """The ways we may contact someone, from the contact step's cleaned answers."""
+    usable = []
+    if contact.get("email") and contact.get("email_ok") == "yes":
+        usable.append("email")
+    if contact.get("mobile_phone") and contact.get("sms_ok") == "yes":
+        usable.append("sms")
+    if (contact.get("mobile_phone") and contact.get("mobile_call_ok") == "yes") or (
+        contact.get("landline_phone") and contact.get("landline_call_ok") == "yes"
+    ):
+        usable.append("phone")
+    if contact.get("address") and contact.get("letters_ok") == "yes":
+        usable.append("letter")
+    return usable
+
+
+class ContactPreferencesForm(StepForm):
+    """How we contact them, given the ways they said we may: voicemail only where we may
+    call, a preferred way only where there is more than one."""
+
+    voicemail_ok = radio_field(
+        "If you do not answer, may we leave a voicemail?",
+        YES_NO,
+        hint="We would only say our name and ask you to call back, nothing about why.",
+    )
+    preferred_channel = radio_field(
+        "How would you prefer us to contact you? (optional)", Client.Channel.choices
+    )
+    safe_contact_times = line_field(
+        "Are there times when it is not safe or convenient to contact you? (optional)",
+        limit=200,
+        hint="For example, not before 10am, or not at weekends",
+    )
+
+    def __init__(self, *args, channels=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        channels = list(channels or [])
+        if "phone" not in channels:
+            del self.fields["voicemail_ok"]
+        if len(channels) > 1:
+            self.fields["preferred_channel"].choices = [
+                (value, label) for value, label in Client.Channel.choices if value in channels
+            ]
+        else:
+            del self.fields["preferred_channel"]
+
+    def clean(self):
+        data = super().clean()
+        if "voicemail_ok" in self.fields and not data.get("voicemail_ok"):
+            self.add_error("voicemail_ok", "Select whether we may leave a voicemail")
         return data
 
 
@@ -499,10 +603,18 @@ class Gad7Form(MeasureForm):
     measure_code = measures.GAD7
 
 
+THERAPIST_GENDER_ANY = Preferences.TherapistGender.ANY
+
+
 class PreferencesForm(StepForm):
+    therapist_gender_matters = radio_field(
+        "Would you like your therapist to be a particular gender? (optional)",
+        [("yes", "Yes"), ("no", "No, I do not mind")],
+    )
     therapist_gender = radio_field(
-        "Would you like your therapist to be (optional)",
-        [("", "I do not mind"), *GENDERS],
+        "Would you like your therapist to be",
+        GENDERS,
+        required_message="Select the gender you would like your therapist to be",
     )
     therapist_gender_strength = radio_field(
         "How important is this?",
@@ -522,7 +634,7 @@ class PreferencesForm(StepForm):
     )
     interpreter_needed = radio_field("Would you need an interpreter? (optional)", YES_NO)
     interpreter_language = line_field(
-        "Interpreter language (optional)", limit=50, hint="Including British Sign Language (BSL)"
+        "Interpreter language", limit=50, hint="Including British Sign Language (BSL)"
     )
     access_needs = text_field(
         "Is there anything we should know to make sessions accessible for you? (optional)",
@@ -558,14 +670,27 @@ class PreferencesForm(StepForm):
         else:
             del self.fields["site"]
 
+    reveals = {
+        "therapist_gender_matters": {"yes": ["therapist_gender", "therapist_gender_strength"]},
+        "interpreter_needed": {"yes": ["interpreter_language"]},
+    }
+
     def clean(self):
         data = super().clean()
-        if data.get("therapist_gender") and not data.get("therapist_gender_strength"):
-            self.add_error(
-                "therapist_gender_strength", "Select whether this is a preference or a requirement"
-            )
-        if not data.get("therapist_gender"):
-            data["therapist_gender_strength"] = ""
+        matters = data.get("therapist_gender_matters")
+        if matters == "yes":
+            if not data.get("therapist_gender") and "therapist_gender" not in self.errors:
+                self.add_error(
+                    "therapist_gender", "Select the gender you would like your therapist to be"
+                )
+            if not data.get("therapist_gender_strength"):
+                self.add_error(
+                    "therapist_gender_strength",
+                    "Select whether this is a preference or a requirement",
+                )
+        elif matters == "no":
+            # "I do not mind" is an answer of its own, kept apart from no answer.
+            data["therapist_gender"] = THERAPIST_GENDER_ANY
         if data.get("interpreter_needed") == "yes" and not data.get("interpreter_language"):
             self.add_error(
                 "interpreter_language", "Enter the language you would need an interpreter for"

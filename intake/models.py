@@ -149,18 +149,26 @@ class Preferences(BaseModel):
         PREFERENCE = "preference", "A preference"
         REQUIREMENT = "requirement", "A requirement"
 
+    class TherapistGender(models.TextChoices):
+        # Blank is no answer; "any" is the answer "I do not mind".
+        ANY = "any", "Does not mind"
+        FEMALE = "female", "A woman"
+        MALE = "male", "A man"
+        NON_BINARY = "non_binary", "A non-binary person"
+
     class Mode(models.TextChoices):
         IN_PERSON = "in_person", "In person"
         REMOTE = "remote", "Remote (video or phone)"
         EITHER = "either", "Either"
 
     referral = models.OneToOneField(Referral, on_delete=models.CASCADE, related_name="preferences")
-    therapist_gender = models.CharField(max_length=16, blank=True)
+    therapist_gender = models.CharField(max_length=16, choices=TherapistGender.choices, blank=True)
     therapist_gender_strength = models.CharField(
         max_length=16, choices=GenderWish.choices, blank=True
     )
     language = models.CharField(max_length=50, blank=True)
-    interpreter_needed = models.BooleanField(default=False)
+    # None: not answered, kept apart from "no".
+    interpreter_needed = models.BooleanField(null=True, blank=True, default=None)
     interpreter_language = models.CharField(max_length=50, blank=True)
     access_needs = models.TextField(blank=True)
     mode = models.CharField(max_length=16, choices=Mode.choices, blank=True)

@@ -363,7 +363,7 @@ def _shared_sections(referral: Referral, preferences, latest: dict) -> tuple[Sha
 
     client = referral.client
     topic = ConsentRecord.Topic
-    about, gp = forms.AboutForm, forms.GpForm
+    gp = forms.GpForm
     difficulties = forms.DifficultiesForm
     safety = [
         _row("safe_now", "Safe right now", referral.safe_now, choices=forms.YES_NO),
@@ -377,7 +377,7 @@ def _shared_sections(referral: Referral, preferences, latest: dict) -> tuple[Sha
             "gender_identity",
             "Gender",
             client.gender_identity,
-            choices=_choices(about, "gender_identity"),
+            choices=_choices(forms.GenderForm, "gender_identity"),
         ),
         _row("nhs_number", "NHS number", client.nhs_number),
         _row("postcode", "Postcode", client.postcode),
@@ -460,9 +460,8 @@ def _preference_rows(preferences) -> tuple[SharedRow, ...]:
             "therapist_gender",
             "Therapist's gender",
             value("therapist_gender"),
-            choices=forms.GENDERS,
-            # "I do not mind" is stored as no answer at all.
-            blank_words="No preference, or not answered",
+            # "any" is the answer "I do not mind"; blank is no answer.
+            choices=Preferences.TherapistGender.choices,
         ),
         _row(
             "therapist_gender_strength",
@@ -474,9 +473,9 @@ def _preference_rows(preferences) -> tuple[SharedRow, ...]:
         _row(
             "interpreter_needed",
             "Needs an interpreter",
-            value("interpreter_needed"),
-            # Kept as a yes-only flag: "no" and no answer are stored alike.
-            blank_words="No, or not answered",
+            # None is no answer, kept apart from "no".
+            {True: "yes", False: "no"}.get(value("interpreter_needed"), ""),
+            choices=forms.YES_NO,
         ),
         _row("interpreter_language", "Interpreter language", value("interpreter_language")),
         _row("access_needs", "Access needs", value("access_needs")),

@@ -17,14 +17,24 @@ def _asked(form_class, name: str) -> str:
     return f"{field.label}\n{field.help_text}" if field.help_text else str(field.label)
 
 
+def _asked_mobile(answer: str, use: str) -> str:
+    """The mobile question as shown, and (after "Yes") the use it asked about."""
+    asked = _asked(forms.ContactForm, "mobile_ok")
+    if answer != "yes":
+        return asked
+    label = dict(forms.MOBILE_USES)[use]
+    return f"{asked}\n{_asked(forms.ContactForm, 'mobile_uses')}: {label}"
+
+
 def referral_input_from_steps(
     steps: dict[str, dict], *, service, notice_version: str = ""
 ) -> ReferralInput:
     """``notice_version``: the notice shown on the consent step, for a journey whose consent
     answers predate keeping it with them."""
     safety = steps.get("safety", {})
-    about = steps.get("about", {})
-    contact = steps.get("contact", {})
+    about = {**steps.get("gender", {}), **steps.get("about", {})}
+    # The contact details and permissions, then voicemail, the way preferred and safe times.
+    contact = {**steps.get("contact-preferences", {}), **steps.get("contact", {})}
     gp = steps.get("gp", {})
     difficulties = steps.get("difficulties", {})
     preferences = steps.get("preferences", {})
@@ -47,43 +57,45 @@ def referral_input_from_steps(
                 )
             )
 
+    # Each channel's permission is recorded as answered, yes or no; a "yes" always came
+    # with its detail (the form asks for it), a "no" keeps none.
     contact_form = forms.ContactForm
-    if contact.get("email"):
-        decide(
-            ConsentRecord.Topic.CONTACT_EMAIL,
-            contact.get("email_ok"),
-            _asked(contact_form, "email_ok"),
+    decide(
+        ConsentRecord.Topic.CONTACT_EMAIL,
+        contact.get("email_ok"),
+        _asked(contact_form, "email_ok"),
+    )
+    decide(
+        ConsentRecord.Topic.CONTACT_SMS,
+        contact.get("sms_ok"),
+        _asked_mobile(contact.get("mobile_ok"), "sms"),
+    )
+    calls = {}
+    if contact.get("mobile_call_ok") in ("yes", "no"):
+        calls["mobile"] = (contact["mobile_call_ok"], _asked_mobile(contact["mobile_ok"], "calls"))
+    if contact.get("landline_call_ok") in ("yes", "no"):
+        calls["landline"] = (
+            contact["landline_call_ok"],
+            _asked(contact_form, "landline_call_ok"),
         )
-    if contact.get("mobile_phone"):
-        decide(
-            ConsentRecord.Topic.CONTACT_SMS, contact.get("sms_ok"), _asked(contact_form, "sms_ok")
-        )
-    calls = {
-        name: contact.get(name)
-        for name, detail in (
-            ("mobile_call_ok", "mobile_phone"),
-            ("landline_call_ok", "landline_phone"),
-        )
-        if contact.get(detail) and contact.get(name) in ("yes", "no")
-    }
     if calls:
+        answers = [answer for answer, _ in calls.values()]
         decide(
             ConsentRecord.Topic.CONTACT_PHONE,
-            "yes" if "yes" in calls.values() else "no",
-            "\n".join(_asked(contact_form, name) for name in calls),
+            "yes" if "yes" in answers else "no",
+            "\n".join(wording for _, wording in calls.values()),
         )
-    if "yes" in calls.values():
+    if any(answer == "yes" for answer, _ in calls.values()):
         decide(
             ConsentRecord.Topic.VOICEMAIL,
             contact.get("voicemail_ok"),
-            _asked(contact_form, "voicemail_ok"),
+            _asked(forms.ContactPreferencesForm, "voicemail_ok"),
         )
-    if contact.get("address"):
-        decide(
-            ConsentRecord.Topic.LETTERS_HOME,
-            contact.get("letters_ok"),
-            _asked(contact_form, "letters_ok"),
-        )
+    decide(
+        ConsentRecord.Topic.LETTERS_HOME,
+        contact.get("letters_ok"),
+        _asked(contact_form, "letters_ok"),
+    )
     decide(ConsentRecord.Topic.TELL_GP, gp.get("tell_gp"), _asked(forms.GpForm, "tell_gp"))
     decide(
         ConsentRecord.Topic.OUTCOME_DATA,
@@ -137,7 +149,10 @@ def referral_input_from_steps(
             "therapist_gender": preferences.get("therapist_gender", ""),
             "therapist_gender_strength": preferences.get("therapist_gender_strength", ""),
             "language": preferences.get("language", ""),
-            "interpreter_needed": preferences.get("interpreter_needed") == "yes",
+            # True, False, or None where the question was not answered.
+            "interpreter_needed": {"yes": True, "no": False}.get(
+                preferences.get("interpreter_needed", "")
+            ),
             "interpreter_language": preferences.get("interpreter_language", ""),
             "access_needs": preferences.get("access_needs", ""),
             "mode": preferences.get("mode", ""),

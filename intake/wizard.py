@@ -19,7 +19,9 @@ from intake.submission import referral_input_from_steps
 SAFETY = "safety"
 URGENT_HELP = "urgent-help"
 ABOUT = "about"
+GENDER = "gender"
 CONTACT = "contact"
+CONTACT_PREFERENCES = "contact-preferences"
 GP = "gp"
 DIFFICULTIES = "difficulties"
 SIGNPOST = "signpost"
@@ -34,7 +36,9 @@ STEPS = [
     (SAFETY, forms.SafetyForm),
     (URGENT_HELP, forms.ContinueForm),
     (ABOUT, forms.AboutForm),
+    (GENDER, forms.GenderForm),
     (CONTACT, forms.ContactForm),
+    (CONTACT_PREFERENCES, forms.ContactPreferencesForm),
     (GP, forms.GpForm),
     (DIFFICULTIES, forms.DifficultiesForm),
     (SIGNPOST, forms.ContinueForm),
@@ -49,7 +53,9 @@ TITLES = {
     SAFETY: "Before you start",
     URGENT_HELP: "Getting help now",
     ABOUT: "About you",
+    GENDER: "Your gender",
     CONTACT: "Contacting you",
+    CONTACT_PREFERENCES: "How we contact you",
     GP: "Your GP",
     DIFFICULTIES: "What brings you here",
     SIGNPOST: "You are already in contact with a mental health service",
@@ -61,7 +67,19 @@ TITLES = {
     CHECK: "Check your answers before sending your referral",
 }
 # Steps shown on the check page, with the heading of their section.
-SUMMARY_STEPS = [ABOUT, CONTACT, GP, DIFFICULTIES, QUESTIONNAIRES, PHQ9, GAD7, PREFERENCES, CONSENT]
+SUMMARY_STEPS = [
+    ABOUT,
+    GENDER,
+    CONTACT,
+    CONTACT_PREFERENCES,
+    GP,
+    DIFFICULTIES,
+    QUESTIONNAIRES,
+    PHQ9,
+    GAD7,
+    PREFERENCES,
+    CONSENT,
+]
 RETURN_TO_CHECK = "return_to_check"
 CONFIRMATION_SESSION_KEY = "referral_confirmation"
 
@@ -152,6 +170,9 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
             if not hasattr(self, "_notice"):
                 self._notice = selectors.privacy_notice_current(service=self.service)
             kwargs["notice"] = self._notice
+        if step == CONTACT_PREFERENCES:
+            # Voicemail and a preferred way are asked about the ways we may use.
+            kwargs["channels"] = forms.usable_channels(self.answers_for(CONTACT) or {})
         if step == PREFERENCES:
             if not hasattr(self, "_sites"):
                 self._sites = list(self.service.sites.all())
@@ -181,6 +202,13 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
             else:
                 notes[field] = cleaned.get(field)
         answers.pop(step, None)
+        if step == CONTACT:
+            channels = forms.usable_channels(cleaned) if cleaned is not None else None
+            if channels != notes.get("channels"):
+                # What the next page asks depends on these: it is answered again.
+                done.discard(CONTACT_PREFERENCES)
+                answers.pop(CONTACT_PREFERENCES, None)
+            notes["channels"] = channels
         if cleaned is None:
             done.discard(step)
         else:
@@ -190,6 +218,11 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
                 answers[step] = {name: answers_encode(v) for name, v in cleaned.items()}
         extra[NOTES], extra[DONE], extra[ANSWERS] = notes, sorted(done), answers
         self.storage.extra_data = extra
+
+    def get_form_step_data(self, form):
+        # What was typed under a choice not made (all of it is posted without JavaScript)
+        # is not kept, in the session or in a saved draft.
+        return form.revealed_data()
 
     def process_step(self, form):
         # Called by formtools only for a valid form, just before it is stored.
@@ -306,9 +339,12 @@ class SelfReferralWizard(NamedUrlSessionWizardView):
                 continue
             form = self.get_form(step=step)  # unbound: only for labels and choices
             rows = []
+            hidden = unrevealed(form, cleaned)
             for name, value in cleaned.items():
                 field = form.fields.get(name)
-                if field is None or field.widget.is_hidden or value in (None, "", [], False):
+                if field is None or field.widget.is_hidden or name in hidden:
+                    continue
+                if value in (None, "", [], False):
                     continue  # only what the person told us; Change lets them add more
                 label = str(field.label).replace(" (optional)", "")
                 rows.append({"label": label, "value": display_value(field, value)})
@@ -432,6 +468,18 @@ NUL_IN_DRAFT = (
 
 def _holds_nul(posted) -> bool:
     return any("\x00" in key or any("\x00" in v for v in values) for key, values in posted.lists())
+
+
+def unrevealed(form, cleaned: dict) -> set[str]:
+    """The questions under a choice the answers did not make: not shown as answers."""
+    hidden: set[str] = set()
+    for parent, by_choice in getattr(form, "reveals", {}).items():
+        chosen = cleaned.get(parent)
+        chosen = {str(v) for v in chosen} if isinstance(chosen, list) else {str(chosen)}
+        for choice, names in by_choice.items():
+            if parent in hidden or choice not in chosen:
+                hidden.update(names)
+    return hidden
 
 
 def display_value(field, value) -> str:

@@ -4,7 +4,10 @@
 character count, radios, checkboxes, date input, single checkbox). No field carries a
 `maxlength` attribute, which would cut off text without a word: the form's error says the
 limit and the page keeps what was typed;
-`{% nhs_error_summary form %}` lists every error with a link to its field.
+`{% nhs_error_summary form %}` lists every error with a link to its field;
+`{% nhs_fields form %}` renders every field of a form, each field a choice reveals (the
+form's ``reveals``) inside that choice's conditional content. Without JavaScript the
+conditional content is simply shown, so the page still works.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from django import forms, template
 from django.forms.formsets import BaseFormSet
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -48,6 +52,27 @@ def anchor(bound) -> str:
 
 
 @register.simple_tag
+def nhs_fields(form):
+    """Every field of the form, in order; a field revealed by a choice is rendered inside
+    that choice's conditional content (``form.reveals``: {field: {choice: [fields]}})."""
+    reveals = getattr(form, "reveals", {}) or {}
+    inside = {
+        name for by_choice in reveals.values() for names in by_choice.values() for name in names
+    }
+
+    def render(bound):
+        conditional = {
+            str(choice): mark_safe(
+                "".join(render(form[name]) for name in names if name in form.fields)
+            )
+            for choice, names in reveals.get(bound.name, {}).items()
+        }
+        return nhs_field(bound, conditional=conditional)
+
+    return mark_safe("".join(render(bound) for bound in form if bound.name not in inside))
+
+
+@register.simple_tag
 def nhs_field(bound, **options):
     if bound.is_hidden:
         return str(bound)
@@ -81,6 +106,19 @@ def nhs_field(bound, **options):
         and maxlength >= COUNTED_INPUT_LIMIT
         and getattr(bound.field.widget, "input_type", "text") == "text"
     )
+    conditional = options.get("conditional") or {}
+    items = [
+        {
+            "value": choice_value,
+            "label": choice_label,
+            "id": f"{bound.auto_id}_{position}",
+            "checked": str(choice_value) in selected,
+            "conditional": conditional.get(str(choice_value), ""),
+        }
+        for position, (choice_value, choice_label) in enumerate(
+            list(getattr(bound.field, "choices", []) or [])
+        )
+    ]
     context = {
         "field": bound,
         "kind": kind,
@@ -98,7 +136,7 @@ def nhs_field(bound, **options):
         "attrs": bound.field.widget.attrs,
         "heading": options.get("heading", False),
         "required": bound.field.required,
-        "conditional": options.get("conditional", ""),
+        "items": items,
     }
     return render_to_string(f"nhs/fields/{kind}.html", context)
 

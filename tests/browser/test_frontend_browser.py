@@ -67,9 +67,21 @@ def test_every_step_that_can_fail_puts_focus_on_the_error_summary(page):
     page.fill("#id_about-date_of_birth_year", "1990")
     press_continue(page)
 
+    page.check("#id_gender-gender_identity_3")
+    page.fill("#id_gender-gender_self_described", "z" * 101)
+    fails_with_focus_on_the_summary(page, "gender")
+    assert page.input_value("#id_gender-gender_self_described") == "z" * 101
+    page.fill("#id_gender-gender_self_described", "Agender")
+    press_continue(page)
+
     fails_with_focus_on_the_summary(page, "contact")
-    page.fill("#id_contact-email", "robin@example.com")
     page.check("#id_contact-email_ok_0")
+    page.fill("#id_contact-email", "robin@example.com")
+    press_continue(page)
+
+    page.fill("#id_contact-preferences-safe_contact_times", "x" * 201)
+    fails_with_focus_on_the_summary(page, "contact-preferences")
+    page.fill("#id_contact-preferences-safe_contact_times", "Not before 10am")
     press_continue(page)
 
     fails_with_focus_on_the_summary(page, "gp")
@@ -119,7 +131,9 @@ def test_a_character_count_follows_what_is_typed(page):
     page.fill("#id_about-date_of_birth_month", "5")
     page.fill("#id_about-date_of_birth_year", "1990")
     press_continue(page)
+    press_continue(page)  # gender and pronouns: nothing needed
     assert page.url.endswith("/refer/contact/")
+    page.check("#id_contact-letters_ok_0")  # reveals the address
     status = page.locator(
         "[data-module='nhsuk-character-count']:has(#id_contact-address)"
         " .nhsuk-character-count__status"
@@ -138,6 +152,38 @@ def test_a_character_count_follows_what_is_typed(page):
         timeout=5000,
     )
     assert page.locator("#id_contact-address").input_value() == "y" * 505  # nothing cut off
+    assert console_errors(page) == []
+
+
+def test_a_reveal_opens_when_its_answer_is_chosen(page):
+    page.goto("/refer/safety/")
+    page.check("#id_safety-safe_now_0")
+    page.check("#id_safety-age_ok_0")
+    press_continue(page)
+    page.fill("#id_about-given_name", "Robin")
+    page.fill("#id_about-family_name", "Ashdown")
+    page.fill("#id_about-date_of_birth_day", "17")
+    page.fill("#id_about-date_of_birth_month", "5")
+    page.fill("#id_about-date_of_birth_year", "1990")
+    press_continue(page)
+    press_continue(page)
+    assert page.url.endswith("/refer/contact/")
+    for question, detail in (
+        ("email_ok", "email"),
+        ("mobile_ok", "mobile_phone"),
+        ("landline_call_ok", "landline_phone"),
+        ("letters_ok", "address"),
+    ):
+        yes, no = f"#id_contact-{question}_0", f"#id_contact-{question}_1"
+        assert page.is_hidden(f"#id_contact-{detail}"), detail
+        assert page.get_attribute(yes, "aria-controls") == f"conditional-{yes[1:]}"
+        page.check(yes)
+        assert page.is_visible(f"#id_contact-{detail}"), detail
+        page.check(no)
+        assert page.is_hidden(f"#id_contact-{detail}"), detail
+    page.check("#id_contact-mobile_ok_0")
+    assert page.is_visible("#id_contact-mobile_uses_1")  # texts and calls, under the number
+    assert_accessible(page, "72-contact-revealed")
     assert console_errors(page) == []
 
 

@@ -81,9 +81,14 @@ def test_keyboard_only_walk_through_with_no_accessibility_violations(page):
     type_into(page, "#id_about-date_of_birth_year", "1990")
     continue_by_keyboard(page, "02-about")
 
+    choose(page, "gender-gender_identity", 3)  # "I describe it another way" reveals a box
+    type_into(page, "#id_gender-gender_self_described", "Agender")
+    continue_by_keyboard(page, "02b-gender")
+
+    choose(page, "contact-email_ok", 0)  # "Yes" reveals the address box
     type_into(page, "#id_contact-email", "robin@example.com")
-    choose(page, "contact-email_ok", 0)
     continue_by_keyboard(page, "03-contact")
+    continue_by_keyboard(page, "03b-contact-preferences")
 
     choose(page, "gp-gp_registered", 2)
     continue_by_keyboard(page, "04-gp")
@@ -117,6 +122,8 @@ def test_keyboard_only_walk_through_with_no_accessibility_violations(page):
     referral = Referral.objects.get()
     assert referral.reference in page.content()
     assert referral.measure_responses.count() == 2
+    assert referral.client.gender_identity == "Agender"
+    assert referral.client.email == "robin@example.com"
 
 
 def test_error_pages_are_accessible_and_link_to_the_field(page):
@@ -157,4 +164,23 @@ def test_pages_work_without_javascript(browser, live_server, settings):
     page.check("#id_safety-age_ok_0")
     page.click("button:has-text('Continue')")
     assert page.url.endswith("/refer/about/")
+    page.fill("#id_about-given_name", "Robin")
+    page.fill("#id_about-family_name", "Ashdown")
+    page.fill("#id_about-date_of_birth_day", "17")
+    page.fill("#id_about-date_of_birth_month", "5")
+    page.fill("#id_about-date_of_birth_year", "1990")
+    page.click("button:has-text('Continue')")
+    # Without scripts, what a choice reveals is on the page and can be filled in.
+    assert page.is_visible("#id_gender-gender_self_described")
+    page.click("button:has-text('Continue')")
+    assert page.url.endswith("/refer/contact/")
+    assert page.is_visible("#id_contact-email") and page.is_visible("#id_contact-address")
+    page.check("#id_contact-email_ok_0")
+    page.fill("#id_contact-email", "robin@example.com")
+    page.check("#id_contact-letters_ok_1")
+    page.fill("#id_contact-address", "Typed, then No chosen")
+    page.click("button:has-text('Continue')")
+    assert page.url.endswith("/refer/contact-preferences/")
+    page.goto("/refer/contact/")
+    assert page.input_value("#id_contact-address") == ""  # not kept under "No"
     context.close()

@@ -7,15 +7,30 @@ import uuid
 from datetime import date, timedelta
 from types import SimpleNamespace
 
-from intake.forms import ContactForm
+from intake.forms import ContactForm, ContactPreferencesForm
 from therapy.forms import GoalRatingForm
 
 
-def test_contact_step_reports_no_usable_channel_alongside_another_mistake():
-    form = ContactForm({"safe_contact_times": "x" * 201})
+def test_contact_step_reports_every_channel_mistake_together():
+    form = ContactForm(
+        {"email_ok": "yes", "email": "not-an-email", "mobile_ok": "yes", "landline_call_ok": "yes"}
+    )
 
     assert not form.is_valid()
-    assert "safe_contact_times" in form.errors
+    assert {"email", "mobile_phone", "mobile_uses", "landline_phone"} <= set(form.errors)
+
+
+def test_contact_preferences_report_voicemail_and_over_long_times_together():
+    form = ContactPreferencesForm({"safe_contact_times": "x" * 201}, channels=["phone"])
+
+    assert not form.is_valid()
+    assert {"safe_contact_times", "voicemail_ok"} <= set(form.errors)
+
+
+def test_contact_step_with_nothing_usable_says_so():
+    form = ContactForm({"email_ok": "no", "mobile_ok": "no"})
+
+    assert not form.is_valid()
     assert any("at least one way to contact you" in e for e in form.non_field_errors())
 
 

@@ -71,24 +71,24 @@ def test_about_you_errors_are_specific_and_keep_what_was_typed(client, changes, 
             {"email": "not-an-email", "email_ok": "yes"},
             "Enter an email address in the correct format",
         ),
-        ({"email": "a@example.com"}, "Select whether we may email you"),
+        ({"email_ok": "yes"}, "Enter your email address"),
         (
-            {"mobile_phone": "12", "sms_ok": "yes", "mobile_call_ok": "no"},
+            {"mobile_ok": "yes", "mobile_phone": "12", "mobile_uses": ["sms"]},
             "Enter a real phone number",
         ),
         (
-            {"mobile_phone": "call me", "sms_ok": "yes", "mobile_call_ok": "no"},
+            {"mobile_ok": "yes", "mobile_phone": "call me", "mobile_uses": ["sms"]},
             "Enter a phone number",
         ),
         (
-            {"mobile_phone": "0113 496 0000", "sms_ok": "yes", "mobile_call_ok": "no"},
+            {"mobile_ok": "yes", "mobile_phone": "0113 496 0000", "mobile_uses": ["sms"]},
             "That looks like a landline number",
         ),
-        ({"email": "a@example.com", "email_ok": "no"}, "Give us at least one way"),
         (
-            {"email": "a@example.com", "email_ok": "yes", "preferred_channel": "letter"},
-            "Choose a way to contact you that you have given us",
+            {"mobile_ok": "yes", "mobile_phone": "07400 123456"},
+            "Select whether we may text you, call you, or both",
         ),
+        ({"email": "a@example.com", "email_ok": "no"}, "Give us at least one way"),
     ],
 )
 def test_contact_errors(client, data, message):
@@ -168,7 +168,13 @@ def test_gender_requirement_needs_a_strength_and_interpreter_a_language(client):
     walk(client, MINIMAL, stop_before="preferences")
     page = errors_on(
         post_step(
-            client, "preferences", {"therapist_gender": "female", "interpreter_needed": "yes"}
+            client,
+            "preferences",
+            {
+                "therapist_gender_matters": "yes",
+                "therapist_gender": "female",
+                "interpreter_needed": "yes",
+            },
         )
     )
     assert "preference or a requirement" in page

@@ -19,13 +19,13 @@ def referral_service(service, settings):
 
 
 def test_public_step_counts_characters_and_keeps_text_over_the_limit(client):
-    walk(client, MINIMAL, stop_before="contact")
-    page = client.get(step_url("contact")).text
+    walk(client, MINIMAL, stop_before="contact-preferences")
+    page = client.get(step_url("contact-preferences")).text
     assert " maxlength=" not in page
     assert 'data-maxlength="200"' in page  # the times it is not safe to contact them
 
     too_long = "Not on weekday mornings. " * 9  # 225 characters
-    response = post_step(client, "contact", {**MINIMAL["contact"], "safe_contact_times": too_long})
+    response = post_step(client, "contact-preferences", {"safe_contact_times": too_long})
 
     assert response.status_code == 200
     assert "must be 200 characters or fewer" in response.text

@@ -89,13 +89,6 @@ ANSWERS: dict[str, tuple[object, list[str]]] = {
     "more_than_weekly": ("not_sure", ["Not sure"]),
 }
 
-# Stored as a yes-only flag or as a choice that is also the "no answer" value: the page says
-# so in words of its own rather than claim a plain "Not given".
-BLANK_WORDS = {
-    "interpreter_needed": "No, or not answered",
-    "therapist_gender": "No preference, or not answered",
-}
-
 CHANNEL_CONSENTS = [
     ConsentRecord.Topic.CONTACT_EMAIL,
     ConsentRecord.Topic.CONTACT_SMS,
@@ -211,7 +204,10 @@ def test_every_question_the_wizard_stores_is_on_the_staff_page(service, staff):
         "given_name": "name",
         "family_name": "name",
         "gender_self_described": "gender_identity",
+        "therapist_gender_matters": "therapist_gender",
         "email_ok": "consent-contact_email",
+        "mobile_ok": "consent-contact_sms",
+        "mobile_uses": "consent-contact_sms",
         "sms_ok": "consent-contact_sms",
         "mobile_call_ok": "consent-contact_phone",
         "landline_call_ok": "consent-contact_phone",
@@ -220,7 +216,16 @@ def test_every_question_the_wizard_stores_is_on_the_staff_page(service, staff):
         "tell_gp": "consent-tell_gp",
     }
     shown = rows(_page(staff, _submit(service, {})))
-    for step in (wizard.ABOUT, wizard.CONTACT, wizard.GP, wizard.DIFFICULTIES, wizard.PREFERENCES):
+    steps = (
+        wizard.ABOUT,
+        wizard.GENDER,
+        wizard.CONTACT,
+        wizard.CONTACT_PREFERENCES,
+        wizard.GP,
+        wizard.DIFFICULTIES,
+        wizard.PREFERENCES,
+    )
+    for step in steps:
         for name in dict(wizard.STEPS)[step].base_fields:
             assert folded.get(name, name) in shown, f"{step}: {name} is not on the staff page"
     assert "safe_now" in shown
@@ -247,6 +252,22 @@ def test_prefer_not_to_say_is_shown_as_such(service, staff, name):
     assert shown[name] == DECLINED
 
 
+@pytest.mark.parametrize(
+    ("name", "no", "words"),
+    [("interpreter_needed", False, "No"), ("therapist_gender", "any", "Does not mind")],
+)
+def test_no_is_an_answer_kept_apart_from_not_given(service, staff, name, no, words):
+    """An interpreter not needed, a therapist of any gender: answers, not blanks."""
+    answered = rows(_page(staff, _submit(service, {name: no})))
+    blank = rows(_page(staff, _submit(service, {})))
+
+    assert answered[name] == words
+    assert blank[name] == NOT_GIVEN
+    page = _page(staff, _submit(service, {name: no}))
+    row = page.split(f'id="shared-{name}"')[1].split("</div>")[0]
+    assert "nhsuk-u-secondary-text-color" not in row  # shown as an answer, not as a blank
+
+
 def test_the_wizard_offers_prefer_not_to_say_for_gender_and_duration():
     assert set(prefer_fields()) >= {"gender_identity", "difficulty_duration"}
 
@@ -255,7 +276,7 @@ def test_every_optional_field_left_blank_shows_not_given(service, staff):
     shown = rows(_page(staff, _submit(service, {})))
 
     for name in optional_fields():
-        assert shown.get(name) == BLANK_WORDS.get(name, NOT_GIVEN), name
+        assert shown.get(name) == NOT_GIVEN, name
 
 
 @pytest.mark.parametrize("name", optional_fields())
@@ -428,7 +449,7 @@ def test_optional_api_fields_left_out_are_not_given(api, service, staff):
     referral = Referral.objects.get(public_id=response.json()["id"])
     shown = rows(_page(staff, referral))
     for name in api_fields():
-        assert shown[name] == BLANK_WORDS.get(name, NOT_GIVEN), name
+        assert shown[name] == NOT_GIVEN, name
     assert shown["safe_now"] == NOT_GIVEN  # a partner is not asked it
 
 

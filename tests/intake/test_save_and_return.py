@@ -147,7 +147,11 @@ def test_resume_link_is_queued_in_the_outbox_only_with_consent_to_email(
         client,
         {
             **MINIMAL,
-            "contact": {"mobile_phone": "07400 123456", "sms_ok": "yes", "mobile_call_ok": "no"},
+            "contact": {
+                "mobile_ok": "yes",
+                "mobile_phone": "07400 123456",
+                "mobile_uses": ["sms"],
+            },
         },
         stop_before="gp",
     )
