@@ -251,10 +251,13 @@ def refer_yourself(walk: Walk) -> None:
     page.fill("#id_about-date_of_birth_month", "9")
     page.fill("#id_about-date_of_birth_year", "1988")
     step("refer-about")
+    page.check("#id_gender-gender_identity_1")
+    step("refer-gender")
+    page.check("#id_contact-email_ok_0")  # "Yes" reveals the address box
     page.fill("#id_contact-email", "sam.okafor@example.com")
-    page.check("#id_contact-email_ok_0")
-    page.get_by_label("Email", exact=True).check()  # the preferred way
     step("refer-contact")
+    # One way we may use, so no preferred way is asked; safe times are optional.
+    step("refer-contact-preferences")
     page.check("#id_gp-gp_registered_2")
     step("refer-gp")
     page.fill(
