@@ -55,9 +55,10 @@ class SessionStore(DatabaseSessionStore):
 # seconds since the epoch, as the session is JSON.
 SIGNED_IN_AT = "_staff_signed_in_at"
 LAST_SEEN = "_staff_last_seen"
-# The last-seen time is rewritten at most this often, so reading pages does not rewrite the
-# session row on every request; the idle limit is exact to within this.
-LAST_SEEN_STEP_SECONDS = 60
+# The last-seen time is rewritten at most as often as the sliding expiry is, so reading pages
+# adds no writes of its own. It can lag by up to this much, so an idle session may end this
+# much early, never late.
+LAST_SEEN_STEP_SECONDS = REFRESH_SECONDS
 IDLE = "idle"
 TOO_LONG = "too_long"
 
