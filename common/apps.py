@@ -13,8 +13,20 @@ class CommonConfig(AppConfig):
     verbose_name = "Threshold: services and staff"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        user_logged_in.connect(_start_staff_session, dispatch_uid="common.staff_session")
         if not _offline_command(sys.argv):
             announce_mode()
+
+
+def _start_staff_session(sender, request, user, **kwargs) -> None:
+    import time
+
+    from common.sessions import staff_session_start
+
+    if request is not None and hasattr(request, "session"):
+        staff_session_start(request.session, now=int(time.time()))
 
 
 def _offline_command(argv: list[str]) -> bool:

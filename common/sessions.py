@@ -49,3 +49,36 @@ class SessionStore(DatabaseSessionStore):
             return False
         would_expire = timezone.now() + timedelta(seconds=self.get_expiry_age())
         return would_expire - self._expires_as_loaded < timedelta(seconds=REFRESH_SECONDS)
+
+
+# Staff session limits (common.middleware.StaffSessionLimitsMiddleware). Times are whole
+# seconds since the epoch, as the session is JSON.
+SIGNED_IN_AT = "_staff_signed_in_at"
+LAST_SEEN = "_staff_last_seen"
+# The last-seen time is rewritten at most as often as the sliding expiry is, so reading pages
+# adds no writes of its own. It can lag by up to this much, so an idle session may end this
+# much early, never late.
+LAST_SEEN_STEP_SECONDS = REFRESH_SECONDS
+IDLE = "idle"
+TOO_LONG = "too_long"
+
+
+def staff_session_start(session, *, now: int) -> None:
+    """A sign-in starts both clocks (connected to user_logged_in in common.apps)."""
+    session[SIGNED_IN_AT] = now
+    session[LAST_SEEN] = now
+
+
+def staff_session_touch(session, *, now: int, idle_seconds: int, max_seconds: int) -> str | None:
+    """Record a request of a signed-in session; say why it must end (IDLE, TOO_LONG) or None.
+    A session signed in before these limits existed starts its clocks now."""
+    if SIGNED_IN_AT not in session or LAST_SEEN not in session:
+        staff_session_start(session, now=now)
+        return None
+    if now - session[SIGNED_IN_AT] > max_seconds:
+        return TOO_LONG
+    if now - session[LAST_SEEN] > idle_seconds:
+        return IDLE
+    if now - session[LAST_SEEN] >= LAST_SEEN_STEP_SECONDS:
+        session[LAST_SEEN] = now
+    return None

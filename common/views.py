@@ -61,6 +61,6 @@ def page_not_found(request, exception=None):
 def server_error(request):
     # No context processors here: the database may be what failed.
     html = loader.get_template("common/errors/500.html").render(
-        {"service_name": settings.SERVICE_NAME}
+        {"service_name": settings.SERVICE_NAME, "CSP_NONCE": getattr(request, "csp_nonce", "")}
     )
     return HttpResponse(html, status=500)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, SELF
+
 from config import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,6 +40,14 @@ try:
     CONN_MAX_AGE = env.integer("CONN_MAX_AGE", 60, minimum=0)
     SECURE_COOKIES = env.boolean("SECURE_COOKIES", not DEBUG)
     BEHIND_TLS_PROXY = env.boolean("BEHIND_TLS_PROXY", False)
+    # Strict-Transport-Security, sent only behind a TLS proxy (docs/security.md).
+    HSTS_SECONDS = env.integer("HSTS_SECONDS", 31536000, minimum=0)
+    HSTS_INCLUDE_SUBDOMAINS = env.boolean("HSTS_INCLUDE_SUBDOMAINS", True)
+    HSTS_PRELOAD = env.boolean("HSTS_PRELOAD", True)
+    # A signed-in member of staff is signed out after this long without a request, and this
+    # long after signing in however busy (docs/security.md, "Sessions").
+    STAFF_SESSION_IDLE_MINUTES = env.integer("STAFF_SESSION_IDLE_MINUTES", 30, minimum=1)
+    STAFF_SESSION_MAX_HOURS = env.integer("STAFF_SESSION_MAX_HOURS", 12, minimum=1)
     CELERY_VISIBILITY_TIMEOUT = env.integer("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
     CELERY_KEY_PREFIX = env.string("CELERY_KEY_PREFIX", "threshold:")
     CELERY_RESTORE_SWEEP_SECONDS = env.integer("CELERY_RESTORE_SWEEP_SECONDS", 30, minimum=1)
@@ -130,6 +140,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "formtools",
     "axes",
+    "csp",
     "common",
     "intake",
     "assessment",
@@ -144,11 +155,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below whitenoise, so static files (no client data, fingerprinted) stay cacheable.
+    "common.middleware.NoStoreMiddleware",
+    "common.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "common.middleware.StaffSessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
@@ -177,6 +192,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "common.context_processors.service",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -234,6 +250,9 @@ else:
 # back.) common/sessions.py rewrites a row only when its contents changed or its sliding
 # expiry is more than a few minutes behind, not on every page.
 SESSION_ENGINE = "common.sessions"
+# JSON only: a session row never holds pickled objects (a leaked secret key cannot become code
+# execution through a forged session).
+SESSION_SERIALIZER = "django.contrib.sessions.serializers.JSONSerializer"
 SESSION_COOKIE_HTTPONLY = True
 # Sliding expiry: an unfinished referral lasts SESSION_COOKIE_AGE after the last page seen,
 # then the beat purge removes it.
@@ -247,7 +266,30 @@ X_FRAME_OPTIONS = "DENY"
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_SECONDS = HSTS_SECONDS
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = HSTS_INCLUDE_SUBDOMAINS
+    SECURE_HSTS_PRELOAD = HSTS_PRELOAD
+
+# Content-Security-Policy (django-csp): our own origin only. The one inline script (the body
+# class nhsuk-frontend reads) carries a per-response nonce; no inline styles at all. The
+# NHS.UK frontend's Frutiger font is licensed and not in its npm package: the CSS loads it from
+# assets.nhs.uk, the one other origin allowed, for fonts alone. The admin and the API docs
+# relax style-src for themselves (common/csp.py). docs/security.md explains each directive.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "https://assets.nhs.uk"],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # django-axes: lock an account and address after repeated failed staff logins.
 AXES_FAILURE_LIMIT = LOGIN_ATTEMPTS_LIMIT

@@ -18,6 +18,11 @@ urlpatterns = [
         views.message_preview_pdf,
         name="staff-message-preview-pdf",
     ),
+    path(
+        "staff/referrals/<uuid:public_id>/messages/preview/<slug:kind>/email.html",
+        views.message_preview_email,
+        name="staff-message-preview-email",
+    ),
     path("staff/messages/", views.follow_up_list, name="staff-messages"),
     path("staff/messages/print/", views.print_batches, name="staff-print-batches"),
     path(
@@ -40,6 +45,11 @@ urlpatterns = [
         "staff/messages/<uuid:public_id>/follow-up/",
         views.message_follow_up,
         name="staff-message-follow-up",
+    ),
+    path(
+        "staff/messages/<uuid:public_id>/email.html",
+        views.message_email,
+        name="staff-message-email",
     ),
     path(
         "staff/messages/<uuid:public_id>/letter.pdf",

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.decorators import csp
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.access import ANY_STAFF, OFFICE, role_required
@@ -112,6 +115,42 @@ def message_follow_up(request: HttpRequest, public_id: UUID) -> HttpResponse:
         return _detail(request, public_id, status=400, action_error=str(error))
     messages.success(request, "Follow-up recorded.")
     return redirect("staff-messages")
+
+
+# An email's own HTML, shown in a sandboxed frame on the message and preview pages. Email
+# needs inline styles; this response alone allows them (the pages framing it do not), runs no
+# script, loads nothing from elsewhere, and may be framed only by our own pages.
+EMAIL_FRAME_POLICY = {
+    "default-src": [NONE],
+    "style-src": [UNSAFE_INLINE],
+    "img-src": [SELF, "data:"],
+    "base-uri": [NONE],
+    "form-action": [NONE],
+    "frame-ancestors": [SELF],
+}
+
+
+def _email_frame(html: str) -> HttpResponse:
+    return HttpResponse(html)
+
+
+@role_required(*ANY_STAFF)
+@require_GET
+@xframe_options_sameorigin
+@csp(EMAIL_FRAME_POLICY)
+def message_email(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    notification = _notification(request, public_id)
+    if notification.status != Notification.Status.SENT or not notification.body_html:
+        raise Http404("No email sent")
+    return _email_frame(notification.body_html)
+
+
+@role_required(*ANY_STAFF)
+@require_GET
+@xframe_options_sameorigin
+@csp(EMAIL_FRAME_POLICY)
+def message_preview_email(request: HttpRequest, public_id: UUID, kind: str) -> HttpResponse:
+    return _email_frame(_preview(request, public_id, kind).preview.rendered.html)
 
 
 @role_required(*ANY_STAFF)

@@ -93,7 +93,7 @@ def line_chart(
     ident = escape(chart_id, quote=True)
     parts = [
         f'<svg class="th-chart" viewBox="0 0 {width} {height}" role="img" '
-        f'style="width:100%;max-width:{width}px;height:auto" '
+        f'width="{width}" height="{height}" '
         f'aria-labelledby="{ident}-title {ident}-desc" xmlns="http://www.w3.org/2000/svg" '
         f'font-family="Frutiger W01, Arial, sans-serif" font-size="13">',
         f'<title id="{ident}-title">{escape(title)}</title>',

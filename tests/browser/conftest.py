@@ -60,7 +60,11 @@ def page(browser, live_server, settings):
     page = context.new_page()
     watch_console(page, live_server.url)
     yield page
+    violations = list(page.th_csp_violations)
     context.close()
+    # Any Content-Security-Policy violation fails the test, whether or not it asked for the
+    # console: a blocked script or style is a page that does not work as written.
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 def watch_console(page, origin: str) -> None:
@@ -68,10 +72,22 @@ def watch_console(page, origin: str) -> None:
     file from elsewhere that cannot load (the NHS.UK font, offline here) is not ours, and
     the page itself coming back 400 with its errors is what a form does."""
     page.th_console_errors = []
+    page.th_csp_violations = []
+
+    def on_violation(source, report: str) -> None:
+        page.th_csp_violations.append(report)
+        page.th_console_errors.append(f"CSP violation: {report}")
+
+    # Every frame reports each violation of the Content-Security-Policy it meets.
+    page.expose_binding("__thCspViolation", on_violation)
+    page.add_init_script(CSP_LISTENER)
 
     def on_console(message) -> None:
         if message.type != "error":
             return
+        if "Content Security Policy" in message.text:
+            # Also reported by the listener; kept here for frames where no script may run.
+            page.th_csp_violations.append(message.text)
         url = (message.location or {}).get("url", "")
         if message.text.startswith("Failed to load resource") and (
             not url.startswith(origin) or url == page.url
@@ -83,12 +99,24 @@ def watch_console(page, origin: str) -> None:
     page.on("pageerror", lambda error: page.th_console_errors.append(str(error)))
 
 
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__thCspViolation(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline"} ` +
+      `at ${event.sourceFile}:${event.lineNumber} on ${document.location.pathname}`
+  );
+});
+"""
+
+
 def console_errors(page) -> list[str]:
     return list(getattr(page, "th_console_errors", []))
 
 
 def axe_violations(page) -> list[dict]:
-    page.add_script_tag(path=str(AXE))
+    # Evaluated through the browser's debugging protocol, not added as an inline script the
+    # page's Content-Security-Policy would (rightly) refuse.
+    page.evaluate(AXE.read_text())
     result = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
     )

@@ -1,5 +1,6 @@
 // Keeps the run's status up to date in place while it is queued or running. Without
-// JavaScript the page reloads itself instead (see run.html). Included inline in the page.
+// JavaScript the page reloads itself instead (see run.html). A file, not inline, so the
+// Content-Security-Policy needs no exception for it.
 const box = document.getElementById("run-status");
 
 async function poll() {
