@@ -54,4 +54,10 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 600},
     },
+    # The retention schedule (common/retention.py): every app's categories, once a night.
+    "retention-nightly": {
+        "task": "common.tasks.retention_run",
+        "schedule": crontab(minute=45, hour=3),
+        "options": {"expires": 3600},
+    },
 }

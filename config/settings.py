@@ -105,6 +105,36 @@ try:
         raise env.ConfigError(
             "NOTIFICATIONS_LEASE_SECONDS", "must be longer than CELERY_TASK_TIME_LIMIT"
         )
+    # Retention (docs/security.md, "Retention"; common/retention.py): how long each kind of
+    # record is kept, from the NHS Records Management Code of Practice 2021. The minimums
+    # stop a mistyped value from removing records early.
+    RETENTION_BATCH_SIZE = env.integer("RETENTION_BATCH_SIZE", 500, minimum=1)
+    RETENTION_MAX_BATCHES = env.integer("RETENTION_MAX_BATCHES", 20, minimum=1)
+    # Unsubmitted drafts expire after 7 days; this deletes any draft older, whatever its state.
+    RETENTION_DRAFT_DAYS = env.integer("RETENTION_DRAFT_DAYS", 30, minimum=8)
+    # Rendered bodies of sent messages; the fact of sending stays with the referral.
+    RETENTION_MESSAGE_BODY_DAYS = env.integer("RETENTION_MESSAGE_BODY_DAYS", 90, minimum=1)
+    # Clinical correspondence keeps its body for as long as the record.
+    RETENTION_MESSAGE_BODY_KEEP_KINDS = env.listing(
+        "RETENTION_MESSAGE_BODY_KEEP_KINDS",
+        [
+            "gp_letter",
+            "assessment_outcome",
+            "ending",
+            "non_attendance_letter",
+            "discharge_non_attendance",
+            "risk_alert",
+        ],
+    )
+    # Withdrawn or signposted before any care, no risk recorded: the Code's adult records.
+    RETENTION_REFERRAL_NOT_SEEN_YEARS = env.integer(
+        "RETENTION_REFERRAL_NOT_SEEN_YEARS", 8, minimum=1
+    )
+    # Mental health records: 20 years after the last contact, then reviewed, never
+    # destroyed by the schedule.
+    RETENTION_CLINICAL_RECORD_YEARS = env.integer("RETENTION_CLINICAL_RECORD_YEARS", 20, minimum=8)
+    # Audit records, when they exist: as long as the records they describe.
+    RETENTION_AUDIT_YEARS = env.integer("RETENTION_AUDIT_YEARS", 20, minimum=8)
     SITE_URL = env.string("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
     SELF_REFERRAL_SERVICE = env.string("SELF_REFERRAL_SERVICE")
     SESSION_COOKIE_AGE = env.integer("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)

@@ -5,6 +5,7 @@ class IntakeConfig(AppConfig):
     name = "intake"
 
     def ready(self) -> None:
-        from intake import messages
+        from intake import messages, retention
 
         messages.register()
+        retention.register()
