@@ -250,3 +250,15 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, sent):
     ]:
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith(reverse("staff-login"))
+
+
+def test_a_message_whose_text_the_retention_schedule_cleared_says_so(client, assessor, sent):
+    Notification.objects.filter(pk=sent.pk).update(body_text="", body_html="", sms_text="")
+    client.force_login(assessor)
+
+    page = client.get(reverse("staff-message-detail", args=[sent.public_id]))
+
+    assert page.status_code == 200
+    assert "The text of this message is no longer kept" in page.text
+    assert reverse("staff-message-email", args=[sent.public_id]) not in page.text
+    assert sent.subject in page.text  # the fact of sending stays
