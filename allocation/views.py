@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from allocation import choosing, decisions, forms, selectors, services, therapists, waiting
 from allocation.models import Proposal, ProposalRun, Therapist
@@ -33,7 +33,7 @@ coordinator_only = role_required(roles.COORDINATOR)
 
 
 @coordinator_only
-@require_GET
+@require_safe
 def waiting_list(request: HttpRequest) -> HttpResponse:
     form = forms.WaitingFilterForm(request.GET or None)
     filters = form.filters() if request.GET else waiting.WaitingFilters()
@@ -77,7 +77,7 @@ def _run_or_404(request, public_id: UUID) -> ProposalRun:
 
 
 @coordinator_only
-@require_GET
+@require_safe
 @never_cache
 def run_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     run = _run_or_404(request, public_id)
@@ -92,7 +92,7 @@ def run_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 @coordinator_only
-@require_GET
+@require_safe
 @never_cache
 def run_status(request: HttpRequest, public_id: UUID) -> JsonResponse:
     run = _run_or_404(request, public_id)
@@ -143,7 +143,7 @@ def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
 
 
 @coordinator_only
-@require_GET
+@require_safe
 def referral_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return _referral_page(request, _referral_or_404(request, public_id))
 
@@ -323,7 +323,7 @@ can_view_therapists = role_required(*THERAPIST_PROFILES)
 
 
 @role_required(*OFFICE)
-@require_GET
+@require_safe
 def caseloads(request: HttpRequest) -> HttpResponse:
     team = selectors.therapist_caseload_page(user=request.user, page=request.GET.get("page", 1))
     return render(
@@ -350,7 +350,7 @@ def _editable_or_403(request, therapist: Therapist) -> None:
 
 
 @can_view_therapists
-@require_GET
+@require_safe
 def therapist_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     profile = selectors.therapist_profile(user=request.user, public_id=public_id)
     if profile is None:

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from assessment import forms, selectors, services
 from assessment.models import Assessment
@@ -25,7 +25,7 @@ GET_POST = require_http_methods(["GET", "POST"])
 
 
 @role_required(roles.ASSESSOR)
-@require_GET
+@require_safe
 def worklist(request: HttpRequest) -> HttpResponse:
     worklist = selectors.worklist_page(user=request.user, page=request.GET.get("page"))
     return render(
@@ -40,7 +40,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(roles.ASSESSOR)
-@require_GET
+@require_safe
 def finished(request: HttpRequest) -> HttpResponse:
     assessments = selectors.assessments_finished(user=request.user, page=request.GET.get("page"))
     return render(request, "assessment/finished.html", {"assessments": assessments})

@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from formtools.wizard.views import normalize_name
 
 from intake import drafts, selectors
@@ -18,7 +18,7 @@ WIZARD_SESSION_KEY = f"wizard_{normalize_name(SelfReferralWizard.__name__)}"
 INELIGIBLE_REASONS = {"age", "area"}
 
 
-@require_GET
+@require_safe
 def start(request: HttpRequest) -> HttpResponse:
     service = selectors.self_referral_service()
     if service is None:
@@ -29,12 +29,12 @@ def start(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def unavailable(request: HttpRequest) -> HttpResponse:
     return render(request, "intake/refer/unavailable.html", status=503)
 
 
-@require_GET
+@require_safe
 def ineligible(request: HttpRequest) -> HttpResponse:
     reason = request.GET.get("reason")
     service = selectors.self_referral_service()
@@ -45,7 +45,7 @@ def ineligible(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def saved(request: HttpRequest) -> HttpResponse:
     details = request.session.pop(drafts.SAVED_SESSION_KEY, None)
     if details is None:
@@ -101,7 +101,7 @@ def resume(request: HttpRequest) -> HttpResponse:
     return render(request, "intake/refer/resume.html", {"form": form}, status=400)
 
 
-@require_GET
+@require_safe
 def confirmation(request: HttpRequest) -> HttpResponse:
     details = request.session.get(CONFIRMATION_SESSION_KEY)
     if details is None:

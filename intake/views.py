@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from common.access import ANY_STAFF, CLINICIANS, role_required
 from intake import clinical_record, selectors
@@ -16,7 +16,7 @@ from intake.models import Referral
 
 
 @role_required(*ANY_STAFF)
-@require_GET
+@require_safe
 def referral_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
     if status not in {None, *Referral.Status.values}:
@@ -54,7 +54,7 @@ def _overview_or_404(request, public_id):
 
 
 @role_required(*ANY_STAFF)
-@require_GET
+@require_safe
 def referral_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     overview = _overview_or_404(request, public_id)
     return render(

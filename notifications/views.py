@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from common.access import ANY_STAFF, OFFICE, role_required
 from common.pages import page_context
@@ -32,7 +32,7 @@ def _notification(request: HttpRequest, public_id: UUID) -> Notification:
 
 
 @role_required(*ANY_STAFF)
-@require_GET
+@require_safe
 def referral_messages(request: HttpRequest, public_id: UUID) -> HttpResponse:
     page = selectors.referral_messages(
         user=request.user, public_id=public_id, page=request.GET.get("page")
@@ -47,7 +47,7 @@ def referral_messages(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 @role_required(*ANY_STAFF)
-@require_GET
+@require_safe
 def message_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return _detail(request, public_id)
 
@@ -135,7 +135,7 @@ def _email_frame(html: str) -> HttpResponse:
 
 
 @role_required(*ANY_STAFF)
-@require_GET
+@require_safe
 @xframe_options_sameorigin
 @csp(EMAIL_FRAME_POLICY)
 def message_email(request: HttpRequest, public_id: UUID) -> HttpResponse:
@@ -146,7 +146,7 @@ def message_email(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 @role_required(*ANY_STAFF)
-@require_GET
+@require_safe
 @xframe_options_sameorigin
 @csp(EMAIL_FRAME_POLICY)
 def message_preview_email(request: HttpRequest, public_id: UUID, kind: str) -> HttpResponse:
@@ -154,7 +154,7 @@ def message_preview_email(request: HttpRequest, public_id: UUID, kind: str) -> H
 
 
 @role_required(*ANY_STAFF)
-@require_GET
+@require_safe
 def message_letter_pdf(request: HttpRequest, public_id: UUID) -> HttpResponse:
     try:
         letter = selectors.letter_get(user=request.user, notification_public_id=public_id)
@@ -164,7 +164,7 @@ def message_letter_pdf(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 @role_required(*ANY_STAFF)
-@require_GET
+@require_safe
 def message_preview(request: HttpRequest, public_id: UUID, kind: str) -> HttpResponse:
     page = _preview(request, public_id, kind)
     return render(
@@ -175,7 +175,7 @@ def message_preview(request: HttpRequest, public_id: UUID, kind: str) -> HttpRes
 
 
 @role_required(*ANY_STAFF)
-@require_GET
+@require_safe
 def message_preview_pdf(request: HttpRequest, public_id: UUID, kind: str) -> HttpResponse:
     page = _preview(request, public_id, kind)
     pdf, _ = letters.render_pdf(page.preview.rendered.letter_html)
@@ -196,7 +196,7 @@ def _preview(request, public_id: UUID, kind: str) -> selectors.MessagePreview:
 
 
 @role_required(*ANY_STAFF)
-@require_GET
+@require_safe
 def follow_up_list(request: HttpRequest) -> HttpResponse:
     page = selectors.follow_up_page(user=request.user, page=request.GET.get("page"))
     return render(
@@ -229,7 +229,7 @@ def print_batches(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*OFFICE)
-@require_GET
+@require_safe
 def print_batch_download(request: HttpRequest, public_id: UUID) -> HttpResponse:
     try:
         batch = selectors.print_batch_get(user=request.user, public_id=public_id)

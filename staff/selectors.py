@@ -55,7 +55,9 @@ class StaffHome:
 
 def staff_home_for(*, user) -> StaffHome:
     shown: dict[str, Any] = {}
-    if user.service_id:
+    if user.service_id and user.role_names:
+        # The service's waiting numbers are for its staff with a role: an account without
+        # one sees none of them (and no link to lists it may not open).
         shown["counts"] = referral_waiting_counts(user=user)
     if user.has_role(roles.ASSESSOR):
         shown["awaiting_assessment"] = referral_list(user=user, status=Referral.Status.SUBMITTED)[

@@ -7,14 +7,14 @@ import dataclasses
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from common.access import staff_required
 from staff.selectors import staff_home_for
 
 
 @staff_required
-@require_GET
+@require_safe
 def staff_home(request: HttpRequest) -> HttpResponse:
     home = staff_home_for(user=request.user)
     context = {f.name: getattr(home, f.name) for f in dataclasses.fields(home)}

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from assessment.models import Mode
 from assessment.selectors import assessor_referral_get
@@ -46,7 +46,7 @@ def _care_referral(request, public_id: UUID, *, write: bool = False, coordinator
 
 
 @role_required(roles.THERAPIST)
-@require_GET
+@require_safe
 def caseload(request: HttpRequest) -> HttpResponse:
     caseload = selectors.caseload_page(user=request.user, page=request.GET.get("page"))
     return render(
@@ -55,7 +55,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(roles.COORDINATOR)
-@require_GET
+@require_safe
 def therapy_overview(request: HttpRequest) -> HttpResponse:
     overview = selectors.therapy_overview(
         user=request.user,
@@ -76,7 +76,7 @@ def therapy_overview(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*CARE_TEAM)
-@require_GET
+@require_safe
 def client(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
     page = pages.client_page(user=request.user, referral=referral)
@@ -126,7 +126,7 @@ def therapy_start(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 @role_required(*CARE_TEAM)
-@require_GET
+@require_safe
 def plan(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
     return _plan_render(request, referral)
@@ -156,6 +156,7 @@ def _plan_render(request, referral, *, removing: tuple[str, forms.BreakRemoveFor
             "remove_forms": remove_forms,
             "removing_form": removing[1] if removing else None,
         },
+        status=400 if removing is not None and removing[1].errors else 200,
     )
 
 
@@ -441,7 +442,7 @@ def session_measures(request: HttpRequest, public_id: UUID, session_id: UUID) ->
 
 
 @role_required(*CARE_TEAM)
-@require_GET
+@require_safe
 def progress(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
     page = pages.progress_page(user=request.user, referral=referral)

@@ -98,7 +98,8 @@ PAGES: dict[str, Page] = {
     "session-plan": page("GET", "referral", CARE),
     "session-plan-edit": page("GET", "referral", CARE),
     "session-plan-break-add": page("GET", "referral", CARE),
-    "session-plan-break-remove": page("POST", "referral break", CARE, 302),
+    # An empty reason is refused on the plan page, keeping what was typed.
+    "session-plan-break-remove": page("POST", "referral break", CARE, 400),
     "goals": page("GET", "referral", CARE),
     "goal-close": page("GET", "referral goal", "T"),
     "sessions": page("GET", "referral", CARE),

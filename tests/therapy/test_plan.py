@@ -340,12 +340,13 @@ def test_a_too_long_reason_for_removing_a_break_is_refused_clearly_and_kept(
 
     response = signed_in.post(url, {"reason": reason})
 
-    assert response.status_code == 200
+    assert response.status_code == 400  # refused, as every refused form is
     assert f"The reason must be 300 characters or fewer (you have {len(reason)})" in response.text
     assert f">{escape(reason)}</textarea>" in response.text or f'value="{escape(reason)}"' in (
         response.text
     )
     assert session_plan_current(in_therapy).version == 2
     empty = signed_in.post(url, {"reason": "  "})
+    assert empty.status_code == 400
     assert "Say why the break is being removed" in empty.text
     assert session_plan_current(in_therapy).version == 2
