@@ -58,6 +58,9 @@ try:
     RATE_API_REFERRALS = env.rate("RATE_API_REFERRALS", "30/m", multiples=False)
     RATE_API_ANON = env.rate("RATE_API_ANON", "60/m", multiples=False)
     RATE_API_USER = env.rate("RATE_API_USER", "600/m", multiples=False)
+    # The API schema (/api/schema/) and its browsable docs (/api/docs/): public on a laptop,
+    # off in production unless the service chooses to publish them (404 when off).
+    API_DOCS_PUBLIC = env.boolean("API_DOCS_PUBLIC", DEBUG)
     # The largest request body read into memory; over it is a 413 (a referral is ~100 KB).
     DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer(
         "DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=10_000
