@@ -15,10 +15,11 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,6 +32,7 @@ from common.throttling import (
     PartnerReferralThrottle,
 )
 from intake import forms, validation
+from intake.api_auth import ApiTokenAuthentication
 from intake.models import Client, ConsentRecord, Preferences, Referral
 from intake.services import ConsentDecision, MeasureAnswers, ReferralInput, referral_submit
 
@@ -101,6 +103,20 @@ def _shape_problem(data, limit: int) -> str | None:
             return TOO_DEEP
         pending.extend((child, depth + 1) for child in children)
     return None
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    target_class = ApiTokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>`, with the key the service issued "
+            "(manage.py api_token issue). Keys expire and can be revoked.",
+        }
 
 
 class IsPartnerReferrer(permissions.BasePermission):
@@ -230,7 +246,7 @@ def _text(limit: int, **kwargs):
 
 
 class ReferralCreateApi(APIView):
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
     permission_classes = [IsPartnerReferrer]
     parser_classes = [ReferralJsonParser]
     throttle_classes = [ClientAddressAnonThrottle, AccountThrottle, PartnerReferralThrottle]
