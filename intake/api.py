@@ -387,6 +387,17 @@ class ReferralCreateApi(APIView):
                 "referral can hold: one questionnaire per measure, one consent per topic, "
                 "each difficulty area, current service and time once.",
             ),
+            401: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="No credentials, or a token that cannot be used (mistyped, "
+                "expired, revoked, or its account closed: one message for all) ('detail'). "
+                "The WWW-Authenticate header names the scheme (Token).",
+            ),
+            403: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Signed in, but the account may not send referrals (only partner "
+                "accounts may), or a browser session without its CSRF token ('detail').",
+            ),
             409: OpenApiResponse(
                 OpenApiTypes.OBJECT, description="The Idempotency-Key was used for another body."
             ),
