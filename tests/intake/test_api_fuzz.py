@@ -103,3 +103,29 @@ def test_an_anonymous_caller_gets_only_documented_answers(case):
     case.cookies = {}
     response = case.call_and_validate(checks=CHECKS_RUN)
     assert response.status_code == 401
+
+
+def test_the_schema_shows_the_server_s_constraints():
+    document = _served_schema()
+    parts = document["components"]["schemas"]
+    referral = parts["ReferralInput"]["properties"]
+    for name in ("given_name", "family_name"):
+        assert referral[name]["minLength"] == 1 and referral[name]["pattern"] == r"\S"
+    for name in ("wording", "wording_version"):
+        assert parts["ConsentInput"]["properties"][name]["minLength"] == 1
+    for listed in (
+        referral["difficulty_areas"],
+        referral["current_services"],
+        parts["PreferencesInput"]["properties"]["availability"],
+    ):
+        assert listed["uniqueItems"] is True and listed["maxItems"] >= 1
+    answers = parts["QuestionnaireInput"]["properties"]["answers"]
+    assert answers["minItems"] == 5 and answers["maxItems"] == 20  # WSAS has 5 items
+    assert answers["items"]["oneOf"][0] == {"type": "integer", "minimum": 0, "maximum": 8}
+    key = next(
+        p
+        for p in document["paths"]["/api/v1/referrals/"]["post"]["parameters"]
+        if p["name"] == "Idempotency-Key"
+    )
+    assert key["schema"]["maxLength"] == 64 and "pattern" in key["schema"]
+    assert "Referral" in parts and "Output" not in parts
