@@ -68,6 +68,11 @@ try:
     RATE_API_REFERRALS = env.rate("RATE_API_REFERRALS", "30/m", multiples=False)
     RATE_API_ANON = env.rate("RATE_API_ANON", "60/m", multiples=False)
     RATE_API_USER = env.rate("RATE_API_USER", "600/m", multiples=False)
+    # The API schema (/api/schema/) and its browsable docs (/api/docs/): public on a laptop,
+    # off in production unless the service chooses to publish them (404 when off).
+    API_DOCS_PUBLIC = env.boolean("API_DOCS_PUBLIC", DEBUG)
+    # Partner API tokens expire this many days after they are issued (manage.py api_token).
+    API_TOKEN_DAYS = env.integer("API_TOKEN_DAYS", 90, minimum=1)
     # The largest request body read into memory; over it is a 413 (a referral is ~100 KB).
     DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer(
         "DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=10_000
@@ -165,7 +170,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "formtools",
@@ -335,7 +339,8 @@ AXES_RESET_ON_SUCCESS = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # Partner tokens: hashed at rest, expiring, revocable, each use recorded.
+        "intake.api_auth.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

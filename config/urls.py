@@ -1,6 +1,20 @@
+from django.conf import settings
 from django.contrib import admin
+from django.http import Http404
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+
+def _when_docs_public(view):
+    """The schema and docs answer 404 unless API_DOCS_PUBLIC (read per request)."""
+
+    def docs(request, *args, **kwargs):
+        if not settings.API_DOCS_PUBLIC:
+            raise Http404("The API documentation is not published here.")
+        return view(request, *args, **kwargs)
+
+    return docs
+
 
 urlpatterns = [
     path("", include("common.urls")),
@@ -12,9 +26,13 @@ urlpatterns = [
     path("", include("allocation.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("intake.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", _when_docs_public(SpectacularAPIView.as_view()), name="api-schema"),
     # The split view serves Swagger UI's set-up script as a file, not inline (CSP).
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        _when_docs_public(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
 ]
 
 handler400 = "common.views.bad_request"

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from allocation.engine import PARTS
 from allocation.models import Allocation, AllocationSlot, LeavePeriod, Therapist, WeeklySlot
@@ -24,6 +23,7 @@ from assessment.models import Assessment, AssessmentAppointment, Mode
 from common import roles
 from common.models import Service, Site, User
 from intake import clinical_record
+from intake.api_tokens import api_token_issue, api_tokens_live
 from intake.models import Client, MeasureResponse, Preferences, PrivacyNotice, Referral
 from intake.references import ALPHABET
 from therapy import goals as therapy_goals
@@ -223,10 +223,9 @@ def _seed_staff(service: Service, report: SeedReport, reset_passwords: bool) -> 
             user.save(update_fields=["password"])
             report.reset_users.append((username, password, ", ".join(role_names)))
         user.groups.add(*Group.objects.filter(name__in=role_names))
-        if integration:
-            token, created = Token.objects.get_or_create(user=user)
-            if created:
-                report.api_token = token.key
+        # A new key only when the account has no usable one (the key is shown once).
+        if integration and not api_tokens_live(user=user).exists():
+            report.api_token = api_token_issue(user=user, name="Demo partner system").key
 
 
 def _colleague(service: Service, name: str) -> User:

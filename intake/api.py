@@ -14,11 +14,21 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from django.utils import timezone
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import exceptions, permissions, serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,6 +41,7 @@ from common.throttling import (
     PartnerReferralThrottle,
 )
 from intake import forms, validation
+from intake.api_auth import ApiTokenAuthentication
 from intake.models import Client, ConsentRecord, Preferences, Referral
 from intake.services import ConsentDecision, MeasureAnswers, ReferralInput, referral_submit
 
@@ -103,6 +114,20 @@ def _shape_problem(data, limit: int) -> str | None:
     return None
 
 
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    target_class = ApiTokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>`, with the key the service issued "
+            "(manage.py api_token issue). Keys expire and can be revoked.",
+        }
+
+
 class IsPartnerReferrer(permissions.BasePermission):
     message = "This account may not send referrals. Ask the service for a partner account."
 
@@ -123,6 +148,56 @@ def _django_check(check, value, **kwargs):
         raise serializers.ValidationError(error.messages) from None
 
 
+class JsonTypeMixin:
+    """Refuse a JSON value of the wrong type instead of converting it (DRF turns 0 into "0"
+    and "yes" into true): what the schema says is a string must arrive as one."""
+
+    json_types: tuple[type, ...] = ()
+    json_type_name = ""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, self.json_types) or isinstance(data, bool) is not (
+            bool in self.json_types
+        ):
+            raise serializers.ValidationError(
+                f"Send {self.json_type_name}, not {type(data).__name__}."
+            )
+        return super().to_internal_value(data)
+
+
+class TextField(JsonTypeMixin, serializers.CharField):
+    json_types, json_type_name = (str,), "text (a JSON string)"
+
+
+class EmailText(JsonTypeMixin, serializers.EmailField):
+    json_types, json_type_name = (str,), "an email address (a JSON string)"
+
+
+class DateText(JsonTypeMixin, serializers.DateField):
+    json_types, json_type_name = (str,), "a date as YYYY-MM-DD (a JSON string)"
+
+
+class TrueOrFalse(JsonTypeMixin, serializers.BooleanField):
+    json_types, json_type_name = (bool,), "true or false"
+
+
+def _required_text(limit: int, **kwargs):
+    """Required text: at least one character that is not a space (the schema says so)."""
+    return TextField(max_length=limit, min_length=1, validators=[RegexValidator(r"\S")], **kwargs)
+
+
+class OnceEachList(serializers.ListField):
+    """A list whose items may each appear once (uniqueItems in the schema)."""
+
+
+class OnceEachListScheme(OpenApiSerializerFieldExtension):
+    target_class = OnceEachList
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "uniqueItems": True}
+
+
 CONSENT_WORDING_LIMIT = 10_000
 
 
@@ -132,14 +207,14 @@ class ConsentInput(serializers.Serializer):
             t for t in ConsentRecord.Topic.choices if t[0] not in ("privacy_notice", "answers_own")
         ]
     )
-    granted = serializers.BooleanField()
-    wording = serializers.CharField(
-        max_length=CONSENT_WORDING_LIMIT,
+    granted = TrueOrFalse()
+    wording = _required_text(
+        CONSENT_WORDING_LIMIT,
         help_text="The question exactly as the client was asked it, with any explanation "
         "shown beside it. Stored whole.",
     )
-    wording_version = serializers.CharField(
-        max_length=64,
+    wording_version = _required_text(
+        64,
         help_text="Your own version of that wording (for example the version or date of "
         "the consent form or script used), so the record says which words the client saw.",
     )
@@ -148,6 +223,11 @@ class ConsentInput(serializers.Serializer):
 MEASURES = [measures.PHQ9, measures.GAD7, measures.CORE10, measures.WSAS]
 # No questionnaire has more items than this; longer lists are refused before scoring.
 MAX_ANSWERS = 20
+MIN_ANSWERS = min(measures.get_measure(code).item_count for code in MEASURES)
+ITEM_COUNTS = ", ".join(
+    f"{measures.get_measure(code).name} has {measures.get_measure(code).item_count}"
+    for code in MEASURES
+)
 
 
 def _capped(kind: str, most: int) -> dict:
@@ -165,11 +245,35 @@ def _once_each(values, kind: str):
     return values
 
 
+ANSWER_SCHEMA = {
+    "oneOf": [
+        {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": max(measures.get_measure(code).item_max for code in MEASURES),
+        },
+        {"type": "string", "enum": [measures.PREFER_NOT_TO_SAY, measures.NOT_APPLICABLE]},
+    ],
+    "nullable": True,
+}
+
+
+@extend_schema_field(ANSWER_SCHEMA)
+class AnswerField(serializers.JSONField):
+    """One questionnaire answer; measures.score checks it against its item."""
+
+
 class QuestionnaireInput(serializers.Serializer):
     measure = serializers.ChoiceField(choices=MEASURES)
     answers = serializers.ListField(
-        child=serializers.JSONField(),
-        **_capped("answers (one per item)", MAX_ANSWERS),
+        child=AnswerField(allow_null=True),
+        min_length=MIN_ANSWERS,
+        max_length=MAX_ANSWERS,
+        error_messages={
+            "min_length": f"Send one answer per item ({ITEM_COUNTS}); this list is shorter.",
+            "max_length": f"Send at most {MAX_ANSWERS} answers (one per item); this list "
+            "is longer.",
+        },
         help_text="One entry per item: the option chosen (0-based), null if not answered, "
         "or 'prefer_not_to_say'.",
     )
@@ -189,19 +293,15 @@ class PreferencesInput(serializers.Serializer):
     therapist_gender_strength = serializers.ChoiceField(
         choices=["", *Preferences.GenderWish.values], required=False, default=""
     )
-    language = serializers.CharField(max_length=50, required=False, default="", allow_blank=True)
+    language = TextField(max_length=50, required=False, default="", allow_blank=True)
     # Left out: not answered (kept apart from false).
-    interpreter_needed = serializers.BooleanField(required=False, allow_null=True, default=None)
-    interpreter_language = serializers.CharField(
-        max_length=50, required=False, default="", allow_blank=True
-    )
-    access_needs = serializers.CharField(
-        max_length=500, required=False, default="", allow_blank=True
-    )
+    interpreter_needed = TrueOrFalse(required=False, allow_null=True, default=None)
+    interpreter_language = TextField(max_length=50, required=False, default="", allow_blank=True)
+    access_needs = TextField(max_length=500, required=False, default="", allow_blank=True)
     mode = serializers.ChoiceField(
         choices=["", *Preferences.Mode.values], required=False, default=""
     )
-    availability = serializers.ListField(
+    availability = OnceEachList(
         child=serializers.ChoiceField(choices=[value for value, _ in forms.AVAILABILITY]),
         required=False,
         default=list,
@@ -224,13 +324,11 @@ class PreferencesInput(serializers.Serializer):
 
 
 def _text(limit: int, **kwargs):
-    return serializers.CharField(
-        max_length=limit, required=False, default="", allow_blank=True, **kwargs
-    )
+    return TextField(max_length=limit, required=False, default="", allow_blank=True, **kwargs)
 
 
 class ReferralCreateApi(APIView):
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
     permission_classes = [IsPartnerReferrer]
     parser_classes = [ReferralJsonParser]
     throttle_classes = [ClientAddressAnonThrottle, AccountThrottle, PartnerReferralThrottle]
@@ -248,16 +346,19 @@ class ReferralCreateApi(APIView):
         return super().handle_exception(exc)
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReferralInput"
+
         source = serializers.ChoiceField(choices=[Referral.Source.GP, Referral.Source.PARTNER])
-        given_name = serializers.CharField(max_length=100)
-        family_name = serializers.CharField(max_length=100)
+        given_name = _required_text(100)
+        family_name = _required_text(100)
         preferred_name = _text(100)
-        date_of_birth = serializers.DateField()
+        date_of_birth = DateText()
         pronouns = _text(50)
         gender_identity = _text(100)
         nhs_number = _text(14)
         postcode = _text(10)
-        email = serializers.EmailField(required=False, default="", allow_blank=True)
+        email = EmailText(required=False, default="", allow_blank=True)
         mobile_phone = _text(20)
         landline_phone = _text(20)
         address = _text(500)
@@ -270,13 +371,13 @@ class ReferralCreateApi(APIView):
         presenting_problem = _text(forms.TEXT_LIMIT)
         hopes = _text(forms.TEXT_LIMIT)
         previous_help = _text(forms.TEXT_LIMIT)
-        difficulty_areas = serializers.ListField(
+        difficulty_areas = OnceEachList(
             child=serializers.ChoiceField(choices=[v for v, _ in forms.DIFFICULTY_AREAS]),
             required=False,
             default=list,
             **_capped("difficulty areas", len(forms.DIFFICULTY_AREAS)),
         )
-        current_services = serializers.ListField(
+        current_services = OnceEachList(
             child=serializers.ChoiceField(choices=[v for v, _ in forms.CURRENT_SERVICES]),
             required=False,
             default=list,
@@ -336,6 +437,9 @@ class ReferralCreateApi(APIView):
             return value
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "Referral"
+
         id = serializers.UUIDField(source="public_id")
         reference = serializers.CharField()
         status = serializers.CharField()
@@ -350,7 +454,11 @@ class ReferralCreateApi(APIView):
         "and body returns the first referral (200) instead of a second one.",
         parameters=[
             OpenApiParameter(
-                IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False
+                IDEMPOTENCY_HEADER,
+                {"type": "string", "maxLength": 64, "pattern": "^[\\x20-\\x7e]*$"},
+                OpenApiParameter.HEADER,
+                required=False,
+                description="At most 64 printable ASCII characters (a UUID is ideal).",
             ),
             OpenApiParameter(
                 "Retry-After",
@@ -370,6 +478,17 @@ class ReferralCreateApi(APIView):
                 "is not JSON or is nested too deeply ('detail'). Lists are capped at what a "
                 "referral can hold: one questionnaire per measure, one consent per topic, "
                 "each difficulty area, current service and time once.",
+            ),
+            401: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="No credentials, or a token that cannot be used (mistyped, "
+                "expired, revoked, or its account closed: one message for all) ('detail'). "
+                "The WWW-Authenticate header names the scheme (Token).",
+            ),
+            403: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Signed in, but the account may not send referrals (only partner "
+                "accounts may), or a browser session without its CSRF token ('detail').",
             ),
             409: OpenApiResponse(
                 OpenApiTypes.OBJECT, description="The Idempotency-Key was used for another body."

@@ -358,3 +358,6 @@ class RiskFlagRepeat(BaseModel):
 
     class Meta:
         ordering = ["seen_at", "id"]
+
+
+from intake.api_tokens import ApiToken, ApiTokenUse  # noqa: E402, F401  (partner API tokens)

@@ -51,7 +51,7 @@ def test_seed_demo_gives_a_realistic_service():
 
 
 def test_the_demo_partner_has_an_api_token_and_no_password(capsys):
-    from rest_framework.authtoken.models import Token
+    from intake.api_tokens import ApiToken
 
     call_command("seed_demo")
     first = capsys.readouterr().out
@@ -60,8 +60,9 @@ def test_the_demo_partner_has_an_api_token_and_no_password(capsys):
 
     partner = User.objects.get(groups__name=roles.PARTNER_REFERRER)
     assert not partner.has_usable_password()
-    assert Token.objects.filter(user=partner).exists()
+    assert ApiToken.objects.filter(user=partner).count() == 1
     assert "Partner API token" in first
+    assert "Partner API token" not in reset  # shown once; only its hash is kept
     for printed in (first, reset):
         sign_ins = printed.split("Demo staff sign-ins", 1)[-1].split("Sign in at", 1)[0]
         assert partner.username not in sign_ins

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from common import roles
+from intake.api_tokens import api_token_issue
 from tests.factories import UserFactory
 
 
@@ -19,6 +19,6 @@ def partner(service):
 def api(partner):
     """A partner service's API client, signed in with its token."""
     client = APIClient()
-    token = Token.objects.create(user=partner)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    issued = api_token_issue(user=partner, name="Partner system")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.key}")
     return client

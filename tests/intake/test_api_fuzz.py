@@ -1,0 +1,131 @@
+"""Schemathesis fuzzes the partner API from its own schema (/api/schema/), as each kind of
+caller: a partner's token, a staff member's session (the API accepts sessions, but only
+partner accounts may send referrals) and nobody. Every check schemathesis has runs on every
+answer: no 5xx, and every status, header, content type and body the schema documents.
+
+Bounded and repeatable: a fixed number of examples per caller, derandomised.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import schemathesis
+import yaml
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from django.test import Client
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import CHECKS, load_all_checks
+
+from intake.api_tokens import api_token_issue
+
+load_all_checks()
+ALL_CHECKS = CHECKS.get_all()
+# Every check but one: "schema-valid data is accepted". The server checks what no schema
+# can say (an NHS number's check digit, an age within the service's range as of today, a
+# real postcode or phone number, an answer within each questionnaire item's options, a
+# gender preference with its strength), so schema-valid data is rightly refused at times.
+# What a schema can say, it says: test_the_schema_shows_the_server_s_constraints.
+# A caller who may not send referrals is refused whatever it sends, by design.
+CHECKS_RUN = [c for c in ALL_CHECKS if c.__name__ != "positive_data_acceptance"]
+
+FUZZ = settings(
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def _served_schema() -> dict:
+    """The document /api/schema/ serves (test_the_fuzzed_schema_is_the_served_one checks it),
+    built without a request: schemathesis parametrizes at collection, before any database."""
+    generated = SchemaGenerator().get_schema(request=None, public=True)
+    return json.loads(OpenApiJsonRenderer().render(generated))
+
+
+schema = schemathesis.openapi.from_dict(_served_schema())
+schema.app = get_wsgi_application()
+
+
+@pytest.fixture(autouse=True)
+def _wsgi_calls(db, settings):
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]  # schemathesis' WSGI host
+    # As Django's test client does: the test's transaction outlives each request.
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
+def test_the_fuzzed_schema_is_the_served_one(client):
+    served = yaml.safe_load(client.get("/api/schema/", HTTP_ACCEPT="application/json").content)
+    assert served == _served_schema()
+
+
+@pytest.fixture
+def partner_key(partner):
+    return api_token_issue(user=partner, name="Fuzzing").key
+
+
+@pytest.fixture
+def staff_session(coordinator, settings):
+    client = Client()
+    client.force_login(coordinator)
+    return {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
+
+
+@schema.parametrize()
+@FUZZ
+def test_a_partner_gets_only_documented_answers(case, partner_key):
+    case.call_and_validate(headers={"Authorization": f"Token {partner_key}"}, checks=CHECKS_RUN)
+
+
+@schema.parametrize()
+@FUZZ
+def test_a_staff_session_gets_only_documented_answers(case, staff_session):
+    case.cookies = {**(case.cookies or {}), **staff_session}
+    response = case.call_and_validate(checks=CHECKS_RUN)
+    assert response.status_code == 403  # signed in, but not a partner account
+
+
+@schema.parametrize()
+@FUZZ
+def test_an_anonymous_caller_gets_only_documented_answers(case):
+    case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+    case.cookies = {}
+    response = case.call_and_validate(checks=CHECKS_RUN)
+    assert response.status_code == 401
+
+
+def test_the_schema_shows_the_server_s_constraints():
+    document = _served_schema()
+    parts = document["components"]["schemas"]
+    referral = parts["ReferralInput"]["properties"]
+    for name in ("given_name", "family_name"):
+        assert referral[name]["minLength"] == 1 and referral[name]["pattern"] == r"\S"
+    for name in ("wording", "wording_version"):
+        assert parts["ConsentInput"]["properties"][name]["minLength"] == 1
+    for listed in (
+        referral["difficulty_areas"],
+        referral["current_services"],
+        parts["PreferencesInput"]["properties"]["availability"],
+    ):
+        assert listed["uniqueItems"] is True and listed["maxItems"] >= 1
+    answers = parts["QuestionnaireInput"]["properties"]["answers"]
+    assert answers["minItems"] == 5 and answers["maxItems"] == 20  # WSAS has 5 items
+    assert answers["items"]["oneOf"][0] == {"type": "integer", "minimum": 0, "maximum": 8}
+    key = next(
+        p
+        for p in document["paths"]["/api/v1/referrals/"]["post"]["parameters"]
+        if p["name"] == "Idempotency-Key"
+    )
+    assert key["schema"]["maxLength"] == 64 and "pattern" in key["schema"]
+    assert "Referral" in parts and "Output" not in parts
