@@ -3,6 +3,9 @@ no longer than a referral can hold, each refused with a clear JSON answer."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import django_ratelimit.core
 import pytest
 import yaml
 from rest_framework.test import APIClient
@@ -20,6 +23,12 @@ CONSENT = {
 }
 PHQ9 = {"measure": "phq9", "answers": [1, 1, 1, 1, 1, 1, 1, 1, 1]}
 BODY = {**SHARED_BODY, "consents": [CONSENT], "questionnaires": [PHQ9]}
+
+
+@pytest.fixture(autouse=True)
+def _clock_held_still(monkeypatch):
+    """The counting windows are fixed ones: hold their clock still so none ends mid-test."""
+    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: 1_800_000_000))
 
 
 def test_a_burst_of_referrals_is_throttled_with_a_json_429(api, settings):

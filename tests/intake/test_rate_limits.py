@@ -4,6 +4,9 @@ page that says when to try again and where to get help now, and nothing entered 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import django_ratelimit.core
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import caches
@@ -15,6 +18,12 @@ from tests.intake.walk import MINIMAL, post_step, step_url, submit, walk
 
 pytestmark = pytest.mark.django_db
 PROXY = "10.0.0.5"
+
+
+@pytest.fixture(autouse=True)
+def _clock_held_still(monkeypatch):
+    """The counting windows are fixed ones: hold their clock still so none ends mid-test."""
+    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: 1_800_000_000))
 
 
 @pytest.fixture(autouse=True)
