@@ -1,0 +1,240 @@
+"""What encryption at rest costs the self-referral submit.
+
+Two gunicorns on one scratch database, the same code and settings except the field keys:
+one encrypts (FIELD_ENCRYPTION_KEYS set, as in production), the other stores clear text as
+before encryption (benchmarks/settings_plaintext.py). Sessions are walked to the check page
+on each, then submitted in concurrent bursts, alternating between the two so drift on a
+shared machine falls on both alike. Prints a Markdown section.
+
+Needs PostgreSQL and Redis, as bench_self_referral.py does.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_self_referral import (  # noqa: E402
+    PG_ADMIN,
+    REDIS_URL,
+    Browser,
+    expect,
+    pct,
+    run_clients,
+    run_clients_once,
+    submit,
+    timed,
+    walk_to_check,
+)
+from benchmarks.serve import NO_RATE_LIMITS, gunicorn_start  # noqa: E402
+
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "10"))
+WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "3"))
+SUBMITS = int(os.environ.get("BENCH_SUBMITS", "100"))  # per burst
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # bursts per mode, alternating
+TARGET = 1.10
+
+
+def burst(port: int) -> tuple[list[float], float, list[str]]:
+    """Prepare SUBMITS sessions at the check page, then submit them all at once."""
+    prepared: list[Browser] = []
+    lock = threading.Lock()
+
+    def prepare(browser, timings):
+        walk_to_check(browser, timings)
+        with lock:
+            prepared.append(browser)
+
+    while len(prepared) < SUBMITS:
+        run_clients_once(port, prepare, CONCURRENCY, SUBMITS - len(prepared))
+    timings: list[float] = []
+    errors: list[str] = []
+    queue = list(prepared)
+
+    def submitter():
+        local = defaultdict(list)
+        while True:
+            with lock:
+                if not queue:
+                    break
+                browser = queue.pop()
+            try:
+                status, location = timed(
+                    local,
+                    "submit",
+                    browser.request,
+                    "POST",
+                    "/refer/check/",
+                    {"self_referral_wizard-current_step": "check"},
+                )
+                expect(status, 302, "submit")
+                if not (location or "").endswith("/refer/confirmation/"):
+                    raise RuntimeError(f"submit went to {location}")
+            except Exception as exc:
+                errors.append(repr(exc)[:200])
+            finally:
+                browser.conn.close()
+        with lock:
+            timings.extend(local["submit"])
+
+    threads = [threading.Thread(target=submitter) for _ in range(CONCURRENCY)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return timings, time.perf_counter() - started, errors
+
+
+def main() -> dict:
+    import psycopg
+    from cryptography.fernet import Fernet
+
+    db = f"threshold_bench_enc_{os.getpid()}"
+    admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    admin.execute(f"CREATE DATABASE {db}")
+    database_url = urllib.parse.urlparse(PG_ADMIN)._replace(path=f"/{db}").geturl()
+    prefix = f"threshold-bench-{secrets.token_hex(4)}:"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "CELERY_KEY_PREFIX": prefix,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_hex(32),
+        # Two keys, as during a rotation: new rows use the first.
+        "FIELD_ENCRYPTION_KEYS": f"{Fernet.generate_key().decode()},"
+        f"{Fernet.generate_key().decode()}",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_COOKIES": "0",
+        "SELF_REFERRAL_SERVICE": "bench",
+        **NO_RATE_LIMITS,
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    plain_env = env | {"DJANGO_SETTINGS_MODULE": "benchmarks.settings_plaintext"}
+    python = sys.executable
+    servers = []
+    results: dict[str, dict] = {"encrypted": {}, "clear": {}}
+    try:
+        subprocess.run(
+            [python, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                python,
+                "manage.py",
+                "shell",
+                "-c",
+                "from common.models import Service; from intake.models import PrivacyNotice; "
+                "from django.utils import timezone; "
+                "s=Service.objects.create(name='Bench service', slug='bench', "
+                "duty_inbox_email='duty@bench.invalid'); "
+                "PrivacyNotice.objects.create(service=s, version='1', text='Notice', "
+                "published_at=timezone.now())",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        ports = {}
+        for mode, mode_env in (("encrypted", env), ("clear", plain_env)):
+            server, ports[mode] = gunicorn_start(
+                python=python, cwd=ROOT, env=mode_env, workers=WORKERS
+            )
+            servers.append(server)
+            run_clients(ports[mode], lambda b, t: (walk_to_check(b, t), submit(b, t)), 3, 4)
+        collected = {mode: {"timings": [], "elapsed": 0.0, "errors": []} for mode in ports}
+        for _ in range(ROUNDS):
+            for mode in ("clear", "encrypted"):
+                timings, elapsed, errors = burst(ports[mode])
+                collected[mode]["timings"] += timings
+                collected[mode]["elapsed"] += elapsed
+                collected[mode]["errors"] += errors
+        for mode, got in collected.items():
+            values = got["timings"]
+            results[mode] = {
+                "count": len(values),
+                "per_second": len(values) / got["elapsed"],
+                "p50": pct(values, 50),
+                "p95": pct(values, 95),
+                "errors": got["errors"],
+            }
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            tokens, total = conn.execute(
+                "SELECT count(*) FILTER (WHERE presenting_problem LIKE 'gAAAAA%%'), count(*) "
+                "FROM intake_referral"
+            ).fetchone()
+    finally:
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=20)
+        admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        admin.close()
+        try:
+            import redis
+
+            client = redis.Redis.from_url(REDIS_URL)
+            keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+            if keys:
+                client.delete(*keys)
+        except Exception:
+            pass
+
+    enc, clear = results["encrypted"], results["clear"]
+    p50_ratio = enc["p50"] / clear["p50"]
+    p95_ratio = enc["p95"] / clear["p95"]
+    throughput_ratio = clear["per_second"] / enc["per_second"]
+    errors = len(enc["errors"]) + len(clear["errors"])
+    met = "met" if max(p50_ratio, throughput_ratio) <= TARGET else "**not met**"
+    lines = [
+        "## Encryption at rest: the self-referral submit",
+        "",
+        f"`python benchmarks/bench_encryption.py`: two gunicorns ({WORKERS} sync workers each) "
+        f"on one PostgreSQL database, one encrypting (two keys listed, as during a rotation), "
+        f"one storing clear text as before encryption; {ROUNDS} alternating bursts each of "
+        f"{SUBMITS} submits from {CONCURRENCY} concurrent clients, sessions prepared at the "
+        f"check page. {tokens} of {total} referrals' text stored encrypted (the clear server's "
+        f"are the rest).",
+        "",
+        "| submit | count | per second | p50 ms | p95 ms |",
+        "|---|---|---|---|---|",
+        f"| clear text (before) | {clear['count']} | {clear['per_second']:.1f} | "
+        f"{clear['p50'] * 1000:.1f} | {clear['p95'] * 1000:.1f} |",
+        f"| encrypted | {enc['count']} | {enc['per_second']:.1f} | "
+        f"{enc['p50'] * 1000:.1f} | {enc['p95'] * 1000:.1f} |",
+        "",
+        "| measure | result | target | |",
+        "|---|---|---|---|",
+        f"| encrypted / clear, p50 time | {p50_ratio:.2f}x | ≤ {TARGET:.2f}x | "
+        f"{'met' if p50_ratio <= TARGET else '**not met**'} |",
+        f"| encrypted / clear, p95 time | {p95_ratio:.2f}x | (shown) | |",
+        f"| clear / encrypted, throughput | {throughput_ratio:.2f}x | ≤ {TARGET:.2f}x | "
+        f"{'met' if throughput_ratio <= TARGET else '**not met**'} |",
+        f"| errors | {errors} | 0 | {'met' if errors == 0 else '**not met**'} |",
+    ]
+    if errors:
+        lines += ["", "First errors: " + "; ".join((enc["errors"] + clear["errors"])[:5])]
+    print("\n".join(lines))
+    return {"p50_ratio": p50_ratio, "throughput_ratio": throughput_ratio, "met": met}
+
+
+if __name__ == "__main__":
+    main()
