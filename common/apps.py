@@ -38,11 +38,6 @@ def _offline_command(argv: list[str]) -> bool:
 def announce_mode() -> None:
     """Say at start-up which shape the service runs in: nothing switches silently."""
     database = settings.DATABASES["default"]
-    if getattr(settings, "FIELD_ENCRYPTION_DEVELOPMENT_KEY", False):
-        logger.warning(
-            "FIELD_ENCRYPTION_KEYS is not set: clinical free text is encrypted under a fixed "
-            "development key. Set it (docs/security.md) before holding real records."
-        )
     if settings.EMBEDDED:
         logger.warning(
             "Embedded mode: REDIS_URL is not set, so Celery tasks run in-process "
@@ -55,6 +50,11 @@ def announce_mode() -> None:
         logger.info(
             "Production shape: tasks go through Redis to Celery workers; database %s.",
             _describe_database(database),
+        )
+    if getattr(settings, "FIELD_ENCRYPTION_DEVELOPMENT_KEY", False):
+        logger.warning(
+            "FIELD_ENCRYPTION_KEYS is not set: clinical free text is encrypted under a fixed "
+            "development key. Set it (docs/security.md) before holding real records."
         )
 
 
