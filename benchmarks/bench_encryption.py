@@ -239,8 +239,8 @@ def main() -> dict:
             servers.append(server)
             run_clients(ports[mode], lambda b, t: (walk_to_check(b, t), submit(b, t)), 3, 4)
         collected = {mode: {"timings": [], "elapsed": 0.0, "errors": []} for mode in ports}
-        for _ in range(ROUNDS):
-            for mode in ("clear", "encrypted"):
+        for round_ in range(ROUNDS):
+            for mode in ("clear", "encrypted")[:: 1 if round_ % 2 else -1]:
                 timings, elapsed, errors = burst(ports[mode])
                 collected[mode]["timings"] += timings
                 collected[mode]["elapsed"] += elapsed
