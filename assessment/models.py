@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from common import encryption
 from common.models import BaseModel, Service, Site
 
 # --- Assessment -----------------------------------------------------------------------------
@@ -107,7 +108,7 @@ class Assessment(BaseModel):
     assessor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     # The wizard's own state while in progress (steps as typed, current step).
-    draft_data = models.JSONField(default=dict, blank=True)
+    draft_data = encryption.EncryptedJSONField(default=dict, blank=True)
     draft_saved_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     finished_by = models.ForeignKey(
@@ -135,23 +136,23 @@ class Assessment(BaseModel):
     circumstances_support = models.TextField(blank=True)
 
     risk_to_self = models.CharField(max_length=16, choices=RiskAnswer.choices, blank=True)
-    risk_to_self_detail = models.TextField(blank=True)
+    risk_to_self_detail = encryption.EncryptedTextField(blank=True)
     risk_to_others = models.CharField(max_length=16, choices=RiskAnswer.choices, blank=True)
-    risk_to_others_detail = models.TextField(blank=True)
+    risk_to_others_detail = encryption.EncryptedTextField(blank=True)
     risk_from_others = models.CharField(max_length=16, choices=RiskAnswer.choices, blank=True)
-    risk_from_others_detail = models.TextField(blank=True)
+    risk_from_others_detail = encryption.EncryptedTextField(blank=True)
     risk_safeguarding = models.CharField(max_length=16, choices=RiskAnswer.choices, blank=True)
-    risk_safeguarding_detail = models.TextField(blank=True)
+    risk_safeguarding_detail = encryption.EncryptedTextField(blank=True)
     risk_level = models.CharField(max_length=16, blank=True)
-    risk_plan = models.TextField(blank=True)
+    risk_plan = encryption.EncryptedTextField(blank=True)
 
     formulation_status = models.CharField(max_length=16, choices=SectionStatus.choices, blank=True)
-    formulation_text = models.TextField(blank=True)
+    formulation_text = encryption.EncryptedTextField(blank=True)
     formulation_approach_explained = models.CharField(max_length=8, blank=True)
     formulation_client_view = models.CharField(
         max_length=16, choices=ClientView.choices, blank=True
     )
-    formulation_client_view_words = models.TextField(blank=True)
+    formulation_client_view_words = encryption.EncryptedTextField(blank=True)
 
     recommendation_choice = models.CharField(
         max_length=16, choices=Recommendation.choices, blank=True

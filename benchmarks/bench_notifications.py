@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.serve import field_key  # noqa: E402
+
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/postgres"
 REDIS_DEFAULT = "redis://127.0.0.1:6379/0"
 QUEUE_ROUNDS = 10
@@ -101,6 +103,7 @@ def django_setup(database_url: str, redis_url: str, prefix: str) -> None:
     os.environ["CELERY_KEY_PREFIX"] = prefix
     os.environ["DEBUG"] = "0"  # as in production: no query log, no debug cursor
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(40))
+    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", field_key())
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     import django

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.serve import NO_RATE_LIMITS, gunicorn_start  # noqa: E402
+from benchmarks.serve import NO_RATE_LIMITS, field_key, gunicorn_start  # noqa: E402
 
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "20"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "30"))
@@ -209,6 +209,7 @@ def main() -> dict:
         "CELERY_KEY_PREFIX": prefix,
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_hex(32),
+        "FIELD_ENCRYPTION_KEYS": field_key(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_COOKIES": "0",
         "SELF_REFERRAL_SERVICE": "bench",

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.serve import gunicorn_start  # noqa: E402
+from benchmarks.serve import field_key, gunicorn_start  # noqa: E402
 
 REFERRALS = int(os.environ.get("BENCH_REFERRALS", "50000"))
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
@@ -126,6 +126,7 @@ def main() -> None:
         "DATABASE_URL": database_url,
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_hex(32),
+        "FIELD_ENCRYPTION_KEYS": field_key(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_COOKIES": "0",
         "ROOT_URLCONF": "benchmarks.baseline_urls",

@@ -43,7 +43,7 @@ from benchmarks.bench_self_referral import (  # noqa: E402
     timed,
     walk_to_check,
 )
-from benchmarks.serve import NO_RATE_LIMITS, free_port  # noqa: E402
+from benchmarks.serve import NO_RATE_LIMITS, field_key, free_port  # noqa: E402
 
 PG_ADMIN = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 ROUNDS = int(os.environ.get("ROUNDS", "10"))
@@ -137,6 +137,7 @@ def main() -> None:
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_hex(32),
+        "FIELD_ENCRYPTION_KEYS": field_key(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_COOKIES": "0",
         "SELF_REFERRAL_SERVICE": "measure",

@@ -8,6 +8,13 @@ import time
 from pathlib import Path
 
 
+def field_key() -> str:
+    """A fresh FIELD_ENCRYPTION_KEYS value for a benchmark's scratch database."""
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

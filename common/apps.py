@@ -63,6 +63,11 @@ def announce_mode() -> None:
             "Production shape: tasks go through Redis to Celery workers; database %s.",
             _describe_database(database),
         )
+    if getattr(settings, "FIELD_ENCRYPTION_DEVELOPMENT_KEY", False):
+        logger.warning(
+            "FIELD_ENCRYPTION_KEYS is not set: clinical free text is encrypted under a fixed "
+            "development key. Set it (docs/security.md) before holding real records."
+        )
 
 
 def _describe_database(database: dict) -> str:

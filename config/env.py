@@ -72,6 +72,25 @@ def listing(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def fernet_keys(name: str, *, required: bool) -> list[str]:
+    """Comma-separated Fernet keys (`Fernet.generate_key()`), newest first."""
+    from cryptography.fernet import Fernet
+
+    keys = listing(name, [])
+    if not keys:
+        if required:
+            raise ConfigError(name, "must be set (generate one: docs/security.md)")
+        return []
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ConfigError(
+                name, f"key {position} is not a Fernet key (32 url-safe base64 bytes)"
+            ) from None
+    return keys
+
+
 def database(name: str, default: str) -> dict[str, Any]:
     value = raw(name) or default
     try:

@@ -23,6 +23,13 @@ try:
     if not SECRET_KEY:
         # Only reachable with DEBUG on: a fixed key is fine for a laptop, never for production.
         SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+    # Field-level encryption at rest (docs/security.md): Fernet keys, newest first; the
+    # first encrypts, all decrypt. Required unless DEBUG, which falls back to a fixed
+    # development key and says so at start-up (common.apps).
+    FIELD_ENCRYPTION_KEYS = env.fernet_keys("FIELD_ENCRYPTION_KEYS", required=not DEBUG)
+    FIELD_ENCRYPTION_DEVELOPMENT_KEY = not FIELD_ENCRYPTION_KEYS
+    if FIELD_ENCRYPTION_DEVELOPMENT_KEY:
+        FIELD_ENCRYPTION_KEYS = ["ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGk="]
     ALLOWED_HOSTS = env.listing(
         "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from common import encryption
 from common.models import BaseModel, Service, Site
 
 PREFER_NOT_TO_SAY = "prefer_not_to_say"
@@ -107,11 +108,11 @@ class Referral(BaseModel):
     )
 
     # What brings you here: every answer optional, in the client's own words.
-    presenting_problem = models.TextField(blank=True)
+    presenting_problem = encryption.EncryptedTextField(blank=True)
     difficulty_areas = models.JSONField(default=list, blank=True)
     difficulty_duration = models.CharField(max_length=32, blank=True)
-    hopes = models.TextField(blank=True)
-    previous_help = models.TextField(blank=True)
+    hopes = encryption.EncryptedTextField(blank=True)
+    previous_help = encryption.EncryptedTextField(blank=True)
     current_services = models.JSONField(default=list, blank=True)
 
     class Meta:
@@ -259,7 +260,7 @@ class ReferralDraft(BaseModel):
     token_hash = models.CharField(max_length=64, unique=True)
     # The hash of the code in the latest resume email (issued when that email is sent).
     link_code_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    data = models.JSONField()
+    data = encryption.EncryptedJSONField()
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
 
@@ -282,7 +283,7 @@ class MeasureResponse(BaseModel):
     context = models.CharField(max_length=16, choices=Context.choices)
     # One entry per item: the option chosen (0-based), null (not answered) or a sentinel
     # string ("prefer_not_to_say", "not_applicable"), exactly as given.
-    answers = models.JSONField()
+    answers = encryption.EncryptedJSONField()
     total = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     band = models.CharField(max_length=40, blank=True)
     caseness = models.BooleanField(null=True)
@@ -312,7 +313,7 @@ class RiskFlag(BaseModel):
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="risk_flags")
     referral = models.ForeignKey("Referral", on_delete=models.PROTECT, related_name="risk_flags")
     source = models.CharField(max_length=32, choices=Source.choices)
-    detail = models.CharField(max_length=300)
+    detail = encryption.EncryptedCharField(max_length=300)
     # How strong the signal was, comparable only within one source: the answer to a
     # questionnaire's risk item, or the level assessed (2 medium, 3 high).
     severity = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -323,7 +324,7 @@ class RiskFlag(BaseModel):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
     )
-    action_taken = models.TextField(blank=True)
+    action_taken = encryption.EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["raised_at"]
@@ -352,7 +353,7 @@ class RiskFlagRepeat(BaseModel):
     against that flag instead of opening another one."""
 
     flag = models.ForeignKey(RiskFlag, on_delete=models.PROTECT, related_name="repeats")
-    detail = models.CharField(max_length=300)
+    detail = encryption.EncryptedCharField(max_length=300)
     severity = models.PositiveSmallIntegerField(null=True, blank=True)
     seen_at = models.DateTimeField()
 

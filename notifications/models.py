@@ -12,6 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from common import encryption
 from common.models import BaseModel, Service
 
 
@@ -108,10 +109,10 @@ class Notification(BaseModel):
     to_address = models.TextField(blank=True, default="", db_default="")
     message_id = models.CharField(max_length=200, blank=True, default="", db_default="")
     provider_reference = models.CharField(max_length=200, blank=True, default="", db_default="")
-    subject = models.CharField(max_length=300, blank=True, default="", db_default="")
-    body_text = models.TextField(blank=True, default="", db_default="")
-    body_html = models.TextField(blank=True, default="", db_default="")
-    sms_text = models.TextField(blank=True, default="", db_default="")
+    subject = encryption.EncryptedCharField(max_length=300, blank=True, default="", db_default="")
+    body_text = encryption.EncryptedTextField(blank=True, default="", db_default="")
+    body_html = encryption.EncryptedTextField(blank=True, default="", db_default="")
+    sms_text = encryption.EncryptedTextField(blank=True, default="", db_default="")
     sent_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(
         null=True, blank=True, help_text="When it failed, was suppressed or was cancelled."

@@ -8,6 +8,8 @@ import os
 import secrets
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+# A fixed Fernet key for the suite (tests-only, 32 bytes); subprocesses inherit it.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdHMtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=")
 
 from config.settings import *  # noqa: F403
 from config.settings import CACHES

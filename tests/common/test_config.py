@@ -42,6 +42,8 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ({"DEBUG": "1", "DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL"),
         ({"DEBUG": "maybe"}, "DEBUG"),
         ({"DEBUG": "0"}, "SECRET_KEY"),
+        ({"DEBUG": "0", "SECRET_KEY": "x", "FIELD_ENCRYPTION_KEYS": ""}, "FIELD_ENCRYPTION_KEYS"),
+        ({"DEBUG": "1", "FIELD_ENCRYPTION_KEYS": "not-a-fernet-key"}, "FIELD_ENCRYPTION_KEYS"),
         ({"DEBUG": "1", "REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
         ({"DEBUG": "1", "CONN_MAX_AGE": "forever"}, "CONN_MAX_AGE"),
         ({"DEBUG": "1", "EMAIL_URL": "pigeon://coop"}, "EMAIL_URL"),
@@ -66,6 +68,19 @@ def test_embedded_mode_is_announced_in_the_first_log_line(tmp_path):
     first = result.stderr.splitlines()[0]
     assert "Embedded mode" in first
     assert "Celery tasks run in-process" in first
+
+
+def test_the_development_encryption_key_is_announced(tmp_path):
+    result = manage(
+        "check",
+        DEBUG="1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        FIELD_ENCRYPTION_KEYS="",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Embedded mode" in result.stderr.splitlines()[0]
+    assert "FIELD_ENCRYPTION_KEYS is not set" in result.stderr
 
 
 def test_production_shape_is_announced_when_redis_is_configured(tmp_path):
