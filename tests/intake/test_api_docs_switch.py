@@ -3,6 +3,7 @@ need not publish its API's shape to everyone. The API itself answers either way.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -35,7 +36,13 @@ def _setting(env: dict) -> str:
     code = "from django.conf import settings; print(settings.API_DOCS_PUBLIC)"
     result = subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        env={"DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin:/bin", **env},
+        env={
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "PATH": "/usr/bin:/bin",
+            # Production settings refuse to start without a field key (tests/settings.py's).
+            "FIELD_ENCRYPTION_KEYS": os.environ["FIELD_ENCRYPTION_KEYS"],
+            **env,
+        },
         capture_output=True,
         text=True,
         check=True,

@@ -40,7 +40,10 @@ MOVED = {
 }
 MOVED_CONTENT_TYPES = {(old.split("_")[0], old.split("_", 1)[1]): new for old, new in MOVED.items()}
 # Tables the migrations since then add, which the old database cannot have had.
-NEW_TABLES = {"therapy_sessionresponse"}
+NEW_TABLES = {"therapy_sessionresponse", "intake_apitoken", "intake_apitokenuse"}
+# Tables replaced on purpose: the partner API's clear tokens (authtoken) became hashed ones,
+# one for one (intake/migrations/0013_api_tokens.py).
+REPLACED = {"authtoken_token": "intake_apitoken"}
 
 
 def _psql(dsn: str, sql: bytes) -> None:
@@ -118,14 +121,25 @@ def _migrate(dsn: str) -> None:
 
 
 def test_migrating_a_database_from_before_the_moves_keeps_every_row(old_database):
+    with psycopg.connect(old_database) as conn:  # a partner's token of the time
+        conn.execute(
+            "INSERT INTO authtoken_token (key, created, user_id) "
+            "SELECT repeat('a', 40), now(), min(id) FROM common_user"
+        )
     before = _rows(old_database)
+    assert before["authtoken_token"], "a clear token to be hashed in"
     assert before["assessment_riskflagrepeat"], "the fixture should hold a row in every moved table"
     assert all(before[old] for old in MOVED), "the fixture should hold rows in every moved table"
 
     _migrate(old_database)
     after = _rows(old_database)
 
+    for table, replacement in REPLACED.items():
+        assert table not in after, f"{table} should be replaced by {replacement}"
+        assert len(after[replacement]) == len(before[table]), f"{table}: tokens lost"
     for table, rows in before.items():
+        if table in REPLACED:
+            continue
         new = MOVED.get(table, table)
         assert new in after, f"{table} is gone"
         assert after[new] >= rows, f"{table}: rows lost in {new}"
