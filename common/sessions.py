@@ -40,7 +40,9 @@ class SessionStore(DatabaseSessionStore):
         if not encrypting():  # the plain-text benchmark baseline only
             return super().decode(session_data)
         if not session_data.startswith(TOKEN_PREFIX):
-            return {}  # stored in clear before encryption
+            # Stored before encryption was switched on: signed, so read it (a bad signature
+            # reads as empty); the next write stores it encrypted.
+            return super().decode(session_data)
         try:
             return super().decode(decrypt(session_data))
         except UndecryptableValue:

@@ -194,11 +194,26 @@ def _store_raw(data: str) -> str:
     return key
 
 
-def test_a_session_stored_in_clear_before_encryption_reads_as_empty():
+def test_a_session_stored_in_clear_before_encryption_is_read_once_and_written_encrypted():
+    """Someone half way through the form when encryption is switched on loses nothing: the
+    signed session from before is read, and the next write stores it encrypted."""
     from django.contrib.sessions.backends.base import SessionBase
 
     clear = SessionBase.encode(SessionStore(), {"answer": "Robin"})  # signed, not encrypted
     key = _store_raw(clear)
+    store = SessionStore(session_key=key)
+    assert store.load() == {"answer": "Robin"}
+
+    store["answer"] = "Robin Ashdown"
+    store.save()
+
+    raw = Session.objects.get(session_key=key).session_data
+    assert raw.startswith("gAAAAA") and "Robin" not in raw
+    assert SessionStore(session_key=key).load() == {"answer": "Robin Ashdown"}
+
+
+def test_a_clear_session_with_a_forged_signature_reads_as_empty():
+    key = _store_raw("eyJhbnN3ZXIiOiJtYWxsb3J5In0:1abcde:forged-signature-not-valid")
     assert SessionStore(session_key=key).load() == {}
 
 
