@@ -71,7 +71,7 @@ import json, sys
 import django
 django.setup()
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
+from common.sessions import SessionStore
 from common.models import User
 from benchmarks.staff_lists_data import generate
 import time

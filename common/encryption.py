@@ -48,6 +48,11 @@ def _keys() -> tuple[str, ...]:
     return tuple(getattr(settings, "FIELD_ENCRYPTION_KEYS", ()))
 
 
+def encrypting() -> bool:
+    """Whether values are encrypted (false only in the plain-text benchmark baseline)."""
+    return bool(_keys())
+
+
 def encrypt(text: str) -> str:
     keys = _keys()
     if not keys:

@@ -5,7 +5,14 @@ SESSION_SAVE_EVERY_REQUEST slides the expiry, so with Django's engine every page
 of the self-referral read again, every staff page) rewrites the whole row: an UPDATE and a
 commit per request. Here a session whose contents are as loaded is written again only when
 its stored expiry is more than REFRESH_SECONDS behind where a write would move it, so the
-expiry still slides, a few minutes at a time. Any change is written at once.
+expiry still slides, a few minutes at a time. Any change is written at once. The comparison
+is of the serialised contents, never of the stored text, which differs on every write.
+
+The stored data is encrypted (docs/security.md, "Sessions"): Django's signed text is
+encrypted with the field encryption keys (`common.encryption`, FIELD_ENCRYPTION_KEYS,
+newest first), so unfinished self-referral answers are never in the table in clear. A
+session that no key opens, or one stored in clear before encryption, reads as empty: the
+person signs in again or the form starts again, never an error.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from datetime import timedelta
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.utils import timezone
 
+from common.encryption import TOKEN_PREFIX, UndecryptableValue, decrypt, encrypt, encrypting
+
 REFRESH_SECONDS = 300
 
 
@@ -23,6 +32,21 @@ class SessionStore(DatabaseSessionStore):
         super().__init__(session_key)
         self._as_loaded: bytes | None = None
         self._expires_as_loaded = None
+
+    def encode(self, session_dict):
+        return encrypt(super().encode(session_dict))
+
+    def decode(self, session_data):
+        if not encrypting():  # the plain-text benchmark baseline only
+            return super().decode(session_data)
+        if not session_data.startswith(TOKEN_PREFIX):
+            # Stored before encryption was switched on: signed, so read it (a bad signature
+            # reads as empty); the next write stores it encrypted.
+            return super().decode(session_data)
+        try:
+            return super().decode(decrypt(session_data))
+        except UndecryptableValue:
+            return {}
 
     def _get_session_from_db(self):
         stored = super()._get_session_from_db()

@@ -145,6 +145,9 @@ try:
     # Mental health records: 20 years after the last contact, then reviewed, never
     # destroyed by the schedule.
     RETENTION_CLINICAL_RECORD_YEARS = env.integer("RETENTION_CLINICAL_RECORD_YEARS", 20, minimum=8)
+    # Each authenticated API request (ApiTokenUse): a security log, kept long enough to
+    # investigate misuse of a partner's token, then deleted.
+    RETENTION_TOKEN_USE_DAYS = env.integer("RETENTION_TOKEN_USE_DAYS", 730, minimum=90)
     # Audit records, when they exist: as long as the records they describe.
     RETENTION_AUDIT_YEARS = env.integer("RETENTION_AUDIT_YEARS", 20, minimum=8)
     SITE_URL = env.string("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

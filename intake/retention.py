@@ -1,6 +1,6 @@
 """Intake's part of the retention schedule (common.retention; docs/security.md, "Retention").
 
-Three categories, each registered in `IntakeConfig.ready()`:
+Four categories, each registered in `IntakeConfig.ready()`:
 
 - `intake.drafts`: an unsubmitted self-referral saved to come back to. It expires after
   7 days and the hourly purge deletes it then; this is the backstop, deleting any draft
@@ -16,6 +16,9 @@ Three categories, each registered in `IntakeConfig.ready()`:
   `RETENTION_CLINICAL_RECORD_YEARS` it is due for review, and this category only counts
   it: the Records Management Code of Practice asks for a recorded review, not automatic
   destruction, so nothing clinical is ever deleted by the schedule.
+- `intake.api_token_uses`: the record of each authenticated API request (`ApiTokenUse`), a
+  security log, deleted `RETENTION_TOKEN_USE_DAYS` after the request. The token itself
+  keeps its last use.
 
 A referral that is not closed (waiting, allocated, in therapy) is never touched, whatever
 its age. "Last changed" is the referral's `updated_at`, which moves on with every status
@@ -32,6 +35,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from common import retention
 from intake.models import (
+    ApiTokenUse,
     Client,
     ConsentRecord,
     MeasureResponse,
@@ -105,6 +109,17 @@ def drafts_remove(now: datetime, batch_size: int) -> int:
     return len(ids)
 
 
+def api_token_uses_remove(now: datetime, batch_size: int) -> int:
+    cutoff = now - timedelta(days=settings.RETENTION_TOKEN_USE_DAYS)
+    ids = list(
+        ApiTokenUse.objects.filter(at__lt=cutoff)
+        .order_by("at", "pk")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    ApiTokenUse.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
 def referrals_not_seen_remove(now: datetime, batch_size: int) -> int:
     from notifications.retention import notifications_delete_for_referrals
 
@@ -147,3 +162,4 @@ def register() -> None:
         action="counted for review (never deleted)",
         remove=clinical_records_count,
     )
+    retention.register(name="intake.api_token_uses", action="deleted", remove=api_token_uses_remove)

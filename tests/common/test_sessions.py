@@ -154,3 +154,93 @@ def test_signing_out_ends_the_session_on_the_server(client, assessor):
     page = replay.get(reverse("staff-home"))
     assert page.status_code == 302
     assert page["Location"].startswith(reverse("staff-login"))
+
+
+# Session data is encrypted at rest with the field encryption keys (docs/security.md,
+# "Sessions"): unfinished self-referral answers are never in the table in clear.
+
+
+def _raw_session_data() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT session_data FROM django_session")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_wizard_answers_are_not_stored_in_clear_and_the_wizard_goes_on(client, referral_service):
+    post_step(client, "safety", MINIMAL["safety"])
+    post_step(client, "about", MINIMAL["about"])
+    post_step(client, "gender", MINIMAL["gender"])
+    post_step(client, "contact", MINIMAL["contact"])
+
+    rows = _raw_session_data()
+    assert len(rows) == 1
+    assert rows[0].startswith("gAAAAA")
+    for typed in ("Robin", "Ashdown", "robin@example.com", "robin", "1990"):
+        assert typed not in rows[0]
+
+    # Read back on the next request: the answers are still there and the wizard continues.
+    about = client.get(step_url("about"))
+    assert 'value="Ashdown"' in about.content.decode()
+    moved_on = post_step(client, "contact-preferences", MINIMAL["contact-preferences"])
+    assert moved_on.status_code == 302
+    assert moved_on["Location"].endswith(step_url("gp"))
+
+
+def _store_raw(data: str) -> str:
+    key = "k" * 32
+    Session.objects.create(
+        session_key=key, session_data=data, expire_date=timezone.now() + timedelta(hours=1)
+    )
+    return key
+
+
+def test_a_session_stored_in_clear_before_encryption_is_read_once_and_written_encrypted():
+    """Someone half way through the form when encryption is switched on loses nothing: the
+    signed session from before is read, and the next write stores it encrypted."""
+    from django.contrib.sessions.backends.base import SessionBase
+
+    clear = SessionBase.encode(SessionStore(), {"answer": "Robin"})  # signed, not encrypted
+    key = _store_raw(clear)
+    store = SessionStore(session_key=key)
+    assert store.load() == {"answer": "Robin"}
+
+    store["answer"] = "Robin Ashdown"
+    store.save()
+
+    raw = Session.objects.get(session_key=key).session_data
+    assert raw.startswith("gAAAAA") and "Robin" not in raw
+    assert SessionStore(session_key=key).load() == {"answer": "Robin Ashdown"}
+
+
+def test_a_clear_session_with_a_forged_signature_reads_as_empty():
+    key = _store_raw("eyJhbnN3ZXIiOiJtYWxsb3J5In0:1abcde:forged-signature-not-valid")
+    assert SessionStore(session_key=key).load() == {}
+
+
+def test_a_session_no_key_opens_reads_as_empty_and_the_page_still_answers(
+    client, referral_service, settings
+):
+    from cryptography.fernet import Fernet
+
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    post_step(client, "safety", MINIMAL["safety"])
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    # The wizard starts again rather than failing.
+    page = client.get(step_url("about"), follow=True)
+    assert page.status_code == 200
+
+
+def test_a_session_written_under_an_old_key_reads_after_rotation(settings):
+    from cryptography.fernet import Fernet
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [old]
+    store = SessionStore()
+    store["answer"] = "Robin"
+    store.save()
+
+    settings.FIELD_ENCRYPTION_KEYS = [new, old]
+    assert SessionStore(session_key=store.session_key).load() == {"answer": "Robin"}
+
+    settings.FIELD_ENCRYPTION_KEYS = [new]
+    assert SessionStore(session_key=store.session_key).load() == {}

@@ -157,3 +157,33 @@ def test_clinical_records_are_counted_for_review_after_their_period_and_never_de
 def test_years_before_a_leap_day():
     leap = timezone.now().replace(year=2024, month=2, day=29)
     assert retention.years_before(leap, 1).date().isoformat() == "2023-02-28"
+
+
+def test_api_token_uses_are_kept_until_their_period_ends_then_deleted(settings):
+    from intake.api_tokens import ApiTokenUse, api_token_issue
+    from tests.factories import UserFactory
+
+    now = timezone.now()
+    settings.RETENTION_TOKEN_USE_DAYS = 730
+    token = api_token_issue(user=UserFactory(), name="Partner").token
+
+    def use(at):
+        return ApiTokenUse.objects.create(
+            token=token, at=at, address="192.0.2.1", method="GET", path="/api/"
+        )
+
+    inside = use(now - timedelta(days=730) + DAY)
+    past = [use(now - timedelta(days=730) - DAY) for _ in range(3)]
+
+    assert retention.api_token_uses_remove(now, 2) == 2  # bounded by the batch
+    assert retention.api_token_uses_remove(now, 2) == 1
+    assert retention.api_token_uses_remove(now, 2) == 0
+
+    assert ApiTokenUse.objects.filter(pk=inside.pk).exists()
+    assert not ApiTokenUse.objects.filter(pk__in=[u.pk for u in past]).exists()
+
+
+def test_api_token_uses_are_kept_two_years_by_default():
+    from django.conf import settings as django_settings
+
+    assert django_settings.RETENTION_TOKEN_USE_DAYS == 730

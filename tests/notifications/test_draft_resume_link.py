@@ -8,11 +8,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from common.sessions import SessionStore
 from intake.models import ReferralDraft
 from notifications import actions, sending, sweeps, tasks
 from notifications.models import Notification
