@@ -23,7 +23,10 @@ def run_check(**extra: str) -> subprocess.CompletedProcess:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECURE_COOKIES"}
+        # DJANGO_ALLOW_ASYNC_UNSAFE is the browser tests' (tests/browser/conftest.py), set in
+        # this process when they run first; a deployment never has it.
+        if key
+        not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECURE_COOKIES", "DJANGO_ALLOW_ASYNC_UNSAFE"}
         and not key.startswith(("HSTS_", "STAFF_SESSION_"))
     }
     env |= PRODUCTION | extra

@@ -29,3 +29,18 @@ def test_demo_has_assessments_plans_and_one_client_not_on_track():
         Therapy.objects.count(),
         SessionPlan.objects.count(),
     ) == counts
+
+
+def test_the_demo_seeds_on_a_database_that_lost_its_role_groups():
+    """A database emptied after migrating (as a test that flushes tables leaves it) has no
+    role groups: the demo still gives each account its role."""
+    from django.contrib.auth.models import Group
+
+    from common import roles
+    from common.models import User
+
+    Group.objects.all().delete()
+    call_command("seed_demo")
+
+    assert User.objects.get(username="therapist").has_role(roles.THERAPIST)
+    assert User.objects.filter(username__startswith="demo.", groups__name=roles.THERAPIST).exists()
