@@ -16,10 +16,8 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
-from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,13 +26,11 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.bench_self_referral import (  # noqa: E402
     PG_ADMIN,
     REDIS_URL,
-    Browser,
-    expect,
     pct,
+    prepare_database,
     run_clients,
-    run_clients_once,
     submit,
-    timed,
+    submit_burst,
     walk_to_check,
 )
 from benchmarks.serve import NO_RATE_LIMITS, gunicorn_start  # noqa: E402
@@ -44,57 +40,6 @@ WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "3"))
 SUBMITS = int(os.environ.get("BENCH_SUBMITS", "100"))  # per burst
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # bursts per mode, alternating
 TARGET = 1.10
-
-
-def burst(port: int) -> tuple[list[float], float, list[str]]:
-    """Prepare SUBMITS sessions at the check page, then submit them all at once."""
-    prepared: list[Browser] = []
-    lock = threading.Lock()
-
-    def prepare(browser, timings):
-        walk_to_check(browser, timings)
-        with lock:
-            prepared.append(browser)
-
-    while len(prepared) < SUBMITS:
-        run_clients_once(port, prepare, CONCURRENCY, SUBMITS - len(prepared))
-    timings: list[float] = []
-    errors: list[str] = []
-    queue = list(prepared)
-
-    def submitter():
-        local = defaultdict(list)
-        while True:
-            with lock:
-                if not queue:
-                    break
-                browser = queue.pop()
-            try:
-                status, location = timed(
-                    local,
-                    "submit",
-                    browser.request,
-                    "POST",
-                    "/refer/check/",
-                    {"self_referral_wizard-current_step": "check"},
-                )
-                expect(status, 302, "submit")
-                if not (location or "").endswith("/refer/confirmation/"):
-                    raise RuntimeError(f"submit went to {location}")
-            except Exception as exc:
-                errors.append(repr(exc)[:200])
-            finally:
-                browser.conn.close()
-        with lock:
-            timings.extend(local["submit"])
-
-    threads = [threading.Thread(target=submitter) for _ in range(CONCURRENCY)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return timings, time.perf_counter() - started, errors
 
 
 SERVICE_CALLS = int(os.environ.get("BENCH_SERVICE_CALLS", "400"))  # per mode
@@ -206,31 +151,7 @@ def main() -> dict:
     servers = []
     results: dict[str, dict] = {"encrypted": {}, "clear": {}}
     try:
-        subprocess.run(
-            [python, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            [
-                python,
-                "manage.py",
-                "shell",
-                "-c",
-                "from common.models import Service; from intake.models import PrivacyNotice; "
-                "from django.utils import timezone; "
-                "s=Service.objects.create(name='Bench service', slug='bench', "
-                "duty_inbox_email='duty@bench.invalid'); "
-                "PrivacyNotice.objects.create(service=s, version='1', text='Notice', "
-                "published_at=timezone.now())",
-            ],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        prepare_database(python, env)
         ports = {}
         for mode, mode_env in (("encrypted", env), ("clear", plain_env)):
             server, ports[mode] = gunicorn_start(
@@ -241,7 +162,7 @@ def main() -> dict:
         collected = {mode: {"timings": [], "elapsed": 0.0, "errors": []} for mode in ports}
         for round_ in range(ROUNDS):
             for mode in ("clear", "encrypted")[:: 1 if round_ % 2 else -1]:
-                timings, elapsed, errors = burst(ports[mode])
+                timings, elapsed, errors = submit_burst(ports[mode], SUBMITS, CONCURRENCY)
                 collected[mode]["timings"] += timings
                 collected[mode]["elapsed"] += elapsed
                 collected[mode]["errors"] += errors

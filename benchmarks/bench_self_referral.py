@@ -221,31 +221,7 @@ def main() -> dict:
     python = sys.executable
     server = None
     try:
-        subprocess.run(
-            [python, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            [
-                python,
-                "manage.py",
-                "shell",
-                "-c",
-                "from common.models import Service; from intake.models import PrivacyNotice; "
-                "from django.utils import timezone; "
-                "s=Service.objects.create(name='Bench service', slug='bench', "
-                "duty_inbox_email='duty@bench.invalid'); "
-                "PrivacyNotice.objects.create(service=s, version='1', text='Notice', "
-                "published_at=timezone.now())",
-            ],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        prepare_database(python, env)
         server, port = gunicorn_start(python=python, cwd=ROOT, env=env, workers=WORKERS)
         # Warm up every worker and the database.
         run_clients(port, lambda b, t: (walk_to_check(b, t), submit(b, t)), 3, CONCURRENCY)
@@ -258,53 +234,7 @@ def main() -> dict:
         )
 
         # Submit throughput alone: prepare sessions at the check page, then send them all.
-        prepared: list[Browser] = []
-        prep_lock = threading.Lock()
-
-        def prepare(browser, timings):
-            walk_to_check(browser, timings)
-            with prep_lock:
-                prepared.append(browser)
-
-        while len(prepared) < SUBMITS:
-            run_clients_once(port, prepare, CONCURRENCY, SUBMITS - len(prepared))
-        submit_timings = defaultdict(list)
-        queue = list(prepared)
-        queue_lock = threading.Lock()
-        submit_errors = []
-
-        def submitter():
-            local = defaultdict(list)
-            while True:
-                with queue_lock:
-                    if not queue:
-                        break
-                    browser = queue.pop()
-                try:
-                    status, location = timed(
-                        local,
-                        "submit",
-                        browser.request,
-                        "POST",
-                        "/refer/check/",
-                        {"self_referral_wizard-current_step": "check"},
-                    )
-                    expect(status, 302, "submit")
-                    if not (location or "").endswith("/refer/confirmation/"):
-                        raise RuntimeError(f"submit went to {location}")
-                except Exception as exc:
-                    submit_errors.append(repr(exc)[:200])
-            with queue_lock:
-                for k, v in local.items():
-                    submit_timings[k].extend(v)
-
-        threads = [threading.Thread(target=submitter) for _ in range(CONCURRENCY)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        submit_elapsed = time.perf_counter() - started
+        submit_values, submit_elapsed, submit_errors = submit_burst(port, SUBMITS, CONCURRENCY)
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -324,7 +254,7 @@ def main() -> dict:
     bare_rps = bare_counts["done"] / bare_elapsed
     bare_p95 = pct(bare_timings["bare"], 95)
     per_minute = full_counts["done"] / full_elapsed * 60
-    submit_rps = len(submit_timings["submit"]) / submit_elapsed
+    submit_rps = len(submit_values) / submit_elapsed
     step_rows = []
     worst_ratio = 0.0
     for label, values in full_timings.items():
@@ -369,7 +299,6 @@ def main() -> dict:
     ]
     for label, count, p50, p95, ratio in step_rows:
         lines.append(f"| {label} | {count} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {ratio:.2f} |")
-    submit_values = submit_timings["submit"]
     lines.append(
         f"| submit burst ({len(submit_values)} prepared sessions) | {len(submit_values)} | "
         f"{pct(submit_values, 50) * 1000:.1f} | {pct(submit_values, 95) * 1000:.1f} | "
@@ -399,6 +328,87 @@ def run_clients_once(port, work, concurrency, total):
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def prepare_database(python: str, env: dict) -> None:
+    """Migrate a benchmark's scratch database and give it the self-referral's service."""
+    subprocess.run(
+        [python, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            python,
+            "manage.py",
+            "shell",
+            "-c",
+            "from common.models import Service; from intake.models import PrivacyNotice; "
+            "from django.utils import timezone; "
+            "s=Service.objects.create(name='Bench service', slug='bench', "
+            "duty_inbox_email='duty@bench.invalid'); "
+            "PrivacyNotice.objects.create(service=s, version='1', text='Notice', "
+            "published_at=timezone.now())",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def submit_burst(port: int, total: int, concurrency: int) -> tuple[list[float], float, list[str]]:
+    """Walk `total` sessions to the check page, then submit them all at once across
+    `concurrency` threads. Returns the submit timings, the burst's seconds and any errors."""
+    prepared: list[Browser] = []
+    lock = threading.Lock()
+
+    def prepare(browser, timings):
+        walk_to_check(browser, timings)
+        with lock:
+            prepared.append(browser)
+
+    while len(prepared) < total:
+        run_clients_once(port, prepare, concurrency, total - len(prepared))
+    timings: list[float] = []
+    errors: list[str] = []
+    queue = list(prepared)
+
+    def submitter():
+        local = defaultdict(list)
+        while True:
+            with lock:
+                if not queue:
+                    break
+                browser = queue.pop()
+            try:
+                status, location = timed(
+                    local,
+                    "submit",
+                    browser.request,
+                    "POST",
+                    "/refer/check/",
+                    {"self_referral_wizard-current_step": "check"},
+                )
+                expect(status, 302, "submit")
+                if not (location or "").endswith("/refer/confirmation/"):
+                    raise RuntimeError(f"submit went to {location}")
+            except Exception as exc:
+                errors.append(repr(exc)[:200])
+            finally:
+                browser.conn.close()
+        with lock:
+            timings.extend(local["submit"])
+
+    threads = [threading.Thread(target=submitter) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return timings, time.perf_counter() - started, errors
 
 
 if __name__ == "__main__":
