@@ -59,7 +59,7 @@ NO_RECOVERY_CODES = (
     "You have no recovery codes left. Enter the code from your authenticator app, or ask a "
     "service admin to reset your two-factor sign-in."
 )
-WAIT = "Too many wrong codes. Wait {seconds} seconds, then enter the code your app shows then."
+WAIT = "Too many wrong codes. Wait {wait}, then enter the code your app shows then."
 SETUP_EMPTY = "Enter the 6-digit code your authenticator app shows for Threshold."
 SETUP_NOT_A_CODE = "Enter the 6 digits your authenticator app shows, with no letters."
 SETUP_WRONG = (
@@ -102,7 +102,7 @@ def _refused_for_now(device) -> str:
     seconds = 1
     if locked_until is not None:
         seconds = max(1, math.ceil((locked_until - timezone.now()).total_seconds()))
-    return WAIT.format(seconds=seconds)
+    return WAIT.format(wait="1 second" if seconds == 1 else f"{seconds} seconds")
 
 
 @transaction.atomic
