@@ -2,9 +2,10 @@
 
 Nobody signed in is sent to sign in. An integration account (the partner API's, holding
 the partner role) is refused every page, whatever else it holds: it sends referrals through
-the API with its token and never reads them. Everyone else needs one of the roles the page
-names (docs/security.md has the table); records of another service still answer 404 in the
-view, like records that do not exist.
+the API with its token and never reads them. A session signed in with the password but not
+yet past the two-factor code step is sent to that step (common/two_factor.py). Everyone
+else needs one of the roles the page names (docs/security.md has the table); records of
+another service still answer 404 in the view, like records that do not exist.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 
 from common import roles
+from common.two_factor import is_verified
 
 INTEGRATION_REFUSED = (
     "This is an integration account for the partner API. It cannot be used to sign in to "
@@ -74,6 +77,8 @@ def role_required(*names: str) -> Callable:
                 return redirect_to_login(request.get_full_path())
             if not may_use_staff_pages(user):
                 raise PermissionDenied(INTEGRATION_REFUSED)
+            if not is_verified(user):
+                return redirect_to_login(request.get_full_path(), reverse("staff-two-factor"))
             if names and not has_any_role(user, names):
                 raise PermissionDenied("This page is not for your role.")
             return view(request, *args, **kwargs)

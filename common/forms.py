@@ -23,3 +23,30 @@ class StaffAuthenticationForm(AuthenticationForm):
             raise forms.ValidationError(
                 self.error_messages["integration_account"], code="integration_account"
             )
+
+
+class TwoFactorCodeForm(forms.Form):
+    """The code step of signing in, and the confirming code when setting up. Checked by
+    common.two_factor, whose errors the view adds to this field."""
+
+    code = forms.CharField(
+        label="Code",
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"}
+        ),
+    )
+
+
+class TwoFactorResetForm(forms.Form):
+    reason = forms.CharField(
+        label="Why are you resetting it?",
+        help_text="For example: lost or replaced phone. This is kept with the record of the reset.",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": "Enter why you are resetting this member's two-factor sign-in.",
+            "max_length": "The reason must be 500 characters or fewer.",
+        },
+    )

@@ -6,6 +6,7 @@ import uuid
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 
 class BaseModel(models.Model):
@@ -88,6 +89,10 @@ class User(AbstractUser):
     service = models.ForeignKey(
         Service, on_delete=models.PROTECT, null=True, blank=True, related_name="staff"
     )
+    # Every session signed in before this moment is ended (set when a service admin resets
+    # the member's two-factor sign-in, common/two_factor.py): it is part of the hash each
+    # session is checked against on every request, like the password.
+    sessions_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -96,6 +101,18 @@ class User(AbstractUser):
                 name="staff_user_has_service",
             )
         ]
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        # Django's one place for the hash (current key and SECRET_KEY_FALLBACKS alike).
+        password_hash = super()._get_session_auth_hash(secret=secret)
+        if self.sessions_ended_at is None:
+            return password_hash  # sessions from before the field existed stay signed in
+        return salted_hmac(
+            "common.User.sessions_ended_at",
+            f"{password_hash}|{self.sessions_ended_at.isoformat()}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def has_role(self, role: str) -> bool:
         return role in self.role_names

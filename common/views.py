@@ -4,10 +4,11 @@ for each role is in `staff/`: it reads every app, and common knows none.)"""
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -31,6 +32,12 @@ class StaffLoginView(LoginView):
         if is_integration_account(request.user):
             self.redirect_authenticated_user = False
         return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        # The password was right: the session is signed in but not verified, and goes on to
+        # the code step (or to setting up an authenticator), then where it was going.
+        super().form_valid(form)
+        return redirect_to_login(self.get_success_url(), reverse("staff-two-factor"))
 
 
 @never_cache

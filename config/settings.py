@@ -61,6 +61,10 @@ try:
     CELERY_TASK_SOFT_TIME_LIMIT = env.integer("CELERY_TASK_SOFT_TIME_LIMIT", 60, minimum=1)
     CELERY_TASK_TIME_LIMIT = env.integer("CELERY_TASK_TIME_LIMIT", 90, minimum=1)
     LOGIN_ATTEMPTS_LIMIT = env.integer("LOGIN_ATTEMPTS_LIMIT", 5, minimum=1)
+    # Two-factor sign-in (docs/security.md, "Two-factor sign-in"): the name an authenticator
+    # app shows beside the code, and how many wrong codes in a row end the sign-in.
+    TWO_FACTOR_ISSUER = env.string("TWO_FACTOR_ISSUER", "Threshold")
+    TWO_FACTOR_ATTEMPTS_LIMIT = env.integer("TWO_FACTOR_ATTEMPTS_LIMIT", 10, minimum=1)
     # How many reverse proxies in front of the app append to X-Forwarded-For. 0: the client
     # is REMOTE_ADDR and the header is ignored (common/client_address.py, docs/security.md).
     TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
@@ -172,7 +176,8 @@ else:
 EMBEDDED = not REDIS_URL
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site asks for a two-factor verified session (common/admin_site.py).
+    "common.admin_config.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -185,6 +190,10 @@ INSTALLED_APPS = [
     "formtools",
     "axes",
     "csp",
+    # Two-factor sign-in (docs/security.md): an authenticator app, and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "common",
     "intake",
     "assessment",
@@ -206,6 +215,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Says whether the signed-in session has passed the two-factor code step.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "common.middleware.StaffSessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -346,9 +357,16 @@ AXES_CLIENT_IP_CALLABLE = "common.client_address.client_address"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 
+# django-otp: after each wrong code the device waits 1, 2, 4, 8 ... seconds before it checks
+# another (OTP_*_THROTTLE_FACTOR), on top of TWO_FACTOR_ATTEMPTS_LIMIT (common/two_factor.py).
+OTP_TOTP_ISSUER = TWO_FACTOR_ISSUER
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Staff sessions count only once past the two-factor code step.
+        "common.api_auth.VerifiedSessionAuthentication",
         # Partner tokens: hashed at rest, expiring, revocable, each use recorded.
         "intake.api_auth.ApiTokenAuthentication",
     ],

@@ -1,7 +1,8 @@
 """Demo data for `make run` and manual trials: one service, its staff, therapists and
 referrals in several states, taken on through assessment, therapy and allocation.
 Deterministic (seeded) and idempotent: running it again changes nothing and prints no
-passwords. It writes through every app, so it lives on top of them all."""
+passwords. Each demo member of staff has an authenticator for two-factor sign-in; its setup
+key is printed with the password. It writes through every app, so it lives on top of them all."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from allocation.services import slot_json
 from assessment.models import Assessment, AssessmentAppointment, Mode
 from common import roles
 from common.models import Service, Site, User
+from common.two_factor import authenticator_issue, has_authenticator
 from intake import clinical_record
 from intake.api_tokens import api_token_issue, api_tokens_live
 from intake.models import Client, MeasureResponse, Preferences, PrivacyNotice, Referral
@@ -149,6 +151,8 @@ ENDED_WEEKS = 12
 class SeedReport:
     created_users: list[tuple[str, str, str]] = field(default_factory=list)
     reset_users: list[tuple[str, str, str]] = field(default_factory=list)
+    # (username, setup key, otpauth URI) of each demo member given a new authenticator.
+    authenticators: list[tuple[str, str, str]] = field(default_factory=list)
     api_token: str = ""
     therapists: int = 0
     referrals: int = 0
@@ -223,6 +227,12 @@ def _seed_staff(service: Service, report: SeedReport, reset_passwords: bool) -> 
             user.save(update_fields=["password"])
             report.reset_users.append((username, password, ", ".join(role_names)))
         user.groups.add(*_role_groups(role_names))
+        # Two-factor sign-in is on in the demo too: each member's authenticator is made here,
+        # with its key printed beside the password (new with it, or if the member has none).
+        issued = user.username in {name for name, _, _ in report.created_users + report.reset_users}
+        if not integration and (issued or not has_authenticator(user=user)):
+            authenticator = authenticator_issue(user=user)
+            report.authenticators.append((username, authenticator.key, authenticator.uri))
         # A new key only when the account has no usable one (the key is shown once).
         if integration and not api_tokens_live(user=user).exists():
             report.api_token = api_token_issue(user=user, name="Demo partner system").key

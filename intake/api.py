@@ -28,13 +28,13 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import exceptions, permissions, serializers, status
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import measures
 from common import roles
+from common.api_auth import VerifiedSessionAuthentication
 from common.throttling import (
     AccountThrottle,
     ClientAddressAnonThrottle,
@@ -328,7 +328,8 @@ def _text(limit: int, **kwargs):
 
 
 class ReferralCreateApi(APIView):
-    authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
+    # A browser session counts only once past the two-factor code step (common.api_auth).
+    authentication_classes = [ApiTokenAuthentication, VerifiedSessionAuthentication]
     permission_classes = [IsPartnerReferrer]
     parser_classes = [ReferralJsonParser]
     throttle_classes = [ClientAddressAnonThrottle, AccountThrottle, PartnerReferralThrottle]

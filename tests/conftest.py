@@ -2,6 +2,12 @@
 
 Personas: a service with an assessor, coordinator, therapist and service admin, and a member
 of staff of another service (who must never see the first service's data).
+
+Two-factor sign-in is on in every test, as in production. `client.force_login(user)` (and the
+browser tests' `sign_in`, which uses it) signs in *and* passes the code step, with an
+authenticator made for the user (`_force_login_passes_the_code_step`,
+tests/support/two_factor.py). A test of the code step signs in with
+`tests.support.two_factor.sign_in_unverified`, or through the form with `current_code`.
 """
 
 from __future__ import annotations
@@ -11,10 +17,12 @@ import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.test import Client
 
 from common import roles
 from config.celery import app as celery_app
 from tests import factories
+from tests.support import two_factor
 from tests.support.services import Worker, require_postgres, require_redis
 
 # Every Celery key this run writes to the shared Redis carries its own prefix, so the suite
@@ -37,6 +45,12 @@ def _remove_own_redis_keys():
                 client.delete(*keys)
         except redis.RedisError:
             pass
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_the_code_step(monkeypatch):
+    """`Client.force_login` also verifies the session (see the module's docstring)."""
+    monkeypatch.setattr(Client, "force_login", two_factor.force_login_verified)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import reverse
 
 from common import roles
+from common.models import User
 from config.celery import app as celery_app
 from intake.models import Referral
 from notifications.models import Notification
@@ -28,6 +29,7 @@ from tests import factories
 from tests.intake.walk import MINIMAL, post_step, step_url, submit, walk
 from tests.notifications.conftest import FAST_RECOVERY, smtp_sink, start_worker, wait_for
 from tests.support.services import RedisServer
+from tests.support.two_factor import authenticator_for, next_code
 
 __all__ = ["smtp_sink", "start_worker"]  # fixtures used here, defined with the notifications
 
@@ -99,7 +101,12 @@ def staff_links(html: str) -> list[str]:
 
 
 def sign_in(client: Client, username: str):
-    return client.post(reverse("staff-login"), {"username": username, "password": PASSWORD})
+    """The password, then (if it was right) the code from the member's authenticator app."""
+    response = client.post(reverse("staff-login"), {"username": username, "password": PASSWORD})
+    if response.status_code != 302:
+        return response
+    device = authenticator_for(User.objects.get(username=username))
+    return client.post(response["Location"], {"code": next_code(device)})
 
 
 def crawl_staff_pages(client: Client) -> dict[str, int]:

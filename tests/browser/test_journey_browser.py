@@ -25,6 +25,7 @@ from intake.models import Referral
 from tests import factories
 from tests.allocation.conftest import make_therapist, run_queued
 from tests.browser.conftest import assert_accessible
+from tests.support.two_factor import authenticator_for, next_code
 from therapy.models import Therapy, TherapySession
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -196,9 +197,15 @@ class Walk:
             if self.keyboard:
                 self.error_summary_has_focus()
             self.look(f"sign-in-{user.username}-errors")
+        device = authenticator_for(user)
         self.fill("#id_username", user.username)
         self.fill("#id_password", PASSWORD)
         self.press("Sign in")
+        # Then the code the member's authenticator app shows (two-factor sign-in).
+        assert "/staff/login/code/" in self.page.url, self.page.content()
+        self.look(f"sign-in-{user.username}-code")
+        self.fill("#id_code", next_code(device))
+        self.press("Continue")
         assert "/staff/login/" not in self.page.url, self.page.content()
         if self.keyboard:
             self.skip_link_check()

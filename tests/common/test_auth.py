@@ -5,15 +5,22 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from tests.support.two_factor import authenticator_for, next_code
+
 pytestmark = pytest.mark.django_db
 
 
 def test_staff_sign_in_lands_on_the_home_page(client, assessor):
-    response = client.post(
-        reverse("staff-login"),
-        {"username": "alice", "password": "correct horse battery staple"},
-        follow=True,
+    """The password, then the code from the authenticator app, then home."""
+    password = client.post(
+        reverse("staff-login"), {"username": "alice", "password": "correct horse battery staple"}
     )
+    assert password["Location"] == f"{reverse('staff-two-factor')}?next=/staff/"
+
+    response = client.post(
+        password["Location"], {"code": next_code(authenticator_for(assessor))}, follow=True
+    )
+
     assert response.redirect_chain[-1][0] == reverse("staff-home")
     assert "What needs your attention" in response.text
 

@@ -3,7 +3,9 @@ says. The pages come from the URL resolver, so a new staff page without an entry
 
 Accounts: nobody signed in; each staff role of the service (the therapist is the client's
 own therapist); a member of the service with no role; the service's partner (integration)
-account; and staff of another service holding every staff role. Real objects are made so
+account; staff of another service holding every staff role; and a member of the service
+holding every staff role whose session has the password but not the two-factor code
+("unverified": sent to the code step from every page, never shown one). Real objects are made so
 each page with an id in its address finds one.
 """
 
@@ -28,6 +30,7 @@ from notifications.outbox import notification_queue
 from tests import factories
 from tests.allocation.conftest import make_therapist, make_waiting
 from tests.notifications.people import make_referral
+from tests.support.two_factor import sign_in_unverified
 from therapy import goals as therapy_goals
 from therapy import services as therapy_services
 from therapy.models import ProgressFlag, TherapySession
@@ -35,6 +38,7 @@ from therapy.models import ProgressFlag, TherapySession
 pytestmark = pytest.mark.django_db
 
 LOGIN = "login"  # a redirect to the sign-in page
+CODE = "code"  # a redirect to the two-factor code step of signing in
 ACCOUNTS = [
     "anonymous",
     "assessor",
@@ -44,11 +48,12 @@ ACCOUNTS = [
     "no_role",
     "partner",
     "other_service",
+    "unverified",
 ]
 LETTERS = {"A": "assessor", "C": "coordinator", "T": "therapist", "S": "service_admin"}
-# Signing in and out are for everyone; the sign-in form itself refuses integration accounts
-# (tests/common/test_auth.py).
-PUBLIC = {"staff-login", "staff-logout"}
+# Signing in (its code and setup steps too) and out are for everyone; the sign-in form itself
+# refuses integration accounts (tests/common/test_auth.py, tests/common/test_two_factor.py).
+PUBLIC = {"staff-login", "staff-logout", "staff-two-factor", "staff-two-factor-setup"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ def page(method, args, who, ok=200, *, other=404, no_role=403, **overrides) -> P
         for account in ("assessor", "coordinator", "therapist", "service_admin")
     }
     expected |= {"anonymous": LOGIN, "partner": 403, "no_role": no_role, "other_service": other}
+    expected |= {"unverified": CODE}
     expected |= overrides
     return Page(method, tuple(args.split()) if args else (), expected)
 
@@ -78,6 +84,8 @@ CARE = "CT"
 PAGES: dict[str, Page] = {
     # common
     "staff-home": page("GET", "", ALL_STAFF, other=200, no_role=200),
+    # a service admin resets another member's two-factor sign-in
+    "staff-two-factor-reset": page("GET", "member", "S"),
     # intake: every member of staff reads referrals; clinicians acknowledge risk
     "staff-referral-list": page("GET", "", ALL_STAFF, other=200),
     "staff-referral-detail": page("GET", "referral", ALL_STAFF),
@@ -261,6 +269,7 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         "profile": profile.public_id,
         "slot": profile.slots.get().public_id,
         "leave": leave.public_id,
+        "member": assessor.public_id,
     }
 
 
@@ -283,6 +292,9 @@ def accounts(service, assessor, coordinator, therapist_user, service_admin, othe
             username="mill-lane", service=service, roles=[roles.PARTNER_REFERRER]
         ),
         "other_service": other_staff,
+        "unverified": factories.UserFactory(
+            username="uma", service=service, roles=list(roles.STAFF)
+        ),
     }
 
 
@@ -291,7 +303,9 @@ def test_each_account_gets_the_answer_the_table_gives_on_every_staff_page(
     client, world, accounts, account
 ):
     user = accounts[account]
-    if user is not None:
+    if account == "unverified":
+        sign_in_unverified(client, user)
+    elif user is not None:
         client.force_login(user)
     wrong = []
     # Reads first, then changes, so a change cannot hide a page another entry reads.
@@ -299,10 +313,9 @@ def test_each_account_gets_the_answer_the_table_gives_on_every_staff_page(
         url = reverse(name, args=[world[arg] for arg in entry.args])
         response = client.get(url) if entry.method == "GET" else client.post(url, {})
         expected = entry.expected[account]
-        if expected == LOGIN:
-            ok = response.status_code == 302 and response["Location"].startswith(
-                reverse("staff-login")
-            )
+        if expected in (LOGIN, CODE):
+            step = reverse("staff-login") if expected == LOGIN else reverse("staff-two-factor")
+            ok = response.status_code == 302 and response["Location"].startswith(f"{step}?")
         else:
             ok = response.status_code == expected
         if not ok:

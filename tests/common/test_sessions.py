@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from common.sessions import LAST_SEEN, SIGNED_IN_AT, SessionStore
 from tests.intake.walk import MINIMAL, post_step, step_url
+from tests.support.two_factor import sign_in_through_the_forms
 
 pytestmark = pytest.mark.django_db
 
@@ -89,10 +90,7 @@ def test_staff_session_limits_have_their_documented_defaults(settings):
 
 
 def _signed_in(client, user):
-    response = client.post(
-        reverse("staff-login"),
-        {"username": user.username, "password": "correct horse battery staple"},
-    )
+    response = sign_in_through_the_forms(client, user, "correct horse battery staple")
     assert response.status_code == 302
     return client.cookies[django_settings.SESSION_COOKIE_NAME].value
 

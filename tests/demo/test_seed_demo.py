@@ -180,3 +180,46 @@ def test_no_two_demo_clients_share_a_name():
     names = [(c.given_name, c.family_name) for c in Client.objects.all()]
     assert len(names) > 20
     assert len(set(names)) == len(names)
+
+
+def _printed_sign_in(printed: str, username: str) -> tuple[str, str, str]:
+    import re
+
+    password = re.search(rf"^  {username} +(\S+) ", printed, re.M).group(1)
+    key, uri = re.search(
+        rf"^  {username} +([A-Z2-7 ]+)\n +(otpauth://\S+)$", printed, re.M
+    ).groups()
+    return password, key.replace(" ", ""), uri
+
+
+def test_each_demo_member_can_sign_in_with_the_printed_password_and_setup_key(client, capsys):
+    """Two-factor sign-in is on in the demo: the printed key, added to an authenticator app,
+    gives the code the sign-in asks for."""
+    from base64 import b32decode
+
+    from django.urls import reverse
+    from django_otp.oath import totp
+
+    call_command("seed_demo")
+    printed = capsys.readouterr().out
+    assert "Two-factor setup keys (shown this once)" in printed
+    password, key, uri = _printed_sign_in(printed, "coordinator")
+    assert uri.startswith("otpauth://totp/Threshold%3Acoordinator?secret=")
+    assert f"secret={key}" in uri
+    partner = User.objects.get(groups__name=roles.PARTNER_REFERRER)
+    assert f"  {partner.username} " not in printed.split("Two-factor setup keys", 1)[1]
+
+    step = client.post(reverse("staff-login"), {"username": "coordinator", "password": password})
+    code = f"{totp(b32decode(key)):06d}"
+    done = client.post(step["Location"], {"code": code}, follow=True)
+
+    assert done.redirect_chain[-1][0] == reverse("staff-home")
+    assert "What needs your attention" in done.text
+
+
+def test_new_passwords_come_with_new_setup_keys(capsys):
+    call_command("seed_demo")
+    first = _printed_sign_in(capsys.readouterr().out, "assessor")
+    call_command("seed_demo", reset_passwords=True)
+    reset = _printed_sign_in(capsys.readouterr().out, "assessor")
+    assert reset[1] != first[1]

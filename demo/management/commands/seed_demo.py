@@ -16,7 +16,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset-passwords",
             action="store_true",
-            help="Give the demo staff users new passwords and print them.",
+            help="Give the demo staff users new passwords and two-factor setup keys, and "
+            "print them.",
         )
 
     def handle(self, *args, reset_passwords: bool = False, **options):
@@ -30,6 +31,15 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING("Demo staff sign-ins (shown this once):"))
             for username, password, role in issued:
                 self.stdout.write(f"  {username:<14} {password:<18} {role}")
+        if report.authenticators:
+            self.stdout.write(
+                self.style.WARNING("Two-factor setup keys (shown this once):")
+                + " after the password, sign-in asks for the 6-digit code from an "
+                "authenticator app. Add each key to one (or open its otpauth link on a phone):"
+            )
+            for username, key, uri in report.authenticators:
+                self.stdout.write(f"  {username:<14} {key}\n  {'':<14} {uri}")
+        if issued or report.authenticators:
             self.stdout.write("Sign in at http://127.0.0.1:8000/staff/login/")
         if report.api_token:
             self.stdout.write(
@@ -39,8 +49,8 @@ class Command(BaseCommand):
             )
         if not issued:
             self.stdout.write(
-                "Demo staff users already exist; their passwords were shown when they were "
-                f"created. For new ones, run:\n  {reset_command()}"
+                "Demo staff users already exist; their passwords and two-factor setup keys "
+                f"were shown when they were created. For new ones, run:\n  {reset_command()}"
             )
 
 
