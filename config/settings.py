@@ -71,6 +71,16 @@ try:
     RATE_SAVE_PER_ADDRESS = env.rate("RATE_SAVE_PER_ADDRESS", "10/h")
     RATE_SAVE_PER_CONTACT = env.rate("RATE_SAVE_PER_CONTACT", "3/h")
     RATE_RESUME_PER_ADDRESS = env.rate("RATE_RESUME_PER_ADDRESS", "10/15m")
+    # The client portal (docs/portal.md): sign-in links asked for, per client address and
+    # per referral reference typed; sign-in links followed, per client address.
+    RATE_PORTAL_PER_ADDRESS = env.rate("RATE_PORTAL_PER_ADDRESS", "10/h")
+    RATE_PORTAL_PER_REFERENCE = env.rate("RATE_PORTAL_PER_REFERENCE", "3/h")
+    RATE_PORTAL_SIGN_IN_PER_ADDRESS = env.rate("RATE_PORTAL_SIGN_IN_PER_ADDRESS", "20/h")
+    # A sign-in link works once, for this long after it is sent; a portal session ends after
+    # this long without a request, and this long after signing in however busy.
+    PORTAL_LINK_MINUTES = env.integer("PORTAL_LINK_MINUTES", 30, minimum=1)
+    PORTAL_SESSION_IDLE_MINUTES = env.integer("PORTAL_SESSION_IDLE_MINUTES", 30, minimum=1)
+    PORTAL_SESSION_MAX_MINUTES = env.integer("PORTAL_SESSION_MAX_MINUTES", 120, minimum=1)
     # Partner API (DRF throttles): referrals created per partner account, and every call.
     RATE_API_REFERRALS = env.rate("RATE_API_REFERRALS", "30/m", multiples=False)
     RATE_API_ANON = env.rate("RATE_API_ANON", "60/m", multiples=False)
@@ -194,6 +204,7 @@ INSTALLED_APPS = [
     # Whole-service apps, on top of the rest.
     "staff",
     "demo",
+    "portal",
 ]
 
 MIDDLEWARE = [

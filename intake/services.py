@@ -69,6 +69,33 @@ def consent_withdraw(*, client: Client, topic: str, via: str, recorded_by=None) 
     )
 
 
+CONTACT_FIELDS = (
+    "email",
+    "mobile_phone",
+    "landline_phone",
+    "address",
+    "preferred_channel",
+    "safe_contact_times",
+)
+
+
+@transaction.atomic
+def client_contact_update(*, client_id: int, **values) -> Client:
+    """Change how a client may be reached (the client portal): only the contact fields. The
+    outbox reads them when each message is sent, so a queued message uses the new ones."""
+    unknown = set(values) - set(CONTACT_FIELDS)
+    if unknown:
+        raise ValueError(f"not contact details: {sorted(unknown)}")
+    channel = values.get("preferred_channel", "")
+    if channel and channel not in Client.Channel.values:
+        raise ValueError(f"unknown channel {channel!r}")
+    client = Client.objects.select_for_update().get(pk=client_id)
+    for name, value in values.items():
+        setattr(client, name, value)
+    client.save(update_fields=[*values, "updated_at"])
+    return client
+
+
 # --- Submitting a referral -------------------------------------------------------------
 
 
