@@ -375,5 +375,7 @@ def client_message_pdf(*, referral, public_id: UUID) -> bytes | None:
     who = rendering.Recipient(
         name=contact.name, address_lines=rendering.address_lines(contact.address)
     )
-    pdf, _pages = letters.render_pdf(rendering.render_letter_html(render_context(notification, who)))
+    pdf, _pages = letters.render_pdf(
+        rendering.render_letter_html(render_context(notification, who))
+    )
     return pdf

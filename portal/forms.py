@@ -82,9 +82,7 @@ class ContactForm(forms.Form):
         "Mobile number", limit=20, autocomplete="tel", width="20"
     )
     landline_phone = intake_forms.line_field("Landline number", limit=20, width="20")
-    address = intake_forms.text_field(
-        "Postal address", limit=intake_forms.SHORT_TEXT_LIMIT, rows=4
-    )
+    address = intake_forms.text_field("Postal address", limit=intake_forms.SHORT_TEXT_LIMIT, rows=4)
     preferred_channel = forms.ChoiceField(
         label="How would you prefer us to contact you?",
         required=False,

@@ -47,8 +47,7 @@ STATUS_WORDS = {
     ),
     Referral.Status.ENDED: (
         "Your therapy has ended",
-        "If things become difficult again, you can refer yourself again, or speak to your "
-        "GP.",
+        "If things become difficult again, you can refer yourself again, or speak to your GP.",
     ),
     Referral.Status.SIGNPOSTED: (
         "We suggested another service",
@@ -57,8 +56,7 @@ STATUS_WORDS = {
     ),
     Referral.Status.WITHDRAWN: (
         "Your referral is withdrawn",
-        "We will not contact you about appointments. You can refer yourself again at any "
-        "time.",
+        "We will not contact you about appointments. You can refer yourself again at any time.",
     ),
 }
 WAITING = (

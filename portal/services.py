@@ -204,9 +204,7 @@ def portal_link_check(*, token: str) -> SignInLink:
     """The link for this token if it can still sign in (LinkUnusable otherwise). Looking
     never spends it: mail scanners open links too."""
     link = (
-        SignInLink.objects.select_related("referral")
-        .filter(token_hash=_hash(token or ""))
-        .first()
+        SignInLink.objects.select_related("referral").filter(token_hash=_hash(token or "")).first()
     )
     return _link_usable(link, timezone.now())
 
@@ -267,9 +265,7 @@ def portal_session_open(*, key: str) -> PortalSession:
         ended = PortalSession.Ended.IDLE
     else:
         topic = CHANNEL_TOPIC[session.channel]
-        decision = intake_selectors.consent_current(client_id=session.referral.client_id).get(
-            topic
-        )
+        decision = intake_selectors.consent_current(client_id=session.referral.client_id).get(topic)
         if decision != ConsentRecord.Decision.GRANTED:
             ended = PortalSession.Ended.CHANNEL_WITHDRAWN
     if ended:

@@ -110,9 +110,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def link_sent(request: HttpRequest) -> HttpResponse:
-    return _render(
-        request, "portal/link_sent.html", {"link_minutes": settings.PORTAL_LINK_MINUTES}
-    )
+    return _render(request, "portal/link_sent.html", {"link_minutes": settings.PORTAL_LINK_MINUTES})
 
 
 @require_http_methods(["GET", "POST"])
@@ -233,9 +231,7 @@ def choice_change(request: HttpRequest, topic: str) -> HttpResponse:
             if session.ended_at is not None:
                 return _signed_out(session.end_reason)
             return redirect(f"{reverse('portal-choices')}?changed={topic}")
-    return _render(
-        request, "portal/choice_change.html", {"form": form, "topic": topic}, status=400
-    )
+    return _render(request, "portal/choice_change.html", {"form": form, "topic": topic}, status=400)
 
 
 CONTACT_FIELDS = (
