@@ -248,17 +248,18 @@ CONTACT_FIELDS = (
 @portal_session_required
 def contact(request: HttpRequest) -> HttpResponse:
     client = request.portal_session.referral.client
+    stored = {name: getattr(client, name) for name in CONTACT_FIELDS}
     if request.method == "GET":
-        form = forms.ContactForm(initial={name: getattr(client, name) for name in CONTACT_FIELDS})
-        return _render(request, "portal/contact.html", {"form": form})
-    form = forms.ContactForm(request.POST)
+        form = forms.ContactForm(initial=stored)
+        return _render(request, "portal/contact.html", {"form": form, "nav": "choices"})
+    form = forms.ContactForm(request.POST, stored=stored)
     if form.is_valid():
         services.portal_contact_update(
             session=request.portal_session,
             values={name: form.cleaned_data[name] for name in CONTACT_FIELDS},
         )
         return redirect(f"{reverse('portal-choices')}?changed=contact")
-    return _render(request, "portal/contact.html", {"form": form}, status=400)
+    return _render(request, "portal/contact.html", {"form": form, "nav": "choices"}, status=400)
 
 
 # --- Withdrawing ----------------------------------------------------------------------------

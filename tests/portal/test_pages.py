@@ -366,3 +366,21 @@ def test_pages_need_a_session(client, referral):
     assert client.post(reverse("portal-withdraw"), {"confirm": "yes"}).status_code == 302
     referral.refresh_from_db()
     assert referral.status == Referral.Status.SUBMITTED
+
+
+def test_a_number_already_held_is_kept_when_something_else_changes(client, referral):
+    """The client's mobile came with the referral; saving other details keeps it as it is."""
+    sign_in(client, referral)
+    response = client.post(
+        reverse("portal-contact"),
+        {
+            "email": "sam.client@example.org",
+            "mobile_phone": referral.client.mobile_phone,
+            "address": referral.client.address,
+            "safe_contact_times": "Weekday evenings",
+        },
+    )
+    assert response.status_code == 302
+    referral.client.refresh_from_db()
+    assert referral.client.mobile_phone == "+447700900123"
+    assert referral.client.safe_contact_times == "Weekday evenings"
