@@ -158,6 +158,8 @@ try:
     # Each authenticated API request (ApiTokenUse): a security log, kept long enough to
     # investigate misuse of a partner's token, then deleted.
     RETENTION_TOKEN_USE_DAYS = env.integer("RETENTION_TOKEN_USE_DAYS", 730, minimum=90)
+    # Client portal sign-in links and sessions (security logs, like token uses): 2 years.
+    RETENTION_PORTAL_SIGN_IN_DAYS = env.integer("RETENTION_PORTAL_SIGN_IN_DAYS", 730, minimum=90)
     # Audit records, when they exist: as long as the records they describe.
     RETENTION_AUDIT_YEARS = env.integer("RETENTION_AUDIT_YEARS", 20, minimum=8)
     SITE_URL = env.string("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -5,6 +5,7 @@ class PortalConfig(AppConfig):
     name = "portal"
 
     def ready(self) -> None:
-        from portal import messages
+        from portal import messages, retention
 
         messages.register()
+        retention.register()

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from intake.models import ConsentRecord
 from intake.services import consent_withdraw
-from portal.models import PortalSession
+from portal.models import PortalSession, SignInLink
 from portal.services import COOKIE_NAME
 from tests.portal.conftest import sign_in
 
@@ -135,3 +135,15 @@ def test_a_made_up_cookie_opens_nothing(client, referral):
 def test_an_unknown_reason_in_the_address_shows_nothing(client):
     page = client.get(reverse("portal-start") + "?ended=<script>alert(1)</script>")
     assert page.status_code == 200 and "alert(1)" not in page.text
+
+
+def test_sign_ins_are_deleted_two_years_on_by_the_retention_schedule(signed_in):
+    from common.retention import retention_run
+
+    assert retention_run()["portal.sign_ins"] == 0
+    old = timezone.now() - timedelta(days=731)
+    PortalSession.objects.update(created_at=old)
+    SignInLink.objects.update(created_at=old)
+
+    assert retention_run()["portal.sign_ins"] == 2
+    assert not PortalSession.objects.exists() and not SignInLink.objects.exists()
