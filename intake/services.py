@@ -1,4 +1,4 @@
-"""Writes for intake: submitting a referral, and consent decisions."""
+"""Writes for intake: submitting a referral, consent decisions and a client's contact details."""
 
 from __future__ import annotations
 

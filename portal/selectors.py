@@ -70,11 +70,13 @@ SHOWS_PLAN = (Referral.Status.ALLOCATED, Referral.Status.IN_THERAPY, Referral.St
 
 def _weeks_and_days(start: date, end: date) -> str:
     days = max((end - start).days, 0)
+    if not days:
+        return "Less than a day"
     weeks, rest = divmod(days, 7)
     parts = []
     if weeks:
         parts.append(f"{weeks} week{'s' if weeks != 1 else ''}")
-    if rest or not weeks:
+    if rest:
         parts.append(f"{rest} day{'s' if rest != 1 else ''}")
     return " and ".join(parts)
 
