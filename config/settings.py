@@ -75,6 +75,16 @@ try:
     RATE_SAVE_PER_ADDRESS = env.rate("RATE_SAVE_PER_ADDRESS", "10/h")
     RATE_SAVE_PER_CONTACT = env.rate("RATE_SAVE_PER_CONTACT", "3/h")
     RATE_RESUME_PER_ADDRESS = env.rate("RATE_RESUME_PER_ADDRESS", "10/15m")
+    # The client portal (docs/portal.md): sign-in links asked for, per client address and
+    # per referral reference typed; sign-in links followed, per client address.
+    RATE_PORTAL_PER_ADDRESS = env.rate("RATE_PORTAL_PER_ADDRESS", "10/h")
+    RATE_PORTAL_PER_REFERENCE = env.rate("RATE_PORTAL_PER_REFERENCE", "3/h")
+    RATE_PORTAL_SIGN_IN_PER_ADDRESS = env.rate("RATE_PORTAL_SIGN_IN_PER_ADDRESS", "20/h")
+    # A sign-in link works once, for this long after it is sent; a portal session ends after
+    # this long without a request, and this long after signing in however busy.
+    PORTAL_LINK_MINUTES = env.integer("PORTAL_LINK_MINUTES", 30, minimum=1)
+    PORTAL_SESSION_IDLE_MINUTES = env.integer("PORTAL_SESSION_IDLE_MINUTES", 30, minimum=1)
+    PORTAL_SESSION_MAX_MINUTES = env.integer("PORTAL_SESSION_MAX_MINUTES", 120, minimum=1)
     # Partner API (DRF throttles): referrals created per partner account, and every call.
     RATE_API_REFERRALS = env.rate("RATE_API_REFERRALS", "30/m", multiples=False)
     RATE_API_ANON = env.rate("RATE_API_ANON", "60/m", multiples=False)
@@ -152,6 +162,8 @@ try:
     # Each authenticated API request (ApiTokenUse): a security log, kept long enough to
     # investigate misuse of a partner's token, then deleted.
     RETENTION_TOKEN_USE_DAYS = env.integer("RETENTION_TOKEN_USE_DAYS", 730, minimum=90)
+    # Client portal sign-in links and sessions (security logs, like token uses): 2 years.
+    RETENTION_PORTAL_SIGN_IN_DAYS = env.integer("RETENTION_PORTAL_SIGN_IN_DAYS", 730, minimum=90)
     # Audit records, when they exist: as long as the records they describe.
     RETENTION_AUDIT_YEARS = env.integer("RETENTION_AUDIT_YEARS", 20, minimum=8)
     SITE_URL = env.string("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -203,6 +215,7 @@ INSTALLED_APPS = [
     # Whole-service apps, on top of the rest.
     "staff",
     "demo",
+    "portal",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,4 @@
-"""Writes for intake: submitting a referral, and consent decisions."""
+"""Writes for intake: submitting a referral, consent decisions and a client's contact details."""
 
 from __future__ import annotations
 
@@ -67,6 +67,33 @@ def consent_withdraw(*, client: Client, topic: str, via: str, recorded_by=None) 
         via=via,
         recorded_by=recorded_by,
     )
+
+
+CONTACT_FIELDS = (
+    "email",
+    "mobile_phone",
+    "landline_phone",
+    "address",
+    "preferred_channel",
+    "safe_contact_times",
+)
+
+
+@transaction.atomic
+def client_contact_update(*, client_id: int, **values) -> Client:
+    """Change how a client may be reached (the client portal): only the contact fields. The
+    outbox reads them when each message is sent, so a queued message uses the new ones."""
+    unknown = set(values) - set(CONTACT_FIELDS)
+    if unknown:
+        raise ValueError(f"not contact details: {sorted(unknown)}")
+    channel = values.get("preferred_channel", "")
+    if channel and channel not in Client.Channel.values:
+        raise ValueError(f"unknown channel {channel!r}")
+    client = Client.objects.select_for_update().get(pk=client_id)
+    for name, value in values.items():
+        setattr(client, name, value)
+    client.save(update_fields=[*values, "updated_at"])
+    return client
 
 
 # --- Submitting a referral -------------------------------------------------------------

@@ -41,7 +41,8 @@ def address(notification: Notification) -> Plan | Undeliverable:
     if spec.at_send:
         # Only a preview gets here: such a message is addressed when it is sent.
         return Undeliverable(
-            "Sent only to someone saving a self-referral part-way, to the address they gave.",
+            spec.at_send_note
+            or "Sent only to someone saving a self-referral part-way, to the address they gave.",
             follow_up=False,
         )
     service = notification.service

@@ -52,6 +52,8 @@ class KindSpec:
     # person with no client record yet; it may carry a one-time secret that is rendered
     # into the message and never stored.
     at_send: bool = False
+    # For a staff preview of an `at_send` kind: to whom and how it goes.
+    at_send_note: str = ""
 
     @property
     def has_sms(self) -> bool:
@@ -66,12 +68,14 @@ class KindSpec:
 class AtSend:
     """What the registering app supplies at the moment a message is sent.
 
-    `email` is where it goes ("" when the person has not agreed to email); `values` join the
+    `email` is where it goes ("" when the person has not agreed to email), or `sms` the mobile
+    number a text goes to (a kind with SMS among its channels); `values` join the
     template context (`c`) for this send only; each of `secrets` (a one-time code) is sent
     but replaced by "[code removed]" in the copy the outbox keeps. `cancel` says why it is
     no longer needed (the draft was used or has expired)."""
 
     email: str = ""
+    sms: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     cancel: str = ""

@@ -32,6 +32,7 @@ class Notification(BaseModel):
         DISCHARGE_NON_ATTENDANCE = "discharge_non_attendance", "Discharge after non-attendance"
         RISK_ALERT = "risk_alert", "Urgent risk alert"
         DRAFT_RESUME_LINK = "draft_resume_link", "Link to a saved self-referral"
+        PORTAL_SIGN_IN_LINK = "portal_sign_in_link", "Sign-in link for the client portal"
 
     class Recipient(models.TextChoices):
         CLIENT = "client", "Client"

@@ -1,7 +1,9 @@
 """Reads for the staff pages: every one starts from the user's own service.
 
 Also the preview of a message (`notification_preview`): what a kind would look like for a
-referral and where it would go now, addressed as a send would be; nothing is written.
+referral and where it would go now, addressed as a send would be; nothing is written. And,
+for the client portal, the messages sent to one client (`client_messages_sent`,
+`client_message_pdf`), scoped to a referral the caller has already checked.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from django.db.models import Model, Q, QuerySet
 
 from common.paging import page_of
 from common.selectors import scope_to_service
-from notifications import kinds, rendering
+from notifications import kinds, letters, rendering
 from notifications.addressing import Plan, address, render_context
 from notifications.models import Letter, Notification, PrintBatch
 from notifications.outbox import json_safe
@@ -329,3 +331,51 @@ def _preview_recipient(draft: Notification) -> rendering.Recipient:
     return rendering.Recipient(
         name=contact.name, address_lines=rendering.address_lines(contact.address)
     )
+
+
+# --- For the client (the portal): scoped to one referral, which the caller has checked ------
+
+CLIENT_COPY_LIMIT = 50
+
+
+def _client_copies(referral):
+    # Messages addressed at send time carry a one-time link or code: nothing to keep a copy of.
+    one_time = [kind for kind in kinds.KINDS if kinds.spec(kind).at_send]
+    return Notification.objects.filter(
+        referral=referral, recipient=kinds.CLIENT, status=Notification.Status.SENT
+    ).exclude(kind__in=one_time)
+
+
+def client_messages_sent(*, referral, limit: int = CLIENT_COPY_LIMIT) -> list[Notification]:
+    """The letters and messages sent to the client about this referral, newest first (at
+    most `limit`), without their bodies."""
+    return list(
+        _client_copies(referral)
+        .defer("body_text", "body_html", "sms_text", "subject")
+        .order_by("-sent_at", "-id")[:limit]
+    )
+
+
+def client_message_pdf(*, referral, public_id: UUID) -> bytes | None:
+    """One message sent to the client, as a PDF: a letter as printed; an email or a text as
+    a letter on the service's letterhead, rendered from what it was sent about. None if it
+    is not one of this referral's messages to the client."""
+    notification = (
+        _client_copies(referral)
+        .select_related("service", "referral", "referral__client")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if notification is None:
+        return None
+    letter = Letter.objects.filter(notification=notification).first()
+    if letter is not None:
+        return bytes(letter.pdf)
+    contact = kinds.contact_options(client_id=referral.client_id)
+    who = rendering.Recipient(
+        name=contact.name, address_lines=rendering.address_lines(contact.address)
+    )
+    pdf, _pages = letters.render_pdf(
+        rendering.render_letter_html(render_context(notification, who))
+    )
+    return pdf

@@ -208,21 +208,47 @@ def _deliver_claimed(notification: Notification) -> Outcome:
 
 
 def _deliver_at_send(notification: Notification) -> Outcome:
-    """A kind its app addresses now (a saved draft's resume link): the app gives the address
-    and any one-time secret; the email carries the secret, the stored copy does not."""
+    """A kind its app addresses now (a saved draft's resume link, a portal sign-in link): the
+    app gives the address (an email, or a mobile for a text) and any one-time secret; the
+    message carries the secret, the stored copy does not."""
     supplied = kinds.at_send(notification.kind, context=notification.context)
     if supplied.cancel:
         _close(notification, Status.CANCELLED, reason=supplied.cancel, event=Event.CANCELLED)
         return Outcome.CANCELLED
-    if not supplied.email:
+    if not (supplied.email or supplied.sms):
         _close(
             notification,
             Status.SUPPRESSED,
-            reason="Not sent: no email address that we were allowed to use.",
+            reason="Not sent: no email address or mobile number that we were allowed to use.",
             follow_up=kinds.spec(notification.kind).follow_up_if_undeliverable,
             event=Event.SUPPRESSED,
         )
         return Outcome.SUPPRESSED
+
+    def kept(content: str) -> str:
+        for secret in supplied.secrets:
+            content = content.replace(secret, kinds.SECRET_REMOVED)
+        return content
+
+    if supplied.sms:
+        notification.channel = kinds.SMS
+        who = rendering.Recipient(name="", address_lines=(), phone=supplied.sms)
+        ctx = render_context(notification, who)
+        ctx["c"] = {**ctx["c"], **supplied.values}
+        body = rendering.render_sms(ctx)
+        reference = delivery.send_sms(
+            public_id=notification.public_id, phone_number=supplied.sms, body=body
+        )
+        _mark_sent(
+            notification,
+            {
+                "channel": kinds.SMS,
+                "to_address": supplied.sms,
+                "provider_reference": reference,
+                "sms_text": kept(body),
+            },
+        )
+        return Outcome.SENT
     notification.channel = kinds.EMAIL
     who = rendering.Recipient(name="", address_lines=(), email=supplied.email)
     ctx = render_context(notification, who)
@@ -231,11 +257,6 @@ def _deliver_at_send(notification: Notification) -> Outcome:
     message_id = delivery.send_email(
         public_id=notification.public_id, to=supplied.email, subject=subject, text=text, html=html
     )
-
-    def kept(content: str) -> str:
-        for secret in supplied.secrets:
-            content = content.replace(secret, kinds.SECRET_REMOVED)
-        return content
 
     _mark_sent(
         notification,

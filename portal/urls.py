@@ -1,0 +1,18 @@
+from django.urls import path
+
+from portal import views
+
+urlpatterns = [
+    path("portal/", views.start, name="portal-start"),
+    path("portal/link-sent/", views.link_sent, name="portal-link-sent"),
+    path("portal/sign-in/<path:token>/", views.sign_in, name="portal-sign-in"),
+    path("portal/sign-out/", views.sign_out, name="portal-sign-out"),
+    path("portal/home/", views.home, name="portal-home"),
+    path("portal/letters/", views.letters, name="portal-letters"),
+    path("portal/letters/<uuid:public_id>/pdf/", views.letter_pdf, name="portal-letter-pdf"),
+    path("portal/choices/", views.choices, name="portal-choices"),
+    path("portal/choices/contact/", views.contact, name="portal-contact"),
+    path("portal/choices/<str:topic>/", views.choice_change, name="portal-choice-change"),
+    path("portal/withdraw/", views.withdraw, name="portal-withdraw"),
+    path("portal/withdrawn/", views.withdrawn, name="portal-withdrawn"),
+]

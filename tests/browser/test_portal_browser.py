@@ -1,0 +1,94 @@
+"""The client portal in real headless Chromium: asking for a sign-in link (first with
+nothing filled in), following it, the referral, letters, contact and consent (changing
+details and a choice), withdrawing the referral and signing out. Every page is
+screenshotted into test-artifacts/screenshots/portal*/ and must pass axe-core (WCAG 2.2 AA
+and best practices, any impact) with no console error. The walk runs twice: with the mouse,
+and with the keyboard alone (focus always visible, the skip link, the error summary taking
+focus after a failed submit)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from intake.models import ConsentRecord, Referral
+from notifications import sending
+from notifications.outbox import notification_queue
+from tests.browser.test_journey_browser import Walk
+from tests.notifications.people import make_referral
+from tests.portal.conftest import LINK, deliver_links
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.parametrize("keyboard", [False, True], ids=["mouse", "keyboard"])
+def test_a_client_walks_the_portal(page, service, keyboard):
+    referral = make_referral(service, agreed=("email", "sms", "letter"), preferred="letter")
+    letter = notification_queue(kind="acknowledgement", referral=referral)
+    sending.notification_deliver(public_id=letter.public_id)
+    walk = Walk(page, "portal-keyboard" if keyboard else "portal", keyboard=keyboard)
+
+    page.goto("/portal/")
+    walk.look("start")
+    if keyboard:
+        walk.skip_link_check()
+    walk.press("Send me a sign-in link")
+    if keyboard:
+        walk.error_summary_has_focus()
+    walk.look("start-errors")
+
+    walk.fill("#id_reference", referral.reference.lower())
+    walk.fill("#id_date_of_birth_day", "17")
+    walk.fill("#id_date_of_birth_month", "5")
+    walk.fill("#id_date_of_birth_year", "1990")
+    walk.check("#id_channel_0")
+    walk.press("Send me a sign-in link")
+    assert page.url.endswith("/portal/link-sent/")
+    walk.look("link-sent")
+
+    deliver_links()
+    link = LINK.search(mail.outbox[-1].body).group(0)
+    page.goto("/portal/" + link.split("/portal/", 1)[1])
+    walk.look("sign-in")
+    walk.press("Sign in")
+    assert page.url.endswith("/portal/home/")
+    assert referral.reference in page.content()
+    walk.look("home")
+
+    walk.follow("Letters and messages")
+    assert "Acknowledgement of referral" in page.content()
+    walk.look("letters")
+
+    walk.follow("Contact and consent")
+    walk.look("choices")
+    walk.follow("Change your contact details")
+    walk.look("contact")
+    walk.fill("#id_safe_contact_times", "Not before 10am")
+    walk.press("Save")
+    assert "Not before 10am" in page.content()
+    walk.look("contact-saved")
+
+    walk.follow("Change Tell the GP about the referral")
+    walk.look("choice")
+    walk.check("#id_decision_0")
+    walk.press("Save")
+    walk.look("choice-saved")
+    assert (
+        ConsentRecord.objects.filter(client=referral.client, topic="tell_gp", via="portal")
+        .get()
+        .decision
+        == "granted"
+    )
+
+    walk.follow("Your referral")
+    walk.follow("withdraw your referral")
+    walk.look("withdraw")
+    walk.check("#id_confirm_0")
+    walk.press("Continue")
+    walk.look("withdrawn")
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.WITHDRAWN
+
+    walk.press("Sign out")
+    assert "You have signed out." in page.content()
+    walk.look("signed-out")
