@@ -148,7 +148,7 @@ try:
     # Each authenticated API request (ApiTokenUse): a security log, kept long enough to
     # investigate misuse of a partner's token, then deleted.
     RETENTION_TOKEN_USE_DAYS = env.integer("RETENTION_TOKEN_USE_DAYS", 730, minimum=90)
-    # Audit records, when they exist: as long as the records they describe.
+    # Audit events (audit/retention.py): as long as the clinical records they describe.
     RETENTION_AUDIT_YEARS = env.integer("RETENTION_AUDIT_YEARS", 20, minimum=8)
     SITE_URL = env.string("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
     SELF_REFERRAL_SERVICE = env.string("SELF_REFERRAL_SERVICE")
@@ -185,7 +185,10 @@ INSTALLED_APPS = [
     "formtools",
     "axes",
     "csp",
+    "pgtrigger",
+    "django_filters",
     "common",
+    "audit",
     "intake",
     "assessment",
     "therapy",
@@ -208,6 +211,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "common.middleware.StaffSessionLimitsMiddleware",
+    # After sign-in and the session limits: records every signed-in staff page and partner
+    # API request once its view has run (docs/security.md, "Audit").
+    "audit.middleware.AuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
