@@ -271,3 +271,35 @@ def test_a_key_rotation_re_encrypts_reasons_and_nothing_else_changes(postgres, a
     # Outside the rotation the trigger still refuses every change.
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditevent SET reason = '' WHERE id = %s", [event.pk])
+
+
+def test_a_page_that_fails_is_recorded_with_its_server_error(client, assessor, monkeypatch):
+    from intake import selectors as intake_selectors
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug in the page")
+
+    monkeypatch.setattr(intake_selectors, "referral_overview", broken)
+    referral = factories.ReferralFactory(client__service=assessor.service)
+    client.force_login(assessor)
+    client.raise_request_exception = False
+
+    response = client.get(reverse("staff-referral-detail", args=[referral.public_id]))
+
+    assert response.status_code == 500
+    event = _only(view="staff-referral-detail")
+    assert event.status == 500 and event.referral_id == referral.public_id
+
+
+def test_a_page_whose_event_cannot_be_written_is_not_sent(client, assessor, monkeypatch):
+    def unwritable(**kwargs):
+        raise DatabaseError("the audit table is unreachable")
+
+    monkeypatch.setattr(services, "record", unwritable)
+    referral = factories.ReferralFactory(client__service=assessor.service)
+    client.force_login(assessor)
+
+    response = client.get(reverse("staff-referral-detail", args=[referral.public_id]))
+
+    assert response.status_code == 500
+    assert referral.reference not in response.content.decode()

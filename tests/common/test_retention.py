@@ -25,6 +25,7 @@ def test_every_category_is_registered_by_its_app():
         "intake.clinical_records_due",
         "intake.api_token_uses",
         "notifications.message_bodies",
+        "audit.events",
     }
 
 

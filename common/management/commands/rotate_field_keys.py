@@ -28,7 +28,9 @@ class Command(BaseCommand):
                 continue
             # An append-only table (the audit trail's) refuses UPDATE by a trigger: rewriting
             # the same text under the new key is the one change let through.
-            protected = [f"{model._meta.label}:{t.name}" for t in model._meta.triggers]
+            protected = [
+                f"{model._meta.label}:{t.name}" for t in getattr(model._meta, "triggers", [])
+            ]
             if protected:
                 with pgtrigger.ignore(*protected):
                     count = rewrite_rows(model, names, batch=batch)
