@@ -11,7 +11,8 @@ before it ("staff/referrals/<id>/..." is a referral); the address's other ids an
 in `detail`. The partner API's new referral is taken from its answer.
 
 If the event cannot be written the response is not sent: nobody reads a client's data
-without a record of it.
+without a record of it. A read's event commits without waiting for the disk
+(`services.record`, durable=False) unless AUDIT_DURABLE_READS; a write's always waits.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ import logging
 import re
 from uuid import UUID
 
+from django.conf import settings
 from django.db import DatabaseError
 
 from audit import services
 from audit.models import AuditEvent
+from common.views import server_error
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +72,12 @@ def event_for(request, response) -> dict:
     if not object_id and view in API_OBJECTS and 200 <= response.status_code < 300:
         data = getattr(response, "data", None)
         if isinstance(data, dict) and data.get("id"):
-            object_type, object_id = API_OBJECTS[view], str(data["id"])
-            if object_type == "referral":
-                referral_id = UUID(object_id)
+            try:
+                referral_id = UUID(str(data["id"])) if API_OBJECTS[view] == "referral" else None
+            except ValueError:
+                referral_id = None
+            else:
+                object_type, object_id = API_OBJECTS[view], str(data["id"])
     return {
         "action": AuditEvent.Action.READ if request.method in READS else AuditEvent.Action.WRITE,
         "view": view,
@@ -96,14 +102,14 @@ class AuditMiddleware:
         if user is None or not user.is_authenticated:
             return response
         try:
-            services.record(request=request, user=user, **event_for(request, response))
+            event = event_for(request, response)
+            durable = settings.AUDIT_DURABLE_READS or event["action"] != AuditEvent.Action.READ
+            services.record(request=request, user=user, durable=durable, **event)
         except DatabaseError:
             logger.exception(
                 "audit: event not written for user %s, %s; response withheld",
                 user.pk,
                 request.method,
             )
-            from common.views import server_error
-
             return server_error(request)
         return response

@@ -303,3 +303,34 @@ def test_a_page_whose_event_cannot_be_written_is_not_sent(client, assessor, monk
 
     assert response.status_code == 500
     assert referral.reference not in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("durable_reads", [False, True])
+def test_a_reads_event_skips_the_disk_wait_unless_told_and_a_writes_never_does(
+    postgres, client, assessor, settings, durable_reads
+):
+    from django.test.utils import CaptureQueriesContext
+
+    settings.AUDIT_DURABLE_READS = durable_reads
+    referral = factories.ReferralFactory(client__service=assessor.service)
+    flag = factories.RiskFlagFactory(referral=referral)
+    client.force_login(assessor)
+
+    def asynchronous(request) -> bool:
+        with CaptureQueriesContext(connection) as queries:
+            request()
+        return any("synchronous_commit" in q["sql"] for q in queries.captured_queries)
+
+    read = asynchronous(
+        lambda: client.get(reverse("staff-referral-detail", args=[referral.public_id]))
+    )
+    write = asynchronous(
+        lambda: client.post(
+            reverse("staff-risk-acknowledge", args=[referral.public_id, flag.public_id]),
+            {"action_taken": "Called"},
+        )
+    )
+
+    assert (read, write) == (not durable_reads, False)
+    assert AuditEvent.objects.filter(referral_id=referral.public_id).count() == 2
