@@ -70,7 +70,7 @@ def record(
     PostgreSQL without waiting for the write-ahead log to reach the disk: the event is
     committed and visible at once, and only a crash of the database server itself in the
     next fraction of a second (wal_writer_delay x 3, 0.6 s by default) could lose it. That
-    wait is most of what the audit would otherwise cost a page (docs/security.md, "Audit")."""
+    wait is about half of an event's cost (docs/security.md, "Audit")."""
     if user is None and request is not None:
         user = getattr(request, "user", None)
     if user is not None and not getattr(user, "is_authenticated", False):
