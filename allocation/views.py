@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from allocation import choosing, decisions, forms, selectors, services, therapists, waiting
 from allocation.models import Proposal, ProposalRun, Therapist
+from audit import services as audit
 from common import roles
 from common.access import OFFICE, THERAPIST_PROFILES, role_required
 from common.pages import page_context, refusal_on_form
@@ -195,6 +196,8 @@ def bulk_accept(request: HttpRequest) -> HttpResponse:
         user=request.user, public_ids=form.cleaned_data["proposal"]
     )
     outcome = decisions.proposals_accept_many(proposals=proposals, user=request.user)
+    for allocation in outcome.accepted:  # one audit event per allocation made
+        audit.record(request=request, action=audit.Action.BULK_ACCEPT, obj=allocation)
     skipped = len(form.cleaned_data["proposal"]) - len(proposals)
     if outcome.accepted:
         messages.success(
@@ -249,6 +252,13 @@ def referral_choose(request: HttpRequest, public_id: UUID) -> HttpResponse:
             except services.AllocationError as error:
                 refusal_on_form(form, error)
             else:
+                audit.record(
+                    request=request,
+                    action=audit.Action.OVERRIDE,
+                    obj=allocation,
+                    referral=referral,
+                    reason=data["reason"],
+                )
                 messages.success(
                     request,
                     f"{referral.reference} is allocated to {allocation.therapist.display_name}, "

@@ -48,7 +48,15 @@ def generate(*, referrals: int = REFERRALS, seed: int = SEED) -> dict:
     from common.models import Service, User
     from intake.models import Client, MeasureResponse, Preferences, Referral, RiskFlag
     from notifications.models import Notification, PrintBatch
-    from therapy.models import Goal, GoalRating, ProgressFlag, SessionPlan, Therapy, TherapySession
+    from therapy.models import (
+        Goal,
+        GoalRating,
+        ProgressFlag,
+        SessionPlan,
+        SessionResponse,
+        Therapy,
+        TherapySession,
+    )
 
     rng = random.Random(seed)
     now = timezone.now()
@@ -336,7 +344,10 @@ def generate(*, referrals: int = REFERRALS, seed: int = SEED) -> dict:
                 )
             )
     sessions = TherapySession.objects.bulk_create(session_rows, batch_size=BATCH)
-    MeasureResponse.objects.bulk_create(
+    # A questionnaire at every fourth attended session: intake keeps the answers, therapy
+    # the link to the session (SessionResponse).
+    reviewed = [s for i, s in enumerate(sessions) if i % 4 == 3 and s.attendance == "attended"]
+    responses = MeasureResponse.objects.bulk_create(
         (
             MeasureResponse(
                 referral_id=s.referral_id,
@@ -347,11 +358,13 @@ def generate(*, referrals: int = REFERRALS, seed: int = SEED) -> dict:
                 band="mild",
                 caseness=False,
                 completed_at=now,
-                session=s,
             )
-            for i, s in enumerate(sessions)
-            if i % 4 == 3 and s.attendance == "attended"
+            for s in reviewed
         ),
+        batch_size=BATCH,
+    )
+    SessionResponse.objects.bulk_create(
+        (SessionResponse(session=s, response=r) for s, r in zip(reviewed, responses, strict=True)),
         batch_size=BATCH,
     )
     ProgressFlag.objects.bulk_create(

@@ -11,8 +11,8 @@ handled. It must be idempotent: a record already removed is never counted again,
 category is finished when a call returns fewer than `batch_size`. Logs carry the category
 and counts only, never anything about a person.
 
-Audit records have no table yet; when they do, their app registers a category here with
-the period in `RETENTION_AUDIT_YEARS` (already read by settings) and nothing else changes.
+Audit events are a category too (`audit.events`, audit/retention.py), deleted after
+`RETENTION_AUDIT_YEARS`: the one deletion their append-only table allows.
 """
 
 from __future__ import annotations

@@ -164,8 +164,12 @@ try:
     RETENTION_TOKEN_USE_DAYS = env.integer("RETENTION_TOKEN_USE_DAYS", 730, minimum=90)
     # Client portal sign-in links and sessions (security logs, like token uses): 2 years.
     RETENTION_PORTAL_SIGN_IN_DAYS = env.integer("RETENTION_PORTAL_SIGN_IN_DAYS", 730, minimum=90)
-    # Audit records, when they exist: as long as the records they describe.
+    # Audit events (audit/retention.py): as long as the clinical records they describe.
     RETENTION_AUDIT_YEARS = env.integer("RETENTION_AUDIT_YEARS", 20, minimum=8)
+    # The audit trail (docs/security.md, "Audit"): with this on, the event of every page
+    # read waits for PostgreSQL to flush it to disk, as a write's does (about 4 ms a page
+    # here); off, only a database server crash within 0.6 s of the read could lose it.
+    AUDIT_DURABLE_READS = env.boolean("AUDIT_DURABLE_READS", False)
     SITE_URL = env.string("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
     SELF_REFERRAL_SERVICE = env.string("SELF_REFERRAL_SERVICE")
     SESSION_COOKIE_AGE = env.integer("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
@@ -206,7 +210,10 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "pgtrigger",
+    "django_filters",
     "common",
+    "audit",
     "intake",
     "assessment",
     "therapy",
@@ -232,6 +239,9 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "common.middleware.StaffSessionLimitsMiddleware",
+    # After sign-in and the session limits: records every signed-in staff page and partner
+    # API request once its view has run (docs/security.md, "Audit").
+    "audit.middleware.AuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",

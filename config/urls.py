@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("allocation.urls")),
     path("", include("portal.urls")),
+    path("", include("audit.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("intake.api_urls")),
     path("api/schema/", _when_docs_public(SpectacularAPIView.as_view()), name="api-schema"),

@@ -5,7 +5,8 @@ class IntakeConfig(AppConfig):
     name = "intake"
 
     def ready(self) -> None:
-        from intake import messages, retention
+        from intake import audit_references, messages, retention
 
         messages.register()
         retention.register()
+        audit_references.register()

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from audit import services as audit
 from common.access import ANY_STAFF, OFFICE, role_required
 from common.pages import page_context
 from notifications import actions, letters, printing, selectors
@@ -79,6 +80,9 @@ def message_resend(request: HttpRequest, public_id: UUID) -> HttpResponse:
         )
     except actions.NotificationActionError as error:
         return _detail(request, public_id, status=400, action_error=str(error))
+    audit.record(
+        request=request, action=audit.Action.RESEND, obj=resent, reason=resent.request_reason
+    )
     messages.success(request, "The message will be sent again. Consent is checked when it goes.")
     return redirect("staff-message-detail", public_id=resent.public_id)
 

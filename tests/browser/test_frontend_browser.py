@@ -208,7 +208,7 @@ ROLE_PAGES = {
         "/staff/messages/print/",
     ],
     roles.THERAPIST: ["/staff/", "/staff/referrals/", "/staff/clients/", "/staff/messages/"],
-    roles.SERVICE_ADMIN: ["/staff/", "/staff/referrals/", "/staff/therapists/"],
+    roles.SERVICE_ADMIN: ["/staff/", "/staff/referrals/", "/staff/therapists/", "/staff/audit/"],
 }
 
 

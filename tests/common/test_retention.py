@@ -26,6 +26,7 @@ def test_every_category_is_registered_by_its_app():
         "intake.api_token_uses",
         "notifications.message_bodies",
         "portal.sign_ins",
+        "audit.events",
     }
 
 

@@ -150,6 +150,10 @@ PAGES: dict[str, Page] = {
     "allocation-slot-remove": page("POST", "profile slot", "ST", 302, coordinator=403),
     "allocation-leave-add": page("GET", "profile", "ST", coordinator=403),
     "allocation-leave-remove": page("POST", "profile leave", "ST", 302, coordinator=403),
+    # the audit trail: service admins read their own service's (another service's admin
+    # sees only theirs)
+    "audit-events": page("GET", "", "S", other=200),
+    "audit-events-csv": page("GET", "", "S", other=200),
 }
 
 
