@@ -205,22 +205,27 @@ class _Swaps:
         return moves
 
 
+# Exact weekly re-solves between swap searches, at most: each costs a full flow, and
+# the later ones gain little.
+_MAX_RESOLVES = 2
+
+
 def _improve_by_swaps(g: _Group, plan: _Plan, deadline: float) -> bool:
     """Improve ``plan`` in place by swaps and exact weekly re-solves (see the module).
 
-    Returns True when the search ended on its own (no improving swap left), False when
-    it ran out of time.
+    Always ends with a swap search that found nothing to improve, unless the time ran
+    out: returns True then, False if it stopped at ``deadline``.
     """
     arcs = None
     multi = g.r_k > 1
-    while True:
+    for resolves in range(_MAX_RESOLVES + 1):
         swaps = _Swaps(g, plan.placed)
         moves = swaps.improve(deadline)
         if moves:
             plan.placed = dict(swaps.placed)
         if not swaps.finished:
             return False
-        if not moves or not multi.any() or time.perf_counter() > deadline:
+        if not moves or not multi.any() or resolves == _MAX_RESOLVES:
             return True
         # The weekly clients, exactly, around the multi-session placements now made.
         if arcs is None:
@@ -229,5 +234,6 @@ def _improve_by_swaps(g: _Group, plan: _Plan, deadline: float) -> bool:
         placed, _, seconds = _resolve_weekly(g, arcs, fixed, None)
         plan.solver_seconds += seconds
         if _plan_value(g, _Plan(placed=placed)) <= _plan_value(g, plan):
-            return True
+            return True  # the swap-free placements stand
         plan.placed = placed
+    return True
