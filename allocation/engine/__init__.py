@@ -30,6 +30,7 @@ This file only re-exports; each module owns one job:
 - ``bound``: the upper bound and dual prices, by linear-programming duality;
 - ``decompose``: the flow decomposition for referrals seen several times a week;
 - ``cp_sat``: the exact CP-SAT model of a small service;
+- ``swaps``: insertions, one-for-one and two-for-two swaps until none improves;
 - ``explain``: reasons for proposals and explanations for referrals left unplaced;
 - ``fit``: one referral's fit with each therapist, for the coordinator's own choice;
 - ``result``: assignments, the objective, ``result_to_dict``;

@@ -13,6 +13,7 @@ import numpy as np
 from allocation.engine.flow import (
     _FIRST_ARCS_PER_SLOT,
     _PRICE_FROM,
+    _RECENTRE_ARCS_PER_SLOT,
     _first_per_slot,
     _flow_assign,
     _potentials,
@@ -56,7 +57,17 @@ def _flow_bounded(
     bound = int(
         referral_price.sum() + slot_price.sum() + (np.maximum(capacity, 0) * place_price).sum()
     )
-    return used, dist, max(bound, value), bound <= value
+    if bound <= value:
+        return used, dist, value, True
+    # The one-round dual is not tight, and at scale it can be far off (it once allowed
+    # ten times more placements than there are places): solve the relaxation exactly,
+    # from this round's arcs, so that the bound is the relaxation's optimum.
+    # Start from each slot's arcs of least reduced cost under this round's potentials and
+    # the arcs in use (as the pricing rounds do), not from this round's network again.
+    reduced = -arc_v + dist[arc_r] - dist[n_ref + arc_s]
+    start = _first_per_slot(arc_s, reduced, _RECENTRE_ARCS_PER_SLOT) | used
+    used, dist = _flow_assign(arc_r, arc_s, arc_v, slot_owner, capacity, n_ref, start)
+    return used, dist, int(arc_v[used].sum()), True
 
 
 def _prices(dist: np.ndarray, slot_owner: np.ndarray, n_ref: int, n_ther: int):

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from allocation.engine.group import _Group, _Plan
+from allocation.engine.group import _distinct_days, _Group, _Plan
 from allocation.engine.problem import (
     DAY_NAMES,
     PARTS,
@@ -30,7 +30,7 @@ from allocation.engine.scoring import priority_of
 
 # Hard-constraint families, in the order the explanation funnel narrows the therapists.
 FAMILIES = ("modality", "language", "gender", "frequency", "leave", "capacity", "slots")
-_CAPACITY = FAMILIES.index("capacity")
+_NONE = int(np.iinfo(np.int64).max)  # "nobody placed there", for the lowest priority
 
 
 def _language_name(code: str) -> str:
@@ -211,14 +211,40 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
     return "no therapist meets every requirement: " + " -> ".join(steps)
 
 
-def _suggestion(referral: Referral, thers: Sequence[Therapist], family: str, count: int) -> str:
-    """What single change would make ``count`` therapists (``thers``: examples) eligible."""
-    names = ", ".join(t.id for t in thers)
+def _opened(referral: Referral, therapists: Sequence[Therapist], times=(), places=()) -> int:
+    """How many of ``therapists`` would have fitting slots on enough days if the client
+    also gave the ``times`` ((day, part) pairs) or accepted the ``places``."""
+    availability = set(referral.availability) | set(times)
+    k = referral.sessions_per_week
+    count = 0
+    for t in therapists:
+        days = {
+            s.day
+            for s in t.slots
+            if (s.day, s.part) in availability
+            and (referral.accepts_slot_site(s.site) or s.site in places)
+        }
+        count += len(days) >= k
+    return count
+
+
+def _suggestion(
+    referral: Referral,
+    thers: Sequence[Therapist],
+    family: str,
+    hints: bool = True,
+    count: int | None = None,
+) -> str:
+    """What single change of ``family`` would do. ``count`` therapists of the service fail
+    this client's requirements in that family alone; ``thers`` are all of them, or (for
+    the families whose wording counts nothing more) at least the three named."""
+    count = len(thers) if count is None else count
+    names = ", ".join(t.id for t in thers[:3])
 
     def one(singular: str, plural: str) -> str:
         return singular if count == 1 else plural
 
-    who = f"{_plural(count, 'therapist')} ({names}{', ...' if count > len(thers) else ''})"
+    who = f"{_plural(count, 'therapist')} ({names}{', ...' if count > 3 else ''})"
     if family == "modality":
         return (
             f"{who} {one('meets', 'meet')} everything else but {one('does', 'do')} not offer "
@@ -239,25 +265,30 @@ def _suggestion(referral: Referral, thers: Sequence[Therapist], family: str, cou
     if family == "leave":
         ends = [t.on_leave(referral.planned_start) for t in thers]
         back = min(end for _, end in ends if end) + dt.timedelta(days=1)
-        return f"a start on or after {back} would make {who} eligible (back from leave)"
+        opened = sum(t.on_leave(back) is None for t in thers)
+        return (
+            f"{who} {one('meets', 'meet')} everything else but {one('is', 'are')} on leave on "
+            f"{referral.planned_start}; a start on or after {back} would make "
+            f"{opened} of them eligible"
+        )
     if family == "capacity":
         return (
             f"{who} {one('meets', 'meet')} everything else but {one('has', 'have')} no free "
             "place; next in line when one frees up"
         )
-    # Slots: say which change of times or places would open them.
+    # Slots: say which change of times or places would open them, and how many it would.
     k = referral.sessions_per_week
+    plain = (
+        f"{who} {one('meets', 'meet')} everything else but {one('has', 'have')} no free slot "
+        f"in the client's times at {_place_phrase(referral)}"
+        + ("" if k == 1 else f" on {k} different days")
+    )
     if not any(t.slots for t in thers):
         return (
             f"{who} {one('meets', 'meet')} everything else but {one('has', 'have')} no free slots"
         )
-    if not referral.availability:
-        return f"recording when the client is available would let {who} be considered"
-    if len({d for d, _ in referral.availability}) < k:
-        return (
-            f"availability on at least {k} different days ({k} sessions a week) would let "
-            f"{who} be considered"
-        )
+    if not hints:
+        return plain
     missing_times: dict[tuple[int, int], int] = defaultdict(int)
     missing_places: dict[str, int] = defaultdict(int)
     for t in thers:
@@ -268,24 +299,27 @@ def _suggestion(referral: Referral, thers: Sequence[Therapist], family: str, cou
                 missing_times[(s.day, s.part)] += 1
             if in_time and not at_place:
                 missing_places[s.site] += 1
-    hints = []
+    changes = []
     if missing_times:
-        top = sorted(missing_times, key=lambda x: (-missing_times[x], x))[:3]
-        hints.append(f"adding {_times(tuple(top))} to the client's availability")
+        top = tuple(sorted(missing_times, key=lambda x: (-missing_times[x], x))[:3])
+        opened = _opened(referral, thers, times=top)
+        if opened:
+            changes.append(
+                f"adding {_times(top)} to the client's availability would make "
+                f"{opened} of them eligible"
+            )
     if missing_places:
-        top_places = sorted(missing_places, key=lambda x: (-missing_places[x], x))[:2]
-        hints.append(
-            "accepting " + " or ".join("remote sessions" if p == REMOTE else p for p in top_places)
-        )
-    if hints:
-        them = "it" if count == 1 else "some of them"
-        change = " or ".join(hints)
-        return f"{who} {one('lacks', 'lack')} only a fitting slot: {change} would open {them}"
-    return (
-        f"{who} {one('meets', 'meet')} everything else but {one('has', 'have')} no free slot in "
-        "the client's times at "
-        f"{_place_phrase(referral)}" + ("" if k == 1 else f" on {k} different days")
-    )
+        top_places = tuple(sorted(missing_places, key=lambda x: (-missing_places[x], x))[:2])
+        opened = _opened(referral, thers, places=top_places)
+        if opened:
+            changes.append(
+                "accepting "
+                + " or ".join("remote sessions" if p == REMOTE else p for p in top_places)
+                + f" would make {opened} of them eligible"
+            )
+    if changes:
+        return f"{who} {one('lacks', 'lack')} only a fitting slot: " + "; ".join(changes)
+    return plain
 
 
 def _explain_unplaced(
@@ -312,29 +346,22 @@ def _explain_unplaced(
     patterns = 1 << len(FAMILIES)
     popcount = np.array([bin(c).count("1") for c in range(patterns)], dtype=np.uint8)
     n_eligible = np.add.reduce(code == 0, axis=0, dtype=np.int32)
-    # Therapists one relaxed requirement away (a full caseload does not count).
-    one_away = np.array(
-        [popcount[c] == 1 and c != 1 << _CAPACITY for c in range(patterns)], dtype=bool
+    # How many therapists fail each unplaced referral in one family alone (what a single
+    # change would open), and the full failure histogram of those no therapist can take.
+    by_referral = np.ascontiguousarray(code.T)  # (U, T)
+    single_count = np.stack(
+        [
+            np.add.reduce(by_referral == (1 << j), axis=1, dtype=np.int32)
+            for j in range(len(FAMILIES))
+        ],
+        axis=1,
     )
-    wider_count = np.add.reduce(one_away[code], axis=0, dtype=np.int32).tolist()
-    # The first five eligible therapists of each referral: the pairs in referral order,
-    # each pair's rank among its referral's, and the first five ranks kept.
-    pair_u, pair_t = np.nonzero(np.ascontiguousarray((code == 0).T))
-    starts = np.r_[0, np.cumsum(n_eligible)[:-1]]
-    rank = np.arange(len(pair_u)) - starts[pair_u]
-    keep = rank < 5
-    first = np.full((U, 5), -1, dtype=np.int64)
-    first[pair_u[keep], rank[keep]] = pair_t[keep]
-    first_rows = first.tolist()
-    # The full failure histogram only for referrals that no therapist can take.
     blocked = np.flatnonzero(n_eligible == 0)
-    by_referral = np.ascontiguousarray(code[:, blocked].T)  # (B, T)
     B = len(blocked)
     hist = np.bincount(
-        (np.arange(B, dtype=np.int64)[:, None] * patterns + by_referral).ravel(),
+        (np.arange(B, dtype=np.int64)[:, None] * patterns + by_referral[blocked]).ravel(),
         minlength=B * patterns,
     ).reshape(B, patterns)
-    single_count = hist[:, [1 << j for j in range(len(FAMILIES))]]
     funnel = np.stack(
         [
             hist[:, [c for c in range(patterns) if c & ((2 << j) - 1) == 0]].sum(axis=1)
@@ -344,44 +371,72 @@ def _explain_unplaced(
     )
     position = {int(n): i for i, n in enumerate(blocked)}
 
-    # After allocation: free places and the lowest priority placed, per therapist.
+    # After allocation: free places, free slots, and who is placed with each therapist.
     places_left = g.t_cap.copy()
-    lowest = np.full(T, -1, dtype=np.int64)
-    for r, (t, _cols) in plan.placed.items():
+    free_slot = np.ones(len(g.slots), dtype=bool)
+    clients: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    placed_cols = {r: cols for r, (_, cols) in plan.placed.items()}
+    none = _NONE
+    lowest = np.full(T, none, dtype=np.int64)  # lowest priority placed, per therapist
+    for r, (t, cols) in plan.placed.items():
         places_left[t] -= 1
-        p = int(g.priority[r])
-        lowest[t] = p if lowest[t] < 0 else min(lowest[t], p)
+        free_slot[list(cols)] = False
+        clients[t].append((int(g.priority[r]), r))
+        lowest[t] = min(lowest[t], int(g.priority[r]))
+    # Per therapist and unplaced referral: different days of free fitting slots; and per
+    # referral, over every therapist it fits with, the lowest priority placed there and
+    # whether one of them has nobody placed.
+    free_idx = np.flatnonzero(free_slot)
+    free_days = _distinct_days(g.s_t[free_idx], g.s_day[free_idx], g.ok[free_idx][:, rows], T)
+    fits = code == 0
+    min_held = np.where(fits, lowest[:, None], none).min(axis=0).tolist()
+    any_empty = (fits & (lowest == none)[:, None]).any(axis=0).tolist()
+    pair_u, pair_t = np.nonzero(np.ascontiguousarray(fits.T))
+    starts = np.r_[0, np.cumsum(n_eligible)[:-1]]
+    rank = np.arange(len(pair_u)) - starts[pair_u]
+    keep = rank < 5
+    first = np.full((U, 5), -1, dtype=np.int64)
+    first[pair_u[keep], rank[keep]] = pair_t[keep]
+    first_rows = first.tolist()
+    del fits
 
     single_rows = single_count.tolist()
     funnel_rows = funnel.tolist()
-    eligible_counts = n_eligible.tolist()
     ids = [t.id for t in g.thers]
-    places_left, lowest = places_left.tolist(), lowest.tolist()
     priorities = g.priority.tolist()
     for n, row in enumerate(rows.tolist()):
         referral = g.refs[row]
         priority = priorities[row]
         reasons: list[str] = []
         suggestions: list[str] = []
-        outranked = eligible_counts[n] > 0
-        if outranked:
-            key = (tuple(first_rows[n]), eligible_counts[n], referral.sessions_per_week > 1)
-            floor, higher_text, lower_text, states, next_in_line = _outranked_words(
-                key, ids, places_left, lowest
+        pattern = by_referral[n]
+        counts = single_rows[n]
+        if n_eligible[n] > 0:
+            eligible = [t for t in first_rows[n] if t >= 0]
+            held = (min_held[n], any_empty[n], int(n_eligible[n]))
+            lower = []
+            if min_held[n] < priority:  # who ranks lower, with every therapist it fits with
+                lower = [
+                    (r, t)
+                    for t in np.flatnonzero(pattern == 0).tolist()
+                    for p, r in clients.get(t, ())
+                    if p < priority
+                ]
+            reasons.append(_outranked(g, row, eligible, held, lower, ids, free_slot, placed_cols))
+            states = [(t, int(places_left[t]), int(free_days[t, n])) for t in eligible[:3]]
+            reasons.append(_states(g, row, states, ids, lowest))
+            suggestions.append(
+                "next in line when "
+                + " or ".join(ids[t] for t in eligible[:3])
+                + " has a free place and a fitting slot"
             )
-            reasons.append(higher_text if floor >= priority else lower_text)
-            reasons.append(f"{states} (this referral {priority})")
-            suggestions.append(next_in_line)
-            # What places it is a place freeing up; wider requirements only add
-            # therapists who may be just as full, so they are counted, not spelt out.
-            if wider_count[n]:
-                suggestions.append(
-                    "relaxing one requirement would make "
-                    f"{_plural(wider_count[n], 'more therapist')} eligible"
-                )
+            # What places it is a place freeing up; a wider requirement only adds
+            # therapists who may be just as full, so the largest one is named, not advised.
+            ranked = sorted(
+                (-c, j) for j, c in enumerate(counts) if c and FAMILIES[j] != "capacity"
+            )[:1]
         else:
             b = position[n]
-            pattern = by_referral[b]
             reasons.append(_funnel_sentence(referral, funnel_rows[b], T))
             t = int(popcount[pattern].argmin())
             th = g.thers[t]
@@ -398,13 +453,15 @@ def _explain_unplaced(
                 + ")"
             )
             # The two single changes that would open up the most therapists.
-            counts = single_rows[b]
-            ranked = sorted((-count, j) for j, count in enumerate(counts) if count)[:2]
-            for minus_count, j in ranked:
-                picked = np.flatnonzero(pattern == 1 << j)[:3].tolist()
-                suggestions.append(
-                    _suggestion(referral, [g.thers[t] for t in picked], FAMILIES[j], -minus_count)
-                )
+            ranked = sorted((-c, j) for j, c in enumerate(counts) if c)[:2]
+        for _, j in ranked:
+            picked = np.flatnonzero(pattern == 1 << j)
+            family, hints = FAMILIES[j], n_eligible[n] == 0
+            # Every one of them where the wording counts what a change would open; else
+            # the three named.
+            whole = family == "leave" or (family == "slots" and hints)
+            thers = [g.thers[t] for t in (picked if whole else picked[:3]).tolist()]
+            suggestions.append(_suggestion(referral, thers, family, hints, len(picked)))
         if not suggestions:
             suggestions.append(
                 "no single change makes a therapist eligible; review the requirements with "
@@ -419,42 +476,73 @@ def _explain_unplaced(
     return out
 
 
-def _outranked_words(key: tuple, ids: list[str], places_left: list[int], lowest: list[int]):
-    """The wording for referrals that meet every requirement with the same therapists (the
-    first five eligible, and how many in all) but are not placed."""
-    first, total, multi = key
-    eligible = [t for t in first if t >= 0]
-    names = ", ".join(ids[t] for t in eligible)
+def _free_days(g: _Group, row: int, t: int, extra: Sequence[int], free_slot: np.ndarray) -> int:
+    """Different days of therapist ``t``'s fitting slots for ``row`` that are free (or in
+    ``extra``)."""
+    lo, hi = int(g.t_slot_start[t]), int(g.t_slot_start[t + 1])
+    usable = g.ok[lo:hi, row] & free_slot[lo:hi]
+    days = set(g.s_day[lo:hi][usable].tolist())
+    days.update(int(g.s_day[s]) for s in extra if g.ok[s, row])
+    return len(days)
+
+
+def _outranked(g, row, named, held, lower, ids, free_slot, placed_cols) -> str:
+    """Why a referral that meets every requirement with some therapists waits: judged on
+    every one of them (``held``: the lowest priority placed with any of them, whether one
+    has nobody placed, how many there are), not only the five ``named``. ``lower`` lists
+    (referral, therapist) of everyone placed with them who ranks lower."""
+    referral, priority = g.refs[row], int(g.priority[row])
+    lowest, any_empty, total = held
+    names = ", ".join(ids[t] for t in named)
     more = f" and {total - 5} more" if total > 5 else ""
     opening = (
         f"meets every requirement with {_plural(total, 'therapist')} ({names}{more}), but "
         "their places and fitting slots "
     )
-    higher = opening + "went to people ranked higher (waiting longer or at higher risk)"
-    # Someone placed there ranks lower: the objective counts placements first.
-    lower = opening + (
-        "are taken, some by people ranked lower: the allocation places as many people as "
-        "it can first, then ranks them by wait and risk"
+    if not any_empty and lowest > priority:
+        return opening + "went to people ranked higher (waiting longer or at higher risk)"
+    if not any_empty and lowest >= priority:
+        return opening + "went to people ranked at least as high (none ranked lower)"
+    if not lower:  # nobody placed with one of them: the search did not reach this client
+        return opening + "are not all taken: the search for improvements ran out of time"
+    k = referral.sessions_per_week
+    # Could one of them make way: this client in their place, their slots freed?
+    could = any(_free_days(g, row, t, placed_cols[r], free_slot) >= k for r, t in lower)
+    ranked_lower = f"are taken, some by people ranked lower (lowest priority placed there {lowest})"
+    if could:
+        return (
+            opening
+            + ranked_lower
+            + "; one of them could make way for this client, but the search for improvements"
+            " ran out of time"
+        )
+    needs = f"times, places or {k} sessions a week" if k > 1 else "times or places"
+    return (
+        opening
+        + ranked_lower
+        + ": none of them could make way for this client alone, as their slots would not fit"
+        f" this client's {needs}; placing as many people as possible comes first"
     )
-    # The lowest priority placed with any of them (-1 if one has nobody placed).
-    floor = min(lowest[t] for t in eligible)
-    states = []
-    for t in eligible[:3]:
-        if places_left[t] <= 0:
+
+
+def _states(g, row, states, ids, lowest) -> str:
+    """Where each named therapist stands for this referral after the allocation:
+    ``states`` holds (therapist, places left, days with a free fitting slot)."""
+    k = g.refs[row].sessions_per_week
+    out = []
+    for t, places_left, days in states:
+        if places_left <= 0:
             state = "no free place left"
-        elif multi:
+        elif days == 0:
+            state = "the fitting slots are taken"
+        elif days < k:
             state = "too few fitting slots left on different days"
         else:
-            state = "the fitting slots are taken"
-        if lowest[t] >= 0:
+            state = "a free place and fitting slots left, not yet offered"
+        if lowest[t] < _NONE:
             state += f", lowest priority placed there {lowest[t]}"
-        states.append(f"{ids[t]}: {state}")
-    next_in_line = (
-        "next in line when "
-        + " or ".join(ids[t] for t in eligible[:3])
-        + " has a free place and a fitting slot"
-    )
-    return floor, higher, lower, "; ".join(states), next_in_line
+        out.append(f"{ids[t]}: {state}")
+    return "; ".join(out) + f" (this referral {int(g.priority[row])})"
 
 
 def _explain_no_therapists(problem: Problem, ref_ids: Sequence[int]) -> dict[int, Unplaced]:

@@ -277,6 +277,8 @@ class _Plan:
     optimal: bool = True
     upper_bound: int = 0
     solver_seconds: float = 0.0
+    # False when the swap search (swaps.py) ran out of time before it found none left.
+    swaps_done: bool = True
 
 
 def _bundle_value(g: _Group, row: int, t: int, cols: Sequence[int]) -> int:

@@ -18,6 +18,7 @@ from allocation.engine.flow import _flow_assign
 from allocation.engine.group import _Group, _groups, _Plan, _plan_value
 from allocation.engine.problem import Assignment, Problem, Result, Unplaced, _bulk
 from allocation.engine.result import _make_assignment, _objective
+from allocation.engine.swaps import _improve_by_swaps
 
 # Services with more candidate (referral, slot) pairs than this skip the decomposition's
 # improvement rounds, to stay within the time target; the upper bound shows the cost.
@@ -32,6 +33,16 @@ def _solve_group(g: _Group, exact_limit: int, time_limit: float) -> _Plan:
         if _plan_value(g, baseline) > _plan_value(g, plan):
             plan.placed = baseline.placed
             plan.method = "greedy"
+        # Then improve by swaps until none is left (or the time is up).
+        t0 = time.perf_counter()
+        before = _plan_value(g, plan)
+        plan.swaps_done = _improve_by_swaps(g, plan, t0 + time_limit)
+        plan.solver_seconds += time.perf_counter() - t0
+        value = _plan_value(g, plan)
+        if value > before and plan.method == "greedy":
+            plan.method = "greedy+swaps"
+        plan.upper_bound = max(plan.upper_bound, value)
+        plan.optimal = value == plan.upper_bound
     return plan
 
 
@@ -78,7 +89,9 @@ def solve(problem: Problem, *, exact_limit: int = 1_500, time_limit: float = 3.0
     unplaced: dict[int, Unplaced] = {}
     methods: set[str] = set()
     optimal = True
-    bound = 0
+    swaps_done = True
+    bound = placed_bound = priority_bound = 0
+    placed_proven = True
     pairs = candidates = 0
     for ref_ids, ther_ids in _groups(problem).values():
         if not ref_ids:
@@ -99,7 +112,14 @@ def solve(problem: Problem, *, exact_limit: int = 1_500, time_limit: float = 3.0
         build += time.perf_counter() - t0 - plan.solver_seconds
         methods.add(plan.method)
         optimal = optimal and plan.optimal
+        swaps_done = swaps_done and plan.swaps_done
         bound += plan.upper_bound
+        # Each service's bound splits like its value (its placements alone are below
+        # place_scale); summed after the split, so no service's rest carries into another.
+        service_placed, rest = divmod(plan.upper_bound, problem.place_scale)
+        placed_bound += service_placed
+        priority_bound += rest // problem.scale
+        placed_proven = placed_proven and service_placed == len(plan.placed)
         t0 = time.perf_counter()
         for row, (t, cols) in plan.placed.items():
             ri, ti = int(g.ref_ids[row]), int(g.ther_ids[t])
@@ -117,15 +137,23 @@ def solve(problem: Problem, *, exact_limit: int = 1_500, time_limit: float = 3.0
         optimal=optimal,
         upper_bound=bound,
     )
-    # The bound is a sum of placement values, so it splits like the objective itself.
-    bound_placed, rest = divmod(bound, problem.place_scale)
-    bound_priority = rest // problem.scale
-    objective["placed_bound"] = bound_placed
-    objective["priority_gap"] = (
-        round(max(bound_priority - objective["priority"], 0) / bound_priority, 6)
-        if bound_priority > 0
-        else 0.0
+    # What is proven: no allocation places more than placed_bound; when that is the
+    # number placed, none placing as many has more priority than priority_bound.
+    objective["placed_bound"] = placed_bound
+    if placed_proven:
+        objective["priority_bound"] = priority_bound
+        objective["priority_gap"] = (
+            round((priority_bound - objective["priority"]) / priority_bound, 6)
+            if priority_bound > 0
+            else 0.0
+        )
+    else:
+        objective["priority_bound"] = None
+        objective["priority_gap"] = None
+    objective["proven"] = (
+        "optimal" if optimal else ("number placed" if placed_proven else "bound only")
     )
+    objective["no_improving_swap"] = swaps_done
     stats = {
         "considered": len(problem.referrals),
         "therapists": len(problem.therapists),

@@ -271,10 +271,12 @@ def check_reasons(problem, result):
             assert match and int(match.group(1)) == len(fits), (first, fits)
             listed = match.group(2).split(" and ")[0].split(", ")
             assert set(listed) <= set(fits)
-            higher = all(
-                placed_at.get(tid) and min(placed_at[tid]) >= u["priority"] for tid in listed
-            )
+            # Judged on every therapist who fits, not only those listed.
+            held = [p for tid in fits for p in placed_at.get(tid, [])]
+            higher = bool(held) and min(held) > u["priority"]
             assert ("went to people ranked higher" in first) == higher
+            as_high = bool(held) and min(held) >= u["priority"]
+            assert ("went to people ranked at least as high" in first) == (as_high and not higher)
         else:
             assert first.startswith(
                 f"no therapist meets every requirement: {len(service)} therapist"

@@ -69,8 +69,9 @@ def test_the_engine_package_imports_nothing_from_django_or_the_database():
     )
     assert run.returncode == 0, run.stderr
     seen = json.loads(run.stdout)
-    # The split by job is there (parsing, flow, CP-SAT, explanations, greedy, the bound).
-    for job in ("parse", "flow", "cp_sat", "explain", "baseline", "bound"):
+    # The split by job is there (parsing, flow, CP-SAT, explanations, greedy, the bound,
+    # the swap search).
+    for job in ("parse", "flow", "cp_sat", "explain", "baseline", "bound", "swaps"):
         assert f"allocation.engine.{job}" in seen["modules"]
     assert "ortools" in {name.split(".")[0] for name in seen["loaded"]}
     leaked = sorted(name for name in seen["loaded"] if name.split(".")[0] in FORBIDDEN)

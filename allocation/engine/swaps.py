@@ -1,0 +1,239 @@
+"""Swaps: improve a service's placements until no simple exchange improves them.
+
+The decomposition (and greedy's fallback) can leave a client seen several times a week
+holding a place that a higher-ranked client could take, or the reverse: a min-cost flow
+cannot express "k slots of one therapist". ``_improve_by_swaps`` searches, therapist by
+therapist, every
+
+- insertion: a waiting client takes a free place and free fitting slots;
+- one-for-one swap: a placed client makes way for a waiting one in their place;
+- two-for-two swap: two clients placed with one therapist make way for two waiting ones;
+
+and makes the best improving one (the objective's value: people placed, then priority,
+then fit), until none is left; the weekly clients are then re-placed by the exact flow
+around the multi-session placements, and the search runs again if that helped. Any
+improving exchange of one or two placed clients for as many waiting ones, across any
+therapists, reduces to one of these (docs/allocation.md, "Method, and what is exact"), so
+when it ends within its time the allocation has no improving one-for-one or two-for-two
+swap.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+
+from allocation.engine.decompose import _resolve_weekly
+from allocation.engine.group import _bundle_value, _Group, _Plan, _plan_value
+
+
+class _Swaps:
+    """Placements under change: slot holders, loads, and who is waiting."""
+
+    def __init__(self, g: _Group, placed: dict[int, tuple[int, tuple[int, ...]]]):
+        self.g = g
+        self.holder = np.full(len(g.slots), -1, dtype=np.int64)
+        self.load = np.zeros(len(g.thers), dtype=np.int64)
+        self.at: list[set[int]] = [set() for _ in g.thers]
+        self.placed: dict[int, tuple[int, tuple[int, ...]]] = {}
+        self.value: dict[int, int] = {}
+        self.waiting = g.eligible.any(axis=0)
+        for row, (t, cols) in placed.items():
+            self.put(row, t, cols, _bundle_value(g, row, t, cols))
+        problem, weights = g.problem, g.problem.weights
+        # An upper bound on any bundle's value, per referral and therapist (the slot
+        # bonuses at their most), for pruning.
+        self.top = problem.place_scale + problem.scale * g.priority + weights.fit_site
+        self.top = self.top + weights.fit_time
+
+    def put(self, row: int, t: int, cols: tuple[int, ...], value: int) -> None:
+        self.placed[row] = (t, cols)
+        self.value[row] = value
+        self.holder[list(cols)] = row
+        self.load[t] += 1
+        self.at[t].add(row)
+        self.waiting[row] = False
+
+    def drop(self, row: int) -> None:
+        t, cols = self.placed.pop(row)
+        del self.value[row]
+        self.holder[list(cols)] = -1
+        self.load[t] -= 1
+        self.at[t].discard(row)
+        self.waiting[row] = True
+
+    def best_at(self, t: int, deadline: float):
+        """The best improving move at therapist ``t``: (gain, taken out, put in) or None.
+
+        ``put in`` lists (row, slots, value). Taken out: nobody (an insertion, if there is a
+        free place), one placed client, or two.
+        """
+        g = self.g
+        lo, hi = int(g.t_slot_start[t]), int(g.t_slot_start[t + 1])
+        if hi == lo or g.t_cap[t] <= 0:
+            return None
+        rows = np.flatnonzero(g.eligible[t] & self.waiting)
+        if not len(rows):
+            return None
+        ok = g.ok[lo:hi][:, rows]  # (slots of t, waiting referrals)
+        top = self.top[rows] + g.pair_fit(t, rows)
+        k = g.r_k[rows]
+        days = g.s_day[lo:hi]
+        free = [s for s in range(lo, hi) if self.holder[s] < 0]
+        here = sorted(self.at[t])
+        cap = int(g.t_cap[t])
+        options: list[tuple[int, ...]] = []
+        if self.load[t] < cap and free:
+            options.append(())
+        options.extend((p,) for p in here)
+        options.extend(itertools.combinations(here, 2))
+        best = None
+        for out in options:
+            if time.perf_counter() > deadline:
+                break
+            out_value = sum(self.value[p] for p in out)
+            avail = sorted(free + [s for p in out for s in self.placed[p][1]])
+            if not avail:
+                continue
+            n_in = max(len(out), 1)
+            local = [s - lo for s in avail]
+            # Referrals with fitting slots on enough different days among ``avail``.
+            covered = np.zeros(len(rows), dtype=np.int64)
+            for d in sorted({int(days[i]) for i in local}):
+                same = [i for i in local if days[i] == d]
+                covered += ok[same].any(axis=0)
+            possible = covered >= k
+            if n_in == 1:
+                possible &= top > out_value
+            else:
+                ceiling = int(top[possible].max()) if possible.any() else 0
+                possible &= top > out_value - ceiling
+            if not possible.any():
+                continue
+            found = self._fill(t, rows[possible], top[possible], avail, out_value, n_in)
+            if found is not None and (best is None or found[0] > best[0]):
+                best = (found[0], out, found[1])
+        return best
+
+    def _bundles(self, row: int, t: int, avail: list[int]) -> list[tuple[int, int]]:
+        """(value, bit mask over ``avail``) of every k-slot bundle of ``row`` in ``avail``."""
+        g = self.g
+        k = int(g.r_k[row])
+        mine = [i for i, s in enumerate(avail) if g.ok[s, row]]
+        out = []
+        for combo in itertools.combinations(mine, k):
+            if len({int(g.s_day[avail[i]]) for i in combo}) < k:
+                continue
+            cols = [avail[i] for i in combo]
+            out.append((_bundle_value(g, row, t, cols), sum(1 << i for i in combo)))
+        out.sort(reverse=True)
+        return out
+
+    def _fill(self, t, rows, top, avail, out_value, n_in):
+        """The best set of ``n_in`` waiting referrals for the slots ``avail`` worth more
+        than ``out_value``: (gain, [(row, slots, value)]) or None."""
+        order = np.argsort(-top, kind="stable")
+        rows, top = rows[order].tolist(), top[order].tolist()
+
+        def cols_of(mask: int) -> tuple[int, ...]:
+            return tuple(s for i, s in enumerate(avail) if mask >> i & 1)
+
+        if n_in == 1:
+            best = None
+            for row, ceiling in zip(rows, top, strict=True):
+                if ceiling <= (best[0] if best else out_value):
+                    break
+                bundles = self._bundles(row, t, avail)
+                if bundles and bundles[0][0] > (best[0] if best else out_value):
+                    best = (bundles[0][0], row, bundles[0][1])
+            if best is None:
+                return None
+            value, row, mask = best
+            return value - out_value, [(row, cols_of(mask), value)]
+        bundles: dict[int, list[tuple[int, int]]] = {}
+        best = None
+        for i, (r1, c1) in enumerate(zip(rows, top, strict=True)):
+            if i + 1 >= len(rows) or c1 + top[i + 1] <= (best[0] if best else out_value):
+                break
+            for r2, c2 in zip(rows[i + 1 :], top[i + 1 :], strict=True):
+                floor = best[0] if best else out_value
+                if c1 + c2 <= floor:
+                    break
+                b1 = bundles.setdefault(r1, self._bundles(r1, t, avail))
+                b2 = bundles.setdefault(r2, self._bundles(r2, t, avail))
+                for v1, m1 in b1:
+                    if not b2 or v1 + b2[0][0] <= floor:
+                        break
+                    for v2, m2 in b2:
+                        if v1 + v2 <= floor:
+                            break
+                        if m1 & m2 == 0:
+                            best = (v1 + v2, (r1, m1, v1), (r2, m2, v2))
+                            floor = v1 + v2
+                            break
+        if best is None:
+            return None
+        total, (r1, m1, v1), (r2, m2, v2) = best
+        return total - out_value, [(r1, cols_of(m1), v1), (r2, cols_of(m2), v2)]
+
+    def improve(self, deadline: float) -> int:
+        """Make improving moves, therapist by therapist, until a full round finds none.
+        Returns the number of moves made; stops early at ``deadline``."""
+        moves = 0
+        T = len(self.g.thers)
+        stale = set(range(T))
+        while stale and time.perf_counter() <= deadline:
+            t = min(stale)
+            stale.discard(t)
+            move = self.best_at(t, deadline)
+            if move is None:
+                continue
+            _, out, put_in = move
+            for p in out:
+                self.drop(p)
+            for row, cols, value in put_in:
+                self.put(row, t, cols, value)
+            moves += 1
+            # Those taken out wait now: every therapist of theirs may have a move again,
+            # and this one may have another.
+            stale.add(t)
+            for p in out:
+                stale.update(np.flatnonzero(self.g.eligible[:, p]).tolist())
+        self.finished = not stale
+        return moves
+
+
+# Exact weekly re-solves between swap searches, at most: each costs a full flow, and
+# the later ones gain little.
+_MAX_RESOLVES = 2
+
+
+def _improve_by_swaps(g: _Group, plan: _Plan, deadline: float) -> bool:
+    """Improve ``plan`` in place by swaps and exact weekly re-solves (see the module).
+
+    Always ends with a swap search that found nothing to improve, unless the time ran
+    out: returns True then, False if it stopped at ``deadline``.
+    """
+    arcs = None
+    multi = g.r_k > 1
+    for resolves in range(_MAX_RESOLVES + 1):
+        swaps = _Swaps(g, plan.placed)
+        moves = swaps.improve(deadline)
+        if moves:
+            plan.placed = dict(swaps.placed)
+        if not swaps.finished:
+            return False
+        if not moves or not multi.any() or resolves == _MAX_RESOLVES:
+            return True
+        # The weekly clients, exactly, around the multi-session placements now made.
+        if arcs is None:
+            arcs = g.arcs()
+        fixed = {r: p for r, p in plan.placed.items() if multi[r]}
+        placed, _, seconds = _resolve_weekly(g, arcs, fixed, None)
+        plan.solver_seconds += seconds
+        if _plan_value(g, _Plan(placed=placed)) <= _plan_value(g, plan):
+            return True  # the swap-free placements stand
+        plan.placed = placed
+    return True

@@ -1,0 +1,142 @@
+"""An independent search for improving swaps in a proposal set, on the raw problem dict.
+
+A *swap* takes some placed referrals out and puts the same number (or one more) of
+waiting referrals in, each with any therapist and slots that keep every hard constraint
+given everyone else's proposals. It improves when it places more people, or as many with
+more priority, or as many with as much priority and more fit (the engine's objective).
+The search here reads only the problem and the result dicts (rules from
+docs/allocation.md via engine_oracle), never the engine's internals.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from tests.allocation.engine_oracle import (
+    bundle_fit,
+    day_of,
+    free_places,
+    pair_allowed,
+    priority_of,
+    slot_fits,
+)
+
+
+def options_of(problem):
+    """Per referral id: its priority and every (therapist, slot keys, fit) it could take."""
+    out = {}
+    for referral in problem["referrals"]:
+        k = referral.get("sessions_per_week", 1)
+        mine = []
+        for therapist in problem["therapists"]:
+            if not pair_allowed(referral, therapist, problem):
+                continue
+            fitting = [s for s in therapist["slots"] if slot_fits(referral, s)]
+            for bundle in itertools.combinations(fitting, k):
+                if len({day_of(s["day"]) for s in bundle}) == k:
+                    mine.append(
+                        (
+                            therapist["id"],
+                            frozenset((therapist["id"], s["id"]) for s in bundle),
+                            bundle_fit(referral, therapist, bundle),
+                        )
+                    )
+        out[referral["id"]] = (priority_of(referral, problem.get("today")), mine)
+    return out
+
+
+class State:
+    """The proposals as slot holders and therapist loads."""
+
+    def __init__(self, problem, result, options=None):
+        self.options = options if options is not None else options_of(problem)
+        self.caps = {t["id"]: free_places(t) for t in problem["therapists"]}
+        self.placed = {}  # referral -> (therapist, slot keys, fit)
+        for a in result["assignments"]:
+            keys = frozenset((a["therapist"], s["id"]) for s in a["slots"])
+            self.placed[a["referral"]] = (a["therapist"], keys, a["fit"])
+        self.waiting = [u["referral"] for u in result["unplaced"]]
+        self.used = set().union(*(keys for _, keys, _ in self.placed.values()))
+        self.load = {}
+        for tid, _, _ in self.placed.values():
+            self.load[tid] = self.load.get(tid, 0) + 1
+
+    def priority(self, rid):
+        return self.options[rid][0]
+
+    def fitting(self, rid, removed=()):
+        """The options of ``rid`` open once the placed referrals ``removed`` are taken out."""
+        freed_slots = set().union(*(self.placed[p][1] for p in removed)) if removed else set()
+        freed_places = {}
+        for p in removed:
+            tid = self.placed[p][0]
+            freed_places[tid] = freed_places.get(tid, 0) + 1
+        out = []
+        for tid, keys, fit in self.options[rid][1]:
+            if self.load.get(tid, 0) - freed_places.get(tid, 0) >= self.caps[tid]:
+                continue
+            if all(k not in self.used or k in freed_slots for k in keys):
+                out.append((tid, keys, fit))
+        return out
+
+
+def improving_swap(problem, result, options=None):
+    """The first improving insertion, one-for-one or two-for-two swap found, or None.
+
+    Each is returned as (taken out, put in). Exhaustive over every placed referral and
+    pair of placed referrals; the referrals put in are searched best first and the search
+    stops as soon as no remaining pair could improve.
+    """
+    state = State(problem, result, options)
+    for u in state.waiting:
+        if state.fitting(u):
+            return ((), (u,))
+    placed = sorted(state.placed)
+    for p in placed:
+        _, _, p_fit = state.placed[p]
+        for u in state.waiting:
+            if state.priority(u) < state.priority(p):
+                continue
+            for _, _, fit in state.fitting(u, (p,)):
+                if (state.priority(u), fit) > (state.priority(p), p_fit):
+                    return ((p,), (u,))
+    # Two for two: each referral put in uses a place or slot freed by the two taken out
+    # (one that uses neither would fit on its own, found above), so it is a client of one
+    # of their therapists.
+    waiting_at = {}
+    for u in state.waiting:
+        for tid in {tid for tid, _, _ in state.options[u][1]}:
+            waiting_at.setdefault(tid, []).append(u)
+    for p1, p2 in itertools.combinations(placed, 2):
+        out_priority = state.priority(p1) + state.priority(p2)
+        out_fit = state.placed[p1][2] + state.placed[p2][2]
+        near = set(waiting_at.get(state.placed[p1][0], ())) | set(
+            waiting_at.get(state.placed[p2][0], ())
+        )
+        open_ = {u: state.fitting(u, (p1, p2)) for u in near}
+        ranked = sorted((u for u in open_ if open_[u]), key=lambda u: -state.priority(u))
+        for i, u1 in enumerate(ranked):
+            if (
+                state.priority(u1) + (state.priority(ranked[i + 1]) if i + 1 < len(ranked) else 0)
+                < out_priority
+            ):
+                break
+            for u2 in ranked[i + 1 :]:
+                total = state.priority(u1) + state.priority(u2)
+                if total < out_priority:
+                    break
+                for (t1, k1, f1), (t2, k2, f2) in itertools.product(open_[u1], open_[u2]):
+                    if k1 & k2:
+                        continue
+                    if t1 == t2:
+                        freed = sum(state.placed[p][0] == t1 for p in (p1, p2))
+                        if state.load.get(t1, 0) - freed + 2 > state.caps[t1]:
+                            continue
+                    if (total, f1 + f2) > (out_priority, out_fit):
+                        return ((p1, p2), (u1, u2))
+    return None
+
+
+def fits_instead(state, u, p):
+    """Could waiting referral ``u`` take placed referral ``p``'s place and slots instead?"""
+    return bool(state.fitting(u, (p,)))
