@@ -5,7 +5,10 @@ class IntakeConfig(AppConfig):
     name = "intake"
 
     def ready(self) -> None:
-        from intake import messages, retention
+        from common import pages
+        from intake import messages, retention, rights
 
         messages.register()
         retention.register()
+        # A referral under restriction: a banner on its staff pages.
+        pages.register_record_notice(rights.restriction_notice)
