@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from allocation import decisions, engine_input, services, waiting
 from intake import rights
-from intake.models import RightsRequest
+from intake.models import Referral, RightsRequest
 from notifications import printing, sending
 from notifications.models import Notification
 from notifications.outbox import notification_queue
@@ -403,3 +403,29 @@ def test_lifting_needs_a_reason_and_the_client_told_and_refusing_lifts_it(client
     assert referral.restricted_at is None
     assert request.restriction_lifted_by == coordinator
     assert request.restriction_lift_reason == "The address was checked"
+
+
+def test_retention_keeps_a_referral_under_restriction_and_deletes_requests_with_one_gone(
+    settings, coordinator
+):
+    from intake import retention
+
+    settings.RETENTION_REFERRAL_NOT_SEEN_YEARS = 8
+    now = timezone.now()
+    old = retention.years_before(now, 8) - dt.timedelta(days=1)
+    kept = factories.ReferralFactory(client__service=coordinator.service, status="withdrawn")
+    gone = factories.ReferralFactory(client__service=coordinator.service, status="withdrawn")
+    restriction = _open(kept, coordinator, kind="restriction")
+    correction = _open(gone, coordinator)
+    Referral.objects.filter(pk__in=[kept.pk, gone.pk]).update(updated_at=old)
+
+    assert retention.referrals_not_seen_remove(now, 100) == 1
+
+    assert Referral.objects.filter(pk=kept.pk).exists()
+    assert not Referral.objects.filter(pk=gone.pk).exists()
+    assert not RightsRequest.objects.filter(pk=correction.pk).exists()
+    rights.restriction_lift(
+        request=restriction, user=coordinator, reason="Claim settled", client_told=True
+    )
+    assert retention.referrals_not_seen_remove(now, 100) == 1
+    assert not Referral.objects.filter(pk=kept.pk).exists()
