@@ -98,6 +98,12 @@ def _allocate(
             f"{current.reference} is now '{current.get_status_display()}', so it cannot be "
             "allocated again. Nothing was changed."
         )
+    if current.restricted_at is not None:
+        raise AllocationError(
+            f"{current.reference}: the client has restricted the use of their record (a rights "
+            "request), so they cannot be allocated until the restriction is lifted. Nothing "
+            "was changed."
+        )
     if Hold.objects.filter(referral=current, released_at__isnull=True).exists():
         raise AllocationError(f"{current.reference} is on hold. Release the hold first.")
     finished_allocations_release(therapist)

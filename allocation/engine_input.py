@@ -12,8 +12,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import (
+    BooleanField,
     Case,
     Exists,
+    ExpressionWrapper,
     OuterRef,
     Q,
     When,
@@ -190,7 +192,10 @@ def referral_values(referrals):
     finished = Q(assessment__status=Assessment.Status.FINISHED)
     return referrals.annotate(
         open_flag=Exists(open_flag),
-        on_hold=Exists(open_hold),
+        # A restriction the client asked for (intake.rights) holds a referral like a hold.
+        on_hold=ExpressionWrapper(
+            Q(Exists(open_hold)) | Q(restricted_at__isnull=False), output_field=BooleanField()
+        ),
         modality=Case(When(finished, then="assessment__recommendation_modality")),
         sessions=Case(When(finished, then="assessment__recommendation_sessions_per_week")),
         assessor=Case(When(finished, then="assessment__assessor_id")),

@@ -129,6 +129,7 @@ class WaitingRow:
             and self.proposal.placed
             and self.proposal.decision == Proposal.Decision.OPEN
             and self.hold is None
+            and self.referral.restricted_at is None
             and self.referral.status == Referral.Status.AWAITING_ALLOCATION
         )
 
@@ -183,7 +184,10 @@ def _waiting_filtered(*, user, filters: WaitingFilters, run):
         .filter(status__in=(Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED))
         .select_related("client", "preferences", "preferences__site")
         .annotate(
-            on_hold=Exists(open_hold),
+            # A restriction the client asked for holds them too (intake.rights).
+            on_hold=ExpressionWrapper(
+                Q(Exists(open_hold)) | Q(restricted_at__isnull=False), output_field=BooleanField()
+            ),
             proposed=Exists(in_run.filter(therapist__isnull=False)),
             no_match=Exists(in_run.filter(therapist__isnull=True)),
             risk_rank=RISK_ORDER,

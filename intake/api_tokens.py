@@ -130,3 +130,64 @@ def api_tokens_live(*, user):
     return ApiToken.objects.filter(
         user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
     )
+
+
+# --- The service admin's page (intake/token_views.py) ------------------------------------------
+
+ACCOUNTS_SHOWN = 50
+TOKENS_SHOWN = 20
+
+
+def integration_accounts(*, user) -> list:
+    """The user's service's integration accounts (partner referrer role), by username, at
+    most ACCOUNTS_SHOWN, each with its newest TOKENS_SHOWN tokens prefetched as `tokens`."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Prefetch
+
+    from common import roles
+
+    if not user.service_id:
+        return []
+    return list(
+        get_user_model()
+        .objects.filter(service_id=user.service_id, groups__name=roles.PARTNER_REFERRER)
+        .distinct()
+        .order_by("username")
+        .prefetch_related(
+            Prefetch(
+                "api_tokens",
+                queryset=ApiToken.objects.order_by("-created_at", "-id")[:TOKENS_SHOWN],
+                to_attr="tokens",
+            )
+        )[:ACCOUNTS_SHOWN]
+    )
+
+
+def integration_account_get(*, user, public_id):
+    """One integration account of the user's service, or None."""
+    from django.contrib.auth import get_user_model
+
+    from common import roles
+
+    if not user.service_id:
+        return None
+    return (
+        get_user_model()
+        .objects.filter(
+            service_id=user.service_id,
+            groups__name=roles.PARTNER_REFERRER,
+            public_id=public_id,
+        )
+        .first()
+    )
+
+
+def api_token_get(*, user, token_id: int) -> ApiToken | None:
+    """One token of an account of the user's service, or None."""
+    if not user.service_id:
+        return None
+    return (
+        ApiToken.objects.select_related("user")
+        .filter(pk=token_id, user__service_id=user.service_id)
+        .first()
+    )

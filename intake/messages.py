@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from intake import drafts, selectors
+from intake import drafts, rights, selectors
 from intake.models import Referral
 from notifications import kinds
 from notifications.kinds import CLIENT, DUTY_INBOX, EMAIL, LETTER, SMS, STAFF, KindSpec
@@ -94,3 +94,5 @@ def register() -> None:
         selectors.client_contact_options, supply_many=selectors.clients_contact_options
     )
     kinds.register_waiting(selectors.referrals_waiting_since)
+    # A restriction the client asked for holds every message to them or their GP.
+    kinds.register_restriction(rights.restriction_hold_reason)

@@ -114,6 +114,10 @@ class Referral(BaseModel):
     hopes = encryption.EncryptedTextField(blank=True)
     previous_help = encryption.EncryptedTextField(blank=True)
     current_services = models.JSONField(default=list, blank=True)
+    # Since when a restriction the client asked for (UK GDPR Art. 18) has been in force;
+    # null when none is. Kept by intake.rights alone, from the rights requests, so that
+    # sending, allocation and every staff page read it without another query.
+    restricted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["received_at"]
@@ -359,6 +363,106 @@ class RiskFlagRepeat(BaseModel):
 
     class Meta:
         ordering = ["seen_at", "id"]
+
+
+# --- Rights requests ----------------------------------------------------------------------
+
+
+class RightsRequest(BaseModel):
+    """A client's request to correct their record (UK GDPR Art. 16) or to restrict its use
+    (Art. 18), worked by staff as a task until it is completed with an outcome.
+
+    Written only by intake.rights. A restriction is in force from when it is recorded until
+    it is lifted (or refused), and `Referral.restricted_at` says so."""
+
+    class Kind(models.TextChoices):
+        CORRECTION = "correction", "Correction"
+        RESTRICTION = "restriction", "Restriction"
+
+    class Source(models.TextChoices):
+        PHONE = "phone", "Phone call"
+        LETTER = "letter", "Letter"
+        EMAIL = "email", "Email"
+        IN_PERSON = "in_person", "In person"
+        PORTAL = "portal", "Client portal"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        REFUSED = "refused", "Refused"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="rights_requests")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # What the client asks, in their words or as noted by staff.
+    details = encryption.EncryptedTextField()
+    received_on = models.DateField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # One calendar month from receipt (Art. 12(3)); up to two more with a reason.
+    first_due_on = models.DateField()
+    due_on = models.DateField()
+    extension_months = models.PositiveSmallIntegerField(default=0)
+    extension_reason = encryption.EncryptedTextField(blank=True)
+    extended_at = models.DateTimeField(null=True, blank=True)
+    extended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    # Done: what was corrected or restricted. Refused: why.
+    outcome = encryption.EncryptedTextField(blank=True)
+    client_told_of_ico = models.BooleanField(default=False)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    restriction_lifted_at = models.DateTimeField(null=True, blank=True)
+    restriction_lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    restriction_lift_reason = encryption.EncryptedTextField(blank=True)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [
+            # The task list: a service's open requests, soonest due first.
+            models.Index(fields=["service", "status", "due_on", "id"], name="rights_task_list"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="open", completed_at__isnull=True)
+                    | (
+                        ~models.Q(status="open")
+                        & models.Q(completed_at__isnull=False)
+                        & ~models.Q(outcome="")
+                    )
+                ),
+                name="rights_completed_with_outcome",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="refused") | models.Q(client_told_of_ico=True),
+                name="rights_refusal_tells_of_ico",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(restriction_lifted_at__isnull=True)
+                | (models.Q(kind="restriction") & ~models.Q(restriction_lift_reason="")),
+                name="rights_lift_is_a_restriction_with_reason",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(extension_months__lte=2), name="rights_extension_at_most_2"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} request on {self.referral_id}"
+
+    @property
+    def in_force(self) -> bool:
+        """A restriction still in force."""
+        return self.kind == self.Kind.RESTRICTION and self.restriction_lifted_at is None
 
 
 from intake.api_tokens import ApiToken, ApiTokenUse  # noqa: E402, F401  (partner API tokens)

@@ -10,7 +10,8 @@ Four categories, each registered in `IntakeConfig.ready()`:
   about it (an assessment appointment, an assessment, an allocation, a therapy: any row
   that protects the referral from deletion). `RETENTION_REFERRAL_NOT_SEEN_YEARS` after it
   was last changed, it is deleted with what only it owns (preferences, questionnaire
-  answers, consent records, messages), and its client too when they have no other referral.
+  answers, consent records, rights requests, messages), and its client too when they have
+  no other referral. A referral under a restriction the client asked for is not deleted.
 - `intake.clinical_records_due`: every other closed referral (ended, or withdrawn or
   signposted after care began or a risk was recorded) is a mental health record. After
   `RETENTION_CLINICAL_RECORD_YEARS` it is due for review, and this category only counts
@@ -41,6 +42,7 @@ from intake.models import (
     MeasureResponse,
     Referral,
     ReferralDraft,
+    RightsRequest,
     RiskFlag,
 )
 
@@ -84,7 +86,11 @@ def _held() -> Q:
 def referrals_not_seen_due(*, now: datetime) -> QuerySet[Referral]:
     cutoff = years_before(now, settings.RETENTION_REFERRAL_NOT_SEEN_YEARS)
     return (
-        Referral.objects.filter(status__in=NOT_SEEN, updated_at__lt=cutoff)
+        # A restriction in force (Art. 18) may be the client keeping the record for a legal
+        # claim: it is not deleted while one is.
+        Referral.objects.filter(
+            status__in=NOT_SEEN, updated_at__lt=cutoff, restricted_at__isnull=True
+        )
         .exclude(_held())
         .order_by("updated_at", "pk")
     )
@@ -137,6 +143,7 @@ def referrals_not_seen_remove(now: datetime, batch_size: int) -> int:
     notifications_delete_for_referrals(referral_ids=referral_ids)
     MeasureResponse.objects.filter(referral_id__in=referral_ids).delete()
     ConsentRecord.objects.filter(referral_id__in=referral_ids).delete()
+    RightsRequest.objects.filter(referral_id__in=referral_ids).delete()
     Referral.objects.filter(pk__in=referral_ids).delete()  # preferences go with it
     # A client with no referral left has nothing the service still needs.
     orphans = Client.objects.filter(pk__in=client_ids, referrals__isnull=True)

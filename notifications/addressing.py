@@ -62,6 +62,11 @@ def address(notification: Notification) -> Plan | Undeliverable:
         )
         return Plan(kinds.EMAIL, user.email, who, None)
 
+    # Client and GP: nothing while the client has restricted the use of their record (staff
+    # alerts above still go: risk and safeguarding duties do not stop).
+    held = kinds.restricted(notification.referral)
+    if held:
+        return Undeliverable(held, follow_up=False)
     # Client and GP: what the client agreed to, read now, not when the message was queued.
     contact = kinds.contact_options(client_id=notification.referral.client_id)
     if notification.recipient == kinds.GP:

@@ -4,8 +4,9 @@ and the registry through which the apps above tell the outbox what it needs from
 Notifications knows no app. Each app registers its own kinds in its `AppConfig.ready()`
 (`register`, with an example context for staff previews and, where events can overtake a
 queued message, why it is no longer needed). Intake registers the one function that reads
-a client's contact details and consent at send time (`register_contact`), and where the
-people still waiting are (`register_waiting`). No database here.
+a client's contact details and consent at send time (`register_contact`), where the
+people still waiting are (`register_waiting`), and whether the client has restricted the use
+of their record (`register_restriction`). No database here.
 
 The templates live in templates/notifications/messages/<kind>.*: `.html` (subject, heading
 and body blocks shared by the email and the letter), `.txt` (the plain-text email) and,
@@ -202,6 +203,23 @@ def referrals_waiting(*, before: datetime) -> Any:
     if not _WAITING:
         raise LookupError("no app has registered which referrals are waiting")
     return _WAITING[0](before=before)
+
+
+_RESTRICTED: list[Callable[[Any], str]] = []
+
+
+def register_restriction(supply: Callable[[Any], str]) -> None:
+    """Called from intake's `ready()`: `supply(referral)` says why nothing routine may go to
+    the client or their GP about this referral now ("" when nothing stops it): a
+    restriction of use the client asked for. Asked at send time and when letters are
+    printed, like consent."""
+    _RESTRICTED[:] = [supply]
+
+
+def restricted(referral: Any) -> str:
+    if referral is None or not _RESTRICTED:
+        return ""
+    return _RESTRICTED[0](referral)
 
 
 def parse_context(raw: dict[str, Any]) -> dict[str, Any]:

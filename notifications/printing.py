@@ -85,6 +85,9 @@ def print_batch_create(*, user) -> PrintBatch | None:
 def _letter_consent_gone(notification: Notification, contacts: dict[int, ContactOptions]) -> str:
     if notification.referral is None or notification.recipient not in (kinds.CLIENT, kinds.GP):
         return ""
+    held = kinds.restricted(notification.referral)
+    if held:
+        return held.replace("Not sent", "Not printed", 1)
     contact = contacts[notification.referral.client_id]
     if notification.recipient == kinds.GP and not contact.gp_share_ok:
         return "Not printed: the client withdrew agreement to us telling their GP."

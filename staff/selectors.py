@@ -22,6 +22,7 @@ from assessment.selectors import risk_flags_open
 from common import roles
 from common.selectors import staff_active
 from intake.models import Referral
+from intake.rights import rights_tasks_counts
 from intake.selectors import referral_list, referral_waiting_counts
 from therapy.selectors import progress_flags_open, therapist_caseload
 
@@ -51,6 +52,8 @@ class StaffHome:
     staff: Any = None
     staff_total: int | None = None
     therapist_count: int | None = None
+    # Office work (coordinators and service admins): open and overdue rights requests.
+    rights_tasks: Any = None
 
 
 def staff_home_for(*, user) -> StaffHome:
@@ -86,4 +89,6 @@ def staff_home_for(*, user) -> StaffHome:
     if user.has_role(roles.SERVICE_ADMIN):
         shown["staff"], shown["staff_total"] = staff_active(user=user)
         shown["therapist_count"] = therapist_list(user=user).count()
+    if user.has_role(roles.COORDINATOR) or user.has_role(roles.SERVICE_ADMIN):
+        shown["rights_tasks"] = rights_tasks_counts(user=user)
     return StaffHome(roles=sorted(user.role_names), has_service=bool(user.service_id), **shown)

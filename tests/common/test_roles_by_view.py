@@ -24,6 +24,8 @@ from allocation import services as allocation_services
 from allocation.models import Proposal, ProposalRun
 from assessment import services as assessment_services
 from common import roles
+from intake import rights
+from intake.api_tokens import api_token_issue
 from intake.models import Referral, RiskFlag
 from notifications import printing, sending
 from notifications.outbox import notification_queue
@@ -90,6 +92,17 @@ PAGES: dict[str, Page] = {
     "staff-referral-list": page("GET", "", ALL_STAFF, other=200),
     "staff-referral-detail": page("GET", "referral", ALL_STAFF),
     "staff-risk-acknowledge": page("POST", "referral risk_flag", "AT", 400),
+    # rights requests: office work (coordinators and service admins); an empty form is a 400
+    "rights-tasks": page("GET", "", "CS", other=200),
+    "rights-request-new": page("GET", "referral", "CS"),
+    "rights-request-detail": page("GET", "rights_request", "CS"),
+    "rights-request-extend": page("POST", "rights_request", "CS", 400),
+    "rights-request-complete": page("POST", "rights_request", "CS", 400),
+    "rights-restriction-lift": page("POST", "rights_request", "CS", 400),
+    # partner API tokens: service admins
+    "api-token-list": page("GET", "", "S", other=200),
+    "api-token-issue": page("GET", "integration", "S"),
+    "api-token-revoke": page("POST", "api_token", "S", 302),
     # assessment: assessors assess
     "assessment-worklist": page("GET", "", "A", other=200),
     "assessment-finished": page("GET", "", "A", other=200),
@@ -252,6 +265,18 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
     proposal = Proposal.objects.filter(run=run).first()
     assert proposal is not None, "the world needs a proposal to accept"
 
+    rights_request = rights.rights_request_open(
+        referral=referral,
+        kind="correction",
+        details="My address is wrong",
+        source="phone",
+        recorded_by=coordinator,
+    )
+    integration = factories.UserFactory(
+        username="practice-system", service=service, roles=[roles.PARTNER_REFERRER]
+    )
+    api_token = api_token_issue(user=integration, name="Practice system").token
+
     return {
         "referral": referral.public_id,
         "risk_flag": risk_flag.public_id,
@@ -274,6 +299,9 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         "slot": profile.slots.get().public_id,
         "leave": leave.public_id,
         "member": assessor.public_id,
+        "rights_request": rights_request.public_id,
+        "integration": integration.public_id,
+        "api_token": api_token.pk,
     }
 
 

@@ -51,6 +51,8 @@ BOOKKEEPING = {
     "received_at",
     "idempotency_key",
     "submission_fingerprint",
+    # Set by the service from a rights request, not shared by the client (a banner shows it).
+    "restricted_at",
 }
 
 # A sample answer for every optional field, with the words the staff page shows for it. A new
