@@ -6,6 +6,7 @@ class AuditConfig(AppConfig):
     verbose_name = "Threshold: audit trail"
 
     def ready(self) -> None:
-        from audit import retention
+        from audit import receivers, retention
 
         retention.register()
+        receivers.register()

@@ -33,6 +33,8 @@ class AuditEvent(models.Model):
         OVERRIDE = "override", "Therapist chosen instead of the proposal"
         BULK_ACCEPT = "bulk_accept", "Proposal accepted in bulk"
         TWO_FACTOR_RESET = "two_factor_reset", "Two-factor sign-in reset"
+        # The client, through the portal (their pages are READ and WRITE, with no user).
+        PORTAL_SIGN_IN = "portal_sign_in", "Client signed in to the portal"
 
     at = models.DateTimeField(default=timezone.now)
     service = models.ForeignKey(
@@ -83,3 +85,10 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_id} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def by_client(self) -> bool:
+        """Done by the client themselves, through the portal."""
+        return self.user_id is None and (
+            self.action == self.Action.PORTAL_SIGN_IN or self.detail.get("by") == "client"
+        )

@@ -82,7 +82,7 @@ def audit_event_csv_rows(*, search: AuditEventFilter) -> Iterator[tuple[str, ...
                 _cell(value)
                 for value in (
                     timezone.localtime(e.at).isoformat(timespec="seconds"),
-                    e.user.username if e.user else "",
+                    e.user.username if e.user else ("client (portal)" if e.by_client else ""),
                     e.action,
                     e.view,
                     e.method,

@@ -61,10 +61,12 @@ def record(
     referral_id: UUID | None = None,
     detail: dict | None = None,
     durable: bool = True,
+    service_id: int | None = None,
 ) -> AuditEvent:
     """Write one event. `obj` is the model instance acted on (its kind and public id are
     kept) and `referral` the referral it belongs to (found from `obj` when not given);
-    `reason` is what the member of staff typed, kept encrypted.
+    `reason` is what the member of staff typed, kept encrypted. The service is the member's,
+    or with nobody signed in (the client, in the portal) `service_id` or the referral's.
 
     `durable=False` (the middleware's page reads, unless AUDIT_DURABLE_READS) commits on
     PostgreSQL without waiting for the write-ahead log to reach the disk: the event is
@@ -86,7 +88,9 @@ def record(
     if referral_id is None:
         referral_id = referral.public_id if referral is not None else _referral_id_of(obj)
     event = AuditEvent(
-        service_id=getattr(user, "service_id", None),
+        service_id=getattr(user, "service_id", None)
+        or service_id
+        or getattr(referral, "service_id", None),
         user=user,
         address=address or "",
         action=action,

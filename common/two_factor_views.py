@@ -20,6 +20,7 @@ from django_otp import login as otp_login
 
 from common import roles, two_factor
 from common.access import INTEGRATION_REFUSED, is_integration_account, role_required
+from common.client_address import client_address
 from common.forms import TwoFactorCodeForm, TwoFactorResetForm
 from common.models import User
 
@@ -145,7 +146,10 @@ def two_factor_reset(request: HttpRequest, public_id: UUID) -> HttpResponse:
     form = TwoFactorResetForm(request.POST or None)
     if request.method == "POST" and not own and form.is_valid():
         two_factor.two_factor_reset(
-            member=member, by=request.user, reason=form.cleaned_data["reason"]
+            member=member,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+            address=client_address(request),
         )
         messages.success(
             request,

@@ -19,6 +19,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from audit import services as audit
+from audit.models import AuditEvent
+from common.client_address import client_address
 from common.errors import ServiceError
 from intake import selectors as intake_selectors
 from intake import services as intake_services
@@ -216,8 +219,9 @@ class SignedIn:
 
 
 @transaction.atomic
-def portal_sign_in(*, token: str) -> SignedIn:
-    """Spend the link and open a portal session (LinkUnusable if it cannot)."""
+def portal_sign_in(*, token: str, address: str = "") -> SignedIn:
+    """Spend the link and open a portal session (LinkUnusable if it cannot); the sign-in is
+    on the audit trail, from the client's address."""
     now = timezone.now()
     link = (
         SignInLink.objects.select_for_update()
@@ -235,6 +239,12 @@ def portal_sign_in(*, token: str) -> SignedIn:
         channel=link.channel,
         key_hash=_hash(key),
         last_seen_at=now,
+    )
+    audit.record(
+        action=AuditEvent.Action.PORTAL_SIGN_IN,
+        referral=link.referral,
+        address=address,
+        detail={"by": "client", "channel": link.channel},
     )
     return SignedIn(session=session, key=key)
 
@@ -275,6 +285,23 @@ def portal_session_open(*, key: str) -> PortalSession:
         PortalSession.objects.filter(pk=session.pk).update(last_seen_at=now, updated_at=now)
         session.last_seen_at = now
     return session
+
+
+def portal_page_record(*, request, session: PortalSession, response) -> None:
+    """Every portal page the client opens or sends is on the audit trail, like a staff
+    page (audit/middleware.py): the page, read or write, the answer and the address."""
+    write = request.method not in ("GET", "HEAD", "OPTIONS")
+    match = request.resolver_match
+    audit.record(
+        action=AuditEvent.Action.WRITE if write else AuditEvent.Action.READ,
+        address=client_address(request),  # no request: a staff sign-in is not the client
+        referral=session.referral,
+        view=(match.url_name or "") if match else "",
+        method=request.method[:10],
+        status=response.status_code,
+        detail={"by": "client", "channel": session.channel},
+        durable=write or settings.AUDIT_DURABLE_READS,
+    )
 
 
 def _session_end(session: PortalSession, reason: str, now=None) -> None:

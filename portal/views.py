@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from common.client_address import client_address
 from common.pages import page_context, refusal_on_form
 from portal import forms, limits, selectors, services
 
@@ -59,7 +60,9 @@ def portal_session_required(view):
         except services.SessionEnded as ended:
             return _signed_out(ended.reason)
         request.portal_session = session
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        services.portal_page_record(request=request, session=session, response=response)
+        return response
 
     return wrapped
 
@@ -127,7 +130,7 @@ def sign_in(request: HttpRequest, token: str) -> HttpResponse:
     if wait is not None:
         return limits.rate_limited_page(request, door=limits.SIGN_IN, wait_seconds=wait)
     try:
-        signed_in = services.portal_sign_in(token=token)
+        signed_in = services.portal_sign_in(token=token, address=client_address(request))
     except services.LinkUnusable as problem:
         return _link_problem(request, problem)
     response = redirect("portal-home")
