@@ -187,6 +187,9 @@ class Sight:
     risk_detail: bool
 
 
+NO_SIGHT = Sight(clinical_text=False, risk_detail=False)
+
+
 def may_open_referral(user, referral) -> bool:
     return may_use_staff_pages(user) and OBJECT_RULES.test_rule("referral.open", user, referral)
 
@@ -198,7 +201,7 @@ def may_read(user, what: str, referral) -> bool:
 
 def referral_sight(user, referral) -> Sight:
     if not may_use_staff_pages(user):
-        return Sight(clinical_text=False, risk_detail=False)
+        return NO_SIGHT
     return Sight(
         clinical_text=OBJECT_RULES.test_rule("referral.clinical_text", user, referral),
         risk_detail=OBJECT_RULES.test_rule("referral.risk_detail", user, referral),

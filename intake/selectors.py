@@ -297,7 +297,7 @@ class ReferralOverview:
     shared: tuple[SharedSection, ...] = ()
     questionnaires: tuple[QuestionnaireShown, ...] = ()
     # What this user reads of the record (common.access); what it forbids is left out.
-    sight: access.Sight = access.Sight(clinical_text=False, risk_detail=False)
+    sight: access.Sight = access.NO_SIGHT
 
 
 # The client's own words about their difficulties: the clinical record's free text.
