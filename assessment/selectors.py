@@ -13,6 +13,7 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Value,
     When,
@@ -137,7 +138,7 @@ def worklist_page(*, user, page=1) -> Worklist:
 
 
 def assessments_finished(*, user, page=1) -> Page:
-    """One page of the finished assessments this assessor carried out, the most recently
+    """One page of the finished assessments this assessor carried out or finished, the most recently
     finished first, each with its referral, client and who finished it (once a referral has
     left assessment, an assessor keeps reading only their own: docs/security.md)."""
     return page_of(
@@ -145,7 +146,8 @@ def assessments_finished(*, user, page=1) -> Page:
             Assessment.objects.select_related("referral__client", "assessor", "finished_by"),
             user,
         )
-        .filter(status=Assessment.Status.FINISHED, assessor=user)
+        .filter(status=Assessment.Status.FINISHED)
+        .filter(Q(assessor=user) | Q(finished_by=user))
         .order_by("-finished_at", "-id"),
         page=page,
     )

@@ -22,6 +22,7 @@ from functools import wraps
 import rules
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 from common import roles
 
@@ -129,7 +130,13 @@ def awaits_assessment(user, referral) -> bool:
 
 @rules.predicate
 def assessed_by_user(user, referral) -> bool:
-    return type(referral).objects.filter(pk=referral.pk, assessment__assessor=user).exists()
+    """The user carried out the referral's assessment, or finished it."""
+    return (
+        type(referral)
+        .objects.filter(pk=referral.pk)
+        .filter(Q(assessment__assessor=user) | Q(assessment__finished_by=user))
+        .exists()
+    )
 
 
 @rules.predicate
@@ -166,7 +173,7 @@ OBJECT_RULES.add_rule("referral.risk_detail", of_users_service & (is_assessor | 
 def referrals_opened_by(user, referrals):
     """The referrals (already of the user's service) this user opens: "referral.open" as a
     query, for lists and look-ups."""
-    from django.db.models import Exists, OuterRef, Q
+    from django.db.models import Exists, OuterRef
 
     if has_any_role(user, (*OFFICE, roles.THERAPIST)):
         return referrals
@@ -175,7 +182,10 @@ def referrals_opened_by(user, referrals):
     risk_flag = referrals.model._meta.get_field("risk_flags").related_model
     open_flag = risk_flag.objects.filter(referral=OuterRef("pk"), acknowledged_at=None)
     return referrals.filter(
-        Q(status__in=IN_ASSESSMENT) | Q(assessment__assessor=user) | Exists(open_flag)
+        Q(status__in=IN_ASSESSMENT)
+        | Q(assessment__assessor=user)
+        | Q(assessment__finished_by=user)
+        | Exists(open_flag)
     )
 
 

@@ -318,6 +318,13 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
     profile = make_therapist(service, [site], [(1, "10:00", site)], user=therapist_user)
     leave = factories.LeavePeriodFactory(therapist=profile)
     waiting = make_waiting(service)
+    # The allocation pages are about this one: its words must not reach them either.
+    waiting.presenting_problem = MARKERS["difficulties"]
+    waiting.save(update_fields=["presenting_problem"])
+    waiting.assessment.formulation_status = "answered"
+    waiting.assessment.formulation_text = MARKERS["formulation"]
+    waiting.assessment.risk_plan = MARKERS["risk_plan"]
+    waiting.assessment.save(update_fields=["formulation_status", "formulation_text", "risk_plan"])
     run = allocation_services.proposal_run_request(service_id=service.pk, trigger="manual")
     allocation_services.proposal_run_execute(run_id=run.public_id)
     run = ProposalRun.objects.get(pk=run.pk)
@@ -518,7 +525,8 @@ TARGET = re.compile(r'(?:href|action)="(/staff/[^"#?]*)')
 
 
 @pytest.mark.parametrize(
-    "account", ["assessor", "coordinator", "therapist", "service_admin", "no_role"]
+    "account",
+    ["assessor", "coordinator", "therapist", "other_therapist", "service_admin", "no_role"],
 )
 def test_pages_show_only_links_the_account_may_follow(client, world, accounts, account):
     """Follow every staff link and form from the home page (each kind of page a few times):
