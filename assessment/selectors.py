@@ -162,10 +162,12 @@ def risk_flags_open(*, user) -> QuerySet[RiskFlag]:
 
 
 def assessor_referral_get(*, user, public_id: UUID) -> Referral:
-    """A referral of the user's service that they open (Referral.DoesNotExist otherwise)."""
-    return access.referrals_opened_by(
-        user, scope_to_service(Referral.objects.select_related("client"), user)
-    ).get(public_id=public_id)
+    """A referral of the user's service (Referral.DoesNotExist otherwise), for booking and
+    starting an assessment: those pages show none of its record, and say so when it is no
+    longer waiting for one (what an assessor opens is common.access's rule)."""
+    return scope_to_service(Referral.objects.select_related("client"), user).get(
+        public_id=public_id
+    )
 
 
 def booking_current(*, referral: Referral) -> AssessmentAppointment | None:
