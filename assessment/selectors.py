@@ -13,6 +13,7 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Value,
     When,
@@ -35,7 +36,7 @@ from assessment.models import (
     RiskAnswer,
     SectionStatus,
 )
-from common import roles
+from common import access, roles
 from common.models import Site
 from common.paging import page_of, page_with_rows
 from common.selectors import counts_by_referral, scope_to_service
@@ -137,14 +138,16 @@ def worklist_page(*, user, page=1) -> Worklist:
 
 
 def assessments_finished(*, user, page=1) -> Page:
-    """One page of the service's finished assessments, the most recently finished first,
-    each with its referral, client and who finished it."""
+    """One page of the finished assessments this assessor carried out or finished, the most recently
+    finished first, each with its referral, client and who finished it (once a referral has
+    left assessment, an assessor keeps reading only their own: docs/security.md)."""
     return page_of(
         scope_to_service(
             Assessment.objects.select_related("referral__client", "assessor", "finished_by"),
             user,
         )
         .filter(status=Assessment.Status.FINISHED)
+        .filter(Q(assessor=user) | Q(finished_by=user))
         .order_by("-finished_at", "-id"),
         page=page,
     )
@@ -159,7 +162,9 @@ def risk_flags_open(*, user) -> QuerySet[RiskFlag]:
 
 
 def assessor_referral_get(*, user, public_id: UUID) -> Referral:
-    """A referral of the user's service (Referral.DoesNotExist otherwise)."""
+    """A referral of the user's service (Referral.DoesNotExist otherwise), for booking and
+    starting an assessment: those pages show none of its record, and say so when it is no
+    longer waiting for one (what an assessor opens is common.access's rule)."""
     return scope_to_service(Referral.objects.select_related("client"), user).get(
         public_id=public_id
     )
@@ -385,27 +390,59 @@ class AssessmentPage:
     addenda: list[tuple]  # (addendum, its section's name)
     is_assessor: bool
     may_add: bool
+    # False: the outcome only (risk level, scores, recommendation), for the office.
+    clinical_text: bool = True
+    letters_gp_summary: str = ""
 
 
 def assessment_page(*, user, assessment: Assessment) -> AssessmentPage:
     """A finished assessment as the page shows it (a draft shows no sections), with its
-    addenda, and whether this user may add one."""
+    addenda, and whether this user may add one. Someone who may not read the clinical record
+    (a coordinator: common.access) gets its outcome only."""
     is_assessor = user.has_role(roles.ASSESSOR)
+    clinical_text = access.referral_sight(user, assessment.referral).clinical_text
     sections = []
     if assessment.is_locked:
         sections = assessment_sections(
             assessment_stored_values(assessment), assessment_measure_rows(assessment)
         )
+        if not clinical_text:
+            sections = _outcome_only(sections)
     names = dict(services.ADDENDUM_SECTIONS)
     return AssessmentPage(
         sections=sections,
         addenda=[
             (addendum, names.get(addendum.section, ""))
             for addendum in addenda_for(assessment=assessment)
-        ],
+        ]
+        if clinical_text
+        else [],
         is_assessor=is_assessor,
-        may_add=assessment.is_locked and is_assessor,
+        may_add=assessment.is_locked and is_assessor and clinical_text,
+        clinical_text=clinical_text,
+        letters_gp_summary=assessment.letters_gp_summary if clinical_text else "",
     )
+
+
+# What allocation needs of an assessment, without its free text: the overall risk level,
+# the questionnaires' scores and the recommendation (not its reasons).
+OUTCOME_ROWS = {"risk": {"Overall level"}, "recommendation": None, "measures": None}
+OUTCOME_LEFT_OUT = {"Reason"}
+
+
+def _outcome_only(sections: list[Section]) -> list[Section]:
+    kept = []
+    for section in sections:
+        if section.step not in OUTCOME_ROWS:
+            continue
+        wanted = OUTCOME_ROWS[section.step]
+        rows = [
+            row
+            for row in section.rows
+            if (wanted is None or row.label in wanted) and row.label not in OUTCOME_LEFT_OUT
+        ]
+        kept.append(Section(section.step, section.title, section.state, rows))
+    return kept
 
 
 # --- What allocation and therapy read ----------------------------------------------------

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from assessment import forms, selectors, services
 from assessment.models import Assessment
-from common import roles
+from common import access, roles
 from common.access import ASSESSMENT_READERS, role_required
 from common.pages import refusal_on_form
 from intake.models import Referral
@@ -122,7 +122,11 @@ def _assessment_for_reader(request, public_id: UUID) -> Assessment:
     except Assessment.DoesNotExist:
         raise Http404("No such assessment") from None
     user = request.user
-    if user.has_role(roles.ASSESSOR) or user.has_role(roles.COORDINATOR):
+    # Coordinators read its outcome (assessment_page leaves the rest out); an assessor, the
+    # assessments of referrals they open; a therapist, their own clients' (common.access).
+    if user.has_role(roles.COORDINATOR):
+        return assessment
+    if user.has_role(roles.ASSESSOR) and access.may_open_referral(user, assessment.referral):
         return assessment
     if user.has_role(roles.THERAPIST) and selectors.therapist_sees(
         user=user, referral=assessment.referral
@@ -164,7 +168,8 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "assessment": assessment,
             "referral": assessment.referral,
             "sections": page.sections,
-            "letters_gp_summary": assessment.letters_gp_summary,
+            "letters_gp_summary": page.letters_gp_summary,
+            "clinical_text": page.clinical_text,
             "addenda": page.addenda,
             "is_assessor": page.is_assessor,
             "form": form,

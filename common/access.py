@@ -1,20 +1,30 @@
-"""Who may use the staff pages: one decorator and its predicates, used by every staff view.
+"""Who may use the staff pages, and who sees what on them: the one place the rules are stated.
 
-Nobody signed in is sent to sign in. An integration account (the partner API's, holding
-the partner role) is refused every page, whatever else it holds: it sends referrals through
-the API with its token and never reads them. A session signed in with the password but not
-yet past the two-factor code step is sent to that step (common/two_factor.py). Everyone
-else needs one of the roles the page names (docs/security.md has the table); records of
-another service still answer 404 in the view, like records that do not exist.
+Two levels, both in docs/security.md ("Who sees what"):
+
+- Pages. Nobody signed in is sent to sign in. An integration account (the partner API's,
+  holding the partner role) is refused every page, whatever else it holds: it sends
+  referrals through the API with its token and never reads them. Everyone else needs one of
+  the roles the page names (`role_required` and the named sets below). A session signed in
+  with the password but not yet past the two-factor code step is sent to that step
+  (common/two_factor.py).
+- Records (need to know within the service). `OBJECT_RULES` (django-rules predicates) say,
+  for one referral, who opens it at all and who reads its clinical free text or the detail
+  of its risk flags. Selectors ask `referral_sight` and leave out what the answer forbids,
+  so a template cannot show it by mistake; a referral the user may not open answers 404,
+  like another service's or one that does not exist.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
+import rules
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.urls import reverse
 
 from common import roles
@@ -89,3 +99,126 @@ def role_required(*names: str) -> Callable:
 
 
 staff_required = role_required()
+
+
+# --- Need to know within the service: rules about one referral --------------------------------
+# Predicates take (user, referral). Common imports no app, so they read the referral through
+# its fields and the relation names the apps give it (`assessment`, `therapies`).
+
+# Referral statuses while an assessment is to be booked or done (intake.Referral.Status).
+IN_ASSESSMENT = ("submitted", "assessment_booked")
+
+
+@rules.predicate
+def is_assessor(user) -> bool:
+    return has_any_role(user, (roles.ASSESSOR,))
+
+
+@rules.predicate
+def is_therapist(user) -> bool:
+    return has_any_role(user, (roles.THERAPIST,))
+
+
+@rules.predicate
+def is_office(user) -> bool:
+    return has_any_role(user, OFFICE)
+
+
+@rules.predicate
+def of_users_service(user, referral) -> bool:
+    return referral is not None and bool(user.service_id) and referral.service_id == user.service_id
+
+
+@rules.predicate
+def awaits_assessment(user, referral) -> bool:
+    return referral.status in IN_ASSESSMENT
+
+
+@rules.predicate
+def assessed_by_user(user, referral) -> bool:
+    """The user carried out the referral's assessment, or finished it."""
+    return (
+        type(referral)
+        .objects.filter(pk=referral.pk)
+        .filter(Q(assessment__assessor=user) | Q(assessment__finished_by=user))
+        .exists()
+    )
+
+
+@rules.predicate
+def has_open_risk_flag(user, referral) -> bool:
+    return referral.risk_flags.filter(acknowledged_at=None).exists()
+
+
+@rules.predicate
+def therapist_of_client(user, referral) -> bool:
+    """The client's therapist, now or before (they keep reading what they wrote)."""
+    return type(referral).objects.filter(pk=referral.pk, therapies__therapist=user).exists()
+
+
+# An assessor's referrals: those to assess, those they assessed, and any with an open risk
+# flag (whichever clinician is on duty acts on it).
+assessors_referral = is_assessor & (awaits_assessment | assessed_by_user | has_open_risk_flag)
+
+OBJECT_RULES = rules.RuleSet()
+# Opens the referral's page and its messages.
+OBJECT_RULES.add_rule(
+    "referral.open", of_users_service & (is_office | is_therapist | assessors_referral)
+)
+# Reads the clinical record's free text: the client's words on the referral, questionnaire
+# answers item by item, the assessment's sections, goals and progress notes.
+OBJECT_RULES.add_rule(
+    "referral.clinical_text",
+    of_users_service & (assessors_referral | (is_therapist & therapist_of_client)),
+)
+# Reads what raised a risk flag and what was done: every clinician of the service, since any
+# of them may have to act on it. Everyone who opens the referral sees that a flag is open.
+OBJECT_RULES.add_rule("referral.risk_detail", of_users_service & (is_assessor | is_therapist))
+
+
+def referrals_opened_by(user, referrals):
+    """The referrals (already of the user's service) this user opens: "referral.open" as a
+    query, for lists and look-ups."""
+    from django.db.models import Exists, OuterRef
+
+    if has_any_role(user, (*OFFICE, roles.THERAPIST)):
+        return referrals
+    if not has_any_role(user, (roles.ASSESSOR,)):
+        return referrals.none()
+    risk_flag = referrals.model._meta.get_field("risk_flags").related_model
+    open_flag = risk_flag.objects.filter(referral=OuterRef("pk"), acknowledged_at=None)
+    return referrals.filter(
+        Q(status__in=IN_ASSESSMENT)
+        | Q(assessment__assessor=user)
+        | Q(assessment__finished_by=user)
+        | Exists(open_flag)
+    )
+
+
+@dataclass(frozen=True)
+class Sight:
+    """What one user reads of one referral's record."""
+
+    clinical_text: bool
+    risk_detail: bool
+
+
+NO_SIGHT = Sight(clinical_text=False, risk_detail=False)
+
+
+def may_open_referral(user, referral) -> bool:
+    return may_use_staff_pages(user) and OBJECT_RULES.test_rule("referral.open", user, referral)
+
+
+def may_read(user, what: str, referral) -> bool:
+    """what: "clinical_text" or "risk_detail", for one referral."""
+    return may_use_staff_pages(user) and OBJECT_RULES.test_rule(f"referral.{what}", user, referral)
+
+
+def referral_sight(user, referral) -> Sight:
+    if not may_use_staff_pages(user):
+        return NO_SIGHT
+    return Sight(
+        clinical_text=OBJECT_RULES.test_rule("referral.clinical_text", user, referral),
+        risk_detail=OBJECT_RULES.test_rule("referral.risk_detail", user, referral),
+    )

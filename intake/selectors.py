@@ -10,6 +10,7 @@ from django.core.paginator import Page
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from common import access
 from common.paging import page_of
 from common.selectors import scope_to_service
 from intake.models import PrivacyNotice, Referral, RiskFlag
@@ -19,7 +20,11 @@ WAIT_BREACH = timedelta(weeks=18)
 
 
 def referral_list(*, user, status: str | None = None) -> QuerySet[Referral]:
-    referrals = scope_to_service(Referral.objects.select_related("client"), user)
+    """The referrals of the user's service this user opens (an assessor: those to assess,
+    those they assessed, and any with an open risk flag; common.access)."""
+    referrals = access.referrals_opened_by(
+        user, scope_to_service(Referral.objects.select_related("client"), user)
+    )
     if status:
         referrals = referrals.filter(status=status)
     return referrals.order_by("received_at", "id")
@@ -31,7 +36,8 @@ def referral_page(*, user, status: str | None = None, page=1) -> Page:
 
 
 def referral_get(*, user, public_id: UUID) -> Referral:
-    """The referral, or Referral.DoesNotExist when it is not the user's service's."""
+    """The referral, or Referral.DoesNotExist when it is not the user's service's or the
+    user may not open it."""
     return referral_list(user=user).get(public_id=public_id)
 
 
@@ -290,6 +296,14 @@ class ReferralOverview:
     # What the client shared, grouped and ordered as the self-referral asks it.
     shared: tuple[SharedSection, ...] = ()
     questionnaires: tuple[QuestionnaireShown, ...] = ()
+    # What this user reads of the record (common.access); what it forbids is left out.
+    sight: access.Sight = access.NO_SIGHT
+
+
+# The client's own words about their difficulties: the clinical record's free text.
+CLINICAL_ROWS = frozenset({"presenting_problem", "hopes", "previous_help"})
+WITHHELD = "withheld"
+WITHHELD_WORDS = "Read by the client's clinicians"
 
 
 def referral_overview(*, user, public_id: UUID) -> ReferralOverview:
@@ -308,6 +322,11 @@ def referral_overview(*, user, public_id: UUID) -> ReferralOverview:
         latest[record.topic] = record
     preferences = Preferences.objects.filter(referral=referral).select_related("site").first()
     responses = list(referral.measure_responses.order_by("completed_at", "id"))
+    sight = access.referral_sight(user, referral)
+    shared = _shared_sections(referral, preferences, latest)
+    questionnaires = tuple(_questionnaire_shown(response) for response in responses)
+    if not sight.clinical_text:
+        shared, questionnaires = _without_clinical_text(shared, questionnaires)
     return ReferralOverview(
         referral=referral,
         preferences=preferences,
@@ -316,8 +335,25 @@ def referral_overview(*, user, public_id: UUID) -> ReferralOverview:
             referral.risk_flags.select_related("acknowledged_by").prefetch_related("repeats")
         ),
         measures=responses,
-        shared=_shared_sections(referral, preferences, latest),
-        questionnaires=tuple(_questionnaire_shown(response) for response in responses),
+        shared=shared,
+        questionnaires=questionnaires,
+        sight=sight,
+    )
+
+
+def _without_clinical_text(shared, questionnaires):
+    """The client's own words are replaced by a note saying who reads them; questionnaires
+    keep their score and severity but not each answer."""
+    from dataclasses import replace
+
+    def row(shown: SharedRow) -> SharedRow:
+        if shown.key in CLINICAL_ROWS:
+            return SharedRow(shown.key, shown.label, WITHHELD_WORDS, WITHHELD)
+        return shown
+
+    return (
+        tuple(replace(section, rows=tuple(row(r) for r in section.rows)) for section in shared),
+        tuple(replace(q, rows=q.rows[:2]) for q in questionnaires),
     )
 
 

@@ -14,6 +14,7 @@ from uuid import UUID
 from django.core.paginator import Page
 from django.db.models import Model, Q, QuerySet
 
+from common import access
 from common.paging import page_of
 from common.selectors import scope_to_service
 from notifications import kinds, letters, rendering
@@ -27,11 +28,11 @@ _LIST_DEFER = ("body_html", "body_text", "sms_text", "context")
 
 def referral_get(*, user, public_id: UUID) -> Model | None:
     """The referral whose messages a page shows, or None when it is not the user's
-    service's. Read through the outbox's own link to the referral: notifications imports
-    no app."""
+    service's or the user does not open it (common.access). Read through the outbox's own
+    link to the referral: notifications imports no app."""
     referrals = Notification._meta.get_field("referral").related_model.objects
     return (
-        scope_to_service(referrals.select_related("client"), user)
+        access.referrals_opened_by(user, scope_to_service(referrals.select_related("client"), user))
         .filter(public_id=public_id)
         .first()
     )
@@ -51,8 +52,9 @@ def notification_list_for_referral(*, user, referral, page=1) -> Page:
 
 
 def notification_get(*, user, public_id: UUID) -> Notification:
-    """The notification, or Notification.DoesNotExist when it is not the user's service's."""
-    return (
+    """The notification, or Notification.DoesNotExist when it is not the user's service's or
+    is about a referral the user does not open (common.access)."""
+    notification = (
         scope_to_service(Notification.objects.all(), user)
         .select_related(
             "referral", "referral__client", "staff_user", "requested_by", "followed_up_by"
@@ -60,6 +62,9 @@ def notification_get(*, user, public_id: UUID) -> Notification:
         .prefetch_related("events", "events__by", "resends")
         .get(public_id=public_id)
     )
+    if notification.referral_id and not access.may_open_referral(user, notification.referral):
+        raise Notification.DoesNotExist
+    return notification
 
 
 def notification_follow_up_list(*, user, page=1) -> Page:
@@ -100,9 +105,15 @@ def letters_awaiting_print(*, user) -> QuerySet[Letter]:
 
 
 def letter_get(*, user, notification_public_id: UUID) -> Letter:
-    return scope_to_service(Letter.objects.all(), user).get(
-        notification__public_id=notification_public_id
+    letter = (
+        scope_to_service(Letter.objects.all(), user)
+        .select_related("notification__referral")
+        .get(notification__public_id=notification_public_id)
     )
+    referral = letter.notification.referral
+    if referral is not None and not access.may_open_referral(user, referral):
+        raise Letter.DoesNotExist
+    return letter
 
 
 def print_batch_list(*, user) -> QuerySet[PrintBatch]:

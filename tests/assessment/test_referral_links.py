@@ -82,13 +82,16 @@ def test_the_assessment_pages_link_back_to_the_referral(client, service, assesso
 def test_finished_assessments_are_listed_newest_first_for_the_service_only(
     client, service, other_service, assessor
 ):
+    """An assessor's own finished assessments; another assessor's are no longer theirs to
+    read once the referral has left assessment (docs/security.md, "Who sees what")."""
     now = timezone.now()
     older = factories.FinishedAssessmentFactory(
-        referral__client__service=service, finished_at=now - dt.timedelta(days=9)
+        referral__client__service=service, assessor=assessor, finished_at=now - dt.timedelta(days=9)
     )
     newer = factories.FinishedAssessmentFactory(
-        referral__client__service=service, finished_at=now - dt.timedelta(days=1)
+        referral__client__service=service, assessor=assessor, finished_at=now - dt.timedelta(days=1)
     )
+    colleagues = factories.FinishedAssessmentFactory(referral__client__service=service)
     theirs = factories.FinishedAssessmentFactory(referral__client__service=other_service)
     draft_referral = factories.ReferralFactory(
         client__service=service, status=Referral.Status.SUBMITTED
@@ -101,6 +104,7 @@ def test_finished_assessments_are_listed_newest_first_for_the_service_only(
     assert page.index(newer.referral.reference) < page.index(older.referral.reference)
     assert reverse("assessment-detail", args=[newer.public_id]) in page
     assert theirs.referral.reference not in page
+    assert colleagues.referral.reference not in page
     assert draft_referral.reference not in page
     assert reverse("assessment-finished") in client.get(reverse("assessment-worklist")).text
 
@@ -109,7 +113,9 @@ def test_finished_assessments_come_a_page_at_a_time(client, service, assessor):
     now = timezone.now()
     made = [
         factories.FinishedAssessmentFactory(
-            referral__client__service=service, finished_at=now - dt.timedelta(hours=n)
+            referral__client__service=service,
+            assessor=assessor,
+            finished_at=now - dt.timedelta(hours=n),
         )
         for n in range(52)
     ]

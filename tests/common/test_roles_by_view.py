@@ -1,19 +1,23 @@
-"""Roles by view: every staff page, for every kind of account, answers what docs/security.md
-says. The pages come from the URL resolver, so a new staff page without an entry here fails.
+"""Roles by view: every staff page and API endpoint, for every kind of account, answers what
+docs/security.md says ("Who sees what"). The pages and endpoints come from the URL resolver,
+so a new one without an entry here fails.
 
 Accounts: nobody signed in; each staff role of the service (the therapist is the client's
-own therapist); a member of the service with no role; the service's partner (integration)
-account; staff of another service holding every staff role; and a member of the service
-holding every staff role whose session has the password but not the two-factor code
-("unverified": sent to the code step from every page, never shown one). Real objects are made so
-each page with an id in its address finds one.
+own therapist; "other_therapist" is a therapist of the same service who is not); a member
+of the service with no role; the service's partner (integration) account, which uses the
+API with its token; staff of another service holding every staff role; and a member of
+the service holding every staff role whose session has the password but not the
+two-factor code ("unverified": sent to the code step from every page, never shown one).
+Real objects are made so each page with an id in its address finds one, and their free
+text carries marker words: each answer of 200 is searched for the markers its account
+must not see.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import unescape
 
 import pytest
@@ -24,7 +28,7 @@ from allocation import services as allocation_services
 from allocation.models import Proposal, ProposalRun
 from assessment import services as assessment_services
 from common import roles
-from intake import rights
+from intake import api_tokens, rights
 from intake.api_tokens import api_token_issue
 from intake.models import Referral, RiskFlag
 from notifications import printing, sending
@@ -46,11 +50,15 @@ ACCOUNTS = [
     "assessor",
     "coordinator",
     "therapist",
+    "other_therapist",
     "service_admin",
     "no_role",
     "partner",
     "other_service",
     "unverified",
+    # "client": the client's own portal account, added here (with a column in each entry's
+    # expectations and its MUST_NOT_SHOW set) when the portal lands; until then a client has
+    # no account and no page.
 ]
 LETTERS = {"A": "assessor", "C": "coordinator", "T": "therapist", "S": "service_admin"}
 # Signing in (its code and setup steps too) and out are for everyone; the sign-in form itself
@@ -58,26 +66,83 @@ LETTERS = {"A": "assessor", "C": "coordinator", "T": "therapist", "S": "service_
 PUBLIC = {"staff-login", "staff-logout", "staff-two-factor", "staff-two-factor-setup"}
 
 
+# --- What each account must never read ---------------------------------------------------
+# Marker words planted in the world's free text (see `world`), grouped as docs/security.md's
+# "Who sees what" groups the data.
+MARKERS = {
+    "difficulties": "Marker-difficulties-in-their-words",
+    "hopes": "Marker-hopes-for-therapy",
+    "previous_help": "Marker-help-before",
+    "assessment_text": "Marker-assessment-presenting",
+    "assessment_risk": "Marker-assessment-risk-to-self",
+    "risk_plan": "Marker-assessment-risk-plan",
+    "formulation": "Marker-assessment-formulation",
+    "goal": "Marker-therapy-goal",
+    "progress_detail": "Marker-progress-flag-detail",
+    "risk_detail": "Marker-risk-flag-detail",
+    "client_name": "Markerclientname",
+}
+# The clinical record in free text: the client's own words on the referral, the assessment's
+# sections, the therapy record's goals and progress notes.
+CLINICAL_TEXT = frozenset(
+    {
+        "difficulties",
+        "hopes",
+        "previous_help",
+        "assessment_text",
+        "assessment_risk",
+        "risk_plan",
+        "formulation",
+        "goal",
+        "progress_detail",
+    }
+)
+RISK_DETAIL = frozenset({"risk_detail"})  # what raised a risk flag; every clinician reads it
+EVERYTHING = frozenset(MARKERS)
+MUST_NOT_SHOW: dict[str, frozenset[str]] = {
+    "anonymous": EVERYTHING,
+    # The assessor assessed the world's client, so keeps reading the referral and the
+    # assessment; the therapy record is not theirs.
+    "assessor": frozenset({"goal", "progress_detail"}),
+    "coordinator": CLINICAL_TEXT | RISK_DETAIL,
+    "therapist": frozenset(),
+    "other_therapist": CLINICAL_TEXT,
+    "service_admin": CLINICAL_TEXT | RISK_DETAIL,
+    "no_role": EVERYTHING,
+    "partner": EVERYTHING,
+    "other_service": EVERYTHING,
+}
+
+
 @dataclass(frozen=True)
 class Page:
     method: str
     args: tuple[str, ...]  # names of objects in the world, in URL order
     expected: dict[str, object]
+    # Markers this page must not show to an account, besides MUST_NOT_SHOW.
+    hidden: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
-def page(method, args, who, ok=200, *, other=404, no_role=403, **overrides) -> Page:
+def page(
+    method, args, who, ok=200, *, other=404, no_role=403, own=False, hidden=None, **overrides
+) -> Page:
     """who: the roles that may use the page ("ACTS"); they get `ok`. Other roles of the
     service and its partner account get 403; nobody signed in is sent to sign in; staff of
-    another service get `other` (404 where the page is about one of our records)."""
+    another service get `other` (404 where the page is about one of our records).
+    own: the page is about the therapist's own client (or own profile), so another therapist
+    of the service gets 404, as for a record that does not exist; otherwise they get what
+    the therapist gets."""
     allowed = {LETTERS[letter] for letter in who}
     expected = {
         account: ok if account in allowed else 403
         for account in ("assessor", "coordinator", "therapist", "service_admin")
     }
+    expected["other_therapist"] = 404 if own and "therapist" in allowed else expected["therapist"]
     expected |= {"anonymous": LOGIN, "partner": 403, "no_role": no_role, "other_service": other}
     expected |= {"unverified": CODE}
     expected |= overrides
-    return Page(method, tuple(args.split()) if args else (), expected)
+    hidden = {account: frozenset(names) for account, names in (hidden or {}).items()}
+    return Page(method, tuple(args.split()) if args else (), expected, hidden)
 
 
 ALL_STAFF = "ACTS"
@@ -109,25 +174,27 @@ PAGES: dict[str, Page] = {
     "assessment-book": page("GET", "new_referral", "A"),
     "assessment-start": page("POST", "new_referral", "A", 302),
     "assessment-step": page("GET", "draft_assessment step", "A"),
-    "assessment-detail": page("GET", "assessment", "ACT"),
+    "assessment-detail": page("GET", "assessment", "ACT", own=True),
     # therapy: the client's therapist, and coordinators (reading; some changes)
-    "therapy-caseload": page("GET", "", "T", other=200),
+    "therapy-caseload": page(
+        "GET", "", "T", other=200, hidden={"other_therapist": {"client_name"}}
+    ),
     "therapy-overview": page("GET", "", "C", other=200),
     "therapy-start": page("GET", "referral", "C"),
-    "therapy-client": page("GET", "referral", CARE),
-    "therapy-end": page("GET", "referral", "T"),
-    "session-plan": page("GET", "referral", CARE),
-    "session-plan-edit": page("GET", "referral", CARE),
-    "session-plan-break-add": page("GET", "referral", CARE),
+    "therapy-client": page("GET", "referral", CARE, own=True),
+    "therapy-end": page("GET", "referral", "T", own=True),
+    "session-plan": page("GET", "referral", CARE, own=True),
+    "session-plan-edit": page("GET", "referral", CARE, own=True),
+    "session-plan-break-add": page("GET", "referral", CARE, own=True),
     # An empty reason is refused on the plan page, keeping what was typed.
-    "session-plan-break-remove": page("POST", "referral break", CARE, 400),
-    "goals": page("GET", "referral", CARE),
-    "goal-close": page("GET", "referral goal", "T"),
-    "sessions": page("GET", "referral", CARE),
-    "session-measures": page("GET", "referral session", "T"),
-    "progress": page("GET", "referral", CARE),
-    "progress-flag-review": page("GET", "referral progress_flag", "T"),
-    "non-attendance": page("GET", "referral", CARE),
+    "session-plan-break-remove": page("POST", "referral break", CARE, 400, own=True),
+    "goals": page("GET", "referral", CARE, own=True),
+    "goal-close": page("GET", "referral goal", "T", own=True),
+    "sessions": page("GET", "referral", CARE, own=True),
+    "session-measures": page("GET", "referral session", "T", own=True),
+    "progress": page("GET", "referral", CARE, own=True),
+    "progress-flag-review": page("GET", "referral progress_flag", "T", own=True),
+    "non-attendance": page("GET", "referral", CARE, own=True),
     # messages: every member of staff; printing letters is office work
     "staff-referral-messages": page("GET", "referral", ALL_STAFF),
     "staff-message-preview": page("GET", "referral kind", ALL_STAFF),
@@ -157,12 +224,12 @@ PAGES: dict[str, Page] = {
     # and the therapist keep them up to date
     "allocation-caseloads": page("GET", "", "CS", other=200),
     "allocation-therapist-add": page("GET", "", "S", other=200),
-    "allocation-therapist": page("GET", "profile", "CST"),
-    "allocation-therapist-edit": page("GET", "profile", "ST", coordinator=403),
-    "allocation-slot-add": page("GET", "profile", "ST", coordinator=403),
-    "allocation-slot-remove": page("POST", "profile slot", "ST", 302, coordinator=403),
-    "allocation-leave-add": page("GET", "profile", "ST", coordinator=403),
-    "allocation-leave-remove": page("POST", "profile leave", "ST", 302, coordinator=403),
+    "allocation-therapist": page("GET", "profile", "CST", own=True),
+    "allocation-therapist-edit": page("GET", "profile", "ST", coordinator=403, own=True),
+    "allocation-slot-add": page("GET", "profile", "ST", coordinator=403, own=True),
+    "allocation-slot-remove": page("POST", "profile slot", "ST", 302, coordinator=403, own=True),
+    "allocation-leave-add": page("GET", "profile", "ST", coordinator=403, own=True),
+    "allocation-leave-remove": page("POST", "profile leave", "ST", 302, coordinator=403, own=True),
     # the audit trail: service admins read their own service's (another service's admin
     # sees only theirs)
     "audit-events": page("GET", "", "S", other=200),
@@ -196,6 +263,13 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
     site = factories.SiteFactory(service=service)
     referral = make_referral(service, agreed=("email", "letter"), preferred="email")
     Referral.objects.filter(pk=referral.pk).update(status=Referral.Status.IN_THERAPY)
+    # The referral's words, as written and encrypted (a queryset update would skip that).
+    referral.presenting_problem = MARKERS["difficulties"]
+    referral.hopes = MARKERS["hopes"]
+    referral.previous_help = MARKERS["previous_help"]
+    referral.save(update_fields=["presenting_problem", "hopes", "previous_help"])
+    referral.client.family_name = MARKERS["client_name"]
+    referral.client.save(update_fields=["family_name"])
     therapy = factories.TherapyFactory(
         referral=referral, therapist=therapist_user, started_by=coordinator
     )
@@ -214,7 +288,7 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
     goal = therapy_goals.goal_add(
         referral=referral,
         user=therapist_user,
-        description="To say what I need",
+        description=MARKERS["goal"],
         score=3,
         rated_on=timezone.localdate(),
     )
@@ -230,18 +304,28 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         service=service,
         referral=referral,
         reason=ProgressFlag.Reason.choices[0][0],
-        detail="PHQ-9 no better after 8 sessions",
+        detail=MARKERS["progress_detail"],
         raised_at=timezone.now(),
     )
     risk_flag = RiskFlag.objects.create(
         service=service,
         referral=referral,
         source=RiskFlag.Source.choices[0][0],
-        detail="PHQ-9 item 9 answered 2",
+        detail=MARKERS["risk_detail"],
         raised_at=timezone.now(),
     )
     assessment = factories.FinishedAssessmentFactory(
-        referral=referral, assessor=assessor, finished_by=assessor
+        referral=referral,
+        assessor=assessor,
+        finished_by=assessor,
+        presenting_status="answered",
+        presenting_own_words=MARKERS["assessment_text"],
+        risk_to_self="present",
+        risk_to_self_detail=MARKERS["assessment_risk"],
+        risk_level="medium",
+        risk_plan=MARKERS["risk_plan"],
+        formulation_status="answered",
+        formulation_text=MARKERS["formulation"],
     )
 
     new_referral = factories.ReferralFactory(
@@ -259,6 +343,13 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
     profile = make_therapist(service, [site], [(1, "10:00", site)], user=therapist_user)
     leave = factories.LeavePeriodFactory(therapist=profile)
     waiting = make_waiting(service)
+    # The allocation pages are about this one: its words must not reach them either.
+    waiting.presenting_problem = MARKERS["difficulties"]
+    waiting.save(update_fields=["presenting_problem"])
+    waiting.assessment.formulation_status = "answered"
+    waiting.assessment.formulation_text = MARKERS["formulation"]
+    waiting.assessment.risk_plan = MARKERS["risk_plan"]
+    waiting.assessment.save(update_fields=["formulation_status", "formulation_text", "risk_plan"])
     run = allocation_services.proposal_run_request(service_id=service.pk, trigger="manual")
     allocation_services.proposal_run_execute(run_id=run.public_id)
     run = ProposalRun.objects.get(pk=run.pk)
@@ -318,6 +409,9 @@ def accounts(service, assessor, coordinator, therapist_user, service_admin, othe
         "assessor": assessor,
         "coordinator": coordinator,
         "therapist": therapist_user,
+        "other_therapist": factories.UserFactory(
+            username="frankie", service=service, roles=[roles.THERAPIST]
+        ),
         "service_admin": service_admin,
         "no_role": factories.UserFactory(username="nora", service=service),
         "partner": factories.UserFactory(
@@ -351,11 +445,101 @@ def test_each_account_gets_the_answer_the_table_gives_on_every_staff_page(
         else:
             ok = response.status_code == expected
         if not ok:
-            wrong.append((name, entry.method, response.status_code, expected))
-    assert not wrong, "\n".join(
-        f"{name} ({method}): answered {got}, table says {expected}"
-        for name, method, got, expected in wrong
+            wrong.append(
+                f"{name} ({entry.method}): answered {response.status_code}, table says {expected}"
+            )
+        elif response.status_code == 200:
+            wrong.extend(
+                f"{name}: shows {marker}"
+                for marker in shown_markers(
+                    response, MUST_NOT_SHOW[account] | entry.hidden.get(account, frozenset())
+                )
+            )
+    assert not wrong, "\n".join(wrong)
+
+
+def shown_markers(response, names) -> list[str]:
+    text = (
+        b"".join(response).decode()
+        if response.streaming
+        else response.content.decode(errors="replace")
     )
+    return sorted(name for name in names if MARKERS[name] in text)
+
+
+# --- The API ---------------------------------------------------------------------------------
+# Every address under /api/, found from the resolver like the staff pages. The partner account
+# calls with its token; everyone else with a session (or nothing). The API sends referrals in
+# and reads none out, so no account reads a record through it.
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    expected: dict[str, int]
+
+
+def endpoint(method, *, partner, anonymous, staff, other_service=None) -> Endpoint:
+    expected = {account: staff for account in ACCOUNTS}
+    expected |= {
+        "anonymous": anonymous,
+        "partner": partner,
+        "other_service": staff if other_service is None else other_service,
+    }
+    return Endpoint(method, expected)
+
+
+API: dict[str, Endpoint] = {
+    # An empty referral is refused with a 400 naming what is missing; a staff session is no
+    # integration account (403); nobody gets a 401.
+    "api-referral-create": endpoint("POST", partner=400, anonymous=401, staff=403),
+    # The schema and its docs are public only where API_DOCS_PUBLIC is on (off in
+    # production, and here): a 404 for everyone.
+    "api-schema": endpoint("GET", partner=404, anonymous=404, staff=404),
+    "api-docs": endpoint("GET", partner=404, anonymous=404, staff=404),
+}
+
+
+def api_url_names() -> set[str]:
+    return {
+        name
+        for route, name in _walk(get_resolver().url_patterns)
+        if route.lstrip("^").startswith("api/")
+    }
+
+
+def test_every_api_endpoint_has_an_entry():
+    assert api_url_names() == set(API)
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_each_account_gets_the_answer_the_table_gives_on_every_api_endpoint(
+    client, world, accounts, account, settings
+):
+    settings.API_DOCS_PUBLIC = False
+    user = accounts[account]
+    headers = {}
+    if account == "partner":
+        headers["HTTP_AUTHORIZATION"] = (
+            f"Token {api_tokens.api_token_issue(user=user, name='Access test').key}"
+        )
+    elif user is not None:
+        client.force_login(user)
+    wrong = []
+    for name, entry in sorted(API.items()):
+        url = reverse(name)
+        if entry.method == "GET":
+            response = client.get(url, **headers)
+        else:
+            response = client.post(
+                url, {}, content_type="application/json", HTTP_IDEMPOTENCY_KEY="access", **headers
+            )
+        if response.status_code != entry.expected[account]:
+            wrong.append(
+                f"{name} ({entry.method}): answered {response.status_code}, "
+                f"table says {entry.expected[account]}"
+            )
+        elif response.status_code == 200:
+            wrong.extend(f"{name}: shows {m}" for m in shown_markers(response, EVERYTHING))
+    assert not wrong, "\n".join(wrong)
 
 
 def test_a_partner_session_cannot_close_a_risk_flag(client, service, accounts):
@@ -386,7 +570,8 @@ TARGET = re.compile(r'(?:href|action)="(/staff/[^"#?]*)')
 
 
 @pytest.mark.parametrize(
-    "account", ["assessor", "coordinator", "therapist", "service_admin", "no_role"]
+    "account",
+    ["assessor", "coordinator", "therapist", "other_therapist", "service_admin", "no_role"],
 )
 def test_pages_show_only_links_the_account_may_follow(client, world, accounts, account):
     """Follow every staff link and form from the home page (each kind of page a few times):
