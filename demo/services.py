@@ -26,7 +26,15 @@ from common.models import Service, Site, User
 from common.two_factor import authenticator_issue, has_authenticator
 from intake import clinical_record
 from intake.api_tokens import api_token_issue, api_tokens_live
-from intake.models import Client, MeasureResponse, Preferences, PrivacyNotice, Referral
+from intake import services as intake_services
+from intake.models import (
+    Client,
+    ConsentRecord,
+    MeasureResponse,
+    Preferences,
+    PrivacyNotice,
+    Referral,
+)
 from intake.references import ALPHABET
 from therapy import goals as therapy_goals
 from therapy import services as therapy_services
@@ -154,6 +162,8 @@ class SeedReport:
     # (username, setup key, otpauth URI) of each demo member given a new authenticator.
     authenticators: list[tuple[str, str, str]] = field(default_factory=list)
     api_token: str = ""
+    # (reference, date of birth) of the client who agreed to email: the portal's demo.
+    portal_client: tuple[str, date] | None = None
     therapists: int = 0
     referrals: int = 0
     service: Service | None = None
@@ -198,7 +208,42 @@ def demo_seed(*, reset_passwords: bool = False, seed: int = 20261126) -> SeedRep
     _seed_assessments(service)
     _seed_allocation(service, random.Random(seed + 2))
     _seed_journeys(service)
+    _seed_portal_client(service, report)
     return report
+
+
+PORTAL_CONSENT_WORDS = "Yes, you can contact me by email."
+
+
+def _seed_portal_client(service: Service, report: SeedReport) -> None:
+    """One client in therapy agrees to email, so the client portal can be tried: their sign-in
+    link goes to the demo's mail (var/mail in embedded mode)."""
+    referral = (
+        Referral.objects.select_related("client")
+        .filter(service=service, status=Referral.Status.IN_THERAPY)
+        .order_by("reference")
+        .first()
+    )
+    if referral is None:
+        return
+    client = referral.client
+    if not client.email:
+        client.email = f"{client.given_name}.{client.family_name}@demo.threshold.invalid".lower()
+        client.save(update_fields=["email"])
+    agreed = client.consents.filter(
+        topic=ConsentRecord.Topic.CONTACT_EMAIL, decision=ConsentRecord.Decision.GRANTED
+    )
+    if not agreed.exists():
+        intake_services.consent_record(
+            client=client,
+            referral=referral,
+            topic=ConsentRecord.Topic.CONTACT_EMAIL,
+            decision=ConsentRecord.Decision.GRANTED,
+            wording=PORTAL_CONSENT_WORDS,
+            wording_version="demo",
+            via=ConsentRecord.Via.STAFF,
+        )
+    report.portal_client = (referral.reference, client.date_of_birth)
 
 
 def _seed_staff(service: Service, report: SeedReport, reset_passwords: bool) -> None:
@@ -326,10 +371,17 @@ def _seed_referrals(service: Service, rng: random.Random, report: SeedReport) ->
         + [Referral.Status.IN_THERAPY] * 4
         + [Referral.Status.ENDED] * 2
     )
+    if Referral.objects.filter(service=service).exists():
+        # Seeded before (perhaps by an earlier version, with other references): keep them.
+        report.referrals = Referral.objects.filter(service=service).count()
+        return
     now = timezone.now()
     named: set[tuple[str, str]] = set()
     for index, status in enumerate(statuses):
-        reference = "TH-DEMO-" + "".join(rng.choice(ALPHABET) for _ in range(4))
+        # Well formed, like a real one, so the portal takes it.
+        reference = "-".join(
+            ["TH", *("".join(rng.choice(ALPHABET) for _ in range(4)) for _ in range(2))]
+        )
         given, family = rng.choice(GIVEN), rng.choice(FAMILY)
         while (given, family) in named:  # no two demo clients share a name
             given, family = rng.choice(GIVEN), rng.choice(FAMILY)

@@ -40,6 +40,8 @@ def _rows_on(response) -> int:
         return context["page"].paginator.count
     if path == reverse("assessment-worklist"):
         return context["rows"].paginator.count
+    if path == reverse("rights-tasks"):
+        return context["tasks"].paginator.count
     raise AssertionError(f"A counted link to a list this test does not know: {path}")
 
 

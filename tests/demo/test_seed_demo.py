@@ -223,3 +223,40 @@ def test_new_passwords_come_with_new_setup_keys(capsys):
     call_command("seed_demo", reset_passwords=True)
     reset = _printed_sign_in(capsys.readouterr().out, "assessor")
     assert reset[1] != first[1]
+
+
+def test_the_demo_names_a_client_who_can_try_the_portal(client, capsys, settings):
+    """The printed reference and date of birth, typed into /portal/, send a sign-in link: the
+    demo's clients agreed to email, so the portal can be tried as a client would."""
+    import re
+    from datetime import datetime
+
+    from django.urls import reverse
+
+    from portal.models import SignInLink
+
+    call_command("seed_demo")
+    printed = capsys.readouterr().out
+    found = re.search(r"reference (TH-\w{4}-\w{4}), date of birth (\d{1,2} \w+ \d{4})", printed)
+    assert found, printed
+    reference, born = found.group(1), datetime.strptime(found.group(2), "%d %B %Y").date()
+    referral = Referral.objects.get(reference=reference)
+    assert referral.client.date_of_birth == born
+    assert referral.status == Referral.Status.IN_THERAPY
+
+    response = client.post(
+        reverse("portal-start"),
+        {
+            "reference": reference,
+            "date_of_birth_day": str(born.day),
+            "date_of_birth_month": str(born.month),
+            "date_of_birth_year": str(born.year),
+            "channel": "email",
+        },
+    )
+    assert response.status_code == 302
+    assert SignInLink.objects.filter(referral=referral, channel="email").exists()
+    # Seeding again names the same client and adds no second consent record.
+    call_command("seed_demo")
+    assert reference in capsys.readouterr().out
+    assert referral.client.consents.filter(topic="contact_email").count() == 1

@@ -41,6 +41,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {username:<14} {key}\n  {'':<14} {uri}")
         if issued or report.authenticators:
             self.stdout.write("Sign in at http://127.0.0.1:8000/staff/login/")
+        if report.portal_client:
+            reference, born = report.portal_client
+            self.stdout.write(
+                f"Client portal: at http://127.0.0.1:8000/portal/ give reference {reference}, "
+                f"date of birth {born.day} {born:%B %Y}, and email; the sign-in link is in the "
+                "demo's mail (var/mail/ in embedded mode, the mail catcher with Docker)."
+            )
         if report.api_token:
             self.stdout.write(
                 f"Partner API token (shown this once): {report.api_token}\n"
