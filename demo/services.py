@@ -25,8 +25,8 @@ from common import roles
 from common.models import Service, Site, User
 from common.two_factor import authenticator_issue, has_authenticator
 from intake import clinical_record
-from intake.api_tokens import api_token_issue, api_tokens_live
 from intake import services as intake_services
+from intake.api_tokens import api_token_issue, api_tokens_live
 from intake.models import (
     Client,
     ConsentRecord,
