@@ -33,6 +33,8 @@ from intake.api_tokens import api_token_issue
 from intake.models import Referral, RiskFlag
 from notifications import printing, sending
 from notifications.outbox import notification_queue
+from portal import services as portal_services
+from portal.models import PortalSession
 from tests import factories
 from tests.allocation.conftest import make_therapist, make_waiting
 from tests.notifications.people import make_referral
@@ -56,9 +58,10 @@ ACCOUNTS = [
     "partner",
     "other_service",
     "unverified",
-    # "client": the client's own portal account, added here (with a column in each entry's
-    # expectations and its MUST_NOT_SHOW set) when the portal lands; until then a client has
-    # no account and no page.
+    # The world's client, signed in to the client portal (its own cookie and session, no
+    # Django user): every staff page sends them to the staff sign-in, and the API treats them
+    # as nobody.
+    "client",
 ]
 LETTERS = {"A": "assessor", "C": "coordinator", "T": "therapist", "S": "service_admin"}
 # Signing in (its code and setup steps too) and out are for everyone; the sign-in form itself
@@ -101,6 +104,9 @@ RISK_DETAIL = frozenset({"risk_detail"})  # what raised a risk flag; every clini
 EVERYTHING = frozenset(MARKERS)
 MUST_NOT_SHOW: dict[str, frozenset[str]] = {
     "anonymous": EVERYTHING,
+    # In the portal the client reads their own words and agreed goals, never what staff
+    # wrote about them (a copy of their data is a rights request, docs/security.md).
+    "client": CLINICAL_TEXT - {"difficulties", "hopes", "previous_help", "goal"} | RISK_DETAIL,
     # The assessor assessed the world's client, so keeps reading the referral and the
     # assessment; the therapy record is not theirs.
     "assessor": frozenset({"goal", "progress_detail"}),
@@ -139,7 +145,7 @@ def page(
     }
     expected["other_therapist"] = 404 if own and "therapist" in allowed else expected["therapist"]
     expected |= {"anonymous": LOGIN, "partner": 403, "no_role": no_role, "other_service": other}
-    expected |= {"unverified": CODE}
+    expected |= {"unverified": CODE, "client": LOGIN}
     expected |= overrides
     hidden = {account: frozenset(names) for account, names in (hidden or {}).items()}
     return Page(method, tuple(args.split()) if args else (), expected, hidden)
@@ -367,6 +373,13 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         username="practice-system", service=service, roles=[roles.PARTNER_REFERRER]
     )
     api_token = api_token_issue(user=integration, name="Practice system").token
+    portal_key = "portal-key-of-the-worlds-client"
+    PortalSession.objects.create(
+        referral=referral,
+        channel="email",
+        key_hash=portal_services._hash(portal_key),
+        last_seen_at=timezone.now(),
+    )
 
     return {
         "referral": referral.public_id,
@@ -393,6 +406,8 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         "rights_request": rights_request.public_id,
         "integration": integration.public_id,
         "api_token": api_token.pk,
+        "portal_key": portal_key,
+        "topic": "contact_email",
     }
 
 
@@ -421,18 +436,24 @@ def accounts(service, assessor, coordinator, therapist_user, service_admin, othe
         "unverified": factories.UserFactory(
             username="uma", service=service, roles=list(roles.STAFF)
         ),
+        "client": None,  # signed in to the portal by `sign_in_as`
     }
+
+
+def sign_in_as(client, account, user, world) -> None:
+    if account == "unverified":
+        sign_in_unverified(client, user)
+    elif account == "client":
+        client.cookies[portal_services.COOKIE_NAME] = world["portal_key"]
+    elif user is not None:
+        client.force_login(user)
 
 
 @pytest.mark.parametrize("account", ACCOUNTS)
 def test_each_account_gets_the_answer_the_table_gives_on_every_staff_page(
     client, world, accounts, account
 ):
-    user = accounts[account]
-    if account == "unverified":
-        sign_in_unverified(client, user)
-    elif user is not None:
-        client.force_login(user)
+    sign_in_as(client, account, accounts[account], world)
     wrong = []
     # Reads first, then changes, so a change cannot hide a page another entry reads.
     for name, entry in sorted(PAGES.items(), key=lambda item: item[1].method != "GET"):
@@ -467,6 +488,72 @@ def shown_markers(response, names) -> list[str]:
     return sorted(name for name in names if MARKERS[name] in text)
 
 
+# --- The client portal ----------------------------------------------------------------------
+# Every address under /portal/, found from the resolver. Only the client's own portal session
+# opens a page; a staff sign-in (of any role, any service) is not one, so everyone else is
+# sent to the portal's start page. Tampering with ids is in tests/portal/test_pages.py.
+PORTAL_START = "portal start"
+PORTAL_PUBLIC = {"portal-start", "portal-link-sent", "portal-sign-in"}
+
+
+def portal_page(method, args="", client_gets=200) -> Page:
+    expected = {account: PORTAL_START for account in ACCOUNTS} | {"client": client_gets}
+    return Page(method, tuple(args.split()) if args else (), expected, {})
+
+
+PORTAL: dict[str, Page] = {
+    "portal-home": portal_page("GET"),
+    "portal-letters": portal_page("GET"),
+    "portal-letter-pdf": portal_page("GET", "notification"),
+    "portal-choices": portal_page("GET"),
+    "portal-contact": portal_page("GET"),
+    "portal-choice-change": portal_page("GET", "topic"),
+    "portal-withdraw": portal_page("GET"),
+    "portal-withdrawn": portal_page("GET"),
+    # Signing out ends the session and goes back to the start page, for the client too.
+    "portal-sign-out": portal_page("POST", client_gets=PORTAL_START),
+}
+
+
+def portal_url_names() -> set[str]:
+    return {
+        name
+        for route, name in _walk(get_resolver().url_patterns)
+        if route.lstrip("^").startswith("portal/")
+    }
+
+
+def test_every_portal_page_has_an_entry():
+    assert portal_url_names() - PORTAL_PUBLIC == set(PORTAL)
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_each_account_gets_the_answer_the_table_gives_on_every_portal_page(
+    client, world, accounts, account
+):
+    sign_in_as(client, account, accounts[account], world)
+    wrong = []
+    for name, entry in sorted(PORTAL.items(), key=lambda item: item[1].method != "GET"):
+        url = reverse(name, args=[world[arg] for arg in entry.args])
+        response = client.get(url) if entry.method == "GET" else client.post(url, {})
+        expected = entry.expected[account]
+        if expected == PORTAL_START:
+            ok = response.status_code == 302 and response["Location"].startswith(
+                reverse("portal-start")
+            )
+        else:
+            ok = response.status_code == expected
+        if not ok:
+            wrong.append(
+                f"{name} ({entry.method}): answered {response.status_code}, table says {expected}"
+            )
+        elif response.status_code == 200 and not response.get("Content-Type", "").endswith("pdf"):
+            wrong.extend(
+                f"{name}: shows {m}" for m in shown_markers(response, MUST_NOT_SHOW[account])
+            )
+    assert not wrong, "\n".join(wrong)
+
+
 # --- The API ---------------------------------------------------------------------------------
 # Every address under /api/, found from the resolver like the staff pages. The partner account
 # calls with its token; everyone else with a session (or nothing). The API sends referrals in
@@ -481,6 +568,7 @@ def endpoint(method, *, partner, anonymous, staff, other_service=None) -> Endpoi
     expected = {account: staff for account in ACCOUNTS}
     expected |= {
         "anonymous": anonymous,
+        "client": anonymous,
         "partner": partner,
         "other_service": staff if other_service is None else other_service,
     }
@@ -521,8 +609,8 @@ def test_each_account_gets_the_answer_the_table_gives_on_every_api_endpoint(
         headers["HTTP_AUTHORIZATION"] = (
             f"Token {api_tokens.api_token_issue(user=user, name='Access test').key}"
         )
-    elif user is not None:
-        client.force_login(user)
+    else:
+        sign_in_as(client, account, user, world)
     wrong = []
     for name, entry in sorted(API.items()):
         url = reverse(name)
