@@ -16,6 +16,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerFieldExtension,
@@ -126,6 +127,12 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "description": "`Token <key>`, with the key the service issued "
             "(manage.py api_token issue). Keys expire and can be revoked.",
         }
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """The staff session, as drf-spectacular documents DRF's own (cookieAuth)."""
+
+    target_class = VerifiedSessionAuthentication
 
 
 class IsPartnerReferrer(permissions.BasePermission):

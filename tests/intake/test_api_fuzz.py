@@ -129,3 +129,12 @@ def test_the_schema_shows_the_server_s_constraints():
     )
     assert key["schema"]["maxLength"] == 64 and "pattern" in key["schema"]
     assert "Referral" in parts and "Output" not in parts
+
+
+def test_the_schema_documents_both_ways_to_authenticate():
+    """A staff session (past the two-factor code step) and a partner's token: a schema that
+    lists only the token tells a client the Authorization header is always required."""
+    document = _served_schema()
+    assert set(document["components"]["securitySchemes"]) == {"tokenAuth", "cookieAuth"}
+    operation = document["paths"]["/api/v1/referrals/"]["post"]
+    assert {"cookieAuth": []} in operation["security"]

@@ -40,7 +40,19 @@ MOVED = {
 }
 MOVED_CONTENT_TYPES = {(old.split("_")[0], old.split("_", 1)[1]): new for old, new in MOVED.items()}
 # Tables the migrations since then add, which the old database cannot have had.
-NEW_TABLES = {"therapy_sessionresponse", "intake_apitoken", "intake_apitokenuse"}
+NEW_TABLES = {
+    "therapy_sessionresponse",
+    "intake_apitoken",
+    "intake_apitokenuse",
+    "intake_rightsrequest",
+    "audit_auditevent",
+    "portal_signinlink",
+    "portal_portalsession",
+    # Two-factor sign-in (django-otp): authenticators and recovery codes.
+    "otp_totp_totpdevice",
+    "otp_static_staticdevice",
+    "otp_static_statictoken",
+}
 # Tables replaced on purpose: the partner API's clear tokens (authtoken) became hashed ones,
 # one for one (intake/migrations/0013_api_tokens.py).
 REPLACED = {"authtoken_token": "intake_apitoken"}
