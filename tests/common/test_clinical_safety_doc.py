@@ -35,6 +35,7 @@ def test_every_cited_test_exists():
 def test_every_hazard_cites_at_least_one_test():
     sections = re.split(r"^## ", DOC.read_text(), flags=re.MULTILINE)
     hazards = [s for s in sections if re.match(r"H\d+\. ", s)]
-    assert len(hazards) == 7
+    # The seven the safety case began with, and H8 (a restriction holding messages).
+    assert len(hazards) == 8
     for section in hazards:
         assert CITED.search(section), section.splitlines()[0]
