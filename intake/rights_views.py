@@ -105,65 +105,66 @@ def rights_request_detail(request: HttpRequest, public_id: UUID) -> HttpResponse
     return _detail(request, _request_or_404(request, public_id))
 
 
-@role_required(*OFFICE)
-@require_POST
-def rights_request_extend(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def _task_change(request, public_id, form_class, prefix, change, done) -> HttpResponse:
+    """One change to a task from its page: the form, then the service; every mistake or
+    refusal goes back to the page, on the form, keeping what was typed."""
     task = _request_or_404(request, public_id)
-    form = ExtendForm(request.POST, prefix="extend")
+    form = form_class(request.POST, prefix=prefix)
     if form.is_valid():
         try:
-            task = rights.rights_request_extend(
-                request=task,
-                user=request.user,
-                months=form.cleaned_data["months"],
-                reason=form.cleaned_data["reason"],
-            )
+            task = change(task, request.user, form.cleaned_data)
         except rights.RightsError as error:
             refusal_on_form(form, error)
         else:
-            messages.success(request, f"Extended: now due by {task.due_on:%-d %B %Y}.")
+            messages.success(request, done(task))
             return redirect("rights-request-detail", public_id=task.public_id)
-    return _detail(request, task, status=400, extend_form=form)
+    return _detail(request, task, status=400, **{f"{prefix}_form": form})
+
+
+@role_required(*OFFICE)
+@require_POST
+def rights_request_extend(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    return _task_change(
+        request,
+        public_id,
+        ExtendForm,
+        "extend",
+        lambda task, user, data: rights.rights_request_extend(
+            request=task, user=user, months=data["months"], reason=data["reason"]
+        ),
+        lambda task: f"Extended: now due by {task.due_on:%-d %B %Y}.",
+    )
 
 
 @role_required(*OFFICE)
 @require_POST
 def rights_request_complete(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    task = _request_or_404(request, public_id)
-    form = CompleteForm(request.POST, prefix="complete")
-    if form.is_valid():
-        try:
-            task = rights.rights_request_complete(
-                request=task,
-                user=request.user,
-                status=form.cleaned_data["status"],
-                outcome=form.cleaned_data["outcome"],
-                client_told_of_ico=form.cleaned_data["client_told_of_ico"],
-            )
-        except rights.RightsError as error:
-            refusal_on_form(form, error)
-        else:
-            messages.success(request, f"The request is completed: {task.get_status_display()}.")
-            return redirect("rights-request-detail", public_id=task.public_id)
-    return _detail(request, task, status=400, complete_form=form)
+    return _task_change(
+        request,
+        public_id,
+        CompleteForm,
+        "complete",
+        lambda task, user, data: rights.rights_request_complete(
+            request=task,
+            user=user,
+            status=data["status"],
+            outcome=data["outcome"],
+            client_told_of_ico=data["client_told_of_ico"],
+        ),
+        lambda task: f"The request is completed: {task.get_status_display()}.",
+    )
 
 
 @role_required(*OFFICE)
 @require_POST
 def restriction_lift(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    task = _request_or_404(request, public_id)
-    form = LiftForm(request.POST, prefix="lift")
-    if form.is_valid():
-        try:
-            task = rights.restriction_lift(
-                request=task,
-                user=request.user,
-                reason=form.cleaned_data["reason"],
-                client_told=form.cleaned_data["client_told"],
-            )
-        except rights.RightsError as error:
-            refusal_on_form(form, error)
-        else:
-            messages.success(request, "The restriction is lifted.")
-            return redirect("rights-request-detail", public_id=task.public_id)
-    return _detail(request, task, status=400, lift_form=form)
+    return _task_change(
+        request,
+        public_id,
+        LiftForm,
+        "lift",
+        lambda task, user, data: rights.restriction_lift(
+            request=task, user=user, reason=data["reason"], client_told=data["client_told"]
+        ),
+        lambda task: "The restriction is lifted.",
+    )
