@@ -568,7 +568,9 @@ def endpoint(method, *, partner, anonymous, staff, other_service=None) -> Endpoi
     expected = {account: staff for account in ACCOUNTS}
     expected |= {
         "anonymous": anonymous,
+        # A portal session is no sign-in here, nor is a staff session short of the code step.
         "client": anonymous,
+        "unverified": anonymous,
         "partner": partner,
         "other_service": staff if other_service is None else other_service,
     }
