@@ -223,6 +223,8 @@ INSTALLED_APPS = [
     "staff",
     "demo",
     "portal",
+    "reporting",
+    "api",
 ]
 
 MIDDLEWARE = [
