@@ -512,6 +512,12 @@ PORTAL: dict[str, Page] = {
     "portal-withdrawn": portal_page("GET"),
     # Signing out ends the session and goes back to the start page, for the client too.
     "portal-sign-out": portal_page("POST", client_gets=PORTAL_START),
+    # Your data: the page, the copy (the JSON is checked for the markers like a page: it
+    # holds none of what staff wrote) and asking for a correction.
+    "portal-my-data": portal_page("GET"),
+    "portal-my-data-json": portal_page("GET"),
+    "portal-my-data-pdf": portal_page("GET"),
+    "portal-correction": portal_page("GET"),
 }
 
 
