@@ -105,7 +105,8 @@ EVERYTHING = frozenset(MARKERS)
 MUST_NOT_SHOW: dict[str, frozenset[str]] = {
     "anonymous": EVERYTHING,
     # In the portal the client reads their own words and agreed goals, never what staff
-    # wrote about them (a copy of their data is a rights request, docs/security.md).
+    # wrote about them, in their downloaded copy neither: that comes through staff, after
+    # a clinician's opinion (docs/portal.md, "What the copy leaves out").
     "client": CLINICAL_TEXT - {"difficulties", "hopes", "previous_help", "goal"} | RISK_DETAIL,
     # The assessor assessed the world's client, so keeps reading the referral and the
     # assessment; the therapy record is not theirs.
