@@ -198,7 +198,32 @@ def portal_data_copy(*, referral: Referral) -> dict[str, Any]:
         "withheld": [dict(item) for item in WITHHELD],
         "how_to_ask_for_everything": SUBJECT_ACCESS,
     }
+    copy["referral"]["status_history"] = _status_history(copy)
     return copy
+
+
+def _status_history(copy: dict) -> list[dict]:
+    """The referral's steps, oldest first, from the dates the record holds: the service
+    keeps each step's date (received, booked, assessed, started, ended), not a separate log
+    of status changes, so a step with no date of its own (withdrawn, signposted) shows only
+    as the status now."""
+    steps = [{"on": copy["referral"]["received_at"], "what": "Referral received"}]
+    assessment = copy["assessment"]
+    for item in assessment["appointments"]:
+        steps.append(
+            {"on": item["booked_at"], "what": f"Assessment booked ({item['status'].lower()})"}
+        )
+    if assessment["finished_on"]:
+        words = assessment["recommendation"]
+        steps.append(
+            {"on": assessment["finished_on"], "what": f"Assessment finished: {words}".strip()}
+        )
+    for period in copy["therapy"]["periods"]:
+        steps.append({"on": period["started_on"], "what": "Therapy started"})
+        if period["ended_on"]:
+            how = f" ({period['how_it_ended'].lower()})" if period["how_it_ended"] else ""
+            steps.append({"on": period["ended_on"], "what": f"Therapy ended{how}"})
+    return sorted(steps, key=lambda step: step["on"] or "")
 
 
 def _client(client: Client) -> dict:
@@ -238,6 +263,8 @@ def _referral(referral: Referral) -> dict:
         "previous_help": referral.previous_help,
         "current_services": _labels(intake_forms.CURRENT_SERVICES, referral.current_services),
         "restricted_since": _when(referral.restricted_at),
+        # Filled in from the other parts once they are read (`_status_history`).
+        "status_history": [],
     }
 
 
@@ -325,6 +352,7 @@ def _assessment(referral: Referral, cut_short: list[str]) -> dict:
     return {
         "appointments": [
             {
+                "booked_at": _when(item.created_at),
                 "starts_at": _when(item.starts_at),
                 "duration_minutes": item.duration_minutes,
                 "how": item.get_mode_display(),

@@ -83,6 +83,7 @@ def _record(referral, *, assessor, therapist, sessions: int = 1, messages: int =
     referral.presenting_problem = "Marker-my-own-words about feeling low"
     referral.hopes = "To feel less alone"
     referral.difficulty_areas = ["low_mood", "work"]
+    referral.received_at = timezone.now() - timedelta(days=150)
     referral.save()
     Preferences.objects.create(referral=referral, mode="in_person", language="Welsh")
     # A PHQ-9 at self-referral, item 9 answered: a risk flag from the client's own answer.
@@ -225,6 +226,9 @@ def test_the_json_copy_holds_every_part_of_the_record(client, full_record, thera
     assert copy["referral"]["reference"] == full_record.reference
     assert copy["referral"]["difficulties_in_your_words"].startswith("Marker-my-own-words")
     assert copy["referral"]["difficulty_areas"] == ["Low mood or depression", "Work or study"]
+    steps = [step["what"] for step in copy["referral"]["status_history"]]
+    assert steps[0] == "Referral received" and "Assessment booked (booked)" in steps
+    assert "Assessment finished: Psychodynamic therapy" in steps and "Therapy started" in steps
     assert copy["preferences"]["language"] == "Welsh"
     # Consent with its history: every decision, with the words shown.
     topics = [row["topic"] for row in copy["consent"]]
