@@ -17,28 +17,21 @@ from portal import data, forms, services
 from portal.views import _render, portal_session_required
 
 
-def _my_data_context(request: HttpRequest) -> dict:
-    referral = request.portal_session.referral
-    requests = rights.rights_requests_for_referral(referral=referral)
-    return {
-        "requests": requests,
-        "withheld": data.WITHHELD,
-        "subject_access": data.SUBJECT_ACCESS,
-        "open_corrections": sum(
-            1
-            for item in requests
-            if item.status == item.Status.OPEN and item.kind == item.Kind.CORRECTION
-        ),
-    }
-
-
 @require_safe
 @portal_session_required
 def my_data(request: HttpRequest) -> HttpResponse:
+    """What the copy holds and leaves out, the downloads, and the client's requests about
+    their record with where each stands."""
+    referral = request.portal_session.referral
     return _render(
         request,
         "portal/my_data.html",
-        {**_my_data_context(request), "sent": request.GET.get("sent") == "correction"},
+        {
+            "requests": rights.rights_requests_for_referral(referral=referral),
+            "withheld": data.WITHHELD,
+            "subject_access": data.SUBJECT_ACCESS,
+            "sent": request.GET.get("sent") == "correction",
+        },
     )
 
 
