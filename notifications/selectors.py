@@ -367,6 +367,25 @@ def client_messages_sent(*, referral, limit: int = CLIENT_COPY_LIMIT) -> list[No
     )
 
 
+def client_messages_with_text(*, referral, limit: int) -> list[Notification]:
+    """The letters and messages sent to the client about this referral, oldest first (at
+    most `limit`), with what they said: for the client's copy of their data (one read)."""
+    return list(
+        _client_copies(referral)
+        .only(
+            "public_id",
+            "kind",
+            "channel",
+            "sent_at",
+            "subject",
+            "body_text",
+            "body_html",
+            "sms_text",
+        )
+        .order_by("sent_at", "id")[:limit]
+    )
+
+
 def client_message_pdf(*, referral, public_id: UUID) -> bytes | None:
     """One message sent to the client, as a PDF: a letter as printed; an email or a text as
     a letter on the service's letterhead, rendered from what it was sent about. None if it

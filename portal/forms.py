@@ -114,6 +114,37 @@ class ContactForm(forms.Form):
         return self._phone("landline_phone", "landline")
 
 
+# --- Corrections ------------------------------------------------------------------------------
+CORRECTION_LIMIT = 1500
+
+
+class CorrectionForm(forms.Form):
+    """What is wrong in the record and what it should say, in the client's words."""
+
+    wrong = intake_forms.text_field(
+        "What is wrong?",
+        limit=CORRECTION_LIMIT,
+        required=True,
+        hint="Tell us what is wrong and where you saw it, for example your address on "
+        "your letters, or an answer in your copy of your data.",
+        rows=5,
+    )
+    should_say = intake_forms.text_field(
+        "What should it say?",
+        limit=CORRECTION_LIMIT,
+        required=True,
+        hint="If it should not be in your record at all, tell us that.",
+        rows=5,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["wrong"].error_messages["required"] = "Enter what is wrong in your record"
+        self.fields["should_say"].error_messages["required"] = (
+            "Enter what it should say, or that it should not be in your record"
+        )
+
+
 class WithdrawForm(forms.Form):
     confirm = forms.ChoiceField(
         label="Are you sure you want to withdraw your referral?",

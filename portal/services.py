@@ -357,6 +357,46 @@ def portal_contact_update(*, session: PortalSession, values: dict) -> Client:
     return intake_services.client_contact_update(client_id=session.referral.client_id, **values)
 
 
+# --- Corrections (docs/portal.md, "Corrections") --------------------------------------------
+
+# At most this many correction requests from the portal open at once on a referral: enough
+# for a client with several things to put right, not a way to flood the staff's task list.
+MAX_OPEN_CORRECTIONS = 3
+CORRECTIONS_FULL = (
+    "You already have {count} correction requests waiting for an answer. We will reply to "
+    "them first. If something else is wrong, add it when we reply, or contact us."
+)
+
+
+@transaction.atomic
+def portal_correction_request(*, session: PortalSession, wrong: str, should_say: str):
+    """Ask staff to correct the record: a rights request (UK GDPR Art. 16) of kind
+    correction, from the portal, on the staff's task list at once and due in one month. The
+    referral is locked first, so two requests at once cannot pass the limit together."""
+    from intake import rights
+    from intake.models import RightsRequest
+
+    Referral.objects.select_for_update().only("pk").get(pk=session.referral_id)
+    count = RightsRequest.objects.filter(
+        referral_id=session.referral_id,
+        kind=RightsRequest.Kind.CORRECTION,
+        source=RightsRequest.Source.PORTAL,
+        status=RightsRequest.Status.OPEN,
+    ).count()
+    if count >= MAX_OPEN_CORRECTIONS:
+        raise PortalError(CORRECTIONS_FULL.format(count=count))
+    details = f"What is wrong:\n{wrong.strip()}\n\nWhat it should say:\n{should_say.strip()}"
+    try:
+        return rights.rights_request_open(
+            referral=session.referral,
+            kind=RightsRequest.Kind.CORRECTION,
+            details=details,
+            source=RightsRequest.Source.PORTAL,
+        )
+    except rights.RightsError as problem:
+        raise PortalError(problem.message) from None
+
+
 # --- Withdrawing the referral ---------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import views
+from portal import data_views, views
 
 urlpatterns = [
     path("portal/", views.start, name="portal-start"),
@@ -15,4 +15,9 @@ urlpatterns = [
     path("portal/choices/<str:topic>/", views.choice_change, name="portal-choice-change"),
     path("portal/withdraw/", views.withdraw, name="portal-withdraw"),
     path("portal/withdrawn/", views.withdrawn, name="portal-withdrawn"),
+    # Your data: a copy to download, and corrections (portal/data_views.py).
+    path("portal/my-data/", data_views.my_data, name="portal-my-data"),
+    path("portal/my-data/copy.json", data_views.my_data_json, name="portal-my-data-json"),
+    path("portal/my-data/copy.pdf", data_views.my_data_pdf, name="portal-my-data-pdf"),
+    path("portal/correction/", data_views.correction, name="portal-correction"),
 ]

@@ -79,9 +79,9 @@ def _render(request, template: str, context: dict | None = None, status: int = 2
 # --- Getting in ---------------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def start(request: HttpRequest) -> HttpResponse:
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         ended = request.GET.get("ended", "")
         return _render(
             request,
@@ -116,11 +116,11 @@ def link_sent(request: HttpRequest) -> HttpResponse:
     return _render(request, "portal/link_sent.html", {"link_minutes": settings.PORTAL_LINK_MINUTES})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def sign_in(request: HttpRequest, token: str) -> HttpResponse:
-    """Opening the link shows a button; only pressing it (a POST) spends the link, since
-    mail scanners open links too."""
-    if request.method == "GET":
+    """Opening the link (GET or HEAD) shows a button; only pressing it (a POST) spends the
+    link, since mail scanners open links too."""
+    if request.method in ("GET", "HEAD"):
         try:
             services.portal_link_check(token=token)
         except services.LinkUnusable as problem:

@@ -1,6 +1,7 @@
 """The client portal in real headless Chromium: asking for a sign-in link (first with
-nothing filled in), following it, the referral, letters, contact and consent (changing
-details and a choice), withdrawing the referral and signing out. Every page is
+nothing filled in), following it, the referral, letters, their data (the JSON copy
+downloaded, a correction asked for, first with nothing filled in), contact and consent
+(changing details and a choice), withdrawing the referral and signing out. Every page is
 screenshotted into test-artifacts/screenshots/portal*/ and must pass axe-core (WCAG 2.2 AA
 and best practices, any impact) with no console error. The walk runs twice: with the mouse,
 and with the keyboard alone (focus always visible, the skip link, the error summary taking
@@ -8,10 +9,13 @@ focus after a failed submit)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from django.core import mail
 
-from intake.models import ConsentRecord, Referral
+from intake.models import ConsentRecord, Referral, RightsRequest
 from notifications import sending
 from notifications.outbox import notification_queue
 from tests.browser.test_journey_browser import Walk
@@ -58,6 +62,32 @@ def test_a_client_walks_the_portal(page, service, keyboard):
     walk.follow("Letters and messages")
     assert "Acknowledgement of referral" in page.content()
     walk.look("letters")
+
+    # Your data: the page, the JSON copy downloaded, a correction asked for (first empty).
+    walk.follow("Your referral")
+    walk.follow("See and download a copy of your data")
+    walk.look("my-data")
+    link = page.get_by_role("link", name="Download your data as a JSON file", exact=True)
+    with page.expect_download() as download:
+        if keyboard:
+            walk.tab_to(link)
+            page.keyboard.press("Enter")
+        else:
+            link.click()
+    copy = json.loads(Path(download.value.path()).read_text())
+    assert copy["referral"]["reference"] == referral.reference
+    walk.follow("ask us to correct your record")
+    walk.look("correction")
+    walk.press("Send request")
+    if keyboard:
+        walk.error_summary_has_focus()
+    walk.look("correction-errors")
+    walk.fill("#id_wrong", "My postcode is wrong on my letters")
+    walk.fill("#id_should_say", "MB1 2CE")
+    walk.press("Send request")
+    assert "We have your request" in page.content()
+    walk.look("correction-sent")
+    assert RightsRequest.objects.get(referral=referral, source="portal").kind == "correction"
 
     walk.follow("Contact and consent")
     walk.look("choices")

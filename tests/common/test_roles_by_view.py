@@ -105,7 +105,8 @@ EVERYTHING = frozenset(MARKERS)
 MUST_NOT_SHOW: dict[str, frozenset[str]] = {
     "anonymous": EVERYTHING,
     # In the portal the client reads their own words and agreed goals, never what staff
-    # wrote about them (a copy of their data is a rights request, docs/security.md).
+    # wrote about them, in their downloaded copy neither: that comes through staff, after
+    # a clinician's opinion (docs/portal.md, "What the copy leaves out").
     "client": CLINICAL_TEXT - {"difficulties", "hopes", "previous_help", "goal"} | RISK_DETAIL,
     # The assessor assessed the world's client, so keeps reading the referral and the
     # assessment; the therapy record is not theirs.
@@ -512,6 +513,12 @@ PORTAL: dict[str, Page] = {
     "portal-withdrawn": portal_page("GET"),
     # Signing out ends the session and goes back to the start page, for the client too.
     "portal-sign-out": portal_page("POST", client_gets=PORTAL_START),
+    # Your data: the page, the copy (the JSON is checked for the markers like a page: it
+    # holds none of what staff wrote) and asking for a correction.
+    "portal-my-data": portal_page("GET"),
+    "portal-my-data-json": portal_page("GET"),
+    "portal-my-data-pdf": portal_page("GET"),
+    "portal-correction": portal_page("GET"),
 }
 
 
