@@ -132,6 +132,9 @@ class Visit:
     def __init__(self):
         self.requests: dict[str, dict] = {}
 
+    def on_request(self, event):
+        self.requests.setdefault(event["requestId"], {}).setdefault("url", event["request"]["url"])
+
     def on_response(self, event):
         response = event["response"]
         self.requests.setdefault(event["requestId"], {}).update(
@@ -164,7 +167,8 @@ class Visit:
             if not url:
                 continue
             if not url.startswith(origin):
-                external.append(url)
+                if not url.startswith(("data:", "about:")):
+                    external.append(url)
                 continue
             path = urllib.parse.urlparse(url).path
             size = request.get("bytes", 0) if not request.get("cached") else 0
@@ -216,6 +220,7 @@ def answer_wizard(context, base: str, steps: int) -> None:
 def visit(page, cdp, url: str, origin: str) -> dict:
     seen = Visit()
     handlers = {
+        "Network.requestWillBeSent": seen.on_request,
         "Network.responseReceived": seen.on_response,
         "Network.requestServedFromCache": seen.on_cache,
         "Network.loadingFinished": seen.on_finished,
@@ -441,7 +446,10 @@ def report(results, chromium: str, collect_seconds: float, load_before, load_aft
         "|---|---:|---:|---|---:|---|---:|---:|",
         *rows,
         "",
-        f"Static files as served (content encoding): {static_files}.",
+        f"Static files as served (content encoding): {static_files}. Our pages' icon "
+        "(`favicon.svg`, named by the page) is counted; Chromium's own request for "
+        "`/favicon.ico` on the bare page, which names no icon, is made outside the page "
+        "(a 404) and is not.",
     ]
     if short_lived:
         lines += [
@@ -453,8 +461,9 @@ def report(results, chromium: str, collect_seconds: float, load_before, load_aft
     if external:
         lines += [
             "",
-            "Asked for from elsewhere (not served here; offline in the benchmark, not "
-            "counted): " + ", ".join(f"`{u}`" for u in sorted(external)) + ".",
+            "Asked for from elsewhere (the NHS.UK font from assets.nhs.uk, by the "
+            "frontend's stylesheet, on the bare page as on ours; unreachable from the "
+            "benchmark, so not counted): " + ", ".join(f"`{u}`" for u in sorted(external)) + ".",
         ]
     return "\n".join(lines)
 
