@@ -164,3 +164,35 @@ def bare_list(request, name: str):
         return HttpResponse(status=403)
     rows = _bare_rows(name, request.user, request.GET.get("referral", ""))
     return JsonResponse({"rows": rows}, safe=False)
+
+
+# --- The page-weight benchmark's baseline --------------------------------------------------
+# A page with only the NHS.UK frontend's stylesheet and script, linked as the project links
+# them (the stylesheet, and the script as an ES module), and a heading and a paragraph.
+
+BARE_PAGE = """<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+  <meta charset="utf-8">
+  <title>Bare page – NHS</title>
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <link rel="stylesheet" href="{% static 'nhsuk/nhsuk-frontend.min.css' %}">
+  <script type="module" src="{% static 'nhsuk/nhsuk-frontend.min.js' %}"></script>
+</head>
+<body>
+  <div class="nhsuk-width-container">
+    <main class="nhsuk-main-wrapper" id="maincontent">
+      <h1 class="nhsuk-heading-l">A bare NHS.UK frontend page</h1>
+      <p class="nhsuk-body">Only the frontend's stylesheet and script, and this.</p>
+    </main>
+  </div>
+</body>
+</html>
+"""
+
+
+def bare_page(request):
+    from django.template import engines
+
+    template = engines["django"].from_string("{% load static %}" + BARE_PAGE)
+    return HttpResponse(template.render({}, request))

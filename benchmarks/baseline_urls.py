@@ -2,10 +2,11 @@
 
 from django.urls import include, path
 
-from benchmarks.bare_views import bare_list, bare_referral
+from benchmarks.bare_views import bare_list, bare_page, bare_referral
 
 urlpatterns = [
     path("bench/bare-referral/", bare_referral),
     path("bench/bare-list/<str:name>/", bare_list),
+    path("bench/bare-page/", bare_page),
     path("", include("config.urls")),
 ]

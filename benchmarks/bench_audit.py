@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_staff_lists import SESSIONS_SCRIPT, Browser, pct  # noqa: E402
-from benchmarks.serve import field_key, gunicorn_start  # noqa: E402
+from benchmarks.serve import bench_env, gunicorn_start  # noqa: E402
 
 REFERRALS = int(os.environ.get("BENCH_REFERRALS", "5000"))
 AUDIT_ROWS = int(os.environ.get("BENCH_AUDIT_ROWS", "1000000"))
@@ -56,19 +55,7 @@ def main() -> None:
     admin = psycopg.connect(PG_ADMIN, autocommit=True)
     admin.execute(f"CREATE DATABASE {db}")
     database_url = urllib.parse.urlparse(PG_ADMIN)._replace(path=f"/{db}").geturl()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_hex(32),
-        "FIELD_ENCRYPTION_KEYS": field_key(),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_COOKIES": "0",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-    env.pop("REDIS_URL", None)
+    env = bench_env(database_url)
     python = sys.executable
     servers = []
     try:

@@ -33,7 +33,7 @@ from benchmarks.bench_self_referral import (  # noqa: E402
     submit_burst,
     walk_to_check,
 )
-from benchmarks.serve import NO_RATE_LIMITS, gunicorn_start  # noqa: E402
+from benchmarks.serve import NO_RATE_LIMITS, bench_env, gunicorn_start  # noqa: E402
 
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "10"))
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "3"))
@@ -128,24 +128,15 @@ def main() -> dict:
     admin.execute(f"CREATE DATABASE {db}")
     database_url = urllib.parse.urlparse(PG_ADMIN)._replace(path=f"/{db}").geturl()
     prefix = f"threshold-bench-{secrets.token_hex(4)}:"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_URL,
-        "CELERY_KEY_PREFIX": prefix,
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_hex(32),
+    env = bench_env(
+        database_url,
+        REDIS_URL=REDIS_URL,
+        CELERY_KEY_PREFIX=prefix,
         # Two keys, as during a rotation: new rows use the first.
-        "FIELD_ENCRYPTION_KEYS": f"{Fernet.generate_key().decode()},"
-        f"{Fernet.generate_key().decode()}",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_COOKIES": "0",
-        "SELF_REFERRAL_SERVICE": "bench",
+        FIELD_ENCRYPTION_KEYS=f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}",
+        SELF_REFERRAL_SERVICE="bench",
         **NO_RATE_LIMITS,
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
+    )
     plain_env = env | {"DJANGO_SETTINGS_MODULE": "benchmarks.settings_plaintext"}
     python = sys.executable
     servers = []

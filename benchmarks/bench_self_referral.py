@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.serve import NO_RATE_LIMITS, field_key, gunicorn_start  # noqa: E402
+from benchmarks.serve import NO_RATE_LIMITS, bench_env, gunicorn_start  # noqa: E402
 
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "20"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "30"))
@@ -202,22 +202,14 @@ def main() -> dict:
     parsed = urllib.parse.urlparse(PG_ADMIN)
     database_url = parsed._replace(path=f"/{db}").geturl()
     prefix = f"threshold-bench-{secrets.token_hex(4)}:"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_URL,
-        "CELERY_KEY_PREFIX": prefix,
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_hex(32),
-        "FIELD_ENCRYPTION_KEYS": field_key(),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_COOKIES": "0",
-        "SELF_REFERRAL_SERVICE": "bench",
+    env = bench_env(
+        database_url,
+        REDIS_URL=REDIS_URL,
+        CELERY_KEY_PREFIX=prefix,
+        SELF_REFERRAL_SERVICE="bench",
+        ROOT_URLCONF="benchmarks.baseline_urls",
         **NO_RATE_LIMITS,
-        "ROOT_URLCONF": "benchmarks.baseline_urls",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
+    )
     python = sys.executable
     server = None
     try:

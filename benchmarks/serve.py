@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 import subprocess
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def field_key() -> str:
@@ -13,6 +17,28 @@ def field_key() -> str:
     from cryptography.fernet import Fernet
 
     return Fernet.generate_key().decode()
+
+
+def bench_env(database_url: str, **overrides: str) -> dict:
+    """The environment a benchmark serves the project in: production settings (DEBUG off,
+    a fresh secret and field key) on a scratch database, plain HTTP on 127.0.0.1, no Redis
+    unless a benchmark names one in `overrides` (REDIS_URL=...). `overrides` are added
+    last, so a benchmark can change any of these."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_hex(32),
+        "FIELD_ENCRYPTION_KEYS": field_key(),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_COOKIES": "0",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    env.pop("REDIS_URL", None)
+    env.update(overrides)
+    return env
 
 
 def free_port() -> int:

@@ -230,6 +230,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages compressed on the way out (static files come compressed from whitenoise above);
+    # Django's gzip pads each response at random against BREACH (docs/security.md).
+    "django.middleware.gzip.GZipMiddleware",
     # Below whitenoise, so static files (no client data, fingerprinted) stay cacheable.
     "common.middleware.NoStoreMiddleware",
     "common.middleware.ContentSecurityPolicyMiddleware",
@@ -299,7 +302,7 @@ STATICFILES_DIRS = [BASE_DIR / "static_build"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Fingerprinted, compressed files; `make install` runs collectstatic.
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "common.storage.StaticFilesStorage"},
 }
 
 if REDIS_URL:
