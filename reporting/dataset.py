@@ -89,7 +89,7 @@ def _appointments() -> Subquery:
                     output_field=CharField(),
                 ),
                 delimiter=";",
-                ordering=("occurred_on",),
+                order_by=("occurred_on",),
             )
         )
         .values("listed"),

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from reporting import selectors
 from tests import factories
-from tests.reporting.conftest import PERIOD, at, referral
+from tests.reporting.conftest import DNA, PERIOD, A, assess, at, referral, score, treat
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,6 @@ def test_waiting_times_and_the_shares_within_6_and_18_weeks(world, service):
 
 
 def test_a_wait_of_exactly_six_weeks_is_within_six_weeks(service, therapist_user):
-    from tests.reporting.conftest import A, treat
 
     on_time = referral(service, D(2026, 1, 5), status="in_therapy")
     treat(on_time, therapist_user, [(D(2026, 2, 16), A)])  # 42 days
@@ -109,7 +108,6 @@ def test_outcomes_of_finished_treatments(world, service):
 
 
 def test_a_single_attended_session_is_not_a_finished_treatment(service, therapist_user):
-    from tests.reporting.conftest import A, DNA, score, treat
 
     once = referral(service, D(2026, 1, 5), status="ended")
     treat(
@@ -178,7 +176,6 @@ def test_an_empty_range_answers_with_no_figures_not_an_error(service):
 def test_the_report_takes_the_same_number_of_queries_for_3_or_30_referrals(
     service, coordinator, therapist_user
 ):
-    from tests.reporting.conftest import A, DNA, assess, score, treat
 
     def add(count: int, start: int) -> None:
         for n in range(start, start + count):
