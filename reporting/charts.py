@@ -329,8 +329,9 @@ def bar_chart(
             end = x_of(value or 0)
             if value:
                 parts.append(
-                    f'<rect x="{label_w}" y="{y + 1:.1f}" width="{end - label_w:.1f}" '
-                    f'height="{bar_h - 2}" fill="{_fill(ident, index)}" '
+                    f'<rect class="th-bar" x="{label_w}" y="{y + 1:.1f}" '
+                    f'width="{end - label_w:.1f}" height="{bar_h - 2}" '
+                    f'fill="{_fill(ident, index)}" '
                     f'stroke="{_BAR_STYLES[index % len(_BAR_STYLES)][0]}"/>'
                 )
             text = "–" if value is None else f"{value:g}{unit}"
@@ -354,7 +355,7 @@ def bar_chart(
             ly = axis_y + 48 + index * 22
             colour = _BAR_STYLES[index % len(_BAR_STYLES)][0]
             parts.append(
-                f'<rect x="{label_w}" y="{ly - 12}" width="28" height="14" '
+                f'<rect class="th-key" x="{label_w}" y="{ly - 12}" width="28" height="14" '
                 f'fill="{_fill(ident, index)}" stroke="{colour}"/>'
             )
             parts.append(
