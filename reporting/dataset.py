@@ -229,6 +229,16 @@ def dataset_row(values: tuple) -> tuple:
     )
 
 
+def csv_cell(value):
+    """A value for a CSV cell: text a spreadsheet would run as a formula is prefixed with
+    an apostrophe (as the audit trail's export does); nothing is written as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _date(value) -> str:
     return value.isoformat() if value else ""
 
@@ -244,7 +254,4 @@ def dataset_rows(*, user, period: Period, chunk_size: int = CHUNK_SIZE) -> Itera
         return
     query = dataset_rows_query(service_id=user.service_id, period=period)
     for values in query.iterator(chunk_size=chunk_size):
-        yield dataset_row(values)
-
-
-__all__ = ["COLUMNS", "dataset_row", "dataset_rows", "dataset_rows_query"]
+        yield tuple(csv_cell(value) for value in dataset_row(values))

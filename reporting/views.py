@@ -60,9 +60,7 @@ def chart_csv(request: HttpRequest, chart: str) -> HttpResponse:
     writer = csv.writer(response)
     if section is not None:
         writer.writerow(section.table.headers)
-        writer.writerows(
-            ["" if cell is None else cell for cell in row] for row in section.table.rows
-        )
+        writer.writerows([dataset.csv_cell(cell) for cell in row] for row in section.table.rows)
     return response
 
 

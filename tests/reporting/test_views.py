@@ -222,3 +222,14 @@ def test_the_menu_links_to_the_reports_for_the_office(client, coordinator):
     client.force_login(coordinator)
     page = client.get(reverse("staff-home")).content.decode()
     assert re.search(r'href="/staff/reports/">Reports</a>', page)
+
+
+def test_a_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text(
+    client, coordinator, service
+):
+    from tests import factories
+
+    factories.TherapistFactory(service=service, display_name='=HYPERLINK("http://x","y")')
+    client.force_login(coordinator)
+    rows = read_csv(client.get(reverse("reporting-caseload-csv"), range_params(PERIOD)))
+    assert rows[1][0] == '\'=HYPERLINK("http://x","y")'
