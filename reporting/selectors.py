@@ -43,6 +43,7 @@ from therapy.models import Therapy, TherapySession
 
 # A service has tens of therapists; the chart and table show at most this many.
 THERAPISTS_SHOWN = 200
+LONG_TABLE_ROWS = 15
 ATTENDED = TherapySession.Attendance.ATTENDED
 SOURCE_NAMES = dict(Referral.Source.choices)
 ATTENDANCE_ORDER = [value for value, _ in TherapySession.Attendance.choices]
@@ -90,6 +91,11 @@ class Section:
     table: Table
     summary: list[str] = field(default_factory=list)
     note: str = ""
+
+    @property
+    def long(self) -> bool:
+        """A table of more rows than a screen shows is folded under its chart."""
+        return len(self.table.rows) > LONG_TABLE_ROWS
 
     @property
     def csv_name(self) -> str:
@@ -245,6 +251,7 @@ def referrals_section(*, service_id: int, period: Period) -> Section:
         series=series,
         y_max=charts.nice_max(max((max(row[1:-1]) for row in rows), default=0)),
         y_label="Referrals",
+        width=760,  # room for a year's dates under the axis
     )
     return Section(
         slug="referrals",
@@ -534,7 +541,6 @@ def outcomes_section(*, service_id: int, period: Period) -> Section:
         value_max=100,
         value_label="Per cent",
         unit="%",
-        markers=[(50, "50%")],
     )
     return Section(
         slug="outcomes",
