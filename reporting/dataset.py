@@ -2,10 +2,11 @@
 dates, codes and flags a national return of an NHS Talking Therapies service needs. Every
 column is described in docs/reporting.md (`COLUMNS` is the order).
 
-Rows are read with a server-side cursor a chunk at a time (`.iterator(chunk_size=...)`) and
-written as they come, so memory stays the same whatever the number of rows. Everything a
-row needs is read by the one query (correlated subqueries on indexed columns); the only
-work per row in Python is formatting and `measures.classify_change` for its flags.
+Rows are read with a server-side cursor a chunk at a time and written as they come, so
+memory stays the same whatever the number of rows. Everything a row needs is read by the
+one query (reporting/sql.py: each table read once for the service and grouped by
+referral); the only work per row in Python is formatting and `measures.classify_change`
+for its flags.
 """
 
 from __future__ import annotations
@@ -13,32 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
-from django.contrib.postgres.aggregates import StringAgg
-from django.db.models import (
-    Case,
-    CharField,
-    DateField,
-    OuterRef,
-    Q,
-    Subquery,
-    Value,
-    When,
-)
-from django.db.models.functions import Cast, Concat, TruncDate
-
 import measures
-from assessment.models import Assessment
 from intake.models import Referral
-from reporting import codes
-from reporting.selectors import (
-    Period,
-    attended_count,
-    attended_session_on,
-    discharge_date,
-    score_count,
-    score_of,
-)
-from therapy.models import Therapy, TherapySession
+from reporting import codes, sql
+from reporting.selectors import Period
 
 CHUNK_SIZE = 2000
 
@@ -67,54 +46,6 @@ COLUMNS = (
     "appointments",
 )
 
-_ATTENDANCE_CODE = Case(
-    *(When(attendance=value, then=Value(code)) for value, code in codes.ATTENDANCE_CODES.items()),
-    default=Value(""),
-    output_field=CharField(),
-)
-
-
-def _appointments() -> Subquery:
-    """ "YYYY-MM-DD:code" for each therapy appointment, oldest first, joined by ";"."""
-    return Subquery(
-        TherapySession.objects.filter(referral=OuterRef("pk"))
-        .order_by()
-        .values("referral")
-        .annotate(
-            listed=StringAgg(
-                Concat(
-                    Cast("occurred_on", CharField()),
-                    Value(":"),
-                    _ATTENDANCE_CODE,
-                    output_field=CharField(),
-                ),
-                delimiter=";",
-                order_by=("occurred_on",),
-            )
-        )
-        .values("listed"),
-        output_field=CharField(),
-    )
-
-
-def _last_end_reason() -> Subquery:
-    return Subquery(
-        Therapy.objects.filter(referral=OuterRef("pk"), ended_on__isnull=False)
-        .order_by("-ended_on", "-id")
-        .values("end_reason")[:1],
-        output_field=CharField(),
-    )
-
-
-def _first_assessment() -> Subquery:
-    return Subquery(
-        Assessment.objects.filter(referral=OuterRef("pk"), status=Assessment.Status.FINISHED)
-        .annotate(on=TruncDate("finished_at"))
-        .values("on")[:1],
-        output_field=DateField(),
-    )
-
-
 FIELDS = (
     "reference",
     "client__nhs_number",
@@ -138,33 +69,6 @@ FIELDS = (
     "attended",
     "appointments",
 )
-
-
-def dataset_rows_query(*, service_id: int, period: Period):
-    """The referrals open at any time in the range (received by its end and not closed
-    before its start), oldest first, with every value a row needs."""
-    return (
-        Referral.objects.filter(service_id=service_id, received_at__lt=period.end)
-        .annotate(discharged_on=discharge_date())
-        .filter(Q(discharged_on__isnull=True) | Q(discharged_on__gte=period.first))
-        .annotate(
-            received_on=TruncDate("received_at"),
-            first_assessed_on=_first_assessment(),
-            first_treated_on=attended_session_on(offset=0),
-            second_treated_on=attended_session_on(offset=1),
-            end_reason=_last_end_reason(),
-            first_phq9=score_of(measures.PHQ9, last=False),
-            last_phq9=score_of(measures.PHQ9, last=True),
-            first_gad7=score_of(measures.GAD7, last=False),
-            last_gad7=score_of(measures.GAD7, last=True),
-            n_phq9=score_count(measures.PHQ9),
-            n_gad7=score_count(measures.GAD7),
-            attended=attended_count(),
-            appointments=_appointments(),
-        )
-        .order_by("received_at", "id")
-        .values_list(*FIELDS)
-    )
 
 
 def _total(value: Decimal | None) -> int | None:
@@ -252,6 +156,8 @@ def dataset_rows(*, user, period: Period, chunk_size: int = CHUNK_SIZE) -> Itera
     yield COLUMNS
     if not user.service_id:
         return
-    query = dataset_rows_query(service_id=user.service_id, period=period)
-    for values in query.iterator(chunk_size=chunk_size):
+    values_of_each = sql.dataset_values(
+        service_id=user.service_id, period=period, chunk_size=chunk_size
+    )
+    for values in values_of_each:
         yield tuple(csv_cell(value) for value in dataset_row(values))

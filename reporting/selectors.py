@@ -16,30 +16,25 @@ from datetime import date
 from django.db.models import (
     Case,
     Count,
-    DateField,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     IntegerField,
-    Max,
-    OuterRef,
     Q,
-    QuerySet,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth, TruncWeek
+from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
 import measures
 from allocation.models import Therapist
 from allocation.selectors import caseload_counts
-from assessment.models import Assessment, AssessmentMeasure
-from intake.models import MeasureResponse, Referral, RiskFlag
-from reporting import charts
-from therapy.models import Therapy, TherapySession
+from assessment.models import Assessment
+from intake.models import Referral, RiskFlag
+from reporting import charts, sql
+from therapy.models import TherapySession
 
 # A service has tens of therapists; the chart and table show at most this many.
 THERAPISTS_SHOWN = 200
@@ -127,85 +122,6 @@ def _days_between(later, earlier) -> ExpressionWrapper:
     return ExpressionWrapper(later - earlier, output_field=DurationField())
 
 
-def attended_session_on(referral_ref: str = "pk", offset: int = 0) -> Subquery:
-    return Subquery(
-        TherapySession.objects.filter(referral=OuterRef(referral_ref), attendance=ATTENDED)
-        .order_by("occurred_on")
-        .values("occurred_on")[offset : offset + 1],
-        output_field=DateField(),
-    )
-
-
-def attended_count(referral_ref: str = "pk") -> Coalesce:
-    return Coalesce(
-        Subquery(
-            TherapySession.objects.filter(referral=OuterRef(referral_ref), attendance=ATTENDED)
-            .order_by()
-            .values("referral")
-            .annotate(n=Count("id"))
-            .values("n"),
-            output_field=IntegerField(),
-        ),
-        0,
-    )
-
-
-def score_of(code: str, *, last: bool) -> Subquery:
-    order = ("-completed_at", "-id") if last else ("completed_at", "id")
-    return Subquery(
-        MeasureResponse.objects.filter(referral=OuterRef("pk"), measure=code, total__isnull=False)
-        .order_by(*order)
-        .values("total")[:1]
-    )
-
-
-def score_count(code: str) -> Coalesce:
-    return Coalesce(
-        Subquery(
-            MeasureResponse.objects.filter(
-                referral=OuterRef("pk"), measure=code, total__isnull=False
-            )
-            .order_by()
-            .values("referral")
-            .annotate(n=Count("id"))
-            .values("n"),
-            output_field=IntegerField(),
-        ),
-        0,
-    )
-
-
-def discharge_date():
-    """When a closed referral closed: its last therapy's end; else its finished assessment
-    (a discharge or signposting at assessment); else its last change (a withdrawal, which
-    records no date of its own)."""
-    last_therapy_end = Subquery(
-        Therapy.objects.filter(referral=OuterRef("pk"), ended_on__isnull=False)
-        .order_by()
-        .values("referral")
-        .annotate(last=Max("ended_on"))
-        .values("last"),
-        output_field=DateField(),
-    )
-    assessed = Subquery(
-        Assessment.objects.filter(referral=OuterRef("pk"), status=Assessment.Status.FINISHED)
-        .annotate(on=TruncDate("finished_at"))
-        .values("on")[:1],
-        output_field=DateField(),
-    )
-    return Case(
-        When(
-            status__in=CLOSED,
-            then=Coalesce(last_therapy_end, assessed, TruncDate("updated_at")),
-        ),
-        default=None,
-        output_field=DateField(),
-    )
-
-
-CLOSED = (Referral.Status.ENDED, Referral.Status.SIGNPOSTED, Referral.Status.WITHDRAWN)
-
-
 # --- Referrals per week, by source ------------------------------------------------------------
 
 
@@ -272,19 +188,6 @@ def referrals_section(*, service_id: int, period: Period) -> Section:
 # --- Waiting times ------------------------------------------------------------------------------
 
 
-def _first_treatments(service_id: int, period: Period) -> QuerySet:
-    """Each referral's first attended session, when it falls in the range."""
-    earlier = TherapySession.objects.filter(
-        referral=OuterRef("referral"), attendance=ATTENDED, occurred_on__lt=OuterRef("occurred_on")
-    )
-    return TherapySession.objects.filter(
-        service_id=service_id,
-        attendance=ATTENDED,
-        occurred_on__gte=period.first,
-        occurred_on__lte=period.last,
-    ).exclude(Exists(earlier))
-
-
 def waits_section(*, service_id: int, period: Period) -> Section:
     assessed = (
         Assessment.objects.filter(
@@ -299,14 +202,7 @@ def waits_section(*, service_id: int, period: Period) -> Section:
         .values_list("band")
         .annotate(n=Count("id"))
     )
-    treated = (
-        _first_treatments(service_id, period)
-        .annotate(wait=_days_between(F("occurred_on"), TruncDate("referral__received_at")))
-        .annotate(band=_band_case("wait", charts.WAIT_BANDS))
-        .order_by()
-        .values_list("band")
-        .annotate(n=Count("id"))
-    )
+    treated = sql.first_treatment_waits(service_id=service_id, first=period.first, last=period.last)
     to_assessment = charts.band_counts(assessed, charts.WAIT_BANDS)
     to_treatment = charts.band_counts(treated, charts.WAIT_BANDS)
     n_assessed, n_treated = sum(to_assessment), sum(to_treatment)
@@ -382,12 +278,10 @@ def waits_section(*, service_id: int, period: Period) -> Section:
 # --- Caseness at assessment ---------------------------------------------------------------------
 
 
-def _case_at_assessment(code: str) -> Subquery:
-    return Subquery(
-        AssessmentMeasure.objects.filter(
-            assessment=OuterRef("pk"), measure=code, response__total__isnull=False
-        ).values("response__caseness")[:1]
-    )
+def _scored(code: str) -> FilteredRelation:
+    """The assessment's row for one questionnaire (a join, not a subquery per assessment);
+    its response's caseness is empty when it was not scored."""
+    return FilteredRelation("measures", condition=Q(measures__measure=code))
 
 
 def caseness_section(*, service_id: int, period: Period) -> Section:
@@ -398,9 +292,9 @@ def caseness_section(*, service_id: int, period: Period) -> Section:
             finished_at__gte=period.start,
             finished_at__lt=period.end,
         )
-        .annotate(phq9=_case_at_assessment(measures.PHQ9), gad7=_case_at_assessment(measures.GAD7))
+        .annotate(phq9=_scored(measures.PHQ9), gad7=_scored(measures.GAD7))
         .order_by()
-        .values_list("phq9", "gad7")
+        .values_list("phq9__response__caseness", "gad7__response__caseness")
         .annotate(n=Count("id"))
     )
     result = charts.caseness_counts(counted)
@@ -459,35 +353,9 @@ def caseness_section(*, service_id: int, period: Period) -> Section:
 # --- Outcomes of finished treatments ----------------------------------------------------------
 
 
-def finished_treatments(*, service_id: int, period: Period) -> QuerySet:
-    """Referrals ended in the range after two or more attended sessions."""
-    return (
-        Referral.objects.filter(service_id=service_id, status=Referral.Status.ENDED)
-        .annotate(discharged_on=discharge_date(), attended=attended_count())
-        .filter(discharged_on__gte=period.first, discharged_on__lte=period.last, attended__gte=2)
-    )
-
-
 def outcomes_section(*, service_id: int, period: Period) -> Section:
-    counted = (
-        finished_treatments(service_id=service_id, period=period)
-        .annotate(
-            n_phq9=score_count(measures.PHQ9),
-            n_gad7=score_count(measures.GAD7),
-        )
-        .annotate(
-            paired=Case(
-                When(Q(n_phq9__gte=2) & Q(n_gad7__gte=2), then=Value(True)),
-                default=Value(False),
-            ),
-            first_phq9=score_of(measures.PHQ9, last=False),
-            first_gad7=score_of(measures.GAD7, last=False),
-            last_phq9=score_of(measures.PHQ9, last=True),
-            last_gad7=score_of(measures.GAD7, last=True),
-        )
-        .order_by()
-        .values_list("paired", "first_phq9", "first_gad7", "last_phq9", "last_gad7")
-        .annotate(n=Count("id"))
+    counted = sql.finished_treatment_totals(
+        service_id=service_id, first=period.first, last=period.last
     )
     result = charts.outcomes_of(
         ((tuple(int(v) for v in totals) if paired else None), n) for paired, *totals, n in counted
