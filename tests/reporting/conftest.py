@@ -115,6 +115,20 @@ def allocate(referral, therapist_profile, by):
 A, DNA, CANCELLED = "attended", "did_not_attend", "cancelled_by_client"
 
 
+def finished_referrals(service, therapist, count: int, start: int = 0) -> None:
+    """count referrals in the range, each assessed, treated (two attended sessions and one
+    missed), scored at the end and ended: something for every chart to count."""
+    for n in range(start, start + count):
+        day = D(2026, 1, 5) + dt.timedelta(days=n % 60)
+        r = referral(service, day, ("self", "gp", "partner")[n % 3], "ended")
+        assess(r, day + dt.timedelta(days=3), phq9=n % 27, gad7=n % 21)
+        sessions = [(day + dt.timedelta(days=d), kind) for d, kind in ((10, A), (17, DNA), (24, A))]
+        treat(r, therapist, sessions, ended_on=sessions[-1][0], end_reason="completed")
+        score(r, measures.PHQ9, (n * 7) % 27, sessions[-1][0])
+        score(r, measures.GAD7, (n * 5) % 21, sessions[-1][0])
+        flag(r, at(day, 9), at(day, 9 + n % 5) if n % 4 else None, by=therapist)
+
+
 @dataclass
 class World:
     refs: dict[str, Referral]

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from reporting import selectors
 from tests import factories
-from tests.reporting.conftest import DNA, PERIOD, A, assess, at, referral, score, treat
+from tests.reporting.conftest import DNA, PERIOD, A, at, finished_referrals, referral, score, treat
 
 pytestmark = pytest.mark.django_db
 
@@ -176,33 +176,13 @@ def test_an_empty_range_answers_with_no_figures_not_an_error(service):
 def test_the_report_takes_the_same_number_of_queries_for_3_or_30_referrals(
     service, coordinator, therapist_user
 ):
-
-    def add(count: int, start: int) -> None:
-        for n in range(start, start + count):
-            day = D(2026, 1, 5) + dt.timedelta(days=n % 60)
-            r = referral(service, day, ("self", "gp", "partner")[n % 3], "ended")
-            assess(r, day + dt.timedelta(days=3), phq9=n % 27, gad7=n % 21)
-            treat(
-                r,
-                therapist_user,
-                [
-                    (day + dt.timedelta(days=10), A),
-                    (day + dt.timedelta(days=17), DNA),
-                    (day + dt.timedelta(days=24), A),
-                ],
-                ended_on=day + dt.timedelta(days=24),
-                end_reason="completed",
-            )
-            score(r, "phq9", (n * 7) % 27, day + dt.timedelta(days=24))
-            score(r, "gad7", (n * 5) % 21, day + dt.timedelta(days=24))
-
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
             selectors.service_report(user=coordinator, period=PERIOD)
         return len(captured)
 
-    add(3, 0)
+    finished_referrals(service, therapist_user, 3)
     few = queries()
-    add(27, 3)
+    finished_referrals(service, therapist_user, 27, start=3)
     assert queries() == few
     assert few <= 12

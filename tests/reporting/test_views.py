@@ -14,7 +14,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from reporting.forms import range_params
 from reporting.selectors import SECTIONS, Period
-from tests.reporting.conftest import PERIOD
+from tests.reporting.conftest import PERIOD, finished_referrals
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +42,24 @@ def test_the_page_shows_every_chart_with_its_table_and_download(client, coordina
     assert "6 referrals received, 50% of them self-referrals." in page
     # Tables show dates and missing values readably.
     assert '<th scope="row" class="nhsuk-table__header">5 Jan 2026</th>' in page
+
+
+def test_the_page_runs_as_many_queries_for_30_referrals_as_for_3(
+    client, coordinator, therapist_user, service, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(coordinator)
+    url = reverse("reporting-report")
+    finished_referrals(service, therapist_user, 3)
+    client.get(url, range_params(PERIOD))  # warm per-process caches
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url, range_params(PERIOD)).status_code == 200
+    finished_referrals(service, therapist_user, 27, start=3)
+    with django_assert_max_num_queries(len(few)):
+        response = client.get(url, range_params(PERIOD))
+    assert "30 referrals received" in response.content.decode()
 
 
 def test_without_dates_the_page_shows_the_last_twelve_months(client, service_admin):
