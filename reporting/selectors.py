@@ -1,6 +1,8 @@
 """Reads for the service's reporting page (docs/reporting.md): each measure is counted and
 grouped by PostgreSQL, one or two queries whatever the number of referrals, and turned into a
-section (key figures, an SVG chart, its table) by the pure `reporting.charts`.
+section (key figures, an SVG chart, its table) by the pure `reporting.charts`. The
+measures that need a value per referral before they count (first treatments, outcomes) are
+SQL in `reporting.sql`.
 
 Everything is of one service, the user's own, and of the chosen date range, in the
 service's local dates (TIME_ZONE). Caseload against capacity is as it stands today.
