@@ -29,6 +29,8 @@ class AuditEvent(models.Model):
         WRITE = "write", "Write"
         # Recorded by the code that does them, beside the request's own event.
         EXPORT = "export", "Export of the audit trail"
+        # The reporting data-set return: a row per referral (reporting/views.py).
+        DATASET_EXPORT = "dataset_export", "Data-set return downloaded"
         RESEND = "resend", "Message resent"
         OVERRIDE = "override", "Therapist chosen instead of the proposal"
         BULK_ACCEPT = "bulk_accept", "Proposal accepted in bulk"

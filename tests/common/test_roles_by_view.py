@@ -153,6 +153,7 @@ def page(
 
 
 ALL_STAFF = "ACTS"
+NO_NAMES = {account: {"client_name"} for account in ("coordinator", "service_admin")}
 CARE = "CT"
 
 PAGES: dict[str, Page] = {
@@ -241,6 +242,22 @@ PAGES: dict[str, Page] = {
     # sees only theirs)
     "audit-events": page("GET", "", "S", other=200),
     "audit-events-csv": page("GET", "", "S", other=200),
+    # reporting: coordinators and service admins, each of their own service's figures (the
+    # pages and the data-set return name no client)
+    "reporting-report": page("GET", "", "CS", other=200, hidden=NO_NAMES),
+    "reporting-dataset-csv": page("GET", "", "CS", other=200, hidden=NO_NAMES),
+    **{
+        f"reporting-{chart}-csv": page("GET", "", "CS", other=200, hidden=NO_NAMES)
+        for chart in (
+            "referrals",
+            "waiting-times",
+            "caseness",
+            "outcomes",
+            "attendance",
+            "caseload",
+            "risk-flags",
+        )
+    },
 }
 
 

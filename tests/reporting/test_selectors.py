@@ -1,0 +1,188 @@
+"""Each measure on the reporting page against the seeded service (tests/reporting/conftest.py),
+with the expected figures worked out by hand from the dates and scores there."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from reporting import selectors
+from tests import factories
+from tests.reporting.conftest import DNA, PERIOD, A, at, finished_referrals, referral, score, treat
+
+pytestmark = pytest.mark.django_db
+
+D = dt.date
+
+
+def section(slug, service):
+    return selectors.SECTIONS[slug](service_id=service.pk, period=PERIOD)
+
+
+def test_referrals_per_week_by_source(world, service):
+    result = section("referrals", service)
+    rows = {row[0]: row[1:] for row in result.table.rows}
+    assert result.table.headers == (
+        "Week starting",
+        "Self-referral",
+        "GP",
+        "Partner service",
+        "All sources",
+    )
+    # Twelve Mondays from 5 January to 23 March, empty weeks included.
+    assert len(rows) == 12 and min(rows) == D(2026, 1, 5) and max(rows) == D(2026, 3, 23)
+    # R1 (self), R2 (GP), R7 (self) in the first week; R3 (partner); R6 (GP); R4 (self).
+    assert rows[D(2026, 1, 5)] == (2, 1, 0, 3)
+    assert rows[D(2026, 1, 12)] == (0, 0, 1, 1)
+    assert rows[D(2026, 1, 19)] == (0, 1, 0, 1)
+    assert rows[D(2026, 2, 9)] == (1, 0, 0, 1)
+    assert rows[D(2026, 3, 2)] == (0, 0, 0, 0)
+    assert sum(row[3] for row in rows.values()) == 6  # R5, R8, R9 and theirs are outside
+    assert result.summary == ["6 referrals received, 50% of them self-referrals."]
+
+
+def test_weeks_are_the_services_local_weeks(service):
+    # 00:30 on Monday 8 June in London is 23:30 on Sunday in UTC: it counts in London's week.
+    factories.ReferralFactory(client__service=service, received_at=at(D(2026, 6, 8), 0, 30))
+    period = selectors.Period(D(2026, 6, 1), D(2026, 6, 14))
+    section = selectors.referrals_section(service_id=service.pk, period=period)
+    assert {row[0]: row[-1] for row in section.table.rows} == {D(2026, 6, 1): 0, D(2026, 6, 8): 1}
+
+
+def test_waiting_times_and_the_shares_within_6_and_18_weeks(world, service):
+    result = section("waiting-times", service)
+    rows = {row[0]: row[1:] for row in result.table.rows}
+    # Assessed in the range: R1 7 days, R3 6 days, R6 1 day (2 weeks or less), R2 45 days.
+    # First treatment in the range: R1 28 days (exactly 4 weeks), R5 37 days, R2 55 days,
+    # R7 63 days.
+    assert rows["2 weeks or less"] == (3, 75.0, 0, 0.0)
+    assert rows["Over 2 up to 4 weeks"] == (0, 0.0, 1, 25.0)
+    assert rows["Over 4 up to 6 weeks"] == (0, 0.0, 1, 25.0)
+    assert rows["Over 6 up to 12 weeks"] == (1, 25.0, 2, 50.0)
+    assert rows["Over 12 up to 18 weeks"] == (0, 0.0, 0, 0.0)
+    assert rows["Over 18 weeks"] == (0, 0.0, 0, 0.0)
+    assert rows["Within 6 weeks"] == (3, 75.0, 2, 50.0)
+    assert rows["Within 18 weeks"] == (4, 100.0, 4, 100.0)
+    assert result.summary[0] == (
+        "Treatment started within 6 weeks for 50% and within 18 weeks for 100% of the 4 who "
+        "started in the range."
+    )
+
+
+def test_a_wait_of_exactly_six_weeks_is_within_six_weeks(service, therapist_user):
+
+    on_time = referral(service, D(2026, 1, 5), status="in_therapy")
+    treat(on_time, therapist_user, [(D(2026, 2, 16), A)])  # 42 days
+    late = referral(service, D(2026, 1, 5), status="in_therapy")
+    treat(late, therapist_user, [(D(2026, 2, 17), A)])  # 43 days
+    rows = {row[0]: row[1:] for row in section("waiting-times", service).table.rows}
+    assert rows["Over 4 up to 6 weeks"][2] == 1
+    assert rows["Over 6 up to 12 weeks"][2] == 1
+    assert rows["Within 6 weeks"][2:] == (1, 50.0)
+
+
+def test_caseness_at_assessment(world, service):
+    rows = {row[0].split(" (")[0]: row[1:] for row in section("caseness", service).table.rows}
+    # R1 (15, 12) and R3 (PHQ-9 12 alone) are cases; R2 (8, 6) is not; R6 had none scored.
+    # R5 was assessed before the range.
+    assert rows == {"A case": (2, 50.0), "Not a case": (1, 25.0), "Not known": (1, 25.0)}
+
+
+def test_outcomes_of_finished_treatments(world, service):
+    result = section("outcomes", service)
+    rows = {row[0]: row[1:] for row in result.table.rows}
+    # Finished in the range: R1 (15/12 to 5/4: recovered, reliably), R2 (8/6 to 16/6: not
+    # a case at the start, PHQ-9 up 8: reliable deterioration), R7 (one pair only).
+    assert rows["Recovery"] == (1, 1, 100.0)
+    assert rows["Reliable improvement"] == (1, 2, 50.0)
+    assert rows["Reliable recovery"] == (1, 1, 100.0)
+    assert rows["Reliable deterioration"] == (1, 2, 50.0)
+    assert result.summary == [
+        "3 finished treatments (two or more attended sessions); 2 with paired PHQ-9 and GAD-7 "
+        "scores, 1 of them a case at the start.",
+        "1 without paired scores are left out of the rates.",
+    ]
+
+
+def test_a_single_attended_session_is_not_a_finished_treatment(service, therapist_user):
+
+    once = referral(service, D(2026, 1, 5), status="ended")
+    treat(
+        once,
+        therapist_user,
+        [(D(2026, 2, 2), A), (D(2026, 2, 9), DNA)],
+        ended_on=D(2026, 2, 9),
+        end_reason="non_attendance",
+    )
+    for day, total in ((D(2026, 1, 6), 20), (D(2026, 2, 2), 3)):
+        score(once, "phq9", total, day)
+        score(once, "gad7", total, day)
+    rows = {row[0]: row[1:] for row in section("outcomes", service).table.rows}
+    assert rows["Reliable improvement"] == (0, 0, None)
+
+
+def test_non_attendance_by_month(world, service):
+    result = section("attendance", service)
+    rows = {row[0]: row[1:] for row in result.table.rows}
+    assert result.table.headers[1:5] == (
+        "Attended",
+        "Did not attend",
+        "Cancelled by the client",
+        "Cancelled by the service",
+    )
+    # January: R5 attended then missed. February: R1 three attended, one missed. March: R2
+    # two attended and one cancelled by the client, R7 two attended.
+    assert rows[D(2026, 1, 1)] == (1, 1, 0, 0, 50.0, 0.0)
+    assert rows[D(2026, 2, 1)] == (3, 1, 0, 0, 25.0, 0.0)
+    assert rows[D(2026, 3, 1)] == (4, 0, 1, 0, 0.0, 20.0)
+    assert result.summary == [
+        "18.2% of 11 therapy appointments were not attended; 9.1% were cancelled by the client."
+    ]
+
+
+def test_caseload_against_capacity(world, service):
+    result = section("caseload", service)
+    assert result.table.rows == [("Avery Full", 3, 2, 150.0), ("Blake Roomy", 1, 5, 20.0)]
+    assert result.summary == [
+        "4 clients carried against a capacity of 7 (57.1%); 1 therapist is over capacity."
+    ]
+
+
+def test_risk_flags_and_time_to_acknowledgement(world, service):
+    result = section("risk-flags", service)
+    rows = {row[0]: row[1:] for row in result.table.rows}
+    assert rows["Within 1 hour"] == (2, 50.0)  # 30 minutes, and exactly an hour
+    assert rows["Over 1 up to 4 hours"] == (0, 0.0)
+    assert rows["Over 4 up to 24 hours"] == (1, 25.0)  # five hours
+    assert rows["Over 3 days"] == (0, 0.0)
+    assert rows["Not acknowledged yet"] == (1, 25.0)
+    assert result.summary == [
+        "4 risk flags raised; 75% acknowledged within 24 hours; 1 not acknowledged yet."
+    ]
+
+
+def test_an_empty_range_answers_with_no_figures_not_an_error(service):
+    report = selectors.service_report(
+        user=type("U", (), {"service_id": service.pk})(), period=PERIOD
+    )
+    outcomes = next(s for s in report.sections if s.slug == "outcomes")
+    assert [row[3] for row in outcomes.table.rows] == [None, None, None, None]
+    assert all("<svg" in s.chart for s in report.sections)
+
+
+def test_the_report_takes_the_same_number_of_queries_for_3_or_30_referrals(
+    service, coordinator, therapist_user
+):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            selectors.service_report(user=coordinator, period=PERIOD)
+        return len(captured)
+
+    finished_referrals(service, therapist_user, 3)
+    few = queries()
+    finished_referrals(service, therapist_user, 27, start=3)
+    assert queries() == few
+    assert few <= 12
