@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import views
+from portal import questionnaire_views, views
 
 urlpatterns = [
     path("portal/", views.start, name="portal-start"),
@@ -16,3 +16,6 @@ urlpatterns = [
     path("portal/withdraw/", views.withdraw, name="portal-withdraw"),
     path("portal/withdrawn/", views.withdrawn, name="portal-withdrawn"),
 ]
+
+# Questionnaires and the client's own scores (portal/questionnaire_views.py).
+urlpatterns += questionnaire_views.urlpatterns

@@ -29,6 +29,7 @@ from therapy import tracking
 from therapy.models import (
     NonAttendanceStep,
     ProgressFlag,
+    QuestionnaireRequest,
     SessionPlan,
     Therapy,
     TherapySession,
@@ -39,6 +40,7 @@ from therapy.selectors import (
     missed_in_a_row,
     non_attendance_state,
     progress_evaluations,
+    questionnaires_due,
 )
 
 READY_FOR_THERAPY = (
@@ -720,3 +722,73 @@ def therapy_end(
             context={"stage": "ending", "summary": (gp_summary or "").strip()},
         )
     return therapy
+
+
+# --- Questionnaires the client completes online (the client portal) -----------------------
+
+
+@transaction.atomic
+def questionnaire_request(*, referral: Referral, user, measure: str) -> QuestionnaireRequest:
+    """Ask the client to complete a questionnaire in the client portal. Whoever may see the
+    progress page may ask (the view has decided that); once per questionnaire at a time."""
+    _same_service(user, referral)
+    if measure not in measures.MEASURES:
+        raise TherapyError("Select a questionnaire to ask for", field="measure")
+    name = measures.MEASURES[measure].name
+    if referral.status != Referral.Status.IN_THERAPY:
+        raise TherapyError(
+            "The client can be asked to complete questionnaires online only while they are "
+            "in therapy.",
+            field="measure",
+        )
+    Referral.objects.select_for_update().filter(pk=referral.pk).first()  # one writer at a time
+    if QuestionnaireRequest.objects.filter(
+        referral=referral, measure=measure, completed_at__isnull=True
+    ).exists():
+        raise TherapyError(
+            f"The client has already been asked to complete the {name} and has not done it yet.",
+            field="measure",
+        )
+    return QuestionnaireRequest.objects.create(
+        service_id=referral.service_id,
+        referral=referral,
+        measure=measure,
+        asked_by=user,
+        asked_at=timezone.now(),
+    )
+
+
+@dataclass(frozen=True)
+class CompletedOnline:
+    response: MeasureResponse
+    risk_flags: list[RiskFlag]
+    progress_flags: list[ProgressFlag]
+
+
+@transaction.atomic
+def questionnaire_complete_online(
+    *, referral: Referral, measure: str, answers: list
+) -> CompletedOnline:
+    """The client completed a questionnaire in the portal: it is the referral's record at
+    once (the progress page reads it), a risk item endorsed raises a flag and an urgent
+    alert to the duty inbox, a request for it is closed, and change since the start is
+    judged again, as for questionnaires repeated at a session."""
+    Referral.objects.select_for_update().filter(pk=referral.pk).first()  # one at a time
+    if measure not in {due.code for due in questionnaires_due(referral=referral)}:
+        raise TherapyError("You do not have this questionnaire to fill in at the moment.")
+    try:
+        response, flags = measure_response_record(
+            referral=referral,
+            measure=measure,
+            answers=answers,
+            context=MeasureResponse.Context.PORTAL,
+        )
+    except measures.MeasureError as error:
+        raise TherapyError(str(error)) from None
+    QuestionnaireRequest.objects.filter(
+        referral=referral, measure=measure, completed_at__isnull=True
+    ).update(response=response, completed_at=response.completed_at, updated_at=timezone.now())
+    risk_alert_queue(referral, flags, occurrence=f"portal-{response.public_id}")
+    return CompletedOnline(
+        response=response, risk_flags=flags, progress_flags=_progress_flags_raise(referral)
+    )
