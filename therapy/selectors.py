@@ -9,7 +9,7 @@ from datetime import date
 from uuid import UUID
 
 from django.core.paginator import Page
-from django.db.models import Count, Exists, Max, OuterRef, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 import measures
@@ -651,14 +651,15 @@ def _attended_since_each(referral: Referral, codes: Sequence[str]) -> dict[str, 
         .annotate(at=Max("completed_at"))
     ):
         last[row["measure"]] = timezone.localtime(row["at"]).date()
-    attended = list(
-        TherapySession.objects.filter(
-            referral=referral, attendance=TherapySession.Attendance.ATTENDED
-        ).values_list("occurred_on", flat=True)
+    counts = TherapySession.objects.filter(
+        referral=referral, attendance=TherapySession.Attendance.ATTENDED
+    ).aggregate(
+        **{
+            code: Count("id", filter=Q(occurred_on__gt=last[code])) if code in last else Count("id")
+            for code in codes
+        }
     )
-    return {
-        code: sum(1 for day in attended if code not in last or day > last[code]) for code in codes
-    }
+    return {code: counts[code] for code in codes}
 
 
 def questionnaires_due(*, referral: Referral) -> list[QuestionnaireDue]:

@@ -13,7 +13,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 import measures
@@ -22,7 +24,7 @@ from common import roles
 from common.errors import ServiceError
 from intake.clinical_record import measure_response_record, risk_alert_queue
 from intake.models import MeasureResponse, Referral, RiskFlag
-from intake.selectors import gp_share_ok
+from intake.selectors import client_contact_options, gp_share_ok
 from notifications import kinds
 from notifications.outbox import notification_queue
 from therapy import tracking
@@ -452,11 +454,22 @@ def therapy_session_record(
             kind="questionnaire_reminder",
             referral=referral,
             occurrence=f"after-session-{session.public_id}",
-            context={"due_on": next_on, "questionnaire_link": ""},
+            context={"due_on": next_on, "questionnaire_link": _questionnaire_link(referral)},
             send_after=kinds.daytime(timezone.now()),
         )
     missed, _ = missed_in_a_row(list(TherapySession.objects.filter(referral=referral)))
     return SessionRecorded(session=session, measures_due=due, missed_in_a_row=missed)
+
+
+def _questionnaire_link(referral: Referral) -> str:
+    """Where the client can fill in their questionnaires online (the client portal's page,
+    by its URL name: therapy imports nothing of the portal), when they agree to a way the
+    portal can send them a sign-in link; otherwise none, and the reminder says to do them
+    at the next session."""
+    contact = client_contact_options(client_id=referral.client_id)
+    if (contact.email_ok and contact.email) or (contact.sms_ok and contact.mobile_phone):
+        return settings.SITE_URL + reverse("portal-questionnaires")
+    return ""
 
 
 def _progress_flags_raise(referral: Referral) -> list[ProgressFlag]:
