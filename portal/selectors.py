@@ -248,5 +248,5 @@ def portal_progress(*, referral: Referral) -> list[OwnScore]:
             about=MEASURE_WORDS.get(table.code, ""),
             total_max=measures.get_measure(table.code).total_max,
         )
-        for table in therapy_selectors.measure_tables(referral=referral)
+        for table in therapy_selectors.measure_tables(referral=referral, for_client=True)
     ]

@@ -371,9 +371,17 @@ class Progress:
     measures_due: bool
 
 
-def measure_tables(*, referral: Referral) -> list[MeasureTable]:
+# The same lines in the client's words, for their own page in the portal.
+CLIENT_THRESHOLDS = {
+    measures.PHQ9: [(measures.PHQ9_CASENESS, "Usual cut-off 10")],
+    measures.GAD7: [(measures.GAD7_CASENESS, "Usual cut-off 8")],
+}
+
+
+def measure_tables(*, referral: Referral, for_client: bool = False) -> list[MeasureTable]:
     """Each questionnaire's totals over time: a chart and the table it pictures. For the
-    progress page and for the client's own page in the portal."""
+    progress page and (`for_client`, the lines named in plain words) for the client's own
+    page in the portal."""
     responses = list(
         MeasureResponse.objects.filter(referral=referral).order_by("completed_at", "id")
     )
@@ -383,6 +391,8 @@ def measure_tables(*, referral: Referral) -> list[MeasureTable]:
         if not own:
             continue
         y_max, thresholds = CHART_SCALES[code]
+        if for_client:
+            thresholds = CLIENT_THRESHOLDS.get(code, thresholds)
         rows = [
             {
                 "on": timezone.localtime(r.completed_at).date(),

@@ -106,6 +106,7 @@ def test_the_page_shows_every_item_with_its_options_and_prefer_not_to_say(due):
     assert page.count('type="radio"') == 9 * 5
     assert page.count("Prefer not to say") >= 9
     assert "More than half the days" in page
+    assert "not a way to ask for help in an emergency" in page
 
 
 def test_an_unknown_questionnaire_is_404(due):
@@ -317,6 +318,7 @@ def test_their_scores_are_shown_only_when_they_choose_to_look(due, therapy):
     assert "a lower total means fewer difficulties" in page
     assert "asks about low mood over the last 2 weeks" in page
     assert "Totals go from 0 to 27" in page
+    assert "Usual cut-off 10" in page and "Caseness" not in page
 
 
 def test_the_scores_page_says_so_when_there_are_none(due):
