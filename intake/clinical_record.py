@@ -29,6 +29,7 @@ OCCASIONS = {
     MeasureResponse.Context.SELF_REFERRAL: "in the referral",  # online or from a partner
     MeasureResponse.Context.ASSESSMENT: "at assessment",
     MeasureResponse.Context.REVIEW: "at a review during therapy",
+    MeasureResponse.Context.PORTAL: "online in the client portal, during therapy",
 }
 # Signals of risk to self. The assessor's overall level, when it names no other area of
 # risk, is the same risk as these, not a new one.

@@ -279,6 +279,8 @@ class MeasureResponse(BaseModel):
         SELF_REFERRAL = "self_referral", "Self-referral"
         ASSESSMENT = "assessment", "Assessment"
         REVIEW = "review", "Review during therapy"
+        # Completed by the client, alone, in the client portal during therapy.
+        PORTAL = "portal", "Online in the client portal"
 
     referral = models.ForeignKey(
         "Referral", on_delete=models.PROTECT, related_name="measure_responses"

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from django.utils import timezone
 
+import measures
 from assessment import selectors as assessment_selectors
 from intake.models import ConsentRecord, Referral
 from notifications import selectors as notification_selectors
@@ -185,3 +186,67 @@ def portal_other_decisions(*, referral: Referral) -> list[ConsentRecord]:
         .select_related("notice")
         .order_by("-recorded_at", "-id")[:100]
     )
+
+
+# --- Questionnaires and the client's own scores -----------------------------------------------
+
+# What each questionnaire asks about, in plain words, for the client's own progress page.
+MEASURE_WORDS = {
+    measures.PHQ9: "asks about low mood over the last 2 weeks",
+    measures.GAD7: "asks about worry and anxiety over the last 2 weeks",
+    measures.CORE10: "asks how much distress you have felt over the last week",
+    measures.WSAS: "asks how much your difficulties get in the way of work, home, time with "
+    "other people and time on your own",
+}
+
+
+def portal_questionnaires(*, referral: Referral) -> list:
+    """The questionnaires the client may complete now (therapy.selectors.questionnaires_due:
+    the session plan's when their turn comes, and any their therapist asked for)."""
+    return therapy_selectors.questionnaires_due(referral=referral)
+
+
+def portal_questionnaire_due(*, referral: Referral, code: str):
+    """One questionnaire due now, or None."""
+    return next((due for due in portal_questionnaires(referral=referral) if due.code == code), None)
+
+
+@dataclass(frozen=True)
+class Saved:
+    measure: measures.Measure
+    risk: bool  # a risk question answered above 0: the page shows crisis help at once
+    still_due: list
+
+
+def portal_questionnaire_saved(*, referral: Referral, public_id: UUID) -> Saved | None:
+    """A questionnaire this client completed in the portal, and what is still to do; None
+    if the id is not one of theirs."""
+    response = therapy_selectors.online_response_get(referral=referral, public_id=public_id)
+    if response is None:
+        return None
+    result = measures.score(response.measure, list(response.answers))
+    return Saved(
+        measure=measures.get_measure(response.measure),
+        risk=result.risk_flag,
+        still_due=portal_questionnaires(referral=referral),
+    )
+
+
+@dataclass(frozen=True)
+class OwnScore:
+    table: object  # therapy.selectors.MeasureTable: the chart and the table it pictures
+    about: str  # what the questionnaire asks about, in plain words
+    total_max: int
+
+
+def portal_progress(*, referral: Referral) -> list[OwnScore]:
+    """The client's questionnaire totals over time: the same charts and tables the
+    therapist's progress page shows, with what each questionnaire asks about."""
+    return [
+        OwnScore(
+            table=table,
+            about=MEASURE_WORDS.get(table.code, ""),
+            total_max=measures.get_measure(table.code).total_max,
+        )
+        for table in therapy_selectors.measure_tables(referral=referral, for_client=True)
+    ]

@@ -30,6 +30,7 @@ from intake.references import reference_is_well_formed
 from notifications.kinds import AtSend
 from portal.messages import SIGN_IN_KIND
 from portal.models import PortalSession, SignInLink
+from therapy import services as therapy_services
 
 CHANNEL_TOPIC = {
     SignInLink.Channel.EMAIL: ConsentRecord.Topic.CONTACT_EMAIL,
@@ -414,3 +415,20 @@ def portal_referral_withdraw(*, session: PortalSession) -> Referral:
             "Your referral cannot be withdrawn here now. If you are in therapy, please talk "
             "to your therapist about ending, or call us."
         ) from None
+
+
+# --- Questionnaires ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def portal_questionnaire_complete(*, session: PortalSession, measure: str, answers: list):
+    """The client's answers to a questionnaire due now, recorded by therapy where the
+    therapist's progress page reads them; a risk item endorsed raises a flag and an urgent
+    duty alert (therapy.services.questionnaire_complete_online). PortalError if it is not
+    due (done already in another tab, or no longer in therapy)."""
+    try:
+        return therapy_services.questionnaire_complete_online(
+            referral=session.referral, measure=measure, answers=answers
+        )
+    except therapy_services.TherapyError as problem:
+        raise PortalError(problem.message) from None

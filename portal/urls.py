@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import data_views, views
+from portal import data_views, questionnaire_views, views
 
 urlpatterns = [
     path("portal/", views.start, name="portal-start"),
@@ -21,3 +21,6 @@ urlpatterns = [
     path("portal/my-data/copy.pdf", data_views.my_data_pdf, name="portal-my-data-pdf"),
     path("portal/correction/", data_views.correction, name="portal-correction"),
 ]
+
+# Questionnaires and the client's own scores (portal/questionnaire_views.py).
+urlpatterns += questionnaire_views.urlpatterns

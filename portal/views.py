@@ -168,8 +168,18 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @require_safe
 @portal_session_required
 def home(request: HttpRequest) -> HttpResponse:
-    overview = selectors.portal_overview(referral=request.portal_session.referral)
-    return _render(request, "portal/home.html", {**page_context(overview), "nav": "home"})
+    referral = request.portal_session.referral
+    overview = selectors.portal_overview(referral=referral)
+    return _render(
+        request,
+        "portal/home.html",
+        {
+            **page_context(overview),
+            "nav": "home",
+            # Questionnaires (portal/questionnaire_views.py): how many are due now.
+            "questionnaires_due": len(selectors.portal_questionnaires(referral=referral)),
+        },
+    )
 
 
 @require_safe

@@ -544,3 +544,14 @@ class TherapyEndForm(ServiceForm):
         if last and last > self.today:
             self.add_error("last_session_on", "The last session cannot be in the future")
         return data
+
+
+class QuestionnaireRequestForm(forms.Form):
+    """Ask the client to complete one questionnaire in the client portal."""
+
+    measure = radios(
+        "Which questionnaire should the client complete online?",
+        [(code, f"{m.name}: {m.title}") for code, m in measures.MEASURES.items()],
+        message="Select the questionnaire to ask the client to complete",
+        hint="The client sees it when they sign in to the client portal, with the others due.",
+    )

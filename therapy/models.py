@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+import measures
 from assessment.models import Mode
 from common.models import BaseModel, Service, Site
 
@@ -273,3 +274,51 @@ class NonAttendanceStep(BaseModel):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+
+class QuestionnaireRequest(BaseModel):
+    """Someone who may see the client's progress page asked the client to complete a
+    questionnaire in the client portal. Open until the client completes it there; the
+    answers are the referral's record (intake.MeasureResponse), this row the asking."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    referral = models.ForeignKey(
+        "intake.Referral", on_delete=models.PROTECT, related_name="questionnaire_requests"
+    )
+    measure = models.CharField(max_length=16)
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    asked_at = models.DateTimeField()
+    response = models.OneToOneField(
+        "intake.MeasureResponse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["asked_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral", "measure"],
+                condition=models.Q(completed_at__isnull=True),
+                name="one_open_questionnaire_request_per_measure",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(completed_at__isnull=True, response__isnull=True)
+                | models.Q(completed_at__isnull=False, response__isnull=False),
+                name="questionnaire_request_completed_with_its_answers",
+            ),
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.completed_at is None
+
+    @property
+    def measure_name(self) -> str:
+        known = measures.MEASURES.get(self.measure)
+        return known.name if known else self.measure

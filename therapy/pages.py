@@ -224,12 +224,16 @@ def session_measures_page(*, referral: Referral, session_id: UUID) -> SessionMea
 class ProgressPage:
     progress: selectors.Progress
     may_review: bool
+    requests_open: list  # questionnaires the client is asked to complete online
+    may_ask: bool
 
 
 def progress_page(*, user, referral: Referral) -> ProgressPage:
     return ProgressPage(
         progress=selectors.progress_overview(referral=referral),
         may_review=selectors.is_current_therapist(user=user, referral=referral),
+        requests_open=selectors.questionnaire_requests_open(referral=referral),
+        may_ask=referral.status == Referral.Status.IN_THERAPY,
     )
 
 

@@ -9,7 +9,7 @@ from datetime import date
 from uuid import UUID
 
 from django.core.paginator import Page
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 import measures
@@ -27,6 +27,7 @@ from therapy.models import (
     Goal,
     NonAttendanceStep,
     ProgressFlag,
+    QuestionnaireRequest,
     SessionPlan,
     SessionResponse,
     Therapy,
@@ -177,6 +178,7 @@ def _caseload_rows(therapies: list[Therapy]) -> list[CaseloadRow]:
         sessions.setdefault(session.referral_id, []).append(session)
     progress = counts_by_referral(ProgressFlag, ids, reviewed_at__isnull=True)
     risk = counts_by_referral(RiskFlag, ids, acknowledged_at__isnull=True)
+    online = _online_last_on(ids)
     today = timezone.localdate()
     rows = []
     for therapy in therapies:
@@ -192,7 +194,7 @@ def _caseload_rows(therapies: list[Therapy]) -> list[CaseloadRow]:
                 plan=plan,
                 open_progress_flags=progress.get(referral_id, 0),
                 open_risk_flags=risk.get(referral_id, 0),
-                measures_due=_attended_since_measures(held) >= every,
+                measures_due=_attended_since_measures(held, online.get(referral_id)) >= every,
                 missed_in_a_row=missed,
                 next_review=next((d for d in reviews if d >= today), None),
             )
@@ -200,9 +202,12 @@ def _caseload_rows(therapies: list[Therapy]) -> list[CaseloadRow]:
     return rows
 
 
-def _attended_since_measures(sessions: list[TherapySession]) -> int:
-    """attended_since_measures over sessions already read (had_measures set)."""
+def _attended_since_measures(sessions: list[TherapySession], online: date | None = None) -> int:
+    """attended_since_measures over sessions already read (had_measures set), with the day
+    questionnaires were last done online."""
     last = max((s.occurred_on for s in sessions if s.had_measures), default=None)
+    if online is not None and (last is None or online > last):
+        last = online
     return sum(
         1
         for s in sessions
@@ -327,6 +332,7 @@ CONTEXT_NAMES = {
     MeasureResponse.Context.SELF_REFERRAL: "Self-referral",
     MeasureResponse.Context.ASSESSMENT: "Assessment",
     MeasureResponse.Context.REVIEW: "During therapy",
+    MeasureResponse.Context.PORTAL: "Online, during therapy",
 }
 
 
@@ -365,7 +371,17 @@ class Progress:
     measures_due: bool
 
 
-def progress_overview(*, referral: Referral) -> Progress:
+# The same lines in the client's words, for their own page in the portal.
+CLIENT_THRESHOLDS = {
+    measures.PHQ9: [(measures.PHQ9_CASENESS, "Usual cut-off 10")],
+    measures.GAD7: [(measures.GAD7_CASENESS, "Usual cut-off 8")],
+}
+
+
+def measure_tables(*, referral: Referral, for_client: bool = False) -> list[MeasureTable]:
+    """Each questionnaire's totals over time: a chart and the table it pictures. For the
+    progress page and (`for_client`, the lines named in plain words) for the client's own
+    page in the portal."""
     responses = list(
         MeasureResponse.objects.filter(referral=referral).order_by("completed_at", "id")
     )
@@ -375,6 +391,8 @@ def progress_overview(*, referral: Referral) -> Progress:
         if not own:
             continue
         y_max, thresholds = CHART_SCALES[code]
+        if for_client:
+            thresholds = CLIENT_THRESHOLDS.get(code, thresholds)
         rows = [
             {
                 "on": timezone.localtime(r.completed_at).date(),
@@ -397,6 +415,11 @@ def progress_overview(*, referral: Referral) -> Progress:
                 thresholds=thresholds,
             )
         tables.append(MeasureTable(code, measure.name, measure.title, rows, chart))
+    return tables
+
+
+def progress_overview(*, referral: Referral) -> Progress:
+    tables = measure_tables(referral=referral)
     goals = goals_for(referral=referral)
     goal_table = None
     if goals:
@@ -485,19 +508,35 @@ def missed_in_a_row(sessions: Sequence[TherapySession]) -> tuple[int, date | Non
 
 
 def attended_since_measures(referral: Referral) -> int:
-    """Attended sessions since the last one with repeated questionnaires."""
+    """Attended sessions since questionnaires were last repeated: at a session, or online
+    in the client portal (a session on the day they were done online does not count)."""
     last = (
         TherapySession.objects.filter(referral=referral, measure_responses__isnull=False)
         .order_by("-occurred_on")
         .values_list("occurred_on", flat=True)
         .first()
     )
+    online = _online_last_on([referral.pk]).get(referral.pk)
+    if online is not None and (last is None or online > last):
+        last = online
     attended = TherapySession.objects.filter(
         referral=referral, attendance=TherapySession.Attendance.ATTENDED
     )
     if last is not None:
         attended = attended.filter(occurred_on__gt=last)
     return attended.count()
+
+
+def _online_last_on(referral_ids: Sequence[int]) -> dict[int, date]:
+    """The day each referral's client last completed a questionnaire in the portal."""
+    latest = (
+        MeasureResponse.objects.filter(
+            referral_id__in=list(referral_ids), context=MeasureResponse.Context.PORTAL
+        )
+        .values("referral_id")
+        .annotate(at=Max("completed_at"))
+    )
+    return {row["referral_id"]: timezone.localtime(row["at"]).date() for row in latest}
 
 
 def _time_points(referral: Referral) -> list[tracking.TimePoint]:
@@ -584,3 +623,90 @@ def goal_get(*, referral: Referral, public_id: UUID) -> Goal | None:
 
 def progress_flag_get(*, referral: Referral, public_id: UUID) -> ProgressFlag | None:
     return ProgressFlag.objects.filter(referral=referral, public_id=public_id).first()
+
+
+# --- Questionnaires the client completes online (the client portal) -----------------------
+
+
+@dataclass(frozen=True)
+class QuestionnaireDue:
+    """A questionnaire the client may complete in the portal now, and why."""
+
+    code: str
+    measure: measures.Measure
+    by_plan: bool  # the session plan repeats it, and its turn has come
+    request: QuestionnaireRequest | None  # someone in their care asked for it
+
+
+def questionnaire_requests_open(*, referral: Referral) -> list[QuestionnaireRequest]:
+    """The questionnaires the client has been asked to complete online and has not yet."""
+    return list(
+        QuestionnaireRequest.objects.filter(referral=referral, completed_at__isnull=True)
+        .select_related("asked_by")
+        .order_by("asked_at", "id")[: len(measures.MEASURES)]
+    )
+
+
+def _attended_since_each(referral: Referral, codes: Sequence[str]) -> dict[str, int]:
+    """For each questionnaire, attended sessions since it was last repeated during therapy
+    (at a session or online; a session on that same day does not count)."""
+    last: dict[str, date] = {}
+    for row in (
+        MeasureResponse.objects.filter(
+            referral=referral,
+            measure__in=list(codes),
+            context__in=[MeasureResponse.Context.REVIEW, MeasureResponse.Context.PORTAL],
+        )
+        .values("measure")
+        .annotate(at=Max("completed_at"))
+    ):
+        last[row["measure"]] = timezone.localtime(row["at"]).date()
+    counts = TherapySession.objects.filter(
+        referral=referral, attendance=TherapySession.Attendance.ATTENDED
+    ).aggregate(
+        **{
+            code: Count("id", filter=Q(occurred_on__gt=last[code])) if code in last else Count("id")
+            for code in codes
+        }
+    )
+    return {code: counts[code] for code in codes}
+
+
+def questionnaires_due(*, referral: Referral) -> list[QuestionnaireDue]:
+    """What the client may complete in the portal now (docs/portal.md, "Questionnaires").
+
+    Only while the referral is in therapy. A questionnaire the session plan repeats is due
+    from the session before its turn (when the reminder is sent: "before your next
+    session") until it is done: when the attended sessions since it was last repeated
+    during therapy reach `measures_every_sessions` - 1 (at least one). One asked for
+    from the progress page is due until the client completes it. Completing it online
+    closes both.
+    """
+    if referral.status != Referral.Status.IN_THERAPY:
+        return []
+    plan = session_plan_current(referral)
+    requests = {r.measure: r for r in questionnaire_requests_open(referral=referral)}
+    planned = list(plan.repeat_measures) if plan else []
+    by_plan: set[str] = set()
+    if planned:
+        since = _attended_since_each(referral, planned)
+        # From the session before its turn; never before one session has passed.
+        turn = max(plan.measures_every_sessions - 1, 1)
+        by_plan = {code for code in planned if since[code] >= turn}
+    return [
+        QuestionnaireDue(
+            code=code,
+            measure=measure,
+            by_plan=code in by_plan,
+            request=requests.get(code),
+        )
+        for code, measure in measures.MEASURES.items()
+        if code in by_plan or code in requests
+    ]
+
+
+def online_response_get(*, referral: Referral, public_id: UUID) -> MeasureResponse | None:
+    """A questionnaire this client completed in the portal, or None if it is not one."""
+    return MeasureResponse.objects.filter(
+        referral=referral, public_id=public_id, context=MeasureResponse.Context.PORTAL
+    ).first()

@@ -13,7 +13,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 import measures
@@ -22,13 +24,14 @@ from common import roles
 from common.errors import ServiceError
 from intake.clinical_record import measure_response_record, risk_alert_queue
 from intake.models import MeasureResponse, Referral, RiskFlag
-from intake.selectors import gp_share_ok
+from intake.selectors import client_contact_options, gp_share_ok
 from notifications import kinds
 from notifications.outbox import notification_queue
 from therapy import tracking
 from therapy.models import (
     NonAttendanceStep,
     ProgressFlag,
+    QuestionnaireRequest,
     SessionPlan,
     Therapy,
     TherapySession,
@@ -39,6 +42,7 @@ from therapy.selectors import (
     missed_in_a_row,
     non_attendance_state,
     progress_evaluations,
+    questionnaires_due,
 )
 
 READY_FOR_THERAPY = (
@@ -450,11 +454,22 @@ def therapy_session_record(
             kind="questionnaire_reminder",
             referral=referral,
             occurrence=f"after-session-{session.public_id}",
-            context={"due_on": next_on, "questionnaire_link": ""},
+            context={"due_on": next_on, "questionnaire_link": _questionnaire_link(referral)},
             send_after=kinds.daytime(timezone.now()),
         )
     missed, _ = missed_in_a_row(list(TherapySession.objects.filter(referral=referral)))
     return SessionRecorded(session=session, measures_due=due, missed_in_a_row=missed)
+
+
+def _questionnaire_link(referral: Referral) -> str:
+    """Where the client can fill in their questionnaires online (the client portal's page,
+    by its URL name: therapy imports nothing of the portal), when they agree to a way the
+    portal can send them a sign-in link; otherwise none, and the reminder says to do them
+    at the next session."""
+    contact = client_contact_options(client_id=referral.client_id)
+    if (contact.email_ok and contact.email) or (contact.sms_ok and contact.mobile_phone):
+        return settings.SITE_URL + reverse("portal-questionnaires")
+    return ""
 
 
 def _progress_flags_raise(referral: Referral) -> list[ProgressFlag]:
@@ -720,3 +735,73 @@ def therapy_end(
             context={"stage": "ending", "summary": (gp_summary or "").strip()},
         )
     return therapy
+
+
+# --- Questionnaires the client completes online (the client portal) -----------------------
+
+
+@transaction.atomic
+def questionnaire_request(*, referral: Referral, user, measure: str) -> QuestionnaireRequest:
+    """Ask the client to complete a questionnaire in the client portal. Whoever may see the
+    progress page may ask (the view has decided that); once per questionnaire at a time."""
+    _same_service(user, referral)
+    if measure not in measures.MEASURES:
+        raise TherapyError("Select a questionnaire to ask for", field="measure")
+    name = measures.MEASURES[measure].name
+    if referral.status != Referral.Status.IN_THERAPY:
+        raise TherapyError(
+            "The client can be asked to complete questionnaires online only while they are "
+            "in therapy.",
+            field="measure",
+        )
+    Referral.objects.select_for_update().filter(pk=referral.pk).first()  # one writer at a time
+    if QuestionnaireRequest.objects.filter(
+        referral=referral, measure=measure, completed_at__isnull=True
+    ).exists():
+        raise TherapyError(
+            f"The client has already been asked to complete the {name} and has not done it yet.",
+            field="measure",
+        )
+    return QuestionnaireRequest.objects.create(
+        service_id=referral.service_id,
+        referral=referral,
+        measure=measure,
+        asked_by=user,
+        asked_at=timezone.now(),
+    )
+
+
+@dataclass(frozen=True)
+class CompletedOnline:
+    response: MeasureResponse
+    risk_flags: list[RiskFlag]
+    progress_flags: list[ProgressFlag]
+
+
+@transaction.atomic
+def questionnaire_complete_online(
+    *, referral: Referral, measure: str, answers: list
+) -> CompletedOnline:
+    """The client completed a questionnaire in the portal: it is the referral's record at
+    once (the progress page reads it), a risk item endorsed raises a flag and an urgent
+    alert to the duty inbox, a request for it is closed, and change since the start is
+    judged again, as for questionnaires repeated at a session."""
+    Referral.objects.select_for_update().filter(pk=referral.pk).first()  # one at a time
+    if measure not in {due.code for due in questionnaires_due(referral=referral)}:
+        raise TherapyError("You do not have this questionnaire to fill in at the moment.")
+    try:
+        response, flags = measure_response_record(
+            referral=referral,
+            measure=measure,
+            answers=answers,
+            context=MeasureResponse.Context.PORTAL,
+        )
+    except measures.MeasureError as error:
+        raise TherapyError(str(error)) from None
+    QuestionnaireRequest.objects.filter(
+        referral=referral, measure=measure, completed_at__isnull=True
+    ).update(response=response, completed_at=response.completed_at, updated_at=timezone.now())
+    risk_alert_queue(referral, flags, occurrence=f"portal-{response.public_id}")
+    return CompletedOnline(
+        response=response, risk_flags=flags, progress_flags=_progress_flags_raise(referral)
+    )

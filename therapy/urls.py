@@ -45,6 +45,11 @@ urlpatterns = [
     ),
     path("staff/referrals/<uuid:public_id>/progress/", views.progress, name="progress"),
     path(
+        "staff/referrals/<uuid:public_id>/progress/questionnaires/ask/",
+        views.questionnaire_ask,
+        name="progress-questionnaire-ask",
+    ),
+    path(
         "staff/referrals/<uuid:public_id>/progress/flags/<uuid:flag_id>/",
         views.progress_flag_review,
         name="progress-flag-review",

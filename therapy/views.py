@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+import measures
 from assessment.models import Mode
 from assessment.selectors import assessor_referral_get
 from common import roles
@@ -445,12 +446,47 @@ def session_measures(request: HttpRequest, public_id: UUID, session_id: UUID) ->
 @require_safe
 def progress(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _care_referral(request, public_id)
+    return _progress_render(request, referral)
+
+
+def _progress_render(request, referral, *, ask_form=None) -> HttpResponse:
     page = pages.progress_page(user=request.user, referral=referral)
     return render(
         request,
         "therapy/progress.html",
-        {"referral": referral, **page_context(page), "review_form": forms.ProgressFlagReviewForm()},
+        {
+            "referral": referral,
+            **page_context(page),
+            "review_form": forms.ProgressFlagReviewForm(),
+            "ask_form": ask_form or forms.QuestionnaireRequestForm(),
+        },
+        status=400 if ask_form is not None and ask_form.errors else 200,
     )
+
+
+@role_required(*CARE_TEAM)
+@require_POST
+def questionnaire_ask(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Ask the client to complete a questionnaire in the portal: whoever may see the
+    progress page may ask."""
+    referral = _care_referral(request, public_id)
+    form = forms.QuestionnaireRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            asked = services.questionnaire_request(
+                referral=referral, user=request.user, measure=form.cleaned_data["measure"]
+            )
+        except services.TherapyError as error:
+            refusal_on_form(form, error)
+        else:
+            name = measures.MEASURES[asked.measure].name
+            messages.success(
+                request,
+                f"The client is asked to complete the {name} online. It is on their list "
+                "when they sign in to the client portal; their answers appear here once done.",
+            )
+            return redirect(reverse("progress", args=[public_id]) + "#ask-heading")
+    return _progress_render(request, referral, ask_form=form)
 
 
 @role_required(roles.THERAPIST)

@@ -30,7 +30,7 @@ from assessment import services as assessment_services
 from common import roles
 from intake import api_tokens, rights
 from intake.api_tokens import api_token_issue
-from intake.models import Referral, RiskFlag
+from intake.models import MeasureResponse, Referral, RiskFlag
 from notifications import printing, sending
 from notifications.outbox import notification_queue
 from portal import services as portal_services
@@ -202,6 +202,9 @@ PAGES: dict[str, Page] = {
     "session-measures": page("GET", "referral session", "T", own=True),
     "progress": page("GET", "referral", CARE, own=True),
     "progress-flag-review": page("GET", "referral progress_flag", "T", own=True),
+    # Whoever may see the progress page may ask the client to complete a questionnaire
+    # online; nothing chosen is refused on the progress page.
+    "progress-questionnaire-ask": page("POST", "referral", CARE, 400, own=True),
     "non-attendance": page("GET", "referral", CARE, own=True),
     # messages: every member of staff; printing letters is office work
     "staff-referral-messages": page("GET", "referral", ALL_STAFF),
@@ -391,6 +394,14 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         username="practice-system", service=service, roles=[roles.PARTNER_REFERRER]
     )
     api_token = api_token_issue(user=integration, name="Practice system").token
+    portal_response = MeasureResponse.objects.create(
+        referral=referral,
+        measure="phq9",
+        context=MeasureResponse.Context.PORTAL,
+        answers=[0] * 9,
+        total=0,
+        completed_at=timezone.now(),
+    )
     portal_key = "portal-key-of-the-worlds-client"
     PortalSession.objects.create(
         referral=referral,
@@ -426,6 +437,8 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         "api_token": api_token.pk,
         "portal_key": portal_key,
         "topic": "contact_email",
+        "measure": "phq9",
+        "portal_response": portal_response.public_id,
     }
 
 
@@ -528,6 +541,12 @@ PORTAL: dict[str, Page] = {
     "portal-choice-change": portal_page("GET", "topic"),
     "portal-withdraw": portal_page("GET"),
     "portal-withdrawn": portal_page("GET"),
+    # Questionnaires (portal/questionnaire_views.py): the world's client has none due, so
+    # a questionnaire's page says so; the answers page is one of their own.
+    "portal-questionnaires": portal_page("GET"),
+    "portal-questionnaire": portal_page("GET", "measure"),
+    "portal-questionnaire-saved": portal_page("GET", "portal_response"),
+    "portal-progress": portal_page("GET"),
     # Signing out ends the session and goes back to the start page, for the client too.
     "portal-sign-out": portal_page("POST", client_gets=PORTAL_START),
     # Your data: the page, the copy (the JSON is checked for the markers like a page: it

@@ -48,6 +48,7 @@ NEW_TABLES = {
     "audit_auditevent",
     "portal_signinlink",
     "portal_portalsession",
+    "therapy_questionnairerequest",
     # Two-factor sign-in (django-otp): authenticators and recovery codes.
     "otp_totp_totpdevice",
     "otp_static_staticdevice",
