@@ -57,6 +57,8 @@ def referral_for_export(*, user, public_id) -> tuple[Referral, ExportSight]:
         raise ExportRefused(403, INTEGRATION_READS_NONE)
     if not access.has_any_role(user, access.CLINICIANS):
         raise ExportRefused(403, NOT_FOR_ROLE)
+    if not isinstance(public_id, uuid.UUID):
+        raise ExportRefused(404, NOT_FOUND)
     referral = (
         Referral.objects.select_related("client")
         .filter(public_id=public_id, service_id=user.service_id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from dataclasses import dataclass, field
 
 import pydantic
@@ -26,6 +27,7 @@ from intake.api import IDEMPOTENCY_HEADER, partner_referral_submit
 from intake.models import ConsentRecord, Referral
 from intake.services import SubmitResult
 
+logger = logging.getLogger(__name__)
 USED = ("Patient", "ServiceRequest", "QuestionnaireResponse", "Consent")
 BUNDLE_TYPES = ("collection", "transaction")
 # Topics about the sender's own privacy notice and form, not decisions the client makes
@@ -107,8 +109,9 @@ def _check_resource(resource_type: str, resource: dict, prefix: str) -> list[Iss
             )
             for problem in error.errors()
         ]
-    except (TypeError, ValueError, KeyError) as error:
-        return [Issue("structure", f"{resource_type} could not be read: {error}", prefix)]
+    except Exception as error:  # untrusted input: any failure is the sender's
+        logger.info("fhir import: %s not readable (%s)", resource_type, type(error).__name__)
+        return [Issue("structure", f"{resource_type} could not be read as FHIR R4.", prefix)]
     return []
 
 

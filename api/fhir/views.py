@@ -9,7 +9,8 @@ from __future__ import annotations
 from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions, permissions, status
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -17,6 +18,7 @@ from rest_framework.views import APIView
 
 from api.fhir import definitions as d
 from api.fhir import export, importer
+from common import access
 from common.api_auth import VerifiedSessionAuthentication
 from common.throttling import AccountThrottle, ClientAddressAnonThrottle, PartnerReferralThrottle
 from intake.api import IDEMPOTENCY_HEADER, TOO_DEEP, BodyTooLarge, IsPartnerReferrer
@@ -44,7 +46,17 @@ ISSUE_CODES = {
 
 class FhirJsonRenderer(JSONRenderer):
     media_type = FHIR_JSON
-    format = "fhir"
+
+
+class AlwaysFhirJson(BaseContentNegotiation):
+    """FHIR JSON whatever the Accept header says: it is JSON, so a client asking for
+    application/json reads it as well, and nobody is refused with a 406."""
+
+    def select_parser(self, request, parsers):
+        return DefaultContentNegotiation().select_parser(request, parsers)
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class FhirJsonParser(JSONParser):
@@ -75,8 +87,9 @@ def outcome(status_code: int, diagnostics: str, expression: str | None = None) -
 class FhirApiView(APIView):
     # The token first: its scheme names the WWW-Authenticate header, so nobody gets a 401.
     authentication_classes = [ApiTokenAuthentication, VerifiedSessionAuthentication]
-    renderer_classes = [FhirJsonRenderer, JSONRenderer]
+    renderer_classes = [FhirJsonRenderer]
     parser_classes = [FhirJsonParser, PlainJsonParser]
+    content_negotiation_class = AlwaysFhirJson
 
     def handle_exception(self, exc):
         if isinstance(exc, RequestDataTooBig):
@@ -91,14 +104,6 @@ class FhirApiView(APIView):
         response.data = outcome(response.status_code, str(detail or exc))
         return response
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        # A client that asked for neither JSON type still gets FHIR JSON.
-        if getattr(response, "accepted_renderer", None) is None:
-            response.accepted_renderer = FhirJsonRenderer()
-            response.accepted_media_type = FHIR_JSON
-        return response
-
 
 BUNDLE = OpenApiResponse(
     OpenApiTypes.OBJECT, description="A FHIR R4 Bundle (type collection): docs/api.md."
@@ -109,9 +114,33 @@ def _refusal(text: str) -> OpenApiResponse:
     return OpenApiResponse(OpenApiTypes.OBJECT, description=f"An OperationOutcome: {text}")
 
 
+class IsClinician(permissions.BasePermission):
+    """Decided before the method is, so a role refused is refused whatever it asks."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if access.is_integration_account(user):
+            self.message = export.INTEGRATION_READS_NONE
+            return False
+        self.message = export.NOT_FOR_ROLE
+        return access.has_any_role(user, access.CLINICIANS)
+
+
 class ReferralFhirExportApi(FhirApiView):
+    permission_classes = [IsClinician]
+
     @extend_schema(
         operation_id="referral_fhir_export",
+        parameters=[
+            OpenApiParameter(
+                "referral_id",
+                OpenApiTypes.UUID,
+                OpenApiParameter.PATH,
+                description="The referral's id (its public UUID).",
+            )
+        ],
         summary="A referral's record as a FHIR R4 Bundle",
         description="Patient, ServiceRequest, QuestionnaireResponses with their "
         "Questionnaires, Consents (withdrawals included), open risk Flags, the allocated "

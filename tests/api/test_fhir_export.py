@@ -287,3 +287,11 @@ def test_the_bundle_checks_catch_a_dangling_reference_and_an_unchecked_code(bund
 
     assert any("ServiceRequest.subject" in p and "not in the Bundle" in p for p in problems)
     assert any("LOINC 12345-6" in p for p in problems)
+
+
+def test_an_id_that_is_no_uuid_is_a_fhir_404(client, therapist_user):
+    client.force_login(therapist_user)
+    response = client.get("/api/v1/referrals/null,null/fhir")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/fhir+json")
+    assert response.json()["issue"][0]["code"] == "not-found"
