@@ -34,14 +34,19 @@ NOT_FOR_ROLE = (
     "clinicians (an assessor or the client's therapist)."
 )
 NOT_FOUND = "No referral with this id that you may export."
+RESTRICTED = (
+    "The client has asked for the use of their record to be restricted (UK GDPR Art. 18): "
+    "it is not exported while the restriction is in force. The referral's page says more."
+)
 INTEGRATION_READS_NONE = "This is an integration account: it sends referrals and reads none back."
 
 
 class ExportRefused(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, code: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code  # the OperationOutcome issue code, when the status does not say it
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,9 @@ def referral_for_export(*, user, public_id) -> tuple[Referral, ExportSight]:
     )
     if not own_client and not access.may_read(user, "clinical_text", referral):
         raise ExportRefused(404, NOT_FOUND)
+    if referral.restricted_at is not None:
+        # Sending the record to another system is a use a restriction stops.
+        raise ExportRefused(409, RESTRICTED, code="business-rule")
     sight = ExportSight(
         risk_detail=access.may_read(user, "risk_detail", referral), therapy_record=own_client
     )

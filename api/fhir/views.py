@@ -79,8 +79,8 @@ class PlainJsonParser(FhirJsonParser):
     media_type = "application/json"
 
 
-def outcome(status_code: int, diagnostics: str, expression: str | None = None) -> dict:
-    issue = importer.Issue(ISSUE_CODES.get(status_code, "exception"), diagnostics, expression)
+def outcome(status_code: int, diagnostics: str, code: str | None = None) -> dict:
+    issue = importer.Issue(code or ISSUE_CODES.get(status_code, "exception"), diagnostics)
     return importer.operation_outcome([issue])
 
 
@@ -151,6 +151,7 @@ class ReferralFhirExportApi(FhirApiView):
             401: _refusal("no credentials, or a token that cannot be used."),
             403: _refusal("an integration account, or a role other than assessor or therapist."),
             404: _refusal("no such referral that this account reads the clinical record of."),
+            409: _refusal("the client restricted the use of their record (UK GDPR Art. 18)."),
             429: _refusal("too many requests; see Retry-After."),
         },
     )
@@ -158,7 +159,9 @@ class ReferralFhirExportApi(FhirApiView):
         try:
             referral, sight = export.referral_for_export(user=request.user, public_id=referral_id)
         except export.ExportRefused as refused:
-            return Response(outcome(refused.status, refused.message), status=refused.status)
+            return Response(
+                outcome(refused.status, refused.message, refused.code), status=refused.status
+            )
         return Response(export.referral_bundle(referral=referral, sight=sight))
 
 

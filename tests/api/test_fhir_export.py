@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from api.fhir import definitions as d
 from audit.models import AuditEvent
 from common import roles
+from intake import rights
 from intake.api_tokens import api_token_issue
 from intake.models import MeasureResponse
 from tests import factories
@@ -295,3 +296,20 @@ def test_an_id_that_is_no_uuid_is_a_fhir_404(client, therapist_user):
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/fhir+json")
     assert response.json()["issue"][0]["code"] == "not-found"
+
+
+def test_a_restricted_record_is_not_exported(client, referral, therapist_user, coordinator):
+    rights.rights_request_open(
+        referral=referral,
+        kind="restriction",
+        details="Please do not share my record while I think",
+        source="phone",
+        recorded_by=coordinator,
+    )
+    client.force_login(therapist_user)
+
+    response = client.get(url(referral))
+
+    assert response.status_code == 409
+    (issue,) = response.json()["issue"]
+    assert issue["code"] == "business-rule" and "Art. 18" in issue["diagnostics"]

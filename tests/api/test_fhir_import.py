@@ -358,3 +358,8 @@ def test_the_import_is_audited_against_the_new_referral(api, partner):
     event = AuditEvent.objects.get(view="api-fhir-servicerequest-create")
     assert event.action == AuditEvent.Action.WRITE and event.user == partner
     assert str(event.referral_id) == response.json()["id"]
+
+
+def test_the_fhir_version_parameter_is_accepted(api):
+    response = api.post(URL, json.dumps(BUNDLE), content_type=f"{FHIR}; fhirVersion=4.0")
+    assert response.status_code == 201, response.content
