@@ -99,7 +99,7 @@ def _date(value) -> str | None:
     return value.isoformat() if value else None
 
 
-def _instant(value) -> str | None:
+def instant(value) -> str | None:
     return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
 
@@ -225,7 +225,7 @@ def service_request(referral, *, responses, role_id) -> dict:
             "priority": "urgent" if referral.risk_level == Referral.Risk.HIGH else "routine",
             "code": {"text": "Assessment for psychodynamic psychotherapy"},
             "subject": client_ref,
-            "authoredOn": _instant(referral.received_at),
+            "authoredOn": instant(referral.received_at),
             "requester": requester,
             "performer": [ref("PractitionerRole", role_id)] if role_id else [],
             "reasonCode": [
@@ -279,7 +279,7 @@ def questionnaire_response(response, client_ref, referral_ref) -> dict:
         "basedOn": [referral_ref],
         "status": "completed",
         "subject": client_ref,
-        "authored": _instant(response.completed_at),
+        "authored": instant(response.completed_at),
         "item": items,
     }
 
@@ -317,7 +317,7 @@ def consents(records, client_ref) -> list[dict]:
                     }
                 ],
                 "patient": client_ref,
-                "dateTime": _instant(record.recorded_at),
+                "dateTime": instant(record.recorded_at),
                 "performer": [client_ref],
                 "sourceAttachment": {
                     "contentType": "text/plain; charset=utf-8",
@@ -346,7 +346,7 @@ def flag(risk_flag, client_ref, *, detail: bool) -> dict:
             "text": risk_flag.detail if detail else label,
         },
         "subject": client_ref,
-        "period": {"start": _instant(risk_flag.raised_at)},
+        "period": {"start": instant(risk_flag.raised_at)},
     }
 
 
@@ -415,7 +415,7 @@ def care_plan(plan, client_ref, goal_ids, referral) -> dict:
             ),
             "subject": client_ref,
             "period": _clean({"start": _date(plan.starts_on), "end": _date(plan.ends_on)}),
-            "created": _instant(plan.created_at),
+            "created": instant(plan.created_at),
             "goal": [ref("Goal", goal_id) for goal_id in goal_ids],
             "activity": [
                 {
@@ -476,7 +476,7 @@ def practitioner_resources(allocation) -> list[dict]:
             "id": str(allocation.public_id),
             **d.profile("PractitionerRole"),
             "active": True,
-            "period": {"start": _instant(allocation.allocated_at)},
+            "period": {"start": instant(allocation.allocated_at)},
             "practitioner": ref("Practitioner", therapist.public_id),
             "code": [{"text": "Psychodynamic psychotherapist"}],
         },
@@ -535,7 +535,7 @@ def referral_bundle(*, referral: Referral, sight: ExportSight) -> dict:
         **d.profile("Bundle"),
         "identifier": {"system": d.identifier_system("referral"), "value": referral.reference},
         "type": "collection",
-        "timestamp": _instant(timezone.now()),
+        "timestamp": instant(timezone.now()),
         "entry": bundle_entries,
     }
 

@@ -223,7 +223,7 @@ class ServiceRequestFhirImportApi(FhirApiView):
             "status": "active",
             "intent": "order",
             "subject": {"reference": f"urn:uuid:{referral.client.public_id}", "type": "Patient"},
-            "authoredOn": export._instant(referral.received_at),
+            "authoredOn": export.instant(referral.received_at),
         }
         location = request.build_absolute_uri(f"/api/v1/referrals/{referral.public_id}/fhir")
         return Response(
