@@ -64,6 +64,18 @@ EXT_GENDER_IDENTITY = f"{CANONICAL}/StructureDefinition/gender-identity"
 EXT_PRONOUNS = f"{CANONICAL}/StructureDefinition/pronouns"
 EXT_CONSENT_DECISION = f"{CANONICAL}/StructureDefinition/consent-decision"
 EXT_WORDING_VERSION = f"{CANONICAL}/StructureDefinition/consent-wording-version"
+# The client's wishes for therapy arrangements: one sub-extension per wish (url = its name).
+EXT_PREFERENCES = f"{CANONICAL}/StructureDefinition/referral-preferences"
+PREFERENCE_TYPES = {
+    "therapist_gender": "valueCode",
+    "therapist_gender_strength": "valueCode",
+    "language": "valueString",
+    "interpreter_needed": "valueBoolean",
+    "interpreter_language": "valueString",
+    "access_needs": "valueString",
+    "mode": "valueCode",
+    "availability": "valueCode",  # repeated, one per time of the week
+}
 
 OUR_SYSTEMS = frozenset(
     {CS_ANSWER, CS_DIFFICULTY, CS_CURRENT_SERVICE, CS_CONSENT_TOPIC, CS_RISK_SOURCE, CS_GBO}

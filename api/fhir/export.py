@@ -65,7 +65,7 @@ def referral_for_export(*, user, public_id) -> tuple[Referral, ExportSight]:
     if not isinstance(public_id, uuid.UUID):
         raise ExportRefused(404, NOT_FOUND)
     referral = (
-        Referral.objects.select_related("client")
+        Referral.objects.select_related("client", "preferences")
         .filter(public_id=public_id, service_id=user.service_id)
         .first()
     )
@@ -195,6 +195,9 @@ def service_request(referral, *, responses, role_id) -> dict:
         }
         for code in referral.current_services
     ]
+    wishes = _preferences(referral)
+    if wishes:
+        extensions.append({"url": d.EXT_PREFERENCES, "extension": wishes})
     notes = [
         {
             "extension": [{"url": d.EXT_NOTE_KIND, "valueCode": kind}],
@@ -249,6 +252,20 @@ def service_request(referral, *, responses, role_id) -> dict:
             "note": notes,
         }
     )
+
+
+def _preferences(referral) -> list[dict]:
+    """The wishes given, as sub-extensions; a blank or unanswered wish is left out."""
+    try:
+        preferences = referral.preferences
+    except Referral.preferences.RelatedObjectDoesNotExist:
+        return []
+    out = []
+    for name, value_type in d.PREFERENCE_TYPES.items():
+        value = getattr(preferences, name)
+        values = value if isinstance(value, list) else [value]
+        out += [{"url": name, value_type: v} for v in values if v not in (None, "")]
+    return out
 
 
 def questionnaire_response(response, client_ref, referral_ref) -> dict:

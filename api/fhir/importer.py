@@ -432,6 +432,9 @@ def _map_request(
     ]
     if areas:
         mapped.put("difficulty_areas", areas, f"{at}.reasonCode")
+    for i, extension in enumerate(request.get("extension") or []):
+        if extension.get("url") == d.EXT_PREFERENCES:
+            _map_preferences(mapped, extension, f"{at}.extension[{i}]")
     services = [
         (e.get("valueCoding") or {}).get("code")
         for e in request.get("extension") or []
@@ -440,6 +443,26 @@ def _map_request(
     if services:
         mapped.put("current_services", services, f"{at}.extension")
     return issues
+
+
+# "Does not mind" is stored for the online form; the JSON API says it by leaving it out.
+NO_WISH = {"therapist_gender": "any"}
+
+
+def _map_preferences(mapped: Mapped, extension: dict, at: str) -> None:
+    wishes: dict = {}
+    for i, wish in enumerate(extension.get("extension") or []):
+        name = wish.get("url")
+        value_type = d.PREFERENCE_TYPES.get(name)
+        if value_type is None or value_type not in wish or NO_WISH.get(name) == wish[value_type]:
+            continue
+        if name == "availability":
+            wishes.setdefault(name, []).append(wish[value_type])
+        else:
+            wishes[name] = wish[value_type]
+        mapped.paths[f"preferences.{name}"] = f"{at}.extension[{i}]"
+    if wishes:
+        mapped.put("preferences", wishes, at)
 
 
 def _supporting(request: dict, responses, full_urls) -> list[tuple[int, dict]]:

@@ -52,6 +52,16 @@ def referral_input(**changes) -> ReferralInput:
         "previous_help": "Counselling at college",
         "difficulty_areas": ["low_mood", "loss"],
         "current_services": ["none"],
+        "preferences": {
+            "therapist_gender": "female",
+            "therapist_gender_strength": "preference",
+            "language": "Polish",
+            "interpreter_needed": True,
+            "interpreter_language": "Polish",
+            "access_needs": "Step-free access",
+            "mode": "either",
+            "availability": ["tue_morning", "thu_evening"],
+        },
         "consents": [
             ConsentDecision("contact_email", True, "May we email you?", "gp-form-3"),
             ConsentDecision("tell_gp", False, "May we tell your GP?", "gp-form-3"),

@@ -104,6 +104,12 @@ def test_the_referral_is_a_uk_core_service_request_naming_patient_and_therapist(
         "hopes": "To sleep again",
         "previous_help": "Counselling at college",
     }
+    (wishes,) = [e for e in request["extension"] if e["url"] == d.EXT_PREFERENCES]
+    assert {"url": "interpreter_needed", "valueBoolean": True} in wishes["extension"]
+    assert [w["valueCode"] for w in wishes["extension"] if w["url"] == "availability"] == [
+        "tue_morning",
+        "thu_evening",
+    ]
     assert patient["identifier"] == [{"system": d.NHS_NUMBER, "value": "9434765919"}]
     assert patient["birthDate"] == "1984-02-29"
 

@@ -223,6 +223,13 @@ def test_a_malformed_key_is_refused(api):
             "not a valid choice",
         ),
         (
+            lambda b: resource(b, 1)["extension"].append(
+                {"url": d.EXT_PREFERENCES, "extension": [{"url": "mode", "valueCode": "pigeon"}]}
+            ),
+            "Bundle.entry[1].resource.extension[1].extension[0]",
+            "not a valid choice",
+        ),
+        (
             lambda b: resource(b, 3)["sourceAttachment"].pop("data"),
             "Bundle.entry[3].resource.sourceAttachment.data",
             "required",

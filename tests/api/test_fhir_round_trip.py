@@ -22,6 +22,16 @@ from tests.api.fhir_support import (
 )
 
 pytestmark = pytest.mark.django_db
+PREFERENCES = (
+    "therapist_gender",
+    "therapist_gender_strength",
+    "language",
+    "interpreter_needed",
+    "interpreter_language",
+    "access_needs",
+    "mode",
+    "availability",
+)
 SHARED = ("presenting_problem", "hopes", "previous_help", "difficulty_areas", "current_services")
 
 
@@ -85,6 +95,9 @@ def test_export_from_one_service_and_import_into_another(
     for name in SHARED:
         assert getattr(received, name) == getattr(sent, name), name
     assert received.source == sent.source == "gp"
+    for name in PREFERENCES:
+        assert getattr(received.preferences, name) == getattr(sent.preferences, name), name
+    assert sent.preferences.availability == ["tue_morning", "thu_evening"]
     assert answers(received) == answers(sent)
     assert MeasureResponse.objects.filter(referral=received).count() == 4
     assert (
