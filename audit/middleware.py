@@ -43,7 +43,11 @@ OBJECT_TYPES = {
     "proposals": "proposal",
 }
 # API endpoints whose answer names the object they made: {"id": public id}.
-API_OBJECTS = {"api-referral-create": "referral"}
+API_OBJECTS = {
+    "api-referral-create": "referral",
+    # The FHIR import answers with the ServiceRequest, whose id is the referral's.
+    "api-fhir-servicerequest-create": "referral",
+}
 _PLACEHOLDER = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
 
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -44,7 +45,13 @@ from common.throttling import (
 from intake import forms, validation
 from intake.api_auth import ApiTokenAuthentication
 from intake.models import Client, ConsentRecord, Preferences, Referral
-from intake.services import ConsentDecision, MeasureAnswers, ReferralInput, referral_submit
+from intake.services import (
+    ConsentDecision,
+    MeasureAnswers,
+    ReferralInput,
+    SubmitResult,
+    referral_submit,
+)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_RE = re.compile(r"[\x20-\x7e]*")  # printable ASCII (control bytes break storage)
@@ -520,42 +527,14 @@ class ReferralCreateApi(APIView):
         },
     )
     def post(self, request):
-        service = request.user.service
-        serializer = self.InputSerializer(data=request.data, context={"service": service})
-        serializer.is_valid(raise_exception=True)
-        given_key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-        if len(given_key) > 64 or not IDEMPOTENCY_KEY_RE.fullmatch(given_key):
-            return Response(
-                {
-                    IDEMPOTENCY_HEADER: [
-                        "Use a key of at most 64 characters, of printable ASCII letters, "
-                        "digits and punctuation (a UUID is ideal)."
-                    ]
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        fingerprint = hashlib.sha256(
-            json.dumps(request.data, sort_keys=True, default=str).encode()
-        ).hexdigest()[:16]
-        key = f"api:{request.user.pk}:{given_key}" if given_key else f"api:{uuid.uuid4()}"
-        data = serializer.validated_data
-        result = referral_submit(
-            service=service,
-            data=_referral_input(data),
-            idempotency_key=key,
-            via=ConsentRecord.Via.API,
-            fingerprint=fingerprint,
+        outcome = partner_referral_submit(
+            user=request.user,
+            body=request.data,
+            given_key=request.headers.get(IDEMPOTENCY_HEADER, ""),
         )
-        if not result.created and result.referral.submission_fingerprint != fingerprint:
-            return Response(
-                {
-                    IDEMPOTENCY_HEADER: [
-                        "This key was already used for a different referral. "
-                        "Use a new key for a new referral."
-                    ]
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+        if outcome.errors is not None:
+            return Response(outcome.errors, status=outcome.status)
+        result = outcome.result
         body = self.OutputSerializer(
             {
                 "public_id": result.referral.public_id,
@@ -565,9 +544,58 @@ class ReferralCreateApi(APIView):
                 "risk_flags": result.risk_flags,
             }
         ).data
-        return Response(
-            body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(body, status=outcome.status)
+
+
+KEY_INVALID = (
+    "Use a key of at most 64 characters, of printable ASCII letters, "
+    "digits and punctuation (a UUID is ideal)."
+)
+KEY_REUSED = "This key was already used for a different referral. Use a new key for a new referral."
+
+
+@dataclass(frozen=True)
+class PartnerSubmission:
+    """What became of a partner's referral: the submit's result (status 201 or 200), or the
+    errors as the JSON API answers them, field by field (status 400 or 409)."""
+
+    status: int
+    result: SubmitResult | None = None
+    errors: dict | None = None
+
+
+def partner_referral_submit(*, user, body, given_key: str) -> PartnerSubmission:
+    """Validate a partner's referral (the JSON API's body), apply its Idempotency-Key and
+    submit it through intake.services.referral_submit: the one path for the JSON API and for
+    a FHIR Bundle mapped to the same body (api.fhir.importer), so both validate, replay and
+    raise risk flags alike."""
+    service = user.service
+    serializer = ReferralCreateApi.InputSerializer(data=body, context={"service": service})
+    if not serializer.is_valid():
+        return PartnerSubmission(status.HTTP_400_BAD_REQUEST, errors=dict(serializer.errors))
+    given_key = given_key.strip()
+    if len(given_key) > 64 or not IDEMPOTENCY_KEY_RE.fullmatch(given_key):
+        return PartnerSubmission(
+            status.HTTP_400_BAD_REQUEST, errors={IDEMPOTENCY_HEADER: [KEY_INVALID]}
         )
+    fingerprint = hashlib.sha256(
+        json.dumps(body, sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+    key = f"api:{user.pk}:{given_key}" if given_key else f"api:{uuid.uuid4()}"
+    result = referral_submit(
+        service=service,
+        data=_referral_input(serializer.validated_data),
+        idempotency_key=key,
+        via=ConsentRecord.Via.API,
+        fingerprint=fingerprint,
+    )
+    if not result.created and result.referral.submission_fingerprint != fingerprint:
+        return PartnerSubmission(
+            status.HTTP_409_CONFLICT, errors={IDEMPOTENCY_HEADER: [KEY_REUSED]}
+        )
+    return PartnerSubmission(
+        status.HTTP_201_CREATED if result.created else status.HTTP_200_OK, result=result
+    )
 
 
 def _referral_input(data: dict) -> ReferralInput:

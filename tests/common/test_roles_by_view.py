@@ -599,15 +599,19 @@ def test_each_account_gets_the_answer_the_table_gives_on_every_portal_page(
 
 # --- The API ---------------------------------------------------------------------------------
 # Every address under /api/, found from the resolver like the staff pages. The partner account
-# calls with its token; everyone else with a session (or nothing). The API sends referrals in
-# and reads none out, so no account reads a record through it.
+# calls with its token; everyone else with a session (or nothing). The partner sends referrals
+# in and reads none out; a clinician reads one referral's record as FHIR, and each answer of
+# 200 is searched for the markers that account must not read (MUST_NOT_SHOW).
 @dataclass(frozen=True)
 class Endpoint:
     method: str
     expected: dict[str, int]
+    args: tuple[str, ...] = ()  # names of objects in the world, in URL order
 
 
-def endpoint(method, *, partner, anonymous, staff, other_service=None) -> Endpoint:
+def endpoint(
+    method, *, partner, anonymous, staff, other_service=None, args="", **overrides
+) -> Endpoint:
     expected = {account: staff for account in ACCOUNTS}
     expected |= {
         "anonymous": anonymous,
@@ -617,13 +621,30 @@ def endpoint(method, *, partner, anonymous, staff, other_service=None) -> Endpoi
         "partner": partner,
         "other_service": staff if other_service is None else other_service,
     }
-    return Endpoint(method, expected)
+    expected |= overrides
+    return Endpoint(method, expected, tuple(args.split()))
 
 
 API: dict[str, Endpoint] = {
     # An empty referral is refused with a 400 naming what is missing; a staff session is no
     # integration account (403); nobody gets a 401.
     "api-referral-create": endpoint("POST", partner=400, anonymous=401, staff=403),
+    # The same for a referral sent as a FHIR Bundle: an empty body is no Bundle (400).
+    "api-fhir-servicerequest-create": endpoint("POST", partner=400, anonymous=401, staff=403),
+    # A referral's record as FHIR: for the client's clinicians (the assessor who assessed
+    # them, and their therapist; the assessor's leaves out the therapy record). Other roles
+    # 403; another therapist, and another service's staff, 404 as for a record not there.
+    "api-fhir-referral-export": endpoint(
+        "GET",
+        partner=403,
+        anonymous=401,
+        staff=403,
+        other_service=404,
+        args="referral",
+        assessor=200,
+        therapist=200,
+        other_therapist=404,
+    ),
     # The schema and its docs are public only where API_DOCS_PUBLIC is on (off in
     # production, and here): a 404 for everyone.
     "api-schema": endpoint("GET", partner=404, anonymous=404, staff=404),
@@ -658,7 +679,7 @@ def test_each_account_gets_the_answer_the_table_gives_on_every_api_endpoint(
         sign_in_as(client, account, user, world)
     wrong = []
     for name, entry in sorted(API.items()):
-        url = reverse(name)
+        url = reverse(name, args=[world[arg] for arg in entry.args])
         if entry.method == "GET":
             response = client.get(url, **headers)
         else:
@@ -671,7 +692,9 @@ def test_each_account_gets_the_answer_the_table_gives_on_every_api_endpoint(
                 f"table says {entry.expected[account]}"
             )
         elif response.status_code == 200:
-            wrong.extend(f"{name}: shows {m}" for m in shown_markers(response, EVERYTHING))
+            wrong.extend(
+                f"{name}: shows {m}" for m in shown_markers(response, MUST_NOT_SHOW[account])
+            )
     assert not wrong, "\n".join(wrong)
 
 
