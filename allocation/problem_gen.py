@@ -71,6 +71,9 @@ def _pick(rng: random.Random, weighted: tuple[tuple[Any, int], ...]) -> Any:
     return rng.choices(values, weights)[0]
 
 
+EXCLUSION_CODES = ("conflict_of_interest", "previous_complaint", "relative", "other")
+
+
 def generate_problem(
     *,
     referrals: int,
@@ -162,6 +165,9 @@ def generate_problem(
             row["leave"] = [{"start": start.isoformat(), "end": end.isoformat()}]
         therapist_rows.append(row)
 
+    # The coordinators' constraints come from a second stream, so every other field of a
+    # seed's problem is what it was before they existed.
+    extra = random.Random(seed + 1_000_003)
     referral_rows = []
     for i in range(referrals):
         language = _pick(rng, CLIENT_LANGUAGES)
@@ -230,6 +236,14 @@ def generate_problem(
                 if therapist_ids and rng.random() < 0.3
                 else f"a-{rng.randint(1, 40)}"
             )
+        if therapist_ids and extra.random() < 0.04:  # a conflict of interest, a relative
+            named = extra.sample(therapist_ids, min(len(therapist_ids), extra.randint(1, 2)))
+            row["exclude_therapists"] = [
+                {"therapist": tid, "reason": extra.choice(EXCLUSION_CODES)} for tid in named
+            ]
+        not_male = preference == "none" or preference["gender"] != "male"
+        if extra.random() < 0.05 and strength != "required" and not_male:  # "not a man"
+            row["gender_exclusion"] = ["male"]
         referral_rows.append(row)
 
     return {

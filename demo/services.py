@@ -17,7 +17,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from allocation.engine import PARTS
-from allocation.models import Allocation, AllocationSlot, LeavePeriod, Therapist, WeeklySlot
+from allocation.models import (
+    Allocation,
+    AllocationNeeds,
+    AllocationSlot,
+    LeavePeriod,
+    Therapist,
+    TherapistExclusion,
+    WeeklySlot,
+)
 from allocation.selectors import first_appointment_for
 from allocation.services import slot_json
 from assessment.models import Assessment, AssessmentAppointment, Mode
@@ -752,3 +760,31 @@ def _seed_allocation(service: Service, rng: random.Random) -> None:
             ends_on=today + timedelta(days=start + days),
             note="Annual leave",
         )
+    _seed_exclusions(service, list(waiting.order_by("received_at")[:3]), therapists)
+
+
+def _seed_exclusions(service: Service, oldest: list[Referral], therapists: list[Therapist]):
+    """The coordinators' exclusions on a few of the longest waiting: a conflict of interest
+    with a named therapist, and "not a man" together with the client's own preference."""
+    if not oldest or not therapists:
+        return
+    coordinator = User.objects.get(username="coordinator")
+    TherapistExclusion.objects.get_or_create(
+        referral=oldest[0],
+        therapist=therapists[0],
+        defaults={
+            "service": service,
+            "reason": TherapistExclusion.Reason.CONFLICT_OF_INTEREST,
+            "note": "The therapist supervises the client's partner",
+            "recorded_by": coordinator,
+        },
+    )
+    for referral in oldest[1:]:
+        prefs = Preferences.objects.filter(referral=referral).first()
+        if prefs is not None and prefs.therapist_gender == "male":
+            continue  # "not a man" would contradict the client's own wish
+        AllocationNeeds.objects.get_or_create(
+            referral=referral,
+            defaults={"service": service, "gender_excluded": ["male"], "updated_by": coordinator},
+        )
+        break

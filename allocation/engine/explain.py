@@ -18,6 +18,7 @@ import numpy as np
 from allocation.engine.group import _distinct_days, _Group, _Plan
 from allocation.engine.problem import (
     DAY_NAMES,
+    EXCLUSION_REASONS,
     PARTS,
     REMOTE,
     Problem,
@@ -29,7 +30,17 @@ from allocation.engine.problem import (
 from allocation.engine.scoring import priority_of
 
 # Hard-constraint families, in the order the explanation funnel narrows the therapists.
-FAMILIES = ("modality", "language", "gender", "frequency", "leave", "capacity", "slots")
+# Eight, so that one byte holds a therapist's failures for a referral (``_explain_unplaced``).
+FAMILIES = (
+    "modality",
+    "language",
+    "gender",
+    "excluded",
+    "frequency",
+    "leave",
+    "capacity",
+    "slots",
+)
 _NONE = int(np.iinfo(np.int64).max)  # "nobody placed there", for the lowest priority
 
 
@@ -43,6 +54,21 @@ def _modality_name(code: str) -> str:
         "dit": "dynamic interpersonal therapy (DIT)",
         "cat": "cognitive analytic therapy (CAT)",
     }.get(code, code)
+
+
+def _exclusion_words(referral: Referral, tid: str) -> str:
+    reason = dict(referral.exclusions).get(tid)
+    return EXCLUSION_REASONS.get(reason, "excluded by the coordinator")
+
+
+def _exclusions_phrase(referral: Referral) -> str:
+    """Every therapist excluded for this client, with why: "Ben Carter: relative"."""
+    return "; ".join(f"{tid}: {EXCLUSION_REASONS[why]}" for tid, why in referral.exclusions)
+
+
+def _gender_met(referral: Referral, therapist: Therapist) -> str:
+    words = f"gender requirement ({referral.gender_rule}) met"
+    return words + (f": is {therapist.gender}" if referral.gender_excluded else "")
 
 
 def _interpreter(referral: Referral) -> str:
@@ -93,11 +119,15 @@ def _assignment_reasons(
         reasons.append(f"works with {_interpreter(referral)}")
     else:
         reasons.append(f"speaks {lang}")
-    if referral.gender_strength == "required":
-        reasons.append(f"gender requirement ({referral.gender}) met")
-    elif referral.gender_strength == "preferred":
+    if referral.gender_rule is not None:
+        reasons.append(_gender_met(referral, therapist))
+    if referral.gender_strength == "preferred":
         met = therapist.gender == referral.gender
         reasons.append(f"gender preference ({referral.gender}) {'met' if met else 'not met'}")
+    if referral.exclusions:
+        reasons.append(
+            f"not a therapist excluded for this client (excluded: {_exclusions_phrase(referral)})"
+        )
     k = referral.sessions_per_week
     if k == 1:
         reasons.append("offers weekly sessions")
@@ -133,7 +163,13 @@ def _failure_phrase(referral: Referral, therapist: Therapist, family: str) -> st
     if family == "language":
         return f"does not speak {_language_name(referral.language)}"
     if family == "gender":
-        return f"is not {referral.gender} (required)"
+        if referral.gender_strength == "required" and therapist.gender != referral.gender:
+            return f"is not {referral.gender} (required)"
+        if therapist.gender is None:
+            return f"gender not recorded (the client requires: {referral.gender_rule})"
+        return f"is {therapist.gender} (the client requires: {referral.gender_rule})"
+    if family == "excluded":
+        return f"excluded for this client ({_exclusion_words(referral, therapist.id)})"
     if family == "frequency":
         return f"does not offer {referral.sessions_per_week} sessions a week"
     if family == "leave":
@@ -159,8 +195,10 @@ def _meets_phrase(referral: Referral, therapist: Therapist, family: str) -> str 
         return f"offers {_modality_name(referral.modality)}"
     if family == "language" and referral.language in therapist.languages:
         return f"speaks {_language_name(referral.language)}"
-    if family == "gender" and referral.gender_strength == "required":
-        return f"is {referral.gender}"
+    if family == "gender" and referral.gender_rule is not None:
+        return f"is {therapist.gender}"
+    if family == "excluded" and referral.exclusions:
+        return "not excluded for this client"
     if family == "frequency" and referral.sessions_per_week > 1:
         return f"offers {referral.sessions_per_week} sessions a week"
     if family == "capacity":
@@ -182,7 +220,9 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
                 return "can work with an interpreter"
             return f"speak {_language_name(referral.language)}"
         if family == "gender":
-            return f"are {referral.gender}"
+            return f"meet the gender requirement ({referral.gender_rule})"
+        if family == "excluded":
+            return "are not excluded for this client"
         if family == "frequency":
             return "offer weekly sessions" if k == 1 else f"offer {k} sessions a week"
         if family == "leave":
@@ -200,8 +240,10 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
     shown = {"modality", "slots"}
     if referral.language != "english" and not referral.needs_interpreter:
         shown.add("language")
-    if referral.gender_strength == "required":
+    if referral.gender_rule is not None:
         shown.add("gender")
+    if referral.exclusions:
+        shown.add("excluded")
     if k > 1:
         shown.add("frequency")
     for family, count in zip(FAMILIES, survivors, strict=True):
@@ -253,9 +295,21 @@ def _suggestion(
     if family == "language":
         return f"booking {_interpreter(referral)} would make {who} eligible"
     if family == "gender":
+        changes = []
+        if referral.gender_strength == "required":
+            changes.append(
+                f"a preference rather than a requirement for a {referral.gender} therapist"
+            )
+        if referral.gender_excluded:
+            excluded = " or ".join(sorted(referral.gender_excluded))
+            changes.append(f"no longer excluding {excluded} therapists")
+        return f"{' and '.join(changes)} would make {who} eligible"
+    if family == "excluded":
+        why = "; ".join(f"{t.id}: {_exclusion_words(referral, t.id)}" for t in thers[:3])
         return (
-            f"a preference rather than a requirement for a {referral.gender} therapist "
-            f"would make {who} eligible"
+            f"{who} {one('meets', 'meet')} everything else but {one('is', 'are')} excluded "
+            f"for this client ({why}); lifting {one('that exclusion', 'those exclusions')} "
+            f"would make {one('it', 'them')} eligible"
         )
     if family == "frequency":
         return (

@@ -103,7 +103,11 @@ class _Group:
         modality = _codes(chain((r.modality for r in refs), *(t.modalities for t in thers)))
         language = _codes(chain((r.language for r in refs), *(t.languages for t in thers)))
         gender = _codes(
-            chain((r.gender for r in refs if r.gender), (t.gender for t in thers if t.gender))
+            chain(
+                (r.gender for r in refs if r.gender),
+                (t.gender for t in thers if t.gender),
+                *(r.gender_excluded for r in refs),
+            )
         )
         site = _codes(chain(*(r.sites for r in refs), *(t.sites for t in thers)))
         n_sites = len(site) + 1  # code 0 is "remote"
@@ -186,16 +190,38 @@ class _Group:
             return np.take(np.ascontiguousarray(by_code.T), codes, axis=1)
 
         speaks = spread(t_lang, r_lang)
+        # Gender exclusions ("not a man"): row g holds the referrals excluding gender g; the
+        # last row, for therapists whose gender is not recorded, every referral with any.
+        r_gex = scatter(
+            len(gender) + 1,
+            chain(
+                ((gender[x], i) for i, r in enumerate(refs) for x in r.gender_excluded),
+                ((len(gender), i) for i, r in enumerate(refs) if r.gender_excluded),
+            ),
+        )
+        gender_excluded = r_gex[np.where(t_gender >= 0, t_gender, len(gender))]
+        # Named exclusions (a conflict of interest, a complaint, a relative): one cell each.
+        excluded = scatter(
+            T,
+            (
+                (ther_pos[tid], i)
+                for i, r in enumerate(refs)
+                for tid, _ in r.exclusions
+                if tid in ther_pos
+            ),
+        )
         self.meets = {
             "modality": spread(t_mod, r_mod),
             "language": speaks | r_interp[None, :],
-            "gender": (t_gender[:, None] == r_greq[None, :]) | (r_greq == -2)[None, :],
+            "gender": ((t_gender[:, None] == r_greq[None, :]) | (r_greq == -2)[None, :])
+            & ~gender_excluded,
+            "excluded": ~excluded,
             "frequency": spread(t_freq, r_k),
             "leave": ~on_leave,
             "capacity": np.repeat((t_cap > 0)[:, None], R, axis=1),
         }
         pair_ok = self.meets["modality"] & self.meets["language"]
-        for family in ("gender", "frequency", "leave"):
+        for family in ("gender", "excluded", "frequency", "leave"):
             pair_ok &= self.meets[family]
         pair_ok[t_cap <= 0] = False
         # Slot level: at an acceptable place and inside the client's availability.

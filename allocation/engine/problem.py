@@ -19,6 +19,13 @@ PARTS = ("morning", "afternoon", "evening")
 MODES = ("in_person", "remote", "either")
 RISKS = ("low", "medium", "high")
 STRENGTHS = ("none", "preferred", "required")
+# Why a named therapist is excluded for a referral, and how the reasons word it.
+EXCLUSION_REASONS = {
+    "conflict_of_interest": "conflict of interest",
+    "previous_complaint": "previous complaint",
+    "relative": "a relative or someone the client knows",
+    "other": "excluded by the coordinator",
+}
 REMOTE = "remote"
 NOON = 12 * 60
 FIVE_PM = 17 * 60
@@ -158,6 +165,31 @@ class Referral:
     # How the service's own pages word this referral's risk, for the reasons; the engine's
     # three ranks otherwise.
     risk_words: str | None = None
+    # Therapists this client must never be placed with: (therapist id, reason code).
+    exclusions: tuple[tuple[str, str], ...] = ()
+    # Therapist genders this client must not be placed with ("not a man"): a requirement,
+    # which may stand together with a gender preference.
+    gender_excluded: frozenset[str] = frozenset()
+
+    @property
+    def excluded_ids(self) -> frozenset[str]:
+        return frozenset(tid for tid, _ in self.exclusions)
+
+    @property
+    def gender_rule(self) -> str | None:
+        """The gender requirement in words ("female", "not male"), or None if none."""
+        words = [self.gender] if self.gender_strength == "required" and self.gender else []
+        words += [f"not {g}" for g in sorted(self.gender_excluded)]
+        return ", ".join(words) or None
+
+    def gender_allows(self, gender: str | None) -> bool:
+        """The gender requirement holds for a therapist of this gender (None: not recorded,
+        which meets no requirement)."""
+        if self.gender_strength == "required" and gender != self.gender:
+            return False
+        return not self.gender_excluded or (
+            gender is not None and gender not in self.gender_excluded
+        )
 
     @property
     def accepts_remote(self) -> bool:

@@ -68,6 +68,22 @@ def preference(referral):
     return pref["strength"], pref.get("gender")
 
 
+def gender_allows(referral, therapist):
+    """A required gender, and no excluded one ("not a man"); a therapist whose gender is
+    not recorded meets neither."""
+    strength, gender = preference(referral)
+    if strength == "required" and therapist.get("gender") != gender:
+        return False
+    excluded = {g.lower() for g in referral.get("gender_exclusion", [])}
+    return not excluded or (
+        therapist.get("gender") is not None and therapist["gender"] not in excluded
+    )
+
+
+def excluded_ids(referral):
+    return {e["therapist"] for e in referral.get("exclude_therapists", [])}
+
+
 def free_places(therapist):
     if "caseload" in therapist:
         return max(therapist["capacity"] - therapist["caseload"], 0)
@@ -99,13 +115,13 @@ def slot_fits(referral, slot):
 
 def pair_allowed(referral, therapist, problem):
     """Every hard constraint that does not depend on which slots are chosen."""
-    strength, gender = preference(referral)
     language = referral.get("language", "english")
     return (
         referral["service"] == therapist["service"]
         and referral["modality"] in therapist["modalities"]
         and (referral.get("needs_interpreter", False) or language in therapist["languages"])
-        and (strength != "required" or therapist.get("gender") == gender)
+        and gender_allows(referral, therapist)
+        and therapist["id"] not in excluded_ids(referral)
         and referral.get("sessions_per_week", 1) in therapist.get("frequencies", [1])
         and not on_leave(therapist, start_date(referral, problem))
         and free_places(therapist) > 0
@@ -303,6 +319,18 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
             referral["preferred_parts"] = [availability[0][1]]
         if rng.random() < 0.4:
             referral["assessor"] = pick([t["id"] for t in therapists])
+        # Exclusions from a second stream, so the rest of each seed's problem is unchanged.
+        extra = random.Random(seed * 7919 + i)
+        if extra.random() < 0.2:
+            referral["exclude_therapists"] = [
+                {"therapist": extra.choice(therapists)["id"], "reason": "conflict_of_interest"}
+            ]
+        if extra.random() < 0.2 and strength != "required":
+            excluded = "male" if referral["gender_preference"] == "none" else None
+            pref = referral["gender_preference"]
+            if pref != "none":
+                excluded = "male" if pref["gender"] == "female" else "female"
+            referral["gender_exclusion"] = [excluded]
         referrals.append(referral)
     return {"today": "2025-03-03", "therapists": therapists, "referrals": referrals}
 
