@@ -172,6 +172,9 @@ def team_input(*, service: Service, today: dt.date) -> TeamInput:
             "capacity": therapist.capacity,
             "caseload": counts.get(therapist.pk, 0),
             "frequencies": list(therapist.frequencies or [1]),
+            "grade": therapist.grade,
+            "supervised": therapist.supervised or therapist.grade == Therapist.Grade.TRAINEE,
+            "specialisms": list(therapist.specialisms or []),
             "slots": slots,
             "leave": [
                 {"start": p.starts_on.isoformat(), "end": p.ends_on.isoformat()}
@@ -232,6 +235,8 @@ def referral_values(referrals):
         "preferences__availability",
         "exclusions",
         "allocation_needs__gender_excluded",
+        "allocation_needs__competence",
+        "allocation_needs__specialism",
     )
 
 
@@ -278,6 +283,10 @@ def _referral_row(values: dict, service, site_names, planned_start, today, zone,
     ]
     if excluded:
         row["exclude_therapists"] = excluded
+    if values.get("allocation_needs__competence") not in (None, "", "any"):
+        row["competence"] = values["allocation_needs__competence"]
+    if values.get("allocation_needs__specialism"):
+        row["specialism"] = values["allocation_needs__specialism"]
     if values.get("allocation_needs__gender_excluded"):
         row["gender_exclusion"] = list(values["allocation_needs__gender_excluded"])
     if values["preferences__pk"] is None:

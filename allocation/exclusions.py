@@ -1,13 +1,14 @@
-"""The coordinator's exclusions for one referral: therapists the client must never be
-allocated to (a conflict of interest, a previous complaint, a relative), and therapist
-genders excluded ("not a man"). Each change makes the service's proposals stale; the
-engine reads them through ``engine_input``, and allocating against one is refused."""
+"""The coordinator's requirements for one referral: therapists the client must never be
+allocated to (a conflict of interest, a previous complaint, a relative), therapist genders
+excluded ("not a man"), and the competence the therapist needs (qualified, not under
+supervision, a specialism). Each change makes the service's proposals stale; the engine
+reads them through ``engine_input``, and allocating against an exclusion is refused."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from allocation.models import AllocationNeeds, Therapist, TherapistExclusion
+from allocation.models import SPECIALISMS, AllocationNeeds, Therapist, TherapistExclusion
 from allocation.services import AllocationError, _same_service, proposals_mark_stale
 from intake.models import Referral
 
@@ -23,9 +24,15 @@ def exclusions_of(*, referral: Referral) -> list[TherapistExclusion]:
     )
 
 
+def needs_of(*, referral: Referral) -> AllocationNeeds:
+    """The referral's recorded needs, or an unsaved row with the defaults."""
+    return AllocationNeeds.objects.filter(referral=referral).first() or AllocationNeeds(
+        referral=referral, service_id=referral.service_id
+    )
+
+
 def genders_excluded(*, referral: Referral) -> list[str]:
-    needs = AllocationNeeds.objects.filter(referral=referral).first()
-    return list(needs.gender_excluded) if needs else []
+    return list(needs_of(referral=referral).gender_excluded)
 
 
 @transaction.atomic
@@ -98,5 +105,29 @@ def gender_exclusion_set(*, referral: Referral, genders, user) -> AllocationNeed
         needs.save(update_fields=["gender_excluded", "updated_by", "updated_at"])
         proposals_mark_stale(
             service_id=referral.service_id, reason="a client's gender requirement changed"
+        )
+    return needs
+
+
+@transaction.atomic
+def competence_set(
+    *, referral: Referral, competence: str, specialism: str, user
+) -> AllocationNeeds:
+    """Set the competence this referral's therapist needs, and a specialism (or none)."""
+    _same_service(user, referral.service_id)
+    if competence not in AllocationNeeds.Competence.values:
+        raise AllocationError("Select what the therapist must be", field="competence")
+    specialism = specialism or ""
+    if specialism and specialism not in {code for code, _ in SPECIALISMS}:
+        raise AllocationError("Select a specialism from the list", field="specialism")
+    needs, _ = AllocationNeeds.objects.select_for_update().get_or_create(
+        referral=referral,
+        defaults={"service_id": referral.service_id, "updated_by": user},
+    )
+    if (needs.competence, needs.specialism) != (competence, specialism):
+        needs.competence, needs.specialism, needs.updated_by = competence, specialism, user
+        needs.save(update_fields=["competence", "specialism", "updated_by", "updated_at"])
+        proposals_mark_stale(
+            service_id=referral.service_id, reason="a client's competence requirement changed"
         )
     return needs

@@ -9,7 +9,13 @@ import re
 from django import forms
 
 from allocation import choosing, waiting
-from allocation.models import Therapist, TherapistExclusion, WeeklySlot
+from allocation.models import (
+    SPECIALISMS,
+    AllocationNeeds,
+    Therapist,
+    TherapistExclusion,
+    WeeklySlot,
+)
 from assessment.forms import date_field
 
 # The codes the assessment's recommendation uses, so proposals can match them.
@@ -278,6 +284,32 @@ class ProfileForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Select whether remote sessions are offered"},
     )
+    grade = forms.ChoiceField(
+        label="Grade",
+        choices=Therapist.Grade.choices,
+        widget=forms.RadioSelect,
+        required=False,  # qualified unless said otherwise
+        initial=Therapist.Grade.QUALIFIED,
+        error_messages={"invalid_choice": "Select qualified or trainee"},
+    )
+    supervised = forms.ChoiceField(
+        label="Works under clinical supervision?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        required=False,  # no unless said otherwise
+        initial="no",
+        help_text="A trainee always does. Clients who need a therapist not under supervision "
+        "are not proposed to one who does",
+        error_messages={"invalid_choice": "Select yes or no"},
+    )
+    specialisms = forms.MultipleChoiceField(
+        label="Specialisms",
+        required=False,
+        choices=SPECIALISMS,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="A client who needs a specialism is proposed only to a therapist who has it",
+        error_messages={"invalid_choice": "Select only the specialisms listed"},
+    )
     capacity = forms.IntegerField(
         label="Caseload capacity",
         min_value=0,
@@ -327,6 +359,9 @@ class ProfileForm(forms.Form):
             "sites": [str(site.public_id) for site in therapist.sites.all()],
             "offers_remote": "yes" if therapist.offers_remote else "no",
             "capacity": therapist.capacity,
+            "grade": therapist.grade,
+            "supervised": "yes" if therapist.supervised else "no",
+            "specialisms": list(therapist.specialisms or []),
             "sign_in": str(therapist.user.public_id) if therapist.user_id else "",
         }
 
@@ -352,6 +387,11 @@ class ProfileForm(forms.Form):
             sites=[self.site_rows[key] for key in data.get("sites") or []],
             offers_remote=data["offers_remote"] == "yes",
             capacity=data["capacity"],
+            grade=data["grade"] or Therapist.Grade.QUALIFIED,
+            # A trainee is supervised unless the form says otherwise (which is refused).
+            supervised=data["supervised"] == "yes"
+            or (data["grade"] == Therapist.Grade.TRAINEE and data["supervised"] != "no"),
+            specialisms=list(data.get("specialisms") or []),
             link=self.sign_in_rows is not None,
             sign_in=(self.sign_in_rows or {}).get(data.get("sign_in") or ""),
         )
@@ -485,4 +525,22 @@ class GenderExclusionForm(forms.Form):
         "genders, nor with one whose gender is not stated. Leave all unticked for no "
         "requirement. The client's own preference still counts among those left",
         error_messages={"invalid_choice": "Select only the genders listed"},
+    )
+
+
+class CompetenceForm(forms.Form):
+    """The competence this client's therapist needs, and a specialism."""
+
+    competence = forms.ChoiceField(
+        label="The therapist must be",
+        choices=AllocationNeeds.Competence.choices,
+        widget=forms.RadioSelect,
+        initial=AllocationNeeds.Competence.ANY,
+        error_messages={"required": "Select what the therapist must be"},
+    )
+    specialism = forms.ChoiceField(
+        label="Specialism needed",
+        required=False,
+        choices=[("", "None needed"), *SPECIALISMS],
+        error_messages={"invalid_choice": "Select a specialism from the list"},
     )

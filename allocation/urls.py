@@ -52,6 +52,11 @@ urlpatterns = [
         views.referral_gender_exclusion,
         name="allocation-referral-gender",
     ),
+    path(
+        "staff/allocation/referrals/<uuid:public_id>/competence/",
+        views.referral_competence,
+        name="allocation-referral-competence",
+    ),
     path("staff/therapists/", views.caseloads, name="allocation-caseloads"),
     path("staff/therapists/add/", views.therapist_add, name="allocation-therapist-add"),
     path("staff/therapists/<uuid:public_id>/", views.therapist_detail, name="allocation-therapist"),

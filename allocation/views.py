@@ -140,7 +140,8 @@ def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
         )
     status = 400 if any(f is not None and f.errors for f in forms_given.values()) else 200
     excluded = exclusions.exclusions_of(referral=referral)
-    genders = exclusions.genders_excluded(referral=referral)
+    needs = exclusions.needs_of(referral=referral)
+    genders = list(needs.gender_excluded)
     return render(
         request,
         "allocation/referral.html",
@@ -155,6 +156,11 @@ def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
             "gender_form": forms_given.get("gender_form")
             or forms.GenderExclusionForm(initial={"genders": genders}),
             "genders_excluded": [dict(forms.GENDER_EXCLUSION_CHOICES)[g] for g in genders],
+            "allocation_needs": needs,
+            "competence_form": forms_given.get("competence_form")
+            or forms.CompetenceForm(
+                initial={"competence": needs.competence, "specialism": needs.specialism}
+            ),
         },
         status=status,
     )
@@ -428,6 +434,31 @@ def referral_gender_exclusion(request: HttpRequest, public_id: UUID) -> HttpResp
             )
             return redirect("allocation-referral", referral.public_id)
     return _referral_page(request, referral, gender_form=form)
+
+
+@coordinator_only
+@require_POST
+def referral_competence(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = forms.CompetenceForm(request.POST)
+    if form.is_valid():
+        try:
+            exclusions.competence_set(
+                referral=referral,
+                competence=form.cleaned_data["competence"],
+                specialism=form.cleaned_data["specialism"],
+                user=request.user,
+            )
+        except services.AllocationError as error:
+            refusal_on_form(form, error)
+        else:
+            messages.success(
+                request,
+                f"The competence needed for {referral.reference} is saved. Run the "
+                "allocation again for new proposals.",
+            )
+            return redirect("allocation-referral", referral.public_id)
+    return _referral_page(request, referral, competence_form=form)
 
 
 # --- Caseloads and therapist profiles --------------------------------------------------------

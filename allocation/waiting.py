@@ -82,6 +82,7 @@ NEEDS_FILTERS = [
     ("multi", "More than one session a week"),
     ("gender", "Therapist gender is a requirement"),
     ("exclusions", "Therapists excluded (named, or a gender)"),
+    ("competence", "Needs a qualified therapist or a specialism"),
     ("in_person", "In person only"),
     ("remote", "Remote only"),
 ]
@@ -211,6 +212,8 @@ def _waiting_filtered(*, user, filters: WaitingFilters, run):
                 Value(0),
             ),
             genders_excluded=F("allocation_needs__gender_excluded"),
+            competence_needed=F("allocation_needs__competence"),
+            specialism_needed=F("allocation_needs__specialism"),
         )
     )
     waiting = Q(status=Referral.Status.AWAITING_ALLOCATION)
@@ -318,6 +321,10 @@ def _needs_q(need: str) -> Q:
         return Q(preferences__therapist_gender_strength="requirement") | ~Q(
             allocation_needs__gender_excluded=[]
         ) & Q(allocation_needs__isnull=False)
+    if need == "competence":
+        return Q(allocation_needs__competence__in=["qualified", "independent"]) | (
+            Q(allocation_needs__isnull=False) & ~Q(allocation_needs__specialism="")
+        )
     if need == "exclusions":
         return Q(Exists(TherapistExclusion.objects.filter(referral=OuterRef("pk")))) | (
             Q(allocation_needs__isnull=False) & ~Q(allocation_needs__gender_excluded=[])
@@ -381,6 +388,17 @@ def _exclusion_needs(referral: Referral) -> list[str]:
         needs_row = AllocationNeeds.objects.filter(referral=referral).first()
         genders = needs_row.gender_excluded if needs_row else []
     out = []
+    competence = getattr(referral, "competence_needed", None)
+    specialism = getattr(referral, "specialism_needed", None)
+    if not hasattr(referral, "competence_needed"):
+        row = AllocationNeeds.objects.filter(referral=referral).first()
+        competence, specialism = (row.competence, row.specialism) if row else (None, None)
+    if competence == "qualified":
+        out.append("Needs a qualified therapist")
+    elif competence == "independent":
+        out.append("Needs a qualified therapist not under supervision")
+    if specialism:
+        out.append(f"Needs the {specialism} specialism")
     if genders:
         out.append("Therapist must not be " + " or ".join(GENDER_WORDS.get(g, g) for g in genders))
     if count:

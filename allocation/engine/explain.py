@@ -17,6 +17,7 @@ import numpy as np
 
 from allocation.engine.group import _distinct_days, _Group, _Plan
 from allocation.engine.problem import (
+    COMPETENCES,
     DAY_NAMES,
     EXCLUSION_REASONS,
     PARTS,
@@ -30,9 +31,11 @@ from allocation.engine.problem import (
 from allocation.engine.scoring import priority_of
 
 # Hard-constraint families, in the order the explanation funnel narrows the therapists.
-# Eight, so that one byte holds a therapist's failures for a referral (``_explain_unplaced``).
+# At most sixteen: two bytes hold a therapist's failures for a referral
+# (``_explain_unplaced``).
 FAMILIES = (
     "modality",
+    "competence",
     "language",
     "gender",
     "excluded",
@@ -111,6 +114,13 @@ def _assignment_reasons(
     """Every hard constraint and preference the proposal meets, in the data's own words."""
     reasons = [_priority_phrase(referral, priority)]
     reasons.append(f"offers {_modality_name(referral.modality)}")
+    if referral.competence_rule is not None:
+        reasons.append(
+            f"competence requirement ({referral.competence_rule}) met: is "
+            f"{therapist.competence_words}"
+        )
+    elif therapist.level < 2:
+        reasons.append(f"is {therapist.competence_words} (the client needs no more)")
     lang = _language_name(referral.language)
     speaks = referral.language in therapist.languages
     if referral.needs_interpreter and speaks:
@@ -170,6 +180,15 @@ def _failure_phrase(referral: Referral, therapist: Therapist, family: str) -> st
         return f"is {therapist.gender} (the client requires: {referral.gender_rule})"
     if family == "excluded":
         return f"excluded for this client ({_exclusion_words(referral, therapist.id)})"
+    if family == "competence":
+        lacks = []
+        if therapist.level < COMPETENCES.index(referral.competence):
+            lacks.append(
+                "is a trainee" if therapist.grade == "trainee" else "works under supervision"
+            )
+        if referral.specialism and referral.specialism not in therapist.specialisms:
+            lacks.append(f"does not have the {referral.specialism} specialism")
+        return " and ".join(lacks) + f" (the client needs {referral.competence_rule})"
     if family == "frequency":
         return f"does not offer {referral.sessions_per_week} sessions a week"
     if family == "leave":
@@ -199,6 +218,8 @@ def _meets_phrase(referral: Referral, therapist: Therapist, family: str) -> str 
         return f"is {therapist.gender}"
     if family == "excluded" and referral.exclusions:
         return "not excluded for this client"
+    if family == "competence" and referral.competence_rule is not None:
+        return f"is {therapist.competence_words}"
     if family == "frequency" and referral.sessions_per_week > 1:
         return f"offers {referral.sessions_per_week} sessions a week"
     if family == "capacity":
@@ -223,6 +244,8 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
             return f"meet the gender requirement ({referral.gender_rule})"
         if family == "excluded":
             return "are not excluded for this client"
+        if family == "competence":
+            return f"have the competence asked for ({referral.competence_rule})"
         if family == "frequency":
             return "offer weekly sessions" if k == 1 else f"offer {k} sessions a week"
         if family == "leave":
@@ -244,6 +267,8 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
         shown.add("gender")
     if referral.exclusions:
         shown.add("excluded")
+    if referral.competence_rule is not None:
+        shown.add("competence")
     if k > 1:
         shown.add("frequency")
     for family, count in zip(FAMILIES, survivors, strict=True):
@@ -304,6 +329,19 @@ def _suggestion(
             excluded = " or ".join(sorted(referral.gender_excluded))
             changes.append(f"no longer excluding {excluded} therapists")
         return f"{' and '.join(changes)} would make {who} eligible"
+    if family == "competence":
+        changes = []
+        if referral.competence == "qualified":
+            changes.append("accepting a trainee")
+        elif referral.competence == "independent":
+            changes.append("accepting a therapist under supervision or a trainee")
+        if referral.specialism:
+            changes.append(f"not requiring the {referral.specialism} specialism")
+        return (
+            f"{who} {one('meets', 'meet')} everything else but {one('lacks', 'lack')} the "
+            f"competence asked for ({referral.competence_rule}); {' and '.join(changes)} "
+            f"would make {one('it', 'them')} eligible"
+        )
     if family == "excluded":
         why = "; ".join(f"{t.id}: {_exclusion_words(referral, t.id)}" for t in thers[:3])
         return (
@@ -384,19 +422,20 @@ def _explain_unplaced(
     if len(rows) == 0:
         return out
     T, U = len(g.thers), len(rows)
-    # One byte per (therapist, unplaced referral): bit j set when the therapist fails
+    # Two bytes per (therapist, unplaced referral): bit j set when the therapist fails
     # family j.
-    code = np.zeros((T, U), dtype=np.uint8)
-    bit = np.empty((T, U), dtype=np.uint8)
+    code = np.zeros((T, U), dtype=np.uint16)
+    fails = np.empty((T, U), dtype=bool)
+    bit = np.empty((T, U), dtype=np.uint16)
     for j, family in enumerate(FAMILIES):
         if family == "capacity":  # the same for every referral
-            code[g.t_cap <= 0] |= np.uint8(1 << j)
+            code[g.t_cap <= 0] |= np.uint16(1 << j)
             continue
         meets = np.take(g.meets[family], rows, axis=1)
-        np.logical_not(meets, out=bit.view(bool))
-        np.left_shift(bit, j, out=bit)
+        np.logical_not(meets, out=fails)
+        np.left_shift(fails, j, out=bit, casting="unsafe")
         np.bitwise_or(code, bit, out=code)
-    del bit
+    del bit, fails
     patterns = 1 << len(FAMILIES)
     popcount = np.array([bin(c).count("1") for c in range(patterns)], dtype=np.uint8)
     n_eligible = np.add.reduce(code == 0, axis=0, dtype=np.int32)

@@ -120,6 +120,9 @@ def _requirement_words(
         return _gender_met(referral, therapist)
     if family == "excluded":
         return "not excluded for this client"
+    if family == "competence":
+        rule, words = referral.competence_rule, therapist.competence_words
+        return f"competence requirement ({rule}) met: is {words}"
     if family == "frequency":
         k = referral.sessions_per_week
         return "offers weekly sessions" if k == 1 else f"offers {k} sessions a week"
@@ -160,6 +163,8 @@ def therapist_fits(referral: Referral, therapists: Sequence[Therapist]) -> list[
             if family == "gender" and referral.gender_rule is None:
                 continue
             if family == "excluded" and not referral.exclusions:
+                continue
+            if family == "competence" and referral.competence_rule is None:
                 continue
             if family == "leave" and referral.planned_start is None:
                 continue
@@ -239,6 +244,8 @@ def client_asks(referral: Referral) -> list[tuple[str, str]]:
         asks.append(
             ("Preferred time", " or ".join(PARTS[p] for p in sorted(referral.preferred_parts)))
         )
+    if referral.competence_rule is not None:
+        asks.append(("Therapist's competence", referral.competence_rule))
     if referral.exclusions:
         asks.append(
             (

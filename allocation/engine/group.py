@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from allocation.engine.problem import REMOTE, Problem, Referral, Therapist
+from allocation.engine.problem import COMPETENCES, REMOTE, Problem, Referral, Therapist
 from allocation.engine.scoring import _priorities
 
 
@@ -201,6 +201,18 @@ class _Group:
         )
         gender_excluded = r_gex[np.where(t_gender >= 0, t_gender, len(gender))]
         # Named exclusions (a conflict of interest, a complaint, a relative): one cell each.
+        # Competence: a level (trainee, supervised, independent) and a required specialism.
+        t_level = np.fromiter((t.level for t in thers), np.int64, T)
+        r_level = column(COMPETENCES.index(r.competence) for r in refs)
+        specialism = _codes(
+            chain((r.specialism for r in refs if r.specialism), *(t.specialisms for t in thers))
+        )
+        t_spec = np.zeros((len(specialism) + 1, T), dtype=bool)
+        t_spec[len(specialism)] = True  # the last row: no specialism required
+        for j, t in enumerate(thers):
+            t_spec[[specialism[x] for x in t.specialisms], j] = True
+        r_spec = column(specialism[r.specialism] if r.specialism else len(specialism) for r in refs)
+        competent = (t_level[:, None] >= r_level[None, :]) & spread(t_spec, r_spec)
         excluded = scatter(
             T,
             (
@@ -212,6 +224,7 @@ class _Group:
         )
         self.meets = {
             "modality": spread(t_mod, r_mod),
+            "competence": competent,
             "language": speaks | r_interp[None, :],
             "gender": ((t_gender[:, None] == r_greq[None, :]) | (r_greq == -2)[None, :])
             & ~gender_excluded,
@@ -220,7 +233,7 @@ class _Group:
             "leave": ~on_leave,
             "capacity": np.repeat((t_cap > 0)[:, None], R, axis=1),
         }
-        pair_ok = self.meets["modality"] & self.meets["language"]
+        pair_ok = self.meets["modality"] & self.meets["competence"] & self.meets["language"]
         for family in ("gender", "excluded", "frequency", "leave"):
             pair_ok &= self.meets[family]
         pair_ok[t_cap <= 0] = False

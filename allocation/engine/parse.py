@@ -16,8 +16,10 @@ from dataclasses import fields
 from typing import Any
 
 from allocation.engine.problem import (
+    COMPETENCES,
     DAY_NAMES,
     EXCLUSION_REASONS,
+    GRADES,
     MINUTES_PER_DAY,
     MODES,
     PARTS,
@@ -53,6 +55,9 @@ _THERAPIST_FIELDS = {
     "frequencies",
     "slots",
     "leave",
+    "grade",
+    "supervised",
+    "specialisms",
     "name",
     "notes",
 }
@@ -82,6 +87,8 @@ _REFERRAL_FIELDS = {
     "assessor",
     "exclude_therapists",
     "gender_exclusion",
+    "competence",
+    "specialism",
     "notes",
 }
 _EXCLUSION_FIELDS = {"therapist", "reason", "notes"}
@@ -266,6 +273,13 @@ def _parse_therapist(i: int, row: Any, known: dict[str, set[str] | None]) -> The
         if end < start:
             reader.fail(f"leave ends ({end}) before it starts ({start})")
         leave.append((start, end))
+    grade = reader.text("grade", default="qualified", lower=True)
+    if grade not in GRADES:
+        reader.fail(f"grade {grade!r} is not one of qualified, trainee")
+    supervised = reader.boolean("supervised", grade == "trainee")
+    if grade == "trainee" and not supervised:
+        reader.fail("a trainee works under supervision: 'supervised' cannot be false")
+    specialisms = frozenset(reader.strings("specialisms", lower=True, default=[]))
     return Therapist(
         id=tid,
         service=service,
@@ -278,6 +292,9 @@ def _parse_therapist(i: int, row: Any, known: dict[str, set[str] | None]) -> The
         frequencies=frozenset(frequencies),
         slots=tuple(by_day),
         leave=tuple(sorted(leave)),
+        grade=grade,
+        supervised=supervised,
+        specialisms=specialisms,
     )
 
 
@@ -319,6 +336,10 @@ def _parse_referral(
     if gender is not None and gender in gender_excluded:
         reader.fail(f"gender {strength} {gender!r} is also in gender_exclusion")
     exclusions = _parse_exclusions(reader)
+    competence = reader.text("competence", default="any", lower=True)
+    if competence not in COMPETENCES:
+        reader.fail(f"competence {competence!r} is not one of {', '.join(COMPETENCES)}")
+    specialism = reader.text("specialism", default=None, lower=True)
 
     mode = reader.text("mode", default="either", lower=True)
     if mode not in MODES:
@@ -389,6 +410,8 @@ def _parse_referral(
         risk_words=risk_words,
         exclusions=exclusions,
         gender_excluded=gender_excluded,
+        competence=competence,
+        specialism=specialism,
     )
 
 

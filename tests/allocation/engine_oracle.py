@@ -80,6 +80,21 @@ def gender_allows(referral, therapist):
     )
 
 
+LEVELS = {"any": 0, "qualified": 1, "independent": 2}
+
+
+def competence_allows(referral, therapist):
+    """A trainee is level 0, a qualified therapist under supervision 1, one not under
+    supervision 2; a required specialism must be among the therapist's."""
+    grade = therapist.get("grade", "qualified")
+    supervised = therapist.get("supervised", grade == "trainee")
+    level = 0 if grade == "trainee" else (1 if supervised else 2)
+    specialism = referral.get("specialism")
+    return level >= LEVELS[referral.get("competence", "any")] and (
+        specialism is None or specialism in therapist.get("specialisms", [])
+    )
+
+
 def excluded_ids(referral):
     return {e["therapist"] for e in referral.get("exclude_therapists", [])}
 
@@ -121,6 +136,7 @@ def pair_allowed(referral, therapist, problem):
         and referral["modality"] in therapist["modalities"]
         and (referral.get("needs_interpreter", False) or language in therapist["languages"])
         and gender_allows(referral, therapist)
+        and competence_allows(referral, therapist)
         and therapist["id"] not in excluded_ids(referral)
         and referral.get("sessions_per_week", 1) in therapist.get("frequencies", [1])
         and not on_leave(therapist, start_date(referral, problem))
@@ -288,6 +304,14 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
         }
         if rng.random() < 0.15:
             therapist["leave"] = [{"start": "2025-03-01", "end": "2025-03-10"}]
+        # Competence from a second stream, so the rest of each seed's problem is unchanged.
+        extra = random.Random(seed * 104729 + i)
+        grade = extra.choice(["qualified", "qualified", "trainee"])
+        if grade == "trainee" or extra.random() < 0.3:
+            therapist["grade"] = grade
+            therapist["supervised"] = grade == "trainee" or extra.random() < 0.5
+        if extra.random() < 0.5:
+            therapist["specialisms"] = extra.sample(["trauma", "perinatal"], extra.randint(1, 2))
         therapists.append(therapist)
     referrals = []
     for i in range(rng.randint(1, max_referrals)):
@@ -325,6 +349,10 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
             referral["exclude_therapists"] = [
                 {"therapist": extra.choice(therapists)["id"], "reason": "conflict_of_interest"}
             ]
+        if extra.random() < 0.25:
+            referral["competence"] = extra.choice(["qualified", "independent"])
+        if extra.random() < 0.2:
+            referral["specialism"] = extra.choice(["trauma", "perinatal"])
         if extra.random() < 0.2 and strength != "required":
             excluded = "male" if referral["gender_preference"] == "none" else None
             pref = referral["gender_preference"]

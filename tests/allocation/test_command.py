@@ -231,9 +231,14 @@ def test_the_exclusions_example_runs_and_explains_the_exclusions(tmp_path):
         in placed["r-201"]["reasons"]
     )
     assert "gender requirement (not male) met: is female" in placed["r-202"]["reasons"]
-    (waiting,) = result["unplaced"]
-    assert waiting["referral"] == "r-203"
-    assert "lifting that exclusion would make it eligible" in waiting["suggestions"][0]
+    waiting = {u["referral"]: u for u in result["unplaced"]}
+    assert set(waiting) == {"r-203", "r-204"}
+    assert "lifting that exclusion would make it eligible" in waiting["r-203"]["suggestions"][0]
+    # A trainee is free on Friday morning, but the client needs a qualified therapist.
+    assert (
+        "1 therapist (Dan Moss) meets everything else but lacks the competence asked for "
+        "(a qualified therapist); accepting a trainee would make it eligible"
+    ) in waiting["r-204"]["suggestions"]
 
 
 def test_a_misspelt_exclusion_is_one_line(tmp_path):

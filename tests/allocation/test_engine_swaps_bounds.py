@@ -16,6 +16,7 @@ from allocation.engine import _cp_sat, _Group, _groups, parse_problem, result_to
 from allocation.engine.explain import _times
 from allocation.problem_gen import generate_problem
 from tests.allocation.engine_oracle import (
+    competence_allows,
     day_of,
     excluded_ids,
     free_places,
@@ -120,6 +121,7 @@ def test_the_placed_bound_never_exceeds_the_places_or_the_clients(
 
 FAMILIES = (
     "modality",
+    "competence",
     "language",
     "gender",
     "excluded",
@@ -140,6 +142,7 @@ def _fails(referral, therapist, problem):
     k = referral.get("sessions_per_week", 1)
     checks = {
         "modality": referral["modality"] in therapist["modalities"],
+        "competence": competence_allows(referral, therapist),
         "language": referral.get("needs_interpreter", False) or language in therapist["languages"],
         "gender": gender_allows(referral, therapist),
         "excluded": therapist["id"] not in excluded_ids(referral),
@@ -174,6 +177,8 @@ def _check_suggestion(text, r, service, problem):
         family = "gender"
     elif "excluded for this client" in text:
         family = "excluded"
+    elif "the competence asked for" in text:
+        family = "competence"
     elif " on leave on " in text:
         family = "leave"
     elif "not offer" in text and "sessions a week" in text:
