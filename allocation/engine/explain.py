@@ -431,6 +431,8 @@ def _explain_unplaced(
         if family == "capacity":  # the same for every referral
             code[g.t_cap <= 0] |= np.uint16(1 << j)
             continue
+        if family in g.trivial:  # no referral asks for it: nobody fails it
+            continue
         meets = np.take(g.meets[family], rows, axis=1)
         np.logical_not(meets, out=fails)
         np.left_shift(fails, j, out=bit, casting="unsafe")
@@ -444,7 +446,9 @@ def _explain_unplaced(
     by_referral = np.ascontiguousarray(code.T)  # (U, T)
     single_count = np.stack(
         [
-            np.add.reduce(by_referral == (1 << j), axis=1, dtype=np.int32)
+            np.zeros(U, dtype=np.int32)
+            if FAMILIES[j] in g.trivial
+            else np.add.reduce(by_referral == (1 << j), axis=1, dtype=np.int32)
             for j in range(len(FAMILIES))
         ],
         axis=1,
