@@ -38,10 +38,13 @@ class ChooseFilters:
     times: bool = False  # only therapists with a free slot in the client's available times
     language: str = ""  # a language code: only therapists who speak it
     place: str = ""  # "remote" or a site's name: only therapists with a free slot there
+    # Only therapists who meet every requirement but the slots (which ``times`` and
+    # ``place`` narrow): therapy, language, gender, the exclusions, sessions a week, leave.
+    requirements: bool = False
 
     @property
     def active(self) -> bool:
-        return bool(self.times or self.language or self.place)
+        return bool(self.times or self.language or self.place or self.requirements)
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ def choose_options(
     values = referral_values(Referral.objects.filter(pk=referral.pk)).first()
     zone = timezone.get_current_timezone()
     planned_start = today + dt.timedelta(days=NOTICE_DAYS)
-    row = _referral_row(values, service, site_names, planned_start, today, zone)
+    row = _referral_row(values, service, site_names, planned_start, today, zone, names=team.names)
     if isinstance(row, str):
         return ChoosePage(sessions_per_week=values["sessions"] or 1, filters=filters, problem=row)
     by_user = {t.user_id: team.names[t.pk] for t in team.therapists if t.user_id}
@@ -156,6 +159,7 @@ def choose_options(
     place_choices = [(REMOTE, "Remote"), *((name, name) for name in site_names)]
     filters = ChooseFilters(
         times=filters.times,
+        requirements=filters.requirements,
         language=filters.language if filters.language in languages else "",
         place=filters.place if filters.place in {v for v, _ in place_choices} else "",
     )
@@ -207,6 +211,8 @@ def _asks(client, *, recorded: bool) -> list[tuple[str, str]]:
 
 def _passes(fit: TherapistFit, filters: ChooseFilters) -> bool:
     if filters.times and not any(s.in_times for s in fit.slots):
+        return False
+    if filters.requirements and set(fit.missing) - {"slots"}:
         return False
     if filters.language and filters.language not in fit.therapist.languages:
         return False

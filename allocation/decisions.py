@@ -23,10 +23,12 @@ from django.utils import timezone
 from allocation import engine, selectors
 from allocation.models import (
     Allocation,
+    AllocationNeeds,
     AllocationSlot,
     Hold,
     Proposal,
     Therapist,
+    TherapistExclusion,
     WeeklySlot,
 )
 from allocation.selectors import first_appointment_for
@@ -62,6 +64,27 @@ def _first_appointment_on(
             field="first_appointment",
         )
     return timezone.make_aware(dt.datetime.combine(day, matching[0].start))
+
+
+def _exclusions_check(referral: Referral, therapist: Therapist) -> None:
+    """The coordinators' exclusions hold for a chosen therapist as for a proposal."""
+    excluded = TherapistExclusion.objects.filter(referral=referral, therapist=therapist).first()
+    if excluded is not None:
+        raise AllocationError(
+            f"{therapist.display_name} is excluded for this client "
+            f"({excluded.get_reason_display().lower()}). Nothing was changed; remove the "
+            "exclusion on the referral's allocation page first if it no longer applies.",
+            field="slots",
+        )
+    needs = AllocationNeeds.objects.filter(referral=referral).first()
+    genders = needs.gender_excluded if needs else []
+    if genders and (therapist.gender in genders or therapist.gender == Therapist.Gender.NOT_STATED):
+        labels = " or ".join(dict(Therapist.Gender.choices)[g].lower() for g in genders)
+        raise AllocationError(
+            f"This client's therapist must not be {labels}, and {therapist.display_name}'s "
+            f"gender is {therapist.get_gender_display().lower()}. Nothing was changed.",
+            field="slots",
+        )
 
 
 def _allocate(
@@ -106,6 +129,7 @@ def _allocate(
         )
     if Hold.objects.filter(referral=current, released_at__isnull=True).exists():
         raise AllocationError(f"{current.reference} is on hold. Release the hold first.")
+    _exclusions_check(current, therapist)
     finished_allocations_release(therapist)
     caseload = selectors.allocations_holding(service_id=therapist.service_id).filter(
         therapist=therapist

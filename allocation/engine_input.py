@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
     BooleanField,
     Case,
@@ -20,12 +21,14 @@ from django.db.models import (
     Q,
     When,
 )
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from allocation.engine import PARTS
 from allocation.models import (
     Hold,
     Therapist,
+    TherapistExclusion,
     WeeklySlot,
 )
 from allocation.selectors import (
@@ -87,7 +90,9 @@ def allocation_problem(*, service: Service, today: dt.date | None = None) -> Pro
     zone = timezone.get_current_timezone()
     referral_rows = []
     for values in rows:
-        row = _referral_row(values, service, site_names, planned_start, today, zone)
+        row = _referral_row(
+            values, service, site_names, planned_start, today, zone, names=team.names
+        )
         if isinstance(row, str):
             out.left_out[values["pk"]] = row
             continue
@@ -167,6 +172,9 @@ def team_input(*, service: Service, today: dt.date) -> TeamInput:
             "capacity": therapist.capacity,
             "caseload": counts.get(therapist.pk, 0),
             "frequencies": list(therapist.frequencies or [1]),
+            "grade": therapist.grade,
+            "supervised": therapist.supervised or therapist.grade == Therapist.Grade.TRAINEE,
+            "specialisms": list(therapist.specialisms or []),
             "slots": slots,
             "leave": [
                 {"start": p.starts_on.isoformat(), "end": p.ends_on.isoformat()}
@@ -189,6 +197,12 @@ def referral_values(referrals):
 
     open_flag = RiskFlag.objects.filter(referral=OuterRef("pk"), acknowledged_at__isnull=True)
     open_hold = Hold.objects.filter(referral=OuterRef("pk"), released_at__isnull=True)
+    # The named exclusions in the same query: (therapist pk, reason) per exclusion.
+    exclusions = (
+        TherapistExclusion.objects.filter(referral=OuterRef("pk"))
+        .order_by("id")
+        .values(pair=JSONObject(therapist="therapist_id", reason="reason"))
+    )
     finished = Q(assessment__status=Assessment.Status.FINISHED)
     return referrals.annotate(
         open_flag=Exists(open_flag),
@@ -199,6 +213,7 @@ def referral_values(referrals):
         modality=Case(When(finished, then="assessment__recommendation_modality")),
         sessions=Case(When(finished, then="assessment__recommendation_sessions_per_week")),
         assessor=Case(When(finished, then="assessment__assessor_id")),
+        exclusions=ArraySubquery(exclusions),
     ).values(
         "pk",
         "reference",
@@ -218,6 +233,10 @@ def referral_values(referrals):
         "preferences__mode",
         "preferences__site__name",
         "preferences__availability",
+        "exclusions",
+        "allocation_needs__gender_excluded",
+        "allocation_needs__competence",
+        "allocation_needs__specialism",
     )
 
 
@@ -234,9 +253,10 @@ def _risk_words(values: dict) -> str:
     return words
 
 
-def _referral_row(values: dict, service, site_names, planned_start, today, zone):
+def _referral_row(values: dict, service, site_names, planned_start, today, zone, names=None):
     """The engine's record of one referral (from ``allocation_problem``'s values), or a
-    sentence saying why it cannot be one."""
+    sentence saying why it cannot be one. ``names`` maps therapist pks to the engine's ids,
+    for the coordinator's exclusions."""
     modality = (values["modality"] or "psychodynamic").strip().lower()
     risk = {"medium": "medium", "high": "high"}.get(values["risk_level"], "low")
     if values["open_flag"]:
@@ -255,6 +275,20 @@ def _referral_row(values: dict, service, site_names, planned_start, today, zone)
         "sites": list(site_names),
         "availability": ALL_WEEKDAY_TIMES,
     }
+    names = names or {}
+    excluded = [
+        {"therapist": names[pair["therapist"]], "reason": pair["reason"]}
+        for pair in values.get("exclusions") or []
+        if pair["therapist"] in names
+    ]
+    if excluded:
+        row["exclude_therapists"] = excluded
+    if values.get("allocation_needs__competence") not in (None, "", "any"):
+        row["competence"] = values["allocation_needs__competence"]
+    if values.get("allocation_needs__specialism"):
+        row["specialism"] = values["allocation_needs__specialism"]
+    if values.get("allocation_needs__gender_excluded"):
+        row["gender_exclusion"] = list(values["allocation_needs__gender_excluded"])
     if values["preferences__pk"] is None:
         return row
     language = language_code(values["preferences__language"])
@@ -266,7 +300,7 @@ def _referral_row(values: dict, service, site_names, planned_start, today, zone)
         row["language"] = language
     strength = GENDER_STRENGTHS.get(values["preferences__therapist_gender_strength"])
     gender = values["preferences__therapist_gender"]
-    if strength and gender:
+    if strength and gender and gender not in row.get("gender_exclusion", ()):
         row["gender_preference"] = {"strength": strength, "gender": gender}
     mode = values["preferences__mode"] or "either"
     row["mode"] = mode

@@ -9,7 +9,13 @@ import re
 from django import forms
 
 from allocation import choosing, waiting
-from allocation.models import Therapist, WeeklySlot
+from allocation.models import (
+    SPECIALISMS,
+    AllocationNeeds,
+    Therapist,
+    TherapistExclusion,
+    WeeklySlot,
+)
 from assessment.forms import date_field
 
 # The codes the assessment's recommendation uses, so proposals can match them.
@@ -111,6 +117,11 @@ class ChooseFilterForm(forms.Form):
         label="Only therapists with a free slot in the client's available times",
         required=False,
     )
+    requirements = forms.BooleanField(
+        label="Only therapists who meet every requirement of the client's (therapy, language, "
+        "gender, sessions a week, leave, the team's exclusions)",
+        required=False,
+    )
     language = select("Speaks", [("", "Any language")])
     place = select("Has a free slot", [("", "Anywhere")])
 
@@ -120,6 +131,7 @@ class ChooseFilterForm(forms.Form):
         never makes an error of the page."""
         return choosing.ChooseFilters(
             times=data.get("times") == "1",
+            requirements=data.get("requirements") == "1",
             language=str(data.get("language", "")),
             place=str(data.get("place", "")),
         )
@@ -272,6 +284,32 @@ class ProfileForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Select whether remote sessions are offered"},
     )
+    grade = forms.ChoiceField(
+        label="Grade",
+        choices=Therapist.Grade.choices,
+        widget=forms.RadioSelect,
+        required=False,  # qualified unless said otherwise
+        initial=Therapist.Grade.QUALIFIED,
+        error_messages={"invalid_choice": "Select qualified or trainee"},
+    )
+    supervised = forms.ChoiceField(
+        label="Works under clinical supervision?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        required=False,  # no unless said otherwise
+        initial="no",
+        help_text="A trainee always does. Clients who need a therapist not under supervision "
+        "are not proposed to one who does",
+        error_messages={"invalid_choice": "Select yes or no"},
+    )
+    specialisms = forms.MultipleChoiceField(
+        label="Specialisms",
+        required=False,
+        choices=SPECIALISMS,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="A client who needs a specialism is proposed only to a therapist who has it",
+        error_messages={"invalid_choice": "Select only the specialisms listed"},
+    )
     capacity = forms.IntegerField(
         label="Caseload capacity",
         min_value=0,
@@ -321,6 +359,9 @@ class ProfileForm(forms.Form):
             "sites": [str(site.public_id) for site in therapist.sites.all()],
             "offers_remote": "yes" if therapist.offers_remote else "no",
             "capacity": therapist.capacity,
+            "grade": therapist.grade,
+            "supervised": "yes" if therapist.supervised else "no",
+            "specialisms": list(therapist.specialisms or []),
             "sign_in": str(therapist.user.public_id) if therapist.user_id else "",
         }
 
@@ -346,6 +387,11 @@ class ProfileForm(forms.Form):
             sites=[self.site_rows[key] for key in data.get("sites") or []],
             offers_remote=data["offers_remote"] == "yes",
             capacity=data["capacity"],
+            grade=data["grade"] or Therapist.Grade.QUALIFIED,
+            # A trainee is supervised unless the form says otherwise (which is refused).
+            supervised=data["supervised"] == "yes"
+            or (data["grade"] == Therapist.Grade.TRAINEE and data["supervised"] != "no"),
+            specialisms=list(data.get("specialisms") or []),
             link=self.sign_in_rows is not None,
             sign_in=(self.sign_in_rows or {}).get(data.get("sign_in") or ""),
         )
@@ -415,4 +461,86 @@ class LeaveForm(forms.Form):
         required=False,
         help_text="For example, annual leave. Clients do not see this",
         error_messages={"max_length": "The note must be 200 characters or fewer"},
+    )
+
+
+class ExclusionForm(forms.Form):
+    """A therapist this client must never be allocated to, and why."""
+
+    therapist = forms.ChoiceField(
+        label="Therapist",
+        error_messages={
+            "required": "Select the therapist this client must not be allocated to",
+            "invalid_choice": "Select a therapist of this service",
+        },
+    )
+    reason = forms.ChoiceField(
+        label="Why",
+        choices=TherapistExclusion.Reason.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select why this therapist is excluded"},
+    )
+    note = forms.CharField(
+        label="Note (needed for another reason)",
+        required=False,
+        max_length=300,
+        help_text="Only what the team needs to know, for example: the therapist knows the "
+        "client's family",
+        error_messages={
+            "max_length": "Keep the note to 300 characters or fewer (you have %(show_value)d)"
+        },
+    )
+
+    def __init__(self, *args, therapists=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.therapist_rows = {str(t.public_id): t for t in therapists}
+        self.fields["therapist"].choices = [
+            ("", "Select a therapist"),
+            *((key, t.display_name) for key, t in self.therapist_rows.items()),
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reason") == TherapistExclusion.Reason.OTHER and not data.get("note", ""):
+            self.add_error("note", "Enter the reason, as it is not one of those listed")
+        return data
+
+
+GENDER_EXCLUSION_CHOICES = [
+    (value, label)
+    for value, label in Therapist.Gender.choices
+    if value != Therapist.Gender.NOT_STATED
+]
+
+
+class GenderExclusionForm(forms.Form):
+    """The therapist genders this client must not be allocated to ("not a man")."""
+
+    genders = forms.MultipleChoiceField(
+        label="The therapist must not be",
+        required=False,
+        choices=GENDER_EXCLUSION_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="A requirement: proposals never place the client with a therapist of these "
+        "genders, nor with one whose gender is not stated. Leave all unticked for no "
+        "requirement. The client's own preference still counts among those left",
+        error_messages={"invalid_choice": "Select only the genders listed"},
+    )
+
+
+class CompetenceForm(forms.Form):
+    """The competence this client's therapist needs, and a specialism."""
+
+    competence = forms.ChoiceField(
+        label="The therapist must be",
+        choices=AllocationNeeds.Competence.choices,
+        widget=forms.RadioSelect,
+        initial=AllocationNeeds.Competence.ANY,
+        error_messages={"required": "Select what the therapist must be"},
+    )
+    specialism = forms.ChoiceField(
+        label="Specialism needed",
+        required=False,
+        choices=[("", "None needed"), *SPECIALISMS],
+        error_messages={"invalid_choice": "Select a specialism from the list"},
     )

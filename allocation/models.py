@@ -8,8 +8,21 @@ from django.db import models
 
 from common.models import BaseModel, Service, Site
 
+# Specialisms a therapist may have and a referral may require (the engine's words).
+SPECIALISMS = [
+    ("young adults", "Young adults"),
+    ("trauma", "Trauma"),
+    ("perinatal", "Perinatal"),
+    ("older adults", "Older adults"),
+    ("eating disorders", "Eating disorders"),
+]
+
 
 class Therapist(BaseModel):
+    class Grade(models.TextChoices):
+        QUALIFIED = "qualified", "Qualified"
+        TRAINEE = "trainee", "Trainee"
+
     class Gender(models.TextChoices):
         FEMALE = "female", "Female"
         MALE = "male", "Male"
@@ -34,9 +47,19 @@ class Therapist(BaseModel):
     sites = models.ManyToManyField(Site, blank=True, related_name="therapists")
     offers_remote = models.BooleanField(default=True)
     capacity = models.PositiveSmallIntegerField(help_text="Most clients carried at once.")
+    grade = models.CharField(max_length=16, choices=Grade.choices, default=Grade.QUALIFIED)
+    # Works under clinical supervision; a trainee always does.
+    supervised = models.BooleanField(default=False)
+    specialisms = models.JSONField(default=list, blank=True, help_text="SPECIALISMS codes.")
 
     class Meta:
         ordering = ["display_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(grade="trainee") | models.Q(supervised=True),
+                name="trainee_is_supervised",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -290,3 +313,71 @@ class Hold(BaseModel):
                 name="one_open_hold_per_referral",
             )
         ]
+
+
+class TherapistExclusion(BaseModel):
+    """A therapist a client must never be allocated to, and why: a conflict of interest, a
+    previous complaint, a relative. Proposals never place the client with them, and
+    choosing them is refused until the exclusion is removed."""
+
+    class Reason(models.TextChoices):
+        # The codes are the engine's (allocation.engine.problem.EXCLUSION_REASONS).
+        CONFLICT_OF_INTEREST = "conflict_of_interest", "Conflict of interest"
+        PREVIOUS_COMPLAINT = "previous_complaint", "A previous complaint"
+        RELATIVE = "relative", "A relative or someone the client knows"
+        OTHER = "other", "Another reason (say which)"
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    referral = models.ForeignKey(
+        "intake.Referral", on_delete=models.CASCADE, related_name="therapist_exclusions"
+    )
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="exclusions")
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    note = models.CharField(max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral", "therapist"], name="therapist_excluded_once_per_referral"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(reason="other") | ~models.Q(note=""),
+                name="exclusion_other_has_note",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.therapist} excluded ({self.get_reason_display()})"
+
+
+class AllocationNeeds(BaseModel):
+    """What the coordinator records for allocating one referral, beyond the client's own
+    preferences: the therapist genders excluded ("not a man"), a requirement that stands
+    together with the client's gender preference; the competence the therapist needs (a
+    qualified therapist, one not under supervision) and a specialism."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    referral = models.OneToOneField(
+        "intake.Referral", on_delete=models.CASCADE, related_name="allocation_needs"
+    )
+
+    class Competence(models.TextChoices):
+        # The engine's codes (allocation.engine.problem.COMPETENCES).
+        ANY = "any", "Any therapist, a trainee included"
+        QUALIFIED = "qualified", "A qualified therapist"
+        INDEPENDENT = "independent", "A qualified therapist not under supervision"
+
+    # Therapist.Gender values the therapist must not be, e.g. ["male"].
+    gender_excluded = models.JSONField(default=list, blank=True)
+    competence = models.CharField(max_length=16, choices=Competence.choices, default="any")
+    specialism = models.CharField(max_length=40, choices=SPECIALISMS, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Allocation needs of {self.referral_id}"

@@ -71,6 +71,10 @@ def _pick(rng: random.Random, weighted: tuple[tuple[Any, int], ...]) -> Any:
     return rng.choices(values, weights)[0]
 
 
+SPECIALISMS = ("young adults", "trauma", "perinatal")
+EXCLUSION_CODES = ("conflict_of_interest", "previous_complaint", "relative", "other")
+
+
 def generate_problem(
     *,
     referrals: int,
@@ -106,6 +110,7 @@ def generate_problem(
                 chosen.append(site)
         return chosen
 
+    staff = random.Random(seed + 2_000_003)
     therapist_rows = []
     therapist_ids = [f"t-{i + 1}" for i in range(therapists)]
     for tid in therapist_ids:
@@ -160,8 +165,18 @@ def generate_problem(
             start = today_date + dt.timedelta(days=rng.randint(-7, 30))
             end = start + dt.timedelta(days=rng.randint(5, 21))
             row["leave"] = [{"start": start.isoformat(), "end": end.isoformat()}]
+        # Competence from a second stream, so every other field is what it was before.
+        if staff.random() < 0.12:
+            row["grade"] = "trainee"
+        elif staff.random() < 0.1:
+            row["supervised"] = True
+        if staff.random() < 0.3:
+            row["specialisms"] = staff.sample(SPECIALISMS, staff.randint(1, 2))
         therapist_rows.append(row)
 
+    # The coordinators' constraints come from a second stream, so every other field of a
+    # seed's problem is what it was before they existed.
+    extra = random.Random(seed + 1_000_003)
     referral_rows = []
     for i in range(referrals):
         language = _pick(rng, CLIENT_LANGUAGES)
@@ -230,6 +245,18 @@ def generate_problem(
                 if therapist_ids and rng.random() < 0.3
                 else f"a-{rng.randint(1, 40)}"
             )
+        if therapist_ids and extra.random() < 0.04:  # a conflict of interest, a relative
+            named = extra.sample(therapist_ids, min(len(therapist_ids), extra.randint(1, 2)))
+            row["exclude_therapists"] = [
+                {"therapist": tid, "reason": extra.choice(EXCLUSION_CODES)} for tid in named
+            ]
+        if extra.random() < 0.08:  # complex cases: a qualified therapist
+            row["competence"] = "qualified" if extra.random() < 0.8 else "independent"
+        if extra.random() < 0.05:
+            row["specialism"] = extra.choice(SPECIALISMS)
+        not_male = preference == "none" or preference["gender"] != "male"
+        if extra.random() < 0.05 and strength != "required" and not_male:  # "not a man"
+            row["gender_exclusion"] = ["male"]
         referral_rows.append(row)
 
     return {

@@ -10,13 +10,14 @@ the same transaction, since it changes who is free.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
 
 from allocation import selectors
 from allocation.models import (
+    SPECIALISMS,
     Allocation,
     AllocationSlot,
     LeavePeriod,
@@ -67,6 +68,9 @@ class ProfileInput:
     sites: list
     offers_remote: bool
     capacity: int
+    grade: str = "qualified"
+    supervised: bool = False
+    specialisms: list[str] = field(default_factory=list)
     # The staff sign-in to link (None: not linked); only looked at when `link` is set, as
     # only a service administrator's form offers it.
     link: bool = False
@@ -78,6 +82,18 @@ def _profile_check(service_id: int, data: ProfileInput, therapist: Therapist | N
         raise AllocationError("Enter the therapist's name", field="display_name")
     if not data.modalities:
         raise AllocationError("Select at least one kind of therapy offered", field="modalities")
+    if data.grade not in Therapist.Grade.values:
+        raise AllocationError(
+            "Select whether the therapist is qualified or a trainee", field="grade"
+        )
+    if data.grade == Therapist.Grade.TRAINEE and not data.supervised:
+        raise AllocationError(
+            "A trainee works under clinical supervision: select Yes, or the grade Qualified",
+            field="supervised",
+        )
+    known = {code for code, _ in SPECIALISMS}
+    if any(s not in known for s in data.specialisms):
+        raise AllocationError("Select only the specialisms listed", field="specialisms")
     if not data.languages:
         raise AllocationError("Enter at least one language", field="languages")
     if not data.frequencies or any(not 1 <= f <= 5 for f in data.frequencies):
@@ -149,6 +165,10 @@ def _profile_apply(therapist: Therapist, data: ProfileInput) -> None:
     therapist.frequencies = sorted(set(data.frequencies))
     therapist.offers_remote = data.offers_remote
     therapist.capacity = data.capacity
+    therapist.grade = data.grade
+    # A trainee always works under supervision (the form says so; the database holds it).
+    therapist.supervised = data.supervised or data.grade == Therapist.Grade.TRAINEE
+    therapist.specialisms = sorted(set(data.specialisms))
     if data.link:
         therapist.user = data.sign_in
 

@@ -37,6 +37,26 @@ urlpatterns = [
         views.hold_release,
         name="allocation-hold-release",
     ),
+    path(
+        "staff/allocation/referrals/<uuid:public_id>/exclusions/",
+        views.referral_exclude,
+        name="allocation-referral-exclude",
+    ),
+    path(
+        "staff/allocation/referrals/<uuid:public_id>/exclusions/<uuid:exclusion_id>/remove/",
+        views.exclusion_remove,
+        name="allocation-exclusion-remove",
+    ),
+    path(
+        "staff/allocation/referrals/<uuid:public_id>/gender/",
+        views.referral_gender_exclusion,
+        name="allocation-referral-gender",
+    ),
+    path(
+        "staff/allocation/referrals/<uuid:public_id>/competence/",
+        views.referral_competence,
+        name="allocation-referral-competence",
+    ),
     path("staff/therapists/", views.caseloads, name="allocation-caseloads"),
     path("staff/therapists/add/", views.therapist_add, name="allocation-therapist-add"),
     path("staff/therapists/<uuid:public_id>/", views.therapist_detail, name="allocation-therapist"),

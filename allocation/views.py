@@ -16,8 +16,17 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from allocation import choosing, decisions, forms, selectors, services, therapists, waiting
-from allocation.models import Proposal, ProposalRun, Therapist
+from allocation import (
+    choosing,
+    decisions,
+    exclusions,
+    forms,
+    selectors,
+    services,
+    therapists,
+    waiting,
+)
+from allocation.models import Proposal, ProposalRun, Therapist, TherapistExclusion
 from audit import services as audit
 from common import roles
 from common.access import OFFICE, THERAPIST_PROFILES, role_required
@@ -130,6 +139,9 @@ def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
             initial={"first_appointment": timezone.localtime(first).date() if first else None}
         )
     status = 400 if any(f is not None and f.errors for f in forms_given.values()) else 200
+    excluded = exclusions.exclusions_of(referral=referral)
+    needs = exclusions.needs_of(referral=referral)
+    genders = list(needs.gender_excluded)
     return render(
         request,
         "allocation/referral.html",
@@ -138,9 +150,33 @@ def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
             "waiting": page.waiting,
             "accept_form": accept_form,
             "hold_form": forms_given.get("hold_form") or forms.HoldForm(),
+            "exclusions": excluded,
+            "exclusion_form": forms_given.get("exclusion_form")
+            or _exclusion_form(referral, excluded),
+            "gender_form": forms_given.get("gender_form")
+            or forms.GenderExclusionForm(initial={"genders": genders}),
+            "genders_excluded": [dict(forms.GENDER_EXCLUSION_CHOICES)[g] for g in genders],
+            "allocation_needs": needs,
+            "competence_form": forms_given.get("competence_form")
+            or forms.CompetenceForm(
+                initial={"competence": needs.competence, "specialism": needs.specialism}
+            ),
         },
         status=status,
     )
+
+
+def _exclusion_form(referral, excluded, data=None) -> forms.ExclusionForm:
+    """The team, less those already excluded, to choose from."""
+    taken = {e.therapist_id for e in excluded}
+    team = [
+        t
+        for t in Therapist.objects.filter(service_id=referral.service_id).order_by(
+            "display_name", "id"
+        )
+        if t.pk not in taken
+    ]
+    return forms.ExclusionForm(data, therapists=team)
 
 
 @coordinator_only
@@ -325,6 +361,104 @@ def hold_release(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 "include them in the proposals.",
             )
     return redirect("allocation-referral", referral.public_id)
+
+
+@coordinator_only
+@require_POST
+def referral_exclude(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = _exclusion_form(referral, exclusions.exclusions_of(referral=referral), request.POST)
+    if form.is_valid():
+        therapist = form.therapist_rows[form.cleaned_data["therapist"]]
+        try:
+            exclusions.therapist_exclude(
+                referral=referral,
+                therapist=therapist,
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+                user=request.user,
+            )
+        except services.AllocationError as error:
+            refusal_on_form(form, error)
+        else:
+            messages.success(
+                request,
+                f"{therapist.display_name} is excluded for {referral.reference}: proposals "
+                "will never place them together. Run the allocation again for new proposals.",
+            )
+            return redirect("allocation-referral", referral.public_id)
+    return _referral_page(request, referral, exclusion_form=form)
+
+
+@coordinator_only
+@require_POST
+def exclusion_remove(request: HttpRequest, public_id: UUID, exclusion_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    exclusion = (
+        TherapistExclusion.objects.filter(referral=referral, public_id=exclusion_id)
+        .select_related("therapist")
+        .first()
+    )
+    if exclusion is None:
+        raise Http404("No such exclusion")
+    try:
+        exclusions.exclusion_remove(exclusion=exclusion, user=request.user)
+    except services.AllocationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"{exclusion.therapist.display_name} is no longer excluded for "
+            f"{referral.reference}. Run the allocation again for new proposals.",
+        )
+    return redirect("allocation-referral", referral.public_id)
+
+
+@coordinator_only
+@require_POST
+def referral_gender_exclusion(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = forms.GenderExclusionForm(request.POST)
+    if form.is_valid():
+        try:
+            exclusions.gender_exclusion_set(
+                referral=referral, genders=form.cleaned_data["genders"], user=request.user
+            )
+        except services.AllocationError as error:
+            refusal_on_form(form, error)
+        else:
+            messages.success(
+                request,
+                f"The gender requirement for {referral.reference} is saved. Run the "
+                "allocation again for new proposals.",
+            )
+            return redirect("allocation-referral", referral.public_id)
+    return _referral_page(request, referral, gender_form=form)
+
+
+@coordinator_only
+@require_POST
+def referral_competence(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = forms.CompetenceForm(request.POST)
+    if form.is_valid():
+        try:
+            exclusions.competence_set(
+                referral=referral,
+                competence=form.cleaned_data["competence"],
+                specialism=form.cleaned_data["specialism"],
+                user=request.user,
+            )
+        except services.AllocationError as error:
+            refusal_on_form(form, error)
+        else:
+            messages.success(
+                request,
+                f"The competence needed for {referral.reference} is saved. Run the "
+                "allocation again for new proposals.",
+            )
+            return redirect("allocation-referral", referral.public_id)
+    return _referral_page(request, referral, competence_form=form)
 
 
 # --- Caseloads and therapist profiles --------------------------------------------------------

@@ -18,8 +18,10 @@ from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
     Case,
+    Count,
     Exists,
     ExpressionWrapper,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -33,9 +35,11 @@ from django.utils import timezone
 from allocation.engine import DAY_NAMES, PARTS
 from allocation.models import (
     Allocation,
+    AllocationNeeds,
     Hold,
     Proposal,
     ProposalRun,
+    TherapistExclusion,
     WeeklySlot,
 )
 from allocation.selectors import (
@@ -77,6 +81,8 @@ NEEDS_FILTERS = [
     ("bsl", "British Sign Language"),
     ("multi", "More than one session a week"),
     ("gender", "Therapist gender is a requirement"),
+    ("exclusions", "Therapists excluded (named, or a gender)"),
+    ("competence", "Needs a qualified therapist or a specialism"),
     ("in_person", "In person only"),
     ("remote", "Remote only"),
 ]
@@ -195,6 +201,19 @@ def _waiting_filtered(*, user, filters: WaitingFilters, run):
                 Q(assessment__recommendation_sessions_per_week__gt=1),
                 output_field=BooleanField(),
             ),
+            excluded_count=Coalesce(
+                Subquery(
+                    TherapistExclusion.objects.filter(referral=OuterRef("pk"))
+                    .order_by()
+                    .values("referral")
+                    .annotate(n=Count("id"))
+                    .values("n")[:1]
+                ),
+                Value(0),
+            ),
+            genders_excluded=F("allocation_needs__gender_excluded"),
+            competence_needed=F("allocation_needs__competence"),
+            specialism_needed=F("allocation_needs__specialism"),
         )
     )
     waiting = Q(status=Referral.Status.AWAITING_ALLOCATION)
@@ -299,14 +318,29 @@ def _needs_q(need: str) -> Q:
     if need == "multi":
         return Q(assessment__recommendation_sessions_per_week__gt=1)
     if need == "gender":
-        return Q(preferences__therapist_gender_strength="requirement")
+        return Q(preferences__therapist_gender_strength="requirement") | ~Q(
+            allocation_needs__gender_excluded=[]
+        ) & Q(allocation_needs__isnull=False)
+    if need == "competence":
+        return Q(allocation_needs__competence__in=["qualified", "independent"]) | (
+            Q(allocation_needs__isnull=False) & ~Q(allocation_needs__specialism="")
+        )
+    if need == "exclusions":
+        return Q(Exists(TherapistExclusion.objects.filter(referral=OuterRef("pk")))) | (
+            Q(allocation_needs__isnull=False) & ~Q(allocation_needs__gender_excluded=[])
+        )
     if need in ("in_person", "remote"):
         return Q(preferences__mode=need)
     return Q()
 
 
 def referral_needs(referral: Referral) -> list[str]:
-    """Short phrases for what constrains a referral's allocation, for lists and pages."""
+    """Short phrases for what constrains a referral's allocation, for lists and pages: the
+    client's preferences, then the coordinators' exclusions."""
+    return _preference_needs(referral) + _exclusion_needs(referral)
+
+
+def _preference_needs(referral: Referral) -> list[str]:
     preferences = getattr(referral, "preferences", None)
     needs = []
     if getattr(referral, "multi", False):
@@ -339,6 +373,37 @@ def referral_needs(referral: Referral) -> list[str]:
     if not preferences.availability:
         needs.append("No times given")
     return needs
+
+
+GENDER_WORDS = {"female": "a woman", "male": "a man", "non_binary": "a non-binary person"}
+
+
+def _exclusion_needs(referral: Referral) -> list[str]:
+    """The coordinators' exclusions, from the waiting list's annotations (or read here,
+    for one referral's page)."""
+    if hasattr(referral, "excluded_count"):
+        count, genders = referral.excluded_count, referral.genders_excluded or []
+    else:
+        count = TherapistExclusion.objects.filter(referral=referral).count()
+        needs_row = AllocationNeeds.objects.filter(referral=referral).first()
+        genders = needs_row.gender_excluded if needs_row else []
+    out = []
+    competence = getattr(referral, "competence_needed", None)
+    specialism = getattr(referral, "specialism_needed", None)
+    if not hasattr(referral, "competence_needed"):
+        row = AllocationNeeds.objects.filter(referral=referral).first()
+        competence, specialism = (row.competence, row.specialism) if row else (None, None)
+    if competence == "qualified":
+        out.append("Needs a qualified therapist")
+    elif competence == "independent":
+        out.append("Needs a qualified therapist not under supervision")
+    if specialism:
+        out.append(f"Needs the {specialism} specialism")
+    if genders:
+        out.append("Therapist must not be " + " or ".join(GENDER_WORDS.get(g, g) for g in genders))
+    if count:
+        out.append(f"{count} therapist{'' if count == 1 else 's'} excluded")
+    return out
 
 
 def availability_text(values: list[str]) -> str:

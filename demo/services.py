@@ -17,7 +17,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from allocation.engine import PARTS
-from allocation.models import Allocation, AllocationSlot, LeavePeriod, Therapist, WeeklySlot
+from allocation.models import (
+    SPECIALISMS,
+    Allocation,
+    AllocationNeeds,
+    AllocationSlot,
+    LeavePeriod,
+    Therapist,
+    TherapistExclusion,
+    WeeklySlot,
+)
 from allocation.selectors import first_appointment_for
 from allocation.services import slot_json
 from assessment.models import Assessment, AssessmentAppointment, Mode
@@ -312,6 +321,16 @@ def _seed_therapists(service: Service, sites: list[Site], seed: int, report) -> 
     therapist_user = User.objects.get(username="therapist")
     for name in THERAPIST_NAMES:
         rng = random.Random(f"{seed}-{name}")
+        # Competence from a stream of its own, so every other field is what it was.
+        skills = random.Random(f"{seed}-{name}-competence")
+        grade = "trainee" if skills.random() < 0.15 else "qualified"
+        competence = {
+            "grade": grade,
+            "supervised": grade == "trainee" or skills.random() < 0.2,
+            "specialisms": sorted(
+                skills.sample([code for code, _ in SPECIALISMS], k=skills.choice([0, 1, 1, 2]))
+            ),
+        }
         therapist, created = Therapist.objects.get_or_create(
             service=service,
             display_name=name,
@@ -325,6 +344,7 @@ def _seed_therapists(service: Service, sites: list[Site], seed: int, report) -> 
                 "frequencies": [1, 2] if rng.random() < 0.25 else [1],
                 "offers_remote": rng.random() < 0.8,
                 "capacity": rng.randint(20, 40),
+                **competence,
             },
         )
         if name == therapist_user.get_full_name() and therapist.user_id != therapist_user.pk:
@@ -752,3 +772,42 @@ def _seed_allocation(service: Service, rng: random.Random) -> None:
             ends_on=today + timedelta(days=start + days),
             note="Annual leave",
         )
+    _seed_exclusions(service, list(waiting.order_by("received_at")[:3]), therapists)
+
+
+def _seed_exclusions(service: Service, oldest: list[Referral], therapists: list[Therapist]):
+    """The coordinators' requirements on a few of the longest waiting: a conflict of
+    interest with a named therapist, "not a man" together with the client's own
+    preference, and a qualified therapist with a specialism."""
+    if not oldest or not therapists:
+        return
+    coordinator = User.objects.get(username="coordinator")
+    TherapistExclusion.objects.get_or_create(
+        referral=oldest[0],
+        therapist=therapists[0],
+        defaults={
+            "service": service,
+            "reason": TherapistExclusion.Reason.CONFLICT_OF_INTEREST,
+            "note": "The therapist supervises the client's partner",
+            "recorded_by": coordinator,
+        },
+    )
+    if len(oldest) > 2:  # a complex case: a qualified therapist with a trauma specialism
+        AllocationNeeds.objects.get_or_create(
+            referral=oldest[2],
+            defaults={
+                "service": service,
+                "competence": AllocationNeeds.Competence.QUALIFIED,
+                "specialism": "trauma",
+                "updated_by": coordinator,
+            },
+        )
+    for referral in oldest[1:2]:
+        prefs = Preferences.objects.filter(referral=referral).first()
+        if prefs is not None and prefs.therapist_gender == "male":
+            continue  # "not a man" would contradict the client's own wish
+        AllocationNeeds.objects.get_or_create(
+            referral=referral,
+            defaults={"service": service, "gender_excluded": ["male"], "updated_by": coordinator},
+        )
+        break

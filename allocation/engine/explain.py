@@ -17,7 +17,9 @@ import numpy as np
 
 from allocation.engine.group import _distinct_days, _Group, _Plan
 from allocation.engine.problem import (
+    COMPETENCES,
     DAY_NAMES,
+    EXCLUSION_REASONS,
     PARTS,
     REMOTE,
     Problem,
@@ -29,7 +31,19 @@ from allocation.engine.problem import (
 from allocation.engine.scoring import priority_of
 
 # Hard-constraint families, in the order the explanation funnel narrows the therapists.
-FAMILIES = ("modality", "language", "gender", "frequency", "leave", "capacity", "slots")
+# At most sixteen: two bytes hold a therapist's failures for a referral
+# (``_explain_unplaced``).
+FAMILIES = (
+    "modality",
+    "competence",
+    "language",
+    "gender",
+    "excluded",
+    "frequency",
+    "leave",
+    "capacity",
+    "slots",
+)
 _NONE = int(np.iinfo(np.int64).max)  # "nobody placed there", for the lowest priority
 
 
@@ -43,6 +57,21 @@ def _modality_name(code: str) -> str:
         "dit": "dynamic interpersonal therapy (DIT)",
         "cat": "cognitive analytic therapy (CAT)",
     }.get(code, code)
+
+
+def _exclusion_words(referral: Referral, tid: str) -> str:
+    reason = dict(referral.exclusions).get(tid)
+    return EXCLUSION_REASONS.get(reason, "excluded by the coordinator")
+
+
+def _exclusions_phrase(referral: Referral) -> str:
+    """Every therapist excluded for this client, with why: "Ben Carter: relative"."""
+    return "; ".join(f"{tid}: {EXCLUSION_REASONS[why]}" for tid, why in referral.exclusions)
+
+
+def _gender_met(referral: Referral, therapist: Therapist) -> str:
+    words = f"gender requirement ({referral.gender_rule}) met"
+    return words + (f": is {therapist.gender}" if referral.gender_excluded else "")
 
 
 def _interpreter(referral: Referral) -> str:
@@ -85,6 +114,13 @@ def _assignment_reasons(
     """Every hard constraint and preference the proposal meets, in the data's own words."""
     reasons = [_priority_phrase(referral, priority)]
     reasons.append(f"offers {_modality_name(referral.modality)}")
+    if referral.competence_rule is not None:
+        reasons.append(
+            f"competence requirement ({referral.competence_rule}) met: is "
+            f"{therapist.competence_words}"
+        )
+    elif therapist.level < 2:
+        reasons.append(f"is {therapist.competence_words} (the client needs no more)")
     lang = _language_name(referral.language)
     speaks = referral.language in therapist.languages
     if referral.needs_interpreter and speaks:
@@ -93,11 +129,15 @@ def _assignment_reasons(
         reasons.append(f"works with {_interpreter(referral)}")
     else:
         reasons.append(f"speaks {lang}")
-    if referral.gender_strength == "required":
-        reasons.append(f"gender requirement ({referral.gender}) met")
-    elif referral.gender_strength == "preferred":
+    if referral.gender_rule is not None:
+        reasons.append(_gender_met(referral, therapist))
+    if referral.gender_strength == "preferred":
         met = therapist.gender == referral.gender
         reasons.append(f"gender preference ({referral.gender}) {'met' if met else 'not met'}")
+    if referral.exclusions:
+        reasons.append(
+            f"not a therapist excluded for this client (excluded: {_exclusions_phrase(referral)})"
+        )
     k = referral.sessions_per_week
     if k == 1:
         reasons.append("offers weekly sessions")
@@ -133,7 +173,22 @@ def _failure_phrase(referral: Referral, therapist: Therapist, family: str) -> st
     if family == "language":
         return f"does not speak {_language_name(referral.language)}"
     if family == "gender":
-        return f"is not {referral.gender} (required)"
+        if referral.gender_strength == "required" and therapist.gender != referral.gender:
+            return f"is not {referral.gender} (required)"
+        if therapist.gender is None:
+            return f"gender not recorded (the client requires: {referral.gender_rule})"
+        return f"is {therapist.gender} (the client requires: {referral.gender_rule})"
+    if family == "excluded":
+        return f"excluded for this client ({_exclusion_words(referral, therapist.id)})"
+    if family == "competence":
+        lacks = []
+        if therapist.level < COMPETENCES.index(referral.competence):
+            lacks.append(
+                "is a trainee" if therapist.grade == "trainee" else "works under supervision"
+            )
+        if referral.specialism and referral.specialism not in therapist.specialisms:
+            lacks.append(f"does not have the {referral.specialism} specialism")
+        return " and ".join(lacks) + f" (the client needs {referral.competence_rule})"
     if family == "frequency":
         return f"does not offer {referral.sessions_per_week} sessions a week"
     if family == "leave":
@@ -159,8 +214,12 @@ def _meets_phrase(referral: Referral, therapist: Therapist, family: str) -> str 
         return f"offers {_modality_name(referral.modality)}"
     if family == "language" and referral.language in therapist.languages:
         return f"speaks {_language_name(referral.language)}"
-    if family == "gender" and referral.gender_strength == "required":
-        return f"is {referral.gender}"
+    if family == "gender" and referral.gender_rule is not None:
+        return f"is {therapist.gender}"
+    if family == "excluded" and referral.exclusions:
+        return "not excluded for this client"
+    if family == "competence" and referral.competence_rule is not None:
+        return f"is {therapist.competence_words}"
     if family == "frequency" and referral.sessions_per_week > 1:
         return f"offers {referral.sessions_per_week} sessions a week"
     if family == "capacity":
@@ -182,7 +241,11 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
                 return "can work with an interpreter"
             return f"speak {_language_name(referral.language)}"
         if family == "gender":
-            return f"are {referral.gender}"
+            return f"meet the gender requirement ({referral.gender_rule})"
+        if family == "excluded":
+            return "are not excluded for this client"
+        if family == "competence":
+            return f"have the competence asked for ({referral.competence_rule})"
         if family == "frequency":
             return "offer weekly sessions" if k == 1 else f"offer {k} sessions a week"
         if family == "leave":
@@ -200,8 +263,12 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
     shown = {"modality", "slots"}
     if referral.language != "english" and not referral.needs_interpreter:
         shown.add("language")
-    if referral.gender_strength == "required":
+    if referral.gender_rule is not None:
         shown.add("gender")
+    if referral.exclusions:
+        shown.add("excluded")
+    if referral.competence_rule is not None:
+        shown.add("competence")
     if k > 1:
         shown.add("frequency")
     for family, count in zip(FAMILIES, survivors, strict=True):
@@ -253,9 +320,34 @@ def _suggestion(
     if family == "language":
         return f"booking {_interpreter(referral)} would make {who} eligible"
     if family == "gender":
+        changes = []
+        if referral.gender_strength == "required":
+            changes.append(
+                f"a preference rather than a requirement for a {referral.gender} therapist"
+            )
+        if referral.gender_excluded:
+            excluded = " or ".join(sorted(referral.gender_excluded))
+            changes.append(f"no longer excluding {excluded} therapists")
+        return f"{' and '.join(changes)} would make {who} eligible"
+    if family == "competence":
+        changes = []
+        if referral.competence == "qualified":
+            changes.append("accepting a trainee")
+        elif referral.competence == "independent":
+            changes.append("accepting a therapist under supervision or a trainee")
+        if referral.specialism:
+            changes.append(f"not requiring the {referral.specialism} specialism")
         return (
-            f"a preference rather than a requirement for a {referral.gender} therapist "
-            f"would make {who} eligible"
+            f"{who} {one('meets', 'meet')} everything else but {one('lacks', 'lack')} the "
+            f"competence asked for ({referral.competence_rule}); {' and '.join(changes)} "
+            f"would make {one('it', 'them')} eligible"
+        )
+    if family == "excluded":
+        why = "; ".join(f"{t.id}: {_exclusion_words(referral, t.id)}" for t in thers[:3])
+        return (
+            f"{who} {one('meets', 'meet')} everything else but {one('is', 'are')} excluded "
+            f"for this client ({why}); lifting {one('that exclusion', 'those exclusions')} "
+            f"would make {one('it', 'them')} eligible"
         )
     if family == "frequency":
         return (
@@ -330,19 +422,22 @@ def _explain_unplaced(
     if len(rows) == 0:
         return out
     T, U = len(g.thers), len(rows)
-    # One byte per (therapist, unplaced referral): bit j set when the therapist fails
+    # Two bytes per (therapist, unplaced referral): bit j set when the therapist fails
     # family j.
-    code = np.zeros((T, U), dtype=np.uint8)
-    bit = np.empty((T, U), dtype=np.uint8)
+    code = np.zeros((T, U), dtype=np.uint16)
+    fails = np.empty((T, U), dtype=bool)
+    bit = np.empty((T, U), dtype=np.uint16)
     for j, family in enumerate(FAMILIES):
         if family == "capacity":  # the same for every referral
-            code[g.t_cap <= 0] |= np.uint8(1 << j)
+            code[g.t_cap <= 0] |= np.uint16(1 << j)
+            continue
+        if family in g.trivial:  # no referral asks for it: nobody fails it
             continue
         meets = np.take(g.meets[family], rows, axis=1)
-        np.logical_not(meets, out=bit.view(bool))
-        np.left_shift(bit, j, out=bit)
+        np.logical_not(meets, out=fails)
+        np.left_shift(fails, j, out=bit, casting="unsafe")
         np.bitwise_or(code, bit, out=code)
-    del bit
+    del bit, fails
     patterns = 1 << len(FAMILIES)
     popcount = np.array([bin(c).count("1") for c in range(patterns)], dtype=np.uint8)
     n_eligible = np.add.reduce(code == 0, axis=0, dtype=np.int32)
@@ -351,7 +446,9 @@ def _explain_unplaced(
     by_referral = np.ascontiguousarray(code.T)  # (U, T)
     single_count = np.stack(
         [
-            np.add.reduce(by_referral == (1 << j), axis=1, dtype=np.int32)
+            np.zeros(U, dtype=np.int32)
+            if FAMILIES[j] in g.trivial
+            else np.add.reduce(by_referral == (1 << j), axis=1, dtype=np.int32)
             for j in range(len(FAMILIES))
         ],
         axis=1,

@@ -11,7 +11,8 @@ Each therapist lands in one tier, best first:
 - ``fits``: every requirement and every wish (gender preference, preferred site or time);
 - ``partly``: a free place and a free slot the client can take, but something lacking;
 - ``other``: a free place and free slots, none of them one the client can take;
-- ``unavailable``: no free place or no free slot, so nothing to choose.
+- ``unavailable``: no free place or no free slot, or excluded for this client (a conflict
+  of interest, a complaint, a relative), so nothing to choose.
 
 ``client_asks(referral)`` is what the client asked for, as a short list for the page.
 """
@@ -23,7 +24,9 @@ from dataclasses import dataclass
 
 from allocation.engine.explain import (
     FAMILIES,
+    _exclusion_words,
     _failure_phrase,
+    _gender_met,
     _language_name,
     _meets_phrase,
     _modality_name,
@@ -114,7 +117,12 @@ def _requirement_words(
             return f"works with {article} {lang} interpreter"
         return f"speaks {lang}"
     if family == "gender":
-        return f"gender requirement ({referral.gender}) met"
+        return _gender_met(referral, therapist)
+    if family == "excluded":
+        return "not excluded for this client"
+    if family == "competence":
+        rule, words = referral.competence_rule, therapist.competence_words
+        return f"competence requirement ({rule}) met: is {words}"
     if family == "frequency":
         k = referral.sessions_per_week
         return "offers weekly sessions" if k == 1 else f"offers {k} sessions a week"
@@ -152,7 +160,11 @@ def therapist_fits(referral: Referral, therapists: Sequence[Therapist]) -> list[
         lacks: list[str] = []
         missing: list[str] = []
         for family in FAMILIES:
-            if family == "gender" and referral.gender_strength != "required":
+            if family == "gender" and referral.gender_rule is None:
+                continue
+            if family == "excluded" and not referral.exclusions:
+                continue
+            if family == "competence" and referral.competence_rule is None:
                 continue
             if family == "leave" and referral.planned_start is None:
                 continue
@@ -181,7 +193,7 @@ def therapist_fits(referral: Referral, therapists: Sequence[Therapist]) -> list[
             )
         if referral.assessor is not None and referral.assessor == therapist.id:
             fits.append("continuity: also assessed the client")
-        if therapist.capacity <= 0 or not therapist.slots:
+        if therapist.capacity <= 0 or not therapist.slots or "excluded" in missing:
             tier = "unavailable"
         elif not missing and wishes_met:
             tier = "fits"
@@ -208,11 +220,12 @@ def client_asks(referral: Referral) -> list[tuple[str, str]]:
     k = referral.sessions_per_week
     lang = _language_name(referral.language)
     language = f"{lang}, with an interpreter" if referral.needs_interpreter else lang
-    if referral.gender_strength == "none" or referral.gender is None:
-        gender = "No wish recorded"
-    else:
-        strength = "a requirement" if referral.gender_strength == "required" else "a preference"
-        gender = f"{referral.gender}, {strength}"
+    wishes = []
+    if referral.gender_rule is not None:
+        wishes.append(f"{referral.gender_rule}, a requirement")
+    if referral.gender_strength == "preferred" and referral.gender is not None:
+        wishes.append(f"{referral.gender}, a preference")
+    gender = "; ".join(wishes) or "No wish recorded"
     if referral.mode == "remote":
         place = "Remote only"
     else:
@@ -230,5 +243,16 @@ def client_asks(referral: Referral) -> list[tuple[str, str]]:
     if referral.preferred_parts:
         asks.append(
             ("Preferred time", " or ".join(PARTS[p] for p in sorted(referral.preferred_parts)))
+        )
+    if referral.competence_rule is not None:
+        asks.append(("Therapist's competence", referral.competence_rule))
+    if referral.exclusions:
+        asks.append(
+            (
+                "Never with",
+                "; ".join(
+                    f"{tid} ({_exclusion_words(referral, tid)})" for tid, _ in referral.exclusions
+                ),
+            )
         )
     return asks

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from allocation.engine.problem import REMOTE, Problem, Referral, Therapist
+from allocation.engine.problem import COMPETENCES, REMOTE, Problem, Referral, Therapist
 from allocation.engine.scoring import _priorities
 
 
@@ -103,7 +103,11 @@ class _Group:
         modality = _codes(chain((r.modality for r in refs), *(t.modalities for t in thers)))
         language = _codes(chain((r.language for r in refs), *(t.languages for t in thers)))
         gender = _codes(
-            chain((r.gender for r in refs if r.gender), (t.gender for t in thers if t.gender))
+            chain(
+                (r.gender for r in refs if r.gender),
+                (t.gender for t in thers if t.gender),
+                *(r.gender_excluded for r in refs),
+            )
         )
         site = _codes(chain(*(r.sites for r in refs), *(t.sites for t in thers)))
         n_sites = len(site) + 1  # code 0 is "remote"
@@ -186,17 +190,70 @@ class _Group:
             return np.take(np.ascontiguousarray(by_code.T), codes, axis=1)
 
         speaks = spread(t_lang, r_lang)
+        # The coordinators' requirements, computed only when some referral has them: the
+        # rest of the time the family is met by everyone (a read-only view, no memory),
+        # and the explanations skip it (``trivial``).
+        everyone = np.broadcast_to(np.True_, (T, R))
+        self.trivial: set[str] = set()
+        gender_ok = (t_gender[:, None] == r_greq[None, :]) | (r_greq == -2)[None, :]
+        if any(r.gender_excluded for r in refs):
+            # Gender exclusions ("not a man"): row g holds the referrals excluding gender g;
+            # the last row, for therapists whose gender is not recorded, every referral
+            # with any.
+            r_gex = scatter(
+                len(gender) + 1,
+                chain(
+                    ((gender[x], i) for i, r in enumerate(refs) for x in r.gender_excluded),
+                    ((len(gender), i) for i, r in enumerate(refs) if r.gender_excluded),
+                ),
+            )
+            gender_ok &= ~r_gex[np.where(t_gender >= 0, t_gender, len(gender))]
+        # Named exclusions (a conflict of interest, a complaint, a relative): one cell each.
+        if any(r.exclusions for r in refs):
+            not_excluded = ~scatter(
+                T,
+                (
+                    (ther_pos[tid], i)
+                    for i, r in enumerate(refs)
+                    for tid, _ in r.exclusions
+                    if tid in ther_pos
+                ),
+            )
+        else:
+            not_excluded = everyone
+            self.trivial.add("excluded")
+        # Competence: a level (trainee, supervised, independent) and a required specialism.
+        if any(r.competence != "any" or r.specialism for r in refs):
+            t_level = np.fromiter((t.level for t in thers), np.int64, T)
+            r_level = column(COMPETENCES.index(r.competence) for r in refs)
+            specialism = _codes(
+                chain((r.specialism for r in refs if r.specialism), *(t.specialisms for t in thers))
+            )
+            t_spec = np.zeros((len(specialism) + 1, T), dtype=bool)
+            t_spec[len(specialism)] = True  # the last row: no specialism required
+            for j, t in enumerate(thers):
+                t_spec[[specialism[x] for x in t.specialisms], j] = True
+            r_spec = column(
+                specialism[r.specialism] if r.specialism else len(specialism) for r in refs
+            )
+            competent = (t_level[:, None] >= r_level[None, :]) & spread(t_spec, r_spec)
+        else:
+            competent = everyone
+            self.trivial.add("competence")
         self.meets = {
             "modality": spread(t_mod, r_mod),
+            "competence": competent,
             "language": speaks | r_interp[None, :],
-            "gender": (t_gender[:, None] == r_greq[None, :]) | (r_greq == -2)[None, :],
+            "gender": gender_ok,
+            "excluded": not_excluded,
             "frequency": spread(t_freq, r_k),
             "leave": ~on_leave,
             "capacity": np.repeat((t_cap > 0)[:, None], R, axis=1),
         }
         pair_ok = self.meets["modality"] & self.meets["language"]
-        for family in ("gender", "frequency", "leave"):
-            pair_ok &= self.meets[family]
+        for family in ("competence", "gender", "excluded", "frequency", "leave"):
+            if family not in self.trivial:
+                pair_ok &= self.meets[family]
         pair_ok[t_cap <= 0] = False
         # Slot level: at an acceptable place and inside the client's availability.
         usable = r_avail[self.s_day * 3 + self.s_part] & r_site[self.s_site]

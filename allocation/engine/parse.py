@@ -16,7 +16,10 @@ from dataclasses import fields
 from typing import Any
 
 from allocation.engine.problem import (
+    COMPETENCES,
     DAY_NAMES,
+    EXCLUSION_REASONS,
+    GRADES,
     MINUTES_PER_DAY,
     MODES,
     PARTS,
@@ -52,6 +55,9 @@ _THERAPIST_FIELDS = {
     "frequencies",
     "slots",
     "leave",
+    "grade",
+    "supervised",
+    "specialisms",
     "name",
     "notes",
 }
@@ -79,8 +85,13 @@ _REFERRAL_FIELDS = {
     "risk",
     "risk_words",
     "assessor",
+    "exclude_therapists",
+    "gender_exclusion",
+    "competence",
+    "specialism",
     "notes",
 }
+_EXCLUSION_FIELDS = {"therapist", "reason", "notes"}
 _PROBLEM_FIELDS = {"today", "services", "sites", "weights", "therapists", "referrals", "notes"}
 
 
@@ -262,6 +273,13 @@ def _parse_therapist(i: int, row: Any, known: dict[str, set[str] | None]) -> The
         if end < start:
             reader.fail(f"leave ends ({end}) before it starts ({start})")
         leave.append((start, end))
+    grade = reader.text("grade", default="qualified", lower=True)
+    if grade not in GRADES:
+        reader.fail(f"grade {grade!r} is not one of qualified, trainee")
+    supervised = reader.boolean("supervised", grade == "trainee")
+    if grade == "trainee" and not supervised:
+        reader.fail("a trainee works under supervision: 'supervised' cannot be false")
+    specialisms = frozenset(reader.strings("specialisms", lower=True, default=[]))
     return Therapist(
         id=tid,
         service=service,
@@ -274,6 +292,9 @@ def _parse_therapist(i: int, row: Any, known: dict[str, set[str] | None]) -> The
         frequencies=frozenset(frequencies),
         slots=tuple(by_day),
         leave=tuple(sorted(leave)),
+        grade=grade,
+        supervised=supervised,
+        specialisms=specialisms,
     )
 
 
@@ -311,6 +332,14 @@ def _parse_referral(
         gender = gender.strip().lower() if strength != "none" else None
     else:
         reader.fail('gender_preference must be "none" or {"strength", "gender"}')
+    gender_excluded = frozenset(reader.strings("gender_exclusion", lower=True, default=[]))
+    if gender is not None and gender in gender_excluded:
+        reader.fail(f"gender {strength} {gender!r} is also in gender_exclusion")
+    exclusions = _parse_exclusions(reader)
+    competence = reader.text("competence", default="any", lower=True)
+    if competence not in COMPETENCES:
+        reader.fail(f"competence {competence!r} is not one of {', '.join(COMPETENCES)}")
+    specialism = reader.text("specialism", default=None, lower=True)
 
     mode = reader.text("mode", default="either", lower=True)
     if mode not in MODES:
@@ -379,7 +408,30 @@ def _parse_referral(
         risk=risk,
         assessor=assessor,
         risk_words=risk_words,
+        exclusions=exclusions,
+        gender_excluded=gender_excluded,
+        competence=competence,
+        specialism=specialism,
     )
+
+
+def _parse_exclusions(reader: _Reader) -> tuple[tuple[str, str], ...]:
+    """``exclude_therapists``: [{"therapist": id, "reason": code, "notes"?}, ...]."""
+    raw = reader.row.get("exclude_therapists", [])
+    if not isinstance(raw, list):
+        reader.fail('\'exclude_therapists\' must be a list of {"therapist", "reason"}')
+    out: dict[str, str] = {}
+    codes = ", ".join(EXCLUSION_REASONS)
+    for n, item in enumerate(raw):
+        entry = _Reader(f"{reader.where} exclusion #{n + 1}", item, _EXCLUSION_FIELDS)
+        tid = entry.text("therapist")
+        reason = entry.text("reason", lower=True)
+        if reason not in EXCLUSION_REASONS:
+            entry.fail(f"reason {reason!r} is not one of {codes}")
+        if tid in out:
+            entry.fail(f"therapist {tid!r} is excluded twice")
+        out[tid] = reason
+    return tuple(out.items())
 
 
 def parse_problem(data: dict) -> Problem:
@@ -415,6 +467,15 @@ def _parse_problem(data: dict) -> Problem:
             if record.id in seen:
                 raise ProblemError(f"{kind} {record.id!r}: duplicate id")
             seen.add(record.id)
+    therapist_ids = {t.id for t in therapists}
+    for referral in referrals:
+        for tid, _ in referral.exclusions:
+            if tid not in therapist_ids:
+                # A misspelt id must not leave a conflict of interest unguarded.
+                raise ProblemError(
+                    f"referral {referral.id!r}: excluded therapist {tid!r} is not a therapist "
+                    "in the problem"
+                )
     if any(t.leave for t in therapists):
         for referral in referrals:
             if referral.planned_start is None:

@@ -19,6 +19,17 @@ PARTS = ("morning", "afternoon", "evening")
 MODES = ("in_person", "remote", "either")
 RISKS = ("low", "medium", "high")
 STRENGTHS = ("none", "preferred", "required")
+GRADES = ("qualified", "trainee")
+# What a referral may require of its therapist's competence, least first: anyone; a
+# qualified therapist (not a trainee); a qualified therapist not under supervision.
+COMPETENCES = ("any", "qualified", "independent")
+# Why a named therapist is excluded for a referral, and how the reasons word it.
+EXCLUSION_REASONS = {
+    "conflict_of_interest": "conflict of interest",
+    "previous_complaint": "previous complaint",
+    "relative": "a relative or someone the client knows",
+    "other": "excluded by the coordinator",
+}
 REMOTE = "remote"
 NOON = 12 * 60
 FIVE_PM = 17 * 60
@@ -126,6 +137,25 @@ class Therapist:
     frequencies: frozenset[int]
     slots: tuple[Slot, ...]
     leave: tuple[tuple[dt.date, dt.date], ...] = ()
+    grade: str = "qualified"  # or "trainee"
+    supervised: bool = False  # works under supervision (a trainee always does)
+    specialisms: frozenset[str] = frozenset()
+
+    @property
+    def level(self) -> int:
+        """0: a trainee; 1: qualified, under supervision; 2: qualified, independent."""
+        if self.grade == "trainee":
+            return 0
+        return 1 if self.supervised else 2
+
+    @property
+    def competence_words(self) -> str:
+        words = "a trainee, under supervision" if self.grade == "trainee" else "qualified"
+        if self.grade != "trainee" and self.supervised:
+            words += ", under supervision"
+        if self.specialisms:
+            words += "; specialisms " + ", ".join(sorted(self.specialisms))
+        return words
 
     def on_leave(self, day: dt.date | None) -> tuple[dt.date, dt.date] | None:
         if day is None:
@@ -158,6 +188,50 @@ class Referral:
     # How the service's own pages word this referral's risk, for the reasons; the engine's
     # three ranks otherwise.
     risk_words: str | None = None
+    # Therapists this client must never be placed with: (therapist id, reason code).
+    exclusions: tuple[tuple[str, str], ...] = ()
+    # Therapist genders this client must not be placed with ("not a man"): a requirement,
+    # which may stand together with a gender preference.
+    gender_excluded: frozenset[str] = frozenset()
+    # The competence the therapist needs (COMPETENCES), and a specialism they must have.
+    competence: str = "any"
+    specialism: str | None = None
+
+    @property
+    def competence_rule(self) -> str | None:
+        """The competence requirement in words, or None if there is none."""
+        words = {
+            "qualified": ["a qualified therapist"],
+            "independent": ["a qualified therapist not under supervision"],
+        }.get(self.competence, [])
+        if self.specialism:
+            words.append(f"specialism: {self.specialism}")
+        return "; ".join(words) or None
+
+    def competence_allows(self, therapist: Therapist) -> bool:
+        return therapist.level >= COMPETENCES.index(self.competence) and (
+            self.specialism is None or self.specialism in therapist.specialisms
+        )
+
+    @property
+    def excluded_ids(self) -> frozenset[str]:
+        return frozenset(tid for tid, _ in self.exclusions)
+
+    @property
+    def gender_rule(self) -> str | None:
+        """The gender requirement in words ("female", "not male"), or None if none."""
+        words = [self.gender] if self.gender_strength == "required" and self.gender else []
+        words += [f"not {g}" for g in sorted(self.gender_excluded)]
+        return ", ".join(words) or None
+
+    def gender_allows(self, gender: str | None) -> bool:
+        """The gender requirement holds for a therapist of this gender (None: not recorded,
+        which meets no requirement)."""
+        if self.gender_strength == "required" and gender != self.gender:
+            return False
+        return not self.gender_excluded or (
+            gender is not None and gender not in self.gender_excluded
+        )
 
     @property
     def accepts_remote(self) -> bool:

@@ -68,6 +68,37 @@ def preference(referral):
     return pref["strength"], pref.get("gender")
 
 
+def gender_allows(referral, therapist):
+    """A required gender, and no excluded one ("not a man"); a therapist whose gender is
+    not recorded meets neither."""
+    strength, gender = preference(referral)
+    if strength == "required" and therapist.get("gender") != gender:
+        return False
+    excluded = {g.lower() for g in referral.get("gender_exclusion", [])}
+    return not excluded or (
+        therapist.get("gender") is not None and therapist["gender"] not in excluded
+    )
+
+
+LEVELS = {"any": 0, "qualified": 1, "independent": 2}
+
+
+def competence_allows(referral, therapist):
+    """A trainee is level 0, a qualified therapist under supervision 1, one not under
+    supervision 2; a required specialism must be among the therapist's."""
+    grade = therapist.get("grade", "qualified")
+    supervised = therapist.get("supervised", grade == "trainee")
+    level = 0 if grade == "trainee" else (1 if supervised else 2)
+    specialism = referral.get("specialism")
+    return level >= LEVELS[referral.get("competence", "any")] and (
+        specialism is None or specialism in therapist.get("specialisms", [])
+    )
+
+
+def excluded_ids(referral):
+    return {e["therapist"] for e in referral.get("exclude_therapists", [])}
+
+
 def free_places(therapist):
     if "caseload" in therapist:
         return max(therapist["capacity"] - therapist["caseload"], 0)
@@ -99,13 +130,14 @@ def slot_fits(referral, slot):
 
 def pair_allowed(referral, therapist, problem):
     """Every hard constraint that does not depend on which slots are chosen."""
-    strength, gender = preference(referral)
     language = referral.get("language", "english")
     return (
         referral["service"] == therapist["service"]
         and referral["modality"] in therapist["modalities"]
         and (referral.get("needs_interpreter", False) or language in therapist["languages"])
-        and (strength != "required" or therapist.get("gender") == gender)
+        and gender_allows(referral, therapist)
+        and competence_allows(referral, therapist)
+        and therapist["id"] not in excluded_ids(referral)
         and referral.get("sessions_per_week", 1) in therapist.get("frequencies", [1])
         and not on_leave(therapist, start_date(referral, problem))
         and free_places(therapist) > 0
@@ -272,6 +304,14 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
         }
         if rng.random() < 0.15:
             therapist["leave"] = [{"start": "2025-03-01", "end": "2025-03-10"}]
+        # Competence from a second stream, so the rest of each seed's problem is unchanged.
+        extra = random.Random(seed * 104729 + i)
+        grade = extra.choice(["qualified", "qualified", "trainee"])
+        if grade == "trainee" or extra.random() < 0.3:
+            therapist["grade"] = grade
+            therapist["supervised"] = grade == "trainee" or extra.random() < 0.5
+        if extra.random() < 0.5:
+            therapist["specialisms"] = extra.sample(["trauma", "perinatal"], extra.randint(1, 2))
         therapists.append(therapist)
     referrals = []
     for i in range(rng.randint(1, max_referrals)):
@@ -303,6 +343,22 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
             referral["preferred_parts"] = [availability[0][1]]
         if rng.random() < 0.4:
             referral["assessor"] = pick([t["id"] for t in therapists])
+        # Exclusions from a second stream, so the rest of each seed's problem is unchanged.
+        extra = random.Random(seed * 7919 + i)
+        if extra.random() < 0.2:
+            referral["exclude_therapists"] = [
+                {"therapist": extra.choice(therapists)["id"], "reason": "conflict_of_interest"}
+            ]
+        if extra.random() < 0.25:
+            referral["competence"] = extra.choice(["qualified", "independent"])
+        if extra.random() < 0.2:
+            referral["specialism"] = extra.choice(["trauma", "perinatal"])
+        if extra.random() < 0.2 and strength != "required":
+            excluded = "male" if referral["gender_preference"] == "none" else None
+            pref = referral["gender_preference"]
+            if pref != "none":
+                excluded = "male" if pref["gender"] == "female" else "female"
+            referral["gender_exclusion"] = [excluded]
         referrals.append(referral)
     return {"today": "2025-03-03", "therapists": therapists, "referrals": referrals}
 

@@ -217,3 +217,38 @@ def test_a_command_that_never_touches_redis_or_the_database_is_quiet_about_them(
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no "Embedded mode" warning: allocate uses neither
     assert done.stdout.startswith("Placed ")
+
+
+def test_the_exclusions_example_runs_and_explains_the_exclusions(tmp_path):
+    example = EXAMPLE.with_name("allocation-exclusions.json")
+    out = tmp_path / "result.json"
+    call_command("allocate", input=str(example), output=str(out))
+    result = json.loads(out.read_text())
+    placed = {a["referral"]: a for a in result["assignments"]}
+    assert placed["r-201"]["therapist"] != "Ben Carter"
+    assert (
+        "not a therapist excluded for this client (excluded: Ben Carter: conflict of interest)"
+        in placed["r-201"]["reasons"]
+    )
+    assert "gender requirement (not male) met: is female" in placed["r-202"]["reasons"]
+    waiting = {u["referral"]: u for u in result["unplaced"]}
+    assert set(waiting) == {"r-203", "r-204"}
+    assert "lifting that exclusion would make it eligible" in waiting["r-203"]["suggestions"][0]
+    # A trainee is free on Friday morning, but the client needs a qualified therapist.
+    assert (
+        "1 therapist (Dan Moss) meets everything else but lacks the competence asked for "
+        "(a qualified therapist); accepting a trainee would make it eligible"
+    ) in waiting["r-204"]["suggestions"]
+
+
+def test_a_misspelt_exclusion_is_one_line(tmp_path):
+    data = json.loads(EXAMPLE.with_name("allocation-exclusions.json").read_text())
+    data["referrals"][0]["exclude_therapists"][0]["therapist"] = "Ben Carte"
+    problem = tmp_path / "problem.json"
+    problem.write_text(json.dumps(data))
+    with pytest.raises(CommandError) as caught:
+        call_command("allocate", input=str(problem), output=str(tmp_path / "r.json"))
+    assert str(caught.value) == (
+        f"{problem}: referral 'r-201': excluded therapist 'Ben Carte' is not a therapist in "
+        "the problem"
+    )

@@ -16,10 +16,12 @@ from allocation.engine import _cp_sat, _Group, _groups, parse_problem, result_to
 from allocation.engine.explain import _times
 from allocation.problem_gen import generate_problem
 from tests.allocation.engine_oracle import (
+    competence_allows,
     day_of,
+    excluded_ids,
     free_places,
+    gender_allows,
     on_leave,
-    preference,
     slot_fits,
     start_date,
 )
@@ -117,7 +119,17 @@ def test_the_placed_bound_never_exceeds_the_places_or_the_clients(
 # Every reason true
 # ---------------------------------------------------------------------------------------
 
-FAMILIES = ("modality", "language", "gender", "frequency", "leave", "capacity", "slots")
+FAMILIES = (
+    "modality",
+    "competence",
+    "language",
+    "gender",
+    "excluded",
+    "frequency",
+    "leave",
+    "capacity",
+    "slots",
+)
 
 
 def _fitting_days(referral, therapist):
@@ -126,13 +138,14 @@ def _fitting_days(referral, therapist):
 
 def _fails(referral, therapist, problem):
     """The requirement families this therapist fails for this referral."""
-    strength, gender = preference(referral)
     language = referral.get("language", "english")
     k = referral.get("sessions_per_week", 1)
     checks = {
         "modality": referral["modality"] in therapist["modalities"],
+        "competence": competence_allows(referral, therapist),
         "language": referral.get("needs_interpreter", False) or language in therapist["languages"],
-        "gender": strength != "required" or therapist.get("gender") == gender,
+        "gender": gender_allows(referral, therapist),
+        "excluded": therapist["id"] not in excluded_ids(referral),
         "frequency": k in therapist.get("frequencies", [1]),
         "leave": not on_leave(therapist, start_date(referral, problem)),
         "capacity": free_places(therapist) > 0,
@@ -160,8 +173,12 @@ def _check_suggestion(text, r, service, problem):
     count, names = int(counted.group(1)), counted.group(2).removesuffix(", ...").split(", ")
     if "interpreter would make" in text:
         family = "language"
-    elif "a preference rather than a requirement" in text:
+    elif "a preference rather than a requirement" in text or "no longer excluding" in text:
         family = "gender"
+    elif "excluded for this client" in text:
+        family = "excluded"
+    elif "the competence asked for" in text:
+        family = "competence"
     elif " on leave on " in text:
         family = "leave"
     elif "not offer" in text and "sessions a week" in text:

@@ -25,7 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
 from allocation import services as allocation_services
-from allocation.models import Proposal, ProposalRun
+from allocation.models import Proposal, ProposalRun, TherapistExclusion
 from assessment import services as assessment_services
 from common import roles
 from intake import api_tokens, rights
@@ -231,6 +231,11 @@ PAGES: dict[str, Page] = {
     "allocation-bulk-accept": page("POST", "", "C", 302, other=302),
     "allocation-referral-hold": page("POST", "waiting", "C", 400),
     "allocation-hold-release": page("POST", "waiting", "C", 302),
+    # the coordinators' exclusions of a referral: therapists named, a therapist gender
+    "allocation-referral-exclude": page("POST", "waiting", "C", 400),
+    "allocation-exclusion-remove": page("POST", "waiting exclusion", "C", 302),
+    "allocation-referral-gender": page("POST", "waiting", "C", 302),
+    "allocation-referral-competence": page("POST", "waiting", "C", 400),
     # therapists' profiles: coordinators and admins see all, a therapist their own; admins
     # and the therapist keep them up to date
     "allocation-caseloads": page("GET", "", "CS", other=200),
@@ -370,6 +375,13 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
     profile = make_therapist(service, [site], [(1, "10:00", site)], user=therapist_user)
     leave = factories.LeavePeriodFactory(therapist=profile)
     waiting = make_waiting(service)
+    exclusion = TherapistExclusion.objects.create(
+        service=service,
+        referral=waiting,
+        therapist=profile,
+        reason=TherapistExclusion.Reason.RELATIVE,
+        recorded_by=coordinator,
+    )
     # The allocation pages are about this one: its words must not reach them either.
     waiting.presenting_problem = MARKERS["difficulties"]
     waiting.save(update_fields=["presenting_problem"])
@@ -427,6 +439,7 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         "print_batch": print_batch.public_id,
         "run": run.public_id,
         "waiting": waiting.public_id,
+        "exclusion": exclusion.public_id,
         "proposal": proposal.public_id,
         "profile": profile.public_id,
         "slot": profile.slots.get().public_id,

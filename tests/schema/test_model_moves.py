@@ -53,6 +53,9 @@ NEW_TABLES = {
     "otp_totp_totpdevice",
     "otp_static_staticdevice",
     "otp_static_statictoken",
+    # The coordinators' exclusions for allocation (named therapists, therapist genders).
+    "allocation_therapistexclusion",
+    "allocation_allocationneeds",
 }
 # Tables replaced on purpose: the partner API's clear tokens (authtoken) became hashed ones,
 # one for one (intake/migrations/0013_api_tokens.py).

@@ -1,0 +1,133 @@
+"""The coordinator's requirements for one referral: therapists the client must never be
+allocated to (a conflict of interest, a previous complaint, a relative), therapist genders
+excluded ("not a man"), and the competence the therapist needs (qualified, not under
+supervision, a specialism). Each change makes the service's proposals stale; the engine
+reads them through ``engine_input``, and allocating against an exclusion is refused."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from allocation.models import SPECIALISMS, AllocationNeeds, Therapist, TherapistExclusion
+from allocation.services import AllocationError, _same_service, proposals_mark_stale
+from intake.models import Referral
+
+GENDERS = {value for value, _ in Therapist.Gender.choices} - {Therapist.Gender.NOT_STATED}
+
+
+def exclusions_of(*, referral: Referral) -> list[TherapistExclusion]:
+    """The referral's named exclusions, oldest first (a handful at most)."""
+    return list(
+        TherapistExclusion.objects.filter(referral=referral)
+        .select_related("therapist")
+        .order_by("created_at", "id")
+    )
+
+
+def needs_of(*, referral: Referral) -> AllocationNeeds:
+    """The referral's recorded needs, or an unsaved row with the defaults."""
+    return AllocationNeeds.objects.filter(referral=referral).first() or AllocationNeeds(
+        referral=referral, service_id=referral.service_id
+    )
+
+
+def genders_excluded(*, referral: Referral) -> list[str]:
+    return list(needs_of(referral=referral).gender_excluded)
+
+
+@transaction.atomic
+def therapist_exclude(
+    *, referral: Referral, therapist: Therapist, reason: str, note: str, user
+) -> TherapistExclusion:
+    _same_service(user, referral.service_id)
+    if therapist.service_id != referral.service_id:
+        raise AllocationError("Select a therapist of this service", field="therapist")
+    if reason not in TherapistExclusion.Reason.values:
+        raise AllocationError("Select why this therapist is excluded", field="reason")
+    note = (note or "").strip()
+    if reason == TherapistExclusion.Reason.OTHER and not note:
+        raise AllocationError("Enter the reason, as it is not one of those listed", field="note")
+    # Locked, so two coordinators recording the same exclusion get a message, not a 500.
+    Referral.objects.select_for_update().filter(pk=referral.pk).first()
+    if TherapistExclusion.objects.filter(referral=referral, therapist=therapist).exists():
+        raise AllocationError(
+            f"{therapist.display_name} is already excluded for this client", field="therapist"
+        )
+    exclusion = TherapistExclusion.objects.create(
+        service_id=referral.service_id,
+        referral=referral,
+        therapist=therapist,
+        reason=reason,
+        note=note[:300],
+        recorded_by=user,
+    )
+    proposals_mark_stale(
+        service_id=referral.service_id, reason="a therapist was excluded for a client"
+    )
+    return exclusion
+
+
+@transaction.atomic
+def exclusion_remove(*, exclusion: TherapistExclusion, user) -> None:
+    _same_service(user, exclusion.service_id)
+    TherapistExclusion.objects.filter(pk=exclusion.pk).delete()
+    proposals_mark_stale(
+        service_id=exclusion.service_id, reason="an exclusion of a therapist was removed"
+    )
+
+
+@transaction.atomic
+def gender_exclusion_set(*, referral: Referral, genders, user) -> AllocationNeeds:
+    """Set the therapist genders excluded for this referral (none: no requirement)."""
+    _same_service(user, referral.service_id)
+    chosen = sorted(set(genders))
+    if any(g not in GENDERS for g in chosen):
+        raise AllocationError("Select only the genders listed", field="genders")
+    preferences = getattr(referral, "preferences", None)
+    if (
+        preferences is not None
+        and preferences.therapist_gender_strength == "requirement"
+        and preferences.therapist_gender in chosen
+    ):
+        label = dict(Therapist.Gender.choices)[preferences.therapist_gender].lower()
+        raise AllocationError(
+            f"The client requires a {label} therapist, so that gender cannot be excluded. "
+            "Change the client's requirement on the referral first",
+            field="genders",
+        )
+    needs, _ = AllocationNeeds.objects.select_for_update().get_or_create(
+        referral=referral,
+        defaults={"service_id": referral.service_id, "updated_by": user},
+    )
+    if needs.gender_excluded != chosen:
+        needs.gender_excluded = chosen
+        needs.updated_by = user
+        needs.save(update_fields=["gender_excluded", "updated_by", "updated_at"])
+        proposals_mark_stale(
+            service_id=referral.service_id, reason="a client's gender requirement changed"
+        )
+    return needs
+
+
+@transaction.atomic
+def competence_set(
+    *, referral: Referral, competence: str, specialism: str, user
+) -> AllocationNeeds:
+    """Set the competence this referral's therapist needs, and a specialism (or none)."""
+    _same_service(user, referral.service_id)
+    if competence not in AllocationNeeds.Competence.values:
+        raise AllocationError("Select what the therapist must be", field="competence")
+    specialism = specialism or ""
+    if specialism and specialism not in {code for code, _ in SPECIALISMS}:
+        raise AllocationError("Select a specialism from the list", field="specialism")
+    needs, _ = AllocationNeeds.objects.select_for_update().get_or_create(
+        referral=referral,
+        defaults={"service_id": referral.service_id, "updated_by": user},
+    )
+    if (needs.competence, needs.specialism) != (competence, specialism):
+        needs.competence, needs.specialism, needs.updated_by = competence, specialism, user
+        needs.save(update_fields=["competence", "specialism", "updated_by", "updated_at"])
+        proposals_mark_stale(
+            service_id=referral.service_id, reason="a client's competence requirement changed"
+        )
+    return needs
