@@ -36,6 +36,7 @@ from rest_framework.views import APIView
 import measures
 from common import roles
 from common.api_auth import VerifiedSessionAuthentication
+from common.api_errors import Conflict, ErrorSerializer
 from common.throttling import (
     AccountThrottle,
     ClientAddressAnonThrottle,
@@ -481,40 +482,40 @@ class ReferralCreateApi(APIView):
             201: OutputSerializer,
             200: OutputSerializer,
             400: OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                ErrorSerializer,
                 description="Invalid fields (each field with its messages), or a body that "
                 "is not JSON or is nested too deeply ('detail'). Lists are capped at what a "
                 "referral can hold: one questionnaire per measure, one consent per topic, "
                 "each difficulty area, current service and time once.",
             ),
             401: OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                ErrorSerializer,
                 description="No credentials, or a token that cannot be used (mistyped, "
                 "expired, revoked, or its account closed: one message for all) ('detail'). "
                 "The WWW-Authenticate header names the scheme (Token).",
             ),
             403: OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                ErrorSerializer,
                 description="Signed in, but the account may not send referrals (only partner "
                 "accounts may), or a browser session without its CSRF token ('detail').",
             ),
             409: OpenApiResponse(
-                OpenApiTypes.OBJECT, description="The Idempotency-Key was used for another body."
+                ErrorSerializer, description="The Idempotency-Key was used for another body."
             ),
             413: OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                ErrorSerializer,
                 description="The body is over the size limit, DATA_UPLOAD_MAX_MEMORY_SIZE "
                 "(1 MB unless the service set another) ('detail').",
             ),
             429: OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                ErrorSerializer,
                 description="Too many requests: this account sent more referrals than "
                 "RATE_API_REFERRALS allows (30 a minute unless the service set another). "
                 "The Retry-After header says how many seconds to wait; 'detail' says it "
                 "in words. Retry then, with the same Idempotency-Key.",
             ),
             415: OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                ErrorSerializer,
                 description="Not JSON: only application/json is accepted ('detail').",
             ),
         },
@@ -525,14 +526,13 @@ class ReferralCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         given_key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
         if len(given_key) > 64 or not IDEMPOTENCY_KEY_RE.fullmatch(given_key):
-            return Response(
+            raise exceptions.ValidationError(
                 {
                     IDEMPOTENCY_HEADER: [
                         "Use a key of at most 64 characters, of printable ASCII letters, "
                         "digits and punctuation (a UUID is ideal)."
                     ]
-                },
-                status=status.HTTP_400_BAD_REQUEST,
+                }
             )
         fingerprint = hashlib.sha256(
             json.dumps(request.data, sort_keys=True, default=str).encode()
@@ -547,14 +547,13 @@ class ReferralCreateApi(APIView):
             fingerprint=fingerprint,
         )
         if not result.created and result.referral.submission_fingerprint != fingerprint:
-            return Response(
+            raise Conflict(
                 {
                     IDEMPOTENCY_HEADER: [
                         "This key was already used for a different referral. "
                         "Use a new key for a new referral."
                     ]
-                },
-                status=status.HTTP_409_CONFLICT,
+                }
             )
         body = self.OutputSerializer(
             {
