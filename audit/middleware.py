@@ -41,9 +41,19 @@ OBJECT_TYPES = {
     "therapists": "therapist",
     "runs": "proposalrun",
     "proposals": "proposal",
+    # The REST API's resources (api/urls.py)
+    "clients": "client",
+    "questionnaire-responses": "measureresponse",
+    "risk-flags": "riskflag",
+    "goals": "goal",
+    "session-plans": "sessionplan",
+    "sessions": "therapysession",
+    "slots": "weeklyslot",
+    "allocations": "allocation",
+    "notifications": "notification",
 }
 # API endpoints whose answer names the object they made: {"id": public id}.
-API_OBJECTS = {"api-referral-create": "referral"}
+API_OBJECTS = {"api-referrals": "referral"}
 _PLACEHOLDER = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
 
 

@@ -52,7 +52,9 @@ def api_exception_handler(exc, context):
     if response.status_code == status.HTTP_404_NOT_FOUND:
         body |= {"code": "not_found", "detail": NOT_FOUND}
         if isinstance(exc, exceptions.NotFound) and exc.detail and "cursor" in str(exc.detail):
-            body["detail"] = "The cursor is not one this list gave: start again from the first page."
+            body["detail"] = (
+                "The cursor is not one this list gave: start again from the first page."
+            )
     elif isinstance(data, dict) and set(data) == {"detail"}:
         body |= {"code": _code(exc, data["detail"]), "detail": str(data["detail"])}
     else:

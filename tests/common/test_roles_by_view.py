@@ -580,7 +580,7 @@ def endpoint(method, *, partner, anonymous, staff, other_service=None) -> Endpoi
 API: dict[str, Endpoint] = {
     # An empty referral is refused with a 400 naming what is missing; a staff session is no
     # integration account (403); nobody gets a 401.
-    "api-referral-create": endpoint("POST", partner=400, anonymous=401, staff=403),
+    "api-referrals": endpoint("POST", partner=400, anonymous=401, staff=403),
     # The schema and its docs are public only where API_DOCS_PUBLIC is on (off in
     # production, and here): a 404 for everyone.
     "api-schema": endpoint("GET", partner=404, anonymous=404, staff=404),
