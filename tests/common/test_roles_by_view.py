@@ -25,12 +25,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
 from allocation import services as allocation_services
-from allocation.models import Proposal, ProposalRun
+from allocation.models import Allocation, Proposal, ProposalRun
 from assessment import services as assessment_services
 from common import roles
 from intake import api_tokens, rights
 from intake.api_tokens import api_token_issue
-from intake.models import Referral, RiskFlag
+from intake.models import MeasureResponse, Referral, RiskFlag
 from notifications import printing, sending
 from notifications.outbox import notification_queue
 from portal import services as portal_services
@@ -362,6 +362,27 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
     proposal = Proposal.objects.filter(run=run).first()
     assert proposal is not None, "the world needs a proposal to accept"
 
+    questionnaire = MeasureResponse.objects.create(
+        referral=referral,
+        measure="phq9",
+        context=MeasureResponse.Context.SELF_REFERRAL,
+        answers=[0] * 9,
+        total=0,
+        band="minimal",
+        completed_at=timezone.now(),
+    )
+    allocation = Allocation.objects.create(
+        service=service,
+        referral=referral,
+        therapist=profile,
+        status=Allocation.Status.ENDED,
+        source=Allocation.Source.RECORDED,
+        first_appointment_at=timezone.now() - dt.timedelta(weeks=11),
+        allocated_by=coordinator,
+        allocated_at=timezone.now() - dt.timedelta(weeks=13),
+        ended_at=timezone.now() - dt.timedelta(weeks=1),
+    )
+
     rights_request = rights.rights_request_open(
         referral=referral,
         kind="correction",
@@ -383,6 +404,10 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
 
     return {
         "referral": referral.public_id,
+        "client": referral.client.public_id,
+        "questionnaire": questionnaire.public_id,
+        "allocation": allocation.public_id,
+        "session_plan": plan.public_id,
         "risk_flag": risk_flag.public_id,
         "new_referral": new_referral.public_id,
         "draft_assessment": draft.public_id,
@@ -556,15 +581,18 @@ def test_each_account_gets_the_answer_the_table_gives_on_every_portal_page(
 
 # --- The API ---------------------------------------------------------------------------------
 # Every address under /api/, found from the resolver like the staff pages. The partner account
-# calls with its token; everyone else with a session (or nothing). The API sends referrals in
-# and reads none out, so no account reads a record through it.
+# calls with its token; everyone else with a session (or nothing). The partner account sends
+# referrals in and reads none out (403 on every read); staff read through the API what they
+# read on the staff pages (docs/api.md), and each answer of 200 is searched for the markers
+# their account must not see, as on the pages.
 @dataclass(frozen=True)
 class Endpoint:
     method: str
     expected: dict[str, int]
+    args: tuple[str, ...] = ()
 
 
-def endpoint(method, *, partner, anonymous, staff, other_service=None) -> Endpoint:
+def endpoint(method, *, partner, anonymous, staff, other_service=None, args="") -> Endpoint:
     expected = {account: staff for account in ACCOUNTS}
     expected |= {
         "anonymous": anonymous,
@@ -574,13 +602,65 @@ def endpoint(method, *, partner, anonymous, staff, other_service=None) -> Endpoi
         "partner": partner,
         "other_service": staff if other_service is None else other_service,
     }
-    return Endpoint(method, expected)
+    return Endpoint(method, expected, tuple(args.split()))
 
 
-API: dict[str, Endpoint] = {
-    # An empty referral is refused with a 400 naming what is missing; a staff session is no
-    # integration account (403); nobody gets a 401.
-    "api-referrals": endpoint("POST", partner=400, anonymous=401, staff=403),
+def resource(who: str, arg: str, *, own=False, **overrides) -> tuple[Endpoint, Endpoint]:
+    """A REST resource's list and one record (`arg` in the world). who: the roles that read it
+    (200), others of the service 403, the partner account 403, nobody signed in 401; another
+    service's staff get an empty list and 404 for the record. own: a therapist reads only
+    their own clients' (or own profile), so another therapist gets 404 for the record."""
+    allowed = {LETTERS[letter] for letter in who}
+    entries = []
+    for args, other in (("", 200), (arg, 404)):
+        expected = {account: 401 for account in ("anonymous", "client", "unverified")}
+        expected |= {"partner": 403, "no_role": 403, "other_service": other}
+        expected |= {
+            account: 200 if account in allowed else 403
+            for account in ("assessor", "coordinator", "therapist", "service_admin")
+        }
+        expected["other_therapist"] = (
+            404 if args and own and "therapist" in allowed else expected["therapist"]
+        )
+        expected |= overrides
+        entries.append(Endpoint("GET", expected, tuple(args.split())))
+    return entries[0], entries[1]
+
+
+def _resources(**tables) -> dict[str, Endpoint | tuple[Endpoint, ...]]:
+    entries = {}
+    for name, (listing, record) in tables.items():
+        entries[f"api-{name}-list"] = listing
+        entries[f"api-{name}-detail"] = record
+    return entries
+
+
+REFERRALS_LIST, REFERRAL_RECORD = resource(ALL_STAFF, "referral")
+
+API: dict[str, Endpoint | tuple[Endpoint, ...]] = {
+    # /referrals/: a partner sends one (an empty one is refused with a 400 naming what is
+    # missing; a staff session is no integration account, 403; nobody gets a 401); staff list
+    # the referrals they open.
+    "api-referrals": (
+        endpoint("POST", partner=400, anonymous=401, staff=403),
+        REFERRALS_LIST,
+    ),
+    "api-referral-detail": REFERRAL_RECORD,
+    **_resources(
+        client=resource(ALL_STAFF, "client"),
+        # The assessor assessed the world's client; a service admin reads no assessment.
+        assessment=resource("ACT", "assessment", own=True),
+        **{"questionnaire-response": resource(ALL_STAFF, "questionnaire")},
+        **{"risk-flag": resource(ALL_STAFF, "risk_flag")},
+        goal=resource(CARE, "goal", own=True),
+        **{"session-plan": resource(CARE, "session_plan", own=True)},
+        session=resource(CARE, "session", own=True),
+        therapist=resource("CST", "profile", own=True),
+        slot=resource("CST", "slot", own=True),
+        proposal=resource("C", "proposal"),
+        allocation=resource("C", "allocation"),
+        notification=resource(ALL_STAFF, "notification"),
+    ),
     # The schema and its docs are public only where API_DOCS_PUBLIC is on (off in
     # production, and here): a 404 for everyone.
     "api-schema": endpoint("GET", partner=404, anonymous=404, staff=404),
@@ -614,21 +694,32 @@ def test_each_account_gets_the_answer_the_table_gives_on_every_api_endpoint(
     else:
         sign_in_as(client, account, user, world)
     wrong = []
-    for name, entry in sorted(API.items()):
-        url = reverse(name)
-        if entry.method == "GET":
-            response = client.get(url, **headers)
-        else:
-            response = client.post(
-                url, {}, content_type="application/json", HTTP_IDEMPOTENCY_KEY="access", **headers
-            )
-        if response.status_code != entry.expected[account]:
-            wrong.append(
-                f"{name} ({entry.method}): answered {response.status_code}, "
-                f"table says {entry.expected[account]}"
-            )
-        elif response.status_code == 200:
-            wrong.extend(f"{name}: shows {m}" for m in shown_markers(response, EVERYTHING))
+    for name, entries in sorted(API.items()):
+        for entry in entries if isinstance(entries, tuple) else (entries,):
+            url = reverse(name, args=[world[arg] for arg in entry.args])
+            if entry.method == "GET":
+                response = client.get(url, **headers)
+            else:
+                response = client.post(
+                    url,
+                    {},
+                    content_type="application/json",
+                    HTTP_IDEMPOTENCY_KEY="access",
+                    **headers,
+                )
+            if response.status_code != entry.expected[account]:
+                wrong.append(
+                    f"{name} ({entry.method}): answered {response.status_code}, "
+                    f"table says {entry.expected[account]}"
+                )
+            elif response.status_code == 200:
+                wrong.extend(
+                    f"{name}: shows {m}" for m in shown_markers(response, MUST_NOT_SHOW[account])
+                )
+            elif response["Content-Type"] == "application/json":
+                body = response.json()
+                if set(body) != {"status", "code", "detail", "errors"}:
+                    wrong.append(f"{name}: an error not in the Error shape: {body}")
     assert not wrong, "\n".join(wrong)
 
 
