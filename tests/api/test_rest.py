@@ -376,3 +376,12 @@ def test_a_page_costs_the_same_queries_whatever_its_size(client, everything, nam
     assert small_rows == 5 and large_rows >= ROWS, (small_rows, large_rows)
     assert small == large, f"{name}: {small} queries for 5 rows, {large} for {large_rows}"
     assert RiskFlag.objects.count() >= ROWS
+
+
+def test_a_page_size_out_of_range_is_a_400_saying_the_range(client, coordinator):
+    client.force_login(coordinator)
+
+    for size in ("0", "101", "ten"):
+        response = client.get(reverse("api-referrals"), {"page_size": size})
+        assert response.status_code == 400
+        assert "1 to 100" in response.json()["errors"]["page_size"][0]
