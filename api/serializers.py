@@ -163,6 +163,19 @@ class RiskFlagOut(serializers.ModelSerializer):
         ]
 
 
+class AcknowledgeIn(serializers.Serializer):
+    action_taken = serializers.CharField(
+        max_length=2000,
+        help_text="What was done about the risk (for example: called the client, safety plan "
+        "agreed, GP informed).",
+        error_messages={
+            "required": "Say what was done about this risk before acknowledging it.",
+            "blank": "Say what was done about this risk before acknowledging it.",
+            "max_length": "What was done must be 2000 characters or fewer.",
+        },
+    )
+
+
 @extend_schema_field({"type": "string", "nullable": True})
 class OwnClientText(serializers.Field):
     """The therapy record's words: only the client's therapist reads them (the row carries

@@ -29,6 +29,11 @@ urlpatterns = [
         "questionnaire-responses", views.QuestionnaireResponseViewSet, "questionnaire-response"
     ),
     *resource("risk-flags", views.RiskFlagViewSet, "risk-flag"),
+    path(
+        "risk-flags/<uuid:id>/acknowledge/",
+        views.RiskFlagViewSet.as_view({"post": "acknowledge"}),
+        name="api-risk-flag-acknowledge",
+    ),
     *resource("goals", views.GoalViewSet, "goal"),
     *resource("session-plans", views.SessionPlanViewSet, "session-plan"),
     *resource("sessions", views.SessionViewSet, "session"),

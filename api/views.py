@@ -16,6 +16,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, viewsets
+from rest_framework.response import Response
 
 from allocation import selectors as allocation_selectors
 from api import filters, serializers
@@ -25,8 +26,9 @@ from api.permissions import StaffRole
 from assessment import selectors as assessment_selectors
 from common import access, roles
 from common.api_auth import VerifiedSessionAuthentication
-from common.api_errors import error_responses
+from common.api_errors import Conflict, error_responses
 from common.throttling import AccountThrottle, ClientAddressAnonThrottle
+from intake import clinical_record
 from intake import selectors as intake_selectors
 from intake.api import ReferralCreateApi
 from intake.api_auth import ApiTokenAuthentication
@@ -226,6 +228,55 @@ class RiskFlagViewSet(Resource):
 
     def readable(self, user):
         return intake_selectors.risk_flags_opened(user=user).select_related("referral")
+
+    def get_permissions(self):
+        if self.action == "acknowledge":
+            return [ClinicianRole()]
+        return super().get_permissions()
+
+    @extend_schema(
+        operation_id="risk_flag_acknowledge",
+        summary="Acknowledge a risk flag",
+        description="Clinicians (assessors, therapists) of the service, for referrals they open: "
+        "record what was done and close the flag (as on the referral's staff page).",
+        request=serializers.AcknowledgeIn,
+        responses={200: serializers.RiskFlagOut}
+        | error_responses(
+            400,
+            401,
+            403,
+            404,
+            409,
+            429,
+            s403="Signed in, but not a clinician (or a browser session without its CSRF token).",
+            s409="Already acknowledged: 'detail' says by whom and when.",
+        ),
+    )
+    def acknowledge(self, request, *args, **kwargs):
+        flag = self.get_object()
+        given = serializers.AcknowledgeIn(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            flag = clinical_record.risk_flag_acknowledge(
+                flag=flag, user=request.user, action_taken=given.validated_data["action_taken"]
+            )
+        except clinical_record.RiskFlagError as problem:
+            raise Conflict(str(problem)) from None
+        flag = self.get_queryset().get(pk=flag.pk)
+        return Response(self.get_serializer(flag).data)
+
+
+class ClinicianRole(StaffRole):
+    message = "Only clinicians (assessors and therapists) acknowledge risk flags."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and user.service_id
+            and access.has_any_role(user, access.CLINICIANS)
+        )
 
 
 def _own_client_rows(queryset, user):

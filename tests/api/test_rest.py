@@ -385,3 +385,40 @@ def test_a_page_size_out_of_range_is_a_400_saying_the_range(client, coordinator)
         response = client.get(reverse("api-referrals"), {"page_size": size})
         assert response.status_code == 400
         assert "1 to 100" in response.json()["errors"]["page_size"][0]
+
+
+# --- Writes ----------------------------------------------------------------------------------
+
+
+def test_a_clinician_acknowledges_a_risk_flag_saying_what_was_done(client, service, assessor):
+    flag = factories.RiskFlagFactory(referral__client__service=service)
+    client.force_login(assessor)
+    url = reverse("api-risk-flag-acknowledge", args=[flag.public_id])
+
+    empty = client.post(url, {"action_taken": "  "}, content_type="application/json")
+    done = client.post(url, {"action_taken": "Called the client"}, content_type="application/json")
+    again = client.post(url, {"action_taken": "Called again"}, content_type="application/json")
+
+    assert empty.status_code == 400 and "what was done" in empty.json()["errors"]["action_taken"][0]
+    assert done.status_code == 200 and done.json()["is_open"] is False
+    assert done.json()["action_taken"] == "Called the client"
+    assert again.status_code == 409 and again.json()["code"] == "conflict"
+    flag.refresh_from_db()
+    assert flag.acknowledged_by == assessor and flag.action_taken == "Called the client"
+
+
+def test_a_coordinator_cannot_acknowledge_and_another_service_gets_a_404(
+    client, service, coordinator, other_staff
+):
+    flag = factories.RiskFlagFactory(referral__client__service=service)
+    url = reverse("api-risk-flag-acknowledge", args=[flag.public_id])
+    body = {"action_taken": "Closed"}
+
+    client.force_login(coordinator)
+    refused = client.post(url, body, content_type="application/json")
+    client.force_login(other_staff)
+    elsewhere = client.post(url, body, content_type="application/json")
+
+    assert refused.status_code == 403 and elsewhere.status_code == 404
+    flag.refresh_from_db()
+    assert flag.acknowledged_at is None

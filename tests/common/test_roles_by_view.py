@@ -661,6 +661,15 @@ API: dict[str, Endpoint | tuple[Endpoint, ...]] = {
         allocation=resource("C", "allocation"),
         notification=resource(ALL_STAFF, "notification"),
     ),
+    # Clinicians acknowledge a risk flag; an empty body is refused with a 400 naming what to
+    # give (another service's staff: 404, as for any record of ours).
+    "api-risk-flag-acknowledge": Endpoint(
+        "POST",
+        {account: 401 for account in ("anonymous", "client", "unverified")}
+        | {account: 403 for account in ("coordinator", "service_admin", "no_role", "partner")}
+        | {"assessor": 400, "therapist": 400, "other_therapist": 400, "other_service": 404},
+        ("risk_flag",),
+    ),
     # The schema and its docs are public only where API_DOCS_PUBLIC is on (off in
     # production, and here): a 404 for everyone.
     "api-schema": endpoint("GET", partner=404, anonymous=404, staff=404),
