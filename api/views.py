@@ -99,6 +99,13 @@ class Resource(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Generi
     def readable(self, user):
         raise NotImplementedError
 
+    def filter_queryset(self, queryset):
+        # Filters and ordering are the list's; one record is found by its id alone (a stray
+        # query parameter on it is ignored, never a 400 the record does not document).
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the types
             return self.serializer_class.Meta.model.objects.none()

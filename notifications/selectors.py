@@ -393,14 +393,12 @@ def client_message_pdf(*, referral, public_id: UUID) -> bytes | None:
 
 
 def notifications_readable(*, user) -> QuerySet[Notification]:
-    """Messages of the user's service about referrals the user opens, and those about no
-    referral (to staff), as notification_get decides for one."""
+    """Messages of the user's service about referrals the user opens (messages about no
+    referral, to staff, are not listed: they are read on the staff pages)."""
     referrals = Notification._meta.get_field("referral").related_model.objects
     opened = access.referrals_opened_by(user, scope_to_service(referrals.all(), user))
-    if not access.may_use_staff_pages(user):
-        return Notification.objects.none()
     return (
         scope_to_service(Notification.objects.all(), user)
-        .filter(Q(referral__isnull=True) | Q(referral__in=opened))
+        .filter(referral__in=opened)
         .defer(*_LIST_DEFER)
     )

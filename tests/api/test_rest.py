@@ -422,3 +422,15 @@ def test_a_coordinator_cannot_acknowledge_and_another_service_gets_a_404(
     assert refused.status_code == 403 and elsewhere.status_code == 404
     flag.refresh_from_db()
     assert flag.acknowledged_at is None
+
+
+def test_a_record_ignores_the_lists_query_parameters(client, service, coordinator):
+    referral = factories.ReferralFactory(client__service=service, status="submitted")
+    client.force_login(coordinator)
+
+    response = client.get(
+        reverse("api-referral-detail", args=[referral.public_id]),
+        {"status": "lost", "ordering": "reference"},
+    )
+
+    assert response.status_code == 200 and response.json()["id"] == str(referral.public_id)
