@@ -30,7 +30,7 @@ from allocation.models import (
     Therapist,
     WeeklySlot,
 )
-from common import roles
+from common import access, roles
 from common.paging import page_of, page_with_rows
 from common.selectors import scope_to_service
 from intake.models import Referral
@@ -434,3 +434,38 @@ def allocation_current(*, referral: Referral) -> Allocation | None:
         .select_related("therapist")
         .first()
     )
+
+
+# --- The REST API's reads (api/) ----------------------------------------------------------------
+
+
+def _team_view(user) -> bool:
+    return access.has_any_role(user, (roles.COORDINATOR, roles.SERVICE_ADMIN))
+
+
+def therapists_visible(*, user) -> QuerySet[Therapist]:
+    """Profiles the user sees: coordinators and service admins the team, a therapist their own
+    (therapist_visible, as a query)."""
+    therapists = scope_to_service(Therapist.objects.all(), user)
+    if _team_view(user):
+        return therapists
+    if access.has_any_role(user, (roles.THERAPIST,)):
+        return therapists.filter(user=user)
+    return therapists.none()
+
+
+def slots_visible(*, user) -> QuerySet[WeeklySlot]:
+    return WeeklySlot.objects.filter(therapist__in=therapists_visible(user=user))
+
+
+def proposals_readable(*, user) -> QuerySet[Proposal]:
+    """Proposals of the service's runs: coordinators' work."""
+    if not access.has_any_role(user, (roles.COORDINATOR,)):
+        return Proposal.objects.none()
+    return scope_to_service(Proposal.objects.all(), user)
+
+
+def allocations_readable(*, user) -> QuerySet[Allocation]:
+    if not access.has_any_role(user, (roles.COORDINATOR,)):
+        return Allocation.objects.none()
+    return scope_to_service(Allocation.objects.all(), user)

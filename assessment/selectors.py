@@ -493,3 +493,24 @@ def therapist_sees(*, user, referral: Referral) -> bool:
     through the referral's `therapies` (therapy's link) by name: assessment imports no
     therapy module."""
     return Referral.objects.filter(pk=referral.pk, therapies__therapist=user).exists()
+
+
+def assessments_readable(*, user) -> QuerySet[Assessment]:
+    """Finished assessments the user reads: an assessor those of the referrals they open, a
+    coordinator the service's (their outcome), a therapist their own clients' (docs/security.md
+    "Who sees what"). Through the referral's `therapies` by name: assessment imports no
+    therapy module."""
+    finished = scope_to_service(Assessment.objects.all(), user).filter(
+        status=Assessment.Status.FINISHED
+    )
+    if access.has_any_role(user, (roles.COORDINATOR,)):
+        return finished
+    reach = Q(pk__in=[])
+    if access.has_any_role(user, (roles.ASSESSOR,)):
+        opened = access.referrals_opened_by(user, scope_to_service(Referral.objects.all(), user))
+        reach |= Q(referral__in=opened)
+    if access.has_any_role(user, (roles.THERAPIST,)):
+        reach |= Q(
+            Exists(Referral.objects.filter(pk=OuterRef("referral_id"), therapies__therapist=user))
+        )
+    return finished.filter(reach)

@@ -41,10 +41,20 @@ OBJECT_TYPES = {
     "therapists": "therapist",
     "runs": "proposalrun",
     "proposals": "proposal",
+    # The REST API's resources (api/urls.py)
+    "clients": "client",
+    "questionnaire-responses": "measureresponse",
+    "risk-flags": "riskflag",
+    "goals": "goal",
+    "session-plans": "sessionplan",
+    "sessions": "therapysession",
+    "slots": "weeklyslot",
+    "allocations": "allocation",
+    "notifications": "notification",
 }
 # API endpoints whose answer names the object they made: {"id": public id}.
 API_OBJECTS = {
-    "api-referral-create": "referral",
+    "api-referrals": "referral",
     # The FHIR import answers with the ServiceRequest, whose id is the referral's.
     "api-fhir-servicerequest-create": "referral",
 }

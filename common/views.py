@@ -62,6 +62,13 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
+    if request.path.startswith("/api/v1/"):
+        # An address no API route takes (an id that is not a UUID, a resource that does not
+        # exist) answers in the API's one error shape, as a 404 from a view does.
+        from common.api_errors import NOT_FOUND
+
+        body = {"status": 404, "code": "not_found", "detail": NOT_FOUND, "errors": {}}
+        return JsonResponse(body, status=404)
     return render(request, "common/errors/404.html", status=404)
 
 

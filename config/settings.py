@@ -400,6 +400,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every error in one shape, documented as the Error component (common/api_errors.py).
+    "EXCEPTION_HANDLER": "common.api_errors.api_exception_handler",
     # Throttles count in the shared cache; anonymous callers by common.client_address.
     "DEFAULT_THROTTLE_CLASSES": [
         "common.throttling.ClientAddressAnonThrottle",

@@ -28,7 +28,6 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("", include("reporting.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("intake.api_urls")),
     path("api/v1/", include("api.urls")),
     path("api/schema/", _when_docs_public(SpectacularAPIView.as_view()), name="api-schema"),
     # The split view serves Swagger UI's set-up script as a file, not inline (CSP).

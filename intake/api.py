@@ -37,6 +37,7 @@ from rest_framework.views import APIView
 import measures
 from common import roles
 from common.api_auth import VerifiedSessionAuthentication
+from common.api_errors import Conflict, ErrorSerializer
 from common.throttling import (
     AccountThrottle,
     ClientAddressAnonThrottle,
@@ -488,40 +489,40 @@ class ReferralCreateApi(APIView):
             201: OutputSerializer,
             200: OutputSerializer,
             400: OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                ErrorSerializer,
                 description="Invalid fields (each field with its messages), or a body that "
                 "is not JSON or is nested too deeply ('detail'). Lists are capped at what a "
                 "referral can hold: one questionnaire per measure, one consent per topic, "
                 "each difficulty area, current service and time once.",
             ),
             401: OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                ErrorSerializer,
                 description="No credentials, or a token that cannot be used (mistyped, "
                 "expired, revoked, or its account closed: one message for all) ('detail'). "
                 "The WWW-Authenticate header names the scheme (Token).",
             ),
             403: OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                ErrorSerializer,
                 description="Signed in, but the account may not send referrals (only partner "
                 "accounts may), or a browser session without its CSRF token ('detail').",
             ),
             409: OpenApiResponse(
-                OpenApiTypes.OBJECT, description="The Idempotency-Key was used for another body."
+                ErrorSerializer, description="The Idempotency-Key was used for another body."
             ),
             413: OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                ErrorSerializer,
                 description="The body is over the size limit, DATA_UPLOAD_MAX_MEMORY_SIZE "
                 "(1 MB unless the service set another) ('detail').",
             ),
             429: OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                ErrorSerializer,
                 description="Too many requests: this account sent more referrals than "
                 "RATE_API_REFERRALS allows (30 a minute unless the service set another). "
                 "The Retry-After header says how many seconds to wait; 'detail' says it "
                 "in words. Retry then, with the same Idempotency-Key.",
             ),
             415: OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                ErrorSerializer,
                 description="Not JSON: only application/json is accepted ('detail').",
             ),
         },
@@ -532,8 +533,11 @@ class ReferralCreateApi(APIView):
             body=request.data,
             given_key=request.headers.get(IDEMPOTENCY_HEADER, ""),
         )
+        # Refusals in the API's one error shape (common/api_errors.py), field by field.
+        if outcome.status == status.HTTP_409_CONFLICT:
+            raise Conflict(outcome.errors)
         if outcome.errors is not None:
-            return Response(outcome.errors, status=outcome.status)
+            raise exceptions.ValidationError(outcome.errors)
         result = outcome.result
         body = self.OutputSerializer(
             {

@@ -579,3 +579,38 @@ def risk_flag_get(*, user, referral: Referral, public_id: UUID) -> RiskFlag | No
         .filter(public_id=public_id, referral=referral)
         .first()
     )
+
+
+# --- The REST API's reads (api/): each starts from the referrals the user opens -------------
+
+
+def referrals_opened(*, user) -> QuerySet[Referral]:
+    """The referrals of the user's service this user opens ("referral.open" as a query),
+    unordered: the API orders and pages them."""
+    return access.referrals_opened_by(user, scope_to_service(Referral.objects.all(), user))
+
+
+def clients_opened(*, user):
+    """Clients with at least one referral the user opens."""
+    from django.db.models import Exists, OuterRef
+
+    from intake.models import Client
+
+    opened = referrals_opened(user=user).filter(client=OuterRef("pk"))
+    return scope_to_service(Client.objects.all(), user).filter(Exists(opened))
+
+
+def measure_responses_opened(*, user):
+    """Completed questionnaires of the referrals the user opens (their scores; answers item
+    by item are clinical text, read on the staff pages)."""
+    from intake.models import MeasureResponse
+
+    return MeasureResponse.objects.filter(referral__in=referrals_opened(user=user))
+
+
+def risk_flags_opened(*, user) -> QuerySet[RiskFlag]:
+    """Risk flags of the referrals the user opens (what raised them is for clinicians:
+    common.access "referral.risk_detail")."""
+    return scope_to_service(RiskFlag.objects.all(), user).filter(
+        referral__in=referrals_opened(user=user)
+    )

@@ -409,3 +409,15 @@ def client_message_pdf(*, referral, public_id: UUID) -> bytes | None:
         rendering.render_letter_html(render_context(notification, who))
     )
     return pdf
+
+
+def notifications_readable(*, user) -> QuerySet[Notification]:
+    """Messages of the user's service about referrals the user opens (messages about no
+    referral, to staff, are not listed: they are read on the staff pages)."""
+    referrals = Notification._meta.get_field("referral").related_model.objects
+    opened = access.referrals_opened_by(user, scope_to_service(referrals.all(), user))
+    return (
+        scope_to_service(Notification.objects.all(), user)
+        .filter(referral__in=opened)
+        .defer(*_LIST_DEFER)
+    )

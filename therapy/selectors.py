@@ -16,7 +16,7 @@ import measures
 from assessment.forms import WEEKDAY_NAMES
 from assessment.models import Assessment, AssessmentMeasure
 from assessment.selectors import FLAG_LIMIT, Recommendation, score_text
-from common import roles
+from common import access, roles
 from common.models import User
 from common.paging import page_of, page_with_rows
 from common.selectors import counts_by_referral, scope_to_service
@@ -710,3 +710,43 @@ def online_response_get(*, referral: Referral, public_id: UUID) -> MeasureRespon
     return MeasureResponse.objects.filter(
         referral=referral, public_id=public_id, context=MeasureResponse.Context.PORTAL
     ).first()
+
+
+# --- The REST API's reads (api/) ----------------------------------------------------------------
+
+
+def care_referrals(*, user) -> QuerySet[Referral]:
+    """The referrals whose therapy record the user reads: a coordinator the service's, a
+    therapist the clients they see or saw (care_referral_get, as a query)."""
+    referrals = scope_to_service(Referral.objects.all(), user)
+    if not access.may_use_staff_pages(user):
+        return referrals.none()
+    if user.has_role(roles.COORDINATOR):
+        return referrals
+    if user.has_role(roles.THERAPIST):
+        return referrals.filter(
+            Exists(Therapy.objects.filter(referral=OuterRef("pk"), therapist=user))
+        )
+    return referrals.none()
+
+
+def own_client(*, user):
+    """An expression for rows with a `referral`: true where the user is (or was) the client's
+    therapist, who alone reads the record's words (common.access "referral.clinical_text")."""
+    return Exists(Therapy.objects.filter(referral=OuterRef("referral_id"), therapist=user))
+
+
+def goals_readable(*, user) -> QuerySet[Goal]:
+    return scope_to_service(Goal.objects.all(), user).filter(referral__in=care_referrals(user=user))
+
+
+def session_plans_readable(*, user) -> QuerySet[SessionPlan]:
+    return scope_to_service(SessionPlan.objects.all(), user).filter(
+        referral__in=care_referrals(user=user)
+    )
+
+
+def sessions_readable(*, user) -> QuerySet[TherapySession]:
+    return scope_to_service(TherapySession.objects.all(), user).filter(
+        referral__in=care_referrals(user=user)
+    )

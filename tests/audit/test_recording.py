@@ -109,7 +109,7 @@ def test_a_partner_api_request_is_recorded_with_the_referral_it_made(partner_use
     response = api.post(URL, BODY, format="json")
 
     assert response.status_code == 201
-    event = _only(view="api-referral-create")
+    event = _only(view="api-referrals")
     assert event.user == partner_user and event.address == ADDRESS
     assert event.action == AuditEvent.Action.WRITE and event.status == 201
     assert event.object_type == "referral"

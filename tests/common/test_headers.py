@@ -161,7 +161,7 @@ def test_every_wizard_step_sends_no_store(client, referral_service):
 
 
 def test_the_api_sends_no_store(client, service):
-    response = client.post(reverse("api-referral-create"), {}, content_type="application/json")
+    response = client.post(reverse("api-referrals"), {}, content_type="application/json")
     assert response.status_code in (401, 403)
     assert_no_store(response, "/api/v1/referrals/")
     schema = client.get(reverse("api-schema"))

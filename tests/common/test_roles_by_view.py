@@ -25,7 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
 from allocation import services as allocation_services
-from allocation.models import Proposal, ProposalRun, TherapistExclusion
+from allocation.models import Allocation, Proposal, ProposalRun, TherapistExclusion
 from assessment import services as assessment_services
 from common import roles
 from intake import api_tokens, rights
@@ -395,6 +395,27 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
     proposal = Proposal.objects.filter(run=run).first()
     assert proposal is not None, "the world needs a proposal to accept"
 
+    questionnaire = MeasureResponse.objects.create(
+        referral=referral,
+        measure="phq9",
+        context=MeasureResponse.Context.SELF_REFERRAL,
+        answers=[0] * 9,
+        total=0,
+        band="minimal",
+        completed_at=timezone.now(),
+    )
+    allocation = Allocation.objects.create(
+        service=service,
+        referral=referral,
+        therapist=profile,
+        status=Allocation.Status.ENDED,
+        source=Allocation.Source.RECORDED,
+        first_appointment_at=timezone.now() - dt.timedelta(weeks=11),
+        allocated_by=coordinator,
+        allocated_at=timezone.now() - dt.timedelta(weeks=13),
+        ended_at=timezone.now() - dt.timedelta(weeks=1),
+    )
+
     rights_request = rights.rights_request_open(
         referral=referral,
         kind="correction",
@@ -424,6 +445,10 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
 
     return {
         "referral": referral.public_id,
+        "client": referral.client.public_id,
+        "questionnaire": questionnaire.public_id,
+        "allocation": allocation.public_id,
+        "session_plan": plan.public_id,
         "risk_flag": risk_flag.public_id,
         "new_referral": new_referral.public_id,
         "draft_assessment": draft.public_id,
@@ -612,9 +637,10 @@ def test_each_account_gets_the_answer_the_table_gives_on_every_portal_page(
 
 # --- The API ---------------------------------------------------------------------------------
 # Every address under /api/, found from the resolver like the staff pages. The partner account
-# calls with its token; everyone else with a session (or nothing). The partner sends referrals
-# in and reads none out; a clinician reads one referral's record as FHIR, and each answer of
-# 200 is searched for the markers that account must not read (MUST_NOT_SHOW).
+# calls with its token; everyone else with a session (or nothing). The partner account sends
+# referrals in and reads none out (403 on every read); staff read through the API what they
+# read on the staff pages (docs/api.md), a clinician reads one referral's record as FHIR, and
+# each answer of 200 is searched for the markers their account must not see, as on the pages.
 @dataclass(frozen=True)
 class Endpoint:
     method: str
@@ -638,10 +664,71 @@ def endpoint(
     return Endpoint(method, expected, tuple(args.split()))
 
 
-API: dict[str, Endpoint] = {
-    # An empty referral is refused with a 400 naming what is missing; a staff session is no
-    # integration account (403); nobody gets a 401.
-    "api-referral-create": endpoint("POST", partner=400, anonymous=401, staff=403),
+def resource(who: str, arg: str, *, own=False, **overrides) -> tuple[Endpoint, Endpoint]:
+    """A REST resource's list and one record (`arg` in the world). who: the roles that read it
+    (200), others of the service 403, the partner account 403, nobody signed in 401; another
+    service's staff get an empty list and 404 for the record. own: a therapist reads only
+    their own clients' (or own profile), so another therapist gets 404 for the record."""
+    allowed = {LETTERS[letter] for letter in who}
+    entries = []
+    for args, other in (("", 200), (arg, 404)):
+        expected = {account: 401 for account in ("anonymous", "client", "unverified")}
+        expected |= {"partner": 403, "no_role": 403, "other_service": other}
+        expected |= {
+            account: 200 if account in allowed else 403
+            for account in ("assessor", "coordinator", "therapist", "service_admin")
+        }
+        expected["other_therapist"] = (
+            404 if args and own and "therapist" in allowed else expected["therapist"]
+        )
+        expected |= overrides
+        entries.append(Endpoint("GET", expected, tuple(args.split())))
+    return entries[0], entries[1]
+
+
+def _resources(**tables) -> dict[str, Endpoint | tuple[Endpoint, ...]]:
+    entries = {}
+    for name, (listing, record) in tables.items():
+        entries[f"api-{name}-list"] = listing
+        entries[f"api-{name}-detail"] = record
+    return entries
+
+
+REFERRALS_LIST, REFERRAL_RECORD = resource(ALL_STAFF, "referral")
+
+API: dict[str, Endpoint | tuple[Endpoint, ...]] = {
+    # /referrals/: a partner sends one (an empty one is refused with a 400 naming what is
+    # missing; a staff session is no integration account, 403; nobody gets a 401); staff list
+    # the referrals they open.
+    "api-referrals": (
+        endpoint("POST", partner=400, anonymous=401, staff=403),
+        REFERRALS_LIST,
+    ),
+    "api-referral-detail": REFERRAL_RECORD,
+    **_resources(
+        client=resource(ALL_STAFF, "client"),
+        # The assessor assessed the world's client; a service admin reads no assessment.
+        assessment=resource("ACT", "assessment", own=True),
+        **{"questionnaire-response": resource(ALL_STAFF, "questionnaire")},
+        **{"risk-flag": resource(ALL_STAFF, "risk_flag")},
+        goal=resource(CARE, "goal", own=True),
+        **{"session-plan": resource(CARE, "session_plan", own=True)},
+        session=resource(CARE, "session", own=True),
+        therapist=resource("CST", "profile", own=True),
+        slot=resource("CST", "slot", own=True),
+        proposal=resource("C", "proposal"),
+        allocation=resource("C", "allocation"),
+        notification=resource(ALL_STAFF, "notification"),
+    ),
+    # Clinicians acknowledge a risk flag; an empty body is refused with a 400 naming what to
+    # give (another service's staff: 404, as for any record of ours).
+    "api-risk-flag-acknowledge": Endpoint(
+        "POST",
+        {account: 401 for account in ("anonymous", "client", "unverified")}
+        | {account: 403 for account in ("coordinator", "service_admin", "no_role", "partner")}
+        | {"assessor": 400, "therapist": 400, "other_therapist": 400, "other_service": 404},
+        ("risk_flag",),
+    ),
     # The same for a referral sent as a FHIR Bundle: an empty body is no Bundle (400).
     "api-fhir-servicerequest-create": endpoint("POST", partner=400, anonymous=401, staff=403),
     # A referral's record as FHIR: for the client's clinicians (the assessor who assessed
@@ -691,23 +778,32 @@ def test_each_account_gets_the_answer_the_table_gives_on_every_api_endpoint(
     else:
         sign_in_as(client, account, user, world)
     wrong = []
-    for name, entry in sorted(API.items()):
-        url = reverse(name, args=[world[arg] for arg in entry.args])
-        if entry.method == "GET":
-            response = client.get(url, **headers)
-        else:
-            response = client.post(
-                url, {}, content_type="application/json", HTTP_IDEMPOTENCY_KEY="access", **headers
-            )
-        if response.status_code != entry.expected[account]:
-            wrong.append(
-                f"{name} ({entry.method}): answered {response.status_code}, "
-                f"table says {entry.expected[account]}"
-            )
-        elif response.status_code == 200:
-            wrong.extend(
-                f"{name}: shows {m}" for m in shown_markers(response, MUST_NOT_SHOW[account])
-            )
+    for name, entries in sorted(API.items()):
+        for entry in entries if isinstance(entries, tuple) else (entries,):
+            url = reverse(name, args=[world[arg] for arg in entry.args])
+            if entry.method == "GET":
+                response = client.get(url, **headers)
+            else:
+                response = client.post(
+                    url,
+                    {},
+                    content_type="application/json",
+                    HTTP_IDEMPOTENCY_KEY="access",
+                    **headers,
+                )
+            if response.status_code != entry.expected[account]:
+                wrong.append(
+                    f"{name} ({entry.method}): answered {response.status_code}, "
+                    f"table says {entry.expected[account]}"
+                )
+            elif response.status_code == 200:
+                wrong.extend(
+                    f"{name}: shows {m}" for m in shown_markers(response, MUST_NOT_SHOW[account])
+                )
+            elif response["Content-Type"] == "application/json":
+                body = response.json()
+                if set(body) != {"status", "code", "detail", "errors"}:
+                    wrong.append(f"{name}: an error not in the Error shape: {body}")
     assert not wrong, "\n".join(wrong)
 
 

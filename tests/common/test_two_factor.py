@@ -319,7 +319,7 @@ def test_a_verified_member_who_is_not_admin_staff_is_refused_the_admin_site(clie
 def test_the_session_api_needs_a_verified_session(client, service):
     """A session that has only the password is nobody to the API."""
     partner = factories.UserFactory(service=service, roles=[roles.PARTNER_REFERRER])
-    url = reverse("api-referral-create")
+    url = reverse("api-referrals")
     sign_in_unverified(client, partner)
     assert client.post(url, {}, content_type="application/json").status_code == 401
 

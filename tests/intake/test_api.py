@@ -66,7 +66,8 @@ def test_reusing_a_key_for_a_different_referral_is_a_conflict(api):
         URL, {**BODY, "given_name": "Alex"}, format="json", HTTP_IDEMPOTENCY_KEY="gp-123"
     )
     assert other.status_code == 409
-    assert "different referral" in other.json()["Idempotency-Key"][0]
+    assert other.json()["code"] == "conflict"
+    assert "different referral" in other.json()["errors"]["Idempotency-Key"][0]
 
 
 def test_without_a_key_each_post_is_a_new_referral(api):
@@ -94,7 +95,7 @@ def test_bad_fields_get_field_level_400s(api, changes, field, message):
     response = api.post(URL, {**BODY, **changes}, format="json")
 
     assert response.status_code == 400
-    errors = response.json()
+    errors = response.json()["errors"]
     assert field in errors, errors
     assert message.lower() in str(errors[field]).lower()
     assert not Referral.objects.exists()
@@ -229,7 +230,7 @@ def test_answers_nested_a_little_are_refused_by_item(api):
     response = api.post(URL, body, format="json")
 
     assert response.status_code == 400
-    assert "questionnaires" in response.json()
+    assert "questionnaires" in response.json()["errors"]
 
 
 # --- Consents: the partner's own wording and its version, kept whole --------------------
@@ -266,7 +267,7 @@ def test_a_consent_without_its_wording_version_is_refused(api):
     response = api.post(URL, {**BODY, "consents": [consent]}, format="json")
 
     assert response.status_code == 400
-    assert "wording_version" in json.dumps(response.json()["consents"])
+    assert "wording_version" in json.dumps(response.json()["errors"]["consents"])
     assert not Referral.objects.exists()
 
 

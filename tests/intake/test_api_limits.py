@@ -68,7 +68,7 @@ def test_two_thousand_questionnaires_are_refused(api):
     response = api.post(URL, {**BODY, "questionnaires": [one] * 2000}, format="json")
 
     assert response.status_code == 400
-    assert "questionnaires" in response.json()
+    assert "questionnaires" in response.json()["errors"]
     assert Referral.objects.count() == 0
 
 
@@ -77,7 +77,7 @@ def test_each_measure_is_sent_at_most_once(api):
     response = api.post(URL, {**BODY, "questionnaires": [one, one]}, format="json")
 
     assert response.status_code == 400
-    [message] = response.json()["questionnaires"]
+    [message] = response.json()["errors"]["questionnaires"]
     assert "phq9" in message and "once" in message
 
 
@@ -93,7 +93,7 @@ def test_other_lists_are_capped(api, field, value):
     response = api.post(URL, {**BODY, field: value}, format="json")
 
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assert Referral.objects.count() == 0
 
 
@@ -101,14 +101,14 @@ def test_answers_longer_than_any_questionnaire_are_refused(api):
     body = {**BODY, "questionnaires": [{"measure": "phq9", "answers": [0] * 100_000}]}
     response = api.post(URL, body, format="json")
     assert response.status_code == 400
-    assert "questionnaires" in response.json()
+    assert "questionnaires" in response.json()["errors"]
 
 
 def test_preferences_availability_is_capped(api):
     body = {**BODY, "preferences": {"availability": ["mon_morning"] * 2000}}
     response = api.post(URL, body, format="json")
     assert response.status_code == 400
-    assert "preferences" in response.json()
+    assert "preferences" in response.json()["errors"]
 
 
 def test_the_request_size_limit_is_set_below_djangos_default(settings):

@@ -1,0 +1,436 @@
+"""The REST API (api/): every resource's list and record, scoped by service and role, cursor
+pages, filters and ordering, one error shape, and a documented schema. Who may call which
+endpoint, for every kind of account, is tests/common/test_roles_by_view.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from allocation.models import Allocation, Proposal, ProposalRun
+from common import roles
+from intake.api_tokens import api_token_issue
+from intake.models import MeasureResponse, Referral, RiskFlag
+from notifications.outbox import notification_queue
+from tests import factories
+from tests.notifications.people import make_referral
+from therapy import goals as therapy_goals
+from therapy.models import TherapySession
+
+pytestmark = pytest.mark.django_db
+
+LISTS = [
+    "api-referrals",
+    "api-client-list",
+    "api-assessment-list",
+    "api-questionnaire-response-list",
+    "api-risk-flag-list",
+    "api-goal-list",
+    "api-session-plan-list",
+    "api-session-list",
+    "api-therapist-list",
+    "api-slot-list",
+    "api-proposal-list",
+    "api-allocation-list",
+    "api-notification-list",
+]
+ERROR_KEYS = {"status", "code", "detail", "errors"}
+
+
+def _ids(response) -> list[str]:
+    return [row["id"] for row in response.json()["results"]]
+
+
+# --- The schema ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def schema(tmp_path) -> dict:
+    """The schema as `manage.py spectacular --validate --fail-on-warn` writes it: a warning
+    or an invalid schema fails the command, so this fixture."""
+    path = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(path))
+    return yaml.safe_load(path.read_text())
+
+
+def test_the_schema_validates_with_no_warnings(schema):
+    assert "/api/v1/risk-flags/{id}/" in schema["paths"]
+    assert set(schema["components"]["schemas"]["Error"]["required"]) == ERROR_KEYS
+
+
+def test_every_read_declares_every_status_it_answers_each_an_error_in_the_one_shape(schema):
+    missing = []
+    for path, operations in schema["paths"].items():
+        if not path.startswith("/api/v1/") or "fhir" in path.lower():
+            continue
+        get = operations.get("get")
+        if get is None:
+            continue
+        statuses = {"200", "401", "403", "404", "429"} | (set() if "{id}" in path else {"400"})
+        if statuses - set(get["responses"]):
+            missing.append(f"{path}: {sorted(statuses - set(get['responses']))}")
+        for status, answer in get["responses"].items():
+            if status >= "400":
+                ref = answer["content"]["application/json"]["schema"]["$ref"]
+                assert ref == "#/components/schemas/Error", (path, status)
+    assert not missing, missing
+
+
+def test_the_docs_page_renders_the_schema(client, settings):
+    settings.API_DOCS_PUBLIC = True
+
+    docs = client.get(reverse("api-docs"))
+    schema = client.get(reverse("api-schema"))
+
+    assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+    assert schema.status_code == 200 and b"/api/v1/goals/" in schema.content
+
+
+# --- Scoping ---------------------------------------------------------------------------------
+
+
+def test_another_services_record_answers_exactly_as_a_made_up_id(
+    client, coordinator, other_service
+):
+    ours = factories.ReferralFactory(client__service=coordinator.service)
+    theirs = factories.ReferralFactory(client__service=other_service)
+    client.force_login(coordinator)
+
+    other = client.get(reverse("api-referral-detail", args=[theirs.public_id]))
+    made_up = client.get(reverse("api-referral-detail", args=[uuid.uuid4()]))
+    listing = client.get(reverse("api-referrals"))
+
+    assert other.status_code == made_up.status_code == 404
+    assert other.json() == made_up.json()
+    assert other.json()["code"] == "not_found" and theirs.reference not in other.content.decode()
+    assert _ids(listing) == [str(ours.public_id)]
+    client_of_theirs = client.get(reverse("api-client-detail", args=[theirs.client.public_id]))
+    assert client_of_theirs.status_code == 404
+
+
+def test_an_assessor_lists_only_the_referrals_they_open(client, service, assessor):
+    waiting = factories.ReferralFactory(client__service=service, status=Referral.Status.SUBMITTED)
+    factories.ReferralFactory(client__service=service, status=Referral.Status.IN_THERAPY)
+    client.force_login(assessor)
+
+    response = client.get(reverse("api-referrals"))
+
+    assert _ids(response) == [str(waiting.public_id)]
+
+
+def test_a_therapist_reads_only_their_own_clients_therapy_record(
+    client, service, therapist_user, coordinator
+):
+    own = factories.TherapyFactory(
+        referral__client__service=service, therapist=therapist_user, started_by=coordinator
+    )
+    someone_elses = factories.TherapyFactory(referral__client__service=service)
+    for therapy in (own, someone_elses):
+        therapy_goals.goal_add(
+            referral=therapy.referral,
+            user=therapy.therapist,
+            description="Sleep through the night",
+            score=2,
+            rated_on=timezone.localdate(),
+        )
+    client.force_login(therapist_user)
+
+    goals = client.get(reverse("api-goal-list")).json()["results"]
+
+    assert [goal["referral"] for goal in goals] == [str(own.referral.public_id)]
+    assert goals[0]["description"] == "Sleep through the night"
+    assert goals[0]["ratings"] == [{"score": 2, "rated_on": timezone.localdate().isoformat()}]
+    other_goal = someone_elses.referral.goals.get()
+    assert client.get(reverse("api-goal-detail", args=[other_goal.public_id])).status_code == 404
+
+
+def test_a_coordinator_reads_that_goals_are_agreed_not_their_words(
+    client, service, coordinator, therapist_user
+):
+    therapy = factories.TherapyFactory(
+        referral__client__service=service, therapist=therapist_user, started_by=coordinator
+    )
+    therapy_goals.goal_add(
+        referral=therapy.referral,
+        user=therapist_user,
+        description="Speak up at work",
+        score=4,
+        rated_on=timezone.localdate(),
+    )
+    client.force_login(coordinator)
+
+    [goal] = client.get(reverse("api-goal-list")).json()["results"]
+
+    assert goal["description"] is None and goal["ratings"][0]["score"] == 4
+    assert "Speak up" not in client.get(reverse("api-goal-list")).content.decode()
+
+
+def test_what_raised_a_risk_flag_is_for_clinicians_only(client, service, assessor, coordinator):
+    referral = factories.ReferralFactory(client__service=service)
+    factories.RiskFlagFactory(referral=referral, detail="Said they had a plan")
+
+    client.force_login(coordinator)
+    [for_coordinator] = client.get(reverse("api-risk-flag-list")).json()["results"]
+    client.force_login(assessor)
+    [for_assessor] = client.get(reverse("api-risk-flag-list")).json()["results"]
+
+    assert for_coordinator["is_open"] is True and for_coordinator["detail"] is None
+    assert for_assessor["detail"] == "Said they had a plan"
+
+
+def test_an_integration_token_reads_as_its_accounts_role_and_service(
+    client, service, other_service
+):
+    ours = factories.ReferralFactory(client__service=service)
+    factories.ReferralFactory(client__service=other_service)
+    reader = factories.UserFactory(
+        username="case-system", service=service, roles=[roles.COORDINATOR]
+    )
+    key = api_token_issue(user=reader, name="Case management system").key
+
+    response = client.get(reverse("api-referrals"), HTTP_AUTHORIZATION=f"Token {key}")
+
+    assert response.status_code == 200 and _ids(response) == [str(ours.public_id)]
+
+
+def test_a_revoked_token_is_a_401_in_the_error_shape(client, service):
+    reader = factories.UserFactory(service=service, roles=[roles.COORDINATOR])
+    issued = api_token_issue(user=reader, name="Case management system")
+    issued.token.revoked_at = timezone.now()
+    issued.token.save(update_fields=["revoked_at"])
+
+    response = client.get(reverse("api-referrals"), HTTP_AUTHORIZATION=f"Token {issued.key}")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert set(response.json()) == ERROR_KEYS and response.json()["code"] == "authentication_failed"
+
+
+def test_a_partner_token_reads_nothing(client, service):
+    factories.ReferralFactory(client__service=service)
+    partner = factories.UserFactory(service=service, roles=[roles.PARTNER_REFERRER])
+    key = api_token_issue(user=partner, name="Practice system").key
+
+    response = client.get(reverse("api-referrals"), HTTP_AUTHORIZATION=f"Token {key}")
+
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+
+
+# --- Errors, filters, ordering and pages -------------------------------------------------------
+
+
+def test_nobody_signed_in_gets_a_401_naming_the_scheme(client):
+    response = client.get(reverse("api-risk-flag-list"))
+
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_a_filter_value_that_is_not_valid_is_a_field_level_400(client, coordinator):
+    client.force_login(coordinator)
+
+    response = client.get(reverse("api-referrals"), {"status": "lost", "received_after": "soon"})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid" and body["status"] == 400
+    assert "lost" in body["errors"]["status"][0]
+    assert body["errors"]["received_after"]
+
+
+def test_filters_narrow_the_list(client, service, coordinator):
+    submitted = factories.ReferralFactory(client__service=service, status="submitted")
+    factories.ReferralFactory(client__service=service, status="in_therapy")
+    client.force_login(coordinator)
+
+    response = client.get(reverse("api-referrals"), {"status": "submitted"})
+
+    assert _ids(response) == [str(submitted.public_id)]
+
+
+def test_ordering_only_on_an_indexed_field(client, coordinator):
+    client.force_login(coordinator)
+
+    refused = client.get(reverse("api-referrals"), {"ordering": "reference"})
+    none_here = client.get(reverse("api-goal-list"), {"ordering": "created_at"})
+
+    assert refused.status_code == 400
+    assert "received_at" in refused.json()["errors"]["ordering"][0]
+    assert (
+        none_here.status_code == 400 and "no ordering" in none_here.json()["errors"]["ordering"][0]
+    )
+
+
+def test_a_cursor_this_list_never_gave_is_a_404_in_the_error_shape(client, coordinator):
+    client.force_login(coordinator)
+
+    response = client.get(reverse("api-referrals"), {"cursor": "made-up"})
+
+    assert response.status_code == 404 and "cursor" in response.json()["detail"]
+
+
+def test_cursor_pages_walk_every_referral_once_in_order(client, service, coordinator):
+    start = timezone.now() - dt.timedelta(days=30)
+    made = [
+        factories.ReferralFactory(client__service=service, received_at=start + dt.timedelta(days=i))
+        for i in range(7)
+    ]
+    client.force_login(coordinator)
+
+    seen, url = [], reverse("api-referrals") + "?page_size=3&ordering=received_at"
+    while url:
+        body = client.get(url).json()
+        seen.extend(row["id"] for row in body["results"])
+        url = body["next"]
+
+    assert seen == [str(r.public_id) for r in made]
+
+
+# --- Constant queries whatever the page size --------------------------------------------------
+
+ROWS = 7
+
+
+@pytest.fixture
+def everything(service):
+    """ROWS of every resource, all readable by one member holding every staff role, who is
+    also the clients' therapist (so the therapy record's words are theirs to read)."""
+    user = factories.UserFactory(username="all-roles", service=service, roles=list(roles.STAFF))
+    run = ProposalRun.objects.create(service=service, trigger=ProposalRun.Trigger.COORDINATOR)
+    for i in range(ROWS):
+        referral = make_referral(service, agreed=("email",), preferred="email")
+        Referral.objects.filter(pk=referral.pk).update(status=Referral.Status.IN_THERAPY)
+        therapy = factories.TherapyFactory(referral=referral, therapist=user, started_by=user)
+        factories.SessionPlanFactory(referral=referral, created_by=user)
+        therapy_goals.goal_add(
+            referral=referral,
+            user=user,
+            description=f"Goal {i}",
+            score=3,
+            rated_on=timezone.localdate(),
+        )
+        TherapySession.objects.create(
+            service=service,
+            referral=referral,
+            therapy=therapy,
+            occurred_on=timezone.localdate() - dt.timedelta(days=1),
+            attendance=TherapySession.Attendance.ATTENDED,
+            recorded_by=user,
+        )
+        factories.RiskFlagFactory(referral=referral, severity=i)
+        MeasureResponse.objects.create(
+            referral=referral,
+            measure="phq9",
+            context=MeasureResponse.Context.SELF_REFERRAL,
+            answers=[1] * 9,
+            total=9,
+            band="mild",
+            completed_at=timezone.now(),
+        )
+        factories.FinishedAssessmentFactory(referral=referral, assessor=user, finished_by=user)
+        profile = factories.TherapistFactory(service=service)
+        slot = factories.WeeklySlotFactory(therapist=profile, weekday=i % 7)
+        factories.WeeklySlotFactory(therapist=profile, weekday=(i + 1) % 7)
+        Proposal.objects.create(
+            service=service, run=run, referral=referral, therapist=profile, slots=[slot.pk]
+        )
+        Allocation.objects.create(
+            service=service,
+            referral=referral,
+            therapist=profile,
+            status=Allocation.Status.ENDED,
+            source=Allocation.Source.RECORDED,
+            first_appointment_at=timezone.now(),
+            allocated_by=user,
+            allocated_at=timezone.now(),
+            ended_at=timezone.now(),
+        )
+        notification_queue(kind="acknowledgement", referral=referral)
+    return user
+
+
+def _queries(client, url, size) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, {"page_size": size})
+    assert response.status_code == 200, response.content
+    return len(queries), len(response.json()["results"])
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_a_page_costs_the_same_queries_whatever_its_size(client, everything, name):
+    client.force_login(everything)
+    url = reverse(name)
+    _queries(client, url, 1)  # the session and its user, read once per request anyway
+
+    small, small_rows = _queries(client, url, 5)
+    large, large_rows = _queries(client, url, 50)
+
+    assert small_rows == 5 and large_rows >= ROWS, (small_rows, large_rows)
+    assert small == large, f"{name}: {small} queries for 5 rows, {large} for {large_rows}"
+    assert RiskFlag.objects.count() >= ROWS
+
+
+def test_a_page_size_out_of_range_is_a_400_saying_the_range(client, coordinator):
+    client.force_login(coordinator)
+
+    for size in ("0", "101", "ten"):
+        response = client.get(reverse("api-referrals"), {"page_size": size})
+        assert response.status_code == 400
+        assert "1 to 100" in response.json()["errors"]["page_size"][0]
+
+
+# --- Writes ----------------------------------------------------------------------------------
+
+
+def test_a_clinician_acknowledges_a_risk_flag_saying_what_was_done(client, service, assessor):
+    flag = factories.RiskFlagFactory(referral__client__service=service)
+    client.force_login(assessor)
+    url = reverse("api-risk-flag-acknowledge", args=[flag.public_id])
+
+    empty = client.post(url, {"action_taken": "  "}, content_type="application/json")
+    done = client.post(url, {"action_taken": "Called the client"}, content_type="application/json")
+    again = client.post(url, {"action_taken": "Called again"}, content_type="application/json")
+
+    assert empty.status_code == 400 and "what was done" in empty.json()["errors"]["action_taken"][0]
+    assert done.status_code == 200 and done.json()["is_open"] is False
+    assert done.json()["action_taken"] == "Called the client"
+    assert again.status_code == 409 and again.json()["code"] == "conflict"
+    flag.refresh_from_db()
+    assert flag.acknowledged_by == assessor and flag.action_taken == "Called the client"
+
+
+def test_a_coordinator_cannot_acknowledge_and_another_service_gets_a_404(
+    client, service, coordinator, other_staff
+):
+    flag = factories.RiskFlagFactory(referral__client__service=service)
+    url = reverse("api-risk-flag-acknowledge", args=[flag.public_id])
+    body = {"action_taken": "Closed"}
+
+    client.force_login(coordinator)
+    refused = client.post(url, body, content_type="application/json")
+    client.force_login(other_staff)
+    elsewhere = client.post(url, body, content_type="application/json")
+
+    assert refused.status_code == 403 and elsewhere.status_code == 404
+    flag.refresh_from_db()
+    assert flag.acknowledged_at is None
+
+
+def test_a_record_ignores_the_lists_query_parameters(client, service, coordinator):
+    referral = factories.ReferralFactory(client__service=service, status="submitted")
+    client.force_login(coordinator)
+
+    response = client.get(
+        reverse("api-referral-detail", args=[referral.public_id]),
+        {"status": "lost", "ordering": "reference"},
+    )
+
+    assert response.status_code == 200 and response.json()["id"] == str(referral.public_id)
