@@ -3,7 +3,11 @@ exist, a date that is not one) is a 400 naming the parameter, in the Error shape
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters as df
+from django import forms
+from django_filters.fields import IsoDateTimeField
 
 from allocation.models import Allocation, Proposal, Therapist, WeeklySlot
 from assessment.models import Assessment
@@ -12,14 +16,35 @@ from notifications.models import Notification
 from therapy.models import Goal, SessionPlan, TherapySession
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 moment, moved to UTC before it reaches the query: Python reads offsets up
+    to 23:59 but PostgreSQL only to 15:59, and a moment near the calendar's ends may not
+    exist once moved (a 400, not a 500)."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                "Enter a date and time between the years 1 and 9999 (UTC).", code="invalid"
+            ) from None
+
+
+class UtcIsoDateTimeFilter(df.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 def _referral():
     return df.UUIDFilter(field_name="referral__public_id", help_text="A referral's id.")
 
 
 class ReferralFilter(df.FilterSet):
     client = df.UUIDFilter(field_name="client__public_id", help_text="A client's id.")
-    received_after = df.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = df.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_after = UtcIsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = UtcIsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = Referral

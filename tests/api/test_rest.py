@@ -246,6 +246,29 @@ def test_a_filter_value_that_is_not_valid_is_a_field_level_400(client, coordinat
     assert body["errors"]["received_after"]
 
 
+@pytest.mark.parametrize(
+    ("value", "answer"),
+    [
+        # An offset Python reads but PostgreSQL does not (it stops at 15:59): the same moment.
+        ("3999-02-17T01:30:41+20:24", 200),
+        ("2026-01-01T00:00:00-18:00", 200),
+        # A moment before the calendar starts once moved to UTC: no such date.
+        ("0001-01-01T00:00:00+10:00", 400),
+    ],
+)
+def test_a_date_filter_with_any_offset_is_answered_never_a_500(
+    client, service, coordinator, value, answer
+):
+    factories.ReferralFactory(client__service=service)
+    client.force_login(coordinator)
+
+    response = client.get(reverse("api-referrals"), {"received_before": value})
+
+    assert response.status_code == answer
+    if answer == 400:
+        assert "received_before" in response.json()["errors"]
+
+
 def test_filters_narrow_the_list(client, service, coordinator):
     submitted = factories.ReferralFactory(client__service=service, status="submitted")
     factories.ReferralFactory(client__service=service, status="in_therapy")
