@@ -202,7 +202,8 @@ def bare_page(request):
 # The report's rows read by bare `.values()` queries of the same tables and the same range,
 # grouped as the page's tables are, with the same session and user lookups, answered as JSON:
 # no range form, no per-referral SQL, no charts, no template. The data-set return's baseline
-# streams one `.values_list()` row per referral of the same rows, as CSV.
+# streams one `.values_list()` row per referral received by the range's end, as CSV, as many
+# rows as the return gave (`rows=`).
 
 
 def _period(request):
@@ -298,8 +299,10 @@ def bare_dataset(request):
         .values_list(
             "reference", "client__nhs_number", "received_at", "source", "status", "risk_level"
         )
-        .iterator(chunk_size=2000)
     )
+    if "rows" in request.GET:  # as many rows as the data-set return gave for the range
+        rows = rows[: int(request.GET["rows"])]
+    rows = rows.iterator(chunk_size=2000)
     writer = csv.writer(_Echo())
     return StreamingHttpResponse(
         (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
