@@ -1,13 +1,16 @@
 """A seeded service of 50,000 referrals (two to three years of one service), for the staff
-list benchmark.
+list and reporting benchmarks.
 
 Referrals arrive evenly over three years and sit in the states a real service holds:
 most have ended, been signposted or withdrawn; the newest wait for assessment, a few
 thousand wait for a therapist, and about 1,500 are in therapy with 50 therapists. Every
 assessed referral has a finished assessment; every one that reached therapy has a plan,
-goals with ratings, sessions (with repeated questionnaires every fourth) and an
-allocation; every referral has its self-referral questionnaires and messages, some
-failed and waiting for follow-up. Rows go in with bulk_create, in batches.
+goals with ratings, sessions attended, missed or cancelled (with PHQ-9 and GAD-7 repeated
+every fourth, on the session's day) and an allocation; therapies end for each of the
+reasons, mostly planned. Every referral has its self-referral questionnaires, which its
+finished assessment uses (a few declined), and messages, some failed and waiting for
+follow-up; risk flags are acknowledged from half an hour to days after they are raised.
+Rows go in with bulk_create, in batches.
 
 Call `generate()` after django.setup(), against an empty migrated database.
 """
