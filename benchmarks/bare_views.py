@@ -196,3 +196,114 @@ def bare_page(request):
 
     template = engines["django"].from_string("{% load static %}" + BARE_PAGE)
     return HttpResponse(template.render({}, request))
+
+
+# --- The reporting benchmark's baselines ---------------------------------------------------
+# The report's rows read by bare `.values()` queries of the same tables and the same range,
+# grouped as the page's tables are, with the same session and user lookups, answered as JSON:
+# no range form, no per-referral SQL, no charts, no template. The data-set return's baseline
+# streams one `.values_list()` row per referral received by the range's end, as CSV, as many
+# rows as the return gave (`rows=`).
+
+
+def _period(request):
+    import datetime as dt
+
+    from reporting.selectors import Period
+
+    return Period(
+        first=dt.date.fromisoformat(request.GET["from"]),
+        last=dt.date.fromisoformat(request.GET["to"]),
+    )
+
+
+def bare_report(request):
+    from django.db.models import Count, Min
+    from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
+    from django.http import JsonResponse
+
+    from allocation.models import Therapist
+    from assessment.models import Assessment
+    from intake.models import RiskFlag
+    from therapy.models import Therapy, TherapySession
+
+    if not request.user.is_authenticated:
+        return HttpResponse(status=403)
+    service, period = request.user.service_id, _period(request)
+    moments = {"__gte": period.start, "__lt": period.end}
+
+    def within(field: str) -> dict:
+        return {field + suffix: moment for suffix, moment in moments.items()}
+
+    finished = Assessment.objects.filter(
+        service_id=service, status="finished", **within("finished_at")
+    )
+    ended = Therapy.objects.filter(
+        service_id=service, ended_on__gte=period.first, ended_on__lte=period.last
+    ).values("referral_id")
+    rows = {
+        "referrals": Referral.objects.filter(service_id=service, **within("received_at"))
+        .annotate(week=TruncWeek("received_at"))
+        .order_by()
+        .values("week", "source")
+        .annotate(n=Count("id")),
+        "assessed": finished.annotate(on=TruncDate("finished_at"))
+        .order_by()
+        .values("on")
+        .annotate(n=Count("id")),
+        "treated": TherapySession.objects.filter(service_id=service, attendance="attended")
+        .order_by()
+        .values("referral_id")
+        .annotate(first=Min("occurred_on"))
+        .filter(first__gte=period.first, first__lte=period.last),
+        "caseness": finished.order_by()
+        .values("measures__measure", "measures__response__caseness")
+        .annotate(n=Count("id")),
+        "outcomes": MeasureResponse.objects.filter(
+            referral_id__in=ended, measure__in=["phq9", "gad7"], total__isnull=False
+        )
+        .order_by()
+        .values("referral_id", "measure")
+        .annotate(n=Count("id"), first=Min("completed_at")),
+        "attendance": TherapySession.objects.filter(
+            service_id=service, occurred_on__gte=period.first, occurred_on__lte=period.last
+        )
+        .annotate(month=TruncMonth("occurred_on"))
+        .order_by()
+        .values("month", "attendance")
+        .annotate(n=Count("id")),
+        "caseload": Therapist.objects.filter(service_id=service)
+        .order_by("display_name", "id")
+        .values("id", "display_name", "capacity")[:200],
+        "risk": RiskFlag.objects.filter(service_id=service, **within("raised_at"))
+        .order_by()
+        .values("acknowledged_at__date")
+        .annotate(n=Count("id")),
+    }
+    return JsonResponse({name: list(query) for name, query in rows.items()}, safe=False)
+
+
+def bare_dataset(request):
+    import csv
+
+    from django.http import StreamingHttpResponse
+
+    from reporting.views import _Echo
+
+    if not request.user.is_authenticated:
+        return HttpResponse(status=403)
+    period = _period(request)
+    rows = (
+        Referral.objects.filter(service_id=request.user.service_id, received_at__lt=period.end)
+        .order_by("received_at", "id")
+        .values_list(
+            "reference", "client__nhs_number", "received_at", "source", "status", "risk_level"
+        )
+    )
+    if "rows" in request.GET:  # as many rows as the data-set return gave for the range
+        rows = rows[: int(request.GET["rows"])]
+    rows = rows.iterator(chunk_size=2000)
+    writer = csv.writer(_Echo())
+    return StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )

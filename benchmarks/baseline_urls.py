@@ -2,11 +2,19 @@
 
 from django.urls import include, path
 
-from benchmarks.bare_views import bare_list, bare_page, bare_referral
+from benchmarks.bare_views import (
+    bare_dataset,
+    bare_list,
+    bare_page,
+    bare_referral,
+    bare_report,
+)
 
 urlpatterns = [
     path("bench/bare-referral/", bare_referral),
     path("bench/bare-list/<str:name>/", bare_list),
     path("bench/bare-page/", bare_page),
+    path("bench/bare-report/", bare_report),
+    path("bench/bare-dataset.csv", bare_dataset),
     path("", include("config.urls")),
 ]

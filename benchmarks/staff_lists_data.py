@@ -1,13 +1,16 @@
 """A seeded service of 50,000 referrals (two to three years of one service), for the staff
-list benchmark.
+list and reporting benchmarks.
 
 Referrals arrive evenly over three years and sit in the states a real service holds:
 most have ended, been signposted or withdrawn; the newest wait for assessment, a few
 thousand wait for a therapist, and about 1,500 are in therapy with 50 therapists. Every
 assessed referral has a finished assessment; every one that reached therapy has a plan,
-goals with ratings, sessions (with repeated questionnaires every fourth) and an
-allocation; every referral has its self-referral questionnaires and messages, some
-failed and waiting for follow-up. Rows go in with bulk_create, in batches.
+goals with ratings, sessions attended, missed or cancelled (with PHQ-9 and GAD-7 repeated
+every fourth, on the session's day) and an allocation; therapies end for each of the
+reasons, mostly planned. Every referral has its self-referral questionnaires, which its
+finished assessment uses (a few declined), and messages, some failed and waiting for
+follow-up; risk flags are acknowledged from half an hour to days after they are raised.
+Rows go in with bulk_create, in batches.
 
 Call `generate()` after django.setup(), against an empty migrated database.
 """
@@ -37,13 +40,14 @@ GIVEN = ["Robin", "Alex", "Sam", "Jo", "Priya", "Tomasz", "Aisha", "Chen", "Niam
 FAMILY = ["Ashdown", "Okafor", "Nowak", "Patel", "Byrne", "Mensah", "Li", "Evans", "Khan", "Hale"]
 
 
-def generate(*, referrals: int = REFERRALS, seed: int = SEED) -> dict:
-    """Make the service and its rows; return the people and ids the benchmark needs."""
+def generate(*, referrals: int = REFERRALS, seed: int = SEED, years: int = 3) -> dict:
+    """Make the service and its rows, received evenly over `years` to now; return the
+    people and ids the benchmark needs."""
     from django.contrib.auth.models import Group
     from django.utils import timezone
 
     from allocation.models import Allocation, Therapist, WeeklySlot
-    from assessment.models import Assessment
+    from assessment.models import Assessment, AssessmentMeasure
     from common import roles
     from common.models import Service, User
     from intake.models import Client, MeasureResponse, Preferences, Referral, RiskFlag
@@ -101,7 +105,7 @@ def generate(*, referrals: int = REFERRALS, seed: int = SEED) -> dict:
     )
 
     # --- Clients and referrals, oldest first --------------------------------------------
-    span = dt.timedelta(days=3 * 365)
+    span = dt.timedelta(days=years * 365)
     counts = [(state, round(share * referrals)) for state, share in STATES]
     recent = sum(n for _, n in counts)
     old = referrals - recent
@@ -178,7 +182,9 @@ def generate(*, referrals: int = REFERRALS, seed: int = SEED) -> dict:
                     completed_at=r.received_at,
                 )
 
-    MeasureResponse.objects.bulk_create(responses(), batch_size=BATCH)
+    first_scores: dict[int, dict[str, MeasureResponse]] = {}
+    for response in MeasureResponse.objects.bulk_create(responses(), batch_size=BATCH):
+        first_scores.setdefault(response.referral_id, {})[response.measure] = response
     flagged = [r for r in referral_rows if r.risk_level == "high"]
     open_window = now - dt.timedelta(weeks=8)
     RiskFlag.objects.bulk_create(
@@ -193,7 +199,9 @@ def generate(*, referrals: int = REFERRALS, seed: int = SEED) -> dict:
                     {}
                     if r.received_at > open_window
                     else {
-                        "acknowledged_at": r.received_at + dt.timedelta(hours=4),
+                        # Most within the hour or the day, a few late (for reporting).
+                        "acknowledged_at": r.received_at
+                        + dt.timedelta(hours=rng.choice([0.5, 0.5, 2, 2, 3, 8, 20, 30, 100])),
                         "acknowledged_by": assessor,
                         "action_taken": "Called the client; safety plan agreed",
                     }
@@ -221,6 +229,26 @@ def generate(*, referrals: int = REFERRALS, seed: int = SEED) -> dict:
                 recommendation_sessions_per_week=1 + (r.pk % 7 == 0),
             )
             for r in assessed
+        ),
+        batch_size=BATCH,
+    )
+    # The questionnaires each finished assessment used: the self-referral's, a few declined.
+    finished = Assessment.objects.filter(service=service, status="finished").values_list(
+        "id", "referral_id"
+    )
+    AssessmentMeasure.objects.bulk_create(
+        (
+            AssessmentMeasure(
+                assessment_id=assessment_id,
+                measure=measure,
+                **(
+                    {"source": "declined"}
+                    if referral_id % 23 == 0
+                    else {"source": "online", "response": first_scores[referral_id][measure]}
+                ),
+            )
+            for assessment_id, referral_id in finished.iterator(chunk_size=BATCH)
+            for measure in ("phq9", "gad7")
         ),
         batch_size=BATCH,
     )
@@ -271,7 +299,11 @@ def generate(*, referrals: int = REFERRALS, seed: int = SEED) -> dict:
                 started_on=start_of(r),
                 started_by=coordinator,
                 ended_on=start_of(r) + dt.timedelta(weeks=20) if r.status == "ended" else None,
-                end_reason="completed" if r.status == "ended" else "",
+                end_reason=(["completed"] * 16 + ["non_attendance"] * 3 + ["handed_over"])[
+                    r.pk % 20
+                ]
+                if r.status == "ended"
+                else "",
             )
             for r in treated
         ),
@@ -344,27 +376,35 @@ def generate(*, referrals: int = REFERRALS, seed: int = SEED) -> dict:
                 )
             )
     sessions = TherapySession.objects.bulk_create(session_rows, batch_size=BATCH)
-    # A questionnaire at every fourth attended session: intake keeps the answers, therapy
-    # the link to the session (SessionResponse).
+    # PHQ-9 and GAD-7 at every fourth attended session, on the session's day: intake keeps
+    # the answers, therapy the link to the session (SessionResponse). Scores drift down from
+    # the self-referral's for most and up for a few, so the outcomes have every kind.
     reviewed = [s for i, s in enumerate(sessions) if i % 4 == 3 and s.attendance == "attended"]
+
+    def review(s, measure, items):
+        start = first_scores[s.referral_id][measure].total
+        total = max(0, min(3 * items, start + rng.choice([-8, -6, -4, -2, 0, 1, 5])))
+        answers = [total // items + (k < total % items) for k in range(items)]
+        return MeasureResponse(
+            referral_id=s.referral_id,
+            measure=measure,
+            context="review",
+            answers=answers,
+            total=total,
+            band="mild",
+            caseness=total >= (10 if measure == "phq9" else 8),
+            completed_at=timezone.make_aware(dt.datetime.combine(s.occurred_on, dt.time(12))),
+        )
+
+    pairs = [(s, measure, items) for s in reviewed for measure, items in (("phq9", 9), ("gad7", 7))]
     responses = MeasureResponse.objects.bulk_create(
-        (
-            MeasureResponse(
-                referral_id=s.referral_id,
-                measure="phq9",
-                context="review",
-                answers=[1] * 9,
-                total=9,
-                band="mild",
-                caseness=False,
-                completed_at=now,
-            )
-            for s in reviewed
-        ),
-        batch_size=BATCH,
+        (review(s, measure, items) for s, measure, items in pairs), batch_size=BATCH
     )
     SessionResponse.objects.bulk_create(
-        (SessionResponse(session=s, response=r) for s, r in zip(reviewed, responses, strict=True)),
+        (
+            SessionResponse(session=s, response=r)
+            for (s, _, _), r in zip(pairs, responses, strict=True)
+        ),
         batch_size=BATCH,
     )
     ProgressFlag.objects.bulk_create(

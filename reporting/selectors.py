@@ -124,10 +124,47 @@ def _days_between(later, earlier) -> ExpressionWrapper:
     return ExpressionWrapper(later - earlier, output_field=DurationField())
 
 
+def _scored(code: str) -> FilteredRelation:
+    """The assessment's row for one questionnaire (a join, not a subquery per assessment);
+    its response's caseness is empty when it was not scored."""
+    return FilteredRelation("measures", condition=Q(measures__measure=code))
+
+
+class Reads:
+    """The reads two sections share, made once for the page: the range's finished
+    assessments serve both the waits to assessment and caseness at assessment."""
+
+    def __init__(self) -> None:
+        self._assessed: list[tuple] | None = None
+
+    def assessed(self, *, service_id: int, period: Period) -> list[tuple]:
+        """[(wait band, PHQ-9 caseness, GAD-7 caseness, assessments)] for the assessments
+        finished in the range: the wait from referral to assessment, and each
+        questionnaire's caseness as the assessment used it (None where not scored)."""
+        if self._assessed is None:
+            self._assessed = list(
+                Assessment.objects.filter(
+                    service_id=service_id,
+                    status=Assessment.Status.FINISHED,
+                    finished_at__gte=period.start,
+                    finished_at__lt=period.end,
+                )
+                .annotate(
+                    wait=_days_between(TruncDate("finished_at"), TruncDate("referral__received_at"))
+                )
+                .annotate(band=_band_case("wait", charts.WAIT_BANDS))
+                .annotate(phq9=_scored(measures.PHQ9), gad7=_scored(measures.GAD7))
+                .order_by()
+                .values_list("band", "phq9__response__caseness", "gad7__response__caseness")
+                .annotate(n=Count("id"))
+            )
+        return self._assessed
+
+
 # --- Referrals per week, by source ------------------------------------------------------------
 
 
-def referrals_section(*, service_id: int, period: Period) -> Section:
+def referrals_section(*, service_id: int, period: Period, reads: Reads | None = None) -> Section:
     counted = (
         Referral.objects.filter(
             service_id=service_id, received_at__gte=period.start, received_at__lt=period.end
@@ -190,20 +227,11 @@ def referrals_section(*, service_id: int, period: Period) -> Section:
 # --- Waiting times ------------------------------------------------------------------------------
 
 
-def waits_section(*, service_id: int, period: Period) -> Section:
-    assessed = (
-        Assessment.objects.filter(
-            service_id=service_id,
-            status=Assessment.Status.FINISHED,
-            finished_at__gte=period.start,
-            finished_at__lt=period.end,
-        )
-        .annotate(wait=_days_between(TruncDate("finished_at"), TruncDate("referral__received_at")))
-        .annotate(band=_band_case("wait", charts.WAIT_BANDS))
-        .order_by()
-        .values_list("band")
-        .annotate(n=Count("id"))
-    )
+def waits_section(*, service_id: int, period: Period, reads: Reads | None = None) -> Section:
+    assessed = [
+        (band, n)
+        for band, _, _, n in (reads or Reads()).assessed(service_id=service_id, period=period)
+    ]
     treated = sql.first_treatment_waits(service_id=service_id, first=period.first, last=period.last)
     to_assessment = charts.band_counts(assessed, charts.WAIT_BANDS)
     to_treatment = charts.band_counts(treated, charts.WAIT_BANDS)
@@ -280,25 +308,11 @@ def waits_section(*, service_id: int, period: Period) -> Section:
 # --- Caseness at assessment ---------------------------------------------------------------------
 
 
-def _scored(code: str) -> FilteredRelation:
-    """The assessment's row for one questionnaire (a join, not a subquery per assessment);
-    its response's caseness is empty when it was not scored."""
-    return FilteredRelation("measures", condition=Q(measures__measure=code))
-
-
-def caseness_section(*, service_id: int, period: Period) -> Section:
-    counted = (
-        Assessment.objects.filter(
-            service_id=service_id,
-            status=Assessment.Status.FINISHED,
-            finished_at__gte=period.start,
-            finished_at__lt=period.end,
-        )
-        .annotate(phq9=_scored(measures.PHQ9), gad7=_scored(measures.GAD7))
-        .order_by()
-        .values_list("phq9__response__caseness", "gad7__response__caseness")
-        .annotate(n=Count("id"))
-    )
+def caseness_section(*, service_id: int, period: Period, reads: Reads | None = None) -> Section:
+    counted = [
+        (phq9, gad7, n)
+        for _, phq9, gad7, n in (reads or Reads()).assessed(service_id=service_id, period=period)
+    ]
     result = charts.caseness_counts(counted)
     everyone = result.known + result.unknown
     categories = [
@@ -355,7 +369,7 @@ def caseness_section(*, service_id: int, period: Period) -> Section:
 # --- Outcomes of finished treatments ----------------------------------------------------------
 
 
-def outcomes_section(*, service_id: int, period: Period) -> Section:
+def outcomes_section(*, service_id: int, period: Period, reads: Reads | None = None) -> Section:
     counted = sql.finished_treatment_totals(
         service_id=service_id, first=period.first, last=period.last
     )
@@ -440,7 +454,7 @@ def outcomes_section(*, service_id: int, period: Period) -> Section:
 # --- Non-attendance -----------------------------------------------------------------------------
 
 
-def attendance_section(*, service_id: int, period: Period) -> Section:
+def attendance_section(*, service_id: int, period: Period, reads: Reads | None = None) -> Section:
     counted = (
         TherapySession.objects.filter(
             service_id=service_id, occurred_on__gte=period.first, occurred_on__lte=period.last
@@ -521,7 +535,7 @@ def attendance_section(*, service_id: int, period: Period) -> Section:
 # --- Caseload against capacity ----------------------------------------------------------------
 
 
-def caseload_section(*, service_id: int, period: Period) -> Section:
+def caseload_section(*, service_id: int, period: Period, reads: Reads | None = None) -> Section:
     team = list(
         Therapist.objects.filter(service_id=service_id)
         .order_by("display_name", "id")
@@ -567,7 +581,7 @@ def caseload_section(*, service_id: int, period: Period) -> Section:
 # --- Risk flags ---------------------------------------------------------------------------------
 
 
-def risk_section(*, service_id: int, period: Period) -> Section:
+def risk_section(*, service_id: int, period: Period, reads: Reads | None = None) -> Section:
     counted = (
         RiskFlag.objects.filter(
             service_id=service_id, raised_at__gte=period.start, raised_at__lt=period.end
@@ -644,9 +658,13 @@ def service_report(*, user, period: Period) -> Report:
     """Every section for the user's own service (nothing for a user with no service)."""
     if not user.service_id:
         return Report(period=period, sections=[])
+    reads = Reads()
     return Report(
         period=period,
-        sections=[build(service_id=user.service_id, period=period) for build in SECTIONS.values()],
+        sections=[
+            build(service_id=user.service_id, period=period, reads=reads)
+            for build in SECTIONS.values()
+        ],
     )
 
 

@@ -51,13 +51,20 @@ def _run(sql: str, params: dict) -> list[tuple]:
 
 def first_treatment_waits(*, service_id: int, first, last) -> list[tuple[int, int]]:
     """[(wait band, referrals)] for referrals whose first attended session is in the range,
-    the wait counted in whole days from the day the referral was received."""
+    the wait counted in whole days from the day the referral was received. Only referrals
+    with an attended session in the range can have their first there, so only theirs are
+    read (the sessions in the range through their index by service and date)."""
     wait = f"f.on_date - {_local_date('r.received_at')}"
     sql = f"""
         WITH f AS (
             SELECT referral_id, min(occurred_on) AS on_date
             FROM {SESSION}
             WHERE service_id = %(service)s AND attendance = 'attended'
+                AND referral_id IN (
+                    SELECT referral_id FROM {SESSION}
+                    WHERE service_id = %(service)s AND attendance = 'attended'
+                        AND occurred_on BETWEEN %(first)s AND %(last)s
+                )
             GROUP BY referral_id
             HAVING min(occurred_on) BETWEEN %(first)s AND %(last)s
         )
@@ -90,14 +97,20 @@ _SCORES = f"""
 def finished_treatment_totals(*, service_id: int, first, last) -> list[tuple]:
     """[(paired, first PHQ-9, first GAD-7, last PHQ-9, last GAD-7, referrals)] for the
     referrals ended in the range (their last therapy's end) after two or more attended
-    sessions; paired: at least two scored totals of each questionnaire."""
+    sessions; paired: at least two scored totals of each questionnaire. A referral's last
+    end is in the range when a therapy of it ended there and none ended after: said so
+    rather than as max(ended_on) of every therapy, which PostgreSQL cannot estimate and
+    answered with a nested loop per referral."""
     sql = f"""
         WITH ended AS (
-            SELECT t.referral_id
+            SELECT DISTINCT t.referral_id
             FROM {THERAPY} t JOIN {REFERRAL} r ON r.id = t.referral_id
             WHERE r.service_id = %(service)s AND r.status = 'ended'
-            GROUP BY t.referral_id
-            HAVING max(t.ended_on) BETWEEN %(first)s AND %(last)s
+                AND t.ended_on BETWEEN %(first)s AND %(last)s
+                AND NOT EXISTS (
+                    SELECT FROM {THERAPY} later
+                    WHERE later.referral_id = t.referral_id AND later.ended_on > %(last)s
+                )
         ), finished AS (
             SELECT s.referral_id
             FROM {SESSION} s JOIN ended USING (referral_id)

@@ -192,6 +192,15 @@ class TherapySession(BaseModel):
                 fields=["referral", "occurred_on"], name="one_session_record_per_day"
             )
         ]
+        indexes = [
+            # The service report's reads of a range of sessions (docs/reporting.md): covering,
+            # so the count by month and attendance reads the index alone.
+            models.Index(
+                fields=["service", "occurred_on"],
+                include=["attendance", "referral"],
+                name="session_service_date_idx",
+            )
+        ]
 
 
 class SessionResponse(models.Model):
