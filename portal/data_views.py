@@ -31,6 +31,7 @@ def my_data(request: HttpRequest) -> HttpResponse:
             "withheld": data.WITHHELD,
             "subject_access": data.SUBJECT_ACCESS,
             "sent": request.GET.get("sent") == "correction",
+            "nav": "my_data",
         },
     )
 
@@ -68,7 +69,7 @@ def my_data_pdf(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @portal_session_required
 def correction(request: HttpRequest) -> HttpResponse:
-    context = {"limit": services.MAX_OPEN_CORRECTIONS}
+    context = {"limit": services.MAX_OPEN_CORRECTIONS, "nav": "my_data"}
     if request.method != "POST":
         return _render(
             request, "portal/correction.html", {**context, "form": forms.CorrectionForm()}
