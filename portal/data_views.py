@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from common.pages import refusal_on_form
 from intake import rights
-from portal import data, forms, services
+from portal import data, forms, limits, services
 from portal.views import _render, portal_session_required
 
 
@@ -48,6 +48,9 @@ def _download(content: bytes, *, content_type: str, filename: str) -> HttpRespon
 @portal_session_required
 def my_data_json(request: HttpRequest) -> HttpResponse:
     referral = request.portal_session.referral
+    wait = limits.copy_wait(request, referral=referral)
+    if wait is not None:
+        return limits.rate_limited_page(request, door=limits.COPY, wait_seconds=wait)
     copy = data.portal_data_copy(referral=referral)
     return _download(
         json.dumps(copy, indent=2, ensure_ascii=False).encode("utf-8"),
@@ -60,6 +63,9 @@ def my_data_json(request: HttpRequest) -> HttpResponse:
 @portal_session_required
 def my_data_pdf(request: HttpRequest) -> HttpResponse:
     referral = request.portal_session.referral
+    wait = limits.copy_wait(request, referral=referral)
+    if wait is not None:
+        return limits.rate_limited_page(request, door=limits.COPY, wait_seconds=wait)
     pdf = data.portal_data_copy_pdf(copy=data.portal_data_copy(referral=referral))
     return _download(
         pdf, content_type="application/pdf", filename=f"my-data-{referral.reference}.pdf"
