@@ -41,7 +41,7 @@ from tests.notifications.people import make_referral
 from tests.support.two_factor import sign_in_unverified
 from therapy import goals as therapy_goals
 from therapy import services as therapy_services
-from therapy.models import ProgressFlag, TherapySession
+from therapy.models import ProgressFlag, QuestionnaireRequest, TherapySession
 
 pytestmark = pytest.mark.django_db
 
@@ -205,6 +205,10 @@ PAGES: dict[str, Page] = {
     # Whoever may see the progress page may ask the client to complete a questionnaire
     # online; nothing chosen is refused on the progress page.
     "progress-questionnaire-ask": page("POST", "referral", CARE, 400, own=True),
+    # ... and cancel a request not done yet (the world's therapist asked for the PHQ-9).
+    "progress-questionnaire-cancel": page(
+        "POST", "referral questionnaire_request", CARE, 302, own=True
+    ),
     "non-attendance": page("GET", "referral", CARE, own=True),
     # messages: every member of staff; printing letters is office work
     "staff-referral-messages": page("GET", "referral", ALL_STAFF),
@@ -414,6 +418,13 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         total=0,
         completed_at=timezone.now(),
     )
+    questionnaire_request = QuestionnaireRequest.objects.create(
+        service=service,
+        referral=referral,
+        measure="phq9",
+        asked_by=therapist_user,
+        asked_at=timezone.now(),
+    )
     portal_key = "portal-key-of-the-worlds-client"
     PortalSession.objects.create(
         referral=referral,
@@ -452,6 +463,7 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         "topic": "contact_email",
         "measure": "phq9",
         "portal_response": portal_response.public_id,
+        "questionnaire_request": questionnaire_request.public_id,
     }
 
 
