@@ -80,6 +80,9 @@ try:
     RATE_PORTAL_PER_ADDRESS = env.rate("RATE_PORTAL_PER_ADDRESS", "10/h")
     RATE_PORTAL_PER_REFERENCE = env.rate("RATE_PORTAL_PER_REFERENCE", "3/h")
     RATE_PORTAL_SIGN_IN_PER_ADDRESS = env.rate("RATE_PORTAL_SIGN_IN_PER_ADDRESS", "20/h")
+    # Downloads of the data copy (JSON and PDF together; a PDF costs about a second of CPU),
+    # per referral, however many times the client signs in.
+    RATE_PORTAL_COPY_PER_REFERRAL = env.rate("RATE_PORTAL_COPY_PER_REFERRAL", "10/h")
     # A sign-in link works once, for this long after it is sent; a portal session ends after
     # this long without a request, and this long after signing in however busy.
     PORTAL_LINK_MINUTES = env.integer("PORTAL_LINK_MINUTES", 30, minimum=1)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from common.pages import refusal_on_form
 from intake import rights
-from portal import data, forms, services
+from portal import data, forms, limits, services
 from portal.views import _render, portal_session_required
 
 
@@ -31,6 +31,7 @@ def my_data(request: HttpRequest) -> HttpResponse:
             "withheld": data.WITHHELD,
             "subject_access": data.SUBJECT_ACCESS,
             "sent": request.GET.get("sent") == "correction",
+            "nav": "my_data",
         },
     )
 
@@ -47,6 +48,9 @@ def _download(content: bytes, *, content_type: str, filename: str) -> HttpRespon
 @portal_session_required
 def my_data_json(request: HttpRequest) -> HttpResponse:
     referral = request.portal_session.referral
+    wait = limits.copy_wait(request, referral=referral)
+    if wait is not None:
+        return limits.rate_limited_page(request, door=limits.COPY, wait_seconds=wait)
     copy = data.portal_data_copy(referral=referral)
     return _download(
         json.dumps(copy, indent=2, ensure_ascii=False).encode("utf-8"),
@@ -59,6 +63,9 @@ def my_data_json(request: HttpRequest) -> HttpResponse:
 @portal_session_required
 def my_data_pdf(request: HttpRequest) -> HttpResponse:
     referral = request.portal_session.referral
+    wait = limits.copy_wait(request, referral=referral)
+    if wait is not None:
+        return limits.rate_limited_page(request, door=limits.COPY, wait_seconds=wait)
     pdf = data.portal_data_copy_pdf(copy=data.portal_data_copy(referral=referral))
     return _download(
         pdf, content_type="application/pdf", filename=f"my-data-{referral.reference}.pdf"
@@ -68,7 +75,7 @@ def my_data_pdf(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @portal_session_required
 def correction(request: HttpRequest) -> HttpResponse:
-    context = {"limit": services.MAX_OPEN_CORRECTIONS}
+    context = {"limit": services.MAX_OPEN_CORRECTIONS, "nav": "my_data"}
     if request.method != "POST":
         return _render(
             request, "portal/correction.html", {**context, "form": forms.CorrectionForm()}

@@ -1,6 +1,7 @@
 """Rate limits on the portal's public doors, counted like the self-referral's
 (intake/limits.py): django-ratelimit's fixed windows in the shared cache, per client address
-(`common.client_address`) and, for asking for a link, per referral reference typed. The
+(`common.client_address`), for asking for a link per referral reference typed, and for
+downloading the data copy per referral. The
 counters hold hashes only. Over a limit: a 429 page like the self-referral's, saying
 when to try again and where to get help now.
 
@@ -23,6 +24,7 @@ from common.client_address import client_address
 
 ASK = "portal-ask"
 SIGN_IN = "portal-sign-in"
+COPY = "portal-copy"
 
 
 def _count(request: HttpRequest, *, group: str, value: str, rate: str) -> int | None:
@@ -65,6 +67,18 @@ def sign_in_wait(request: HttpRequest) -> int | None:
     )
 
 
+def copy_wait(request: HttpRequest, *, referral) -> int | None:
+    """Count one download of the data copy (JSON or PDF, together); the seconds to wait when
+    the limit is reached. Counted per referral, not per session, so signing in again does
+    not start afresh: a PDF copy costs about a second of CPU."""
+    return _count(
+        request,
+        group=f"{COPY}-referral",
+        value=str(referral.public_id),
+        rate=settings.RATE_PORTAL_COPY_PER_REFERRAL,
+    )
+
+
 def rate_limited_page(request: HttpRequest, *, door: str, wait_seconds: int) -> HttpResponse:
     minutes = max(math.ceil(wait_seconds / 60), 1)
     response = render(
@@ -75,6 +89,8 @@ def rate_limited_page(request: HttpRequest, *, door: str, wait_seconds: int) -> 
             "minutes": minutes,
             "try_after": timezone.localtime() + timedelta(seconds=wait_seconds),
             "back_url": "",
+            # Signed in (the copy's door): the portal's navigation leads back.
+            "portal_session": getattr(request, "portal_session", None),
         },
         status=429,
     )

@@ -230,7 +230,9 @@ def choice_change(request: HttpRequest, topic: str) -> HttpResponse:
     question = services.QUESTIONS[topic]
     if request.method == "GET":
         form = forms.ConsentForm(question=question)
-        return _render(request, "portal/choice_change.html", {"form": form, "topic": topic})
+        return _render(
+            request, "portal/choice_change.html", {"form": form, "topic": topic, "nav": "choices"}
+        )
     form = forms.ConsentForm(request.POST, question=question)
     if form.is_valid():
         session = request.portal_session
@@ -244,7 +246,12 @@ def choice_change(request: HttpRequest, topic: str) -> HttpResponse:
             if session.ended_at is not None:
                 return _signed_out(session.end_reason)
             return redirect(f"{reverse('portal-choices')}?changed={topic}")
-    return _render(request, "portal/choice_change.html", {"form": form, "topic": topic}, status=400)
+    return _render(
+        request,
+        "portal/choice_change.html",
+        {"form": form, "topic": topic, "nav": "choices"},
+        status=400,
+    )
 
 
 CONTACT_FIELDS = (

@@ -771,6 +771,25 @@ def questionnaire_request(*, referral: Referral, user, measure: str) -> Question
     )
 
 
+@transaction.atomic
+def questionnaire_request_cancel(
+    *, referral: Referral, user, public_id
+) -> QuestionnaireRequest | None:
+    """Take back a request the client has not completed yet: it leaves the client's list in
+    the portal at once (a form already open there is refused when sent: not due). Whoever
+    may ask may cancel (the view has decided that). The row is deleted: it held only the
+    asking, and the staff request that cancelled it is on the audit trail. None if there is
+    no open request of that id on this referral (done, cancelled already, or another's)."""
+    _same_service(user, referral)
+    Referral.objects.select_for_update().filter(pk=referral.pk).first()  # one writer at a time
+    asked = QuestionnaireRequest.objects.filter(
+        referral=referral, public_id=public_id, completed_at__isnull=True
+    ).first()
+    if asked is not None:
+        asked.delete()
+    return asked
+
+
 @dataclass(frozen=True)
 class CompletedOnline:
     response: MeasureResponse

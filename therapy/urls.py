@@ -50,6 +50,11 @@ urlpatterns = [
         name="progress-questionnaire-ask",
     ),
     path(
+        "staff/referrals/<uuid:public_id>/progress/questionnaires/<uuid:request_id>/cancel/",
+        views.questionnaire_cancel,
+        name="progress-questionnaire-cancel",
+    ),
+    path(
         "staff/referrals/<uuid:public_id>/progress/flags/<uuid:flag_id>/",
         views.progress_flag_review,
         name="progress-flag-review",

@@ -489,6 +489,24 @@ def questionnaire_ask(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return _progress_render(request, referral, ask_form=form)
 
 
+@role_required(*CARE_TEAM)
+@require_POST
+def questionnaire_cancel(request: HttpRequest, public_id: UUID, request_id: UUID) -> HttpResponse:
+    """Cancel a request the client has not completed: whoever may ask may cancel."""
+    referral = _care_referral(request, public_id)
+    cancelled = services.questionnaire_request_cancel(
+        referral=referral, user=request.user, public_id=request_id
+    )
+    if cancelled is None:
+        raise Http404("No such request, or it is done already")
+    messages.success(
+        request,
+        f"The request for the {cancelled.measure_name} is cancelled: it is no longer on the "
+        "client's list in the client portal.",
+    )
+    return redirect(reverse("progress", args=[public_id]) + "#ask-heading")
+
+
 @role_required(roles.THERAPIST)
 @GET_POST
 def progress_flag_review(request: HttpRequest, public_id: UUID, flag_id: UUID) -> HttpResponse:

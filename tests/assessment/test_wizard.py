@@ -431,3 +431,14 @@ def test_a_questionnaire_page_that_no_longer_applies_never_loops(signed_in, refe
     assert signed_in.get(first.url).status_code == 200
     resumed = signed_in.post(reverse("assessment-start", args=[referral.public_id]))
     assert signed_in.get(resumed.url, follow=True).status_code == 200
+
+
+def test_the_letters_step_says_the_outcome_letter_goes_and_the_portal_shows_it(signed_in, referral):
+    """The client's outcome letter exists (assessment_outcome): the step no longer says to
+    wait for it, and points to the client portal, where the client reads their letters."""
+    assessment = start(signed_in, referral)
+    page = signed_in.get(step_url(assessment, "letters"))
+    assert page.status_code == 200
+    assert "once the service's outcome letter is set up" not in page.text
+    assert "letter about the outcome is sent" in page.text
+    assert reverse("portal-start") in page.text

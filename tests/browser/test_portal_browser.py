@@ -67,7 +67,16 @@ def test_a_client_walks_the_portal(page, service, keyboard):
     assert "Acknowledgement of referral" in page.content()
     walk.look("letters")
 
+    # Every part is in the navigation, the current one marked.
+    walk.follow("Questionnaires")
+    assert page.url.endswith("/portal/questionnaires/")
+    current = page.locator('.th-client-nav a[aria-current="page"]')
+    assert current.count() == 1 and current.inner_text() == "Questionnaires"
+    walk.look("questionnaires-none-due")
+
     # Your data: the page, the JSON copy downloaded, a correction asked for (first empty).
+    walk.follow("Your data")
+    assert current.inner_text() == "Your data"
     walk.follow("Your referral")
     walk.follow("See and download a copy of your data")
     walk.look("my-data")

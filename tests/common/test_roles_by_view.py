@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from html import unescape
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
 from allocation import services as allocation_services
@@ -34,14 +34,14 @@ from intake.models import MeasureResponse, Referral, RiskFlag
 from notifications import printing, sending
 from notifications.outbox import notification_queue
 from portal import services as portal_services
-from portal.models import PortalSession
+from portal.models import PortalSession, SignInLink
 from tests import factories
 from tests.allocation.conftest import make_therapist, make_waiting
 from tests.notifications.people import make_referral
 from tests.support.two_factor import sign_in_unverified
 from therapy import goals as therapy_goals
 from therapy import services as therapy_services
-from therapy.models import ProgressFlag, TherapySession
+from therapy.models import ProgressFlag, QuestionnaireRequest, TherapySession
 
 pytestmark = pytest.mark.django_db
 
@@ -205,6 +205,10 @@ PAGES: dict[str, Page] = {
     # Whoever may see the progress page may ask the client to complete a questionnaire
     # online; nothing chosen is refused on the progress page.
     "progress-questionnaire-ask": page("POST", "referral", CARE, 400, own=True),
+    # ... and cancel a request not done yet (the world's therapist asked for the PHQ-9).
+    "progress-questionnaire-cancel": page(
+        "POST", "referral questionnaire_request", CARE, 302, own=True
+    ),
     "non-attendance": page("GET", "referral", CARE, own=True),
     # messages: every member of staff; printing letters is office work
     "staff-referral-messages": page("GET", "referral", ALL_STAFF),
@@ -435,6 +439,13 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         total=0,
         completed_at=timezone.now(),
     )
+    questionnaire_request = QuestionnaireRequest.objects.create(
+        service=service,
+        referral=referral,
+        measure="phq9",
+        asked_by=therapist_user,
+        asked_at=timezone.now(),
+    )
     portal_key = "portal-key-of-the-worlds-client"
     PortalSession.objects.create(
         referral=referral,
@@ -443,7 +454,24 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         last_seen_at=timezone.now(),
     )
 
+    now = timezone.now()
+    for token, used_at, expires_at in (
+        ("a-used-sign-in-link", now, now + dt.timedelta(minutes=20)),
+        ("an-expired-sign-in-link", None, now - dt.timedelta(minutes=1)),
+    ):
+        SignInLink.objects.create(
+            referral=referral,
+            channel="email",
+            token_hash=portal_services._hash(token),
+            issued_at=now - dt.timedelta(minutes=31),
+            expires_at=expires_at,
+            used_at=used_at,
+        )
+
     return {
+        "reference": referral.reference,
+        "used_token": "a-used-sign-in-link",
+        "expired_token": "an-expired-sign-in-link",
         "referral": referral.public_id,
         "client": referral.client.public_id,
         "questionnaire": questionnaire.public_id,
@@ -477,6 +505,7 @@ def world(service, assessor, coordinator, therapist_user, service_admin, other_s
         "topic": "contact_email",
         "measure": "phq9",
         "portal_response": portal_response.public_id,
+        "questionnaire_request": questionnaire_request.public_id,
     }
 
 
@@ -560,7 +589,8 @@ def shown_markers(response, names) -> list[str]:
 # --- The client portal ----------------------------------------------------------------------
 # Every address under /portal/, found from the resolver. Only the client's own portal session
 # opens a page; a staff sign-in (of any role, any service) is not one, so everyone else is
-# sent to the portal's start page. Tampering with ids is in tests/portal/test_pages.py.
+# sent to the portal's start page. Bad links and tampered addresses: below; another
+# client's ids: tests/portal/test_pages.py.
 PORTAL_START = "portal start"
 PORTAL_PUBLIC = {"portal-start", "portal-link-sent", "portal-sign-in"}
 
@@ -632,6 +662,72 @@ def test_each_account_gets_the_answer_the_table_gives_on_every_portal_page(
             wrong.extend(
                 f"{name}: shows {m}" for m in shown_markers(response, MUST_NOT_SHOW[account])
             )
+    assert not wrong, "\n".join(wrong)
+
+
+# --- The portal's doors, and addresses tampered with ------------------------------------------
+# Bad or expired links, a wrong date of birth and tampered addresses get a clear page, never a
+# 500, whoever asks: the link pages for everyone, the made-up ids for the client signed in
+# (everyone else is sent to the start page before any id is looked at).
+def _portal_doors(world) -> list[tuple[str, str, dict | None, int, str]]:
+    """(method, path, form, status, words the page must say)."""
+    wrong_dob = {
+        "reference": world["reference"],
+        "date_of_birth_day": "1",
+        "date_of_birth_month": "1",
+        "date_of_birth_year": "1950",
+        "channel": "email",
+    }
+    sign_in = "/portal/sign-in/{}/"
+    return [
+        ("GET", reverse("portal-start"), None, 200, "reference"),
+        ("GET", reverse("portal-link-sent"), None, 200, "Check your messages"),
+        # A wrong date of birth: the same answer as a match.
+        ("POST", reverse("portal-start"), wrong_dob, 302, ""),
+        ("GET", sign_in.format("made-up-token"), None, 404, "cannot be used"),
+        ("POST", sign_in.format("made-up-token"), None, 404, "cannot be used"),
+        ("GET", sign_in.format("..%2F..%2Fstaff"), None, 404, "cannot be used"),
+        ("POST", sign_in.format(world["used_token"]), None, 410, "already been used"),
+        ("GET", sign_in.format(world["expired_token"]), None, 410, "has expired"),
+        ("POST", sign_in.format(world["expired_token"]), None, 410, "has expired"),
+    ]
+
+
+TAMPERED = [
+    "/portal/letters/00000000-0000-0000-0000-000000000000/pdf/",
+    "/portal/letters/not-a-uuid/pdf/",
+    "/portal/choices/no-such-choice/",
+    "/portal/questionnaires/no-such-questionnaire/",
+    "/portal/questionnaires/saved/00000000-0000-0000-0000-000000000000/",
+    "/portal/no-such-page/",
+]
+
+
+def resolve_or_none(path):
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_bad_links_and_tampered_portal_addresses_get_a_clear_page_never_a_500(
+    client, world, accounts, account
+):
+    sign_in_as(client, account, accounts[account], world)
+    wrong = []
+    for method, path, form, status, words in _portal_doors(world):
+        response = client.get(path) if method == "GET" else client.post(path, form or {})
+        if response.status_code != status or words not in response.text:
+            wrong.append(f"{method} {path}: answered {response.status_code}, expected {status}")
+    for path in TAMPERED:
+        response = client.get(path)
+        unknown = resolve_or_none(path) is None  # no such address: a 404 for everyone
+        expected = 404 if account == "client" or unknown else 302
+        if response.status_code != expected:
+            wrong.append(f"GET {path}: answered {response.status_code}, expected {expected}")
+        elif expected == 404 and "<h1" not in response.text:
+            wrong.append(f"GET {path}: a 404 with no page")
     assert not wrong, "\n".join(wrong)
 
 

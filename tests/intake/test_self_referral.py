@@ -329,3 +329,11 @@ def test_staff_see_what_was_shared_and_acknowledge_a_risk_flag(client, assessor,
     flag.refresh_from_db()
     assert flag.acknowledged_by == assessor and flag.acknowledged_at is not None
     assert "Open risk flag" not in client.get(page_url).text
+
+
+def test_the_confirmation_page_links_to_the_client_portal(client):
+    walk(client, MINIMAL)
+    confirmation = client.get(submit(client).url).text
+    assert f'<a href="{reverse("portal-start")}">' in confirmation
+    assert "reference and date of birth" in confirmation
+    assert "set up" not in confirmation

@@ -436,3 +436,31 @@ def test_open_corrections_from_the_portal_are_bounded(client, referral, coordina
         request=RightsRequest.objects.first(), user=coordinator, status="done", outcome="Fixed"
     )
     assert ask_correction(client, wrong="Now there is room").status_code == 302
+
+
+def test_copy_downloads_are_limited_per_referral(client, settings, referral, service):
+    """A PDF copy costs about a second of CPU: the downloads, both forms counted together,
+    are limited per referral, so signing in again does not start the count afresh."""
+    settings.RATE_PORTAL_COPY_PER_REFERRAL = "3/h"
+    sign_in(client, referral)
+    for name in ("portal-my-data-json", "portal-my-data-pdf", "portal-my-data-json"):
+        assert client.get(reverse(name)).status_code == 200
+
+    refused = client.get(reverse("portal-my-data-pdf"))
+
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert refused["Content-Type"].startswith("text/html")
+    assert "Content-Disposition" not in refused
+    assert "Too many downloads" in refused.text and "116 123" in refused.text
+    assert reverse("portal-my-data") in refused.text  # the way back, in the navigation
+    assert AuditEvent.objects.filter(view="portal-my-data-pdf", status=429).count() == 1
+    # The page about the data is not limited; a new session for the same referral is.
+    assert client.get(reverse("portal-my-data")).status_code == 200
+    again = Client()
+    sign_in(again, referral)
+    assert again.get(reverse("portal-my-data-json")).status_code == 429
+    # Another client's downloads are counted apart.
+    other = make_referral(service, email="other@example.org", given_name="Robin")
+    elsewhere = Client()
+    sign_in(elsewhere, other)
+    assert elsewhere.get(reverse("portal-my-data-pdf")).status_code == 200

@@ -5,6 +5,7 @@ client's session to reach another's records."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -384,3 +385,54 @@ def test_a_number_already_held_is_kept_when_something_else_changes(client, refer
     referral.client.refresh_from_db()
     assert referral.client.mobile_phone == "+447700900123"
     assert referral.client.safe_contact_times == "Weekday evenings"
+
+
+# --- Navigation --------------------------------------------------------------------------------
+
+NAV = {
+    "portal-home": "Your referral",
+    "portal-letters": "Letters and messages",
+    "portal-questionnaires": "Questionnaires",
+    "portal-my-data": "Your data",
+    "portal-choices": "Contact and consent",
+}
+
+
+def _nav_links(text: str) -> list[tuple[str, bool, str]]:
+    [nav] = re.findall(r'<nav class="th-client-nav"[^>]*>(.*?)</nav>', text, re.S)
+    return [
+        (href, bool(current), label.strip())
+        for href, current, label in re.findall(
+            r'<a href="([^"]+)"( aria-current="page")?>([^<]+)</a>', nav
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("page", "current"),
+    [
+        ("portal-home", "portal-home"),
+        ("portal-letters", "portal-letters"),
+        ("portal-questionnaires", "portal-questionnaires"),
+        ("portal-progress", "portal-questionnaires"),
+        ("portal-my-data", "portal-my-data"),
+        ("portal-correction", "portal-my-data"),
+        ("portal-choices", "portal-choices"),
+        ("portal-contact", "portal-choices"),
+        ("portal-withdraw", None),
+    ],
+)
+def test_every_part_is_reachable_from_every_page_with_the_current_one_marked(
+    signed_in, page, current
+):
+    response = signed_in.get(reverse(page))
+    assert response.status_code == 200
+
+    links = _nav_links(response.text)
+
+    assert [(href, label) for href, _, label in links] == [
+        (reverse(name), label) for name, label in NAV.items()
+    ]
+    assert [href for href, is_current, _ in links if is_current] == (
+        [reverse(current)] if current else []
+    )

@@ -131,6 +131,59 @@ def test_completing_it_online_closes_the_request(in_therapy, therapist):
     assert QuestionnaireRequest.objects.filter(measure="gad7").count() == 2
 
 
+def cancel_url(referral, asked) -> str:
+    return reverse("progress-questionnaire-cancel", args=[referral.public_id, asked.public_id])
+
+
+def test_the_therapist_cancels_a_request_from_the_progress_page(client, in_therapy, therapist):
+    asked = services.questionnaire_request(referral=in_therapy, user=therapist, measure="core10")
+    client.force_login(therapist)
+    page = client.get(reverse("progress", args=[in_therapy.public_id])).text
+    assert f'action="{cancel_url(in_therapy, asked)}"' in page
+    assert 'Cancel<span class="nhsuk-u-visually-hidden"> the request for the CORE-10' in page
+
+    response = client.post(cancel_url(in_therapy, asked))
+
+    assert response.status_code == 302
+    assert not QuestionnaireRequest.objects.filter(referral=in_therapy).exists()
+    assert "core10" not in {due.code for due in selectors.questionnaires_due(referral=in_therapy)}
+    page = client.get(response.url).text
+    assert "The request for the CORE-10 is cancelled" in page
+    assert "CORE-10: asked by" not in page
+    # Cancelled twice (another tab): nothing left to cancel.
+    assert client.post(cancel_url(in_therapy, asked)).status_code == 404
+    # It can be asked for again.
+    assert client.post(ask_url(in_therapy), {"measure": "core10"}).status_code == 302
+
+
+def test_a_coordinator_may_cancel_too(client, in_therapy, therapist, coordinator):
+    asked = services.questionnaire_request(referral=in_therapy, user=therapist, measure="phq9")
+    client.force_login(coordinator)
+    assert client.post(cancel_url(in_therapy, asked)).status_code == 302
+    assert not QuestionnaireRequest.objects.exists()
+
+
+def test_a_completed_request_cannot_be_cancelled(client, in_therapy, therapist):
+    asked = services.questionnaire_request(referral=in_therapy, user=therapist, measure="gad7")
+    services.questionnaire_complete_online(referral=in_therapy, measure="gad7", answers=[1] * 7)
+    client.force_login(therapist)
+    assert client.post(cancel_url(in_therapy, asked)).status_code == 404
+    asked.refresh_from_db()
+    assert not asked.is_open
+
+
+def test_a_request_is_cancelled_only_through_its_own_referral(
+    client, in_therapy, therapist, service
+):
+    asked = services.questionnaire_request(referral=in_therapy, user=therapist, measure="phq9")
+    other = factories.ReferralFactory(service=service)
+    client.force_login(therapist)
+    wrong = reverse("progress-questionnaire-cancel", args=[other.public_id, asked.public_id])
+    assert client.post(wrong).status_code == 404
+    assert client.get(cancel_url(in_therapy, asked)).status_code == 405
+    assert QuestionnaireRequest.objects.get().is_open
+
+
 # --- Due under the session plan -------------------------------------------------------------
 
 
