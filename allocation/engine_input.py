@@ -176,8 +176,9 @@ def team_input(*, service: Service, today: dt.date) -> TeamInput:
             "supervised": therapist.supervised or therapist.grade == Therapist.Grade.TRAINEE,
             "specialisms": list(therapist.specialisms or []),
             "slots": slots,
+            # Leave and planned breaks alike: the engine checks them across each course.
             "leave": [
-                {"start": p.starts_on.isoformat(), "end": p.ends_on.isoformat()}
+                {"start": p.starts_on.isoformat(), "end": p.ends_on.isoformat(), "notes": p.kind}
                 for p in therapist.leave.all()
                 if p.ends_on >= today
             ],
@@ -237,6 +238,8 @@ def referral_values(referrals):
         "allocation_needs__gender_excluded",
         "allocation_needs__competence",
         "allocation_needs__specialism",
+        "allocation_needs__earliest_start",
+        "allocation_needs__therapy_weeks",
     )
 
 
@@ -289,6 +292,10 @@ def _referral_row(values: dict, service, site_names, planned_start, today, zone,
         row["specialism"] = values["allocation_needs__specialism"]
     if values.get("allocation_needs__gender_excluded"):
         row["gender_exclusion"] = list(values["allocation_needs__gender_excluded"])
+    if values.get("allocation_needs__earliest_start"):
+        row["earliest_start"] = values["allocation_needs__earliest_start"].isoformat()
+    if values.get("allocation_needs__therapy_weeks"):
+        row["therapy_weeks"] = values["allocation_needs__therapy_weeks"]
     if values["preferences__pk"] is None:
         return row
     language = language_code(values["preferences__language"])

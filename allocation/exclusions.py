@@ -1,13 +1,18 @@
 """The coordinator's requirements for one referral: therapists the client must never be
 allocated to (a conflict of interest, a previous complaint, a relative), therapist genders
-excluded ("not a man"), and the competence the therapist needs (qualified, not under
-supervision, a specialism). Each change makes the service's proposals stale; the engine
-reads them through ``engine_input``, and allocating against an exclusion is refused."""
+excluded ("not a man"), the competence the therapist needs (qualified, not under
+supervision, a specialism), and when the client can start and for how long. Each change
+makes the service's proposals stale; the engine reads them through ``engine_input``, and
+allocating against an exclusion is refused."""
 
 from __future__ import annotations
 
-from django.db import transaction
+import datetime as dt
 
+from django.db import transaction
+from django.utils import timezone
+
+from allocation.engine.problem import MAX_COURSE_WEEKS
 from allocation.models import SPECIALISMS, AllocationNeeds, Therapist, TherapistExclusion
 from allocation.services import AllocationError, _same_service, proposals_mark_stale
 from intake.models import Referral
@@ -129,5 +134,36 @@ def competence_set(
         needs.save(update_fields=["competence", "specialism", "updated_by", "updated_at"])
         proposals_mark_stale(
             service_id=referral.service_id, reason="a client's competence requirement changed"
+        )
+    return needs
+
+
+@transaction.atomic
+def course_set(
+    *, referral: Referral, earliest_start: dt.date | None, therapy_weeks: int | None, user
+) -> AllocationNeeds:
+    """Set the earliest date the client can start (or none) and the planned length of the
+    course in weeks (None: open-ended). Proposals check therapists' leave and planned
+    breaks across the whole course."""
+    _same_service(user, referral.service_id)
+    if earliest_start is not None and earliest_start < timezone.localdate():
+        raise AllocationError(
+            "The earliest start must be today or in the future", field="earliest_start"
+        )
+    if therapy_weeks is not None and not 1 <= therapy_weeks <= MAX_COURSE_WEEKS:
+        raise AllocationError(
+            f"The course must be between 1 and {MAX_COURSE_WEEKS} weeks", field="weeks"
+        )
+    needs, _ = AllocationNeeds.objects.select_for_update().get_or_create(
+        referral=referral,
+        defaults={"service_id": referral.service_id, "updated_by": user},
+    )
+    if (needs.earliest_start, needs.therapy_weeks) != (earliest_start, therapy_weeks):
+        needs.earliest_start, needs.therapy_weeks = earliest_start, therapy_weeks
+        needs.updated_by = user
+        needs.save(update_fields=["earliest_start", "therapy_weeks", "updated_by", "updated_at"])
+        proposals_mark_stale(
+            service_id=referral.service_id,
+            reason="a client's start or length of therapy changed",
         )
     return needs

@@ -9,9 +9,11 @@ import re
 from django import forms
 
 from allocation import choosing, waiting
+from allocation.engine.problem import MAX_COURSE_WEEKS, OPEN_ENDED_WEEKS
 from allocation.models import (
     SPECIALISMS,
     AllocationNeeds,
+    LeavePeriod,
     Therapist,
     TherapistExclusion,
     WeeklySlot,
@@ -453,6 +455,16 @@ class SlotForm(forms.Form):
 
 
 class LeaveForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Leave or a planned break?",
+        choices=LeavePeriod.Kind.choices,
+        widget=forms.RadioSelect,
+        required=False,  # leave unless said otherwise
+        initial=LeavePeriod.Kind.LEAVE,
+        help_text="A planned break is time away the service plans, such as a closure or a "
+        "block of training. Both keep clients whose course would cross them away",
+        error_messages={"invalid_choice": "Select leave or a planned break"},
+    )
     starts_on = date_field("First day of leave", "First day of leave")
     ends_on = date_field("Last day of leave", "Last day of leave")
     note = forms.CharField(
@@ -544,3 +556,47 @@ class CompetenceForm(forms.Form):
         choices=[("", "None needed"), *SPECIALISMS],
         error_messages={"invalid_choice": "Select a specialism from the list"},
     )
+
+
+class CourseForm(forms.Form):
+    """When this client can start, and how long the course is planned to be."""
+
+    earliest_start = date_field(
+        "Earliest start (optional)",
+        "Earliest start",
+        required=False,
+        hint="Leave empty if the client can start as soon as a place is free. "
+        "For example, 14 3 2027",
+    )
+    length = forms.ChoiceField(
+        label="Planned length of therapy",
+        choices=[("open", "Open-ended"), ("weeks", "A fixed number of weeks")],
+        widget=forms.RadioSelect,
+        initial="open",
+        help_text="Therapists away during the course (leave or a planned break) are not "
+        f"proposed. An open-ended course is checked over its first {OPEN_ENDED_WEEKS} weeks",
+        error_messages={"required": "Select open-ended or a fixed number of weeks"},
+    )
+    weeks = forms.IntegerField(
+        label="Number of weeks",
+        required=False,
+        min_value=1,
+        max_value=MAX_COURSE_WEEKS,
+        error_messages={
+            "invalid": "Enter the number of weeks as a whole number, like 16",
+            "min_value": "The course must be at least 1 week",
+            "max_value": f"The course must be {MAX_COURSE_WEEKS} weeks or fewer",
+        },
+    )
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("length") == "weeks"
+            and data.get("weeks") is None
+            and "weeks" not in (self.errors)
+        ):
+            self.add_error("weeks", "Enter the number of weeks of the course")
+        if data.get("length") == "open":
+            data["weeks"] = None
+        return data

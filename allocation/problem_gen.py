@@ -111,6 +111,9 @@ def generate_problem(
         return chosen
 
     staff = random.Random(seed + 2_000_003)
+    # Time (planned breaks, earliest starts, course lengths) from a third stream, so every
+    # other field is what it was before.
+    timing = random.Random(seed + 3_000_017)
     therapist_rows = []
     therapist_ids = [f"t-{i + 1}" for i in range(therapists)]
     for tid in therapist_ids:
@@ -172,6 +175,11 @@ def generate_problem(
             row["supervised"] = True
         if staff.random() < 0.3:
             row["specialisms"] = staff.sample(SPECIALISMS, staff.randint(1, 2))
+        if timing.random() < 0.05:  # a planned break of a week, some weeks ahead
+            start = today_date + dt.timedelta(days=timing.randint(28, 84))
+            row.setdefault("leave", []).append(
+                {"start": start.isoformat(), "end": (start + dt.timedelta(days=6)).isoformat()}
+            )
         therapist_rows.append(row)
 
     # The coordinators' constraints come from a second stream, so every other field of a
@@ -257,6 +265,11 @@ def generate_problem(
         not_male = preference == "none" or preference["gender"] != "male"
         if extra.random() < 0.05 and strength != "required" and not_male:  # "not a man"
             row["gender_exclusion"] = ["male"]
+        if timing.random() < 0.1:  # cannot start until after an operation, exams, a move
+            later = today_date + dt.timedelta(days=timing.randint(14, 60))
+            row["earliest_start"] = later.isoformat()
+        if timing.random() < 0.4:  # a fixed course: 16 sessions of DIT, a year of therapy
+            row["therapy_weeks"] = timing.choice((16, 16, 24, 52))
         referral_rows.append(row)
 
     return {

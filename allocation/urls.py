@@ -57,6 +57,11 @@ urlpatterns = [
         views.referral_competence,
         name="allocation-referral-competence",
     ),
+    path(
+        "staff/allocation/referrals/<uuid:public_id>/course/",
+        views.referral_course,
+        name="allocation-referral-course",
+    ),
     path("staff/therapists/", views.caseloads, name="allocation-caseloads"),
     path("staff/therapists/add/", views.therapist_add, name="allocation-therapist-add"),
     path("staff/therapists/<uuid:public_id>/", views.therapist_detail, name="allocation-therapist"),

@@ -26,7 +26,14 @@ from allocation import (
     therapists,
     waiting,
 )
-from allocation.models import Proposal, ProposalRun, Therapist, TherapistExclusion
+from allocation.engine.problem import OPEN_ENDED_WEEKS
+from allocation.models import (
+    LeavePeriod,
+    Proposal,
+    ProposalRun,
+    Therapist,
+    TherapistExclusion,
+)
 from audit import services as audit
 from common import roles
 from common.access import OFFICE, THERAPIST_PROFILES, role_required
@@ -161,6 +168,15 @@ def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
             or forms.CompetenceForm(
                 initial={"competence": needs.competence, "specialism": needs.specialism}
             ),
+            "course_form": forms_given.get("course_form")
+            or forms.CourseForm(
+                initial={
+                    "earliest_start": needs.earliest_start,
+                    "length": "open" if needs.therapy_weeks is None else "weeks",
+                    "weeks": needs.therapy_weeks,
+                }
+            ),
+            "open_ended_weeks": OPEN_ENDED_WEEKS,
         },
         status=status,
     )
@@ -461,6 +477,31 @@ def referral_competence(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return _referral_page(request, referral, competence_form=form)
 
 
+@coordinator_only
+@require_POST
+def referral_course(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = forms.CourseForm(request.POST)
+    if form.is_valid():
+        try:
+            exclusions.course_set(
+                referral=referral,
+                earliest_start=form.cleaned_data["earliest_start"],
+                therapy_weeks=form.cleaned_data["weeks"],
+                user=request.user,
+            )
+        except services.AllocationError as error:
+            refusal_on_form(form, error)
+        else:
+            messages.success(
+                request,
+                f"The start and length of therapy for {referral.reference} are saved. Run "
+                "the allocation again for new proposals.",
+            )
+            return redirect("allocation-referral", referral.public_id)
+    return _referral_page(request, referral, course_form=form)
+
+
 # --- Caseloads and therapist profiles --------------------------------------------------------
 
 can_view_therapists = role_required(*THERAPIST_PROFILES)
@@ -576,7 +617,7 @@ def therapist_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(
         request,
         "allocation/profile_form.html",
-        {"form": form, "therapist": therapist},
+        {"form": form, "therapist": therapist, "open_ended_weeks": OPEN_ENDED_WEEKS},
         status=400 if form.errors else 200,
     )
 
@@ -647,11 +688,13 @@ def leave_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
                     starts_on=data["starts_on"],
                     ends_on=data["ends_on"],
                     note=data["note"],
+                    kind=data["kind"] or LeavePeriod.Kind.LEAVE,
                 )
             except services.AllocationError as error:
                 refusal_on_form(form, error)
             else:
-                messages.success(request, "Leave recorded. Proposals will take it into account.")
+                what = "Planned break" if data["kind"] == LeavePeriod.Kind.BREAK else "Leave"
+                messages.success(request, f"{what} recorded. Proposals will take it into account.")
                 return redirect("allocation-therapist", therapist.public_id)
     else:
         form = forms.LeaveForm()

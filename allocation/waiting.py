@@ -83,6 +83,7 @@ NEEDS_FILTERS = [
     ("gender", "Therapist gender is a requirement"),
     ("exclusions", "Therapists excluded (named, or a gender)"),
     ("competence", "Needs a qualified therapist or a specialism"),
+    ("course", "Starts later, or a fixed length of therapy"),
     ("in_person", "In person only"),
     ("remote", "Remote only"),
 ]
@@ -214,6 +215,8 @@ def _waiting_filtered(*, user, filters: WaitingFilters, run):
             genders_excluded=F("allocation_needs__gender_excluded"),
             competence_needed=F("allocation_needs__competence"),
             specialism_needed=F("allocation_needs__specialism"),
+            course_earliest=F("allocation_needs__earliest_start"),
+            course_weeks=F("allocation_needs__therapy_weeks"),
         )
     )
     waiting = Q(status=Referral.Status.AWAITING_ALLOCATION)
@@ -325,6 +328,10 @@ def _needs_q(need: str) -> Q:
         return Q(allocation_needs__competence__in=["qualified", "independent"]) | (
             Q(allocation_needs__isnull=False) & ~Q(allocation_needs__specialism="")
         )
+    if need == "course":
+        return Q(allocation_needs__earliest_start__isnull=False) | Q(
+            allocation_needs__therapy_weeks__isnull=False
+        )
     if need == "exclusions":
         return Q(Exists(TherapistExclusion.objects.filter(referral=OuterRef("pk")))) | (
             Q(allocation_needs__isnull=False) & ~Q(allocation_needs__gender_excluded=[])
@@ -390,9 +397,16 @@ def _exclusion_needs(referral: Referral) -> list[str]:
     out = []
     competence = getattr(referral, "competence_needed", None)
     specialism = getattr(referral, "specialism_needed", None)
+    earliest = getattr(referral, "course_earliest", None)
+    weeks = getattr(referral, "course_weeks", None)
     if not hasattr(referral, "competence_needed"):
         row = AllocationNeeds.objects.filter(referral=referral).first()
         competence, specialism = (row.competence, row.specialism) if row else (None, None)
+        earliest, weeks = (row.earliest_start, row.therapy_weeks) if row else (None, None)
+    if earliest:
+        out.append(f"Cannot start before {earliest:%-d %B %Y}")
+    if weeks:
+        out.append(f"A course of {weeks} week{'' if weeks == 1 else 's'}")
     if competence == "qualified":
         out.append("Needs a qualified therapist")
     elif competence == "independent":

@@ -772,7 +772,33 @@ def _seed_allocation(service: Service, rng: random.Random) -> None:
             ends_on=today + timedelta(days=start + days),
             note="Annual leave",
         )
-    _seed_exclusions(service, list(waiting.order_by("received_at")[:3]), therapists)
+    if len(therapists) > 3:  # a planned break some weeks ahead: a block of training
+        LeavePeriod.objects.create(
+            therapist=therapists[3],
+            kind=LeavePeriod.Kind.BREAK,
+            starts_on=today + timedelta(days=35),
+            ends_on=today + timedelta(days=39),
+            note="Training block",
+        )
+    oldest = list(waiting.order_by("received_at")[:5])
+    _seed_exclusions(service, oldest[:3], therapists)
+    _seed_courses(service, oldest[3:], today)
+
+
+def _seed_courses(service: Service, referrals: list[Referral], today) -> None:
+    """Time on two of the longest waiting: a client who cannot start for three weeks, with
+    a 16-week course; and a 24-week course."""
+    coordinator = User.objects.get(username="coordinator")
+    for referral, later, weeks in zip(referrals, (21, None), (16, 24), strict=False):
+        AllocationNeeds.objects.update_or_create(
+            referral=referral,
+            defaults={
+                "service": service,
+                "earliest_start": today + timedelta(days=later) if later else None,
+                "therapy_weeks": weeks,
+                "updated_by": coordinator,
+            },
+        )
 
 
 def _seed_exclusions(service: Service, oldest: list[Referral], therapists: list[Therapist]):

@@ -161,10 +161,27 @@ def _assignment_reasons(
         reasons.append(f"preferred time ({wanted}) {'met' if met else 'not met'}")
     reasons.append(f"has a free place ({therapist.capacity} before this allocation)")
     if referral.planned_start is not None:
-        reasons.append(f"not on leave on the planned start ({referral.planned_start})")
+        reasons.append(_course_phrase(referral))
     if referral.assessor == therapist.id:
         reasons.append("continuity: also assessed the client")
     return reasons
+
+
+def _course_phrase(referral: Referral) -> str:
+    words = f"no leave or break during the planned course ({referral.course_words})"
+    if referral.earliest_start is not None and referral.earliest_start == referral.planned_start:
+        words += f"; starts on the client's earliest start ({referral.earliest_start})"
+    return words
+
+
+def _first_clear_start(therapist: Therapist, start: dt.date, span: dt.timedelta) -> dt.date:
+    """The earliest day on or after ``start`` from which ``span`` more days are free of the
+    therapist's leave and breaks."""
+    day = start
+    for first, last in therapist.leave:  # sorted by start
+        if first <= day + span and last >= day:
+            day = last + dt.timedelta(days=1)
+    return day
 
 
 def _failure_phrase(referral: Referral, therapist: Therapist, family: str) -> str:
@@ -192,8 +209,8 @@ def _failure_phrase(referral: Referral, therapist: Therapist, family: str) -> st
     if family == "frequency":
         return f"does not offer {referral.sessions_per_week} sessions a week"
     if family == "leave":
-        start, end = therapist.on_leave(referral.planned_start)
-        return f"on leave {start} to {end}"
+        start, end = therapist.away_during(referral.planned_start, referral.course_end)
+        return f"away {start} to {end}, during the planned course ({referral.course_words})"
     if family == "capacity":
         return "has no free place"
     if not therapist.slots:
@@ -249,7 +266,7 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
         if family == "frequency":
             return "offer weekly sessions" if k == 1 else f"offer {k} sessions a week"
         if family == "leave":
-            return f"are not on leave on {referral.planned_start}"
+            return f"are not away during the planned course ({referral.course_words})"
         if family == "capacity":
             return "have a free place"
         return (
@@ -355,14 +372,28 @@ def _suggestion(
             f"{referral.sessions_per_week} sessions a week"
         )
     if family == "leave":
-        ends = [t.on_leave(referral.planned_start) for t in thers]
-        back = min(end for _, end in ends if end) + dt.timedelta(days=1)
-        opened = sum(t.on_leave(back) is None for t in thers)
-        return (
-            f"{who} {one('meets', 'meet')} everything else but {one('is', 'are')} on leave on "
-            f"{referral.planned_start}; a start on or after {back} would make "
-            f"{opened} of them eligible"
+        # The earliest start that clears one of them for the whole course, and how many
+        # that start clears; and, when every one is away only after the start, the
+        # longest fixed course that ends before the first of them goes away.
+        span = referral.course_end - referral.planned_start
+        back = min(_first_clear_start(t, referral.planned_start, span) for t in thers)
+        opened = sum(t.away_during(back, back + span) is None for t in thers)
+        words = (
+            f"{who} {one('meets', 'meet')} everything else but {one('is', 'are')} away during "
+            f"the planned course ({referral.course_words}); a start on or after {back} would "
+            f"make {opened} of them eligible"
         )
+        away = [t.away_during(referral.planned_start, referral.course_end) for t in thers]
+        first_away = max(a for a, _ in away)
+        weeks = (first_away - referral.planned_start).days // 7
+        if weeks >= 1:
+            ends_before = referral.planned_start + dt.timedelta(days=7 * weeks)
+            shorter = sum(a >= ends_before for a, _ in away)
+            words += (
+                f"; a course of {_plural(weeks, 'week')} or fewer would make {shorter} of "
+                "them eligible"
+            )
+        return words
     if family == "capacity":
         return (
             f"{who} {one('meets', 'meet')} everything else but {one('has', 'have')} no free "

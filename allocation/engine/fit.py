@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from allocation.engine.explain import (
     FAMILIES,
+    _course_phrase,
     _exclusion_words,
     _failure_phrase,
     _gender_met,
@@ -127,7 +128,7 @@ def _requirement_words(
         k = referral.sessions_per_week
         return "offers weekly sessions" if k == 1 else f"offers {k} sessions a week"
     if family == "leave":
-        return f"not on leave on the planned start ({referral.planned_start})"
+        return _course_phrase(referral)
     if family == "slots":
         listed = ", ".join(f"{s.label} ({_where(s.slot)})" for s in usable)
         which = "a free slot" if len(usable) == 1 else "free slots"
@@ -246,6 +247,8 @@ def client_asks(referral: Referral) -> list[tuple[str, str]]:
         )
     if referral.competence_rule is not None:
         asks.append(("Therapist's competence", referral.competence_rule))
+    if referral.earliest_start is not None or referral.course_weeks is not None:
+        asks.append(("Course", referral.course_words))
     if referral.exclusions:
         asks.append(
             (

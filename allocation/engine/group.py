@@ -37,21 +37,26 @@ def _codes(values: Iterable[str]) -> dict[str, int]:
 
 
 def _on_leave(refs: list[Referral], thers: list[Therapist]) -> np.ndarray:
-    """(T, R): True where the therapist is on leave on the referral's planned start."""
+    """(T, R): True where a leave or break of the therapist falls inside the referral's
+    planned course (its start to its end, or the horizon of an open-ended course)."""
     T, R = len(thers), len(refs)
     on_leave = np.zeros((T, R), dtype=bool)
     leave_rows = [
         (j, a.toordinal(), b.toordinal()) for j, t in enumerate(thers) for a, b in t.leave
     ]
     if leave_rows:
-        starts = np.fromiter(
-            (r.planned_start.toordinal() if r.planned_start else 0 for r in refs), np.int64, R
-        )
-        uniq, inverse = np.unique(starts, return_inverse=True)
-        by_date = np.zeros((T, len(uniq)), dtype=bool)
+        spans = np.zeros((R, 2), dtype=np.int64)
+        for i, r in enumerate(refs):
+            if r.planned_start is not None:
+                spans[i] = (r.planned_start.toordinal(), r.course_end.toordinal())
+        # Referrals share few distinct courses: test each leave period once per course.
+        uniq, inverse = np.unique(spans, axis=0, return_inverse=True)
+        first, last = uniq[:, 0], uniq[:, 1]
+        dated = first > 0
+        by_course = np.zeros((T, len(uniq)), dtype=bool)
         for j, a, b in leave_rows:
-            by_date[j] |= (uniq >= a) & (uniq <= b)
-        on_leave = np.take(by_date, inverse, axis=1)
+            by_course[j] |= dated & (first <= b) & (last >= a)
+        on_leave = np.take(by_course, inverse.reshape(-1), axis=1)
     return on_leave
 
 

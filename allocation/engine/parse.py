@@ -20,6 +20,7 @@ from allocation.engine.problem import (
     DAY_NAMES,
     EXCLUSION_REASONS,
     GRADES,
+    MAX_COURSE_WEEKS,
     MINUTES_PER_DAY,
     MODES,
     PARTS,
@@ -89,6 +90,8 @@ _REFERRAL_FIELDS = {
     "gender_exclusion",
     "competence",
     "specialism",
+    "earliest_start",
+    "therapy_weeks",
     "notes",
 }
 _EXCLUSION_FIELDS = {"therapist", "reason", "notes"}
@@ -372,6 +375,16 @@ def _parse_referral(
     )
     sessions = reader.integer("sessions_per_week", default=1, low=1, high=5)
     planned_start = reader.date("planned_start") or today
+    earliest_start = reader.date("earliest_start")
+    if earliest_start is not None and (planned_start is None or earliest_start > planned_start):
+        planned_start = earliest_start  # never before the client can start
+    course_weeks = reader.row.get("therapy_weeks")
+    if course_weeks == "open_ended":
+        course_weeks = None
+    elif isinstance(course_weeks, str | bool):
+        reader.fail("'therapy_weeks' must be a whole number of weeks or \"open_ended\"")
+    elif course_weeks is not None:
+        course_weeks = reader.integer("therapy_weeks", low=1, high=MAX_COURSE_WEEKS)
     weeks = reader.integer("weeks_waiting", default=None, high=MAX_WEEKS_WAITING)
     referral_date = reader.date("referral_date")
     if weeks is not None and referral_date is not None:
@@ -412,6 +425,8 @@ def _parse_referral(
         gender_excluded=gender_excluded,
         competence=competence,
         specialism=specialism,
+        earliest_start=earliest_start,
+        course_weeks=course_weeks,
     )
 
 

@@ -31,6 +31,10 @@ EXCLUSION_REASONS = {
     "other": "excluded by the coordinator",
 }
 REMOTE = "remote"
+# An open-ended course is checked against the therapist's leave and breaks over its first
+# weeks only: the horizon a coordinator plans for (docs/allocation.md, "Time").
+OPEN_ENDED_WEEKS = 12
+MAX_COURSE_WEEKS = 520
 NOON = 12 * 60
 FIVE_PM = 17 * 60
 MINUTES_PER_DAY = 24 * 60
@@ -157,11 +161,14 @@ class Therapist:
             words += "; specialisms " + ", ".join(sorted(self.specialisms))
         return words
 
-    def on_leave(self, day: dt.date | None) -> tuple[dt.date, dt.date] | None:
-        if day is None:
+    def away_during(
+        self, first: dt.date | None, last: dt.date | None
+    ) -> tuple[dt.date, dt.date] | None:
+        """The first leave or break overlapping the days first..last (inclusive), if any."""
+        if first is None or last is None:
             return None
         for start, end in self.leave:
-            if start <= day <= end:
+            if start <= last and end >= first:
                 return (start, end)
         return None
 
@@ -196,6 +203,26 @@ class Referral:
     # The competence the therapist needs (COMPETENCES), and a specialism they must have.
     competence: str = "any"
     specialism: str | None = None
+    # Time: the client's earliest start (``planned_start`` is never before it), and the
+    # course length in weeks (None: open-ended, checked over ``OPEN_ENDED_WEEKS``).
+    earliest_start: dt.date | None = None
+    course_weeks: int | None = None
+
+    @property
+    def course_end(self) -> dt.date | None:
+        """The last day of the planned course (or of the horizon of an open-ended one)."""
+        if self.planned_start is None:
+            return None
+        weeks = self.course_weeks or OPEN_ENDED_WEEKS
+        return self.planned_start + dt.timedelta(days=7 * weeks - 1)
+
+    @property
+    def course_words(self) -> str:
+        """The planned course in words, e.g. "2025-03-05 to 2025-05-27, 12 weeks"."""
+        span = f"{self.planned_start} to {self.course_end}"
+        if self.course_weeks is None:
+            return f"{span}, the first {OPEN_ENDED_WEEKS} weeks of an open-ended course"
+        return f"{span}, {self.course_weeks} week{'s' if self.course_weeks != 1 else ''}"
 
     @property
     def competence_rule(self) -> str | None:

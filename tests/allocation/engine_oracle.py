@@ -106,13 +106,36 @@ def free_places(therapist):
 
 
 def start_date(referral, problem):
+    """The planned start, never before the client's earliest start."""
     value = referral.get("planned_start") or problem.get("today")
-    return dt.date.fromisoformat(value) if value else None
+    start = dt.date.fromisoformat(value) if value else None
+    if referral.get("earliest_start"):
+        earliest = dt.date.fromisoformat(referral["earliest_start"])
+        start = earliest if start is None else max(start, earliest)
+    return start
 
 
-def on_leave(therapist, day):
-    return day is not None and any(
-        dt.date.fromisoformat(p["start"]) <= day <= dt.date.fromisoformat(p["end"])
+OPEN_ENDED_WEEKS = 12  # the horizon an open-ended course is checked over
+
+
+def course_of(referral, problem):
+    """(first day, last day) of the planned course, or None without a start."""
+    start = start_date(referral, problem)
+    if start is None:
+        return None
+    weeks = referral.get("therapy_weeks")
+    if weeks in (None, "open_ended"):
+        weeks = OPEN_ENDED_WEEKS
+    return start, start + dt.timedelta(weeks=weeks) - dt.timedelta(days=1)
+
+
+def on_leave(therapist, course):
+    """Some leave or break of the therapist falls on a day of the course."""
+    if course is None:
+        return False
+    first, last = course
+    return any(
+        dt.date.fromisoformat(p["start"]) <= last and dt.date.fromisoformat(p["end"]) >= first
         for p in therapist.get("leave", [])
     )
 
@@ -139,7 +162,7 @@ def pair_allowed(referral, therapist, problem):
         and competence_allows(referral, therapist)
         and therapist["id"] not in excluded_ids(referral)
         and referral.get("sessions_per_week", 1) in therapist.get("frequencies", [1])
-        and not on_leave(therapist, start_date(referral, problem))
+        and not on_leave(therapist, course_of(referral, problem))
         and free_places(therapist) > 0
     )
 
@@ -304,6 +327,9 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
         }
         if rng.random() < 0.15:
             therapist["leave"] = [{"start": "2025-03-01", "end": "2025-03-10"}]
+        # A planned break from a third stream, so the rest of each seed's problem is unchanged.
+        if random.Random(seed * 15485867 + i).random() < 0.2:
+            therapist.setdefault("leave", []).append({"start": "2025-04-14", "end": "2025-04-25"})
         # Competence from a second stream, so the rest of each seed's problem is unchanged.
         extra = random.Random(seed * 104729 + i)
         grade = extra.choice(["qualified", "qualified", "trainee"])
@@ -359,6 +385,12 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
             if pref != "none":
                 excluded = "male" if pref["gender"] == "female" else "female"
             referral["gender_exclusion"] = [excluded]
+        # Time from a third stream, so the rest of each seed's problem is unchanged.
+        timing = random.Random(seed * 15485863 + i)
+        if timing.random() < 0.2:
+            referral["earliest_start"] = timing.choice(["2025-03-11", "2025-04-01"])
+        if timing.random() < 0.5:
+            referral["therapy_weeks"] = timing.choice([2, 8, 24, "open_ended"])
         referrals.append(referral)
     return {"today": "2025-03-03", "therapists": therapists, "referrals": referrals}
 

@@ -8,6 +8,7 @@ against CP-SAT's proven optimum), and explanations whose every claim holds.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -17,13 +18,13 @@ from allocation.engine.explain import _times
 from allocation.problem_gen import generate_problem
 from tests.allocation.engine_oracle import (
     competence_allows,
+    course_of,
     day_of,
     excluded_ids,
     free_places,
     gender_allows,
     on_leave,
     slot_fits,
-    start_date,
 )
 from tests.allocation.swap_oracle import State, improving_swap
 
@@ -147,7 +148,7 @@ def _fails(referral, therapist, problem):
         "gender": gender_allows(referral, therapist),
         "excluded": therapist["id"] not in excluded_ids(referral),
         "frequency": k in therapist.get("frequencies", [1]),
-        "leave": not on_leave(therapist, start_date(referral, problem)),
+        "leave": not on_leave(therapist, course_of(referral, problem)),
         "capacity": free_places(therapist) > 0,
         "slots": len(_fitting_days(referral, therapist)) >= k,
     }
@@ -179,7 +180,7 @@ def _check_suggestion(text, r, service, problem):
         family = "excluded"
     elif "the competence asked for" in text:
         family = "competence"
-    elif " on leave on " in text:
+    elif " away during the planned course " in text:
         family = "leave"
     elif "not offer" in text and "sessions a week" in text:
         family = "frequency"
@@ -200,6 +201,16 @@ def _check_suggestion(text, r, service, problem):
         moved = dict(r, planned_start=back)
         opened = [t for t in only if not _fails(moved, t, problem)]
         assert len(opened) == int(would), text
+        # The whole course must clear: a start a day earlier clears none of them.
+        earlier = dt.date.fromisoformat(back) - dt.timedelta(days=1)
+        if earlier >= course_of(r, problem)[0]:
+            moved = dict(r, planned_start=earlier.isoformat())
+            assert all(_fails(moved, t, problem) for t in only), text
+        shorter = re.search(r"a course of (\d+) weeks? or fewer would make (\d+) of them", text)
+        if shorter:
+            moved = dict(r, therapy_weeks=int(shorter.group(1)))
+            opened = [t for t in only if not _fails(moved, t, problem)]
+            assert len(opened) == int(shorter.group(2)), text
     if family == "slots":
         for change, opened_count in re.findall(
             r"(adding .*? to the client's availability|accepting [^;]*?) would make (\d+) of them",

@@ -236,6 +236,7 @@ PAGES: dict[str, Page] = {
     "allocation-exclusion-remove": page("POST", "waiting exclusion", "C", 302),
     "allocation-referral-gender": page("POST", "waiting", "C", 302),
     "allocation-referral-competence": page("POST", "waiting", "C", 400),
+    "allocation-referral-course": page("POST", "waiting", "C", 400),
     # therapists' profiles: coordinators and admins see all, a therapist their own; admins
     # and the therapist keep them up to date
     "allocation-caseloads": page("GET", "", "CS", other=200),
