@@ -19,7 +19,12 @@ from django.utils import timezone
 
 from allocation.engine import ProblemError, parse_problem
 from allocation.engine.fit import SlotFit, TherapistFit, client_asks, therapist_fits
-from allocation.engine_input import _referral_row, referral_values, team_input
+from allocation.engine_input import (
+    _interpreter_setting,
+    _referral_row,
+    referral_values,
+    team_input,
+)
 from allocation.models import Therapist, WeeklySlot
 from allocation.selectors import NOTICE_DAYS, language_name
 from common.models import Service
@@ -125,7 +130,7 @@ def choose_options(
     filters = filters or ChooseFilters()
     selected = {str(s) for s in selected}
     today = today or timezone.localdate()
-    service = Service.objects.get(pk=referral.service_id)
+    service = Service.objects.select_related("allocation_settings").get(pk=referral.service_id)
     site_names = list(service.sites.order_by("name").values_list("name", flat=True))
     team = team_input(service=service, today=today)
     values = referral_values(Referral.objects.filter(pk=referral.pk)).first()
@@ -143,6 +148,7 @@ def choose_options(
                 "today": today.isoformat(),
                 "services": [service.slug],
                 "sites": site_names,
+                **_interpreter_setting(service, fetched=True),
                 "therapists": team.rows,
                 "referrals": [row],
             }

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from allocation.engine import PARTS
 from allocation.models import (
+    AllocationSettings,
     Hold,
     Therapist,
     TherapistExclusion,
@@ -105,10 +106,28 @@ def allocation_problem(*, service: Service, today: dt.date | None = None) -> Pro
         "today": today.isoformat(),
         "services": [service.slug],
         "sites": site_names,
+        **_interpreter_setting(service),
         "therapists": team.rows,
         "referrals": referral_rows,
     }
     return out
+
+
+def _interpreter_setting(service: Service, *, fetched: bool = False) -> dict:
+    """The problem's ``interpreter_languages`` for this service, when it has a list.
+    ``fetched``: the service was read with ``select_related("allocation_settings")``."""
+    if fetched:
+        try:
+            listed = service.allocation_settings.interpreter_languages
+        except AllocationSettings.DoesNotExist:
+            listed = None
+    else:
+        listed = (
+            AllocationSettings.objects.filter(service=service)
+            .values_list("interpreter_languages", flat=True)
+            .first()
+        )
+    return {} if listed is None else {"interpreter_languages": {service.slug: listed}}
 
 
 @dataclass
@@ -240,6 +259,8 @@ def referral_values(referrals):
         "allocation_needs__specialism",
         "allocation_needs__earliest_start",
         "allocation_needs__therapy_weeks",
+        "allocation_needs__bsl",
+        "allocation_needs__spoken_language",
     )
 
 
@@ -254,6 +275,19 @@ def _risk_words(values: dict) -> str:
     if values["open_flag"]:
         words += ", with a risk flag not yet acknowledged (ranked as high)"
     return words
+
+
+def _bsl_as_well(row: dict, values: dict) -> None:
+    """BSL as well as a spoken language (the coordinator's record): the engine's ``bsl``,
+    with the spoken language the client also uses in place of a recorded BSL."""
+    if not values.get("allocation_needs__bsl"):
+        return
+    row["bsl"] = True
+    if row.get("language", "bsl") == "bsl":
+        # The recorded language (or interpreter) was BSL: the BSL need now says that.
+        row["language"] = language_code(values.get("allocation_needs__spoken_language") or "")
+        row["language"] = row["language"] or "english"
+        row.pop("needs_interpreter", None)
 
 
 def _referral_row(values: dict, service, site_names, planned_start, today, zone, names=None):
@@ -297,6 +331,7 @@ def _referral_row(values: dict, service, site_names, planned_start, today, zone,
     if values.get("allocation_needs__therapy_weeks"):
         row["therapy_weeks"] = values["allocation_needs__therapy_weeks"]
     if values["preferences__pk"] is None:
+        _bsl_as_well(row, values)
         return row
     language = language_code(values["preferences__language"])
     if values["preferences__interpreter_needed"]:
@@ -305,6 +340,7 @@ def _referral_row(values: dict, service, site_names, planned_start, today, zone,
         row["needs_interpreter"] = True
     elif language:
         row["language"] = language
+    _bsl_as_well(row, values)
     strength = GENDER_STRENGTHS.get(values["preferences__therapist_gender_strength"])
     gender = values["preferences__therapist_gender"]
     if strength and gender and gender not in row.get("gender_exclusion", ()):

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from allocation.engine.problem import MAX_COURSE_WEEKS
 from allocation.models import SPECIALISMS, AllocationNeeds, Therapist, TherapistExclusion
+from allocation.selectors import language_code
 from allocation.services import AllocationError, _same_service, proposals_mark_stale
 from intake.models import Referral
 
@@ -165,5 +166,33 @@ def course_set(
         proposals_mark_stale(
             service_id=referral.service_id,
             reason="a client's start or length of therapy changed",
+        )
+    return needs
+
+
+@transaction.atomic
+def languages_set(*, referral: Referral, bsl: bool, spoken_language: str, user) -> AllocationNeeds:
+    """Record that the client needs BSL as well as a spoken language (or not), and the
+    spoken language they also use (empty: English)."""
+    _same_service(user, referral.service_id)
+    spoken = " ".join((spoken_language or "").split())
+    if spoken and language_code(spoken) == "bsl":
+        raise AllocationError(
+            "Enter the spoken language the client also uses, not BSL", field="spoken_language"
+        )
+    if spoken and not bsl:
+        raise AllocationError(
+            "Tick 'Needs BSL as well', or leave the spoken language empty",
+            field="spoken_language",
+        )
+    needs, _ = AllocationNeeds.objects.select_for_update().get_or_create(
+        referral=referral,
+        defaults={"service_id": referral.service_id, "updated_by": user},
+    )
+    if (needs.bsl, needs.spoken_language) != (bsl, spoken):
+        needs.bsl, needs.spoken_language, needs.updated_by = bsl, spoken, user
+        needs.save(update_fields=["bsl", "spoken_language", "updated_by", "updated_at"])
+        proposals_mark_stale(
+            service_id=referral.service_id, reason="a client's language needs changed"
         )
     return needs

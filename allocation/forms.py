@@ -600,3 +600,43 @@ class CourseForm(forms.Form):
         if data.get("length") == "open":
             data["weeks"] = None
         return data
+
+
+class LanguagesForm(forms.Form):
+    """BSL as well as a spoken language, for one client."""
+
+    bsl = forms.ChoiceField(
+        label="Does the client need BSL as well as a spoken language?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        help_text="For example, a Deaf client who also reads and speaks English. They are "
+        "proposed a therapist who signs, or any therapist with a BSL interpreter if the "
+        "service can book one",
+        error_messages={"required": "Select yes or no"},
+    )
+    spoken_language = forms.CharField(
+        label="Spoken language the client also uses (optional)",
+        max_length=50,
+        required=False,
+        help_text="Leave empty for English",
+        error_messages={"max_length": "The language must be 50 characters or fewer"},
+    )
+
+
+class InterpreterLanguagesForm(forms.Form):
+    """The languages the service can book an interpreter for."""
+
+    scope = forms.ChoiceField(
+        label="Which languages can the service book an interpreter for?",
+        choices=[("any", "Any language"), ("listed", "Only the languages listed")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select any language, or only the languages listed"},
+    )
+    languages = forms.CharField(
+        label="Languages",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One a line, or separated by commas, for example: Polish, Urdu, BSL",
+        error_messages={"max_length": "The list must be 2000 characters or fewer"},
+    )

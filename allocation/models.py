@@ -384,6 +384,10 @@ class AllocationNeeds(BaseModel):
     earliest_start = models.DateField(null=True, blank=True)
     # Weeks of therapy planned (1-520); empty: open-ended.
     therapy_weeks = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Needs BSL as well as a spoken language (a signing therapist, or a BSL interpreter if
+    # the service can book one), and the spoken language they also use (empty: English).
+    bsl = models.BooleanField(default=False)
+    spoken_language = models.CharField(max_length=50, blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -399,3 +403,21 @@ class AllocationNeeds(BaseModel):
 
     def __str__(self) -> str:
         return f"Allocation needs of {self.referral_id}"
+
+
+class AllocationSettings(BaseModel):
+    """A service's settings for allocation: the languages it can book an interpreter for.
+    ``interpreter_languages`` None: any language (the default); a list (engine codes,
+    "bsl" for BSL): only those, so a client needing an interpreter in another language is
+    proposed only to a therapist who speaks it."""
+
+    service = models.OneToOneField(
+        Service, on_delete=models.CASCADE, related_name="allocation_settings"
+    )
+    interpreter_languages = models.JSONField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Allocation settings of {self.service_id}"

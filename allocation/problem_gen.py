@@ -114,6 +114,7 @@ def generate_problem(
     # Time (planned breaks, earliest starts, course lengths) from a third stream, so every
     # other field is what it was before.
     timing = random.Random(seed + 3_000_017)
+    words = random.Random(seed + 4_000_037)
     therapist_rows = []
     therapist_ids = [f"t-{i + 1}" for i in range(therapists)]
     for tid in therapist_ids:
@@ -270,12 +271,18 @@ def generate_problem(
             row["earliest_start"] = later.isoformat()
         if timing.random() < 0.4:  # a fixed course: 16 sessions of DIT, a year of therapy
             row["therapy_weeks"] = timing.choice((16, 16, 24, 52))
+        # Languages from a fourth stream: a few clients need BSL as well as English.
+        if words.random() < 0.01 and language != "bsl":
+            row["bsl"] = True
         referral_rows.append(row)
 
+    # The languages each service can book an interpreter for: the common ones, not the rarest.
+    bookable = [code for code, weight in CLIENT_LANGUAGES if weight >= 4 and code != "english"]
     return {
         "today": today,
         "services": service_names,
         "sites": site_names,
+        "interpreter_languages": {name: bookable for name in service_names},
         "therapists": therapist_rows,
         "referrals": referral_rows,
     }

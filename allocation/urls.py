@@ -62,6 +62,16 @@ urlpatterns = [
         views.referral_course,
         name="allocation-referral-course",
     ),
+    path(
+        "staff/allocation/referrals/<uuid:public_id>/languages/",
+        views.referral_languages,
+        name="allocation-referral-languages",
+    ),
+    path(
+        "staff/allocation/interpreters/",
+        views.interpreter_settings,
+        name="allocation-interpreters",
+    ),
     path("staff/therapists/", views.caseloads, name="allocation-caseloads"),
     path("staff/therapists/add/", views.therapist_add, name="allocation-therapist-add"),
     path("staff/therapists/<uuid:public_id>/", views.therapist_detail, name="allocation-therapist"),

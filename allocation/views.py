@@ -21,6 +21,7 @@ from allocation import (
     decisions,
     exclusions,
     forms,
+    interpreters,
     selectors,
     services,
     therapists,
@@ -34,6 +35,7 @@ from allocation.models import (
     Therapist,
     TherapistExclusion,
 )
+from allocation.selectors import language_name
 from audit import services as audit
 from common import roles
 from common.access import OFFICE, THERAPIST_PROFILES, role_required
@@ -177,6 +179,16 @@ def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
                 }
             ),
             "open_ended_weeks": OPEN_ENDED_WEEKS,
+            "languages_form": forms_given.get("languages_form")
+            or forms.LanguagesForm(
+                initial={
+                    "bsl": "yes" if needs.bsl else "no",
+                    "spoken_language": needs.spoken_language,
+                }
+            ),
+            "interpreter_languages": _language_names(
+                interpreters.interpreter_languages(service_id=referral.service_id)
+            ),
         },
         status=status,
     )
@@ -500,6 +512,81 @@ def referral_course(request: HttpRequest, public_id: UUID) -> HttpResponse:
             )
             return redirect("allocation-referral", referral.public_id)
     return _referral_page(request, referral, course_form=form)
+
+
+@coordinator_only
+@require_POST
+def referral_languages(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = forms.LanguagesForm(request.POST)
+    if form.is_valid():
+        try:
+            exclusions.languages_set(
+                referral=referral,
+                bsl=form.cleaned_data["bsl"] == "yes",
+                spoken_language=form.cleaned_data["spoken_language"],
+                user=request.user,
+            )
+        except services.AllocationError as error:
+            refusal_on_form(form, error)
+        else:
+            messages.success(
+                request,
+                f"The language needs of {referral.reference} are saved. Run the allocation "
+                "again for new proposals.",
+            )
+            return redirect("allocation-referral", referral.public_id)
+    return _referral_page(request, referral, languages_form=form)
+
+
+def _language_names(codes: list[str] | None) -> list[str] | None:
+    return None if codes is None else [language_name(code) for code in codes]
+
+
+@coordinator_only
+@GET_POST
+def interpreter_settings(request: HttpRequest) -> HttpResponse:
+    """The languages the service can book an interpreter for."""
+    service_id = request.user.service_id
+    current = interpreters.interpreter_languages(service_id=service_id)
+    if request.method == "POST":
+        form = forms.InterpreterLanguagesForm(request.POST)
+        if form.is_valid():
+            listed = form.cleaned_data["scope"] == "listed"
+            languages = interpreters.parse_languages(form.cleaned_data["languages"])
+            try:
+                if listed and not languages and form.cleaned_data["languages"].strip():
+                    raise services.AllocationError("Enter the languages", field="languages")
+                interpreters.interpreter_languages_set(
+                    service_id=service_id,
+                    languages=languages if listed else None,
+                    user=request.user,
+                )
+            except services.AllocationError as error:
+                refusal_on_form(form, error)
+            else:
+                messages.success(
+                    request,
+                    "The languages the service can book an interpreter for are saved. Run "
+                    "the allocation again for new proposals.",
+                )
+                return redirect("allocation-interpreters")
+    else:
+        form = forms.InterpreterLanguagesForm(
+            initial={
+                "scope": "any" if current is None else "listed",
+                "languages": ", ".join(language_name(c) for c in current or []),
+            }
+        )
+    return render(
+        request,
+        "allocation/interpreters.html",
+        {
+            "form": form,
+            "current": _language_names(current),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 # --- Caseloads and therapist profiles --------------------------------------------------------

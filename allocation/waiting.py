@@ -78,7 +78,7 @@ RISK_FILTERS = [("", "Any risk"), *((r.value, r.label) for r in Referral.Risk)]
 NEEDS_FILTERS = [
     ("", "Any needs"),
     ("interpreter", "Needs an interpreter"),
-    ("bsl", "British Sign Language"),
+    ("bsl", "British Sign Language (alone, or as well as a spoken language)"),
     ("multi", "More than one session a week"),
     ("gender", "Therapist gender is a requirement"),
     ("exclusions", "Therapists excluded (named, or a gender)"),
@@ -217,6 +217,8 @@ def _waiting_filtered(*, user, filters: WaitingFilters, run):
             specialism_needed=F("allocation_needs__specialism"),
             course_earliest=F("allocation_needs__earliest_start"),
             course_weeks=F("allocation_needs__therapy_weeks"),
+            bsl_as_well=F("allocation_needs__bsl"),
+            bsl_spoken=F("allocation_needs__spoken_language"),
         )
     )
     waiting = Q(status=Referral.Status.AWAITING_ALLOCATION)
@@ -317,7 +319,7 @@ def _needs_q(need: str) -> Q:
         for name in BSL_NAMES:
             bsl |= Q(preferences__language__iexact=name)
             bsl |= Q(preferences__interpreter_language__iexact=name)
-        return bsl
+        return bsl | Q(allocation_needs__bsl=True)
     if need == "multi":
         return Q(assessment__recommendation_sessions_per_week__gt=1)
     if need == "gender":
@@ -399,10 +401,15 @@ def _exclusion_needs(referral: Referral) -> list[str]:
     specialism = getattr(referral, "specialism_needed", None)
     earliest = getattr(referral, "course_earliest", None)
     weeks = getattr(referral, "course_weeks", None)
+    bsl = getattr(referral, "bsl_as_well", None)
+    spoken = getattr(referral, "bsl_spoken", None)
     if not hasattr(referral, "competence_needed"):
         row = AllocationNeeds.objects.filter(referral=referral).first()
         competence, specialism = (row.competence, row.specialism) if row else (None, None)
         earliest, weeks = (row.earliest_start, row.therapy_weeks) if row else (None, None)
+        bsl, spoken = (row.bsl, row.spoken_language) if row else (False, "")
+    if bsl:
+        out.append(f"Needs BSL as well as {spoken or 'English'}")
     if earliest:
         out.append(f"Cannot start before {earliest:%-d %B %Y}")
     if weeks:

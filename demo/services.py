@@ -21,6 +21,7 @@ from allocation.models import (
     SPECIALISMS,
     Allocation,
     AllocationNeeds,
+    AllocationSettings,
     AllocationSlot,
     LeavePeriod,
     Therapist,
@@ -783,6 +784,25 @@ def _seed_allocation(service: Service, rng: random.Random) -> None:
     oldest = list(waiting.order_by("received_at")[:5])
     _seed_exclusions(service, oldest[:3], therapists)
     _seed_courses(service, oldest[3:], today)
+    _seed_languages(service, oldest[5:6])
+
+
+def _seed_languages(service: Service, referrals: list[Referral]) -> None:
+    """The languages the service can book interpreters for (not BSL), and a client who
+    needs BSL as well as English, so only a therapist who signs is proposed."""
+    coordinator = User.objects.get(username="coordinator")
+    AllocationSettings.objects.get_or_create(
+        service=service,
+        defaults={
+            "interpreter_languages": ["arabic", "polish", "punjabi", "urdu"],
+            "updated_by": coordinator,
+        },
+    )
+    for referral in referrals:
+        AllocationNeeds.objects.update_or_create(
+            referral=referral,
+            defaults={"service": service, "bsl": True, "updated_by": coordinator},
+        )
 
 
 def _seed_courses(service: Service, referrals: list[Referral], today) -> None:

@@ -74,10 +74,43 @@ def _gender_met(referral: Referral, therapist: Therapist) -> str:
     return words + (f": is {therapist.gender}" if referral.gender_excluded else "")
 
 
-def _interpreter(referral: Referral) -> str:
-    name = _language_name(referral.language)
+def _interpreter(referral: Referral, code: str | None = None) -> str:
+    name = _language_name(code or referral.language)
     article = "an" if name[0] in "AEIOU" else "a"
     return f"{article} {name} interpreter"
+
+
+def _language_words(referral: Referral, therapist: Therapist) -> list[str]:
+    """How a therapist who meets the language requirement meets it, in words."""
+    lang = _language_name(referral.language)
+    speaks = referral.language in therapist.languages
+    if referral.needs_interpreter and speaks:
+        words = [f"speaks {lang}, so no interpreter is needed"]
+    elif referral.interpreter_ok:
+        words = [f"works with {_interpreter(referral)}"]
+    else:
+        words = [f"speaks {lang}"]
+    if referral.bsl and "bsl" in therapist.languages:
+        words.append("signs BSL, so no BSL interpreter is needed")
+    elif referral.bsl:
+        words.append(f"works with {_interpreter(referral, 'bsl')}")
+    return words
+
+
+def _language_rule(referral: Referral) -> str:
+    """The language requirement in words, for the funnel."""
+    lang = _language_name(referral.language)
+    if referral.interpreter_ok:
+        words = "can work with an interpreter"
+    elif referral.needs_interpreter:
+        words = f"speak {lang} (no {lang} interpreter can be booked)"
+    else:
+        words = f"speak {lang}"
+    if referral.bsl and not referral.bsl_bookable:
+        words += " and sign BSL (no BSL interpreter can be booked)"
+    elif referral.bsl:
+        words += " and can work with a BSL interpreter"
+    return words
 
 
 @functools.lru_cache(maxsize=4096)
@@ -121,14 +154,7 @@ def _assignment_reasons(
         )
     elif therapist.level < 2:
         reasons.append(f"is {therapist.competence_words} (the client needs no more)")
-    lang = _language_name(referral.language)
-    speaks = referral.language in therapist.languages
-    if referral.needs_interpreter and speaks:
-        reasons.append(f"speaks {lang}, so no interpreter is needed")
-    elif referral.needs_interpreter:
-        reasons.append(f"works with {_interpreter(referral)}")
-    else:
-        reasons.append(f"speaks {lang}")
+    reasons.extend(_language_words(referral, therapist))
     if referral.gender_rule is not None:
         reasons.append(_gender_met(referral, therapist))
     if referral.gender_strength == "preferred":
@@ -188,7 +214,15 @@ def _failure_phrase(referral: Referral, therapist: Therapist, family: str) -> st
     if family == "modality":
         return f"does not offer {_modality_name(referral.modality)}"
     if family == "language":
-        return f"does not speak {_language_name(referral.language)}"
+        lacks = []
+        lang = _language_name(referral.language)
+        if not referral.interpreter_ok and referral.language not in therapist.languages:
+            lacks.append(f"does not speak {lang}")
+            if referral.needs_interpreter:
+                lacks[-1] += f" (no {lang} interpreter can be booked)"
+        if referral.bsl and not referral.bsl_bookable and "bsl" not in therapist.languages:
+            lacks.append("does not sign BSL (no BSL interpreter can be booked)")
+        return " and ".join(lacks)
     if family == "gender":
         if referral.gender_strength == "required" and therapist.gender != referral.gender:
             return f"is not {referral.gender} (required)"
@@ -229,8 +263,8 @@ def _failure_phrase(referral: Referral, therapist: Therapist, family: str) -> st
 def _meets_phrase(referral: Referral, therapist: Therapist, family: str) -> str | None:
     if family == "modality":
         return f"offers {_modality_name(referral.modality)}"
-    if family == "language" and referral.language in therapist.languages:
-        return f"speaks {_language_name(referral.language)}"
+    if family == "language" and (referral.language in therapist.languages or referral.bsl):
+        return "; ".join(_language_words(referral, therapist))
     if family == "gender" and referral.gender_rule is not None:
         return f"is {therapist.gender}"
     if family == "excluded" and referral.exclusions:
@@ -254,9 +288,7 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
         if family == "modality":
             return f"offer {_modality_name(referral.modality)}"
         if family == "language":
-            if referral.needs_interpreter:
-                return "can work with an interpreter"
-            return f"speak {_language_name(referral.language)}"
+            return _language_rule(referral)
         if family == "gender":
             return f"meet the gender requirement ({referral.gender_rule})"
         if family == "excluded":
@@ -278,7 +310,7 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
     previous = service_size
     # Every requirement this client has is shown; the others only when they cut.
     shown = {"modality", "slots"}
-    if referral.language != "english" and not referral.needs_interpreter:
+    if (referral.language != "english" and not referral.interpreter_ok) or referral.bsl:
         shown.add("language")
     if referral.gender_rule is not None:
         shown.add("gender")
@@ -335,7 +367,22 @@ def _suggestion(
             f"{_modality_name(referral.modality)}"
         )
     if family == "language":
-        return f"booking {_interpreter(referral)} would make {who} eligible"
+        # Book an interpreter for what they lack (the spoken language, BSL), adding the
+        # language to the service's list where it cannot book one today.
+        booked, unlisted = [], 0
+        if not referral.interpreter_ok and any(referral.language not in t.languages for t in thers):
+            booked.append(_interpreter(referral))
+            unlisted += not referral.interpreter_bookable
+        if referral.bsl and any("bsl" not in t.languages for t in thers):
+            booked.append(_interpreter(referral, "bsl"))
+            unlisted += 1  # a BSL need fails only when BSL cannot be booked
+        listed = " and ".join(booked)
+        if unlisted:
+            return (
+                f"booking {listed} (adding {'them' if unlisted > 1 else 'it'} to the "
+                f"languages the service can book interpreters for) would make {who} eligible"
+            )
+        return f"booking {listed} would make {who} eligible"
     if family == "gender":
         changes = []
         if referral.gender_strength == "required":

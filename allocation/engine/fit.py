@@ -29,6 +29,7 @@ from allocation.engine.explain import (
     _failure_phrase,
     _gender_met,
     _language_name,
+    _language_words,
     _meets_phrase,
     _modality_name,
     _plural,
@@ -108,15 +109,8 @@ def _requirement_words(
     referral: Referral, therapist: Therapist, family: str, usable: Sequence[SlotFit]
 ) -> str:
     """What a therapist who meets a requirement offers, in the proposals' words."""
-    lang = _language_name(referral.language)
     if family == "language":
-        speaks = referral.language in therapist.languages
-        if referral.needs_interpreter and speaks:
-            return f"speaks {lang}, so no interpreter is needed"
-        if referral.needs_interpreter:
-            article = "an" if lang[0] in "AEIOU" else "a"
-            return f"works with {article} {lang} interpreter"
-        return f"speaks {lang}"
+        return "; ".join(_language_words(referral, therapist))
     if family == "gender":
         return _gender_met(referral, therapist)
     if family == "excluded":
@@ -221,6 +215,14 @@ def client_asks(referral: Referral) -> list[tuple[str, str]]:
     k = referral.sessions_per_week
     lang = _language_name(referral.language)
     language = f"{lang}, with an interpreter" if referral.needs_interpreter else lang
+    if referral.needs_interpreter and not referral.interpreter_bookable:
+        language = f"{lang}; the service cannot book a {lang} interpreter"
+    if referral.bsl:
+        language = (
+            "BSL, and "
+            + language
+            + ("" if referral.bsl_bookable else " (the service cannot book a BSL interpreter)")
+        )
     wishes = []
     if referral.gender_rule is not None:
         wishes.append(f"{referral.gender_rule}, a requirement")

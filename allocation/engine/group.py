@@ -137,6 +137,8 @@ class _Group:
         r_mod = column(modality[r.modality] for r in refs)
         r_lang = column(language[r.language] for r in refs)
         r_interp = column((r.needs_interpreter for r in refs), bool)
+        # An interpreter the service can book (``interpreter_languages``): any therapist.
+        r_booked = column((r.interpreter_ok for r in refs), bool)
         r_k = column(r.sessions_per_week for r in refs)
         r_greq = column(gender[r.gender] if r.gender_strength == "required" else -2 for r in refs)
         r_gpref = column(gender[r.gender] if r.gender_strength == "preferred" else -2 for r in refs)
@@ -194,7 +196,14 @@ class _Group:
             # layouts make the elementwise work below several times slower.
             return np.take(np.ascontiguousarray(by_code.T), codes, axis=1)
 
-        speaks = spread(t_lang, r_lang)
+        speaks = spread(t_lang, r_lang) | r_booked[None, :]
+        # BSL as well as a spoken language: a therapist who signs, or a BSL interpreter
+        # the service can book. Computed only when some referral needs it.
+        r_bsl_need = column((r.bsl and not r.bsl_bookable for r in refs), bool)
+        if r_bsl_need.any():
+            signs = t_lang[language["bsl"]] if "bsl" in language else np.zeros(T, dtype=bool)
+            speaks &= signs[:, None] | ~r_bsl_need[None, :]
+        r_bsl = column((r.bsl for r in refs), bool)
         # The coordinators' requirements, computed only when some referral has them: the
         # rest of the time the family is met by everyone (a read-only view, no memory),
         # and the explanations skip it (``trivial``).
@@ -248,7 +257,7 @@ class _Group:
         self.meets = {
             "modality": spread(t_mod, r_mod),
             "competence": competent,
-            "language": speaks | r_interp[None, :],
+            "language": speaks,
             "gender": gender_ok,
             "excluded": not_excluded,
             "frequency": spread(t_freq, r_k),
@@ -276,6 +285,11 @@ class _Group:
             r_interp,
             r_lang,
         )
+        # The language fit point: the client needs an interpreter or BSL, and the therapist
+        # speaks (and signs) so that no interpreter is needed.
+        self.r_bsl = r_bsl
+        self.t_signs = t_lang[language["bsl"]] if "bsl" in language else np.zeros(T, dtype=bool)
+        self.r_wants_direct = r_interp | r_bsl
 
     def pair_fit(self, t: Any, r: Any) -> Any:
         """Fit points that depend on the therapist only (arrays of positions, or ints)."""
@@ -283,7 +297,16 @@ class _Group:
         return (
             weights.fit_gender * (self.t_gender[t] == self.r_gpref[r])
             + weights.fit_continuity * (self.r_assessor[r] == t)
-            + weights.fit_language * (self.r_interp[r] & self.t_lang[self.r_lang[r], t])
+            + weights.fit_language * self._direct(t, r)
+        )
+
+    def _direct(self, t: Any, r: Any) -> Any:
+        """The client needs an interpreter or BSL, and the therapist needs none: speaks the
+        language (if an interpreter was needed) and signs BSL (if BSL is needed)."""
+        return (
+            self.r_wants_direct[r]
+            & (~self.r_interp[r] | self.t_lang[self.r_lang[r], t])
+            & (~self.r_bsl[r] | self.t_signs[t])
         )
 
     def pair_fit_one(self, t: int, r: int) -> int:
@@ -294,7 +317,7 @@ class _Group:
             points += weights.fit_gender
         if self.r_assessor[r] == t:
             points += weights.fit_continuity
-        if self.r_interp[r] and self.t_lang[self.r_lang[r], t]:
+        if self._direct(t, r):
             points += weights.fit_language
         return points
 

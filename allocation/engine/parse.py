@@ -92,10 +92,20 @@ _REFERRAL_FIELDS = {
     "specialism",
     "earliest_start",
     "therapy_weeks",
+    "bsl",
     "notes",
 }
 _EXCLUSION_FIELDS = {"therapist", "reason", "notes"}
-_PROBLEM_FIELDS = {"today", "services", "sites", "weights", "therapists", "referrals", "notes"}
+_PROBLEM_FIELDS = {
+    "today",
+    "services",
+    "sites",
+    "interpreter_languages",
+    "weights",
+    "therapists",
+    "referrals",
+    "notes",
+}
 
 
 class _Reader:
@@ -321,6 +331,10 @@ def _parse_referral(
     modality = reader.text("modality", lower=True)
     language = reader.text("language", default="english", lower=True)
     interpreter = reader.boolean("needs_interpreter", False)
+    bsl = reader.boolean("bsl", False)
+    if bsl and language == "bsl":
+        reader.fail("'bsl' is true: 'language' is the spoken language the client also uses")
+    bookable = known["interpreters"].get(service) if known["interpreters"] is not None else None
 
     preference = reader.row.get("gender_preference", "none")
     if preference is None or preference == "none":
@@ -427,6 +441,9 @@ def _parse_referral(
         specialism=specialism,
         earliest_start=earliest_start,
         course_weeks=course_weeks,
+        bsl=bsl,
+        interpreter_bookable=bookable is None or language in bookable,
+        bsl_bookable=bookable is None or "bsl" in bookable,
     )
 
 
@@ -449,6 +466,26 @@ def _parse_exclusions(reader: _Reader) -> tuple[tuple[str, str], ...]:
     return tuple(out.items())
 
 
+def _parse_interpreters(
+    top: _Reader, raw: Any, known: dict[str, set[str] | None]
+) -> dict[str, set[str]] | None:
+    """``interpreter_languages``: {service: [language, ...]}, the languages each service can
+    book an interpreter for. A service left out (or no setting at all) can book any."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        top.fail("'interpreter_languages' must be an object of service: [languages]")
+    out = {}
+    for service, languages in raw.items():
+        _check_known(top, "service in interpreter_languages", [service], known["services"])
+        if not isinstance(languages, list) or not all(
+            isinstance(x, str) and x.strip() for x in languages
+        ):
+            top.fail(f"interpreter_languages of {service!r} must be a list of non-empty strings")
+        out[service] = {x.strip().lower() for x in languages}
+    return out
+
+
 def parse_problem(data: dict) -> Problem:
     """Validate a JSON-shaped problem and return it; raise ProblemError naming the record."""
     try:
@@ -467,6 +504,7 @@ def _parse_problem(data: dict) -> Problem:
         known[key] = set(top.strings(key)) if key in data else None
     if known["sites"] and REMOTE in {s.lower() for s in known["sites"]}:
         top.fail("'remote' is reserved and cannot be a site name")
+    known["interpreters"] = _parse_interpreters(top, data.get("interpreter_languages"), known)
     weights = _parse_weights(data.get("weights"))
     raw_therapists = data.get("therapists", [])
     raw_referrals = data.get("referrals", [])

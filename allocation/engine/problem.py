@@ -207,6 +207,30 @@ class Referral:
     # course length in weeks (None: open-ended, checked over ``OPEN_ENDED_WEEKS``).
     earliest_start: dt.date | None = None
     course_weeks: int | None = None
+    # Languages: the client needs BSL as well as ``language`` (which they also use); and
+    # whether the service can book an interpreter for ``language`` and for BSL (set from
+    # the problem's ``interpreter_languages``; True when the service lists none).
+    bsl: bool = False
+    interpreter_bookable: bool = True
+    bsl_bookable: bool = True
+
+    @property
+    def interpreter_ok(self) -> bool:
+        """An interpreter for ``language`` will be booked, so any therapist will do."""
+        return self.needs_interpreter and self.interpreter_bookable
+
+    def needs_no_interpreter_with(self, therapist: Therapist) -> bool:
+        """The client needs an interpreter or BSL, and with this therapist needs none (the
+        fit point for language)."""
+        return (
+            (self.needs_interpreter or self.bsl)
+            and (not self.needs_interpreter or self.language in therapist.languages)
+            and (not self.bsl or "bsl" in therapist.languages)
+        )
+
+    def language_allows(self, therapist: Therapist) -> bool:
+        spoken = self.interpreter_ok or self.language in therapist.languages
+        return spoken and (not self.bsl or self.bsl_bookable or "bsl" in therapist.languages)
 
     @property
     def course_end(self) -> dt.date | None:

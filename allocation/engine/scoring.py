@@ -49,7 +49,7 @@ def _pair_fit(referral: Referral, therapist: Therapist, weights: Weights) -> int
         points += weights.fit_gender
     if referral.assessor is not None and referral.assessor == therapist.id:
         points += weights.fit_continuity
-    if referral.needs_interpreter and referral.language in therapist.languages:
+    if referral.needs_no_interpreter_with(therapist):
         points += weights.fit_language
     return points
 

@@ -95,6 +95,29 @@ def competence_allows(referral, therapist):
     )
 
 
+def bookable(problem, service, language):
+    """The service can book an interpreter for the language: it is on the service's list,
+    or the service has no list."""
+    lists = problem.get("interpreter_languages") or {}
+    return service not in lists or language in {x.lower() for x in lists[service]}
+
+
+def language_allows(referral, therapist, problem):
+    """The spoken language: the therapist speaks it, or the client needs an interpreter the
+    service can book. BSL as well: the therapist signs, or a BSL interpreter can be booked."""
+    language = referral.get("language", "english")
+    service = referral["service"]
+    spoken = language in therapist["languages"] or (
+        referral.get("needs_interpreter", False) and bookable(problem, service, language)
+    )
+    signed = (
+        not referral.get("bsl")
+        or "bsl" in therapist["languages"]
+        or bookable(problem, service, "bsl")
+    )
+    return spoken and signed
+
+
 def excluded_ids(referral):
     return {e["therapist"] for e in referral.get("exclude_therapists", [])}
 
@@ -153,11 +176,10 @@ def slot_fits(referral, slot):
 
 def pair_allowed(referral, therapist, problem):
     """Every hard constraint that does not depend on which slots are chosen."""
-    language = referral.get("language", "english")
     return (
         referral["service"] == therapist["service"]
         and referral["modality"] in therapist["modalities"]
-        and (referral.get("needs_interpreter", False) or language in therapist["languages"])
+        and language_allows(referral, therapist, problem)
         and gender_allows(referral, therapist)
         and competence_allows(referral, therapist)
         and therapist["id"] not in excluded_ids(referral)
@@ -174,7 +196,13 @@ def bundle_fit(referral, therapist, slots):
         points += FIT["gender"]
     if referral.get("assessor") == therapist["id"]:
         points += FIT["continuity"]
-    if referral.get("needs_interpreter") and referral.get("language") in therapist["languages"]:
+    # No interpreter needed at all, where one (or BSL) would otherwise be.
+    interp, bsl = referral.get("needs_interpreter"), referral.get("bsl")
+    if (
+        (interp or bsl)
+        and (not interp or referral.get("language", "english") in therapist["languages"])
+        and (not bsl or "bsl" in therapist["languages"])
+    ):
         points += FIT["language"]
     if referral.get("preferred_site") and all(
         s["site"] == referral["preferred_site"] for s in slots
@@ -330,6 +358,8 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
         # A planned break from a third stream, so the rest of each seed's problem is unchanged.
         if random.Random(seed * 15485867 + i).random() < 0.2:
             therapist.setdefault("leave", []).append({"start": "2025-04-14", "end": "2025-04-25"})
+        if random.Random(seed * 32452843 + 1000 + i).random() < 0.25:
+            therapist["languages"] = [*therapist["languages"], "bsl"]
         # Competence from a second stream, so the rest of each seed's problem is unchanged.
         extra = random.Random(seed * 104729 + i)
         grade = extra.choice(["qualified", "qualified", "trainee"])
@@ -391,8 +421,16 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
             referral["earliest_start"] = timing.choice(["2025-03-11", "2025-04-01"])
         if timing.random() < 0.5:
             referral["therapy_weeks"] = timing.choice([2, 8, 24, "open_ended"])
+        # Languages from a fourth stream: BSL as well as the spoken language.
+        if random.Random(seed * 32452843 + i).random() < 0.2:
+            referral["bsl"] = True
         referrals.append(referral)
-    return {"today": "2025-03-03", "therapists": therapists, "referrals": referrals}
+    problem = {"today": "2025-03-03", "therapists": therapists, "referrals": referrals}
+    # The interpreters service "a" can book (service "b" books any), from the same stream.
+    lists = random.Random(seed * 32452843 - 1)
+    if lists.random() < 0.5:
+        problem["interpreter_languages"] = {"a": lists.choice([[], ["polish"], ["bsl"]])}
+    return problem
 
 
 SEEDS = range(400)

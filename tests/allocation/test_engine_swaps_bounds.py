@@ -23,6 +23,7 @@ from tests.allocation.engine_oracle import (
     excluded_ids,
     free_places,
     gender_allows,
+    language_allows,
     on_leave,
     slot_fits,
 )
@@ -139,12 +140,11 @@ def _fitting_days(referral, therapist):
 
 def _fails(referral, therapist, problem):
     """The requirement families this therapist fails for this referral."""
-    language = referral.get("language", "english")
     k = referral.get("sessions_per_week", 1)
     checks = {
         "modality": referral["modality"] in therapist["modalities"],
         "competence": competence_allows(referral, therapist),
-        "language": referral.get("needs_interpreter", False) or language in therapist["languages"],
+        "language": language_allows(referral, therapist, problem),
         "gender": gender_allows(referral, therapist),
         "excluded": therapist["id"] not in excluded_ids(referral),
         "frequency": k in therapist.get("frequencies", [1]),
@@ -172,7 +172,7 @@ def _check_suggestion(text, r, service, problem):
         return
     assert counted, text
     count, names = int(counted.group(1)), counted.group(2).removesuffix(", ...").split(", ")
-    if "interpreter would make" in text:
+    if text.startswith("booking") and " interpreter" in text:
         family = "language"
     elif "a preference rather than a requirement" in text or "no longer excluding" in text:
         family = "gender"
