@@ -20,6 +20,7 @@ from django.utils import timezone
 from allocation.engine import ProblemError, parse_problem
 from allocation.engine.fit import SlotFit, TherapistFit, client_asks, therapist_fits
 from allocation.engine_input import (
+    _assessor,
     _interpreter_setting,
     _referral_row,
     referral_values,
@@ -140,8 +141,7 @@ def choose_options(
     if isinstance(row, str):
         return ChoosePage(sessions_per_week=values["sessions"] or 1, filters=filters, problem=row)
     by_user = {t.user_id: team.names[t.pk] for t in team.therapists if t.user_id}
-    if values["assessor"] in by_user:
-        row["assessor"] = by_user[values["assessor"]]
+    _assessor(row, values, by_user)
     try:
         problem = parse_problem(
             {

@@ -97,8 +97,7 @@ def allocation_problem(*, service: Service, today: dt.date | None = None) -> Pro
         if isinstance(row, str):
             out.left_out[values["pk"]] = row
             continue
-        if values["assessor"] in by_user:
-            row["assessor"] = by_user[values["assessor"]]
+        _assessor(row, values, by_user)
         out.referrals[values["reference"]] = values["pk"]
         referral_rows.append(row)
 
@@ -260,6 +259,7 @@ def referral_values(referrals):
         "allocation_needs__earliest_start",
         "allocation_needs__therapy_weeks",
         "allocation_needs__bsl",
+        "allocation_needs__continuity",
         "allocation_needs__spoken_language",
     )
 
@@ -275,6 +275,16 @@ def _risk_words(values: dict) -> str:
     if values["open_flag"]:
         words += ", with a risk flag not yet acknowledged (ranked as high)"
     return words
+
+
+def _assessor(row: dict, values: dict, by_user: dict) -> None:
+    """The assessor's therapist id, for continuity; when continuity is required of an
+    assessor without a therapist profile, a name no therapist has, so nobody is eligible
+    and the reasons say why."""
+    if values["assessor"] in by_user:
+        row["assessor"] = by_user[values["assessor"]]
+    elif row.get("continuity") == "required":
+        row["assessor"] = "the assessor (no therapist profile)"
 
 
 def _bsl_as_well(row: dict, values: dict) -> None:
@@ -324,6 +334,9 @@ def _referral_row(values: dict, service, site_names, planned_start, today, zone,
         row["competence"] = values["allocation_needs__competence"]
     if values.get("allocation_needs__specialism"):
         row["specialism"] = values["allocation_needs__specialism"]
+    continuity = values.get("allocation_needs__continuity")
+    if continuity in ("required", "none") and (continuity == "none" or values["assessor"]):
+        row["continuity"] = continuity
     if values.get("allocation_needs__gender_excluded"):
         row["gender_exclusion"] = list(values["allocation_needs__gender_excluded"])
     if values.get("allocation_needs__earliest_start"):

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from allocation.engine.problem import MAX_COURSE_WEEKS
+from allocation.engine_input import referral_values
 from allocation.models import SPECIALISMS, AllocationNeeds, Therapist, TherapistExclusion
 from allocation.selectors import language_code
 from allocation.services import AllocationError, _same_service, proposals_mark_stale
@@ -196,3 +197,33 @@ def languages_set(*, referral: Referral, bsl: bool, spoken_language: str, user) 
             service_id=referral.service_id, reason="a client's language needs changed"
         )
     return needs
+
+
+@transaction.atomic
+def continuity_set(*, referral: Referral, continuity: str, user) -> AllocationNeeds:
+    """Set continuity with the assessor: a wish (the default), a requirement, or none."""
+    _same_service(user, referral.service_id)
+    if continuity not in AllocationNeeds.Continuity.values:
+        raise AllocationError("Select how much continuity matters", field="continuity")
+    if continuity == AllocationNeeds.Continuity.REQUIRED and referral_assessor(referral) is None:
+        raise AllocationError(
+            "This referral has no assessor recorded, so continuity cannot be required",
+            field="continuity",
+        )
+    needs, _ = AllocationNeeds.objects.select_for_update().get_or_create(
+        referral=referral,
+        defaults={"service_id": referral.service_id, "updated_by": user},
+    )
+    if needs.continuity != continuity:
+        needs.continuity, needs.updated_by = continuity, user
+        needs.save(update_fields=["continuity", "updated_by", "updated_at"])
+        proposals_mark_stale(
+            service_id=referral.service_id, reason="a client's continuity wish changed"
+        )
+    return needs
+
+
+def referral_assessor(referral: Referral):
+    """The user who assessed the referral, or None (as ``engine_input`` reads it)."""
+    values = referral_values(Referral.objects.filter(pk=referral.pk)).values("assessor").first()
+    return values["assessor"] if values else None

@@ -640,3 +640,16 @@ class InterpreterLanguagesForm(forms.Form):
         help_text="One a line, or separated by commas, for example: Polish, Urdu, BSL",
         error_messages={"max_length": "The list must be 2000 characters or fewer"},
     )
+
+
+class ContinuityForm(forms.Form):
+    """Continuity with the assessor: a wish, a requirement, or none."""
+
+    continuity = forms.ChoiceField(
+        label="Continuity with the assessor",
+        choices=AllocationNeeds.Continuity.choices,
+        widget=forms.RadioSelect,
+        help_text="A requirement proposes only the assessor, if they have a therapist profile "
+        "and a free place; otherwise the client waits, and the page says why",
+        error_messages={"required": "Select how much continuity matters"},
+    )

@@ -387,6 +387,17 @@ class AllocationNeeds(BaseModel):
     # Needs BSL as well as a spoken language (a signing therapist, or a BSL interpreter if
     # the service can book one), and the spoken language they also use (empty: English).
     bsl = models.BooleanField(default=False)
+
+    class Continuity(models.TextChoices):
+        # The engine's codes (allocation.engine.problem.CONTINUITY).
+        PREFERRED = "preferred", "A wish: the assessor if they can, scored as a better fit"
+        REQUIRED = "required", "A requirement: only the assessor"
+        NONE = "none", "No wish"
+
+    # Continuity with the assessor (who must have a therapist profile to be proposed).
+    continuity = models.CharField(
+        max_length=16, choices=Continuity.choices, default=Continuity.PREFERRED
+    )
     spoken_language = models.CharField(max_length=50, blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

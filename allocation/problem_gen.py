@@ -274,6 +274,11 @@ def generate_problem(
         # Languages from a fourth stream: a few clients need BSL as well as English.
         if words.random() < 0.01 and language != "bsl":
             row["bsl"] = True
+        # Continuity from the same stream: with a therapist who assessed, a requirement or
+        # no wish at all for a few.
+        wish = words.random()
+        if row.get("assessor", "").startswith("t-") and wish < 0.15:
+            row["continuity"] = "required" if wish < 0.1 else "none"
         referral_rows.append(row)
 
     # The languages each service can book an interpreter for: the common ones, not the rarest.

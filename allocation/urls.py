@@ -68,6 +68,11 @@ urlpatterns = [
         name="allocation-referral-languages",
     ),
     path(
+        "staff/allocation/referrals/<uuid:public_id>/continuity/",
+        views.referral_continuity,
+        name="allocation-referral-continuity",
+    ),
+    path(
         "staff/allocation/interpreters/",
         views.interpreter_settings,
         name="allocation-interpreters",

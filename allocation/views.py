@@ -179,6 +179,8 @@ def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
                 }
             ),
             "open_ended_weeks": OPEN_ENDED_WEEKS,
+            "continuity_form": forms_given.get("continuity_form")
+            or forms.ContinuityForm(initial={"continuity": needs.continuity}),
             "languages_form": forms_given.get("languages_form")
             or forms.LanguagesForm(
                 initial={
@@ -512,6 +514,28 @@ def referral_course(request: HttpRequest, public_id: UUID) -> HttpResponse:
             )
             return redirect("allocation-referral", referral.public_id)
     return _referral_page(request, referral, course_form=form)
+
+
+@coordinator_only
+@require_POST
+def referral_continuity(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = forms.ContinuityForm(request.POST)
+    if form.is_valid():
+        try:
+            exclusions.continuity_set(
+                referral=referral, continuity=form.cleaned_data["continuity"], user=request.user
+            )
+        except services.AllocationError as error:
+            refusal_on_form(form, error)
+        else:
+            messages.success(
+                request,
+                f"Continuity for {referral.reference} is saved. Run the allocation again for "
+                "new proposals.",
+            )
+            return redirect("allocation-referral", referral.public_id)
+    return _referral_page(request, referral, continuity_form=form)
 
 
 @coordinator_only

@@ -84,6 +84,7 @@ NEEDS_FILTERS = [
     ("exclusions", "Therapists excluded (named, or a gender)"),
     ("competence", "Needs a qualified therapist or a specialism"),
     ("course", "Starts later, or a fixed length of therapy"),
+    ("continuity", "Continuity with the assessor required"),
     ("in_person", "In person only"),
     ("remote", "Remote only"),
 ]
@@ -218,6 +219,7 @@ def _waiting_filtered(*, user, filters: WaitingFilters, run):
             course_earliest=F("allocation_needs__earliest_start"),
             course_weeks=F("allocation_needs__therapy_weeks"),
             bsl_as_well=F("allocation_needs__bsl"),
+            continuity_needed=F("allocation_needs__continuity"),
             bsl_spoken=F("allocation_needs__spoken_language"),
         )
     )
@@ -330,6 +332,8 @@ def _needs_q(need: str) -> Q:
         return Q(allocation_needs__competence__in=["qualified", "independent"]) | (
             Q(allocation_needs__isnull=False) & ~Q(allocation_needs__specialism="")
         )
+    if need == "continuity":
+        return Q(allocation_needs__continuity="required")
     if need == "course":
         return Q(allocation_needs__earliest_start__isnull=False) | Q(
             allocation_needs__therapy_weeks__isnull=False
@@ -402,12 +406,16 @@ def _exclusion_needs(referral: Referral) -> list[str]:
     earliest = getattr(referral, "course_earliest", None)
     weeks = getattr(referral, "course_weeks", None)
     bsl = getattr(referral, "bsl_as_well", None)
+    continuity = getattr(referral, "continuity_needed", None)
     spoken = getattr(referral, "bsl_spoken", None)
     if not hasattr(referral, "competence_needed"):
         row = AllocationNeeds.objects.filter(referral=referral).first()
         competence, specialism = (row.competence, row.specialism) if row else (None, None)
         earliest, weeks = (row.earliest_start, row.therapy_weeks) if row else (None, None)
         bsl, spoken = (row.bsl, row.spoken_language) if row else (False, "")
+        continuity = row.continuity if row else None
+    if continuity == "required":
+        out.append("Only the assessor (continuity required)")
     if bsl:
         out.append(f"Needs BSL as well as {spoken or 'English'}")
     if earliest:

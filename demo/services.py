@@ -781,10 +781,16 @@ def _seed_allocation(service: Service, rng: random.Random) -> None:
             ends_on=today + timedelta(days=39),
             note="Training block",
         )
-    oldest = list(waiting.order_by("received_at")[:5])
+    oldest = list(waiting.order_by("received_at")[:7])
     _seed_exclusions(service, oldest[:3], therapists)
     _seed_courses(service, oldest[3:], today)
     _seed_languages(service, oldest[5:6])
+    coordinator = User.objects.get(username="coordinator")
+    for referral in oldest[6:7]:  # continuity with the assessor required
+        AllocationNeeds.objects.update_or_create(
+            referral=referral,
+            defaults={"service": service, "continuity": "required", "updated_by": coordinator},
+        )
 
 
 def _seed_languages(service: Service, referrals: list[Referral]) -> None:

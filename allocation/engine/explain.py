@@ -39,6 +39,7 @@ FAMILIES = (
     "language",
     "gender",
     "excluded",
+    "continuity",
     "frequency",
     "leave",
     "capacity",
@@ -188,7 +189,9 @@ def _assignment_reasons(
     reasons.append(f"has a free place ({therapist.capacity} before this allocation)")
     if referral.planned_start is not None:
         reasons.append(_course_phrase(referral))
-    if referral.assessor == therapist.id:
+    if referral.continuity == "required":
+        reasons.append("continuity requirement met: also assessed the client")
+    elif referral.continuity == "preferred" and referral.assessor == therapist.id:
         reasons.append("continuity: also assessed the client")
     return reasons
 
@@ -240,6 +243,8 @@ def _failure_phrase(referral: Referral, therapist: Therapist, family: str) -> st
         if referral.specialism and referral.specialism not in therapist.specialisms:
             lacks.append(f"does not have the {referral.specialism} specialism")
         return " and ".join(lacks) + f" (the client needs {referral.competence_rule})"
+    if family == "continuity":
+        return f"is not the client's assessor ({referral.assessor}; continuity required)"
     if family == "frequency":
         return f"does not offer {referral.sessions_per_week} sessions a week"
     if family == "leave":
@@ -271,6 +276,8 @@ def _meets_phrase(referral: Referral, therapist: Therapist, family: str) -> str 
         return "not excluded for this client"
     if family == "competence" and referral.competence_rule is not None:
         return f"is {therapist.competence_words}"
+    if family == "continuity" and referral.continuity == "required":
+        return "is the client's assessor (continuity required)"
     if family == "frequency" and referral.sessions_per_week > 1:
         return f"offers {referral.sessions_per_week} sessions a week"
     if family == "capacity":
@@ -295,6 +302,8 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
             return "are not excluded for this client"
         if family == "competence":
             return f"have the competence asked for ({referral.competence_rule})"
+        if family == "continuity":
+            return f"are the client's assessor ({referral.assessor}; continuity required)"
         if family == "frequency":
             return "offer weekly sessions" if k == 1 else f"offer {k} sessions a week"
         if family == "leave":
@@ -318,6 +327,8 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
         shown.add("excluded")
     if referral.competence_rule is not None:
         shown.add("competence")
+    if referral.continuity == "required":
+        shown.add("continuity")
     if k > 1:
         shown.add("frequency")
     for family, count in zip(FAMILIES, survivors, strict=True):
@@ -405,6 +416,12 @@ def _suggestion(
             f"{who} {one('meets', 'meet')} everything else but {one('lacks', 'lack')} the "
             f"competence asked for ({referral.competence_rule}); {' and '.join(changes)} "
             f"would make {one('it', 'them')} eligible"
+        )
+    if family == "continuity":
+        return (
+            f"{who} {one('meets', 'meet')} everything else but {one('is', 'are')} not the "
+            f"client's assessor ({referral.assessor}); making continuity a wish rather than a "
+            f"requirement would make {one('it', 'them')} eligible"
         )
     if family == "excluded":
         why = "; ".join(f"{t.id}: {_exclusion_words(referral, t.id)}" for t in thers[:3])

@@ -115,6 +115,8 @@ def _requirement_words(
         return _gender_met(referral, therapist)
     if family == "excluded":
         return "not excluded for this client"
+    if family == "continuity":
+        return "continuity requirement met: also assessed the client"
     if family == "competence":
         rule, words = referral.competence_rule, therapist.competence_words
         return f"competence requirement ({rule}) met: is {words}"
@@ -161,6 +163,8 @@ def therapist_fits(referral: Referral, therapists: Sequence[Therapist]) -> list[
                 continue
             if family == "competence" and referral.competence_rule is None:
                 continue
+            if family == "continuity" and referral.continuity != "required":
+                continue
             if family == "leave" and referral.planned_start is None:
                 continue
             if meets[family][j]:
@@ -186,7 +190,7 @@ def therapist_fits(referral: Referral, therapists: Sequence[Therapist]) -> list[
             (fits if met else lacks).append(
                 f"preferred time ({wanted}) {'met' if met else 'not met'}"
             )
-        if referral.assessor is not None and referral.assessor == therapist.id:
+        if referral.continuity == "preferred" and referral.assessor == therapist.id:
             fits.append("continuity: also assessed the client")
         if therapist.capacity <= 0 or not therapist.slots or "excluded" in missing:
             tier = "unavailable"
@@ -249,6 +253,9 @@ def client_asks(referral: Referral) -> list[tuple[str, str]]:
         )
     if referral.competence_rule is not None:
         asks.append(("Therapist's competence", referral.competence_rule))
+    if referral.assessor is not None and referral.continuity != "none":
+        kind = "a requirement" if referral.continuity == "required" else "a wish"
+        asks.append(("Continuity", f"with the assessor ({referral.assessor}), {kind}"))
     if referral.earliest_start is not None or referral.course_weeks is not None:
         asks.append(("Course", referral.course_words))
     if referral.exclusions:

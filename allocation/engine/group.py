@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from allocation.engine.problem import COMPETENCES, REMOTE, Problem, Referral, Therapist
+from allocation.engine.problem import COMPETENCES, CONTINUITY, REMOTE, Problem, Referral, Therapist
 from allocation.engine.scoring import _priorities
 
 
@@ -185,6 +185,9 @@ class _Group:
         )
         ther_pos = {t.id: j for j, t in enumerate(thers)}
         r_assessor = column(ther_pos.get(r.assessor, -1) if r.assessor else -1 for r in refs)
+        # Continuity: a requirement keeps only the assessor (-2: not a therapist here, so
+        # nobody); a wish scores the fit bonus; "none" neither.
+        r_cont = column((CONTINUITY.index(r.continuity) for r in refs), np.int64)
         self.r_pref_site = r_pref_site
         self.r_pref_part = r_pref_part
 
@@ -254,18 +257,25 @@ class _Group:
         else:
             competent = everyone
             self.trivial.add("competence")
+        if (r_cont == 2).any():
+            required = r_cont == 2
+            continuity_ok = (np.arange(T)[:, None] == r_assessor[None, :]) | ~required[None, :]
+        else:
+            continuity_ok = everyone
+            self.trivial.add("continuity")
         self.meets = {
             "modality": spread(t_mod, r_mod),
             "competence": competent,
             "language": speaks,
             "gender": gender_ok,
             "excluded": not_excluded,
+            "continuity": continuity_ok,
             "frequency": spread(t_freq, r_k),
             "leave": ~on_leave,
             "capacity": np.repeat((t_cap > 0)[:, None], R, axis=1),
         }
         pair_ok = self.meets["modality"] & self.meets["language"]
-        for family in ("competence", "gender", "excluded", "frequency", "leave"):
+        for family in ("competence", "gender", "excluded", "continuity", "frequency", "leave"):
             if family not in self.trivial:
                 pair_ok &= self.meets[family]
         pair_ok[t_cap <= 0] = False
@@ -281,7 +291,7 @@ class _Group:
         self.t_gender, self.t_lang = t_gender, t_lang
         self.r_gpref, self.r_assessor, self.r_interp, self.r_lang = (
             r_gpref,
-            r_assessor,
+            np.where(r_cont > 0, r_assessor, -1),  # the bonus: a wish or a requirement
             r_interp,
             r_lang,
         )

@@ -17,6 +17,7 @@ from typing import Any
 
 from allocation.engine.problem import (
     COMPETENCES,
+    CONTINUITY,
     DAY_NAMES,
     EXCLUSION_REASONS,
     GRADES,
@@ -93,6 +94,7 @@ _REFERRAL_FIELDS = {
     "earliest_start",
     "therapy_weeks",
     "bsl",
+    "continuity",
     "notes",
 }
 _EXCLUSION_FIELDS = {"therapist", "reason", "notes"}
@@ -416,6 +418,11 @@ def _parse_referral(
         reader.fail(f"risk {risk!r} is not one of low, medium, high")
     risk_words = reader.text("risk_words", default=None)
     assessor = reader.text("assessor", default=None)
+    continuity = reader.text("continuity", default="preferred", lower=True)
+    if continuity not in CONTINUITY:
+        reader.fail(f"continuity {continuity!r} is not one of {', '.join(CONTINUITY)}")
+    if continuity == "required" and assessor is None:
+        reader.fail("continuity 'required' needs the 'assessor'")
     return Referral(
         id=rid,
         service=service,
@@ -442,6 +449,7 @@ def _parse_referral(
         earliest_start=earliest_start,
         course_weeks=course_weeks,
         bsl=bsl,
+        continuity=continuity,
         interpreter_bookable=bookable is None or language in bookable,
         bsl_bookable=bookable is None or "bsl" in bookable,
     )

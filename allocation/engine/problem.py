@@ -23,6 +23,9 @@ GRADES = ("qualified", "trainee")
 # What a referral may require of its therapist's competence, least first: anyone; a
 # qualified therapist (not a trainee); a qualified therapist not under supervision.
 COMPETENCES = ("any", "qualified", "independent")
+# Continuity with the assessor: no wish; a wish (a fit bonus); a requirement (only the
+# assessor, if they are a therapist of the service with a free place).
+CONTINUITY = ("none", "preferred", "required")
 # Why a named therapist is excluded for a referral, and how the reasons word it.
 EXCLUSION_REASONS = {
     "conflict_of_interest": "conflict of interest",
@@ -211,6 +214,7 @@ class Referral:
     # whether the service can book an interpreter for ``language`` and for BSL (set from
     # the problem's ``interpreter_languages``; True when the service lists none).
     bsl: bool = False
+    continuity: str = "preferred"
     interpreter_bookable: bool = True
     bsl_bookable: bool = True
 

@@ -118,6 +118,11 @@ def language_allows(referral, therapist, problem):
     return spoken and signed
 
 
+def continuity_allows(referral, therapist):
+    """Continuity required: only the assessor (who may not be a therapist at all)."""
+    return referral.get("continuity") != "required" or referral.get("assessor") == therapist["id"]
+
+
 def excluded_ids(referral):
     return {e["therapist"] for e in referral.get("exclude_therapists", [])}
 
@@ -183,6 +188,7 @@ def pair_allowed(referral, therapist, problem):
         and gender_allows(referral, therapist)
         and competence_allows(referral, therapist)
         and therapist["id"] not in excluded_ids(referral)
+        and continuity_allows(referral, therapist)
         and referral.get("sessions_per_week", 1) in therapist.get("frequencies", [1])
         and not on_leave(therapist, course_of(referral, problem))
         and free_places(therapist) > 0
@@ -194,7 +200,7 @@ def bundle_fit(referral, therapist, slots):
     points = 0
     if strength == "preferred" and therapist.get("gender") == gender:
         points += FIT["gender"]
-    if referral.get("assessor") == therapist["id"]:
+    if referral.get("assessor") == therapist["id"] and referral.get("continuity") != "none":
         points += FIT["continuity"]
     # No interpreter needed at all, where one (or BSL) would otherwise be.
     interp, bsl = referral.get("needs_interpreter"), referral.get("bsl")
@@ -424,6 +430,10 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
         # Languages from a fourth stream: BSL as well as the spoken language.
         if random.Random(seed * 32452843 + i).random() < 0.2:
             referral["bsl"] = True
+        # Continuity from a fifth stream: a requirement or no wish, where there is an assessor.
+        wish = random.Random(seed * 49979687 + i)
+        if "assessor" in referral and wish.random() < 0.4:
+            referral["continuity"] = wish.choice(["required", "none"])
         referrals.append(referral)
     problem = {"today": "2025-03-03", "therapists": therapists, "referrals": referrals}
     # The interpreters service "a" can book (service "b" books any), from the same stream.

@@ -257,7 +257,11 @@ def check_reasons(problem, result):
             words = " or ".join(p for p in PARTS if p in wanted)
             assert f"preferred time ({words}) {'met' if met else 'not met'}" in reasons
         assert f"has a free place ({free_places(t)} before this allocation)" in reasons
-        assert ("continuity: also assessed the client" in reasons) == (r.get("assessor") == t["id"])
+        continuity = r.get("continuity", "preferred")
+        wished = continuity == "preferred" and r.get("assessor") == t["id"]
+        assert ("continuity: also assessed the client" in reasons) == wished
+        required = "continuity requirement met: also assessed the client" in reasons
+        assert required == (continuity == "required")
     for u in result["unplaced"]:
         r = referrals[u["referral"]]
         assert u["priority"] == priority_of(r, today)

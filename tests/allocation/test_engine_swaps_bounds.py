@@ -18,6 +18,7 @@ from allocation.engine.explain import _times
 from allocation.problem_gen import generate_problem
 from tests.allocation.engine_oracle import (
     competence_allows,
+    continuity_allows,
     course_of,
     day_of,
     excluded_ids,
@@ -147,6 +148,7 @@ def _fails(referral, therapist, problem):
         "language": language_allows(referral, therapist, problem),
         "gender": gender_allows(referral, therapist),
         "excluded": therapist["id"] not in excluded_ids(referral),
+        "continuity": continuity_allows(referral, therapist),
         "frequency": k in therapist.get("frequencies", [1]),
         "leave": not on_leave(therapist, course_of(referral, problem)),
         "capacity": free_places(therapist) > 0,
@@ -178,6 +180,8 @@ def _check_suggestion(text, r, service, problem):
         family = "gender"
     elif "excluded for this client" in text:
         family = "excluded"
+    elif "making continuity a wish" in text:
+        family = "continuity"
     elif "the competence asked for" in text:
         family = "competence"
     elif " away during the planned course " in text:

@@ -238,6 +238,7 @@ PAGES: dict[str, Page] = {
     "allocation-referral-competence": page("POST", "waiting", "C", 400),
     "allocation-referral-course": page("POST", "waiting", "C", 400),
     "allocation-referral-languages": page("POST", "waiting", "C", 400),
+    "allocation-referral-continuity": page("POST", "waiting", "C", 400),
     # the service's own setting: staff of another service see theirs
     "allocation-interpreters": page("GET", "", "C", other=200),
     # therapists' profiles: coordinators and admins see all, a therapist their own; admins
