@@ -24,6 +24,7 @@ from allocation.engine_input import (
     _interpreter_setting,
     _referral_row,
     referral_values,
+    step_free_sites,
     team_input,
 )
 from allocation.models import Therapist, WeeklySlot
@@ -149,6 +150,8 @@ def choose_options(
                 "services": [service.slug],
                 "sites": site_names,
                 **_interpreter_setting(service, fetched=True),
+                # Read only for a client who needs it: the page's queries stay fixed.
+                "step_free_sites": step_free_sites(service) if row.get("step_free") else [],
                 "therapists": team.rows,
                 "referrals": [row],
             }

@@ -28,6 +28,7 @@ from allocation.engine import PARTS
 from allocation.models import (
     AllocationSettings,
     Hold,
+    SiteAccess,
     Therapist,
     TherapistExclusion,
     WeeklySlot,
@@ -106,10 +107,20 @@ def allocation_problem(*, service: Service, today: dt.date | None = None) -> Pro
         "services": [service.slug],
         "sites": site_names,
         **_interpreter_setting(service),
+        "step_free_sites": step_free_sites(service),
         "therapists": team.rows,
         "referrals": referral_rows,
     }
     return out
+
+
+def step_free_sites(service: Service) -> list[str]:
+    """The names of the service's step-free sites."""
+    return list(
+        SiteAccess.objects.filter(site__service=service, step_free=True)
+        .order_by("site__name")
+        .values_list("site__name", flat=True)
+    )
 
 
 def _interpreter_setting(service: Service, *, fetched: bool = False) -> dict:
@@ -260,6 +271,9 @@ def referral_values(referrals):
         "allocation_needs__therapy_weeks",
         "allocation_needs__bsl",
         "allocation_needs__continuity",
+        "allocation_needs__step_free",
+        "allocation_needs__travel_minutes",
+        "allocation_needs__max_travel_minutes",
         "allocation_needs__spoken_language",
     )
 
@@ -285,6 +299,20 @@ def _assessor(row: dict, values: dict, by_user: dict) -> None:
         row["assessor"] = by_user[values["assessor"]]
     elif row.get("continuity") == "required":
         row["assessor"] = "the assessor (no therapist profile)"
+
+
+def _access(row: dict, values: dict) -> None:
+    """Step-free access and travel (the coordinator's record), for in-person sessions."""
+    if values.get("allocation_needs__step_free"):
+        row["step_free"] = True
+    limit = values.get("allocation_needs__max_travel_minutes")
+    if limit:
+        row["max_travel_minutes"] = limit
+        travel = values.get("allocation_needs__travel_minutes") or {}
+        known = set(row.get("sites", ()))
+        minutes = {site: m for site, m in travel.items() if site in known}
+        if minutes:
+            row["travel_minutes"] = minutes
 
 
 def _bsl_as_well(row: dict, values: dict) -> None:
@@ -345,6 +373,7 @@ def _referral_row(values: dict, service, site_names, planned_start, today, zone,
         row["therapy_weeks"] = values["allocation_needs__therapy_weeks"]
     if values["preferences__pk"] is None:
         _bsl_as_well(row, values)
+        _access(row, values)
         return row
     language = language_code(values["preferences__language"])
     if values["preferences__interpreter_needed"]:
@@ -354,6 +383,7 @@ def _referral_row(values: dict, service, site_names, planned_start, today, zone,
     elif language:
         row["language"] = language
     _bsl_as_well(row, values)
+    _access(row, values)
     strength = GENDER_STRENGTHS.get(values["preferences__therapist_gender_strength"])
     gender = values["preferences__therapist_gender"]
     if strength and gender and gender not in row.get("gender_exclusion", ()):

@@ -12,11 +12,18 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from allocation.engine.problem import MAX_COURSE_WEEKS
+from allocation.engine.problem import MAX_COURSE_WEEKS, MAX_TRAVEL_MINUTES
 from allocation.engine_input import referral_values
-from allocation.models import SPECIALISMS, AllocationNeeds, Therapist, TherapistExclusion
+from allocation.models import (
+    SPECIALISMS,
+    AllocationNeeds,
+    SiteAccess,
+    Therapist,
+    TherapistExclusion,
+)
 from allocation.selectors import language_code
 from allocation.services import AllocationError, _same_service, proposals_mark_stale
+from common.models import Site
 from intake.models import Referral
 
 GENDERS = {value for value, _ in Therapist.Gender.choices} - {Therapist.Gender.NOT_STATED}
@@ -227,3 +234,74 @@ def referral_assessor(referral: Referral):
     """The user who assessed the referral, or None (as ``engine_input`` reads it)."""
     values = referral_values(Referral.objects.filter(pk=referral.pk)).values("assessor").first()
     return values["assessor"] if values else None
+
+
+@transaction.atomic
+def access_set(
+    *,
+    referral: Referral,
+    step_free: bool,
+    max_travel_minutes: int | None,
+    travel_minutes: dict[str, int],
+    user,
+) -> AllocationNeeds:
+    """Record step-free access and the client's travel: minutes to each site (by name) and
+    the most they can travel (None: no limit)."""
+    _same_service(user, referral.service_id)
+    names = set(Site.objects.filter(service_id=referral.service_id).values_list("name", flat=True))
+    travel = {site: int(m) for site, m in travel_minutes.items() if m is not None}
+    if any(site not in names for site in travel):
+        raise AllocationError("Travel times can only be given for the service's sites")
+    if any(not 0 <= m <= MAX_TRAVEL_MINUTES for m in travel.values()):
+        raise AllocationError(f"Travel times must be 0 to {MAX_TRAVEL_MINUTES} minutes")
+    if max_travel_minutes is not None and not 1 <= max_travel_minutes <= MAX_TRAVEL_MINUTES:
+        raise AllocationError(
+            f"The most the client can travel must be 1 to {MAX_TRAVEL_MINUTES} minutes",
+            field="max_travel_minutes",
+        )
+    if travel and max_travel_minutes is None:
+        raise AllocationError(
+            "Enter the most the client can travel, or leave the travel times empty",
+            field="max_travel_minutes",
+        )
+    needs, _ = AllocationNeeds.objects.select_for_update().get_or_create(
+        referral=referral,
+        defaults={"service_id": referral.service_id, "updated_by": user},
+    )
+    new = (step_free, max_travel_minutes, travel)
+    if (needs.step_free, needs.max_travel_minutes, needs.travel_minutes) != new:
+        needs.step_free, needs.max_travel_minutes, needs.travel_minutes = new
+        needs.updated_by = user
+        needs.save(
+            update_fields=[
+                "step_free",
+                "max_travel_minutes",
+                "travel_minutes",
+                "updated_by",
+                "updated_at",
+            ]
+        )
+        proposals_mark_stale(
+            service_id=referral.service_id, reason="a client's access or travel changed"
+        )
+    return needs
+
+
+@transaction.atomic
+def site_access_set(*, service_id: int, step_free_ids: set, user) -> int:
+    """Set which of the service's sites are step-free (by public id); return how many."""
+    _same_service(user, service_id)
+    changed = False
+    for site in Site.objects.filter(service_id=service_id):
+        flag = str(site.public_id) in step_free_ids
+        row, created = SiteAccess.objects.select_for_update().get_or_create(
+            site=site, defaults={"step_free": flag, "updated_by": user}
+        )
+        if not created and row.step_free != flag:
+            row.step_free, row.updated_by = flag, user
+            row.save(update_fields=["step_free", "updated_by", "updated_at"])
+            changed = True
+        changed |= created and flag
+    if changed:
+        proposals_mark_stale(service_id=service_id, reason="a site's step-free access changed")
+    return SiteAccess.objects.filter(site__service_id=service_id, step_free=True).count()

@@ -9,7 +9,7 @@ import re
 from django import forms
 
 from allocation import choosing, waiting
-from allocation.engine.problem import MAX_COURSE_WEEKS, OPEN_ENDED_WEEKS
+from allocation.engine.problem import MAX_COURSE_WEEKS, MAX_TRAVEL_MINUTES, OPEN_ENDED_WEEKS
 from allocation.models import (
     SPECIALISMS,
     AllocationNeeds,
@@ -653,3 +653,57 @@ class ContinuityForm(forms.Form):
         "and a free place; otherwise the client waits, and the page says why",
         error_messages={"required": "Select how much continuity matters"},
     )
+
+
+class AccessForm(forms.Form):
+    """Step-free access, and travel to each of the service's sites with a limit."""
+
+    step_free = forms.ChoiceField(
+        label="Does the client need step-free access?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        help_text="In-person sessions are then proposed only at step-free sites",
+        error_messages={"required": "Select yes or no"},
+    )
+    max_travel_minutes = forms.IntegerField(
+        label="Most the client can travel, in minutes (optional)",
+        required=False,
+        min_value=1,
+        max_value=MAX_TRAVEL_MINUTES,
+        help_text="Sites further than this (from the times below) are not proposed",
+        error_messages={
+            "invalid": "Enter the minutes as a whole number, like 45",
+            "min_value": "The most the client can travel must be at least 1 minute",
+            "max_value": f"The most the client can travel must be {MAX_TRAVEL_MINUTES} "
+            "minutes or fewer",
+        },
+    )
+
+    def __init__(self, *args, site_names=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.site_fields = []
+        for i, name in enumerate(site_names):
+            key = f"travel_{i}"
+            self.fields[key] = forms.IntegerField(
+                label=f"Travel to {name}, in minutes (optional)",
+                required=False,
+                min_value=0,
+                max_value=MAX_TRAVEL_MINUTES,
+                error_messages={
+                    "invalid": f"Enter the minutes to {name} as a whole number, like 20",
+                    "min_value": f"The minutes to {name} must be 0 or more",
+                    "max_value": f"The minutes to {name} must be {MAX_TRAVEL_MINUTES} or fewer",
+                },
+            )
+            self.site_fields.append((name, key))
+
+    @property
+    def travel_fields(self):
+        return [self[key] for _, key in self.site_fields]
+
+    def travel(self) -> dict[str, int]:
+        return {
+            name: self.cleaned_data[key]
+            for name, key in self.site_fields
+            if self.cleaned_data.get(key) is not None
+        }

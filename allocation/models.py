@@ -398,6 +398,11 @@ class AllocationNeeds(BaseModel):
     continuity = models.CharField(
         max_length=16, choices=Continuity.choices, default=Continuity.PREFERRED
     )
+    # Access and travel: step-free sites only; minutes of travel to each site by name, and
+    # the most the client can travel (empty: no limit).
+    step_free = models.BooleanField(default=False)
+    travel_minutes = models.JSONField(default=dict, blank=True)
+    max_travel_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
     spoken_language = models.CharField(max_length=50, blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -432,3 +437,17 @@ class AllocationSettings(BaseModel):
 
     def __str__(self) -> str:
         return f"Allocation settings of {self.service_id}"
+
+
+class SiteAccess(BaseModel):
+    """Access at one of the service's sites: whether it is step-free (level or ramped
+    entrance, a lift to the rooms used). No row: not known to be step-free."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="access")
+    step_free = models.BooleanField(default=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Access at {self.site_id}"

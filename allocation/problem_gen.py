@@ -276,6 +276,11 @@ def generate_problem(
             row["bsl"] = True
         # Continuity from the same stream: with a therapist who assessed, a requirement or
         # no wish at all for a few.
+        if r_sites and words.random() < 0.03:  # a wheelchair user: step-free sites only
+            row["step_free"] = True
+        if r_sites and words.random() < 0.1:  # travel times to the sites, and a limit
+            row["travel_minutes"] = {s: words.choice((15, 30, 45, 60, 90)) for s in r_sites}
+            row["max_travel_minutes"] = words.choice((30, 45, 60))
         wish = words.random()
         if row.get("assessor", "").startswith("t-") and wish < 0.15:
             row["continuity"] = "required" if wish < 0.1 else "none"
@@ -288,6 +293,8 @@ def generate_problem(
         "services": service_names,
         "sites": site_names,
         "interpreter_languages": {name: bookable for name in service_names},
+        # Every other site has step-free access (the first, the hub, does).
+        "step_free_sites": site_names[::2],
         "therapists": therapist_rows,
         "referrals": referral_rows,
     }

@@ -73,6 +73,12 @@ urlpatterns = [
         name="allocation-referral-continuity",
     ),
     path(
+        "staff/allocation/referrals/<uuid:public_id>/access/",
+        views.referral_access,
+        name="allocation-referral-access",
+    ),
+    path("staff/allocation/sites/", views.site_access, name="allocation-sites"),
+    path(
         "staff/allocation/interpreters/",
         views.interpreter_settings,
         name="allocation-interpreters",

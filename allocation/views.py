@@ -32,6 +32,7 @@ from allocation.models import (
     LeavePeriod,
     Proposal,
     ProposalRun,
+    SiteAccess,
     Therapist,
     TherapistExclusion,
 )
@@ -39,6 +40,7 @@ from allocation.selectors import language_name
 from audit import services as audit
 from common import roles
 from common.access import OFFICE, THERAPIST_PROFILES, role_required
+from common.models import Site
 from common.pages import page_context, refusal_on_form
 from intake.models import Referral
 
@@ -179,6 +181,18 @@ def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
                 }
             ),
             "open_ended_weeks": OPEN_ENDED_WEEKS,
+            "access_form": forms_given.get("access_form")
+            or forms.AccessForm(
+                site_names=_site_names(referral),
+                initial={
+                    "step_free": "yes" if needs.step_free else "no",
+                    "max_travel_minutes": needs.max_travel_minutes,
+                    **{
+                        f"travel_{i}": (needs.travel_minutes or {}).get(name)
+                        for i, name in enumerate(_site_names(referral))
+                    },
+                },
+            ),
             "continuity_form": forms_given.get("continuity_form")
             or forms.ContinuityForm(initial={"continuity": needs.continuity}),
             "languages_form": forms_given.get("languages_form")
@@ -514,6 +528,73 @@ def referral_course(request: HttpRequest, public_id: UUID) -> HttpResponse:
             )
             return redirect("allocation-referral", referral.public_id)
     return _referral_page(request, referral, course_form=form)
+
+
+def _site_names(referral: Referral) -> list[str]:
+    return list(
+        Site.objects.filter(service_id=referral.service_id)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+
+
+@coordinator_only
+@require_POST
+def referral_access(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = forms.AccessForm(request.POST, site_names=_site_names(referral))
+    if form.is_valid():
+        try:
+            exclusions.access_set(
+                referral=referral,
+                step_free=form.cleaned_data["step_free"] == "yes",
+                max_travel_minutes=form.cleaned_data["max_travel_minutes"],
+                travel_minutes=form.travel(),
+                user=request.user,
+            )
+        except services.AllocationError as error:
+            refusal_on_form(form, error)
+        else:
+            messages.success(
+                request,
+                f"Access and travel for {referral.reference} are saved. Run the allocation "
+                "again for new proposals.",
+            )
+            return redirect("allocation-referral", referral.public_id)
+    return _referral_page(request, referral, access_form=form)
+
+
+@coordinator_only
+@GET_POST
+def site_access(request: HttpRequest) -> HttpResponse:
+    """Which of the service's sites are step-free."""
+    service_id = request.user.service_id
+    sites = list(Site.objects.filter(service_id=service_id).order_by("name"))
+    flags = set(
+        SiteAccess.objects.filter(site__service_id=service_id, step_free=True).values_list(
+            "site_id", flat=True
+        )
+    )
+    if request.method == "POST":
+        known = {str(site.public_id) for site in sites}
+        chosen = set(request.POST.getlist("step_free"))
+        if chosen - known:
+            messages.error(request, "Select only the service's sites")
+            return redirect("allocation-sites")
+        count = exclusions.site_access_set(
+            service_id=service_id, step_free_ids=chosen, user=request.user
+        )
+        messages.success(
+            request,
+            f"Step-free access saved ({count} step-free site{'' if count == 1 else 's'}). Run "
+            "the allocation again for new proposals.",
+        )
+        return redirect("allocation-sites")
+    return render(
+        request,
+        "allocation/sites.html",
+        {"sites": [(site, site.pk in flags) for site in sites]},
+    )
 
 
 @coordinator_only

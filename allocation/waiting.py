@@ -85,6 +85,7 @@ NEEDS_FILTERS = [
     ("competence", "Needs a qualified therapist or a specialism"),
     ("course", "Starts later, or a fixed length of therapy"),
     ("continuity", "Continuity with the assessor required"),
+    ("access", "Needs step-free access, or a travel limit"),
     ("in_person", "In person only"),
     ("remote", "Remote only"),
 ]
@@ -220,6 +221,8 @@ def _waiting_filtered(*, user, filters: WaitingFilters, run):
             course_weeks=F("allocation_needs__therapy_weeks"),
             bsl_as_well=F("allocation_needs__bsl"),
             continuity_needed=F("allocation_needs__continuity"),
+            access_step_free=F("allocation_needs__step_free"),
+            access_travel=F("allocation_needs__max_travel_minutes"),
             bsl_spoken=F("allocation_needs__spoken_language"),
         )
     )
@@ -332,6 +335,10 @@ def _needs_q(need: str) -> Q:
         return Q(allocation_needs__competence__in=["qualified", "independent"]) | (
             Q(allocation_needs__isnull=False) & ~Q(allocation_needs__specialism="")
         )
+    if need == "access":
+        return Q(allocation_needs__step_free=True) | Q(
+            allocation_needs__max_travel_minutes__isnull=False
+        )
     if need == "continuity":
         return Q(allocation_needs__continuity="required")
     if need == "course":
@@ -407,6 +414,8 @@ def _exclusion_needs(referral: Referral) -> list[str]:
     weeks = getattr(referral, "course_weeks", None)
     bsl = getattr(referral, "bsl_as_well", None)
     continuity = getattr(referral, "continuity_needed", None)
+    step_free = getattr(referral, "access_step_free", None)
+    travel = getattr(referral, "access_travel", None)
     spoken = getattr(referral, "bsl_spoken", None)
     if not hasattr(referral, "competence_needed"):
         row = AllocationNeeds.objects.filter(referral=referral).first()
@@ -414,6 +423,11 @@ def _exclusion_needs(referral: Referral) -> list[str]:
         earliest, weeks = (row.earliest_start, row.therapy_weeks) if row else (None, None)
         bsl, spoken = (row.bsl, row.spoken_language) if row else (False, "")
         continuity = row.continuity if row else None
+        step_free, travel = (row.step_free, row.max_travel_minutes) if row else (False, None)
+    if step_free:
+        out.append("Needs step-free access")
+    if travel:
+        out.append(f"Travels at most {travel} minutes")
     if continuity == "required":
         out.append("Only the assessor (continuity required)")
     if bsl:

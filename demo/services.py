@@ -24,6 +24,7 @@ from allocation.models import (
     AllocationSettings,
     AllocationSlot,
     LeavePeriod,
+    SiteAccess,
     Therapist,
     TherapistExclusion,
     WeeklySlot,
@@ -781,11 +782,26 @@ def _seed_allocation(service: Service, rng: random.Random) -> None:
             ends_on=today + timedelta(days=39),
             note="Training block",
         )
-    oldest = list(waiting.order_by("received_at")[:7])
+    oldest = list(waiting.order_by("received_at")[:8])
     _seed_exclusions(service, oldest[:3], therapists)
     _seed_courses(service, oldest[3:], today)
     _seed_languages(service, oldest[5:6])
     coordinator = User.objects.get(username="coordinator")
+    for site in sites[:1]:  # the first site is step-free; the others are not known to be
+        SiteAccess.objects.get_or_create(
+            site=site, defaults={"step_free": True, "updated_by": coordinator}
+        )
+    for referral in oldest[7:8]:  # a wheelchair user who can travel 45 minutes at most
+        AllocationNeeds.objects.update_or_create(
+            referral=referral,
+            defaults={
+                "service": service,
+                "step_free": True,
+                "max_travel_minutes": 45,
+                "travel_minutes": {site.name: 20 + 30 * i for i, site in enumerate(sites)},
+                "updated_by": coordinator,
+            },
+        )
     for referral in oldest[6:7]:  # continuity with the assessor required
         AllocationNeeds.objects.update_or_create(
             referral=referral,

@@ -124,7 +124,10 @@ def _place_phrase(referral: Referral) -> str:
     places = list(referral.sites) if referral.mode != "remote" else []
     if referral.accepts_remote:
         places.append("remote")
-    return " or ".join(places) if places else "nowhere"
+    words = " or ".join(places) if places else "nowhere"
+    if referral.sites_ruled_out:
+        words += f" (ruled out: {referral.access_words})"
+    return words
 
 
 def _plural(n: int, word: str) -> str:
@@ -484,7 +487,9 @@ def _suggestion(
             at_place = referral.accepts_slot_site(s.site)
             if at_place and not in_time:
                 missing_times[(s.day, s.part)] += 1
-            if in_time and not at_place:
+            # A site ruled out by access or travel is a fact, not a wish to relax.
+            usable_site = s.site == REMOTE or referral.could_use_site(s.site)
+            if in_time and not at_place and usable_site:
                 missing_places[s.site] += 1
     changes = []
     if missing_times:

@@ -240,6 +240,8 @@ def client_asks(referral: Referral) -> list[tuple[str, str]]:
         place = f"In person at {sites}" + (" or remote" if referral.accepts_remote else "")
         if referral.preferred_site:
             place += f"; prefers {referral.preferred_site}"
+        if referral.sites_ruled_out:
+            place += f"; ruled out: {referral.access_words}"
     asks = [
         ("Available", _times(referral.availability) or "No times recorded"),
         ("Therapy", f"{_modality_name(referral.modality)}, " + _plural(k, "session") + " a week"),

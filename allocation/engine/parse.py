@@ -22,6 +22,7 @@ from allocation.engine.problem import (
     EXCLUSION_REASONS,
     GRADES,
     MAX_COURSE_WEEKS,
+    MAX_TRAVEL_MINUTES,
     MINUTES_PER_DAY,
     MODES,
     PARTS,
@@ -95,6 +96,9 @@ _REFERRAL_FIELDS = {
     "therapy_weeks",
     "bsl",
     "continuity",
+    "step_free",
+    "travel_minutes",
+    "max_travel_minutes",
     "notes",
 }
 _EXCLUSION_FIELDS = {"therapist", "reason", "notes"}
@@ -103,6 +107,7 @@ _PROBLEM_FIELDS = {
     "services",
     "sites",
     "interpreter_languages",
+    "step_free_sites",
     "weights",
     "therapists",
     "referrals",
@@ -372,6 +377,28 @@ def _parse_referral(
         reader.fail("mode 'in_person' needs at least one acceptable site")
     if preferred_site is not None and preferred_site not in sites:
         reader.fail(f"preferred site {preferred_site!r} is not among its acceptable sites")
+    step_free = reader.boolean("step_free", False)
+    limit = reader.integer("max_travel_minutes", default=None, low=1, high=MAX_TRAVEL_MINUTES)
+    travel = reader.row.get("travel_minutes", {})
+    if not isinstance(travel, Mapping) or not all(
+        isinstance(m, int) and not isinstance(m, bool) and 0 <= m <= MAX_TRAVEL_MINUTES
+        for m in travel.values()
+    ):
+        reader.fail(
+            f"'travel_minutes' must map sites to whole minutes from 0 to {MAX_TRAVEL_MINUTES}"
+        )
+    for site in travel:
+        if site not in sites:
+            reader.fail(f"travel_minutes names {site!r}, which is not among its sites")
+    if travel and limit is None:
+        reader.fail("'travel_minutes' needs 'max_travel_minutes'")
+    ruled_out = []
+    for site in sites:
+        if step_free and site not in known["step_free"]:
+            ruled_out.append((site, "not step-free"))
+        elif limit is not None and travel.get(site, 0) > limit:
+            ruled_out.append((site, f"{travel[site]} minutes away, over the {limit}-minute limit"))
+    reachable = tuple(s for s in sites if s not in dict(ruled_out))
 
     raw_availability = reader.row.get("availability", [])
     if not isinstance(raw_availability, list):
@@ -432,7 +459,7 @@ def _parse_referral(
         gender_strength=strength,
         gender=gender,
         mode=mode,
-        sites=sites,
+        sites=reachable,
         preferred_site=preferred_site,
         availability=frozenset(availability),
         preferred_parts=preferred_parts,
@@ -450,6 +477,10 @@ def _parse_referral(
         course_weeks=course_weeks,
         bsl=bsl,
         continuity=continuity,
+        sites_ruled_out=tuple(ruled_out),
+        step_free=step_free,
+        max_travel_minutes=limit,
+        step_free_sites=known["step_free"] if step_free else None,
         interpreter_bookable=bookable is None or language in bookable,
         bsl_bookable=bookable is None or "bsl" in bookable,
     )
@@ -512,6 +543,8 @@ def _parse_problem(data: dict) -> Problem:
         known[key] = set(top.strings(key)) if key in data else None
     if known["sites"] and REMOTE in {s.lower() for s in known["sites"]}:
         top.fail("'remote' is reserved and cannot be a site name")
+    known["step_free"] = frozenset(top.strings("step_free_sites", default=[]))
+    _check_known(top, "step-free site", known["step_free"], known["sites"])
     known["interpreters"] = _parse_interpreters(top, data.get("interpreter_languages"), known)
     weights = _parse_weights(data.get("weights"))
     raw_therapists = data.get("therapists", [])

@@ -38,6 +38,7 @@ REMOTE = "remote"
 # weeks only: the horizon a coordinator plans for (docs/allocation.md, "Time").
 OPEN_ENDED_WEEKS = 12
 MAX_COURSE_WEEKS = 520
+MAX_TRAVEL_MINUTES = 600
 NOON = 12 * 60
 FIVE_PM = 17 * 60
 MINUTES_PER_DAY = 24 * 60
@@ -215,6 +216,22 @@ class Referral:
     # the problem's ``interpreter_languages``; True when the service lists none).
     bsl: bool = False
     continuity: str = "preferred"
+    # Access and travel: the sites the client asked for but cannot use, each with why
+    # ("not step-free", "55 minutes away, over the 45-minute limit"). ``sites`` holds only
+    # the sites left, so every site check reads them.
+    sites_ruled_out: tuple[tuple[str, str], ...] = ()
+    step_free: bool = False
+    max_travel_minutes: int | None = None
+    # The problem's step-free sites, for a client who needs step-free access (else None).
+    step_free_sites: frozenset[str] | None = None
+
+    def could_use_site(self, site: str) -> bool:
+        """A site the client could accept without breaking an access need or travel limit
+        (what a suggestion may offer)."""
+        if site in dict(self.sites_ruled_out):
+            return False
+        return not self.step_free or site in (self.step_free_sites or ())
+
     interpreter_bookable: bool = True
     bsl_bookable: bool = True
 
@@ -291,6 +308,13 @@ class Referral:
     @property
     def accepts_remote(self) -> bool:
         return self.mode in ("remote", "either")
+
+    @property
+    def access_words(self) -> str | None:
+        """The sites ruled out by access or travel, in words, or None."""
+        if not self.sites_ruled_out:
+            return None
+        return "; ".join(f"{site}: {why}" for site, why in self.sites_ruled_out)
 
     def accepts_slot_site(self, site: str) -> bool:
         if site == REMOTE:

@@ -168,7 +168,7 @@ def on_leave(therapist, course):
     )
 
 
-def slot_fits(referral, slot):
+def slot_fits(referral, slot, problem=None):
     """Inside the client's availability and at a place the client accepts."""
     availability = {(day_of(d), p) for d, p in referral.get("availability", [])}
     if (day_of(slot["day"]), part_of(slot["start"])) not in availability:
@@ -176,7 +176,18 @@ def slot_fits(referral, slot):
     mode = referral.get("mode", "either")
     if slot["site"] == "remote":
         return mode in ("remote", "either")
-    return mode in ("in_person", "either") and slot["site"] in referral.get("sites", [])
+    return mode in ("in_person", "either") and site_reachable(referral, slot["site"], problem)
+
+
+def site_reachable(referral, site, problem):
+    """One of the client's sites, step-free when they need it, and within their travel
+    limit (a site without a travel time is taken as within it)."""
+    if site not in referral.get("sites", []):
+        return False
+    if referral.get("step_free") and site not in (problem or {}).get("step_free_sites", []):
+        return False
+    limit = referral.get("max_travel_minutes")
+    return limit is None or referral.get("travel_minutes", {}).get(site, 0) <= limit
 
 
 def pair_allowed(referral, therapist, problem):
@@ -239,7 +250,7 @@ def check_hard_constraints(problem, result):
         assert len(slots) == k, "one slot per weekly session"
         assert len({day_of(s["day"]) for s in slots}) == k, "sessions on different days"
         for s in slots:
-            assert slot_fits(referral, s), (a["referral"], s)
+            assert slot_fits(referral, s, problem), (a["referral"], s)
             key = (therapist["id"], s["id"])
             assert key not in used_slots, f"slot {key} given twice"
             used_slots.add(key)
@@ -272,7 +283,7 @@ def exhaustive_best(problem):
         for therapist in problem["therapists"]:
             if not pair_allowed(referral, therapist, problem):
                 continue
-            fitting = [s for s in therapist["slots"] if slot_fits(referral, s)]
+            fitting = [s for s in therapist["slots"] if slot_fits(referral, s, problem)]
             for bundle in itertools.combinations(fitting, k):
                 if len({day_of(s["day"]) for s in bundle}) == k:
                     mine.append(
@@ -434,8 +445,16 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
         wish = random.Random(seed * 49979687 + i)
         if "assessor" in referral and wish.random() < 0.4:
             referral["continuity"] = wish.choice(["required", "none"])
+        # Access and travel from a sixth stream.
+        access = random.Random(seed * 67867967 + i)
+        if sites and access.random() < 0.25:
+            referral["step_free"] = True
+        if sites and access.random() < 0.25:
+            referral["max_travel_minutes"] = 30
+            referral["travel_minutes"] = {s: access.choice([10, 45]) for s in sites}
         referrals.append(referral)
     problem = {"today": "2025-03-03", "therapists": therapists, "referrals": referrals}
+    problem["step_free_sites"] = random.Random(seed * 67867967 - 1).choice([[], ["North"], SITES])
     # The interpreters service "a" can book (service "b" books any), from the same stream.
     lists = random.Random(seed * 32452843 - 1)
     if lists.random() < 0.5:

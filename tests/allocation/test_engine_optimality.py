@@ -199,14 +199,15 @@ def language_name(code):
     return "BSL" if code == "bsl" else code.capitalize()
 
 
-def fitting_days(referral, therapist):
-    return {day_of(s["day"]) for s in therapist["slots"] if slot_fits(referral, s)}
+def fitting_days(referral, therapist, problem=None):
+    return {day_of(s["day"]) for s in therapist["slots"] if slot_fits(referral, s, problem)}
 
 
 def eligible(referral, therapist, problem):
     k = referral.get("sessions_per_week", 1)
     return (
-        pair_allowed(referral, therapist, problem) and len(fitting_days(referral, therapist)) >= k
+        pair_allowed(referral, therapist, problem)
+        and len(fitting_days(referral, therapist, problem)) >= k
     )
 
 

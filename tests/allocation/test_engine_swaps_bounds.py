@@ -135,8 +135,8 @@ FAMILIES = (
 )
 
 
-def _fitting_days(referral, therapist):
-    return {day_of(s["day"]) for s in therapist["slots"] if slot_fits(referral, s)}
+def _fitting_days(referral, therapist, problem=None):
+    return {day_of(s["day"]) for s in therapist["slots"] if slot_fits(referral, s, problem)}
 
 
 def _fails(referral, therapist, problem):
@@ -152,7 +152,7 @@ def _fails(referral, therapist, problem):
         "frequency": k in therapist.get("frequencies", [1]),
         "leave": not on_leave(therapist, course_of(referral, problem)),
         "capacity": free_places(therapist) > 0,
-        "slots": len(_fitting_days(referral, therapist)) >= k,
+        "slots": len(_fitting_days(referral, therapist, problem)) >= k,
     }
     return {family for family, ok in checks.items() if not ok}
 
