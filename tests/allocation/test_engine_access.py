@@ -8,11 +8,15 @@ Run without Django:
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from allocation.engine import ProblemError, parse_problem, result_to_dict, solve
 from allocation.engine.fit import client_asks, therapist_fits
 from tests.allocation.engine_oracle import (
+    EXAMPLE,
     check_hard_constraints,
     exhaustive_best,
     problem_of,
@@ -119,3 +123,18 @@ def test_an_unknown_step_free_site_is_an_error():
         parse_problem(
             problem_of([therapist()], [referral()], sites=["North"], step_free_sites=["East"])
         )
+
+
+def test_the_documented_example_of_the_needs_places_as_its_notes_say():
+    data = json.loads((Path(EXAMPLE).parent / "allocation-needs.json").read_text())
+    result = _solve(data)
+    placed = {a["referral"]: a for a in result["assignments"]}
+    assert {rid: a["therapist"] for rid, a in placed.items()} == {
+        "r-401": "Ada Lewis",
+        "r-402": "Ben Carter",
+        "r-403": "Cara Singh",
+        "r-404": "Ben Carter",
+    }
+    assert "signs BSL, so no BSL interpreter is needed" in placed["r-401"]["reasons"]
+    assert "continuity requirement met: also assessed the client" in placed["r-403"]["reasons"]
+    assert placed["r-404"]["slots"][0]["site"] == "Hillcrest"
