@@ -19,7 +19,14 @@ from django.utils import timezone
 
 from allocation.engine import ProblemError, parse_problem
 from allocation.engine.fit import SlotFit, TherapistFit, client_asks, therapist_fits
-from allocation.engine_input import _referral_row, referral_values, team_input
+from allocation.engine_input import (
+    _assessor,
+    _interpreter_setting,
+    _referral_row,
+    referral_values,
+    step_free_sites,
+    team_input,
+)
 from allocation.models import Therapist, WeeklySlot
 from allocation.selectors import NOTICE_DAYS, language_name
 from common.models import Service
@@ -125,7 +132,7 @@ def choose_options(
     filters = filters or ChooseFilters()
     selected = {str(s) for s in selected}
     today = today or timezone.localdate()
-    service = Service.objects.get(pk=referral.service_id)
+    service = Service.objects.select_related("allocation_settings").get(pk=referral.service_id)
     site_names = list(service.sites.order_by("name").values_list("name", flat=True))
     team = team_input(service=service, today=today)
     values = referral_values(Referral.objects.filter(pk=referral.pk)).first()
@@ -135,14 +142,16 @@ def choose_options(
     if isinstance(row, str):
         return ChoosePage(sessions_per_week=values["sessions"] or 1, filters=filters, problem=row)
     by_user = {t.user_id: team.names[t.pk] for t in team.therapists if t.user_id}
-    if values["assessor"] in by_user:
-        row["assessor"] = by_user[values["assessor"]]
+    _assessor(row, values, by_user)
     try:
         problem = parse_problem(
             {
                 "today": today.isoformat(),
                 "services": [service.slug],
                 "sites": site_names,
+                **_interpreter_setting(service, fetched=True),
+                # Read only for a client who needs it: the page's queries stay fixed.
+                "step_free_sites": step_free_sites(service) if row.get("step_free") else [],
                 "therapists": team.rows,
                 "referrals": [row],
             }

@@ -26,7 +26,9 @@ from django.utils import timezone
 
 from allocation.engine import PARTS
 from allocation.models import (
+    AllocationSettings,
     Hold,
+    SiteAccess,
     Therapist,
     TherapistExclusion,
     WeeklySlot,
@@ -96,8 +98,7 @@ def allocation_problem(*, service: Service, today: dt.date | None = None) -> Pro
         if isinstance(row, str):
             out.left_out[values["pk"]] = row
             continue
-        if values["assessor"] in by_user:
-            row["assessor"] = by_user[values["assessor"]]
+        _assessor(row, values, by_user)
         out.referrals[values["reference"]] = values["pk"]
         referral_rows.append(row)
 
@@ -105,10 +106,38 @@ def allocation_problem(*, service: Service, today: dt.date | None = None) -> Pro
         "today": today.isoformat(),
         "services": [service.slug],
         "sites": site_names,
+        **_interpreter_setting(service),
+        "step_free_sites": step_free_sites(service),
         "therapists": team.rows,
         "referrals": referral_rows,
     }
     return out
+
+
+def step_free_sites(service: Service) -> list[str]:
+    """The names of the service's step-free sites."""
+    return list(
+        SiteAccess.objects.filter(site__service=service, step_free=True)
+        .order_by("site__name")
+        .values_list("site__name", flat=True)
+    )
+
+
+def _interpreter_setting(service: Service, *, fetched: bool = False) -> dict:
+    """The problem's ``interpreter_languages`` for this service, when it has a list.
+    ``fetched``: the service was read with ``select_related("allocation_settings")``."""
+    if fetched:
+        try:
+            listed = service.allocation_settings.interpreter_languages
+        except AllocationSettings.DoesNotExist:
+            listed = None
+    else:
+        listed = (
+            AllocationSettings.objects.filter(service=service)
+            .values_list("interpreter_languages", flat=True)
+            .first()
+        )
+    return {} if listed is None else {"interpreter_languages": {service.slug: listed}}
 
 
 @dataclass
@@ -176,8 +205,9 @@ def team_input(*, service: Service, today: dt.date) -> TeamInput:
             "supervised": therapist.supervised or therapist.grade == Therapist.Grade.TRAINEE,
             "specialisms": list(therapist.specialisms or []),
             "slots": slots,
+            # Leave and planned breaks alike: the engine checks them across each course.
             "leave": [
-                {"start": p.starts_on.isoformat(), "end": p.ends_on.isoformat()}
+                {"start": p.starts_on.isoformat(), "end": p.ends_on.isoformat(), "notes": p.kind}
                 for p in therapist.leave.all()
                 if p.ends_on >= today
             ],
@@ -237,6 +267,14 @@ def referral_values(referrals):
         "allocation_needs__gender_excluded",
         "allocation_needs__competence",
         "allocation_needs__specialism",
+        "allocation_needs__earliest_start",
+        "allocation_needs__therapy_weeks",
+        "allocation_needs__bsl",
+        "allocation_needs__continuity",
+        "allocation_needs__step_free",
+        "allocation_needs__travel_minutes",
+        "allocation_needs__max_travel_minutes",
+        "allocation_needs__spoken_language",
     )
 
 
@@ -251,6 +289,43 @@ def _risk_words(values: dict) -> str:
     if values["open_flag"]:
         words += ", with a risk flag not yet acknowledged (ranked as high)"
     return words
+
+
+def _assessor(row: dict, values: dict, by_user: dict) -> None:
+    """The assessor's therapist id, for continuity; when continuity is required of an
+    assessor without a therapist profile, a name no therapist has, so nobody is eligible
+    and the reasons say why."""
+    if values["assessor"] in by_user:
+        row["assessor"] = by_user[values["assessor"]]
+    elif row.get("continuity") == "required":
+        row["assessor"] = "the assessor (no therapist profile)"
+
+
+def _access(row: dict, values: dict) -> None:
+    """Step-free access and travel (the coordinator's record), for in-person sessions."""
+    if values.get("allocation_needs__step_free"):
+        row["step_free"] = True
+    limit = values.get("allocation_needs__max_travel_minutes")
+    if limit:
+        row["max_travel_minutes"] = limit
+        travel = values.get("allocation_needs__travel_minutes") or {}
+        known = set(row.get("sites", ()))
+        minutes = {site: m for site, m in travel.items() if site in known}
+        if minutes:
+            row["travel_minutes"] = minutes
+
+
+def _bsl_as_well(row: dict, values: dict) -> None:
+    """BSL as well as a spoken language (the coordinator's record): the engine's ``bsl``,
+    with the spoken language the client also uses in place of a recorded BSL."""
+    if not values.get("allocation_needs__bsl"):
+        return
+    row["bsl"] = True
+    if row.get("language", "bsl") == "bsl":
+        # The recorded language (or interpreter) was BSL: the BSL need now says that.
+        row["language"] = language_code(values.get("allocation_needs__spoken_language") or "")
+        row["language"] = row["language"] or "english"
+        row.pop("needs_interpreter", None)
 
 
 def _referral_row(values: dict, service, site_names, planned_start, today, zone, names=None):
@@ -287,9 +362,18 @@ def _referral_row(values: dict, service, site_names, planned_start, today, zone,
         row["competence"] = values["allocation_needs__competence"]
     if values.get("allocation_needs__specialism"):
         row["specialism"] = values["allocation_needs__specialism"]
+    continuity = values.get("allocation_needs__continuity")
+    if continuity in ("required", "none") and (continuity == "none" or values["assessor"]):
+        row["continuity"] = continuity
     if values.get("allocation_needs__gender_excluded"):
         row["gender_exclusion"] = list(values["allocation_needs__gender_excluded"])
+    if values.get("allocation_needs__earliest_start"):
+        row["earliest_start"] = values["allocation_needs__earliest_start"].isoformat()
+    if values.get("allocation_needs__therapy_weeks"):
+        row["therapy_weeks"] = values["allocation_needs__therapy_weeks"]
     if values["preferences__pk"] is None:
+        _bsl_as_well(row, values)
+        _access(row, values)
         return row
     language = language_code(values["preferences__language"])
     if values["preferences__interpreter_needed"]:
@@ -298,6 +382,8 @@ def _referral_row(values: dict, service, site_names, planned_start, today, zone,
         row["needs_interpreter"] = True
     elif language:
         row["language"] = language
+    _bsl_as_well(row, values)
+    _access(row, values)
     strength = GENDER_STRENGTHS.get(values["preferences__therapist_gender_strength"])
     gender = values["preferences__therapist_gender"]
     if strength and gender and gender not in row.get("gender_exclusion", ()):

@@ -9,9 +9,11 @@ import re
 from django import forms
 
 from allocation import choosing, waiting
+from allocation.engine.problem import MAX_COURSE_WEEKS, MAX_TRAVEL_MINUTES, OPEN_ENDED_WEEKS
 from allocation.models import (
     SPECIALISMS,
     AllocationNeeds,
+    LeavePeriod,
     Therapist,
     TherapistExclusion,
     WeeklySlot,
@@ -453,6 +455,16 @@ class SlotForm(forms.Form):
 
 
 class LeaveForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Leave or a planned break?",
+        choices=LeavePeriod.Kind.choices,
+        widget=forms.RadioSelect,
+        required=False,  # leave unless said otherwise
+        initial=LeavePeriod.Kind.LEAVE,
+        help_text="A planned break is time away the service plans, such as a closure or a "
+        "block of training. Both keep clients whose course would cross them away",
+        error_messages={"invalid_choice": "Select leave or a planned break"},
+    )
     starts_on = date_field("First day of leave", "First day of leave")
     ends_on = date_field("Last day of leave", "Last day of leave")
     note = forms.CharField(
@@ -544,3 +556,154 @@ class CompetenceForm(forms.Form):
         choices=[("", "None needed"), *SPECIALISMS],
         error_messages={"invalid_choice": "Select a specialism from the list"},
     )
+
+
+class CourseForm(forms.Form):
+    """When this client can start, and how long the course is planned to be."""
+
+    earliest_start = date_field(
+        "Earliest start (optional)",
+        "Earliest start",
+        required=False,
+        hint="Leave empty if the client can start as soon as a place is free. "
+        "For example, 14 3 2027",
+    )
+    length = forms.ChoiceField(
+        label="Planned length of therapy",
+        choices=[("open", "Open-ended"), ("weeks", "A fixed number of weeks")],
+        widget=forms.RadioSelect,
+        initial="open",
+        help_text="Therapists away during the course (leave or a planned break) are not "
+        f"proposed. An open-ended course is checked over its first {OPEN_ENDED_WEEKS} weeks",
+        error_messages={"required": "Select open-ended or a fixed number of weeks"},
+    )
+    weeks = forms.IntegerField(
+        label="Number of weeks",
+        required=False,
+        min_value=1,
+        max_value=MAX_COURSE_WEEKS,
+        error_messages={
+            "invalid": "Enter the number of weeks as a whole number, like 16",
+            "min_value": "The course must be at least 1 week",
+            "max_value": f"The course must be {MAX_COURSE_WEEKS} weeks or fewer",
+        },
+    )
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("length") == "weeks"
+            and data.get("weeks") is None
+            and "weeks" not in (self.errors)
+        ):
+            self.add_error("weeks", "Enter the number of weeks of the course")
+        if data.get("length") == "open":
+            data["weeks"] = None
+        return data
+
+
+class LanguagesForm(forms.Form):
+    """BSL as well as a spoken language, for one client."""
+
+    bsl = forms.ChoiceField(
+        label="Does the client need BSL as well as a spoken language?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        help_text="For example, a Deaf client who also reads and speaks English. They are "
+        "proposed a therapist who signs, or any therapist with a BSL interpreter if the "
+        "service can book one",
+        error_messages={"required": "Select yes or no"},
+    )
+    spoken_language = forms.CharField(
+        label="Spoken language the client also uses (optional)",
+        max_length=50,
+        required=False,
+        help_text="Leave empty for English",
+        error_messages={"max_length": "The language must be 50 characters or fewer"},
+    )
+
+
+class InterpreterLanguagesForm(forms.Form):
+    """The languages the service can book an interpreter for."""
+
+    scope = forms.ChoiceField(
+        label="Which languages can the service book an interpreter for?",
+        choices=[("any", "Any language"), ("listed", "Only the languages listed")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select any language, or only the languages listed"},
+    )
+    languages = forms.CharField(
+        label="Languages",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One a line, or separated by commas, for example: Polish, Urdu, BSL",
+        error_messages={"max_length": "The list must be 2000 characters or fewer"},
+    )
+
+
+class ContinuityForm(forms.Form):
+    """Continuity with the assessor: a wish, a requirement, or none."""
+
+    continuity = forms.ChoiceField(
+        label="Continuity with the assessor",
+        choices=AllocationNeeds.Continuity.choices,
+        widget=forms.RadioSelect,
+        help_text="A requirement proposes only the assessor, if they have a therapist profile "
+        "and a free place; otherwise the client waits, and the page says why",
+        error_messages={"required": "Select how much continuity matters"},
+    )
+
+
+class AccessForm(forms.Form):
+    """Step-free access, and travel to each of the service's sites with a limit."""
+
+    step_free = forms.ChoiceField(
+        label="Does the client need step-free access?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        help_text="In-person sessions are then proposed only at step-free sites",
+        error_messages={"required": "Select yes or no"},
+    )
+    max_travel_minutes = forms.IntegerField(
+        label="Most the client can travel, in minutes (optional)",
+        required=False,
+        min_value=1,
+        max_value=MAX_TRAVEL_MINUTES,
+        help_text="Sites further than this (from the times below) are not proposed",
+        error_messages={
+            "invalid": "Enter the minutes as a whole number, like 45",
+            "min_value": "The most the client can travel must be at least 1 minute",
+            "max_value": f"The most the client can travel must be {MAX_TRAVEL_MINUTES} "
+            "minutes or fewer",
+        },
+    )
+
+    def __init__(self, *args, site_names=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.site_fields = []
+        for i, name in enumerate(site_names):
+            key = f"travel_{i}"
+            self.fields[key] = forms.IntegerField(
+                label=f"Travel to {name}, in minutes (optional)",
+                required=False,
+                min_value=0,
+                max_value=MAX_TRAVEL_MINUTES,
+                error_messages={
+                    "invalid": f"Enter the minutes to {name} as a whole number, like 20",
+                    "min_value": f"The minutes to {name} must be 0 or more",
+                    "max_value": f"The minutes to {name} must be {MAX_TRAVEL_MINUTES} or fewer",
+                },
+            )
+            self.site_fields.append((name, key))
+
+    @property
+    def travel_fields(self):
+        return [self[key] for _, key in self.site_fields]
+
+    def travel(self) -> dict[str, int]:
+        return {
+            name: self.cleaned_data[key]
+            for name, key in self.site_fields
+            if self.cleaned_data.get(key) is not None
+        }

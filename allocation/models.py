@@ -104,10 +104,15 @@ class WeeklySlot(BaseModel):
 
 
 class LeavePeriod(BaseModel):
-    """A therapist's leave, both dates inclusive. Proposals skip a therapist who is away on
-    a client's planned start."""
+    """A therapist's leave or planned break, both dates inclusive. Proposals skip a
+    therapist who is away on any day of a client's planned course (docs/allocation.md)."""
+
+    class Kind(models.TextChoices):
+        LEAVE = "leave", "Leave"
+        BREAK = "break", "Planned break"
 
     therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="leave")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.LEAVE)
     starts_on = models.DateField()
     ends_on = models.DateField()
     note = models.CharField(max_length=200, blank=True)
@@ -358,7 +363,8 @@ class AllocationNeeds(BaseModel):
     """What the coordinator records for allocating one referral, beyond the client's own
     preferences: the therapist genders excluded ("not a man"), a requirement that stands
     together with the client's gender preference; the competence the therapist needs (a
-    qualified therapist, one not under supervision) and a specialism."""
+    qualified therapist, one not under supervision) and a specialism; the earliest date the
+    client can start, and the planned length of the course (empty: open-ended)."""
 
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
     referral = models.OneToOneField(
@@ -375,9 +381,73 @@ class AllocationNeeds(BaseModel):
     gender_excluded = models.JSONField(default=list, blank=True)
     competence = models.CharField(max_length=16, choices=Competence.choices, default="any")
     specialism = models.CharField(max_length=40, choices=SPECIALISMS, blank=True)
+    earliest_start = models.DateField(null=True, blank=True)
+    # Weeks of therapy planned (1-520); empty: open-ended.
+    therapy_weeks = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Needs BSL as well as a spoken language (a signing therapist, or a BSL interpreter if
+    # the service can book one), and the spoken language they also use (empty: English).
+    bsl = models.BooleanField(default=False)
+
+    class Continuity(models.TextChoices):
+        # The engine's codes (allocation.engine.problem.CONTINUITY).
+        PREFERRED = "preferred", "A wish: the assessor if they can, scored as a better fit"
+        REQUIRED = "required", "A requirement: only the assessor"
+        NONE = "none", "No wish"
+
+    # Continuity with the assessor (who must have a therapist profile to be proposed).
+    continuity = models.CharField(
+        max_length=16, choices=Continuity.choices, default=Continuity.PREFERRED
+    )
+    # Access and travel: step-free sites only; minutes of travel to each site by name, and
+    # the most the client can travel (empty: no limit).
+    step_free = models.BooleanField(default=False)
+    travel_minutes = models.JSONField(default=dict, blank=True)
+    max_travel_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    spoken_language = models.CharField(max_length=50, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(therapy_weeks__isnull=True)
+                | models.Q(therapy_weeks__gte=1, therapy_weeks__lte=520),
+                name="therapy_weeks_in_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Allocation needs of {self.referral_id}"
+
+
+class AllocationSettings(BaseModel):
+    """A service's settings for allocation: the languages it can book an interpreter for.
+    ``interpreter_languages`` None: any language (the default); a list (engine codes,
+    "bsl" for BSL): only those, so a client needing an interpreter in another language is
+    proposed only to a therapist who speaks it."""
+
+    service = models.OneToOneField(
+        Service, on_delete=models.CASCADE, related_name="allocation_settings"
+    )
+    interpreter_languages = models.JSONField(null=True, blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
 
     def __str__(self) -> str:
-        return f"Allocation needs of {self.referral_id}"
+        return f"Allocation settings of {self.service_id}"
+
+
+class SiteAccess(BaseModel):
+    """Access at one of the service's sites: whether it is step-free (level or ramped
+    entrance, a lift to the rooms used). No row: not known to be step-free."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="access")
+    step_free = models.BooleanField(default=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Access at {self.site_id}"

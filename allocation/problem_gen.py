@@ -111,6 +111,10 @@ def generate_problem(
         return chosen
 
     staff = random.Random(seed + 2_000_003)
+    # Time (planned breaks, earliest starts, course lengths) from a third stream, so every
+    # other field is what it was before.
+    timing = random.Random(seed + 3_000_017)
+    words = random.Random(seed + 4_000_037)
     therapist_rows = []
     therapist_ids = [f"t-{i + 1}" for i in range(therapists)]
     for tid in therapist_ids:
@@ -172,6 +176,11 @@ def generate_problem(
             row["supervised"] = True
         if staff.random() < 0.3:
             row["specialisms"] = staff.sample(SPECIALISMS, staff.randint(1, 2))
+        if timing.random() < 0.05:  # a planned break of a week, some weeks ahead
+            start = today_date + dt.timedelta(days=timing.randint(28, 84))
+            row.setdefault("leave", []).append(
+                {"start": start.isoformat(), "end": (start + dt.timedelta(days=6)).isoformat()}
+            )
         therapist_rows.append(row)
 
     # The coordinators' constraints come from a second stream, so every other field of a
@@ -257,12 +266,35 @@ def generate_problem(
         not_male = preference == "none" or preference["gender"] != "male"
         if extra.random() < 0.05 and strength != "required" and not_male:  # "not a man"
             row["gender_exclusion"] = ["male"]
+        if timing.random() < 0.1:  # cannot start until after an operation, exams, a move
+            later = today_date + dt.timedelta(days=timing.randint(14, 60))
+            row["earliest_start"] = later.isoformat()
+        if timing.random() < 0.4:  # a fixed course: 16 sessions of DIT, a year of therapy
+            row["therapy_weeks"] = timing.choice((16, 16, 24, 52))
+        # Languages from a fourth stream: a few clients need BSL as well as English.
+        if words.random() < 0.01 and language != "bsl":
+            row["bsl"] = True
+        # Continuity from the same stream: with a therapist who assessed, a requirement or
+        # no wish at all for a few.
+        if r_sites and words.random() < 0.03:  # a wheelchair user: step-free sites only
+            row["step_free"] = True
+        if r_sites and words.random() < 0.1:  # travel times to the sites, and a limit
+            row["travel_minutes"] = {s: words.choice((15, 30, 45, 60, 90)) for s in r_sites}
+            row["max_travel_minutes"] = words.choice((30, 45, 60))
+        wish = words.random()
+        if row.get("assessor", "").startswith("t-") and wish < 0.15:
+            row["continuity"] = "required" if wish < 0.1 else "none"
         referral_rows.append(row)
 
+    # The languages each service can book an interpreter for: the common ones, not the rarest.
+    bookable = [code for code, weight in CLIENT_LANGUAGES if weight >= 4 and code != "english"]
     return {
         "today": today,
         "services": service_names,
         "sites": site_names,
+        "interpreter_languages": {name: bookable for name in service_names},
+        # Every other site has step-free access (the first, the hub, does).
+        "step_free_sites": site_names[::2],
         "therapists": therapist_rows,
         "referrals": referral_rows,
     }

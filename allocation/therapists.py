@@ -268,13 +268,21 @@ def weekly_slot_remove(*, slot: WeeklySlot, user) -> None:
 
 @transaction.atomic
 def leave_add(
-    *, therapist: Therapist, user, starts_on: dt.date, ends_on: dt.date, note: str = ""
+    *,
+    therapist: Therapist,
+    user,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    note: str = "",
+    kind: str = LeavePeriod.Kind.LEAVE,
 ) -> LeavePeriod:
     _require_editor(user, therapist)
     if ends_on < starts_on:
         raise AllocationError(
             "The last day of leave must be on or after the first", field="ends_on"
         )
+    if kind not in LeavePeriod.Kind.values:
+        raise AllocationError("Select leave or a planned break", field="kind")
     if ends_on < timezone.localdate():
         raise AllocationError("This leave has already ended", field="ends_on")
     overlapping = therapist.leave.filter(starts_on__lte=ends_on, ends_on__gte=starts_on).first()
@@ -285,7 +293,11 @@ def leave_add(
             field="starts_on",
         )
     period = LeavePeriod.objects.create(
-        therapist=therapist, starts_on=starts_on, ends_on=ends_on, note=note.strip()[:200]
+        therapist=therapist,
+        kind=kind,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        note=note.strip()[:200],
     )
     proposals_mark_stale(
         service_id=therapist.service_id, reason=f"{therapist.display_name}'s leave changed"

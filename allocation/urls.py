@@ -57,6 +57,32 @@ urlpatterns = [
         views.referral_competence,
         name="allocation-referral-competence",
     ),
+    path(
+        "staff/allocation/referrals/<uuid:public_id>/course/",
+        views.referral_course,
+        name="allocation-referral-course",
+    ),
+    path(
+        "staff/allocation/referrals/<uuid:public_id>/languages/",
+        views.referral_languages,
+        name="allocation-referral-languages",
+    ),
+    path(
+        "staff/allocation/referrals/<uuid:public_id>/continuity/",
+        views.referral_continuity,
+        name="allocation-referral-continuity",
+    ),
+    path(
+        "staff/allocation/referrals/<uuid:public_id>/access/",
+        views.referral_access,
+        name="allocation-referral-access",
+    ),
+    path("staff/allocation/sites/", views.site_access, name="allocation-sites"),
+    path(
+        "staff/allocation/interpreters/",
+        views.interpreter_settings,
+        name="allocation-interpreters",
+    ),
     path("staff/therapists/", views.caseloads, name="allocation-caseloads"),
     path("staff/therapists/add/", views.therapist_add, name="allocation-therapist-add"),
     path("staff/therapists/<uuid:public_id>/", views.therapist_detail, name="allocation-therapist"),

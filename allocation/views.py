@@ -21,15 +21,26 @@ from allocation import (
     decisions,
     exclusions,
     forms,
+    interpreters,
     selectors,
     services,
     therapists,
     waiting,
 )
-from allocation.models import Proposal, ProposalRun, Therapist, TherapistExclusion
+from allocation.engine.problem import OPEN_ENDED_WEEKS
+from allocation.models import (
+    LeavePeriod,
+    Proposal,
+    ProposalRun,
+    SiteAccess,
+    Therapist,
+    TherapistExclusion,
+)
+from allocation.selectors import language_name
 from audit import services as audit
 from common import roles
 from common.access import OFFICE, THERAPIST_PROFILES, role_required
+from common.models import Site
 from common.pages import page_context, refusal_on_form
 from intake.models import Referral
 
@@ -160,6 +171,39 @@ def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
             "competence_form": forms_given.get("competence_form")
             or forms.CompetenceForm(
                 initial={"competence": needs.competence, "specialism": needs.specialism}
+            ),
+            "course_form": forms_given.get("course_form")
+            or forms.CourseForm(
+                initial={
+                    "earliest_start": needs.earliest_start,
+                    "length": "open" if needs.therapy_weeks is None else "weeks",
+                    "weeks": needs.therapy_weeks,
+                }
+            ),
+            "open_ended_weeks": OPEN_ENDED_WEEKS,
+            "access_form": forms_given.get("access_form")
+            or forms.AccessForm(
+                site_names=_site_names(referral),
+                initial={
+                    "step_free": "yes" if needs.step_free else "no",
+                    "max_travel_minutes": needs.max_travel_minutes,
+                    **{
+                        f"travel_{i}": (needs.travel_minutes or {}).get(name)
+                        for i, name in enumerate(_site_names(referral))
+                    },
+                },
+            ),
+            "continuity_form": forms_given.get("continuity_form")
+            or forms.ContinuityForm(initial={"continuity": needs.continuity}),
+            "languages_form": forms_given.get("languages_form")
+            or forms.LanguagesForm(
+                initial={
+                    "bsl": "yes" if needs.bsl else "no",
+                    "spoken_language": needs.spoken_language,
+                }
+            ),
+            "interpreter_languages": _language_names(
+                interpreters.interpreter_languages(service_id=referral.service_id)
             ),
         },
         status=status,
@@ -461,6 +505,195 @@ def referral_competence(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return _referral_page(request, referral, competence_form=form)
 
 
+@coordinator_only
+@require_POST
+def referral_course(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = forms.CourseForm(request.POST)
+    if form.is_valid():
+        try:
+            exclusions.course_set(
+                referral=referral,
+                earliest_start=form.cleaned_data["earliest_start"],
+                therapy_weeks=form.cleaned_data["weeks"],
+                user=request.user,
+            )
+        except services.AllocationError as error:
+            refusal_on_form(form, error)
+        else:
+            messages.success(
+                request,
+                f"The start and length of therapy for {referral.reference} are saved. Run "
+                "the allocation again for new proposals.",
+            )
+            return redirect("allocation-referral", referral.public_id)
+    return _referral_page(request, referral, course_form=form)
+
+
+def _site_names(referral: Referral) -> list[str]:
+    return list(
+        Site.objects.filter(service_id=referral.service_id)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+
+
+@coordinator_only
+@require_POST
+def referral_access(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = forms.AccessForm(request.POST, site_names=_site_names(referral))
+    if form.is_valid():
+        try:
+            exclusions.access_set(
+                referral=referral,
+                step_free=form.cleaned_data["step_free"] == "yes",
+                max_travel_minutes=form.cleaned_data["max_travel_minutes"],
+                travel_minutes=form.travel(),
+                user=request.user,
+            )
+        except services.AllocationError as error:
+            refusal_on_form(form, error)
+        else:
+            messages.success(
+                request,
+                f"Access and travel for {referral.reference} are saved. Run the allocation "
+                "again for new proposals.",
+            )
+            return redirect("allocation-referral", referral.public_id)
+    return _referral_page(request, referral, access_form=form)
+
+
+@coordinator_only
+@GET_POST
+def site_access(request: HttpRequest) -> HttpResponse:
+    """Which of the service's sites are step-free."""
+    service_id = request.user.service_id
+    sites = list(Site.objects.filter(service_id=service_id).order_by("name"))
+    flags = set(
+        SiteAccess.objects.filter(site__service_id=service_id, step_free=True).values_list(
+            "site_id", flat=True
+        )
+    )
+    if request.method == "POST":
+        known = {str(site.public_id) for site in sites}
+        chosen = set(request.POST.getlist("step_free"))
+        if chosen - known:
+            messages.error(request, "Select only the service's sites")
+            return redirect("allocation-sites")
+        count = exclusions.site_access_set(
+            service_id=service_id, step_free_ids=chosen, user=request.user
+        )
+        messages.success(
+            request,
+            f"Step-free access saved ({count} step-free site{'' if count == 1 else 's'}). Run "
+            "the allocation again for new proposals.",
+        )
+        return redirect("allocation-sites")
+    return render(
+        request,
+        "allocation/sites.html",
+        {"sites": [(site, site.pk in flags) for site in sites]},
+    )
+
+
+@coordinator_only
+@require_POST
+def referral_continuity(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = forms.ContinuityForm(request.POST)
+    if form.is_valid():
+        try:
+            exclusions.continuity_set(
+                referral=referral, continuity=form.cleaned_data["continuity"], user=request.user
+            )
+        except services.AllocationError as error:
+            refusal_on_form(form, error)
+        else:
+            messages.success(
+                request,
+                f"Continuity for {referral.reference} is saved. Run the allocation again for "
+                "new proposals.",
+            )
+            return redirect("allocation-referral", referral.public_id)
+    return _referral_page(request, referral, continuity_form=form)
+
+
+@coordinator_only
+@require_POST
+def referral_languages(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = forms.LanguagesForm(request.POST)
+    if form.is_valid():
+        try:
+            exclusions.languages_set(
+                referral=referral,
+                bsl=form.cleaned_data["bsl"] == "yes",
+                spoken_language=form.cleaned_data["spoken_language"],
+                user=request.user,
+            )
+        except services.AllocationError as error:
+            refusal_on_form(form, error)
+        else:
+            messages.success(
+                request,
+                f"The language needs of {referral.reference} are saved. Run the allocation "
+                "again for new proposals.",
+            )
+            return redirect("allocation-referral", referral.public_id)
+    return _referral_page(request, referral, languages_form=form)
+
+
+def _language_names(codes: list[str] | None) -> list[str] | None:
+    return None if codes is None else [language_name(code) for code in codes]
+
+
+@coordinator_only
+@GET_POST
+def interpreter_settings(request: HttpRequest) -> HttpResponse:
+    """The languages the service can book an interpreter for."""
+    service_id = request.user.service_id
+    current = interpreters.interpreter_languages(service_id=service_id)
+    if request.method == "POST":
+        form = forms.InterpreterLanguagesForm(request.POST)
+        if form.is_valid():
+            listed = form.cleaned_data["scope"] == "listed"
+            languages = interpreters.parse_languages(form.cleaned_data["languages"])
+            try:
+                if listed and not languages and form.cleaned_data["languages"].strip():
+                    raise services.AllocationError("Enter the languages", field="languages")
+                interpreters.interpreter_languages_set(
+                    service_id=service_id,
+                    languages=languages if listed else None,
+                    user=request.user,
+                )
+            except services.AllocationError as error:
+                refusal_on_form(form, error)
+            else:
+                messages.success(
+                    request,
+                    "The languages the service can book an interpreter for are saved. Run "
+                    "the allocation again for new proposals.",
+                )
+                return redirect("allocation-interpreters")
+    else:
+        form = forms.InterpreterLanguagesForm(
+            initial={
+                "scope": "any" if current is None else "listed",
+                "languages": ", ".join(language_name(c) for c in current or []),
+            }
+        )
+    return render(
+        request,
+        "allocation/interpreters.html",
+        {
+            "form": form,
+            "current": _language_names(current),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
 # --- Caseloads and therapist profiles --------------------------------------------------------
 
 can_view_therapists = role_required(*THERAPIST_PROFILES)
@@ -576,7 +809,7 @@ def therapist_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(
         request,
         "allocation/profile_form.html",
-        {"form": form, "therapist": therapist},
+        {"form": form, "therapist": therapist, "open_ended_weeks": OPEN_ENDED_WEEKS},
         status=400 if form.errors else 200,
     )
 
@@ -647,11 +880,13 @@ def leave_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
                     starts_on=data["starts_on"],
                     ends_on=data["ends_on"],
                     note=data["note"],
+                    kind=data["kind"] or LeavePeriod.Kind.LEAVE,
                 )
             except services.AllocationError as error:
                 refusal_on_form(form, error)
             else:
-                messages.success(request, "Leave recorded. Proposals will take it into account.")
+                what = "Planned break" if data["kind"] == LeavePeriod.Kind.BREAK else "Leave"
+                messages.success(request, f"{what} recorded. Proposals will take it into account.")
                 return redirect("allocation-therapist", therapist.public_id)
     else:
         form = forms.LeaveForm()

@@ -78,11 +78,14 @@ RISK_FILTERS = [("", "Any risk"), *((r.value, r.label) for r in Referral.Risk)]
 NEEDS_FILTERS = [
     ("", "Any needs"),
     ("interpreter", "Needs an interpreter"),
-    ("bsl", "British Sign Language"),
+    ("bsl", "British Sign Language (alone, or as well as a spoken language)"),
     ("multi", "More than one session a week"),
     ("gender", "Therapist gender is a requirement"),
     ("exclusions", "Therapists excluded (named, or a gender)"),
     ("competence", "Needs a qualified therapist or a specialism"),
+    ("course", "Starts later, or a fixed length of therapy"),
+    ("continuity", "Continuity with the assessor required"),
+    ("access", "Needs step-free access, or a travel limit"),
     ("in_person", "In person only"),
     ("remote", "Remote only"),
 ]
@@ -214,6 +217,13 @@ def _waiting_filtered(*, user, filters: WaitingFilters, run):
             genders_excluded=F("allocation_needs__gender_excluded"),
             competence_needed=F("allocation_needs__competence"),
             specialism_needed=F("allocation_needs__specialism"),
+            course_earliest=F("allocation_needs__earliest_start"),
+            course_weeks=F("allocation_needs__therapy_weeks"),
+            bsl_as_well=F("allocation_needs__bsl"),
+            continuity_needed=F("allocation_needs__continuity"),
+            access_step_free=F("allocation_needs__step_free"),
+            access_travel=F("allocation_needs__max_travel_minutes"),
+            bsl_spoken=F("allocation_needs__spoken_language"),
         )
     )
     waiting = Q(status=Referral.Status.AWAITING_ALLOCATION)
@@ -314,7 +324,7 @@ def _needs_q(need: str) -> Q:
         for name in BSL_NAMES:
             bsl |= Q(preferences__language__iexact=name)
             bsl |= Q(preferences__interpreter_language__iexact=name)
-        return bsl
+        return bsl | Q(allocation_needs__bsl=True)
     if need == "multi":
         return Q(assessment__recommendation_sessions_per_week__gt=1)
     if need == "gender":
@@ -324,6 +334,16 @@ def _needs_q(need: str) -> Q:
     if need == "competence":
         return Q(allocation_needs__competence__in=["qualified", "independent"]) | (
             Q(allocation_needs__isnull=False) & ~Q(allocation_needs__specialism="")
+        )
+    if need == "access":
+        return Q(allocation_needs__step_free=True) | Q(
+            allocation_needs__max_travel_minutes__isnull=False
+        )
+    if need == "continuity":
+        return Q(allocation_needs__continuity="required")
+    if need == "course":
+        return Q(allocation_needs__earliest_start__isnull=False) | Q(
+            allocation_needs__therapy_weeks__isnull=False
         )
     if need == "exclusions":
         return Q(Exists(TherapistExclusion.objects.filter(referral=OuterRef("pk")))) | (
@@ -390,9 +410,32 @@ def _exclusion_needs(referral: Referral) -> list[str]:
     out = []
     competence = getattr(referral, "competence_needed", None)
     specialism = getattr(referral, "specialism_needed", None)
+    earliest = getattr(referral, "course_earliest", None)
+    weeks = getattr(referral, "course_weeks", None)
+    bsl = getattr(referral, "bsl_as_well", None)
+    continuity = getattr(referral, "continuity_needed", None)
+    step_free = getattr(referral, "access_step_free", None)
+    travel = getattr(referral, "access_travel", None)
+    spoken = getattr(referral, "bsl_spoken", None)
     if not hasattr(referral, "competence_needed"):
         row = AllocationNeeds.objects.filter(referral=referral).first()
         competence, specialism = (row.competence, row.specialism) if row else (None, None)
+        earliest, weeks = (row.earliest_start, row.therapy_weeks) if row else (None, None)
+        bsl, spoken = (row.bsl, row.spoken_language) if row else (False, "")
+        continuity = row.continuity if row else None
+        step_free, travel = (row.step_free, row.max_travel_minutes) if row else (False, None)
+    if step_free:
+        out.append("Needs step-free access")
+    if travel:
+        out.append(f"Travels at most {travel} minutes")
+    if continuity == "required":
+        out.append("Only the assessor (continuity required)")
+    if bsl:
+        out.append(f"Needs BSL as well as {spoken or 'English'}")
+    if earliest:
+        out.append(f"Cannot start before {earliest:%-d %B %Y}")
+    if weeks:
+        out.append(f"A course of {weeks} week{'' if weeks == 1 else 's'}")
     if competence == "qualified":
         out.append("Needs a qualified therapist")
     elif competence == "independent":

@@ -21,8 +21,10 @@ from allocation.models import (
     SPECIALISMS,
     Allocation,
     AllocationNeeds,
+    AllocationSettings,
     AllocationSlot,
     LeavePeriod,
+    SiteAccess,
     Therapist,
     TherapistExclusion,
     WeeklySlot,
@@ -772,7 +774,73 @@ def _seed_allocation(service: Service, rng: random.Random) -> None:
             ends_on=today + timedelta(days=start + days),
             note="Annual leave",
         )
-    _seed_exclusions(service, list(waiting.order_by("received_at")[:3]), therapists)
+    if len(therapists) > 3:  # a planned break some weeks ahead: a block of training
+        LeavePeriod.objects.create(
+            therapist=therapists[3],
+            kind=LeavePeriod.Kind.BREAK,
+            starts_on=today + timedelta(days=35),
+            ends_on=today + timedelta(days=39),
+            note="Training block",
+        )
+    oldest = list(waiting.order_by("received_at")[:8])
+    _seed_exclusions(service, oldest[:3], therapists)
+    _seed_courses(service, oldest[3:], today)
+    _seed_languages(service, oldest[5:6])
+    coordinator = User.objects.get(username="coordinator")
+    for site in sites[:1]:  # the first site is step-free; the others are not known to be
+        SiteAccess.objects.get_or_create(
+            site=site, defaults={"step_free": True, "updated_by": coordinator}
+        )
+    for referral in oldest[7:8]:  # a wheelchair user who can travel 45 minutes at most
+        AllocationNeeds.objects.update_or_create(
+            referral=referral,
+            defaults={
+                "service": service,
+                "step_free": True,
+                "max_travel_minutes": 45,
+                "travel_minutes": {site.name: 20 + 30 * i for i, site in enumerate(sites)},
+                "updated_by": coordinator,
+            },
+        )
+    for referral in oldest[6:7]:  # continuity with the assessor required
+        AllocationNeeds.objects.update_or_create(
+            referral=referral,
+            defaults={"service": service, "continuity": "required", "updated_by": coordinator},
+        )
+
+
+def _seed_languages(service: Service, referrals: list[Referral]) -> None:
+    """The languages the service can book interpreters for (not BSL), and a client who
+    needs BSL as well as English, so only a therapist who signs is proposed."""
+    coordinator = User.objects.get(username="coordinator")
+    AllocationSettings.objects.get_or_create(
+        service=service,
+        defaults={
+            "interpreter_languages": ["arabic", "polish", "punjabi", "urdu"],
+            "updated_by": coordinator,
+        },
+    )
+    for referral in referrals:
+        AllocationNeeds.objects.update_or_create(
+            referral=referral,
+            defaults={"service": service, "bsl": True, "updated_by": coordinator},
+        )
+
+
+def _seed_courses(service: Service, referrals: list[Referral], today) -> None:
+    """Time on two of the longest waiting: a client who cannot start for three weeks, with
+    a 16-week course; and a 24-week course."""
+    coordinator = User.objects.get(username="coordinator")
+    for referral, later, weeks in zip(referrals, (21, None), (16, 24), strict=False):
+        AllocationNeeds.objects.update_or_create(
+            referral=referral,
+            defaults={
+                "service": service,
+                "earliest_start": today + timedelta(days=later) if later else None,
+                "therapy_weeks": weeks,
+                "updated_by": coordinator,
+            },
+        )
 
 
 def _seed_exclusions(service: Service, oldest: list[Referral], therapists: list[Therapist]):

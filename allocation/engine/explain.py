@@ -39,6 +39,7 @@ FAMILIES = (
     "language",
     "gender",
     "excluded",
+    "continuity",
     "frequency",
     "leave",
     "capacity",
@@ -74,10 +75,43 @@ def _gender_met(referral: Referral, therapist: Therapist) -> str:
     return words + (f": is {therapist.gender}" if referral.gender_excluded else "")
 
 
-def _interpreter(referral: Referral) -> str:
-    name = _language_name(referral.language)
+def _interpreter(referral: Referral, code: str | None = None) -> str:
+    name = _language_name(code or referral.language)
     article = "an" if name[0] in "AEIOU" else "a"
     return f"{article} {name} interpreter"
+
+
+def _language_words(referral: Referral, therapist: Therapist) -> list[str]:
+    """How a therapist who meets the language requirement meets it, in words."""
+    lang = _language_name(referral.language)
+    speaks = referral.language in therapist.languages
+    if referral.needs_interpreter and speaks:
+        words = [f"speaks {lang}, so no interpreter is needed"]
+    elif referral.interpreter_ok:
+        words = [f"works with {_interpreter(referral)}"]
+    else:
+        words = [f"speaks {lang}"]
+    if referral.bsl and "bsl" in therapist.languages:
+        words.append("signs BSL, so no BSL interpreter is needed")
+    elif referral.bsl:
+        words.append(f"works with {_interpreter(referral, 'bsl')}")
+    return words
+
+
+def _language_rule(referral: Referral) -> str:
+    """The language requirement in words, for the funnel."""
+    lang = _language_name(referral.language)
+    if referral.interpreter_ok:
+        words = "can work with an interpreter"
+    elif referral.needs_interpreter:
+        words = f"speak {lang} (no {lang} interpreter can be booked)"
+    else:
+        words = f"speak {lang}"
+    if referral.bsl and not referral.bsl_bookable:
+        words += " and sign BSL (no BSL interpreter can be booked)"
+    elif referral.bsl:
+        words += " and can work with a BSL interpreter"
+    return words
 
 
 @functools.lru_cache(maxsize=4096)
@@ -90,7 +124,10 @@ def _place_phrase(referral: Referral) -> str:
     places = list(referral.sites) if referral.mode != "remote" else []
     if referral.accepts_remote:
         places.append("remote")
-    return " or ".join(places) if places else "nowhere"
+    words = " or ".join(places) if places else "nowhere"
+    if referral.sites_ruled_out:
+        words += f" (ruled out: {referral.access_words})"
+    return words
 
 
 def _plural(n: int, word: str) -> str:
@@ -121,14 +158,7 @@ def _assignment_reasons(
         )
     elif therapist.level < 2:
         reasons.append(f"is {therapist.competence_words} (the client needs no more)")
-    lang = _language_name(referral.language)
-    speaks = referral.language in therapist.languages
-    if referral.needs_interpreter and speaks:
-        reasons.append(f"speaks {lang}, so no interpreter is needed")
-    elif referral.needs_interpreter:
-        reasons.append(f"works with {_interpreter(referral)}")
-    else:
-        reasons.append(f"speaks {lang}")
+    reasons.extend(_language_words(referral, therapist))
     if referral.gender_rule is not None:
         reasons.append(_gender_met(referral, therapist))
     if referral.gender_strength == "preferred":
@@ -161,17 +191,44 @@ def _assignment_reasons(
         reasons.append(f"preferred time ({wanted}) {'met' if met else 'not met'}")
     reasons.append(f"has a free place ({therapist.capacity} before this allocation)")
     if referral.planned_start is not None:
-        reasons.append(f"not on leave on the planned start ({referral.planned_start})")
-    if referral.assessor == therapist.id:
+        reasons.append(_course_phrase(referral))
+    if referral.continuity == "required":
+        reasons.append("continuity requirement met: also assessed the client")
+    elif referral.continuity == "preferred" and referral.assessor == therapist.id:
         reasons.append("continuity: also assessed the client")
     return reasons
+
+
+def _course_phrase(referral: Referral) -> str:
+    words = f"no leave or break during the planned course ({referral.course_words})"
+    if referral.earliest_start is not None and referral.earliest_start == referral.planned_start:
+        words += f"; starts on the client's earliest start ({referral.earliest_start})"
+    return words
+
+
+def _first_clear_start(therapist: Therapist, start: dt.date, span: dt.timedelta) -> dt.date:
+    """The earliest day on or after ``start`` from which ``span`` more days are free of the
+    therapist's leave and breaks."""
+    day = start
+    for first, last in therapist.leave:  # sorted by start
+        if first <= day + span and last >= day:
+            day = last + dt.timedelta(days=1)
+    return day
 
 
 def _failure_phrase(referral: Referral, therapist: Therapist, family: str) -> str:
     if family == "modality":
         return f"does not offer {_modality_name(referral.modality)}"
     if family == "language":
-        return f"does not speak {_language_name(referral.language)}"
+        lacks = []
+        lang = _language_name(referral.language)
+        if not referral.interpreter_ok and referral.language not in therapist.languages:
+            lacks.append(f"does not speak {lang}")
+            if referral.needs_interpreter:
+                lacks[-1] += f" (no {lang} interpreter can be booked)"
+        if referral.bsl and not referral.bsl_bookable and "bsl" not in therapist.languages:
+            lacks.append("does not sign BSL (no BSL interpreter can be booked)")
+        return " and ".join(lacks)
     if family == "gender":
         if referral.gender_strength == "required" and therapist.gender != referral.gender:
             return f"is not {referral.gender} (required)"
@@ -189,11 +246,13 @@ def _failure_phrase(referral: Referral, therapist: Therapist, family: str) -> st
         if referral.specialism and referral.specialism not in therapist.specialisms:
             lacks.append(f"does not have the {referral.specialism} specialism")
         return " and ".join(lacks) + f" (the client needs {referral.competence_rule})"
+    if family == "continuity":
+        return f"is not the client's assessor ({referral.assessor}; continuity required)"
     if family == "frequency":
         return f"does not offer {referral.sessions_per_week} sessions a week"
     if family == "leave":
-        start, end = therapist.on_leave(referral.planned_start)
-        return f"on leave {start} to {end}"
+        start, end = therapist.away_during(referral.planned_start, referral.course_end)
+        return f"away {start} to {end}, during the planned course ({referral.course_words})"
     if family == "capacity":
         return "has no free place"
     if not therapist.slots:
@@ -212,14 +271,16 @@ def _failure_phrase(referral: Referral, therapist: Therapist, family: str) -> st
 def _meets_phrase(referral: Referral, therapist: Therapist, family: str) -> str | None:
     if family == "modality":
         return f"offers {_modality_name(referral.modality)}"
-    if family == "language" and referral.language in therapist.languages:
-        return f"speaks {_language_name(referral.language)}"
+    if family == "language" and (referral.language in therapist.languages or referral.bsl):
+        return "; ".join(_language_words(referral, therapist))
     if family == "gender" and referral.gender_rule is not None:
         return f"is {therapist.gender}"
     if family == "excluded" and referral.exclusions:
         return "not excluded for this client"
     if family == "competence" and referral.competence_rule is not None:
         return f"is {therapist.competence_words}"
+    if family == "continuity" and referral.continuity == "required":
+        return "is the client's assessor (continuity required)"
     if family == "frequency" and referral.sessions_per_week > 1:
         return f"offers {referral.sessions_per_week} sessions a week"
     if family == "capacity":
@@ -237,19 +298,19 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
         if family == "modality":
             return f"offer {_modality_name(referral.modality)}"
         if family == "language":
-            if referral.needs_interpreter:
-                return "can work with an interpreter"
-            return f"speak {_language_name(referral.language)}"
+            return _language_rule(referral)
         if family == "gender":
             return f"meet the gender requirement ({referral.gender_rule})"
         if family == "excluded":
             return "are not excluded for this client"
         if family == "competence":
             return f"have the competence asked for ({referral.competence_rule})"
+        if family == "continuity":
+            return f"are the client's assessor ({referral.assessor}; continuity required)"
         if family == "frequency":
             return "offer weekly sessions" if k == 1 else f"offer {k} sessions a week"
         if family == "leave":
-            return f"are not on leave on {referral.planned_start}"
+            return f"are not away during the planned course ({referral.course_words})"
         if family == "capacity":
             return "have a free place"
         return (
@@ -261,7 +322,7 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
     previous = service_size
     # Every requirement this client has is shown; the others only when they cut.
     shown = {"modality", "slots"}
-    if referral.language != "english" and not referral.needs_interpreter:
+    if (referral.language != "english" and not referral.interpreter_ok) or referral.bsl:
         shown.add("language")
     if referral.gender_rule is not None:
         shown.add("gender")
@@ -269,6 +330,8 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
         shown.add("excluded")
     if referral.competence_rule is not None:
         shown.add("competence")
+    if referral.continuity == "required":
+        shown.add("continuity")
     if k > 1:
         shown.add("frequency")
     for family, count in zip(FAMILIES, survivors, strict=True):
@@ -318,7 +381,22 @@ def _suggestion(
             f"{_modality_name(referral.modality)}"
         )
     if family == "language":
-        return f"booking {_interpreter(referral)} would make {who} eligible"
+        # Book an interpreter for what they lack (the spoken language, BSL), adding the
+        # language to the service's list where it cannot book one today.
+        booked, unlisted = [], 0
+        if not referral.interpreter_ok and any(referral.language not in t.languages for t in thers):
+            booked.append(_interpreter(referral))
+            unlisted += not referral.interpreter_bookable
+        if referral.bsl and any("bsl" not in t.languages for t in thers):
+            booked.append(_interpreter(referral, "bsl"))
+            unlisted += 1  # a BSL need fails only when BSL cannot be booked
+        listed = " and ".join(booked)
+        if unlisted:
+            return (
+                f"booking {listed} (adding {'them' if unlisted > 1 else 'it'} to the "
+                f"languages the service can book interpreters for) would make {who} eligible"
+            )
+        return f"booking {listed} would make {who} eligible"
     if family == "gender":
         changes = []
         if referral.gender_strength == "required":
@@ -342,6 +420,12 @@ def _suggestion(
             f"competence asked for ({referral.competence_rule}); {' and '.join(changes)} "
             f"would make {one('it', 'them')} eligible"
         )
+    if family == "continuity":
+        return (
+            f"{who} {one('meets', 'meet')} everything else but {one('is', 'are')} not the "
+            f"client's assessor ({referral.assessor}); making continuity a wish rather than a "
+            f"requirement would make {one('it', 'them')} eligible"
+        )
     if family == "excluded":
         why = "; ".join(f"{t.id}: {_exclusion_words(referral, t.id)}" for t in thers[:3])
         return (
@@ -355,14 +439,28 @@ def _suggestion(
             f"{referral.sessions_per_week} sessions a week"
         )
     if family == "leave":
-        ends = [t.on_leave(referral.planned_start) for t in thers]
-        back = min(end for _, end in ends if end) + dt.timedelta(days=1)
-        opened = sum(t.on_leave(back) is None for t in thers)
-        return (
-            f"{who} {one('meets', 'meet')} everything else but {one('is', 'are')} on leave on "
-            f"{referral.planned_start}; a start on or after {back} would make "
-            f"{opened} of them eligible"
+        # The earliest start that clears one of them for the whole course, and how many
+        # that start clears; and, when every one is away only after the start, the
+        # longest fixed course that ends before the first of them goes away.
+        span = referral.course_end - referral.planned_start
+        back = min(_first_clear_start(t, referral.planned_start, span) for t in thers)
+        opened = sum(t.away_during(back, back + span) is None for t in thers)
+        words = (
+            f"{who} {one('meets', 'meet')} everything else but {one('is', 'are')} away during "
+            f"the planned course ({referral.course_words}); a start on or after {back} would "
+            f"make {opened} of them eligible"
         )
+        away = [t.away_during(referral.planned_start, referral.course_end) for t in thers]
+        first_away = max(a for a, _ in away)
+        weeks = (first_away - referral.planned_start).days // 7
+        if weeks >= 1:
+            ends_before = referral.planned_start + dt.timedelta(days=7 * weeks)
+            shorter = sum(a >= ends_before for a, _ in away)
+            words += (
+                f"; a course of {_plural(weeks, 'week')} or fewer would make {shorter} of "
+                "them eligible"
+            )
+        return words
     if family == "capacity":
         return (
             f"{who} {one('meets', 'meet')} everything else but {one('has', 'have')} no free "
@@ -389,7 +487,9 @@ def _suggestion(
             at_place = referral.accepts_slot_site(s.site)
             if at_place and not in_time:
                 missing_times[(s.day, s.part)] += 1
-            if in_time and not at_place:
+            # A site ruled out by access or travel is a fact, not a wish to relax.
+            usable_site = s.site == REMOTE or referral.could_use_site(s.site)
+            if in_time and not at_place and usable_site:
                 missing_places[s.site] += 1
     changes = []
     if missing_times:

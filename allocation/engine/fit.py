@@ -24,10 +24,12 @@ from dataclasses import dataclass
 
 from allocation.engine.explain import (
     FAMILIES,
+    _course_phrase,
     _exclusion_words,
     _failure_phrase,
     _gender_met,
     _language_name,
+    _language_words,
     _meets_phrase,
     _modality_name,
     _plural,
@@ -107,19 +109,14 @@ def _requirement_words(
     referral: Referral, therapist: Therapist, family: str, usable: Sequence[SlotFit]
 ) -> str:
     """What a therapist who meets a requirement offers, in the proposals' words."""
-    lang = _language_name(referral.language)
     if family == "language":
-        speaks = referral.language in therapist.languages
-        if referral.needs_interpreter and speaks:
-            return f"speaks {lang}, so no interpreter is needed"
-        if referral.needs_interpreter:
-            article = "an" if lang[0] in "AEIOU" else "a"
-            return f"works with {article} {lang} interpreter"
-        return f"speaks {lang}"
+        return "; ".join(_language_words(referral, therapist))
     if family == "gender":
         return _gender_met(referral, therapist)
     if family == "excluded":
         return "not excluded for this client"
+    if family == "continuity":
+        return "continuity requirement met: also assessed the client"
     if family == "competence":
         rule, words = referral.competence_rule, therapist.competence_words
         return f"competence requirement ({rule}) met: is {words}"
@@ -127,7 +124,7 @@ def _requirement_words(
         k = referral.sessions_per_week
         return "offers weekly sessions" if k == 1 else f"offers {k} sessions a week"
     if family == "leave":
-        return f"not on leave on the planned start ({referral.planned_start})"
+        return _course_phrase(referral)
     if family == "slots":
         listed = ", ".join(f"{s.label} ({_where(s.slot)})" for s in usable)
         which = "a free slot" if len(usable) == 1 else "free slots"
@@ -166,6 +163,8 @@ def therapist_fits(referral: Referral, therapists: Sequence[Therapist]) -> list[
                 continue
             if family == "competence" and referral.competence_rule is None:
                 continue
+            if family == "continuity" and referral.continuity != "required":
+                continue
             if family == "leave" and referral.planned_start is None:
                 continue
             if meets[family][j]:
@@ -191,7 +190,7 @@ def therapist_fits(referral: Referral, therapists: Sequence[Therapist]) -> list[
             (fits if met else lacks).append(
                 f"preferred time ({wanted}) {'met' if met else 'not met'}"
             )
-        if referral.assessor is not None and referral.assessor == therapist.id:
+        if referral.continuity == "preferred" and referral.assessor == therapist.id:
             fits.append("continuity: also assessed the client")
         if therapist.capacity <= 0 or not therapist.slots or "excluded" in missing:
             tier = "unavailable"
@@ -220,6 +219,14 @@ def client_asks(referral: Referral) -> list[tuple[str, str]]:
     k = referral.sessions_per_week
     lang = _language_name(referral.language)
     language = f"{lang}, with an interpreter" if referral.needs_interpreter else lang
+    if referral.needs_interpreter and not referral.interpreter_bookable:
+        language = f"{lang}; the service cannot book a {lang} interpreter"
+    if referral.bsl:
+        language = (
+            "BSL, and "
+            + language
+            + ("" if referral.bsl_bookable else " (the service cannot book a BSL interpreter)")
+        )
     wishes = []
     if referral.gender_rule is not None:
         wishes.append(f"{referral.gender_rule}, a requirement")
@@ -233,6 +240,8 @@ def client_asks(referral: Referral) -> list[tuple[str, str]]:
         place = f"In person at {sites}" + (" or remote" if referral.accepts_remote else "")
         if referral.preferred_site:
             place += f"; prefers {referral.preferred_site}"
+        if referral.sites_ruled_out:
+            place += f"; ruled out: {referral.access_words}"
     asks = [
         ("Available", _times(referral.availability) or "No times recorded"),
         ("Therapy", f"{_modality_name(referral.modality)}, " + _plural(k, "session") + " a week"),
@@ -246,6 +255,11 @@ def client_asks(referral: Referral) -> list[tuple[str, str]]:
         )
     if referral.competence_rule is not None:
         asks.append(("Therapist's competence", referral.competence_rule))
+    if referral.assessor is not None and referral.continuity != "none":
+        kind = "a requirement" if referral.continuity == "required" else "a wish"
+        asks.append(("Continuity", f"with the assessor ({referral.assessor}), {kind}"))
+    if referral.earliest_start is not None or referral.course_weeks is not None:
+        asks.append(("Course", referral.course_words))
     if referral.exclusions:
         asks.append(
             (

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from allocation.engine.problem import COMPETENCES, REMOTE, Problem, Referral, Therapist
+from allocation.engine.problem import COMPETENCES, CONTINUITY, REMOTE, Problem, Referral, Therapist
 from allocation.engine.scoring import _priorities
 
 
@@ -37,21 +37,26 @@ def _codes(values: Iterable[str]) -> dict[str, int]:
 
 
 def _on_leave(refs: list[Referral], thers: list[Therapist]) -> np.ndarray:
-    """(T, R): True where the therapist is on leave on the referral's planned start."""
+    """(T, R): True where a leave or break of the therapist falls inside the referral's
+    planned course (its start to its end, or the horizon of an open-ended course)."""
     T, R = len(thers), len(refs)
     on_leave = np.zeros((T, R), dtype=bool)
     leave_rows = [
         (j, a.toordinal(), b.toordinal()) for j, t in enumerate(thers) for a, b in t.leave
     ]
     if leave_rows:
-        starts = np.fromiter(
-            (r.planned_start.toordinal() if r.planned_start else 0 for r in refs), np.int64, R
-        )
-        uniq, inverse = np.unique(starts, return_inverse=True)
-        by_date = np.zeros((T, len(uniq)), dtype=bool)
+        spans = np.zeros((R, 2), dtype=np.int64)
+        for i, r in enumerate(refs):
+            if r.planned_start is not None:
+                spans[i] = (r.planned_start.toordinal(), r.course_end.toordinal())
+        # Referrals share few distinct courses: test each leave period once per course.
+        uniq, inverse = np.unique(spans, axis=0, return_inverse=True)
+        first, last = uniq[:, 0], uniq[:, 1]
+        dated = first > 0
+        by_course = np.zeros((T, len(uniq)), dtype=bool)
         for j, a, b in leave_rows:
-            by_date[j] |= (uniq >= a) & (uniq <= b)
-        on_leave = np.take(by_date, inverse, axis=1)
+            by_course[j] |= dated & (first <= b) & (last >= a)
+        on_leave = np.take(by_course, inverse.reshape(-1), axis=1)
     return on_leave
 
 
@@ -132,6 +137,8 @@ class _Group:
         r_mod = column(modality[r.modality] for r in refs)
         r_lang = column(language[r.language] for r in refs)
         r_interp = column((r.needs_interpreter for r in refs), bool)
+        # An interpreter the service can book (``interpreter_languages``): any therapist.
+        r_booked = column((r.interpreter_ok for r in refs), bool)
         r_k = column(r.sessions_per_week for r in refs)
         r_greq = column(gender[r.gender] if r.gender_strength == "required" else -2 for r in refs)
         r_gpref = column(gender[r.gender] if r.gender_strength == "preferred" else -2 for r in refs)
@@ -178,6 +185,9 @@ class _Group:
         )
         ther_pos = {t.id: j for j, t in enumerate(thers)}
         r_assessor = column(ther_pos.get(r.assessor, -1) if r.assessor else -1 for r in refs)
+        # Continuity: a requirement keeps only the assessor (-2: not a therapist here, so
+        # nobody); a wish scores the fit bonus; "none" neither.
+        r_cont = column((CONTINUITY.index(r.continuity) for r in refs), np.int64)
         self.r_pref_site = r_pref_site
         self.r_pref_part = r_pref_part
 
@@ -189,7 +199,14 @@ class _Group:
             # layouts make the elementwise work below several times slower.
             return np.take(np.ascontiguousarray(by_code.T), codes, axis=1)
 
-        speaks = spread(t_lang, r_lang)
+        speaks = spread(t_lang, r_lang) | r_booked[None, :]
+        # BSL as well as a spoken language: a therapist who signs, or a BSL interpreter
+        # the service can book. Computed only when some referral needs it.
+        r_bsl_need = column((r.bsl and not r.bsl_bookable for r in refs), bool)
+        if r_bsl_need.any():
+            signs = t_lang[language["bsl"]] if "bsl" in language else np.zeros(T, dtype=bool)
+            speaks &= signs[:, None] | ~r_bsl_need[None, :]
+        r_bsl = column((r.bsl for r in refs), bool)
         # The coordinators' requirements, computed only when some referral has them: the
         # rest of the time the family is met by everyone (a read-only view, no memory),
         # and the explanations skip it (``trivial``).
@@ -240,18 +257,25 @@ class _Group:
         else:
             competent = everyone
             self.trivial.add("competence")
+        if (r_cont == 2).any():
+            required = r_cont == 2
+            continuity_ok = (np.arange(T)[:, None] == r_assessor[None, :]) | ~required[None, :]
+        else:
+            continuity_ok = everyone
+            self.trivial.add("continuity")
         self.meets = {
             "modality": spread(t_mod, r_mod),
             "competence": competent,
-            "language": speaks | r_interp[None, :],
+            "language": speaks,
             "gender": gender_ok,
             "excluded": not_excluded,
+            "continuity": continuity_ok,
             "frequency": spread(t_freq, r_k),
             "leave": ~on_leave,
             "capacity": np.repeat((t_cap > 0)[:, None], R, axis=1),
         }
         pair_ok = self.meets["modality"] & self.meets["language"]
-        for family in ("competence", "gender", "excluded", "frequency", "leave"):
+        for family in ("competence", "gender", "excluded", "continuity", "frequency", "leave"):
             if family not in self.trivial:
                 pair_ok &= self.meets[family]
         pair_ok[t_cap <= 0] = False
@@ -267,10 +291,15 @@ class _Group:
         self.t_gender, self.t_lang = t_gender, t_lang
         self.r_gpref, self.r_assessor, self.r_interp, self.r_lang = (
             r_gpref,
-            r_assessor,
+            np.where(r_cont > 0, r_assessor, -1),  # the bonus: a wish or a requirement
             r_interp,
             r_lang,
         )
+        # The language fit point: the client needs an interpreter or BSL, and the therapist
+        # speaks (and signs) so that no interpreter is needed.
+        self.r_bsl = r_bsl
+        self.t_signs = t_lang[language["bsl"]] if "bsl" in language else np.zeros(T, dtype=bool)
+        self.r_wants_direct = r_interp | r_bsl
 
     def pair_fit(self, t: Any, r: Any) -> Any:
         """Fit points that depend on the therapist only (arrays of positions, or ints)."""
@@ -278,7 +307,16 @@ class _Group:
         return (
             weights.fit_gender * (self.t_gender[t] == self.r_gpref[r])
             + weights.fit_continuity * (self.r_assessor[r] == t)
-            + weights.fit_language * (self.r_interp[r] & self.t_lang[self.r_lang[r], t])
+            + weights.fit_language * self._direct(t, r)
+        )
+
+    def _direct(self, t: Any, r: Any) -> Any:
+        """The client needs an interpreter or BSL, and the therapist needs none: speaks the
+        language (if an interpreter was needed) and signs BSL (if BSL is needed)."""
+        return (
+            self.r_wants_direct[r]
+            & (~self.r_interp[r] | self.t_lang[self.r_lang[r], t])
+            & (~self.r_bsl[r] | self.t_signs[t])
         )
 
     def pair_fit_one(self, t: int, r: int) -> int:
@@ -289,7 +327,7 @@ class _Group:
             points += weights.fit_gender
         if self.r_assessor[r] == t:
             points += weights.fit_continuity
-        if self.r_interp[r] and self.t_lang[self.r_lang[r], t]:
+        if self._direct(t, r):
             points += weights.fit_language
         return points
 

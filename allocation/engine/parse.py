@@ -17,9 +17,12 @@ from typing import Any
 
 from allocation.engine.problem import (
     COMPETENCES,
+    CONTINUITY,
     DAY_NAMES,
     EXCLUSION_REASONS,
     GRADES,
+    MAX_COURSE_WEEKS,
+    MAX_TRAVEL_MINUTES,
     MINUTES_PER_DAY,
     MODES,
     PARTS,
@@ -89,10 +92,27 @@ _REFERRAL_FIELDS = {
     "gender_exclusion",
     "competence",
     "specialism",
+    "earliest_start",
+    "therapy_weeks",
+    "bsl",
+    "continuity",
+    "step_free",
+    "travel_minutes",
+    "max_travel_minutes",
     "notes",
 }
 _EXCLUSION_FIELDS = {"therapist", "reason", "notes"}
-_PROBLEM_FIELDS = {"today", "services", "sites", "weights", "therapists", "referrals", "notes"}
+_PROBLEM_FIELDS = {
+    "today",
+    "services",
+    "sites",
+    "interpreter_languages",
+    "step_free_sites",
+    "weights",
+    "therapists",
+    "referrals",
+    "notes",
+}
 
 
 class _Reader:
@@ -318,6 +338,10 @@ def _parse_referral(
     modality = reader.text("modality", lower=True)
     language = reader.text("language", default="english", lower=True)
     interpreter = reader.boolean("needs_interpreter", False)
+    bsl = reader.boolean("bsl", False)
+    if bsl and language == "bsl":
+        reader.fail("'bsl' is true: 'language' is the spoken language the client also uses")
+    bookable = known["interpreters"].get(service) if known["interpreters"] is not None else None
 
     preference = reader.row.get("gender_preference", "none")
     if preference is None or preference == "none":
@@ -353,6 +377,28 @@ def _parse_referral(
         reader.fail("mode 'in_person' needs at least one acceptable site")
     if preferred_site is not None and preferred_site not in sites:
         reader.fail(f"preferred site {preferred_site!r} is not among its acceptable sites")
+    step_free = reader.boolean("step_free", False)
+    limit = reader.integer("max_travel_minutes", default=None, low=1, high=MAX_TRAVEL_MINUTES)
+    travel = reader.row.get("travel_minutes", {})
+    if not isinstance(travel, Mapping) or not all(
+        isinstance(m, int) and not isinstance(m, bool) and 0 <= m <= MAX_TRAVEL_MINUTES
+        for m in travel.values()
+    ):
+        reader.fail(
+            f"'travel_minutes' must map sites to whole minutes from 0 to {MAX_TRAVEL_MINUTES}"
+        )
+    for site in travel:
+        if site not in sites:
+            reader.fail(f"travel_minutes names {site!r}, which is not among its sites")
+    if travel and limit is None:
+        reader.fail("'travel_minutes' needs 'max_travel_minutes'")
+    ruled_out = []
+    for site in sites:
+        if step_free and site not in known["step_free"]:
+            ruled_out.append((site, "not step-free"))
+        elif limit is not None and travel.get(site, 0) > limit:
+            ruled_out.append((site, f"{travel[site]} minutes away, over the {limit}-minute limit"))
+    reachable = tuple(s for s in sites if s not in dict(ruled_out))
 
     raw_availability = reader.row.get("availability", [])
     if not isinstance(raw_availability, list):
@@ -372,6 +418,16 @@ def _parse_referral(
     )
     sessions = reader.integer("sessions_per_week", default=1, low=1, high=5)
     planned_start = reader.date("planned_start") or today
+    earliest_start = reader.date("earliest_start")
+    if earliest_start is not None and (planned_start is None or earliest_start > planned_start):
+        planned_start = earliest_start  # never before the client can start
+    course_weeks = reader.row.get("therapy_weeks")
+    if course_weeks == "open_ended":
+        course_weeks = None
+    elif isinstance(course_weeks, str | bool):
+        reader.fail("'therapy_weeks' must be a whole number of weeks or \"open_ended\"")
+    elif course_weeks is not None:
+        course_weeks = reader.integer("therapy_weeks", low=1, high=MAX_COURSE_WEEKS)
     weeks = reader.integer("weeks_waiting", default=None, high=MAX_WEEKS_WAITING)
     referral_date = reader.date("referral_date")
     if weeks is not None and referral_date is not None:
@@ -389,6 +445,11 @@ def _parse_referral(
         reader.fail(f"risk {risk!r} is not one of low, medium, high")
     risk_words = reader.text("risk_words", default=None)
     assessor = reader.text("assessor", default=None)
+    continuity = reader.text("continuity", default="preferred", lower=True)
+    if continuity not in CONTINUITY:
+        reader.fail(f"continuity {continuity!r} is not one of {', '.join(CONTINUITY)}")
+    if continuity == "required" and assessor is None:
+        reader.fail("continuity 'required' needs the 'assessor'")
     return Referral(
         id=rid,
         service=service,
@@ -398,7 +459,7 @@ def _parse_referral(
         gender_strength=strength,
         gender=gender,
         mode=mode,
-        sites=sites,
+        sites=reachable,
         preferred_site=preferred_site,
         availability=frozenset(availability),
         preferred_parts=preferred_parts,
@@ -412,6 +473,16 @@ def _parse_referral(
         gender_excluded=gender_excluded,
         competence=competence,
         specialism=specialism,
+        earliest_start=earliest_start,
+        course_weeks=course_weeks,
+        bsl=bsl,
+        continuity=continuity,
+        sites_ruled_out=tuple(ruled_out),
+        step_free=step_free,
+        max_travel_minutes=limit,
+        step_free_sites=known["step_free"] if step_free else None,
+        interpreter_bookable=bookable is None or language in bookable,
+        bsl_bookable=bookable is None or "bsl" in bookable,
     )
 
 
@@ -434,6 +505,26 @@ def _parse_exclusions(reader: _Reader) -> tuple[tuple[str, str], ...]:
     return tuple(out.items())
 
 
+def _parse_interpreters(
+    top: _Reader, raw: Any, known: dict[str, set[str] | None]
+) -> dict[str, set[str]] | None:
+    """``interpreter_languages``: {service: [language, ...]}, the languages each service can
+    book an interpreter for. A service left out (or no setting at all) can book any."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        top.fail("'interpreter_languages' must be an object of service: [languages]")
+    out = {}
+    for service, languages in raw.items():
+        _check_known(top, "service in interpreter_languages", [service], known["services"])
+        if not isinstance(languages, list) or not all(
+            isinstance(x, str) and x.strip() for x in languages
+        ):
+            top.fail(f"interpreter_languages of {service!r} must be a list of non-empty strings")
+        out[service] = {x.strip().lower() for x in languages}
+    return out
+
+
 def parse_problem(data: dict) -> Problem:
     """Validate a JSON-shaped problem and return it; raise ProblemError naming the record."""
     try:
@@ -452,6 +543,9 @@ def _parse_problem(data: dict) -> Problem:
         known[key] = set(top.strings(key)) if key in data else None
     if known["sites"] and REMOTE in {s.lower() for s in known["sites"]}:
         top.fail("'remote' is reserved and cannot be a site name")
+    known["step_free"] = frozenset(top.strings("step_free_sites", default=[]))
+    _check_known(top, "step-free site", known["step_free"], known["sites"])
+    known["interpreters"] = _parse_interpreters(top, data.get("interpreter_languages"), known)
     weights = _parse_weights(data.get("weights"))
     raw_therapists = data.get("therapists", [])
     raw_referrals = data.get("referrals", [])

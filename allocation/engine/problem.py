@@ -23,6 +23,9 @@ GRADES = ("qualified", "trainee")
 # What a referral may require of its therapist's competence, least first: anyone; a
 # qualified therapist (not a trainee); a qualified therapist not under supervision.
 COMPETENCES = ("any", "qualified", "independent")
+# Continuity with the assessor: no wish; a wish (a fit bonus); a requirement (only the
+# assessor, if they are a therapist of the service with a free place).
+CONTINUITY = ("none", "preferred", "required")
 # Why a named therapist is excluded for a referral, and how the reasons word it.
 EXCLUSION_REASONS = {
     "conflict_of_interest": "conflict of interest",
@@ -31,6 +34,11 @@ EXCLUSION_REASONS = {
     "other": "excluded by the coordinator",
 }
 REMOTE = "remote"
+# An open-ended course is checked against the therapist's leave and breaks over its first
+# weeks only: the horizon a coordinator plans for (docs/allocation.md, "Time").
+OPEN_ENDED_WEEKS = 12
+MAX_COURSE_WEEKS = 520
+MAX_TRAVEL_MINUTES = 600
 NOON = 12 * 60
 FIVE_PM = 17 * 60
 MINUTES_PER_DAY = 24 * 60
@@ -157,11 +165,14 @@ class Therapist:
             words += "; specialisms " + ", ".join(sorted(self.specialisms))
         return words
 
-    def on_leave(self, day: dt.date | None) -> tuple[dt.date, dt.date] | None:
-        if day is None:
+    def away_during(
+        self, first: dt.date | None, last: dt.date | None
+    ) -> tuple[dt.date, dt.date] | None:
+        """The first leave or break overlapping the days first..last (inclusive), if any."""
+        if first is None or last is None:
             return None
         for start, end in self.leave:
-            if start <= day <= end:
+            if start <= last and end >= first:
                 return (start, end)
         return None
 
@@ -196,6 +207,67 @@ class Referral:
     # The competence the therapist needs (COMPETENCES), and a specialism they must have.
     competence: str = "any"
     specialism: str | None = None
+    # Time: the client's earliest start (``planned_start`` is never before it), and the
+    # course length in weeks (None: open-ended, checked over ``OPEN_ENDED_WEEKS``).
+    earliest_start: dt.date | None = None
+    course_weeks: int | None = None
+    # Languages: the client needs BSL as well as ``language`` (which they also use); and
+    # whether the service can book an interpreter for ``language`` and for BSL (set from
+    # the problem's ``interpreter_languages``; True when the service lists none).
+    bsl: bool = False
+    continuity: str = "preferred"
+    # Access and travel: the sites the client asked for but cannot use, each with why
+    # ("not step-free", "55 minutes away, over the 45-minute limit"). ``sites`` holds only
+    # the sites left, so every site check reads them.
+    sites_ruled_out: tuple[tuple[str, str], ...] = ()
+    step_free: bool = False
+    max_travel_minutes: int | None = None
+    # The problem's step-free sites, for a client who needs step-free access (else None).
+    step_free_sites: frozenset[str] | None = None
+
+    def could_use_site(self, site: str) -> bool:
+        """A site the client could accept without breaking an access need or travel limit
+        (what a suggestion may offer)."""
+        if site in dict(self.sites_ruled_out):
+            return False
+        return not self.step_free or site in (self.step_free_sites or ())
+
+    interpreter_bookable: bool = True
+    bsl_bookable: bool = True
+
+    @property
+    def interpreter_ok(self) -> bool:
+        """An interpreter for ``language`` will be booked, so any therapist will do."""
+        return self.needs_interpreter and self.interpreter_bookable
+
+    def needs_no_interpreter_with(self, therapist: Therapist) -> bool:
+        """The client needs an interpreter or BSL, and with this therapist needs none (the
+        fit point for language)."""
+        return (
+            (self.needs_interpreter or self.bsl)
+            and (not self.needs_interpreter or self.language in therapist.languages)
+            and (not self.bsl or "bsl" in therapist.languages)
+        )
+
+    def language_allows(self, therapist: Therapist) -> bool:
+        spoken = self.interpreter_ok or self.language in therapist.languages
+        return spoken and (not self.bsl or self.bsl_bookable or "bsl" in therapist.languages)
+
+    @property
+    def course_end(self) -> dt.date | None:
+        """The last day of the planned course (or of the horizon of an open-ended one)."""
+        if self.planned_start is None:
+            return None
+        weeks = self.course_weeks or OPEN_ENDED_WEEKS
+        return self.planned_start + dt.timedelta(days=7 * weeks - 1)
+
+    @property
+    def course_words(self) -> str:
+        """The planned course in words, e.g. "2025-03-05 to 2025-05-27, 12 weeks"."""
+        span = f"{self.planned_start} to {self.course_end}"
+        if self.course_weeks is None:
+            return f"{span}, the first {OPEN_ENDED_WEEKS} weeks of an open-ended course"
+        return f"{span}, {self.course_weeks} week{'s' if self.course_weeks != 1 else ''}"
 
     @property
     def competence_rule(self) -> str | None:
@@ -236,6 +308,13 @@ class Referral:
     @property
     def accepts_remote(self) -> bool:
         return self.mode in ("remote", "either")
+
+    @property
+    def access_words(self) -> str | None:
+        """The sites ruled out by access or travel, in words, or None."""
+        if not self.sites_ruled_out:
+            return None
+        return "; ".join(f"{site}: {why}" for site, why in self.sites_ruled_out)
 
     def accepts_slot_site(self, site: str) -> bool:
         if site == REMOTE:

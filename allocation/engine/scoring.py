@@ -47,9 +47,9 @@ def _pair_fit(referral: Referral, therapist: Therapist, weights: Weights) -> int
     points = 0
     if referral.gender_strength == "preferred" and therapist.gender == referral.gender:
         points += weights.fit_gender
-    if referral.assessor is not None and referral.assessor == therapist.id:
+    if referral.continuity != "none" and referral.assessor == therapist.id:
         points += weights.fit_continuity
-    if referral.needs_interpreter and referral.language in therapist.languages:
+    if referral.needs_no_interpreter_with(therapist):
         points += weights.fit_language
     return points
 

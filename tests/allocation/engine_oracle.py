@@ -95,6 +95,34 @@ def competence_allows(referral, therapist):
     )
 
 
+def bookable(problem, service, language):
+    """The service can book an interpreter for the language: it is on the service's list,
+    or the service has no list."""
+    lists = problem.get("interpreter_languages") or {}
+    return service not in lists or language in {x.lower() for x in lists[service]}
+
+
+def language_allows(referral, therapist, problem):
+    """The spoken language: the therapist speaks it, or the client needs an interpreter the
+    service can book. BSL as well: the therapist signs, or a BSL interpreter can be booked."""
+    language = referral.get("language", "english")
+    service = referral["service"]
+    spoken = language in therapist["languages"] or (
+        referral.get("needs_interpreter", False) and bookable(problem, service, language)
+    )
+    signed = (
+        not referral.get("bsl")
+        or "bsl" in therapist["languages"]
+        or bookable(problem, service, "bsl")
+    )
+    return spoken and signed
+
+
+def continuity_allows(referral, therapist):
+    """Continuity required: only the assessor (who may not be a therapist at all)."""
+    return referral.get("continuity") != "required" or referral.get("assessor") == therapist["id"]
+
+
 def excluded_ids(referral):
     return {e["therapist"] for e in referral.get("exclude_therapists", [])}
 
@@ -106,18 +134,41 @@ def free_places(therapist):
 
 
 def start_date(referral, problem):
+    """The planned start, never before the client's earliest start."""
     value = referral.get("planned_start") or problem.get("today")
-    return dt.date.fromisoformat(value) if value else None
+    start = dt.date.fromisoformat(value) if value else None
+    if referral.get("earliest_start"):
+        earliest = dt.date.fromisoformat(referral["earliest_start"])
+        start = earliest if start is None else max(start, earliest)
+    return start
 
 
-def on_leave(therapist, day):
-    return day is not None and any(
-        dt.date.fromisoformat(p["start"]) <= day <= dt.date.fromisoformat(p["end"])
+OPEN_ENDED_WEEKS = 12  # the horizon an open-ended course is checked over
+
+
+def course_of(referral, problem):
+    """(first day, last day) of the planned course, or None without a start."""
+    start = start_date(referral, problem)
+    if start is None:
+        return None
+    weeks = referral.get("therapy_weeks")
+    if weeks in (None, "open_ended"):
+        weeks = OPEN_ENDED_WEEKS
+    return start, start + dt.timedelta(weeks=weeks) - dt.timedelta(days=1)
+
+
+def on_leave(therapist, course):
+    """Some leave or break of the therapist falls on a day of the course."""
+    if course is None:
+        return False
+    first, last = course
+    return any(
+        dt.date.fromisoformat(p["start"]) <= last and dt.date.fromisoformat(p["end"]) >= first
         for p in therapist.get("leave", [])
     )
 
 
-def slot_fits(referral, slot):
+def slot_fits(referral, slot, problem=None):
     """Inside the client's availability and at a place the client accepts."""
     availability = {(day_of(d), p) for d, p in referral.get("availability", [])}
     if (day_of(slot["day"]), part_of(slot["start"])) not in availability:
@@ -125,21 +176,32 @@ def slot_fits(referral, slot):
     mode = referral.get("mode", "either")
     if slot["site"] == "remote":
         return mode in ("remote", "either")
-    return mode in ("in_person", "either") and slot["site"] in referral.get("sites", [])
+    return mode in ("in_person", "either") and site_reachable(referral, slot["site"], problem)
+
+
+def site_reachable(referral, site, problem):
+    """One of the client's sites, step-free when they need it, and within their travel
+    limit (a site without a travel time is taken as within it)."""
+    if site not in referral.get("sites", []):
+        return False
+    if referral.get("step_free") and site not in (problem or {}).get("step_free_sites", []):
+        return False
+    limit = referral.get("max_travel_minutes")
+    return limit is None or referral.get("travel_minutes", {}).get(site, 0) <= limit
 
 
 def pair_allowed(referral, therapist, problem):
     """Every hard constraint that does not depend on which slots are chosen."""
-    language = referral.get("language", "english")
     return (
         referral["service"] == therapist["service"]
         and referral["modality"] in therapist["modalities"]
-        and (referral.get("needs_interpreter", False) or language in therapist["languages"])
+        and language_allows(referral, therapist, problem)
         and gender_allows(referral, therapist)
         and competence_allows(referral, therapist)
         and therapist["id"] not in excluded_ids(referral)
+        and continuity_allows(referral, therapist)
         and referral.get("sessions_per_week", 1) in therapist.get("frequencies", [1])
-        and not on_leave(therapist, start_date(referral, problem))
+        and not on_leave(therapist, course_of(referral, problem))
         and free_places(therapist) > 0
     )
 
@@ -149,9 +211,15 @@ def bundle_fit(referral, therapist, slots):
     points = 0
     if strength == "preferred" and therapist.get("gender") == gender:
         points += FIT["gender"]
-    if referral.get("assessor") == therapist["id"]:
+    if referral.get("assessor") == therapist["id"] and referral.get("continuity") != "none":
         points += FIT["continuity"]
-    if referral.get("needs_interpreter") and referral.get("language") in therapist["languages"]:
+    # No interpreter needed at all, where one (or BSL) would otherwise be.
+    interp, bsl = referral.get("needs_interpreter"), referral.get("bsl")
+    if (
+        (interp or bsl)
+        and (not interp or referral.get("language", "english") in therapist["languages"])
+        and (not bsl or "bsl" in therapist["languages"])
+    ):
         points += FIT["language"]
     if referral.get("preferred_site") and all(
         s["site"] == referral["preferred_site"] for s in slots
@@ -182,7 +250,7 @@ def check_hard_constraints(problem, result):
         assert len(slots) == k, "one slot per weekly session"
         assert len({day_of(s["day"]) for s in slots}) == k, "sessions on different days"
         for s in slots:
-            assert slot_fits(referral, s), (a["referral"], s)
+            assert slot_fits(referral, s, problem), (a["referral"], s)
             key = (therapist["id"], s["id"])
             assert key not in used_slots, f"slot {key} given twice"
             used_slots.add(key)
@@ -215,7 +283,7 @@ def exhaustive_best(problem):
         for therapist in problem["therapists"]:
             if not pair_allowed(referral, therapist, problem):
                 continue
-            fitting = [s for s in therapist["slots"] if slot_fits(referral, s)]
+            fitting = [s for s in therapist["slots"] if slot_fits(referral, s, problem)]
             for bundle in itertools.combinations(fitting, k):
                 if len({day_of(s["day"]) for s in bundle}) == k:
                     mine.append(
@@ -304,6 +372,11 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
         }
         if rng.random() < 0.15:
             therapist["leave"] = [{"start": "2025-03-01", "end": "2025-03-10"}]
+        # A planned break from a third stream, so the rest of each seed's problem is unchanged.
+        if random.Random(seed * 15485867 + i).random() < 0.2:
+            therapist.setdefault("leave", []).append({"start": "2025-04-14", "end": "2025-04-25"})
+        if random.Random(seed * 32452843 + 1000 + i).random() < 0.25:
+            therapist["languages"] = [*therapist["languages"], "bsl"]
         # Competence from a second stream, so the rest of each seed's problem is unchanged.
         extra = random.Random(seed * 104729 + i)
         grade = extra.choice(["qualified", "qualified", "trainee"])
@@ -359,8 +432,34 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
             if pref != "none":
                 excluded = "male" if pref["gender"] == "female" else "female"
             referral["gender_exclusion"] = [excluded]
+        # Time from a third stream, so the rest of each seed's problem is unchanged.
+        timing = random.Random(seed * 15485863 + i)
+        if timing.random() < 0.2:
+            referral["earliest_start"] = timing.choice(["2025-03-11", "2025-04-01"])
+        if timing.random() < 0.5:
+            referral["therapy_weeks"] = timing.choice([2, 8, 24, "open_ended"])
+        # Languages from a fourth stream: BSL as well as the spoken language.
+        if random.Random(seed * 32452843 + i).random() < 0.2:
+            referral["bsl"] = True
+        # Continuity from a fifth stream: a requirement or no wish, where there is an assessor.
+        wish = random.Random(seed * 49979687 + i)
+        if "assessor" in referral and wish.random() < 0.4:
+            referral["continuity"] = wish.choice(["required", "none"])
+        # Access and travel from a sixth stream.
+        access = random.Random(seed * 67867967 + i)
+        if sites and access.random() < 0.25:
+            referral["step_free"] = True
+        if sites and access.random() < 0.25:
+            referral["max_travel_minutes"] = 30
+            referral["travel_minutes"] = {s: access.choice([10, 45]) for s in sites}
         referrals.append(referral)
-    return {"today": "2025-03-03", "therapists": therapists, "referrals": referrals}
+    problem = {"today": "2025-03-03", "therapists": therapists, "referrals": referrals}
+    problem["step_free_sites"] = random.Random(seed * 67867967 - 1).choice([[], ["North"], SITES])
+    # The interpreters service "a" can book (service "b" books any), from the same stream.
+    lists = random.Random(seed * 32452843 - 1)
+    if lists.random() < 0.5:
+        problem["interpreter_languages"] = {"a": lists.choice([[], ["polish"], ["bsl"]])}
+    return problem
 
 
 SEEDS = range(400)

@@ -31,7 +31,7 @@ def options_of(problem):
         for therapist in problem["therapists"]:
             if not pair_allowed(referral, therapist, problem):
                 continue
-            fitting = [s for s in therapist["slots"] if slot_fits(referral, s)]
+            fitting = [s for s in therapist["slots"] if slot_fits(referral, s, problem)]
             for bundle in itertools.combinations(fitting, k):
                 if len({day_of(s["day"]) for s in bundle}) == k:
                     mine.append(

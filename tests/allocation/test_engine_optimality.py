@@ -199,14 +199,15 @@ def language_name(code):
     return "BSL" if code == "bsl" else code.capitalize()
 
 
-def fitting_days(referral, therapist):
-    return {day_of(s["day"]) for s in therapist["slots"] if slot_fits(referral, s)}
+def fitting_days(referral, therapist, problem=None):
+    return {day_of(s["day"]) for s in therapist["slots"] if slot_fits(referral, s, problem)}
 
 
 def eligible(referral, therapist, problem):
     k = referral.get("sessions_per_week", 1)
     return (
-        pair_allowed(referral, therapist, problem) and len(fitting_days(referral, therapist)) >= k
+        pair_allowed(referral, therapist, problem)
+        and len(fitting_days(referral, therapist, problem)) >= k
     )
 
 
@@ -257,7 +258,11 @@ def check_reasons(problem, result):
             words = " or ".join(p for p in PARTS if p in wanted)
             assert f"preferred time ({words}) {'met' if met else 'not met'}" in reasons
         assert f"has a free place ({free_places(t)} before this allocation)" in reasons
-        assert ("continuity: also assessed the client" in reasons) == (r.get("assessor") == t["id"])
+        continuity = r.get("continuity", "preferred")
+        wished = continuity == "preferred" and r.get("assessor") == t["id"]
+        assert ("continuity: also assessed the client" in reasons) == wished
+        required = "continuity requirement met: also assessed the client" in reasons
+        assert required == (continuity == "required")
     for u in result["unplaced"]:
         r = referrals[u["referral"]]
         assert u["priority"] == priority_of(r, today)

@@ -8,6 +8,7 @@ against CP-SAT's proven optimum), and explanations whose every claim holds.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -17,13 +18,15 @@ from allocation.engine.explain import _times
 from allocation.problem_gen import generate_problem
 from tests.allocation.engine_oracle import (
     competence_allows,
+    continuity_allows,
+    course_of,
     day_of,
     excluded_ids,
     free_places,
     gender_allows,
+    language_allows,
     on_leave,
     slot_fits,
-    start_date,
 )
 from tests.allocation.swap_oracle import State, improving_swap
 
@@ -132,24 +135,24 @@ FAMILIES = (
 )
 
 
-def _fitting_days(referral, therapist):
-    return {day_of(s["day"]) for s in therapist["slots"] if slot_fits(referral, s)}
+def _fitting_days(referral, therapist, problem=None):
+    return {day_of(s["day"]) for s in therapist["slots"] if slot_fits(referral, s, problem)}
 
 
 def _fails(referral, therapist, problem):
     """The requirement families this therapist fails for this referral."""
-    language = referral.get("language", "english")
     k = referral.get("sessions_per_week", 1)
     checks = {
         "modality": referral["modality"] in therapist["modalities"],
         "competence": competence_allows(referral, therapist),
-        "language": referral.get("needs_interpreter", False) or language in therapist["languages"],
+        "language": language_allows(referral, therapist, problem),
         "gender": gender_allows(referral, therapist),
         "excluded": therapist["id"] not in excluded_ids(referral),
+        "continuity": continuity_allows(referral, therapist),
         "frequency": k in therapist.get("frequencies", [1]),
-        "leave": not on_leave(therapist, start_date(referral, problem)),
+        "leave": not on_leave(therapist, course_of(referral, problem)),
         "capacity": free_places(therapist) > 0,
-        "slots": len(_fitting_days(referral, therapist)) >= k,
+        "slots": len(_fitting_days(referral, therapist, problem)) >= k,
     }
     return {family for family, ok in checks.items() if not ok}
 
@@ -171,15 +174,17 @@ def _check_suggestion(text, r, service, problem):
         return
     assert counted, text
     count, names = int(counted.group(1)), counted.group(2).removesuffix(", ...").split(", ")
-    if "interpreter would make" in text:
+    if text.startswith("booking") and " interpreter" in text:
         family = "language"
     elif "a preference rather than a requirement" in text or "no longer excluding" in text:
         family = "gender"
     elif "excluded for this client" in text:
         family = "excluded"
+    elif "making continuity a wish" in text:
+        family = "continuity"
     elif "the competence asked for" in text:
         family = "competence"
-    elif " on leave on " in text:
+    elif " away during the planned course " in text:
         family = "leave"
     elif "not offer" in text and "sessions a week" in text:
         family = "frequency"
@@ -200,6 +205,16 @@ def _check_suggestion(text, r, service, problem):
         moved = dict(r, planned_start=back)
         opened = [t for t in only if not _fails(moved, t, problem)]
         assert len(opened) == int(would), text
+        # The whole course must clear: a start a day earlier clears none of them.
+        earlier = dt.date.fromisoformat(back) - dt.timedelta(days=1)
+        if earlier >= course_of(r, problem)[0]:
+            moved = dict(r, planned_start=earlier.isoformat())
+            assert all(_fails(moved, t, problem) for t in only), text
+        shorter = re.search(r"a course of (\d+) weeks? or fewer would make (\d+) of them", text)
+        if shorter:
+            moved = dict(r, therapy_weeks=int(shorter.group(1)))
+            opened = [t for t in only if not _fails(moved, t, problem)]
+            assert len(opened) == int(shorter.group(2)), text
     if family == "slots":
         for change, opened_count in re.findall(
             r"(adding .*? to the client's availability|accepting [^;]*?) would make (\d+) of them",

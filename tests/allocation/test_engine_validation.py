@@ -60,7 +60,7 @@ def test_eligible_pairs_lists_exactly_the_allowed_pairs():
     listed = {(p["referral"], p["therapist"]) for p in pairs}
     for rid, r in referrals.items():
         for tid, t in therapists.items():
-            fitting = [s for s in t["slots"] if slot_fits(r, s)]
+            fitting = [s for s in t["slots"] if slot_fits(r, s, data)]
             days = {day_of(s["day"]) for s in fitting}
             allowed = pair_allowed(r, t, data) and len(days) >= r.get("sessions_per_week", 1)
             assert ((rid, tid) in listed) == allowed, (rid, tid)

@@ -148,6 +148,7 @@ def test_therapists_slots_minus_bookings_caseload_from_allocations_and_leave(
         {
             "start": (today + dt.timedelta(days=3)).isoformat(),
             "end": (today + dt.timedelta(days=10)).isoformat(),
+            "notes": "leave",
         }
     ]
     other = rows["Ada Lewis (2)"] if first is rows["Ada Lewis"] else rows["Ada Lewis"]

@@ -240,6 +240,13 @@ PAGES: dict[str, Page] = {
     "allocation-exclusion-remove": page("POST", "waiting exclusion", "C", 302),
     "allocation-referral-gender": page("POST", "waiting", "C", 302),
     "allocation-referral-competence": page("POST", "waiting", "C", 400),
+    "allocation-referral-course": page("POST", "waiting", "C", 400),
+    "allocation-referral-languages": page("POST", "waiting", "C", 400),
+    "allocation-referral-continuity": page("POST", "waiting", "C", 400),
+    "allocation-referral-access": page("POST", "waiting", "C", 400),
+    "allocation-sites": page("GET", "", "C", other=200),
+    # the service's own setting: staff of another service see theirs
+    "allocation-interpreters": page("GET", "", "C", other=200),
     # therapists' profiles: coordinators and admins see all, a therapist their own; admins
     # and the therapist keep them up to date
     "allocation-caseloads": page("GET", "", "CS", other=200),

@@ -56,6 +56,10 @@ NEW_TABLES = {
     # The coordinators' exclusions for allocation (named therapists, therapist genders).
     "allocation_therapistexclusion",
     "allocation_allocationneeds",
+    # The service's allocation settings (the languages it can book interpreters for).
+    "allocation_allocationsettings",
+    # Step-free access at the service's sites.
+    "allocation_siteaccess",
 }
 # Tables replaced on purpose: the partner API's clear tokens (authtoken) became hashed ones,
 # one for one (intake/migrations/0013_api_tokens.py).
