@@ -407,6 +407,21 @@ def hold_release(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return redirect("allocation-referral", referral.public_id)
 
 
+def _need_saved(request, referral, form, form_name: str, save, saved: str) -> HttpResponse:
+    """One of the referral's allocation needs, sent from its form on the referral page: kept
+    by `save(cleaned_data)` and back to the page saying `saved`, or the page again with the
+    form's errors (a refusal from the service among them) and what was typed."""
+    if form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except services.AllocationError as error:
+            refusal_on_form(form, error)
+        else:
+            messages.success(request, f"{saved} Run the allocation again for new proposals.")
+            return redirect("allocation-referral", referral.public_id)
+    return _referral_page(request, referral, **{form_name: form})
+
+
 @coordinator_only
 @require_POST
 def referral_exclude(request: HttpRequest, public_id: UUID) -> HttpResponse:
@@ -463,21 +478,20 @@ def exclusion_remove(request: HttpRequest, public_id: UUID, exclusion_id: UUID) 
 def referral_gender_exclusion(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _referral_or_404(request, public_id)
     form = forms.GenderExclusionForm(request.POST)
-    if form.is_valid():
-        try:
-            exclusions.gender_exclusion_set(
-                referral=referral, genders=form.cleaned_data["genders"], user=request.user
-            )
-        except services.AllocationError as error:
-            refusal_on_form(form, error)
-        else:
-            messages.success(
-                request,
-                f"The gender requirement for {referral.reference} is saved. Run the "
-                "allocation again for new proposals.",
-            )
-            return redirect("allocation-referral", referral.public_id)
-    return _referral_page(request, referral, gender_form=form)
+
+    def save(data):
+        return exclusions.gender_exclusion_set(
+            referral=referral, genders=data["genders"], user=request.user
+        )
+
+    return _need_saved(
+        request,
+        referral,
+        form,
+        "gender_form",
+        save,
+        f"The gender requirement for {referral.reference} is saved.",
+    )
 
 
 @coordinator_only
@@ -485,24 +499,23 @@ def referral_gender_exclusion(request: HttpRequest, public_id: UUID) -> HttpResp
 def referral_competence(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _referral_or_404(request, public_id)
     form = forms.CompetenceForm(request.POST)
-    if form.is_valid():
-        try:
-            exclusions.competence_set(
-                referral=referral,
-                competence=form.cleaned_data["competence"],
-                specialism=form.cleaned_data["specialism"],
-                user=request.user,
-            )
-        except services.AllocationError as error:
-            refusal_on_form(form, error)
-        else:
-            messages.success(
-                request,
-                f"The competence needed for {referral.reference} is saved. Run the "
-                "allocation again for new proposals.",
-            )
-            return redirect("allocation-referral", referral.public_id)
-    return _referral_page(request, referral, competence_form=form)
+
+    def save(data):
+        return exclusions.competence_set(
+            referral=referral,
+            competence=data["competence"],
+            specialism=data["specialism"],
+            user=request.user,
+        )
+
+    return _need_saved(
+        request,
+        referral,
+        form,
+        "competence_form",
+        save,
+        f"The competence needed for {referral.reference} is saved.",
+    )
 
 
 @coordinator_only
@@ -510,24 +523,23 @@ def referral_competence(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def referral_course(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _referral_or_404(request, public_id)
     form = forms.CourseForm(request.POST)
-    if form.is_valid():
-        try:
-            exclusions.course_set(
-                referral=referral,
-                earliest_start=form.cleaned_data["earliest_start"],
-                therapy_weeks=form.cleaned_data["weeks"],
-                user=request.user,
-            )
-        except services.AllocationError as error:
-            refusal_on_form(form, error)
-        else:
-            messages.success(
-                request,
-                f"The start and length of therapy for {referral.reference} are saved. Run "
-                "the allocation again for new proposals.",
-            )
-            return redirect("allocation-referral", referral.public_id)
-    return _referral_page(request, referral, course_form=form)
+
+    def save(data):
+        return exclusions.course_set(
+            referral=referral,
+            earliest_start=data["earliest_start"],
+            therapy_weeks=data["weeks"],
+            user=request.user,
+        )
+
+    return _need_saved(
+        request,
+        referral,
+        form,
+        "course_form",
+        save,
+        f"The start and length of therapy for {referral.reference} are saved.",
+    )
 
 
 def _site_names(referral: Referral) -> list[str]:
@@ -543,25 +555,24 @@ def _site_names(referral: Referral) -> list[str]:
 def referral_access(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _referral_or_404(request, public_id)
     form = forms.AccessForm(request.POST, site_names=_site_names(referral))
-    if form.is_valid():
-        try:
-            exclusions.access_set(
-                referral=referral,
-                step_free=form.cleaned_data["step_free"] == "yes",
-                max_travel_minutes=form.cleaned_data["max_travel_minutes"],
-                travel_minutes=form.travel(),
-                user=request.user,
-            )
-        except services.AllocationError as error:
-            refusal_on_form(form, error)
-        else:
-            messages.success(
-                request,
-                f"Access and travel for {referral.reference} are saved. Run the allocation "
-                "again for new proposals.",
-            )
-            return redirect("allocation-referral", referral.public_id)
-    return _referral_page(request, referral, access_form=form)
+
+    def save(data):
+        return exclusions.access_set(
+            referral=referral,
+            step_free=data["step_free"] == "yes",
+            max_travel_minutes=data["max_travel_minutes"],
+            travel_minutes=form.travel(),
+            user=request.user,
+        )
+
+    return _need_saved(
+        request,
+        referral,
+        form,
+        "access_form",
+        save,
+        f"Access and travel for {referral.reference} are saved.",
+    )
 
 
 @coordinator_only
@@ -602,21 +613,20 @@ def site_access(request: HttpRequest) -> HttpResponse:
 def referral_continuity(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _referral_or_404(request, public_id)
     form = forms.ContinuityForm(request.POST)
-    if form.is_valid():
-        try:
-            exclusions.continuity_set(
-                referral=referral, continuity=form.cleaned_data["continuity"], user=request.user
-            )
-        except services.AllocationError as error:
-            refusal_on_form(form, error)
-        else:
-            messages.success(
-                request,
-                f"Continuity for {referral.reference} is saved. Run the allocation again for "
-                "new proposals.",
-            )
-            return redirect("allocation-referral", referral.public_id)
-    return _referral_page(request, referral, continuity_form=form)
+
+    def save(data):
+        return exclusions.continuity_set(
+            referral=referral, continuity=data["continuity"], user=request.user
+        )
+
+    return _need_saved(
+        request,
+        referral,
+        form,
+        "continuity_form",
+        save,
+        f"Continuity for {referral.reference} is saved.",
+    )
 
 
 @coordinator_only
@@ -624,24 +634,23 @@ def referral_continuity(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def referral_languages(request: HttpRequest, public_id: UUID) -> HttpResponse:
     referral = _referral_or_404(request, public_id)
     form = forms.LanguagesForm(request.POST)
-    if form.is_valid():
-        try:
-            exclusions.languages_set(
-                referral=referral,
-                bsl=form.cleaned_data["bsl"] == "yes",
-                spoken_language=form.cleaned_data["spoken_language"],
-                user=request.user,
-            )
-        except services.AllocationError as error:
-            refusal_on_form(form, error)
-        else:
-            messages.success(
-                request,
-                f"The language needs of {referral.reference} are saved. Run the allocation "
-                "again for new proposals.",
-            )
-            return redirect("allocation-referral", referral.public_id)
-    return _referral_page(request, referral, languages_form=form)
+
+    def save(data):
+        return exclusions.languages_set(
+            referral=referral,
+            bsl=data["bsl"] == "yes",
+            spoken_language=data["spoken_language"],
+            user=request.user,
+        )
+
+    return _need_saved(
+        request,
+        referral,
+        form,
+        "languages_form",
+        save,
+        f"The language needs of {referral.reference} are saved.",
+    )
 
 
 def _language_names(codes: list[str] | None) -> list[str] | None:
