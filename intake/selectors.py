@@ -149,6 +149,13 @@ def client_contact_options(*, client_id: int) -> ContactOptions:
     return clients_contact_options(client_ids=[client_id])[client_id]
 
 
+def portal_reachable(*, client_id: int) -> bool:
+    """Whether the client agrees to a way the client portal can send them a sign-in link
+    (email or text, with the detail held): only then do messages point them to it."""
+    contact = client_contact_options(client_id=client_id)
+    return bool((contact.email_ok and contact.email) or (contact.sms_ok and contact.mobile_phone))
+
+
 def gp_share_ok(*, referral: Referral) -> bool:
     """Whether the client's current consent lets the service write to their GP."""
     from intake.models import ConsentRecord

@@ -6,7 +6,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from common.models import Service
@@ -21,6 +23,7 @@ from intake.models import (
     RiskFlag,
 )
 from intake.references import reference_generate
+from intake.selectors import portal_reachable
 
 
 def consent_record(
@@ -312,10 +315,23 @@ def _preferences(service: Service, given: dict) -> dict:
     return values
 
 
+def _portal_link(referral: Referral) -> str:
+    """The client portal's address (by its URL name: intake imports nothing of the portal)
+    when the portal can send this client a sign-in link; otherwise none."""
+    if portal_reachable(client_id=referral.client_id):
+        return settings.SITE_URL + reverse("portal-start")
+    return ""
+
+
 def _queue_messages(referral: Referral, flags: list) -> None:
     from notifications.outbox import notification_queue
 
-    notification_queue(kind="acknowledgement", referral=referral, recipient="client")
+    notification_queue(
+        kind="acknowledgement",
+        referral=referral,
+        recipient="client",
+        context={"portal_link": _portal_link(referral)},
+    )
     if flags:
         notification_queue(
             kind="risk_alert",

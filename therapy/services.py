@@ -24,7 +24,7 @@ from common import roles
 from common.errors import ServiceError
 from intake.clinical_record import measure_response_record, risk_alert_queue
 from intake.models import MeasureResponse, Referral, RiskFlag
-from intake.selectors import client_contact_options, gp_share_ok
+from intake.selectors import gp_share_ok, portal_reachable
 from notifications import kinds
 from notifications.outbox import notification_queue
 from therapy import tracking
@@ -466,8 +466,7 @@ def _questionnaire_link(referral: Referral) -> str:
     by its URL name: therapy imports nothing of the portal), when they agree to a way the
     portal can send them a sign-in link; otherwise none, and the reminder says to do them
     at the next session."""
-    contact = client_contact_options(client_id=referral.client_id)
-    if (contact.email_ok and contact.email) or (contact.sms_ok and contact.mobile_phone):
+    if portal_reachable(client_id=referral.client_id):
         return settings.SITE_URL + reverse("portal-questionnaires")
     return ""
 

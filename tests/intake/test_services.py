@@ -231,3 +231,35 @@ def test_without_a_published_notice_the_wizard_records_the_built_in_wording(
     submit(client)
 
     assert {c.wording_version for c in ConsentRecord.objects.all()} == {"built-in-1"}
+
+
+def test_the_acknowledgement_names_the_portal_when_a_sign_in_link_can_be_sent(service, settings):
+    from notifications import selectors
+    from notifications.models import Notification
+
+    settings.SITE_URL = "https://therapy.example.nhs.uk"
+    by_email = referral_submit(service=service, data=_input(), idempotency_key="p1", via="api")
+    by_letter = referral_submit(
+        service=service,
+        data=_input(
+            email="",
+            consents=[
+                ConsentDecision(
+                    topic="letters_home", granted=True, wording="Post?", wording_version="1"
+                )
+            ],
+        ),
+        idempotency_key="p2",
+        via="api",
+    )
+
+    def shown(result):
+        notification = Notification.objects.get(referral=result.referral, kind="acknowledgement")
+        rendered = selectors.notification_preview(
+            referral=result.referral, kind="acknowledgement", notification=notification
+        ).rendered
+        return rendered.text + rendered.html
+
+    assert "https://therapy.example.nhs.uk/portal/" in shown(by_email)
+    # No way to send a sign-in link: the portal would only turn them away.
+    assert "/portal/" not in shown(by_letter)
