@@ -16,6 +16,11 @@ two-factor:
   as JSON (benchmarks/bare_views.py);
 - each chart's CSV for the same year.
 
+Every figure above is of figures worked out on each request (REPORTING_CACHE_SECONDS=0).
+Then a second server with the page's cache on (its default time, this process's memory:
+no Redis) serves the same page again: the first load works the figures out, the rest read
+them, and that p95 is printed apart; it is not the target's measure.
+
 Targets (the issue's): the page for a year p95 under 1 s and within 2x its baseline's p95;
 the data-set return of 50,000 rows under 10 s, in constant memory. Prints a Markdown section.
 """
@@ -102,7 +107,10 @@ def main() -> None:
     admin.execute(f"CREATE DATABASE {db}")
     database_url = urllib.parse.urlparse(PG_ADMIN)._replace(path=f"/{db}").geturl()
     env = bench_env(
-        database_url, ROOT_URLCONF="benchmarks.baseline_urls", TIME_ZONE="Europe/London"
+        database_url,
+        ROOT_URLCONF="benchmarks.baseline_urls",
+        TIME_ZONE="Europe/London",
+        REPORTING_CACHE_SECONDS="0",
     )
     python = sys.executable
     server = None
@@ -182,6 +190,18 @@ def main() -> None:
             browser.get(path)
             chart_times[chart] = [browser.get(path)[0] for _ in range(CSV_SAMPLES)]
         browser.conn.close()
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+        server = None
+
+        # The same page with its figures kept in the cache.
+        cached_env = {**env}
+        cached_env.pop("REPORTING_CACHE_SECONDS")
+        server, port = gunicorn_start(python=python, cwd=ROOT, env=cached_env, workers=1)
+        browser = Browser(port, made["sessions"]["coordinator"])
+        cached_first = browser.get(page_path)[0]
+        cached_times = [browser.get(page_path)[0] for _ in range(SAMPLES)]
+        browser.conn.close()
         load_after = os.getloadavg()
     finally:
         if server is not None:
@@ -233,6 +253,11 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---:|---:|",
         f"| `/staff/reports/`, a year | {p50:.3f} | {p95:.3f} | {page_bytes / 1024:.0f} KiB | "
         f"{b50:.3f} | {b95:.3f} | {ratio:.2f}x |",
+        "",
+        f"With the figures cached (REPORTING_CACHE_SECONDS at its default; a second server, "
+        f"its first load {cached_first:.3f} s working them out), {SAMPLES} more loads: "
+        f"p50 {pct(cached_times, 50):.3f} s, p95 {pct(cached_times, 95):.3f} s. Only a range "
+        "viewed again within that time is this fast; the target is measured uncached above.",
         "",
         f"Each chart's CSV for the same year, p50 of {CSV_SAMPLES} in ms: {chart_cells}.",
         "",

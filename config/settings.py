@@ -104,6 +104,8 @@ try:
     # A repeat of a risk answer within this many days of its flag being acknowledged is linked
     # to that flag, not raised again (docs/assessment.md, "One risk, one flag").
     RISK_FLAG_REPEAT_DAYS = env.integer("RISK_FLAG_REPEAT_DAYS", 14, minimum=0)
+    # How long the reporting page's figures are kept in the cache (docs/reporting.md); 0: never.
+    REPORTING_CACHE_SECONDS = env.integer("REPORTING_CACHE_SECONDS", 300, minimum=0)
     # Notifications (docs/notifications.md): the outbox's retries, lease and sweeps, and SMS.
     EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 20, minimum=1)
     SMS_BACKEND = env.string("SMS_BACKEND", "file")

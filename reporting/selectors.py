@@ -6,15 +6,22 @@ SQL in `reporting.sql`.
 
 Everything is of one service, the user's own, and of the chosen date range, in the
 service's local dates (TIME_ZONE). Caseload against capacity is as it stands today.
+
+Each section, once worked out, is kept in the cache for REPORTING_CACHE_SECONDS under its
+service, range and slug, with the time it was worked out (the page says "Figures as at").
+The cache is only a shortcut: when it cannot be read or written the figures are worked out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import (
     Case,
     Count,
@@ -39,6 +46,10 @@ from reporting import charts, sql
 from therapy.models import TherapySession
 
 # A service has tens of therapists; the chart and table show at most this many.
+logger = logging.getLogger("threshold.reporting")
+
+# Part of every cache key: raise it when a Section's shape changes, so no older one is read.
+CACHE_VERSION = 1
 THERAPISTS_SHOWN = 200
 LONG_TABLE_ROWS = 15
 ATTENDED = TherapySession.Attendance.ATTENDED
@@ -104,6 +115,8 @@ class Section:
 class Report:
     period: Period
     sections: list[Section]
+    # When the oldest of its sections' figures were worked out (some may come from the cache).
+    as_at: dt.datetime | None = None
 
 
 # --- Helpers ------------------------------------------------------------------------------------
@@ -654,22 +667,55 @@ SECTIONS: dict[str, Callable[..., Section]] = {
 }
 
 
+def _cache_key(*, service_id: int, period: Period, slug: str) -> str:
+    return (
+        f"reporting:v{CACHE_VERSION}:{service_id}:"
+        f"{period.first.isoformat()}:{period.last.isoformat()}:{slug}"
+    )
+
+
+def _built(
+    *, service_id: int, period: Period, slug: str, reads: Reads | None = None
+) -> tuple[dt.datetime, Section]:
+    """One section and when it was worked out: from the cache when it holds one for this
+    service, range and section, else worked out now and kept for REPORTING_CACHE_SECONDS."""
+    seconds = settings.REPORTING_CACHE_SECONDS
+    key = _cache_key(service_id=service_id, period=period, slug=slug)
+    if seconds:
+        try:
+            kept = cache.get(key)
+        except Exception as error:  # the cache is a shortcut: never a reason to fail the page
+            logger.warning("reporting: cache read failed (%s)", type(error).__name__)
+            kept = None
+        if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[1], Section):
+            return kept
+    section = SECTIONS[slug](service_id=service_id, period=period, reads=reads)
+    worked_out = timezone.now()
+    if seconds:
+        try:
+            cache.set(key, (worked_out, section), timeout=seconds)
+        except Exception as error:
+            logger.warning("reporting: cache write failed (%s)", type(error).__name__)
+    return worked_out, section
+
+
 def service_report(*, user, period: Period) -> Report:
     """Every section for the user's own service (nothing for a user with no service)."""
     if not user.service_id:
         return Report(period=period, sections=[])
     reads = Reads()
+    built = [
+        _built(service_id=user.service_id, period=period, slug=slug, reads=reads)
+        for slug in SECTIONS
+    ]
     return Report(
         period=period,
-        sections=[
-            build(service_id=user.service_id, period=period, reads=reads)
-            for build in SECTIONS.values()
-        ],
+        sections=[section for _, section in built],
+        as_at=min(worked_out for worked_out, _ in built),
     )
 
 
 def report_section(*, user, period: Period, slug: str) -> Section | None:
-    build = SECTIONS.get(slug)
-    if build is None or not user.service_id:
+    if slug not in SECTIONS or not user.service_id:
         return None
-    return build(service_id=user.service_id, period=period)
+    return _built(service_id=user.service_id, period=period, slug=slug)[1]
