@@ -16,6 +16,7 @@ from allocation.models import Allocation, Proposal, Therapist, WeeklySlot
 from assessment.models import Assessment
 from common import access
 from intake.models import Client, MeasureResponse, Referral, RiskFlag
+from intake.services import CLIENT_FIELDS
 from notifications.models import Notification
 from therapy.models import Goal, GoalRating, SessionPlan, TherapySession
 
@@ -52,26 +53,7 @@ class ClientOut(serializers.ModelSerializer):
 
     class Meta:
         model = Client
-        fields = [
-            "id",
-            "given_name",
-            "family_name",
-            "preferred_name",
-            "date_of_birth",
-            "pronouns",
-            "gender_identity",
-            "nhs_number",
-            "postcode",
-            "email",
-            "mobile_phone",
-            "landline_phone",
-            "address",
-            "preferred_channel",
-            "safe_contact_times",
-            "gp_registered",
-            "gp_practice_name",
-            "gp_practice_address",
-        ]
+        fields = ["id", *CLIENT_FIELDS]  # as the referral records them
 
 
 class AssessmentOut(serializers.ModelSerializer):
