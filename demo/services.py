@@ -49,7 +49,7 @@ from intake.models import (
 from intake.references import ALPHABET
 from therapy import goals as therapy_goals
 from therapy import services as therapy_services
-from therapy.models import Therapy, TherapySession
+from therapy.models import QuestionnaireRequest, Therapy, TherapySession
 
 SERVICE_SLUG = "demo"
 # Letters and messages name the service by its own name; the staff and public pages'
@@ -253,6 +253,13 @@ def _seed_portal_client(service: Service, report: SeedReport) -> None:
             wording=PORTAL_CONSENT_WORDS,
             wording_version="demo",
             via=ConsentRecord.Via.STAFF,
+        )
+    # Their therapist asks for a CORE-10, so the portal's questionnaire can be tried.
+    therapy = referral.therapies.filter(ended_on__isnull=True).first()
+    asked = QuestionnaireRequest.objects.filter(referral=referral, completed_at__isnull=True)
+    if therapy is not None and not asked.exists():
+        therapy_services.questionnaire_request(
+            referral=referral, user=therapy.therapist, measure="core10"
         )
     report.portal_client = (referral.reference, client.date_of_birth)
 

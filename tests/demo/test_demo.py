@@ -44,3 +44,19 @@ def test_the_demo_seeds_on_a_database_that_lost_its_role_groups():
 
     assert User.objects.get(username="therapist").has_role(roles.THERAPIST)
     assert User.objects.filter(username__startswith="demo.", groups__name=roles.THERAPIST).exists()
+
+
+def test_the_demo_portal_client_has_a_questionnaire_to_complete():
+    """The portal's questionnaire can be tried with the demo: its client has one asked of
+    them by their therapist, and seeding again asks no second time."""
+    from intake.models import Referral
+    from therapy.models import QuestionnaireRequest
+    from therapy.selectors import questionnaires_due
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    asked = QuestionnaireRequest.objects.get(completed_at__isnull=True)
+    referral = Referral.objects.get(pk=asked.referral_id)
+    assert referral.client.email
+    assert asked.asked_by == referral.therapies.get(ended_on__isnull=True).therapist
+    assert asked.measure in {due.code for due in questionnaires_due(referral=referral)}
