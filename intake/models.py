@@ -371,8 +371,9 @@ class RiskFlagRepeat(BaseModel):
 
 
 class RightsRequest(BaseModel):
-    """A client's request to correct their record (UK GDPR Art. 16) or to restrict its use
-    (Art. 18), worked by staff as a task until it is completed with an outcome.
+    """A client's request for a copy of their whole record (UK GDPR Art. 15), to correct it
+    (Art. 16) or to restrict its use (Art. 18), worked by staff as a task until it is
+    completed with an outcome.
 
     Written only by intake.rights. A restriction is in force from when it is recorded until
     it is lifted (or refused), and `Referral.restricted_at` says so."""
@@ -380,6 +381,7 @@ class RightsRequest(BaseModel):
     class Kind(models.TextChoices):
         CORRECTION = "correction", "Correction"
         RESTRICTION = "restriction", "Restriction"
+        ACCESS = "access", "Access to their record"
 
     class Source(models.TextChoices):
         PHONE = "phone", "Phone call"

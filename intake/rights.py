@@ -124,7 +124,8 @@ def rights_request_open(
     is held from allocation and routine messages from then on."""
     if kind not in Kind.values:
         raise RightsError(
-            "Choose whether the client asks for a correction or a restriction", field="kind"
+            "Choose whether the client asks for a copy, a correction or a restriction",
+            field="kind",
         )
     if source not in RightsRequest.Source.values:
         raise RightsError("Choose how the request came", field="source")
@@ -222,10 +223,13 @@ def rights_request_complete(
         )
     if status not in (Status.DONE, Status.REFUSED):
         raise RightsError("Choose whether the request was done or refused", field="status")
+    done_words = {
+        Kind.CORRECTION: "Enter what was corrected, and where",
+        Kind.RESTRICTION: "Enter what was restricted and how the client was told",
+        Kind.ACCESS: "Enter what was given to the client, how and when",
+    }
     missing = (
-        "Enter what was corrected, and where"
-        if status == Status.DONE and locked.kind == Kind.CORRECTION
-        else "Enter what was restricted and how the client was told"
+        done_words[locked.kind]
         if status == Status.DONE
         else "Enter why the request was refused (the client is told)"
     )

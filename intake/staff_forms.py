@@ -38,6 +38,10 @@ class RightsRequestForm(forms.Form):
     kind = forms.ChoiceField(
         label="What does the client ask for?",
         choices=[
+            (
+                RightsRequest.Kind.ACCESS,
+                "A copy of their whole record (a subject access request)",
+            ),
             (RightsRequest.Kind.CORRECTION, "A correction: something in their record is wrong"),
             (
                 RightsRequest.Kind.RESTRICTION,
@@ -46,7 +50,7 @@ class RightsRequestForm(forms.Form):
         ],
         widget=forms.RadioSelect,
         error_messages={
-            "required": "Choose whether the client asks for a correction or a restriction"
+            "required": "Choose whether the client asks for a copy, a correction or a restriction"
         },
     )
     details = _text(
@@ -107,7 +111,8 @@ class CompleteForm(forms.Form):
     outcome = _text(
         "What was done, or why it was refused",
         required_words="Enter what was done, or why the request was refused",
-        hint="Done: what was corrected, and where. Refused: the reason the client is told",
+        hint="Done: what was given, corrected or restricted, and how. Refused: the reason the "
+        "client is told",
         rows=4,
     )
     client_told_of_ico = forms.BooleanField(

@@ -87,9 +87,10 @@ ABOUT = (
 )
 
 SUBJECT_ACCESS = (
-    "To ask for a copy of everything, including what is not in this copy, contact us by "
-    "phone, letter or email and ask for a copy of your records (a subject access request). "
-    "A clinician reads the record first, as the law asks, and we answer within one month."
+    "To ask for a copy of everything, including what is not in this copy, ask for your "
+    "whole record on the 'Your data' page of the portal, or contact us by phone, letter or "
+    "email (a subject access request). A clinician reads the record first, as the law asks, "
+    "and we answer within one month."
 )
 
 # What the copy leaves out, and why: shown in the copy, on the page and in docs/portal.md.

@@ -30,7 +30,7 @@ def my_data(request: HttpRequest) -> HttpResponse:
             "requests": rights.rights_requests_for_referral(referral=referral),
             "withheld": data.WITHHELD,
             "subject_access": data.SUBJECT_ACCESS,
-            "sent": request.GET.get("sent") == "correction",
+            "sent": request.GET.get("sent") in ("correction", "access"),
             "nav": "my_data",
         },
     )
@@ -93,3 +93,25 @@ def correction(request: HttpRequest) -> HttpResponse:
         else:
             return redirect(f"{reverse('portal-my-data')}?sent=correction")
     return _render(request, "portal/correction.html", {**context, "form": form}, status=400)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@portal_session_required
+def whole_record(request: HttpRequest) -> HttpResponse:
+    """Ask for a copy of the whole record: a subject access request to staff."""
+    context = {"nav": "my_data"}
+    if request.method != "POST":
+        return _render(
+            request, "portal/whole_record.html", {**context, "form": forms.WholeRecordForm()}
+        )
+    form = forms.WholeRecordForm(request.POST)
+    if form.is_valid():
+        try:
+            services.portal_access_request(
+                session=request.portal_session, details=form.cleaned_data["details"]
+            )
+        except services.PortalError as problem:
+            refusal_on_form(form, problem)
+        else:
+            return redirect(f"{reverse('portal-my-data')}?sent=access")
+    return _render(request, "portal/whole_record.html", {**context, "form": form}, status=400)

@@ -145,6 +145,19 @@ class CorrectionForm(forms.Form):
         )
 
 
+class WholeRecordForm(forms.Form):
+    """Asking for a copy of the whole record: anything in particular, in the client's words."""
+
+    details = intake_forms.text_field(
+        "Is there anything in particular you want? (optional)",
+        limit=CORRECTION_LIMIT,
+        required=False,
+        hint="For example, your assessment, or the letters we sent your GP. Leave it empty "
+        "for everything.",
+        rows=4,
+    )
+
+
 class WithdrawForm(forms.Form):
     confirm = forms.ChoiceField(
         label="Are you sure you want to withdraw your referral?",

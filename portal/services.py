@@ -398,6 +398,43 @@ def portal_correction_request(*, session: PortalSession, wrong: str, should_say:
         raise PortalError(problem.message) from None
 
 
+WHOLE_RECORD_WORDS = "A copy of the whole record, asked for in the client portal."
+
+
+@transaction.atomic
+def portal_access_request(*, session: PortalSession, details: str = ""):
+    """Ask for a copy of the whole record (UK GDPR Art. 15): a rights request of kind access,
+    from the portal, due in one month. One at a time: a second, while the first waits, is
+    refused with the date the first is due (the referral is locked first)."""
+    from intake import rights
+    from intake.models import RightsRequest
+
+    Referral.objects.select_for_update().only("pk").get(pk=session.referral_id)
+    waiting = (
+        RightsRequest.objects.filter(
+            referral_id=session.referral_id,
+            kind=RightsRequest.Kind.ACCESS,
+            status=RightsRequest.Status.OPEN,
+        )
+        .order_by("due_on")
+        .first()
+    )
+    if waiting is not None:
+        raise PortalError(
+            f"You asked for a copy of your whole record on {waiting.received_on:%-d %B %Y}. "
+            f"We will send it by {waiting.due_on:%-d %B %Y}."
+        )
+    text = WHOLE_RECORD_WORDS
+    if details.strip():
+        text += f"\n\nAnything in particular:\n{details.strip()}"
+    return rights.rights_request_open(
+        referral=session.referral,
+        kind=RightsRequest.Kind.ACCESS,
+        details=text,
+        source=RightsRequest.Source.PORTAL,
+    )
+
+
 # --- Withdrawing the referral ---------------------------------------------------------------
 
 

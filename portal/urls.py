@@ -20,6 +20,7 @@ urlpatterns = [
     path("portal/my-data/copy.json", data_views.my_data_json, name="portal-my-data-json"),
     path("portal/my-data/copy.pdf", data_views.my_data_pdf, name="portal-my-data-pdf"),
     path("portal/correction/", data_views.correction, name="portal-correction"),
+    path("portal/whole-record/", data_views.whole_record, name="portal-whole-record"),
 ]
 
 # Questionnaires and the client's own scores (portal/questionnaire_views.py).

@@ -23,7 +23,8 @@ def test_recording_a_restriction_and_working_it(page, live_server, service, coor
     page.click("text=Record a request to correct or restrict the record")
     page.fill("#id_details", "Please stop using my record while my complaint is looked at")
     page.click("button:has-text('Record the request')")
-    assert "Choose whether the client asks for a correction or a restriction" in page.content()
+    chosen = "Choose whether the client asks for a copy, a correction or a restriction"
+    assert chosen in page.content()
     assert page.input_value("#id_details").startswith("Please stop using my record")
     assert page.title().startswith("Error: ")
     assert_accessible(page, "rights-request-new-errors")

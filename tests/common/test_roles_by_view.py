@@ -630,6 +630,7 @@ PORTAL: dict[str, Page] = {
     "portal-my-data-json": portal_page("GET"),
     "portal-my-data-pdf": portal_page("GET"),
     "portal-correction": portal_page("GET"),
+    "portal-whole-record": portal_page("GET"),
 }
 
 

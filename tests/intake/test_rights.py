@@ -108,7 +108,9 @@ def test_a_form_with_mistakes_says_each_and_keeps_what_was_typed(client, coordin
     )
 
     assert response.status_code == 400
-    assert "Choose whether the client asks for a correction or a restriction" in response.text
+    assert (
+        "Choose whether the client asks for a copy, a correction or a restriction" in response.text
+    )
     assert "Choose how the request came" in response.text
     assert "Please stop using my record while my complaint is looked at" in response.text
     assert not RightsRequest.objects.exists()
@@ -429,3 +431,56 @@ def test_retention_keeps_a_referral_under_restriction_and_deletes_requests_with_
     )
     assert retention.referrals_not_seen_remove(now, 100) == 1
     assert not Referral.objects.filter(pk=kept.pk).exists()
+
+
+# --- Access to the whole record (UK GDPR Art. 15) -----------------------------------------------
+
+
+def test_the_office_records_a_subject_access_request_and_is_told_how_to_answer_it(
+    client, coordinator
+):
+    referral = factories.ReferralFactory(client__service=coordinator.service)
+    client.force_login(coordinator)
+    today = timezone.localdate()
+    new_url = reverse("rights-request-new", args=[referral.public_id])
+    assert "A copy of their whole record" in client.get(new_url).text
+
+    response = client.post(
+        new_url,
+        {
+            "kind": "access",
+            "details": "A copy of everything you hold about me, by post",
+            "received_on_day": str(today.day),
+            "received_on_month": str(today.month),
+            "received_on_year": str(today.year),
+            "source": "letter",
+        },
+    )
+
+    request = RightsRequest.objects.get()
+    assert response.status_code == 302
+    assert request.kind == RightsRequest.Kind.ACCESS and request.due_on == rights.due_on(today)
+    assert not request.in_force and Referral.objects.get(pk=referral.pk).restricted_at is None
+    detail = client.get(response["Location"]).text
+    assert "Access to their record request" in detail
+    assert "a health professional" in detail  # who reads clinicians' words before they go
+
+
+def test_completing_an_access_request_says_what_was_given(client, coordinator):
+    request = _open(factories.ReferralFactory(client__service=coordinator.service), kind="access")
+    client.force_login(coordinator)
+    url = reverse("rights-request-complete", args=[request.public_id])
+
+    missing = client.post(url, {"complete-status": "done", "complete-outcome": " "})
+    assert missing.status_code == 400
+    assert "Enter what was done, or why the request was refused" in missing.text
+    assert "Done: what was given, corrected or restricted, and how" in missing.text
+    with pytest.raises(rights.RightsError, match="Enter what was given to the client, how and"):
+        rights.rights_request_complete(request=request, user=coordinator, status="done", outcome="")
+
+    done = client.post(
+        url, {"complete-status": "done", "complete-outcome": "Sent by recorded post, 2 May"}
+    )
+    assert done.status_code == 302
+    request.refresh_from_db()
+    assert request.status == "done" and request.outcome == "Sent by recorded post, 2 May"

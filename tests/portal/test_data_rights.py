@@ -464,3 +464,45 @@ def test_copy_downloads_are_limited_per_referral(client, settings, referral, ser
     elsewhere = Client()
     sign_in(elsewhere, other)
     assert elsewhere.get(reverse("portal-my-data-pdf")).status_code == 200
+
+
+# --- A copy of the whole record (a subject access request) --------------------------------------
+
+
+def test_asking_for_the_whole_record_becomes_a_staff_task(client, referral, coordinator):
+    sign_in(client, referral)
+    assert "Ask for a copy of your whole record" in client.get(reverse("portal-my-data")).text
+    assert client.get(reverse("portal-whole-record")).status_code == 200
+
+    response = client.post(reverse("portal-whole-record"), {"details": "Mostly my assessment"})
+
+    assert response.status_code == 302
+    assert response.url == reverse("portal-my-data") + "?sent=access"
+    task = RightsRequest.objects.get(referral=referral)
+    assert task.kind == RightsRequest.Kind.ACCESS and task.source == RightsRequest.Source.PORTAL
+    assert "Mostly my assessment" in task.details and task.status == RightsRequest.Status.OPEN
+    page = client.get(response.url).text
+    assert "We have your request" in page and f"{task.due_on:%-d %B %Y}" in page
+    event = AuditEvent.objects.get(view="portal-whole-record", method="POST")
+    assert event.action == AuditEvent.Action.WRITE and event.referral_id == referral.public_id
+    staff = Client()
+    staff.force_login(coordinator)
+    assert "Access to their record" in staff.get(reverse("rights-tasks")).text
+
+
+def test_one_whole_record_request_is_open_at_a_time_and_typed_words_are_kept(client, referral):
+    sign_in(client, referral)
+    assert client.post(reverse("portal-whole-record"), {}).status_code == 302
+    task = RightsRequest.objects.get()
+
+    again = client.post(reverse("portal-whole-record"), {"details": "Kept words"})
+
+    assert again.status_code == 400
+    assert f"We will send it by {task.due_on:%-d %B %Y}" in again.text
+    assert "Kept words" in again.text
+    too_long = client.post(
+        reverse("portal-whole-record"), {"details": "x" * (CORRECTION_LIMIT + 1)}
+    )
+    assert too_long.status_code == 400
+    assert f"must be {CORRECTION_LIMIT} characters or fewer (you have" in too_long.text
+    assert RightsRequest.objects.count() == 1
