@@ -56,6 +56,41 @@ MEMORY_TARGET_MIB = 32
 CHARTS = ["referrals", "waiting-times", "caseness", "outcomes", "attendance", "caseload"]
 CHARTS.append("risk-flags")
 
+# The database's own CPU time for each section of the page (the PostgreSQL backend's user and
+# system time from /proc, read before and after; parallel workers off so that the backend
+# does all of it): what the sections cost whatever else the machine is doing. Needs
+# PostgreSQL on this machine; prints {} otherwise.
+SECTION_CPU_SCRIPT = """
+import datetime as dt, json, os, sys
+import django
+django.setup()
+from django.db import connection
+from reporting import selectors
+first, last, runs = dt.date.fromisoformat(sys.argv[1]), dt.date.fromisoformat(sys.argv[2]), 5
+period = selectors.Period(first, last)
+service_id = int(sys.argv[3])
+with connection.cursor() as cursor:
+    cursor.execute("SET max_parallel_workers_per_gather = 0")
+    cursor.execute("SELECT pg_backend_pid()")
+    pid = cursor.fetchone()[0]
+def cpu_ms():
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+try:
+    cpu_ms()
+except OSError:
+    print(json.dumps({}))
+    sys.exit()
+used = {}
+for _ in range(runs):
+    reads = selectors.Reads()  # the page's shared reads, made once per page
+    for slug, build in selectors.SECTIONS.items():
+        before = cpu_ms()
+        build(service_id=service_id, period=period, reads=reads)
+        used.setdefault(slug, []).append(cpu_ms() - before)
+print(json.dumps({slug: sorted(times)[len(times) // 2] for slug, times in used.items()}))
+"""
+
 # Two years of referrals, so that the whole range (two years at most) holds every one.
 SCRIPT = SESSIONS_SCRIPT.replace(
     "generate(referrals=int(sys.argv[1]))", "generate(referrals=int(sys.argv[1]), years=2)"
@@ -203,6 +238,25 @@ def main() -> None:
         cached_times = [browser.get(page_path)[0] for _ in range(SAMPLES)]
         browser.conn.close()
         load_after = os.getloadavg()
+        section_cpu = json.loads(
+            subprocess.run(
+                [
+                    python,
+                    "-c",
+                    SECTION_CPU_SCRIPT,
+                    str(year[0]),
+                    str(year[1]),
+                    str(made["service_id"]),
+                ],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -260,6 +314,16 @@ def main() -> None:
         "viewed again within that time is this fast; the target is measured uncached above.",
         "",
         f"Each chart's CSV for the same year, p50 of {CSV_SAMPLES} in ms: {chart_cells}.",
+        "",
+        "The database's CPU time for each section of the same year (the PostgreSQL "
+        "backend's user and system time, median of 5, parallel workers off), in ms, "
+        "whatever the load: "
+        + (
+            ", ".join(f"`{slug}` {ms:.0f}" for slug, ms in section_cpu.items())
+            + f"; the page {sum(section_cpu.values()):.0f}."
+            if section_cpu
+            else "not measured (PostgreSQL is not on this machine)."
+        ),
         "",
         f"The data-set return, {DATASET_SAMPLES} requests each, time to the last byte, "
         "beside a bare view streaming one `.values_list()` row per referral of the same "

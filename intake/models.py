@@ -303,7 +303,18 @@ class MeasureResponse(BaseModel):
 
     class Meta:
         ordering = ["completed_at"]
-        indexes = [models.Index(fields=["referral", "measure", "completed_at"])]
+        indexes = [
+            models.Index(fields=["referral", "measure", "completed_at"]),
+            # The service report's first and last scored total of each questionnaire per
+            # referral (reporting/sql.py): one index-only look-up at either end, ties on the
+            # same moment broken by id, as the report orders them.
+            models.Index(
+                fields=["referral", "measure", "completed_at", "id"],
+                include=["total"],
+                condition=models.Q(total__isnull=False),
+                name="response_scored_order_idx",
+            ),
+        ]
 
 
 class RiskFlag(BaseModel):

@@ -9,7 +9,8 @@ service's local dates (TIME_ZONE). Caseload against capacity is as it stands tod
 
 Each section, once worked out, is kept in the cache for REPORTING_CACHE_SECONDS under its
 service, range and slug, with the time it was worked out (the page says "Figures as at").
-The cache is only a shortcut: when it cannot be read or written the figures are worked out.
+The cache is only a shortcut: when its server cannot be reached or times out, the figures
+are worked out (and the failure logged); any other error from it is a bug and is raised.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import measures
 from allocation.models import Therapist
 from allocation.selectors import caseload_counts
 from assessment.models import Assessment
+from common.cache import UNREACHABLE as CACHE_UNREACHABLE
 from intake.models import Referral, RiskFlag
 from reporting import charts, sql
 from therapy.models import TherapySession
@@ -684,7 +686,7 @@ def _built(
     if seconds:
         try:
             kept = cache.get(key)
-        except Exception as error:  # the cache is a shortcut: never a reason to fail the page
+        except CACHE_UNREACHABLE as error:  # a shortcut: its outage never fails the page
             logger.warning("reporting: cache read failed (%s)", type(error).__name__)
             kept = None
         if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[1], Section):
@@ -694,7 +696,7 @@ def _built(
     if seconds:
         try:
             cache.set(key, (worked_out, section), timeout=seconds)
-        except Exception as error:
+        except CACHE_UNREACHABLE as error:
             logger.warning("reporting: cache write failed (%s)", type(error).__name__)
     return worked_out, section
 

@@ -51,25 +51,26 @@ def _run(sql: str, params: dict) -> list[tuple]:
 
 def first_treatment_waits(*, service_id: int, first, last) -> list[tuple[int, int]]:
     """[(wait band, referrals)] for referrals whose first attended session is in the range,
-    the wait counted in whole days from the day the referral was received. Only referrals
-    with an attended session in the range can have their first there, so only theirs are
-    read (the sessions in the range through their index by service and date)."""
+    the wait counted in whole days from the day the referral was received. A referral's
+    first attended session is in the range when it has one there (the range's sessions,
+    through their index by service and date) and none before it (one index-only look-up
+    per referral, in the attended sessions' index by referral and date)."""
     wait = f"f.on_date - {_local_date('r.received_at')}"
     sql = f"""
         WITH f AS (
             SELECT referral_id, min(occurred_on) AS on_date
             FROM {SESSION}
             WHERE service_id = %(service)s AND attendance = 'attended'
-                AND referral_id IN (
-                    SELECT referral_id FROM {SESSION}
-                    WHERE service_id = %(service)s AND attendance = 'attended'
-                        AND occurred_on BETWEEN %(first)s AND %(last)s
-                )
+                AND occurred_on BETWEEN %(first)s AND %(last)s
             GROUP BY referral_id
-            HAVING min(occurred_on) BETWEEN %(first)s AND %(last)s
         )
         SELECT {band_case(wait, charts.WAIT_BANDS)} AS band, count(*)
         FROM f JOIN {REFERRAL} r ON r.id = f.referral_id
+        WHERE NOT EXISTS (
+            SELECT FROM {SESSION} earlier
+            WHERE earlier.referral_id = f.referral_id AND earlier.attendance = 'attended'
+                AND earlier.service_id = %(service)s AND earlier.occurred_on < %(first)s
+        )
         GROUP BY band
     """
     return _run(sql, {"service": service_id, "first": first, "last": last})
@@ -94,13 +95,29 @@ _SCORES = f"""
 """
 
 
+def _scored_end(measure: str, *, last: bool) -> str:
+    """The first (or last) scored total of one questionnaire of the referral f, with its id:
+    one index-only look-up (response_scored_order_idx), in the order of _SCORES."""
+    way = " DESC" if last else ""
+    return f"""(
+        SELECT m.id, m.total FROM {RESPONSE} m
+        WHERE m.referral_id = f.referral_id AND m.measure = '{measure}'
+            AND m.total IS NOT NULL
+        ORDER BY m.completed_at{way}, m.id{way}
+        LIMIT 1
+    )"""
+
+
 def finished_treatment_totals(*, service_id: int, first, last) -> list[tuple]:
     """[(paired, first PHQ-9, first GAD-7, last PHQ-9, last GAD-7, referrals)] for the
     referrals ended in the range (their last therapy's end) after two or more attended
-    sessions; paired: at least two scored totals of each questionnaire. A referral's last
-    end is in the range when a therapy of it ended there and none ended after: said so
-    rather than as max(ended_on) of every therapy, which PostgreSQL cannot estimate and
-    answered with a nested loop per referral."""
+    sessions; paired: at least two scored totals of each questionnaire, that is a first
+    and a last that are not the same response. A referral's last end is in the range when
+    a therapy of it ended there and none ended after: said so rather than as max(ended_on)
+    of every therapy, which PostgreSQL cannot estimate and answered with a nested loop per
+    referral. Each finished referral's attended sessions and first and last scores are
+    index-only look-ups (session_attended_idx, response_scored_order_idx): no sort of the
+    responses, whatever their number."""
     sql = f"""
         WITH ended AS (
             SELECT DISTINCT t.referral_id
@@ -112,15 +129,20 @@ def finished_treatment_totals(*, service_id: int, first, last) -> list[tuple]:
                     WHERE later.referral_id = t.referral_id AND later.ended_on > %(last)s
                 )
         ), finished AS (
-            SELECT s.referral_id
-            FROM {SESSION} s JOIN ended USING (referral_id)
-            WHERE s.attendance = 'attended'
-            GROUP BY s.referral_id
-            HAVING count(*) >= 2
-        ), scores AS ({_SCORES.format(referrals="finished")})
-        SELECT coalesce(sc.n_phq9 >= 2 AND sc.n_gad7 >= 2, false) AS paired,
-            sc.first_phq9, sc.first_gad7, sc.last_phq9, sc.last_gad7, count(*)
-        FROM finished f LEFT JOIN scores sc USING (referral_id)
+            SELECT e.referral_id FROM ended e
+            WHERE EXISTS (
+                SELECT FROM {SESSION} s
+                WHERE s.referral_id = e.referral_id AND s.attendance = 'attended'
+                OFFSET 1
+            )
+        )
+        SELECT coalesce(p1.id <> p2.id AND g1.id <> g2.id, false) AS paired,
+            p1.total, g1.total, p2.total, g2.total, count(*)
+        FROM finished f
+        LEFT JOIN LATERAL {_scored_end("phq9", last=False)} p1 ON true
+        LEFT JOIN LATERAL {_scored_end("gad7", last=False)} g1 ON true
+        LEFT JOIN LATERAL {_scored_end("phq9", last=True)} p2 ON true
+        LEFT JOIN LATERAL {_scored_end("gad7", last=True)} g2 ON true
         GROUP BY 1, 2, 3, 4, 5
     """
     return _run(sql, {"service": service_id, "first": first, "last": last})

@@ -199,7 +199,15 @@ class TherapySession(BaseModel):
                 fields=["service", "occurred_on"],
                 include=["attendance", "referral"],
                 name="session_service_date_idx",
-            )
+            ),
+            # The service report's per-referral reads of attended sessions (reporting/sql.py):
+            # whether one came before the range, whether there were two; index-only.
+            models.Index(
+                fields=["referral", "occurred_on"],
+                include=["service"],
+                condition=models.Q(attendance="attended"),
+                name="session_attended_idx",
+            ),
         ]
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 import pytest
+import redis
 from django.core.cache.backends.base import BaseCache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -23,25 +24,41 @@ FIGURES_AS_AT = re.compile(r"Figures as at \d\d:\d\d\.")
 
 
 class BrokenCache(BaseCache):
-    """A cache whose every read and write fails with an error the tolerant backend passes on."""
+    """A cache whose every read and write fails as a cache server that cannot be reached
+    does, passed on by the backend (as a plain Redis backend would)."""
+
+    error: type[Exception] = redis.ConnectionError
 
     def __init__(self, location, params):
         super().__init__(params)
 
+    def _fail(self):
+        raise self.error("the cache cannot be reached")
+
     def get(self, key, default=None, version=None):
-        raise RuntimeError("the cache is broken")
+        self._fail()
 
     def set(self, key, value, timeout=None, version=None):
-        raise RuntimeError("the cache is broken")
+        self._fail()
 
     def add(self, key, value, timeout=None, version=None):
-        raise RuntimeError("the cache is broken")
+        self._fail()
 
     def delete(self, key, version=None):
-        raise RuntimeError("the cache is broken")
+        self._fail()
 
     def clear(self):
-        raise RuntimeError("the cache is broken")
+        self._fail()
+
+
+class TimingOutCache(BrokenCache):
+    error = redis.TimeoutError
+
+
+class BuggyCache(BrokenCache):
+    """A cache that fails with an error no outage explains: a bug, which must not be hidden."""
+
+    error = TypeError
 
 
 def load(client, period: Period = PERIOD):
@@ -126,13 +143,15 @@ def test_a_charts_csv_shares_the_pages_cached_figures(
     [
         # Redis unreachable: the project's tolerant backend answers from memory.
         {"BACKEND": "common.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/15"},
-        # A cache that fails outright: the figures are worked out on every load.
+        # A cache that cannot be reached, or times out, and says so: the figures are
+        # worked out on every load.
         {"BACKEND": "tests.reporting.test_cache.BrokenCache"},
+        {"BACKEND": "tests.reporting.test_cache.TimingOutCache"},
     ],
-    ids=["redis-unreachable", "cache-failing"],
+    ids=["redis-unreachable", "cache-unreachable", "cache-timing-out"],
 )
 def test_with_the_cache_down_the_page_and_csv_still_answer(
-    client, coordinator, world, settings, backend
+    client, coordinator, world, settings, backend, caplog
 ):
     settings.REPORTING_CACHE_SECONDS = 300
     settings.CACHES = {"default": {**backend, "OPTIONS": {}}}
@@ -143,3 +162,23 @@ def test_with_the_cache_down_the_page_and_csv_still_answer(
         assert FIGURES_AS_AT.search(response.content.decode())
     csv = client.get(reverse("reporting-outcomes-csv"), range_params(PERIOD))
     assert csv.status_code == 200 and csv.content
+    if backend["BACKEND"] != "common.cache.RedisCache":
+        logged = [r.getMessage() for r in caplog.records if r.name == "threshold.reporting"]
+        assert any("cache read failed" in message for message in logged)
+        assert any("cache write failed" in message for message in logged)
+
+
+def test_an_error_from_the_cache_that_is_not_an_outage_is_not_hidden(
+    client, coordinator, world, settings
+):
+    """Only a cache that cannot be reached is worked around: any other error is a bug, and
+    the page fails with it rather than quietly working every figure out on every load."""
+    settings.REPORTING_CACHE_SECONDS = 300
+    settings.CACHES = {
+        "default": {"BACKEND": "tests.reporting.test_cache.BuggyCache", "OPTIONS": {}}
+    }
+    client.force_login(coordinator)
+    with pytest.raises(TypeError):
+        client.get(reverse("reporting-report"), range_params(PERIOD))
+    with pytest.raises(TypeError):
+        client.get(reverse("reporting-outcomes-csv"), range_params(PERIOD))

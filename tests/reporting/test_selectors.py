@@ -9,6 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+import measures
+from intake.models import MeasureResponse, Referral
 from reporting import selectors
 from tests import factories
 from tests.reporting.conftest import DNA, PERIOD, A, at, finished_referrals, referral, score, treat
@@ -213,3 +215,184 @@ def test_the_report_takes_the_same_number_of_queries_for_3_or_30_referrals(
     finished_referrals(service, therapist_user, 27, start=3)
     assert queries() == few
     assert few == 8  # the finished assessments read once for two sections
+
+
+# --- Outcomes against a recomputation in Python ---------------------------------------------
+
+
+def recomputed_outcomes(service, period) -> dict[str, tuple]:
+    """The outcomes table worked out from the rows one referral at a time, in Python: the
+    referrals ended (their last therapy's end) in the range after two or more attended
+    sessions, each questionnaire's first and last scored total in (completed_at, id) order,
+    paired when each has two or more, classified by measures.classify_change."""
+    finished = paired = case = recovery = improvement = reliable_recovery = worse = 0
+    for r in Referral.objects.filter(service=service, status="ended"):
+        ends = [t.ended_on for t in r.therapies.all() if t.ended_on is not None]
+        if not ends or not (period.first <= max(ends) <= period.last):
+            continue
+        if r.therapy_sessions.filter(attendance=A).count() < 2:
+            continue
+        finished += 1
+        totals = {}
+        for code in (measures.PHQ9, measures.GAD7):
+            scored = sorted(
+                (m.completed_at, m.pk, m.total)
+                for m in r.measure_responses.filter(measure=code)
+                if m.total is not None
+            )
+            totals[code] = [t for _, _, t in scored]
+        if len(totals[measures.PHQ9]) < 2 or len(totals[measures.GAD7]) < 2:
+            continue
+        paired += 1
+        change = measures.classify_change(
+            measures.Pair(phq9=int(totals["phq9"][0]), gad7=int(totals["gad7"][0])),
+            measures.Pair(phq9=int(totals["phq9"][-1]), gad7=int(totals["gad7"][-1])),
+        )
+        case += change.case_at_start
+        recovery += change.recovery
+        improvement += change.reliable_improvement
+        reliable_recovery += change.reliable_recovery
+        worse += change.reliable_deterioration
+
+    def rate(n, of):
+        return (n, of, round(100 * n / of, 1) if of else None)
+
+    return {
+        "Recovery": rate(recovery, case),
+        "Reliable improvement": rate(improvement, paired),
+        "Reliable recovery": rate(reliable_recovery, case),
+        "Reliable deterioration": rate(worse, paired),
+        "finished": finished,
+    }
+
+
+def outcome_rows(service) -> dict[str, tuple]:
+    result = section("outcomes", service)
+    rows = {row[0]: row[1:] for row in result.table.rows}
+    rows["finished"] = int(result.summary[0].split(" ")[0])
+    return rows
+
+
+def ended_with_scores(service, therapist, scores):
+    """An ended referral treated in the range (two attended sessions), with scores
+    [(code, total or None, day, hour)] recorded in that order (so ids rise in that order)."""
+    r = referral(service, D(2026, 1, 5), status="ended")
+    sessions = [(D(2026, 2, 2), A), (D(2026, 2, 9), A)]
+    treat(r, therapist, sessions, ended_on=D(2026, 2, 9), end_reason="completed")
+    for code, total, day, hour in scores:
+        if total is None:  # an item answered "prefer not to say": no total
+            answers = ["prefer_not_to_say"] + [3] * (8 if code == measures.PHQ9 else 6)
+            scored = measures.score(code, answers)
+            assert scored.total is None
+            MeasureResponse.objects.create(
+                referral=r,
+                measure=code,
+                context=MeasureResponse.Context.REVIEW,
+                answers=answers,
+                total=None,
+                caseness=None,
+                withheld_reason=scored.withheld_reason,
+                completed_at=at(day, hour),
+            )
+        else:
+            MeasureResponse.objects.create(
+                referral=r,
+                measure=code,
+                context=MeasureResponse.Context.REVIEW,
+                answers=[],
+                total=total,
+                caseness=measures.get_measure(code).is_case(total),
+                completed_at=at(day, hour),
+            )
+    return r
+
+
+START, END = D(2026, 1, 20), D(2026, 2, 9)
+
+
+def test_scores_at_the_same_moment_are_taken_in_the_order_they_were_recorded(
+    service, therapist_user
+):
+    # At the start two PHQ-9s at the same moment: the first recorded (20) is the first.
+    # At the end two GAD-7s at the same moment: the last recorded (2) is the last.
+    ended_with_scores(
+        service,
+        therapist_user,
+        [
+            ("phq9", 20, START, 10),
+            ("phq9", 4, START, 10),
+            ("gad7", 10, START, 10),
+            ("phq9", 11, END, 10),
+            ("gad7", 16, END, 10),
+            ("gad7", 2, END, 10),
+        ],
+    )
+    rows = outcome_rows(service)
+    # 20/10 to 11/2: both fell reliably; still a case at the end (PHQ-9 11). Were either tie
+    # taken the other way (PHQ-9 4 to 11, or GAD-7 10 to 16) it would be a deterioration.
+    assert rows["Reliable improvement"] == (1, 1, 100.0)
+    assert rows["Reliable deterioration"] == (0, 1, 0.0)
+    assert rows["Recovery"] == (0, 1, 0.0)
+    assert rows == recomputed_outcomes(service, PERIOD)
+
+
+def test_a_total_withheld_for_prefer_not_to_say_is_not_a_first_or_last_score(
+    service, therapist_user
+):
+    # The last PHQ-9 and the first GAD-7 were withheld (an item "prefer not to say"): the
+    # last PHQ-9 scored is 18 (no change), the first GAD-7 scored 14.
+    ended_with_scores(
+        service,
+        therapist_user,
+        [
+            ("gad7", None, START, 9),
+            ("phq9", 18, START, 10),
+            ("gad7", 14, START, 10),
+            ("phq9", 18, END, 9),
+            ("gad7", 3, END, 9),
+            ("phq9", None, END, 10),
+        ],
+    )
+    rows = outcome_rows(service)
+    # 18/14 to 18/3: GAD-7 fell reliably and PHQ-9 did not rise; still a case (PHQ-9 18).
+    assert rows["Reliable improvement"] == (1, 1, 100.0)
+    assert rows["Recovery"] == (0, 1, 0.0)
+    assert rows == recomputed_outcomes(service, PERIOD)
+
+
+def test_one_scored_total_of_a_questionnaire_is_not_paired(service, therapist_user):
+    # One PHQ-9 scored (the other withheld), two GAD-7s; and one with no scores at all.
+    ended_with_scores(
+        service,
+        therapist_user,
+        [
+            ("phq9", 20, START, 10),
+            ("gad7", 15, START, 10),
+            ("phq9", None, END, 10),
+            ("gad7", 2, END, 10),
+        ],
+    )
+    ended_with_scores(service, therapist_user, [])
+    result = section("outcomes", service)
+    assert result.summary[0].startswith("2 finished treatments")
+    assert "0 with paired PHQ-9 and GAD-7" in result.summary[0]
+    assert outcome_rows(service) == recomputed_outcomes(service, PERIOD)
+
+
+def test_the_seeded_service_matches_the_recomputation(world, service, therapist_user):
+    finished_referrals(service, therapist_user, 12)
+    assert outcome_rows(service) == recomputed_outcomes(service, PERIOD)
+
+
+def test_a_first_treatment_is_the_first_attended_session_missed_ones_before_it_aside(
+    service, therapist_user
+):
+    # Missed before the range, first attended in it (42 days after referral): counts.
+    missed_first = referral(service, D(2025, 12, 22), status="in_therapy")
+    treat(missed_first, therapist_user, [(D(2025, 12, 29), DNA), (D(2026, 2, 2), A)])
+    # Attended before the range and again in it: its first treatment is not in the range.
+    earlier = referral(service, D(2025, 11, 3), status="in_therapy")
+    treat(earlier, therapist_user, [(D(2025, 12, 29), A), (D(2026, 1, 5), A)])
+    rows = {row[0]: row[1:] for row in section("waiting-times", service).table.rows}
+    assert rows["Over 4 up to 6 weeks"][2:] == (1, 100.0)
+    assert rows["Within 18 weeks"][2:] == (1, 100.0)
