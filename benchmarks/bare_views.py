@@ -307,3 +307,153 @@ def bare_dataset(request):
     return StreamingHttpResponse(
         (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
     )
+
+
+# --- The REST API lists' baselines (bench_api_lists.py) ------------------------------------
+# For each list, a bare `.values()` query of the rows its page answers: the same service
+# scoping, the same rows a role reaches, the same filter, ordering, page size and cursor
+# position (`before`: the position a deep page's cursor names), with the links to other
+# records read as their public ids by joins, and the same session, two-factor and role
+# lookups as the API; answered as JSON. No DRF: no serializers, no throttles, no filter sets.
+
+API_PAGE = 25
+_API_IN_ASSESSMENT = ("submitted", "assessment_booked")
+
+
+def _api_referrals(user):
+    from django.db.models import Exists, OuterRef, Q
+
+    from common import roles
+    from intake.models import RiskFlag
+
+    rows = Referral.objects.filter(service_id=user.service_id)
+    if user.has_role(roles.ASSESSOR) and not user.has_role(roles.COORDINATOR):
+        open_flag = RiskFlag.objects.filter(referral=OuterRef("pk"), acknowledged_at=None)
+        rows = rows.filter(
+            Q(status__in=_API_IN_ASSESSMENT)
+            | Q(assessment__assessor=user)
+            | Q(assessment__finished_by=user)
+            | Exists(open_flag)
+        )
+    return rows
+
+
+def _api_care_referrals(user):
+    from common import roles
+
+    rows = Referral.objects.filter(service_id=user.service_id)
+    if user.has_role(roles.COORDINATOR):
+        return rows
+    return rows.filter(therapies__therapist=user)
+
+
+def _api_rows(name: str, user, params) -> list:
+    from django.db.models import Exists, OuterRef
+
+    from allocation.models import Allocation, Proposal, Therapist, WeeklySlot
+    from assessment.models import Assessment
+    from intake.models import RiskFlag
+    from intake.services import CLIENT_FIELDS
+    from notifications.models import Notification
+    from therapy.models import Goal, GoalRating, SessionPlan, TherapySession
+
+    service = user.service_id
+    field = "created_at"
+    extra: dict = {}
+    if name == "referrals":
+        field = "received_at"
+        rows = _api_referrals(user)
+        if params.get("status"):
+            rows = rows.filter(status=params["status"])
+        flag = RiskFlag.objects.filter(referral=OuterRef("pk"), acknowledged_at__isnull=True)
+        rows = rows.annotate(has_open_risk_flag=Exists(flag))
+        fields = ["public_id", "reference", "client__public_id", "status", "source"]
+        fields += ["risk_level", "received_at", "has_open_risk_flag"]
+    elif name == "clients":
+        opened = _api_referrals(user).filter(client=OuterRef("pk"))
+        rows = Client.objects.filter(service_id=service).filter(Exists(opened))
+        fields = ["public_id", *CLIENT_FIELDS]
+    elif name == "assessments":
+        rows = Assessment.objects.filter(service_id=service, status="finished")
+        fields = ["public_id", "referral__public_id", "status", "finished_at", "risk_level"]
+        fields += [
+            "recommendation_choice",
+            "recommendation_modality",
+            "recommendation_offered_here",
+            "recommendation_sessions_per_week",
+            "recommendation_signpost_to",
+        ]
+    elif name == "questionnaire-responses":
+        rows = MeasureResponse.objects.filter(referral__in=_api_referrals(user))
+        fields = ["public_id", "referral__public_id", "measure", "context", "total", "band"]
+        fields += ["caseness", "withheld_reason", "completed_at"]
+    elif name == "risk-flags":
+        rows = RiskFlag.objects.filter(service_id=service, referral__in=_api_referrals(user))
+        fields = ["public_id", "referral__public_id", "source", "severity", "raised_at"]
+        fields += ["acknowledged_at", "detail", "reason", "action_taken"]
+    elif name == "goals":
+        rows = Goal.objects.filter(service_id=service, referral__in=_api_care_referrals(user))
+        fields = ["id", "public_id", "referral__public_id", "status", "agreed_on", "closed_on"]
+        fields += ["description", "close_reason"]
+        extra = {"ratings": (GoalRating, "goal_id", ["goal_id", "score", "rated_on"])}
+    elif name == "session-plans":
+        rows = SessionPlan.objects.filter(
+            service_id=service, referral__in=_api_care_referrals(user)
+        )
+        fields = ["public_id", "referral__public_id", "version", "length", "session_count"]
+        fields += ["sessions_per_week", "regular_times", "mode", "room", "starts_on"]
+        fields += ["ends_on", "review_dates", "breaks", "measures_every_sessions"]
+        fields += ["repeat_measures", "created_at"]
+    elif name == "sessions":
+        rows = TherapySession.objects.filter(
+            service_id=service, referral__in=_api_care_referrals(user)
+        )
+        fields = ["public_id", "referral__public_id", "occurred_on", "attendance", "note"]
+    elif name == "therapists":
+        rows = Therapist.objects.filter(service_id=service)
+        fields = ["id", "public_id", "display_name", "gender", "languages", "modalities"]
+        fields += ["frequencies", "offers_remote", "capacity"]
+        slot_fields = ["therapist_id", "public_id", "weekday", "start", "length_minutes"]
+        extra = {"slots": (WeeklySlot, "therapist_id", slot_fields)}
+    elif name == "slots":
+        rows = WeeklySlot.objects.filter(therapist__service_id=service)
+        fields = ["public_id", "therapist__public_id", "weekday", "start", "length_minutes"]
+    elif name == "proposals":
+        rows = Proposal.objects.filter(service_id=service)
+        fields = ["public_id", "run__public_id", "referral__public_id", "therapist__public_id"]
+        fields += ["slots", "priority", "fit", "reasons", "decision", "decided_at"]
+    elif name == "allocations":
+        rows = Allocation.objects.filter(service_id=service)
+        fields = ["public_id", "referral__public_id", "therapist__public_id", "status"]
+        fields += ["source", "regular_times", "first_appointment_at", "allocated_at"]
+        fields += ["ended_at"]
+    elif name == "notifications":
+        rows = Notification.objects.filter(service_id=service, referral__in=_api_referrals(user))
+        fields = ["public_id", "referral__public_id", "kind", "recipient", "channel", "status"]
+        fields += ["urgent", "send_after", "sent_at", "closed_at", "follow_up_needed"]
+        fields += ["created_at"]
+    else:
+        raise ValueError(name)
+    if params.get("before"):
+        rows = rows.filter(**{f"{field}__lt": params["before"]})
+    page = list(rows.order_by(f"-{field}").values(*fields)[:API_PAGE])
+    for key, (model, link, wanted) in extra.items():
+        ids = [row["id"] for row in page]
+        nested: dict = {}
+        for row in model.objects.filter(**{f"{link}__in": ids}).values(*wanted):
+            nested.setdefault(row.pop(link), []).append(row)
+        for row in page:
+            row[key] = nested.get(row.pop("id"), [])
+    return page
+
+
+def bare_api_list(request, name: str):
+    from django.http import JsonResponse
+
+    from common import access
+    from common.two_factor import is_verified
+
+    user = request.user
+    if not is_verified(user) or not access.has_any_role(user, access.ANY_STAFF):
+        return HttpResponse(status=403)
+    return JsonResponse({"results": _api_rows(name, user, request.GET)}, safe=False)

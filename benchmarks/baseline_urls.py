@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from benchmarks.bare_views import (
+    bare_api_list,
     bare_dataset,
     bare_list,
     bare_page,
@@ -13,6 +14,7 @@ from benchmarks.bare_views import (
 urlpatterns = [
     path("bench/bare-referral/", bare_referral),
     path("bench/bare-list/<str:name>/", bare_list),
+    path("bench/bare-api/<str:name>/", bare_api_list),
     path("bench/bare-page/", bare_page),
     path("bench/bare-report/", bare_report),
     path("bench/bare-dataset.csv", bare_dataset),
