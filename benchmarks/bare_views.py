@@ -457,3 +457,94 @@ def bare_api_list(request, name: str):
     if not is_verified(user) or not access.has_any_role(user, access.ANY_STAFF):
         return HttpResponse(status=403)
     return JsonResponse({"results": _api_rows(name, user, request.GET)}, safe=False)
+
+
+# --- The FHIR export's baseline (bench_fhir.py) --------------------------------------------
+# The rows one referral's Bundle is made of, read by bare `.values()` queries (the referral
+# with its client and preferences, consents, questionnaires, open risk flags, the active
+# allocation with its therapist, goals, their ratings, the current plan, attended sessions),
+# with the same session, two-factor and role lookups, answered as JSON: no access rules
+# beyond the user's service, no FHIR resources, no audit record.
+
+
+def bare_fhir(request, referral: str):
+    from django.http import JsonResponse
+
+    from allocation.models import Allocation
+    from common import access
+    from common.two_factor import is_verified
+    from intake.models import RiskFlag
+    from intake.services import CLIENT_FIELDS
+    from therapy.models import Goal, GoalRating, SessionPlan, TherapySession
+
+    user = request.user
+    if not is_verified(user) or not access.has_any_role(user, access.CLINICIANS):
+        return HttpResponse(status=403)
+    fields = ["id", "public_id", "reference", "status", "source", "risk_level", "received_at"]
+    fields += ["difficulty_areas", "current_services", "presenting_problem", "hopes"]
+    fields += ["previous_help", "client_id", "client__public_id"]
+    fields += [f"client__{name}" for name in CLIENT_FIELDS]
+    fields += ["preferences__therapist_gender", "preferences__language", "preferences__mode"]
+    row = Referral.objects.filter(public_id=referral, service_id=user.service_id).values(*fields)
+    row = row.get()
+    pk = row["id"]
+    goals = list(
+        Goal.objects.filter(referral_id=pk)
+        .order_by("agreed_on", "id")
+        .values("id", "public_id", "status", "description", "agreed_on", "closed_on")
+    )
+    body = {
+        "referral": row,
+        "consents": list(
+            ConsentRecord.objects.filter(client_id=row["client_id"])
+            .order_by("recorded_at", "id")
+            .values("public_id", "topic", "decision", "wording", "wording_version", "recorded_at")
+        ),
+        "questionnaires": list(
+            MeasureResponse.objects.filter(referral_id=pk)
+            .order_by("completed_at", "id")
+            .values("public_id", "measure", "context", "answers", "total", "completed_at")
+        ),
+        "flags": list(
+            RiskFlag.objects.filter(referral_id=pk, acknowledged_at=None)
+            .order_by("raised_at", "id")
+            .values("public_id", "source", "detail", "raised_at")
+        ),
+        "allocation": list(
+            Allocation.objects.filter(referral_id=pk, status="active")
+            .order_by("-allocated_at")
+            .values("public_id", "allocated_at", "therapist__public_id", "therapist__display_name")[
+                :1
+            ]
+        ),
+        "goals": goals,
+        "ratings": list(
+            GoalRating.objects.filter(goal_id__in=[g["id"] for g in goals])
+            .order_by("rated_on", "id")
+            .values("public_id", "goal_id", "score", "rated_on")
+        ),
+        "plan": list(
+            SessionPlan.objects.filter(referral_id=pk)
+            .order_by("-version")
+            .values(
+                "public_id",
+                "version",
+                "length",
+                "session_count",
+                "sessions_per_week",
+                "regular_times",
+                "mode",
+                "site__name",
+                "starts_on",
+                "ends_on",
+                "ending_plan",
+                "created_at",
+            )[:1]
+        ),
+        "sessions": list(
+            TherapySession.objects.filter(referral_id=pk, attendance="attended")
+            .order_by("occurred_on", "id")
+            .values("public_id", "occurred_on", "therapy__therapist_id")
+        ),
+    }
+    return JsonResponse(body, safe=False)

@@ -58,7 +58,11 @@ class Client(BaseModel):
     gp_practice_address = models.TextField(blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["service", "family_name"])]
+        indexes = [
+            models.Index(fields=["service", "family_name"]),
+            # The API's list (api/): the service's rows, newest first, a page at a time.
+            models.Index(fields=["service", "created_at"], name="client_service_created"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -303,7 +307,12 @@ class MeasureResponse(BaseModel):
 
     class Meta:
         ordering = ["completed_at"]
-        indexes = [models.Index(fields=["referral", "measure", "completed_at"])]
+        indexes = [
+            models.Index(fields=["referral", "measure", "completed_at"]),
+            # The API's list (api/), newest first, a page at a time: no service column here,
+            # the list keeps the rows of the service's referrals as it walks this index.
+            models.Index(fields=["created_at"], name="measureresponse_created"),
+        ]
 
 
 class RiskFlag(BaseModel):
@@ -334,7 +343,11 @@ class RiskFlag(BaseModel):
 
     class Meta:
         ordering = ["raised_at"]
-        indexes = [models.Index(fields=["service", "acknowledged_at"])]
+        indexes = [
+            models.Index(fields=["service", "acknowledged_at"]),
+            # The API's list (api/): the service's rows, newest first, a page at a time.
+            models.Index(fields=["service", "created_at"], name="riskflag_service_created"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(acknowledged_at__isnull=True)
