@@ -216,6 +216,10 @@ class Proposal(BaseModel):
 
     class Meta:
         ordering = ["-priority", "id"]
+        indexes = [
+            # The API's list (api/): the service's rows, newest first, a page at a time.
+            models.Index(fields=["service", "created_at"], name="proposal_service_created"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["run", "referral"], name="one_proposal_per_run")
         ]
@@ -261,6 +265,10 @@ class Allocation(BaseModel):
 
     class Meta:
         ordering = ["-allocated_at", "-id"]
+        indexes = [
+            # The API's list (api/): the service's rows, newest first, a page at a time.
+            models.Index(fields=["service", "created_at"], name="allocation_service_created"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["referral"],

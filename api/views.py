@@ -11,6 +11,8 @@ only where an index serves it.
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.db.models import Exists, OuterRef, Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -24,7 +26,7 @@ from api.filtering import StrictOrdering
 from api.pagination import CursorPage
 from api.permissions import StaffRole
 from assessment import selectors as assessment_selectors
-from common import access, roles
+from common import access, encryption, roles
 from common.api_auth import VerifiedSessionAuthentication
 from common.api_errors import Conflict, error_responses
 from common.throttling import AccountThrottle, ClientAddressAnonThrottle
@@ -32,7 +34,7 @@ from intake import clinical_record
 from intake import selectors as intake_selectors
 from intake.api import ReferralCreateApi
 from intake.api_auth import ApiTokenAuthentication
-from intake.models import RiskFlag
+from intake.models import Referral, RiskFlag
 from notifications import selectors as notification_selectors
 from therapy import selectors as therapy_selectors
 from therapy.models import GoalRating
@@ -80,6 +82,28 @@ def documented(resource: str, *, who: str):
     return decorate
 
 
+@cache
+def _unshown_text(serializer_class) -> tuple[str, ...]:
+    """The encrypted fields a resource does not show: its own, and its referral's."""
+    shown = {field.source.split(".")[0] for field in serializer_class().fields.values()}
+    model = serializer_class.Meta.model
+    own = [name for name in encryption.encrypted_field_names(model) if name not in shown]
+    if model is Referral:
+        return tuple(own)
+    return (*own, *(f"referral__{name}" for name in encryption.encrypted_field_names(Referral)))
+
+
+def shown_text_only(queryset, serializer_class):
+    """Every encrypted value read is decrypted, row by row, whether shown or not: a page
+    leaves out the clinical text its resource does not show (an assessment's sections, a
+    questionnaire's answers, a message's body, the linked referral's words)."""
+    unshown = _unshown_text(serializer_class)
+    related = queryset.query.select_related
+    if not isinstance(related, dict) or "referral" not in related:
+        unshown = tuple(name for name in unshown if not name.startswith("referral__"))
+    return queryset.defer(*unshown) if unshown else queryset
+
+
 class Resource(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """A read-only resource: a list and one record by its id."""
 
@@ -109,7 +133,7 @@ class Resource(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Generi
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the types
             return self.serializer_class.Meta.model.objects.none()
-        return self.readable(self.request.user)
+        return shown_text_only(self.readable(self.request.user), self.serializer_class)
 
 
 @documented(
@@ -178,7 +202,8 @@ class ReferralsApi(ReferralCreateApi, generics.ListAPIView):
         return [ClientAddressAnonThrottle(), AccountThrottle()]
 
     def get_queryset(self):
-        return _with_open_flag(intake_selectors.referrals_opened(user=self.request.user))
+        referrals = _with_open_flag(intake_selectors.referrals_opened(user=self.request.user))
+        return shown_text_only(referrals, self.serializer_class)
 
     @extend_schema(
         operation_id="referral_list",

@@ -167,6 +167,10 @@ class Assessment(BaseModel):
     letters_gp_summary = models.TextField(blank=True)
 
     class Meta:
+        indexes = [
+            # The API's list (api/): the service's rows, newest first, a page at a time.
+            models.Index(fields=["service", "created_at"], name="assessment_service_created"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(recommendation_sessions_per_week__isnull=True)

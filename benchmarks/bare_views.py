@@ -307,3 +307,244 @@ def bare_dataset(request):
     return StreamingHttpResponse(
         (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
     )
+
+
+# --- The REST API lists' baselines (bench_api_lists.py) ------------------------------------
+# For each list, a bare `.values()` query of the rows its page answers: the same service
+# scoping, the same rows a role reaches, the same filter, ordering, page size and cursor
+# position (`before`: the position a deep page's cursor names), with the links to other
+# records read as their public ids by joins, and the same session, two-factor and role
+# lookups as the API; answered as JSON. No DRF: no serializers, no throttles, no filter sets.
+
+API_PAGE = 25
+_API_IN_ASSESSMENT = ("submitted", "assessment_booked")
+
+
+def _api_referrals(user):
+    from django.db.models import Exists, OuterRef, Q
+
+    from common import roles
+    from intake.models import RiskFlag
+
+    rows = Referral.objects.filter(service_id=user.service_id)
+    if user.has_role(roles.ASSESSOR) and not user.has_role(roles.COORDINATOR):
+        open_flag = RiskFlag.objects.filter(referral=OuterRef("pk"), acknowledged_at=None)
+        rows = rows.filter(
+            Q(status__in=_API_IN_ASSESSMENT)
+            | Q(assessment__assessor=user)
+            | Q(assessment__finished_by=user)
+            | Exists(open_flag)
+        )
+    return rows
+
+
+def _api_care_referrals(user):
+    from common import roles
+
+    rows = Referral.objects.filter(service_id=user.service_id)
+    if user.has_role(roles.COORDINATOR):
+        return rows
+    return rows.filter(therapies__therapist=user)
+
+
+def _api_rows(name: str, user, params) -> list:
+    from django.db.models import Exists, OuterRef
+
+    from allocation.models import Allocation, Proposal, Therapist, WeeklySlot
+    from assessment.models import Assessment
+    from intake.models import RiskFlag
+    from intake.services import CLIENT_FIELDS
+    from notifications.models import Notification
+    from therapy.models import Goal, GoalRating, SessionPlan, TherapySession
+
+    service = user.service_id
+    field = "created_at"
+    extra: dict = {}
+    if name == "referrals":
+        field = "received_at"
+        rows = _api_referrals(user)
+        if params.get("status"):
+            rows = rows.filter(status=params["status"])
+        flag = RiskFlag.objects.filter(referral=OuterRef("pk"), acknowledged_at__isnull=True)
+        rows = rows.annotate(has_open_risk_flag=Exists(flag))
+        fields = ["public_id", "reference", "client__public_id", "status", "source"]
+        fields += ["risk_level", "received_at", "has_open_risk_flag"]
+    elif name == "clients":
+        opened = _api_referrals(user).filter(client=OuterRef("pk"))
+        rows = Client.objects.filter(service_id=service).filter(Exists(opened))
+        fields = ["public_id", *CLIENT_FIELDS]
+    elif name == "assessments":
+        rows = Assessment.objects.filter(service_id=service, status="finished")
+        fields = ["public_id", "referral__public_id", "status", "finished_at", "risk_level"]
+        fields += [
+            "recommendation_choice",
+            "recommendation_modality",
+            "recommendation_offered_here",
+            "recommendation_sessions_per_week",
+            "recommendation_signpost_to",
+        ]
+    elif name == "questionnaire-responses":
+        rows = MeasureResponse.objects.filter(referral__in=_api_referrals(user))
+        fields = ["public_id", "referral__public_id", "measure", "context", "total", "band"]
+        fields += ["caseness", "withheld_reason", "completed_at"]
+    elif name == "risk-flags":
+        rows = RiskFlag.objects.filter(service_id=service, referral__in=_api_referrals(user))
+        fields = ["public_id", "referral__public_id", "source", "severity", "raised_at"]
+        fields += ["acknowledged_at", "detail", "reason", "action_taken"]
+    elif name == "goals":
+        rows = Goal.objects.filter(service_id=service, referral__in=_api_care_referrals(user))
+        fields = ["id", "public_id", "referral__public_id", "status", "agreed_on", "closed_on"]
+        fields += ["description", "close_reason"]
+        extra = {"ratings": (GoalRating, "goal_id", ["goal_id", "score", "rated_on"])}
+    elif name == "session-plans":
+        rows = SessionPlan.objects.filter(
+            service_id=service, referral__in=_api_care_referrals(user)
+        )
+        fields = ["public_id", "referral__public_id", "version", "length", "session_count"]
+        fields += ["sessions_per_week", "regular_times", "mode", "room", "starts_on"]
+        fields += ["ends_on", "review_dates", "breaks", "measures_every_sessions"]
+        fields += ["repeat_measures", "created_at"]
+    elif name == "sessions":
+        rows = TherapySession.objects.filter(
+            service_id=service, referral__in=_api_care_referrals(user)
+        )
+        fields = ["public_id", "referral__public_id", "occurred_on", "attendance", "note"]
+    elif name == "therapists":
+        rows = Therapist.objects.filter(service_id=service)
+        fields = ["id", "public_id", "display_name", "gender", "languages", "modalities"]
+        fields += ["frequencies", "offers_remote", "capacity"]
+        slot_fields = ["therapist_id", "public_id", "weekday", "start", "length_minutes"]
+        extra = {"slots": (WeeklySlot, "therapist_id", slot_fields)}
+    elif name == "slots":
+        rows = WeeklySlot.objects.filter(therapist__service_id=service)
+        fields = ["public_id", "therapist__public_id", "weekday", "start", "length_minutes"]
+    elif name == "proposals":
+        rows = Proposal.objects.filter(service_id=service)
+        fields = ["public_id", "run__public_id", "referral__public_id", "therapist__public_id"]
+        fields += ["slots", "priority", "fit", "reasons", "decision", "decided_at"]
+    elif name == "allocations":
+        rows = Allocation.objects.filter(service_id=service)
+        fields = ["public_id", "referral__public_id", "therapist__public_id", "status"]
+        fields += ["source", "regular_times", "first_appointment_at", "allocated_at"]
+        fields += ["ended_at"]
+    elif name == "notifications":
+        rows = Notification.objects.filter(service_id=service, referral__in=_api_referrals(user))
+        fields = ["public_id", "referral__public_id", "kind", "recipient", "channel", "status"]
+        fields += ["urgent", "send_after", "sent_at", "closed_at", "follow_up_needed"]
+        fields += ["created_at"]
+    else:
+        raise ValueError(name)
+    if params.get("before"):
+        rows = rows.filter(**{f"{field}__lt": params["before"]})
+    page = list(rows.order_by(f"-{field}").values(*fields)[:API_PAGE])
+    for key, (model, link, wanted) in extra.items():
+        ids = [row["id"] for row in page]
+        nested: dict = {}
+        for row in model.objects.filter(**{f"{link}__in": ids}).values(*wanted):
+            nested.setdefault(row.pop(link), []).append(row)
+        for row in page:
+            row[key] = nested.get(row.pop("id"), [])
+    return page
+
+
+def bare_api_list(request, name: str):
+    from django.http import JsonResponse
+
+    from common import access
+    from common.two_factor import is_verified
+
+    user = request.user
+    if not is_verified(user) or not access.has_any_role(user, access.ANY_STAFF):
+        return HttpResponse(status=403)
+    return JsonResponse({"results": _api_rows(name, user, request.GET)}, safe=False)
+
+
+# --- The FHIR export's baseline (bench_fhir.py) --------------------------------------------
+# The rows one referral's Bundle is made of, read by bare `.values()` queries (the referral
+# with its client and preferences, consents, questionnaires, open risk flags, the active
+# allocation with its therapist, goals, their ratings, the current plan, attended sessions),
+# with the same session, two-factor and role lookups, answered as JSON: no access rules
+# beyond the user's service, no FHIR resources, no audit record.
+
+
+def bare_fhir(request, referral: str):
+    from django.http import JsonResponse
+
+    from allocation.models import Allocation
+    from common import access
+    from common.two_factor import is_verified
+    from intake.models import RiskFlag
+    from intake.services import CLIENT_FIELDS
+    from therapy.models import Goal, GoalRating, SessionPlan, TherapySession
+
+    user = request.user
+    if not is_verified(user) or not access.has_any_role(user, access.CLINICIANS):
+        return HttpResponse(status=403)
+    fields = ["id", "public_id", "reference", "status", "source", "risk_level", "received_at"]
+    fields += ["difficulty_areas", "current_services", "presenting_problem", "hopes"]
+    fields += ["previous_help", "client_id", "client__public_id"]
+    fields += [f"client__{name}" for name in CLIENT_FIELDS]
+    fields += ["preferences__therapist_gender", "preferences__language", "preferences__mode"]
+    row = Referral.objects.filter(public_id=referral, service_id=user.service_id).values(*fields)
+    row = row.get()
+    pk = row["id"]
+    goals = list(
+        Goal.objects.filter(referral_id=pk)
+        .order_by("agreed_on", "id")
+        .values("id", "public_id", "status", "description", "agreed_on", "closed_on")
+    )
+    body = {
+        "referral": row,
+        "consents": list(
+            ConsentRecord.objects.filter(client_id=row["client_id"])
+            .order_by("recorded_at", "id")
+            .values("public_id", "topic", "decision", "wording", "wording_version", "recorded_at")
+        ),
+        "questionnaires": list(
+            MeasureResponse.objects.filter(referral_id=pk)
+            .order_by("completed_at", "id")
+            .values("public_id", "measure", "context", "answers", "total", "completed_at")
+        ),
+        "flags": list(
+            RiskFlag.objects.filter(referral_id=pk, acknowledged_at=None)
+            .order_by("raised_at", "id")
+            .values("public_id", "source", "detail", "raised_at")
+        ),
+        "allocation": list(
+            Allocation.objects.filter(referral_id=pk, status="active")
+            .order_by("-allocated_at")
+            .values("public_id", "allocated_at", "therapist__public_id", "therapist__display_name")[
+                :1
+            ]
+        ),
+        "goals": goals,
+        "ratings": list(
+            GoalRating.objects.filter(goal_id__in=[g["id"] for g in goals])
+            .order_by("rated_on", "id")
+            .values("public_id", "goal_id", "score", "rated_on")
+        ),
+        "plan": list(
+            SessionPlan.objects.filter(referral_id=pk)
+            .order_by("-version")
+            .values(
+                "public_id",
+                "version",
+                "length",
+                "session_count",
+                "sessions_per_week",
+                "regular_times",
+                "mode",
+                "site__name",
+                "starts_on",
+                "ends_on",
+                "ending_plan",
+                "created_at",
+            )[:1]
+        ),
+        "sessions": list(
+            TherapySession.objects.filter(referral_id=pk, attendance="attended")
+            .order_by("occurred_on", "id")
+            .values("public_id", "occurred_on", "therapy__therapist_id")
+        ),
+    }
+    return JsonResponse(body, safe=False)

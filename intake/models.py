@@ -58,7 +58,11 @@ class Client(BaseModel):
     gp_practice_address = models.TextField(blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["service", "family_name"])]
+        indexes = [
+            models.Index(fields=["service", "family_name"]),
+            # The API's list (api/): the service's rows, newest first, a page at a time.
+            models.Index(fields=["service", "created_at"], name="client_service_created"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -314,6 +318,9 @@ class MeasureResponse(BaseModel):
                 condition=models.Q(total__isnull=False),
                 name="response_scored_order_idx",
             ),
+            # The API's list (api/), newest first, a page at a time: no service column here,
+            # the list keeps the rows of the service's referrals as it walks this index.
+            models.Index(fields=["created_at"], name="measureresponse_created"),
         ]
 
 
@@ -345,7 +352,11 @@ class RiskFlag(BaseModel):
 
     class Meta:
         ordering = ["raised_at"]
-        indexes = [models.Index(fields=["service", "acknowledged_at"])]
+        indexes = [
+            models.Index(fields=["service", "acknowledged_at"]),
+            # The API's list (api/): the service's rows, newest first, a page at a time.
+            models.Index(fields=["service", "created_at"], name="riskflag_service_created"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(acknowledged_at__isnull=True)

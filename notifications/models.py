@@ -178,6 +178,8 @@ class Notification(BaseModel):
                 name="notif_resend_of",
                 condition=models.Q(resend_of__isnull=False),
             ),
+            # The API's list (api/): the service's rows, newest first, a page at a time.
+            models.Index(fields=["service", "created_at"], name="notif_service_created"),
         ]
         constraints = [
             # A plain unique constraint (no extra pattern index): INSERT … ON CONFLICT uses it.

@@ -87,6 +87,10 @@ class Goal(BaseModel):
 
     class Meta:
         ordering = ["agreed_on", "id"]
+        indexes = [
+            # The API's list (api/): the service's rows, newest first, a page at a time.
+            models.Index(fields=["service", "created_at"], name="goal_service_created"),
+        ]
 
     def short_description(self, limit: int = 60) -> str:
         """The goal for a message: whole if short, else cut at a word with an ellipsis."""
@@ -149,6 +153,10 @@ class SessionPlan(BaseModel):
 
     class Meta:
         ordering = ["version"]
+        indexes = [
+            # The API's list (api/): the service's rows, newest first, a page at a time.
+            models.Index(fields=["service", "created_at"], name="plan_service_created"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["referral", "version"], name="plan_version_unique"),
             models.CheckConstraint(
@@ -208,6 +216,8 @@ class TherapySession(BaseModel):
                 condition=models.Q(attendance="attended"),
                 name="session_attended_idx",
             ),
+            # The API's list (api/): the service's rows, newest first, a page at a time.
+            models.Index(fields=["service", "created_at"], name="session_service_created"),
         ]
 
 

@@ -18,7 +18,7 @@ import base64
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 import measures
@@ -27,7 +27,7 @@ from api.fhir import definitions as d
 from common import access, roles
 from intake import forms
 from intake.models import ConsentRecord, MeasureResponse, Referral, RiskFlag
-from therapy.models import Goal, GoalRating, SessionPlan, TherapySession
+from therapy.models import Goal, GoalRating, SessionPlan, Therapy, TherapySession
 
 NOT_FOR_ROLE = (
     "The FHIR export carries the clinical record item by item: it is for the client's "
@@ -64,18 +64,21 @@ def referral_for_export(*, user, public_id) -> tuple[Referral, ExportSight]:
         raise ExportRefused(403, NOT_FOR_ROLE)
     if not isinstance(public_id, uuid.UUID):
         raise ExportRefused(404, NOT_FOUND)
+    # Whether the user is the client's therapist, now or before (access.therapist_of_client),
+    # is read with the referral: one query, not two.
     referral = (
         Referral.objects.select_related("client", "preferences")
         .filter(public_id=public_id, service_id=user.service_id)
+        .annotate(
+            users_client=Exists(Therapy.objects.filter(referral=OuterRef("pk"), therapist=user))
+        )
         .first()
     )
     if referral is None:
         raise ExportRefused(404, NOT_FOUND)
     # The client's therapist (now or before) of the user's service reads the clinical text
     # by the rule itself; asking the rule as well would repeat the same look-up.
-    own_client = access.has_any_role(user, (roles.THERAPIST,)) and access.therapist_of_client(
-        user, referral
-    )
+    own_client = access.has_any_role(user, (roles.THERAPIST,)) and referral.users_client
     if not own_client and not access.may_read(user, "clinical_text", referral):
         raise ExportRefused(404, NOT_FOUND)
     if referral.restricted_at is not None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import uuid
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.fhir import definitions as d
@@ -281,6 +283,57 @@ def test_the_number_of_queries_does_not_grow_with_the_record(
     many = _queries(client, large)
 
     assert few == many
+
+
+def _review_measures(referral, count: int) -> None:
+    """`count` questionnaires repeated in therapy, PHQ-9 and GAD-7 in turn."""
+    for n in range(count):
+        code, items = ("phq9", 9) if n % 2 == 0 else ("gad7", 7)
+        MeasureResponse.objects.create(
+            referral=referral,
+            measure=code,
+            context=MeasureResponse.Context.REVIEW,
+            answers=[n % 4] * items,
+            total=(n % 4) * items,
+            band="mild",
+            completed_at=timezone.now() - dt.timedelta(weeks=count - n),
+        )
+
+
+def test_the_number_of_queries_does_not_grow_with_sessions_measures_goals_or_flags(
+    client, service, therapist_user, coordinator
+):
+    """A long therapy's record (many sessions, repeated questionnaires, goals rated every
+    few weeks, several open flags) costs the same queries as a short one's: one per kind of
+    record, never one per record."""
+    small = make_referral(service, key="small")
+    add_therapy(small, therapist_user, coordinator, sessions=1, goals=1)
+    other_therapist = factories.UserFactory(service=service, roles=[roles.THERAPIST])
+    large = make_referral(service, key="large")
+    add_therapy(large, other_therapist, coordinator, sessions=40, goals=5)
+    _review_measures(large, 20)
+    for goal in large.goals.all():
+        for weeks in range(3, 9):
+            goal.ratings.create(
+                score=weeks,
+                rated_on=timezone.localdate() - dt.timedelta(weeks=weeks),
+                recorded_by=other_therapist,
+            )
+    for _ in range(3):
+        factories.RiskFlagFactory(referral=large)
+
+    client.force_login(therapist_user)
+    few = _queries(client, small)
+    client.force_login(other_therapist)
+    many = _queries(client, large)
+    bundle = client.get(url(large)).json()
+
+    assert few == many
+    assert len(resources(bundle, "Encounter")) == 20  # every other session attended
+    assert len(resources(bundle, "Observation")) == 5 * 8
+    assert len(resources(bundle, "QuestionnaireResponse")) >= 20
+    assert len(resources(bundle, "Flag")) >= 3
+    assert check_bundle(bundle) == []
 
 
 def test_the_bundle_checks_catch_a_dangling_reference_and_an_unchecked_code(bundle):

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allocation.models import Allocation, Proposal, ProposalRun
-from common import roles
+from common import encryption, roles
 from intake.api_tokens import api_token_issue
 from intake.models import MeasureResponse, Referral, RiskFlag
 from notifications.outbox import notification_queue
@@ -399,6 +399,78 @@ def test_a_page_costs_the_same_queries_whatever_its_size(client, everything, nam
     assert small_rows == 5 and large_rows >= ROWS, (small_rows, large_rows)
     assert small == large, f"{name}: {small} queries for 5 rows, {large} for {large_rows}"
     assert RiskFlag.objects.count() >= ROWS
+
+
+# The lists whose rows a service holds a few of whatever its size (its therapists and their
+# weekly slots): sorting them costs nothing, so no index is kept for their order.
+SMALL_LISTS = {"api-therapist-list", "api-slot-list"}
+
+
+def _page_query(queries, table: str) -> str:
+    """The query that read the page's rows: the list's table, ordered, limited."""
+    (sql,) = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"] and "LIMIT" in q["sql"]
+    ]
+    return sql
+
+
+@pytest.mark.parametrize("name", sorted(set(LISTS) - SMALL_LISTS))
+@pytest.mark.parametrize("deep", [False, True], ids=["first page", "deep cursor"])
+def test_a_page_is_read_in_the_lists_order_from_an_index_without_sorting(
+    client, everything, name, deep
+):
+    """At 50,000 referrals a sort of the service's rows is most of a page's time
+    (benchmarks/RESULTS.md): each list's order is an index's, the first page's and a deep
+    cursor's alike. With sorting priced out, a plan that still sorts has no index to use."""
+    client.force_login(everything)
+    url = reverse(name) + "?page_size=2"
+    if deep:
+        url = client.get(url).json()["next"]
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200 and response.json()["results"]
+    view = response.renderer_context["view"]
+    sql = _page_query(queries.captured_queries, view.get_queryset().model._meta.db_table)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Sort" not in plan, f"{name}: the page is sorted, no index serves its order\n{plan}"
+
+
+def _shown(serializer) -> set[str]:
+    return {field.source.split(".")[0] for field in serializer.fields.values()}
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_a_list_reads_no_encrypted_text_it_does_not_answer_with(client, everything, name):
+    """Each encrypted column read is decrypted, row by row: a page reads only those it
+    shows (the list's own, and none of the linked referral's clinical text)."""
+    client.force_login(everything)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse(name), {"page_size": 50})
+    assert response.status_code == 200 and response.json()["results"]
+    view = response.renderer_context["view"]
+    model = view.get_queryset().model
+    shown = _shown(view.get_serializer())
+    unshown = {
+        _column(model, field)
+        for field in encryption.encrypted_field_names(model)
+        if field not in shown
+    }
+    unshown |= {_column(Referral, field) for field in encryption.encrypted_field_names(Referral)}
+    read = "\n".join(q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT"))
+
+    assert sorted(column for column in unshown if column in read) == []
+
+
+def _column(model, field: str) -> str:
+    return f'"{model._meta.db_table}"."{model._meta.get_field(field).column}"'
 
 
 def test_a_page_size_out_of_range_is_a_400_saying_the_range(client, coordinator):
