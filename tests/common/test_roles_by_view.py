@@ -174,6 +174,8 @@ PAGES: dict[str, Page] = {
     "rights-restriction-lift": page("POST", "rights_request", "CS", 400),
     # partner API tokens: service admins
     "api-token-list": page("GET", "", "S", other=200),
+    # ... and add a named integration account (another service's admin adds to their own)
+    "api-integration-add": page("GET", "", "S", other=200),
     "api-token-issue": page("GET", "integration", "S"),
     "api-token-revoke": page("POST", "api_token", "S", 302),
     # assessment: assessors assess
