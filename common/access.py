@@ -184,6 +184,21 @@ def therapist_of_client(user, referral) -> bool:
     return type(referral).objects.filter(pk=referral.pk, therapies__therapist=user).exists()
 
 
+@rules.predicate
+def is_coordinator(user) -> bool:
+    return has_any_role(user, (roles.COORDINATOR,))
+
+
+@rules.predicate
+def current_therapist_of_client(user, referral) -> bool:
+    """The client's therapist now (a therapy with them not ended)."""
+    return (
+        type(referral)
+        .objects.filter(pk=referral.pk, therapies__therapist=user, therapies__ended_on=None)
+        .exists()
+    )
+
+
 # An assessor's referrals: those to assess, those they assessed, and any with an open risk
 # flag (whichever clinician is on duty acts on it).
 assessors_referral = is_assessor & (awaits_assessment | assessed_by_user | has_open_risk_flag)
@@ -202,6 +217,14 @@ OBJECT_RULES.add_rule(
 # Reads what raised a risk flag and what was done: every clinician of the service, since any
 # of them may have to act on it. Everyone who opens the referral sees that a flag is open.
 OBJECT_RULES.add_rule("referral.risk_detail", of_users_service & (is_assessor | is_therapist))
+# Records the therapy's sessions and rates its goals: the client's current therapist (the
+# sessions and goals pages, and the API's writes to them).
+OBJECT_RULES.add_rule(
+    "referral.record_therapy", of_users_service & is_therapist & current_therapist_of_client
+)
+# Decides the referral's allocation (accepts a proposal, or holds the referral instead):
+# the service's coordinators (the waiting list, and the API's proposal decisions).
+OBJECT_RULES.add_rule("referral.allocate", of_users_service & is_coordinator)
 
 
 def referrals_opened_by(user, referrals):
@@ -240,6 +263,11 @@ def may_open_referral(user, referral) -> bool:
 
 def may_read(user, what: str, referral) -> bool:
     """what: "clinical_text" or "risk_detail", for one referral."""
+    return holds_staff_roles(user) and OBJECT_RULES.test_rule(f"referral.{what}", user, referral)
+
+
+def may_change(user, what: str, referral) -> bool:
+    """what: "record_therapy" or "allocate", for one referral."""
     return holds_staff_roles(user) and OBJECT_RULES.test_rule(f"referral.{what}", user, referral)
 
 
