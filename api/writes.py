@@ -17,6 +17,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -40,6 +41,7 @@ from therapy.models import Goal, GoalRating, TherapySession
 
 NOT_THE_THERAPIST = "Only the client's current therapist records their sessions and ratings."
 NOT_A_COORDINATOR = "Only the service's coordinators decide allocations."
+NOT_JSON = "Not JSON: only application/json is accepted ('detail')."
 
 
 def _retry_after() -> OpenApiParameter:
@@ -66,6 +68,9 @@ class WriteApi(APIView):
     authentication_classes = [ApiTokenAuthentication, VerifiedSessionAuthentication]
     permission_classes = [StaffRole]
     throttle_classes = [ClientAddressAnonThrottle, AccountThrottle]
+    # JSON only, as the partner's POST: one way to send a body, and a form's empty field is
+    # never taken for a field left out.
+    parser_classes = [JSONParser]
     roles: tuple[str, ...] = ()
 
     def body(self, serializer_class) -> dict:
@@ -82,6 +87,24 @@ def _not_in_future(value, words: str):
     if value and value > timezone.localdate():
         raise serializers.ValidationError(f"{words} cannot be in the future.")
     return value
+
+
+class TextField(serializers.CharField):
+    """Text, and only text: a number or a list is refused, never turned into words."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class WholeNumberField(serializers.IntegerField):
+    """A JSON whole number, never a string, a fraction or true/false."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 # --- A session's attendance ----------------------------------------------------------------
@@ -106,14 +129,17 @@ class SessionIn(serializers.Serializer):
             "did_not_attend, cancelled_by_client, cancelled_by_service.",
         },
     )
-    note = serializers.CharField(
+    note = TextField(
         required=False,
         allow_blank=True,
         default="",
         max_length=500,
         help_text="Practical details only (why a session was cancelled, say): clinical notes "
         "belong in the clinical record. At most 500 characters.",
-        error_messages={"max_length": "The note must be 500 characters or fewer."},
+        error_messages={
+            "invalid": "The note must be text.",
+            "max_length": "The note must be 500 characters or fewer.",
+        },
     )
 
     def validate_occurred_on(self, value):
@@ -159,7 +185,9 @@ class SessionRecordApi(WriteApi):
             403,
             404,
             409,
+            415,
             429,
+            s415=NOT_JSON,
             s400="Invalid fields ('errors' names each): a date in the future, before therapy "
             "started, or one with a session already recorded; an attendance not offered; a "
             "malformed Idempotency-Key.",
@@ -209,7 +237,7 @@ class SessionRecordApi(WriteApi):
 
 
 class RatingIn(serializers.Serializer):
-    score = serializers.IntegerField(
+    score = WholeNumberField(
         min_value=0,
         max_value=10,
         help_text="Where the client feels they are now: 0 (not at all towards the goal) to 10 "
@@ -258,7 +286,9 @@ class GoalRatingApi(WriteApi):
             403,
             404,
             409,
+            415,
             429,
+            s415=NOT_JSON,
             s400="Invalid fields ('errors' names each): a rating outside 0 to 10, a date in the "
             "future or before the goal was agreed, a malformed Idempotency-Key.",
             s403="Signed in, but not the client's current therapist (or a browser session "
@@ -330,7 +360,7 @@ class AcceptIn(serializers.Serializer):
 
 
 class DeclineIn(serializers.Serializer):
-    reason = serializers.CharField(
+    reason = TextField(
         max_length=500,
         help_text="Why the referral is held instead (for example: the client is away until "
         "the spring and would like to wait). 1 to 500 characters.",
@@ -338,6 +368,7 @@ class DeclineIn(serializers.Serializer):
             "required": "Say why the proposal is declined and the referral held.",
             "blank": "Say why the proposal is declined and the referral held.",
             "null": "Say why the proposal is declined and the referral held.",
+            "invalid": "The reason must be text.",
             "max_length": "The reason must be 500 characters or fewer.",
         },
     )
@@ -388,7 +419,9 @@ class ProposalAcceptApi(ProposalDecision):
             403,
             404,
             409,
+            415,
             429,
+            s415=NOT_JSON,
             s400="Invalid fields ('errors' names each): a first appointment that is not a "
             "date or not on the regular day; a malformed Idempotency-Key.",
             s409="The proposal cannot be accepted now ('detail' says why: already decided, a "
@@ -446,7 +479,9 @@ class ProposalDeclineApi(ProposalDecision):
             403,
             404,
             409,
+            415,
             429,
+            s415=NOT_JSON,
             s400="Invalid fields ('errors' names each): no reason, or one over 500 "
             "characters; a malformed Idempotency-Key.",
             s409="The proposal is already decided or not in the current proposal set, or the "
