@@ -1,7 +1,8 @@
-"""The service admin's pages for partner API tokens: the service's integration accounts and
-their tokens, issuing one (its key shown once, on the answer to the form, never again) and
-revoking one after a confirmation. Every change goes through intake.api_tokens, as
-`manage.py api_token` does."""
+"""The service admin's pages for API tokens: the service's integration accounts (the
+partner's, and named ones acting with a staff role, added here) and their tokens, issuing one
+(its key shown once, on the answer to the form, never again) and revoking one after a
+confirmation. Every change goes through intake.api_tokens, as `manage.py api_token` does, and
+is on the audit trail."""
 
 from __future__ import annotations
 
