@@ -3,7 +3,7 @@
 
 from django.urls import include, path
 
-from api import views
+from api import views, writes
 
 LIST = {"get": "list"}
 RECORD = {"get": "retrieve"}
@@ -42,5 +42,22 @@ urlpatterns = [
     *resource("proposals", views.ProposalViewSet, "proposal"),
     *resource("allocations", views.AllocationViewSet, "allocation"),
     *resource("notifications", views.NotificationViewSet, "notification"),
+    # Writes for a therapist's tool and a coordinator's integration (api/writes.py).
+    path(
+        "referrals/<uuid:id>/sessions/",
+        writes.SessionRecordApi.as_view(),
+        name="api-referral-session-record",
+    ),
+    path("goals/<uuid:id>/ratings/", writes.GoalRatingApi.as_view(), name="api-goal-rating-add"),
+    path(
+        "proposals/<uuid:id>/accept/",
+        writes.ProposalAcceptApi.as_view(),
+        name="api-proposal-accept",
+    ),
+    path(
+        "proposals/<uuid:id>/decline/",
+        writes.ProposalDeclineApi.as_view(),
+        name="api-proposal-decline",
+    ),
     path("", include("api.fhir.urls")),
 ]

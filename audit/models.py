@@ -35,6 +35,10 @@ class AuditEvent(models.Model):
         OVERRIDE = "override", "Therapist chosen instead of the proposal"
         BULK_ACCEPT = "bulk_accept", "Proposal accepted in bulk"
         TWO_FACTOR_RESET = "two_factor_reset", "Two-factor sign-in reset"
+        # API integrations (intake.api_tokens): from the token page or manage.py api_token.
+        INTEGRATION_ADD = "integration_add", "Integration account added"
+        API_TOKEN_ISSUE = "api_token_issue", "API token issued"
+        API_TOKEN_REVOKE = "api_token_revoke", "API token revoked"
         # The client, through the portal (their pages are READ and WRITE, with no user).
         PORTAL_SIGN_IN = "portal_sign_in", "Client signed in to the portal"
 

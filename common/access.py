@@ -2,9 +2,11 @@
 
 Two levels, both in docs/security.md ("Who sees what"):
 
-- Pages. Nobody signed in is sent to sign in. An integration account (the partner API's,
-  holding the partner role) is refused every page, whatever else it holds: it sends
-  referrals through the API with its token and never reads them. Everyone else needs one of
+- Pages. Nobody signed in is sent to sign in. An integration account is refused every
+  page, whatever else it holds: the partner API's (holding the partner role) sends referrals
+  through the API with its token and never reads them; a named integration account with a
+  staff role (User.is_integration) uses the API as that role, with its token, and nothing
+  else. Everyone else needs one of
   the roles the page names (`role_required` and the named sets below). A session signed in
   with the password but not yet past the two-factor code step is sent to that step
   (common/two_factor.py).
@@ -61,18 +63,44 @@ RULES: dict[str, tuple[str, ...]] = {
 }
 
 
+INTEGRATION_USER_REFUSED = (
+    "This is an integration account for the API. It cannot be used to sign in to staff "
+    "pages: its system uses the API with its token."
+)
+
+
 def is_integration_account(user) -> bool:
+    """The partner API's account (the partner role): sends referrals, reads nothing."""
     return bool(getattr(user, "is_authenticated", False) and user.has_role(roles.PARTNER_REFERRER))
+
+
+def is_integration_user(user) -> bool:
+    """Any account a system uses through the API: the partner's, or a named integration
+    account acting with a staff role. Neither ever signs in to the staff pages."""
+    return bool(getattr(user, "is_authenticated", False)) and (
+        bool(getattr(user, "is_integration", False)) or is_integration_account(user)
+    )
+
+
+def integration_refusal(user) -> str:
+    """Why an integration account's sign-in or page is refused, in its own kind's words."""
+    return INTEGRATION_REFUSED if is_integration_account(user) else INTEGRATION_USER_REFUSED
 
 
 def may_use_staff_pages(user) -> bool:
     """Signed in, and not an integration account (a member with no role yet may sign in and
     is told to ask for one; every other page needs a role)."""
+    return bool(getattr(user, "is_authenticated", False)) and not is_integration_user(user)
+
+
+def holds_staff_roles(user) -> bool:
+    """Signed in, and the staff roles held count: everyone but the partner's account. A
+    named integration account acts with its role through the API (pages refuse it first)."""
     return bool(getattr(user, "is_authenticated", False)) and not is_integration_account(user)
 
 
 def has_any_role(user, names: tuple[str, ...]) -> bool:
-    return may_use_staff_pages(user) and any(user.has_role(name) for name in names)
+    return holds_staff_roles(user) and any(user.has_role(name) for name in names)
 
 
 def role_required(*names: str) -> Callable:
@@ -86,7 +114,7 @@ def role_required(*names: str) -> Callable:
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not may_use_staff_pages(user):
-                raise PermissionDenied(INTEGRATION_REFUSED)
+                raise PermissionDenied(integration_refusal(user))
             if not is_verified(user):
                 return redirect_to_login(request.get_full_path(), reverse("staff-two-factor"))
             if names and not has_any_role(user, names):
@@ -156,6 +184,21 @@ def therapist_of_client(user, referral) -> bool:
     return type(referral).objects.filter(pk=referral.pk, therapies__therapist=user).exists()
 
 
+@rules.predicate
+def is_coordinator(user) -> bool:
+    return has_any_role(user, (roles.COORDINATOR,))
+
+
+@rules.predicate
+def current_therapist_of_client(user, referral) -> bool:
+    """The client's therapist now (a therapy with them not ended)."""
+    return (
+        type(referral)
+        .objects.filter(pk=referral.pk, therapies__therapist=user, therapies__ended_on=None)
+        .exists()
+    )
+
+
 # An assessor's referrals: those to assess, those they assessed, and any with an open risk
 # flag (whichever clinician is on duty acts on it).
 assessors_referral = is_assessor & (awaits_assessment | assessed_by_user | has_open_risk_flag)
@@ -174,6 +217,14 @@ OBJECT_RULES.add_rule(
 # Reads what raised a risk flag and what was done: every clinician of the service, since any
 # of them may have to act on it. Everyone who opens the referral sees that a flag is open.
 OBJECT_RULES.add_rule("referral.risk_detail", of_users_service & (is_assessor | is_therapist))
+# Records the therapy's sessions and rates its goals: the client's current therapist (the
+# sessions and goals pages, and the API's writes to them).
+OBJECT_RULES.add_rule(
+    "referral.record_therapy", of_users_service & is_therapist & current_therapist_of_client
+)
+# Decides the referral's allocation (accepts a proposal, or holds the referral instead):
+# the service's coordinators (the waiting list, and the API's proposal decisions).
+OBJECT_RULES.add_rule("referral.allocate", of_users_service & is_coordinator)
 
 
 def referrals_opened_by(user, referrals):
@@ -207,16 +258,21 @@ NO_SIGHT = Sight(clinical_text=False, risk_detail=False)
 
 
 def may_open_referral(user, referral) -> bool:
-    return may_use_staff_pages(user) and OBJECT_RULES.test_rule("referral.open", user, referral)
+    return holds_staff_roles(user) and OBJECT_RULES.test_rule("referral.open", user, referral)
 
 
 def may_read(user, what: str, referral) -> bool:
     """what: "clinical_text" or "risk_detail", for one referral."""
-    return may_use_staff_pages(user) and OBJECT_RULES.test_rule(f"referral.{what}", user, referral)
+    return holds_staff_roles(user) and OBJECT_RULES.test_rule(f"referral.{what}", user, referral)
+
+
+def may_change(user, what: str, referral) -> bool:
+    """what: "record_therapy" or "allocate", for one referral."""
+    return holds_staff_roles(user) and OBJECT_RULES.test_rule(f"referral.{what}", user, referral)
 
 
 def referral_sight(user, referral) -> Sight:
-    if not may_use_staff_pages(user):
+    if not holds_staff_roles(user):
         return NO_SIGHT
     return Sight(
         clinical_text=OBJECT_RULES.test_rule("referral.clinical_text", user, referral),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from common.access import INTEGRATION_REFUSED, is_integration_account
+from common.access import INTEGRATION_REFUSED, integration_refusal, is_integration_user
 
 
 class StaffAuthenticationForm(AuthenticationForm):
@@ -19,10 +19,8 @@ class StaffAuthenticationForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         # Checked only once the password is right, so the form never tells a stranger which
         # usernames are integration accounts.
-        if is_integration_account(user):
-            raise forms.ValidationError(
-                self.error_messages["integration_account"], code="integration_account"
-            )
+        if is_integration_user(user):
+            raise forms.ValidationError(integration_refusal(user), code="integration_account")
 
 
 class TwoFactorCodeForm(forms.Form):

@@ -93,6 +93,12 @@ class User(AbstractUser):
     # the member's two-factor sign-in, common/two_factor.py): it is part of the hash each
     # session is checked against on every request, like the password.
     sessions_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A named account a system uses through the API with its token (intake.api_tokens),
+    # holding the role it acts with. It never signs in to the staff pages (common.access).
+    is_integration = models.BooleanField(
+        default=False,
+        help_text="An integration account: uses the API with a token, never the staff pages.",
+    )
 
     class Meta:
         constraints = [

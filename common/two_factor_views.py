@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
 from common import roles, two_factor
-from common.access import INTEGRATION_REFUSED, is_integration_account, role_required
+from common.access import integration_refusal, is_integration_user, role_required
 from common.client_address import client_address
 from common.forms import TwoFactorCodeForm, TwoFactorResetForm
 from common.models import User
@@ -47,8 +47,8 @@ def _signed_in_member(request: HttpRequest):
     """None when the request may go on to a code step; else the response to give."""
     if not request.user.is_authenticated:
         return redirect_to_login(_next(request))
-    if is_integration_account(request.user):
-        raise PermissionDenied(INTEGRATION_REFUSED)
+    if is_integration_user(request.user):
+        raise PermissionDenied(integration_refusal(request.user))
     if two_factor.is_verified(request.user):
         return redirect(_next(request))
     return None

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from common import health
-from common.access import is_integration_account
+from common.access import is_integration_user
 from common.forms import StaffAuthenticationForm
 
 
@@ -29,7 +29,7 @@ class StaffLoginView(LoginView):
     def dispatch(self, request, *args, **kwargs):
         # An integration account's session is shown the form (and why it cannot be used),
         # not sent round to a home page that refuses it.
-        if is_integration_account(request.user):
+        if is_integration_user(request.user):
             self.redirect_authenticated_user = False
         return super().dispatch(request, *args, **kwargs)
 

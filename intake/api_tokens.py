@@ -17,6 +17,9 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from common import roles
+from common.errors import ServiceError
+
 KEY_START = "thr_"
 PREFIX_LENGTH = 12
 LIST_LIMIT = 500
@@ -138,19 +141,25 @@ ACCOUNTS_SHOWN = 50
 TOKENS_SHOWN = 20
 
 
+def _integration_q():
+    """An integration account: the partner's (its role), or a named one (User.is_integration)."""
+    from django.db.models import Q
+
+    return Q(groups__name=roles.PARTNER_REFERRER) | Q(is_integration=True)
+
+
 def integration_accounts(*, user) -> list:
-    """The user's service's integration accounts (partner referrer role), by username, at
-    most ACCOUNTS_SHOWN, each with its newest TOKENS_SHOWN tokens prefetched as `tokens`."""
+    """The user's service's integration accounts (the partner's, and named ones acting with a
+    staff role), by username, at most ACCOUNTS_SHOWN, each with its newest TOKENS_SHOWN
+    tokens prefetched as `tokens` and its roles as `roles_held`."""
     from django.contrib.auth import get_user_model
     from django.db.models import Prefetch
-
-    from common import roles
 
     if not user.service_id:
         return []
     return list(
         get_user_model()
-        .objects.filter(service_id=user.service_id, groups__name=roles.PARTNER_REFERRER)
+        .objects.filter(_integration_q(), service_id=user.service_id)
         .distinct()
         .order_by("username")
         .prefetch_related(
@@ -158,7 +167,8 @@ def integration_accounts(*, user) -> list:
                 "api_tokens",
                 queryset=ApiToken.objects.order_by("-created_at", "-id")[:TOKENS_SHOWN],
                 to_attr="tokens",
-            )
+            ),
+            "groups",
         )[:ACCOUNTS_SHOWN]
     )
 
@@ -167,17 +177,12 @@ def integration_account_get(*, user, public_id):
     """One integration account of the user's service, or None."""
     from django.contrib.auth import get_user_model
 
-    from common import roles
-
     if not user.service_id:
         return None
     return (
         get_user_model()
-        .objects.filter(
-            service_id=user.service_id,
-            groups__name=roles.PARTNER_REFERRER,
-            public_id=public_id,
-        )
+        .objects.filter(_integration_q(), service_id=user.service_id, public_id=public_id)
+        .distinct()
         .first()
     )
 
@@ -191,3 +196,103 @@ def api_token_get(*, user, token_id: int) -> ApiToken | None:
         .filter(pk=token_id, user__service_id=user.service_id)
         .first()
     )
+
+
+# --- Named integration accounts, and audited issue and revoke -----------------------------------
+# The token page (intake/token_views.py) and `manage.py api_token` change tokens through these,
+# so each issue and revoke is on the audit trail whoever did it.
+
+# The roles a service admin may give an integration account from the page: the partner's, and
+# the staff roles that read no clinical text (a clinician's role for a system, which would read
+# the clinical record, is the operator's decision: manage.py api_token).
+INTEGRATION_ROLES = (roles.PARTNER_REFERRER, roles.COORDINATOR, roles.SERVICE_ADMIN)
+USERNAME_TAKEN = "That username is already taken. Choose another, such as the system's name."
+
+
+class IntegrationAccountError(ServiceError):
+    """An integration account that cannot be added as asked."""
+
+
+def _audit(action: str, *, account, by, request, detail: dict) -> None:
+    from audit import services as audit
+
+    audit.record(
+        action=action,
+        user=by,
+        request=request,
+        obj=account,
+        detail=detail,
+        service_id=account.service_id,
+    )
+
+
+@transaction.atomic
+def integration_account_add(*, by, username: str, role: str, request=None):
+    """A named integration account of `by`'s service acting with `role` (one of
+    INTEGRATION_ROLES): no usable password, and never a staff page (common.access)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import IntegrityError
+
+    from audit.models import AuditEvent
+
+    if role not in INTEGRATION_ROLES:
+        raise IntegrationAccountError("Select the role the system acts with", field="role")
+    users = get_user_model()
+    if users.objects.filter(username__iexact=username).exists():
+        raise IntegrationAccountError(USERNAME_TAKEN, field="username")
+    try:
+        with transaction.atomic():
+            account = users(username=username, service_id=by.service_id, is_integration=True)
+            account.set_unusable_password()
+            account.save()
+    except IntegrityError:  # a twin added at the same moment
+        raise IntegrationAccountError(USERNAME_TAKEN, field="username") from None
+    account.groups.add(Group.objects.get_or_create(name=role)[0])
+    _audit(
+        AuditEvent.Action.INTEGRATION_ADD,
+        account=account,
+        by=by,
+        request=request,
+        detail={"role": role},
+    )
+    return account
+
+
+@transaction.atomic
+def api_token_issue_audited(
+    *, account, name: str, days: int | None = None, by=None, request=None, via: str = "page"
+) -> IssuedToken:
+    """Issue a token (api_token_issue) with its event on the audit trail: who, for which
+    account, the token's prefix, and from where (the page or manage.py)."""
+    from audit.models import AuditEvent
+
+    issued = api_token_issue(user=account, name=name, days=days)
+    _audit(
+        AuditEvent.Action.API_TOKEN_ISSUE,
+        account=account,
+        by=by,
+        request=request,
+        detail={"token": issued.token.prefix, "via": via},
+    )
+    return issued
+
+
+@transaction.atomic
+def api_token_revoke_audited(*, token: ApiToken, by=None, request=None, via: str = "page"):
+    """Revoke a token (api_token_revoke) with its event on the audit trail; revoking one
+    already revoked changes nothing and records nothing."""
+    from audit.models import AuditEvent
+
+    locked = ApiToken.objects.select_for_update().select_related("user").get(pk=token.pk)
+    if locked.revoked_at is not None:
+        return locked
+    token = api_token_revoke(token=locked)
+    _audit(
+        AuditEvent.Action.API_TOKEN_REVOKE,
+        account=token.user,
+        by=by,
+        request=request,
+        detail={"token": token.prefix, "via": via},
+    )
+    return token

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from common import roles
 from intake.forms import NhsDateField, NhsDateWidget
 from intake.models import RightsRequest
 from intake.rights import DETAILS_LIMIT, MAX_EXTENSION_MONTHS
@@ -161,3 +162,40 @@ class TokenIssueForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["days"].help_text = f"Leave empty for the usual {settings.API_TOKEN_DAYS} days"
+
+
+ROLE_CHOICES = [
+    (roles.PARTNER_REFERRER, "Partner referrer: sends referrals in, reads nothing"),
+    (roles.COORDINATOR, "Coordinator: reads and acts as a coordinator does, for reporting"),
+    (roles.SERVICE_ADMIN, "Service admin: reads what a service admin reads"),
+]
+
+
+class IntegrationAccountForm(forms.Form):
+    """A named integration account: the system's username and the role it acts with."""
+
+    username = forms.RegexField(
+        label="Username for the system",
+        regex=r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z",
+        min_length=3,
+        max_length=60,
+        help_text="The system's name, not a person's. For example: reporting-system. Letters, "
+        "digits, full stops, hyphens and underscores",
+        error_messages={
+            "required": "Enter a username for the system",
+            "invalid": "The username must start with a letter or digit and have only letters, "
+            "digits, full stops, hyphens and underscores",
+            "min_length": "The username must be at least 3 characters",
+            "max_length": "The username must be 60 characters or fewer (you have %(show_value)d)",
+        },
+    )
+    role = forms.ChoiceField(
+        label="The role it acts with",
+        choices=ROLE_CHOICES,
+        widget=forms.RadioSelect,
+        help_text="It reads and does through the API what this role may, in this service only",
+        error_messages={
+            "required": "Select the role the system acts with",
+            "invalid_choice": "Select the role the system acts with",
+        },
+    )

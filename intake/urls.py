@@ -50,6 +50,11 @@ urlpatterns = [
     # Partner API tokens (service admins): intake/token_views.py
     path("staff/api-tokens/", token_views.token_list, name="api-token-list"),
     path(
+        "staff/api-tokens/accounts/add/",
+        token_views.integration_add,
+        name="api-integration-add",
+    ),
+    path(
         "staff/api-tokens/accounts/<uuid:public_id>/issue/",
         token_views.token_issue,
         name="api-token-issue",

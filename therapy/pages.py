@@ -16,7 +16,7 @@ from assessment.selectors import (
     finished_assessment,
     referral_recommendation,
 )
-from common import roles
+from common import access, roles
 from common.models import Site, User
 from intake.models import Referral
 from intake.selectors import gp_share_ok
@@ -177,7 +177,8 @@ def goals_page(*, user, referral: Referral) -> GoalsPage:
     return GoalsPage(
         goals=goals,
         active=active,
-        may_change=selectors.is_current_therapist(user=user, referral=referral),
+        # The client's current therapist: the rule the API's ratings ask too (common.access).
+        may_change=access.may_change(user, "record_therapy", referral),
         room_for_more=len(active) < services.MAX_ACTIVE_GOALS,
         max_goals=services.MAX_ACTIVE_GOALS,
     )
@@ -197,7 +198,8 @@ def sessions_page(*, user, referral: Referral) -> SessionsPage:
     """Every session, newest first, and where the client stands on non-attendance."""
     return SessionsPage(
         sessions=selectors.sessions_for(referral=referral),
-        may_record=selectors.is_current_therapist(user=user, referral=referral),
+        # The client's current therapist: the rule the API's sessions ask too (common.access).
+        may_record=access.may_change(user, "record_therapy", referral),
         non_attendance=selectors.non_attendance_state(referral),
     )
 

@@ -719,7 +719,7 @@ def care_referrals(*, user) -> QuerySet[Referral]:
     """The referrals whose therapy record the user reads: a coordinator the service's, a
     therapist the clients they see or saw (care_referral_get, as a query)."""
     referrals = scope_to_service(Referral.objects.all(), user)
-    if not access.may_use_staff_pages(user):
+    if not access.holds_staff_roles(user):
         return referrals.none()
     if user.has_role(roles.COORDINATOR):
         return referrals

@@ -182,3 +182,63 @@ def test_the_schema_documents_both_ways_to_authenticate():
     assert set(document["components"]["securitySchemes"]) == {"tokenAuth", "cookieAuth"}
     operation = document["paths"]["/api/v1/referrals/"]["post"]
     assert {"cookieAuth": []} in operation["security"]
+
+
+# --- The REST API's writes (api/writes.py) ---------------------------------------------------
+# Fuzzed as a member of staff holding every role, with a token (a session would need its CSRF
+# token), on real records: the client's current therapist, and a coordinator with an open
+# proposal, so bodies reach the services (a made-up id would stop every call at its 404).
+writes = served.include(
+    method="POST",
+    path_regex=r"^/api/v1/(referrals/\{id\}/sessions|goals/\{id\}/ratings|proposals/\{id\}/(accept|decline))/$",
+)
+WRITE_CHECKS = [c for c in CHECKS_RUN if c.__name__ != "ignored_auth"]
+FUZZ_WRITES = settings(FUZZ, max_examples=30)
+
+
+@pytest.fixture
+def writer(service):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from allocation import services as allocation_services
+    from allocation.models import Proposal
+    from common import roles
+    from tests import factories
+    from tests.allocation.conftest import make_therapist, make_waiting
+    from therapy import goals as therapy_goals
+
+    member = factories.UserFactory(service=service, roles=list(roles.STAFF))
+    referral = factories.ReferralFactory(client__service=service, status="in_therapy")
+    factories.TherapyFactory(referral=referral, therapist=member)
+    goal = therapy_goals.goal_add(
+        referral=referral,
+        user=member,
+        description="A goal",
+        score=2,
+        rated_on=timezone.localdate() - dt.timedelta(days=60),
+    )
+    site = factories.SiteFactory(service=service)
+    make_therapist(service, [site], [(1, "10:00", site)], user=member)
+    make_waiting(service)
+    run = allocation_services.proposal_run_request(service_id=service.pk, trigger="manual")
+    allocation_services.proposal_run_execute(run_id=run.public_id)
+    proposal = Proposal.objects.get(run__public_id=run.public_id)
+    ids = {
+        "/api/v1/referrals/{id}/sessions/": referral.public_id,
+        "/api/v1/goals/{id}/ratings/": goal.public_id,
+        "/api/v1/proposals/{id}/accept/": proposal.public_id,
+        "/api/v1/proposals/{id}/decline/": proposal.public_id,
+    }
+    return api_token_issue(user=member, name="Fuzzing writes").key, ids
+
+
+@writes.parametrize()
+@FUZZ_WRITES
+def test_staff_writing_get_only_documented_answers(case, writer):
+    """Any body, key and header the schema allows (and what it does not): never a 5xx, and
+    every answer one the schema documents."""
+    key, ids = writer
+    case.path_parameters = {**(case.path_parameters or {}), "id": str(ids[case.path])}
+    case.call_and_validate(headers={"Authorization": f"Token {key}", **PLAIN}, checks=WRITE_CHECKS)

@@ -46,6 +46,8 @@ NEW_TABLES = {
     "intake_apitokenuse",
     "intake_rightsrequest",
     "audit_auditevent",
+    # The REST API's Idempotency-Keys of writes (api/models.py).
+    "api_idempotentwrite",
     "portal_signinlink",
     "portal_portalsession",
     "therapy_questionnairerequest",

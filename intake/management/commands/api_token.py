@@ -5,6 +5,7 @@
     manage.py api_token revoke <prefix>
 
 The key is printed once, when issued; the service keeps only its hash and its prefix.
+Issuing and revoking are on the audit trail (with no member of staff: "via" manage.py).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 from intake.api_tokens import (
     LIST_LIMIT,
     ApiToken,
-    api_token_issue,
-    api_token_revoke,
+    api_token_issue_audited,
+    api_token_revoke_audited,
     api_tokens_list,
 )
 
@@ -44,7 +45,7 @@ class Command(BaseCommand):
             raise CommandError(f"No user is called {username!r}.")
         if days is not None and days < 1:
             raise CommandError("--days must be at least 1.")
-        issued = api_token_issue(user=user, name=name, days=days)
+        issued = api_token_issue_audited(account=user, name=name, days=days, via="manage.py")
         self.stdout.write(
             f"Token {issued.token.prefix} for {username}, expires "
             f"{issued.token.expires_at:%Y-%m-%d}. The key (shown this once; it is not stored):\n"
@@ -70,5 +71,5 @@ class Command(BaseCommand):
             raise CommandError(f"No token starts {prefix!r} (manage.py api_token list).")
         if len(tokens) > 1:
             raise CommandError(f"More than one token starts {prefix!r}; revoke them in the admin.")
-        token = api_token_revoke(token=tokens[0])
+        token = api_token_revoke_audited(token=tokens[0], via="manage.py")
         self.stdout.write(f"Token {token.prefix} revoked at {token.revoked_at:%Y-%m-%d %H:%M}.")
