@@ -55,9 +55,9 @@ urlpatterns = [
         name="api-proposal-accept",
     ),
     path(
-        "proposals/<uuid:id>/decline/",
+        "proposals/<uuid:id>/hold/",
         writes.ProposalDeclineApi.as_view(),
-        name="api-proposal-decline",
+        name="api-proposal-hold",
     ),
     path("", include("api.fhir.urls")),
 ]

@@ -1,6 +1,6 @@
 """The REST API's writes for a therapist's tool and a coordinator's integration: record a
-session's attendance, rate a goal, accept or decline an allocation proposal (docs/api.md,
-"Writes").
+session's attendance, rate a goal, accept an allocation proposal or put its referral on hold
+(docs/api.md, "Writes").
 
 Each parses its body, finds its record through the owning app's selector (another service's,
 or one the role does not reach, answers 404 like a made-up id), asks the same rule as the
@@ -365,9 +365,9 @@ class DeclineIn(serializers.Serializer):
         help_text="Why the referral is held instead (for example: the client is away until "
         "the spring and would like to wait). 1 to 500 characters.",
         error_messages={
-            "required": "Say why the proposal is declined and the referral held.",
-            "blank": "Say why the proposal is declined and the referral held.",
-            "null": "Say why the proposal is declined and the referral held.",
+            "required": "Say why the referral is put on hold.",
+            "blank": "Say why the referral is put on hold.",
+            "null": "Say why the referral is put on hold.",
             "invalid": "The reason must be text.",
             "max_length": "The reason must be 500 characters or fewer.",
         },
@@ -458,7 +458,7 @@ class ProposalAcceptApi(ProposalDecision):
 
 class ProposalDeclineApi(ProposalDecision):
     @extend_schema(
-        operation_id="proposal_decline",
+        operation_id="proposal_hold",
         summary="Decline an allocation proposal",
         description="Coordinators, as on the waiting list's 'put on hold': the referral is "
         "held with the reason given and left out of proposals until the hold is released "
@@ -469,8 +469,8 @@ class ProposalDeclineApi(ProposalDecision):
         responses={
             200: OpenApiResponse(
                 ProposalOut,
-                description="The proposal, declined (decision 'held'), or as it is now for a "
-                "repeat with the same Idempotency-Key.",
+                description="The proposal, its referral on hold (decision 'held'), or as it "
+                "is now for a repeat with the same Idempotency-Key.",
             )
         }
         | error_responses(
@@ -494,7 +494,7 @@ class ProposalDeclineApi(ProposalDecision):
         proposal = self.proposal(id)
         data = self.body(DeclineIn)
 
-        def decline() -> idempotency.Outcome:
+        def hold() -> idempotency.Outcome:
             if proposal.decision != Proposal.Decision.OPEN:
                 raise Conflict(
                     f"This proposal was already decided: {proposal.get_decision_display().lower()}."
@@ -512,7 +512,7 @@ class ProposalDeclineApi(ProposalDecision):
                 raise _refused(error, fields=("reason",)) from None
             return idempotency.Outcome(result=proposal.public_id, status=status.HTTP_200_OK)
 
-        idempotency.write_once(request, operation="api-proposal-decline", target=id, write=decline)
+        idempotency.write_once(request, operation="api-proposal-hold", target=id, write=hold)
         decided = (
             allocation_selectors.proposals_readable(user=request.user)
             .select_related("run", "referral", "therapist")

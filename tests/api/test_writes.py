@@ -1,7 +1,7 @@
 """The REST API's writes (api/writes.py): a session's attendance, a goal's rating, and a
-coordinator's accept or decline of an allocation proposal. Each goes through the staff page's
-service and rule, answers field-level 400s and 409s in the one error shape, honours an
-Idempotency-Key, and is on the audit trail. Who gets what, for every kind of account, is
+coordinator's accepting an allocation proposal or putting its referral on hold. Each goes
+through the staff page's service and rule, answers field-level 400s and 409s in the one
+error shape, honours an Idempotency-Key, and is on the audit trail. Who gets what, for every kind of account, is
 tests/common/test_roles_by_view.py."""
 
 from __future__ import annotations
@@ -269,14 +269,14 @@ def test_a_coordinator_accepts_a_proposal_and_a_retry_with_its_key_is_answered_o
     assert (event.object_type, event.object_id) == ("proposal", str(proposal.public_id))
 
 
-def test_a_coordinator_declines_a_proposal_holding_the_referral_with_a_reason(
+def test_a_coordinator_puts_a_proposals_referral_on_hold_with_a_reason(
     client, proposal, coordinator
 ):
     client.force_login(coordinator)
 
-    empty = _post(client, _decide(proposal, "decline"), {"reason": " "})
-    declined = _post(client, _decide(proposal, "decline"), {"reason": "Away until March"})
-    again = _post(client, _decide(proposal, "decline"), {"reason": "Away until March"})
+    empty = _post(client, _decide(proposal, "hold"), {"reason": " "})
+    declined = _post(client, _decide(proposal, "hold"), {"reason": "Away until March"})
+    again = _post(client, _decide(proposal, "hold"), {"reason": "Away until March"})
     accept = _post(client, _decide(proposal, "accept"), {})
 
     assert empty.status_code == 400 and "Say why" in empty.json()["errors"]["reason"][0]
@@ -288,13 +288,13 @@ def test_a_coordinator_declines_a_proposal_holding_the_referral_with_a_reason(
     assert not Allocation.objects.exists()
 
 
-def test_a_proposal_from_an_earlier_set_is_not_declined(client, service, proposal, coordinator):
+def test_a_proposal_from_an_earlier_set_is_not_put_on_hold(client, service, proposal, coordinator):
     newer = allocation_services.proposal_run_request(service_id=service.pk, trigger="manual")
     allocation_services.proposal_run_execute(run_id=newer.public_id)
     assert ProposalRun.objects.filter(service=service, status="done").count() == 2
     client.force_login(coordinator)
 
-    response = _post(client, _decide(proposal, "decline"), {"reason": "Away"})
+    response = _post(client, _decide(proposal, "hold"), {"reason": "Away"})
 
     assert response.status_code == 409 and "earlier proposal set" in response.json()["detail"]
     assert not Hold.objects.exists()
@@ -320,7 +320,7 @@ def test_only_the_services_coordinators_decide_proposals(client, request, propos
     expected = 404 if who == "other_staff" else 403
 
     accept = _post(client, _decide(proposal, "accept"), {})
-    decline = _post(client, _decide(proposal, "decline"), {"reason": "Away"})
+    decline = _post(client, _decide(proposal, "hold"), {"reason": "Away"})
 
     assert (accept.status_code, decline.status_code) == (expected, expected)
     proposal.refresh_from_db()
@@ -338,7 +338,7 @@ def test_every_write_declares_every_status_it_answers_each_error_in_the_one_shap
         "/api/v1/referrals/{id}/sessions/": {"200", "201"},
         "/api/v1/goals/{id}/ratings/": {"200", "201"},
         "/api/v1/proposals/{id}/accept/": {"200", "201"},
-        "/api/v1/proposals/{id}/decline/": {"200"},
+        "/api/v1/proposals/{id}/hold/": {"200"},
         "/api/v1/risk-flags/{id}/acknowledge/": {"200"},
     }
     for path_name, ok in writes.items():

@@ -870,7 +870,7 @@ API: dict[str, Endpoint | tuple[Endpoint, ...]] = {
         args="proposal",
         coordinator=409,
     ),
-    "api-proposal-decline": endpoint(
+    "api-proposal-hold": endpoint(
         "POST",
         partner=403,
         anonymous=401,

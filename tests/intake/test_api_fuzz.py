@@ -190,7 +190,7 @@ def test_the_schema_documents_both_ways_to_authenticate():
 # proposal, so bodies reach the services (a made-up id would stop every call at its 404).
 writes = served.include(
     method="POST",
-    path_regex=r"^/api/v1/(referrals/\{id\}/sessions|goals/\{id\}/ratings|proposals/\{id\}/(accept|decline))/$",
+    path_regex=r"^/api/v1/(referrals/\{id\}/sessions|goals/\{id\}/ratings|proposals/\{id\}/(accept|hold))/$",
 )
 WRITE_CHECKS = [c for c in CHECKS_RUN if c.__name__ != "ignored_auth"]
 FUZZ_WRITES = settings(FUZZ, max_examples=30)
@@ -229,7 +229,7 @@ def writer(service):
         "/api/v1/referrals/{id}/sessions/": referral.public_id,
         "/api/v1/goals/{id}/ratings/": goal.public_id,
         "/api/v1/proposals/{id}/accept/": proposal.public_id,
-        "/api/v1/proposals/{id}/decline/": proposal.public_id,
+        "/api/v1/proposals/{id}/hold/": proposal.public_id,
     }
     return api_token_issue(user=member, name="Fuzzing writes").key, ids
 
