@@ -1,8 +1,8 @@
 """The REST API's writes (api/writes.py): a session's attendance, a goal's rating, and a
 coordinator's accepting an allocation proposal or putting its referral on hold. Each goes
 through the staff page's service and rule, answers field-level 400s and 409s in the one
-error shape, honours an Idempotency-Key, and is on the audit trail. Who gets what, for every kind of account, is
-tests/common/test_roles_by_view.py."""
+error shape, honours an Idempotency-Key, and is on the audit trail. Who gets what, for
+every kind of account, is tests/common/test_roles_by_view.py."""
 
 from __future__ import annotations
 
