@@ -16,24 +16,20 @@ created and dropped). Redis is not used by these pages.
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import signal
-import subprocess
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.serve import bench_env, gunicorn_start  # noqa: E402
+from benchmarks.serve import gunicorn_start, seeded_database  # noqa: E402
 
 REFERRALS = int(os.environ.get("BENCH_REFERRALS", "50000"))
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
-PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 TARGET_MS = 200
 TARGET_RATIO = 2.0
 
@@ -119,42 +115,17 @@ class Browser:
 
 
 def main() -> None:
-    import psycopg
-
-    db = f"threshold_bench_lists_{os.getpid()}"
-    admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    admin.execute(f"CREATE DATABASE {db}")
-    database_url = urllib.parse.urlparse(PG_ADMIN)._replace(path=f"/{db}").geturl()
-    env = bench_env(database_url, ROOT_URLCONF="benchmarks.baseline_urls")
+    seeded = seeded_database(
+        "lists",
+        script=SESSIONS_SCRIPT,
+        args=[str(REFERRALS)],
+        ROOT_URLCONF="benchmarks.baseline_urls",
+    )
+    env, made = seeded.env, seeded.made
+    db_size, vacuum_seconds = seeded.size, seeded.vacuum_seconds
     python = sys.executable
     server = None
     try:
-        subprocess.run(
-            [python, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        made = json.loads(
-            subprocess.run(
-                [python, "-c", SESSIONS_SCRIPT, str(REFERRALS)],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                stdout=subprocess.PIPE,  # errors go to stderr, which run.py keeps
-                text=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
-        started = time.perf_counter()
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")  # what autovacuum does after a bulk load
-            size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
-            db_size = size.fetchone()[0]
-        vacuum_seconds = time.perf_counter() - started
-
         server, port = gunicorn_start(python=python, cwd=ROOT, env=env, workers=WORKERS)
 
         load_before = os.getloadavg()
@@ -180,8 +151,7 @@ def main() -> None:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=20)
-        admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        admin.close()
+        seeded.drop()
 
     rows = []
     met_all = True
