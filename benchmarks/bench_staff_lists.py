@@ -15,11 +15,14 @@ created and dropped). Redis is not used by these pages.
 
 from __future__ import annotations
 
+import html
 import http.client
 import os
+import re
 import signal
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +37,8 @@ TARGET_MS = 200
 TARGET_RATIO = 2.0
 
 # (label, who, path, baseline): path may name {referral}; the baseline is a bare_views name.
+# A path ending "#next" is the page its "Next" link leads to, as a person paging would reach
+# it. A baseline is asked with the page's own query string, so it reads the same rows.
 PAGES = [
     ("home, assessor", "assessor", "/staff/", "home"),
     ("home, coordinator", "coordinator", "/staff/", "home"),
@@ -41,9 +46,15 @@ PAGES = [
     ("home, service admin", "service_admin", "/staff/", "home"),
     ("/staff/referrals/", "assessor", "/staff/referrals/", "referrals"),
     (
-        "/staff/referrals/?status=ended&page=300",
+        "/staff/referrals/?status=ended&page=300 (typed: by OFFSET)",
         "assessor",
         "/staff/referrals/?status=ended&page=300",
+        "referrals",
+    ),
+    (
+        "/staff/referrals/?status=ended&page=301 (its link from page 300)",
+        "assessor",
+        "/staff/referrals/?status=ended&page=300#next",
         "referrals",
     ),
     ("/staff/assessments/", "assessor", "/staff/assessments/", "assessments"),
@@ -114,6 +125,14 @@ class Browser:
         return elapsed, len(body), response.status
 
 
+def next_link(browser: Browser, path: str) -> str:
+    """The address the page's "Next" pagination link leads to."""
+    browser.conn.request("GET", path, headers={"Host": "127.0.0.1", "Cookie": browser.cookie})
+    page = browser.conn.getresponse().read().decode()
+    href = re.search(r'<a href="(\?[^"]*)" class="nhsuk-pagination__next"', page).group(1)
+    return urllib.parse.urlsplit(path).path + html.unescape(href)
+
+
 def main() -> None:
     seeded = seeded_database(
         "lists",
@@ -133,7 +152,10 @@ def main() -> None:
         for label, who, path, baseline in PAGES:
             browser = Browser(port, made["sessions"][who])
             path = path.format(referral=made["referral"])
-            bare_path = f"/bench/bare-list/{baseline}/?referral={made['referral']}"
+            if path.endswith("#next"):
+                path = next_link(browser, path.removesuffix("#next"))
+            query = urllib.parse.urlsplit(path).query
+            bare_path = f"/bench/bare-list/{baseline}/?referral={made['referral']}&{query}"
             for _ in range(3):  # warm both workers
                 browser.get(path)
                 browser.get(bare_path)
