@@ -219,8 +219,13 @@ def main() -> None:
         "per-row forms), which the bare view, answering JSON, does not do. "
         "`/staff/therapists/` pages 50 therapists (its baseline reads the same 50) and names "
         "each one's first three free slots beside their count; it listed all 1,000 before. "
-        "A deep page (`status=ended&page=300`) pays for its OFFSET: PostgreSQL reads the "
-        "15,000 rows before it.",
+        "The referral list's baselines read what the page reads: the referrals the assessor "
+        "may open (common.access), with the status asked for, in the same order, the same "
+        "page found the same way. A deep page typed by its number (`status=ended&page=300`) "
+        "pays for its OFFSET, and so does its baseline: PostgreSQL reads the 15,000 rows "
+        "before it. Reached by its link from the page before, as a person paging reaches it, "
+        "the next page is read by seeking from that page's last referral, and costs what the "
+        "first page costs.",
     ]
     print("\n".join(lines))
 
