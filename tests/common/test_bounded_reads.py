@@ -272,6 +272,20 @@ def test_allocation_waiting_list_pages_keep_the_filters(client, coordinator, ser
     assert made[-1].reference not in second
 
 
+def test_allocation_waiting_list_second_page_runs_no_more_queries_than_the_first(
+    client, coordinator, service
+):
+    made = [_waiting(service) for _ in range(55)]
+    client.force_login(coordinator)
+    url = reverse("allocation-waiting-list")
+    _queries(client, url)  # warm per-process caches
+    first = _queries(client, url)
+    with CaptureQueriesContext(connection) as second:
+        response = client.get(url, {"page": "2"})
+    assert len(second.captured_queries) <= first
+    assert all(r.reference in response.content.decode() for r in made[50:])
+
+
 def test_caseloads_run_the_same_queries_for_30_therapists_as_for_3(
     client, coordinator, service, django_assert_max_num_queries
 ):
