@@ -30,6 +30,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.template.defaultfilters import truncatechars
 from django.utils import timezone
 
 from allocation.engine import DAY_NAMES, PARTS
@@ -55,6 +56,8 @@ from allocation.selectors import (
     run_current,
     run_latest,
 )
+from allocation.templatetags.allocation_format import slot_text
+from common.rows import url_for_each
 from common.selectors import scope_to_service
 from intake.models import Referral
 
@@ -122,6 +125,44 @@ class WaitingRow:
     proposal: Proposal | None = None
     hold: Hold | None = None
     allocation: Allocation | None = None
+    # What the row shows, worked out once here rather than by the template's tags and
+    # filters (`present`), which were most of the page's time with 50 rows.
+    url: str = ""
+    client_name: str = ""
+    risk: str = ""
+    weeks_text: str = ""
+    # The proposal column: "allocated", "restricted", "held", "placed", "no_match" or "".
+    state: str = ""
+    therapist_name: str = ""
+    times: list[str] = field(default_factory=list)  # regular times, or the slots proposed
+    decision: str = ""  # a placed proposal's decision when it is no longer open
+    note: str = ""  # the hold's reason, or why there is no match yet, shortened
+
+    def present(self, *, url: str) -> WaitingRow:
+        referral, proposal = self.referral, self.proposal
+        self.url = url
+        self.client_name = referral.client.display_name
+        self.risk = referral.get_risk_level_display()
+        self.weeks_text = f"{self.weeks} week{'' if self.weeks == 1 else 's'}"
+        if self.allocation is not None:
+            self.state = "allocated"
+            self.therapist_name = self.allocation.therapist.display_name
+            self.times = [slot_text(time) for time in self.allocation.regular_times]
+        elif referral.restricted_at:
+            self.state = "restricted"
+        elif self.hold is not None:
+            self.state = "held"
+            self.note = truncatechars(self.hold.reason, 80)
+        elif proposal is not None and proposal.placed:
+            self.state = "placed"
+            if proposal.decision != "open":
+                self.decision = proposal.get_decision_display()
+            self.therapist_name = proposal.therapist.display_name
+            self.times = [slot_text(slot) for slot in proposal.slots]
+        elif proposal is not None:
+            self.state = "no_match"
+            self.note = truncatechars(proposal.reasons[0] if proposal.reasons else "", 120)
+        return self
 
     @property
     def warning(self) -> str:
@@ -293,6 +334,7 @@ def waiting_list(
             referral_id__in=ids, status=Allocation.Status.ACTIVE
         ).select_related("therapist")
     }
+    link = url_for_each("allocation-referral")
     rows = [
         WaitingRow(
             referral=r,
@@ -301,7 +343,7 @@ def waiting_list(
             proposal=proposals.get(r.pk),
             hold=holds.get(r.pk),
             allocation=allocations.get(r.pk),
-        )
+        ).present(url=link(r.public_id))
         for r in chosen
     ]
     latest = run_latest(user=user)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -30,12 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_staff_lists import SESSIONS_SCRIPT, Browser, pct  # noqa: E402
-from benchmarks.serve import field_key, gunicorn_start  # noqa: E402
+from benchmarks.serve import gunicorn_start, seeded_database  # noqa: E402
 
 REFERRALS = int(os.environ.get("BENCH_REFERRALS", "50000"))
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
-PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 TARGET_MS = 200
 TARGET_RATIO = 2.0
 
@@ -112,29 +110,16 @@ def _bare(path: str, position: str) -> str:
 
 
 def main() -> None:
-    import psycopg
-
-    db = f"threshold_bench_api_{os.getpid()}"
-    admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    admin.execute(f"CREATE DATABASE {db}")
-    database_url = urllib.parse.urlparse(PG_ADMIN)._replace(path=f"/{db}").geturl()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_hex(32),
-        "FIELD_ENCRYPTION_KEYS": field_key(),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_COOKIES": "0",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+    seeded = seeded_database(
+        "api",
+        script=SESSIONS_SCRIPT,
+        args=[str(REFERRALS)],
         # Enough for the samples: the API's per-account throttle is not what is measured.
-        "RATE_API_USER": "100000/m",
+        RATE_API_USER="100000/m",
         # The real site plus the bare baselines (benchmarks/bare_views.py).
-        "ROOT_URLCONF": "benchmarks.baseline_urls",
-    }
-    env.pop("REDIS_URL", None)
+        ROOT_URLCONF="benchmarks.baseline_urls",
+    )
+    env, made = seeded.env, seeded.made
     python = sys.executable
     server = None
 
@@ -144,10 +129,6 @@ def main() -> None:
         ).stdout.strip()
 
     try:
-        run("manage.py", "migrate", "--noinput", "-v0")
-        made = json.loads(run("-c", SESSIONS_SCRIPT, str(REFERRALS)).splitlines()[-1])
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")  # what autovacuum does after a bulk load
         cursors = json.loads(run("-c", CURSORS_SCRIPT, json.dumps(DEEP_PAGES)).splitlines()[-1])
         server, port = gunicorn_start(python=python, cwd=ROOT, env=env, workers=WORKERS)
         load_before = os.getloadavg()
@@ -174,8 +155,7 @@ def main() -> None:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=20)
-        admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        admin.close()
+        seeded.drop()
 
     rows, met_all = [], True
     for path, who, kind, times, bare_times, size in results:

@@ -14,26 +14,22 @@ Target: the page's p95 with the audit at most 1.10x without it.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_staff_lists import SESSIONS_SCRIPT, Browser, pct  # noqa: E402
-from benchmarks.serve import bench_env, gunicorn_start  # noqa: E402
+from benchmarks.serve import gunicorn_start, seeded_database  # noqa: E402
 
 REFERRALS = int(os.environ.get("BENCH_REFERRALS", "5000"))
 AUDIT_ROWS = int(os.environ.get("BENCH_AUDIT_ROWS", "1000000"))
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "400"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 TARGET = 1.10
 
 # Old events spread over two years, as many services' staff would leave (ids only).
@@ -51,42 +47,24 @@ FROM generate_series(1, %(rows)s) AS n
 def main() -> None:
     import psycopg
 
-    db = f"threshold_bench_audit_{os.getpid()}"
-    admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    admin.execute(f"CREATE DATABASE {db}")
-    database_url = urllib.parse.urlparse(PG_ADMIN)._replace(path=f"/{db}").geturl()
-    env = bench_env(database_url)
+    filled = {}
+
+    def fill_audit(conn, made):
+        started = time.perf_counter()
+        conn.execute(
+            FILL_AUDIT,
+            {"service": made["service_id"], "user": made["assessor"], "rows": AUDIT_ROWS},
+        )
+        filled["seconds"] = time.perf_counter() - started
+
+    seeded = seeded_database(
+        "audit", script=SESSIONS_SCRIPT, args=[str(REFERRALS)], before_vacuum=fill_audit
+    )
+    env, made, database_url = seeded.env, seeded.made, seeded.url
+    fill_seconds = filled["seconds"]
     python = sys.executable
     servers = []
     try:
-        subprocess.run(
-            [python, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        made = json.loads(
-            subprocess.run(
-                [python, "-c", SESSIONS_SCRIPT, str(REFERRALS)],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            started = time.perf_counter()
-            conn.execute(
-                FILL_AUDIT,
-                {"service": made["service_id"], "user": made["assessor"], "rows": AUDIT_ROWS},
-            )
-            fill_seconds = time.perf_counter() - started
-            conn.execute("VACUUM ANALYZE")
-
         with_audit, port_on = gunicorn_start(python=python, cwd=ROOT, env=env, workers=1)
         servers.append(with_audit)
         env_off = {**env, "DJANGO_SETTINGS_MODULE": "benchmarks.settings_no_audit"}
@@ -125,8 +103,7 @@ def main() -> None:
         for server in servers:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=20)
-        admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        admin.close()
+        seeded.drop()
 
     rows = []
     for number, times in enumerate(rounds, 1):

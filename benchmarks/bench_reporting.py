@@ -41,13 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_staff_lists import SESSIONS_SCRIPT, Browser, pct  # noqa: E402
-from benchmarks.serve import bench_env, gunicorn_start  # noqa: E402
+from benchmarks.serve import gunicorn_start, seeded_database  # noqa: E402
 
 REFERRALS = int(os.environ.get("BENCH_REFERRALS", "50000"))
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "20"))
 CSV_SAMPLES = int(os.environ.get("BENCH_CSV_SAMPLES", "5"))
 DATASET_SAMPLES = int(os.environ.get("BENCH_DATASET_SAMPLES", "3"))
-PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 PAGE_TARGET_S = 1.0
 DATASET_TARGET_S = 10.0
 TARGET_RATIO = 2.0
@@ -135,48 +134,19 @@ def timed(browser: Browser, path: str) -> tuple[float, int, int]:
 
 
 def main() -> None:
-    import psycopg
-
-    db = f"threshold_bench_reporting_{os.getpid()}"
-    admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    admin.execute(f"CREATE DATABASE {db}")
-    database_url = urllib.parse.urlparse(PG_ADMIN)._replace(path=f"/{db}").geturl()
-    env = bench_env(
-        database_url,
+    seeded = seeded_database(
+        "reporting",
+        script=SCRIPT,
+        args=[str(REFERRALS)],
         ROOT_URLCONF="benchmarks.baseline_urls",
         TIME_ZONE="Europe/London",
         REPORTING_CACHE_SECONDS="0",
     )
+    env, made = seeded.env, seeded.made
+    db_size, vacuum_seconds = seeded.size, seeded.vacuum_seconds
     python = sys.executable
     server = None
     try:
-        subprocess.run(
-            [python, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        made = json.loads(
-            subprocess.run(
-                [python, "-c", SCRIPT, str(REFERRALS)],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
-        started = time.perf_counter()
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
-            db_size = conn.execute(
-                "SELECT pg_size_pretty(pg_database_size(current_database()))"
-            ).fetchone()[0]
-        vacuum_seconds = time.perf_counter() - started
-
         server, port = gunicorn_start(python=python, cwd=ROOT, env=env, workers=1)
         worker = worker_pid(server.pid)
         browser = Browser(port, made["sessions"]["coordinator"])
@@ -261,8 +231,7 @@ def main() -> None:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=20)
-        admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        admin.close()
+        seeded.drop()
 
     p50, p95 = pct(page_times, 50), pct(page_times, 95)
     b50, b95 = pct(bare_times, 50), pct(bare_times, 95)

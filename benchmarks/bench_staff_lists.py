@@ -15,11 +15,11 @@ created and dropped). Redis is not used by these pages.
 
 from __future__ import annotations
 
+import html
 import http.client
-import json
 import os
+import re
 import signal
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -28,16 +28,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.serve import bench_env, gunicorn_start  # noqa: E402
+from benchmarks.serve import gunicorn_start, seeded_database  # noqa: E402
 
 REFERRALS = int(os.environ.get("BENCH_REFERRALS", "50000"))
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
-PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 TARGET_MS = 200
 TARGET_RATIO = 2.0
 
 # (label, who, path, baseline): path may name {referral}; the baseline is a bare_views name.
+# A path ending "#next" is the page its "Next" link leads to, as a person paging would reach
+# it. A baseline is asked with the page's own query string, so it reads the same rows.
 PAGES = [
     ("home, assessor", "assessor", "/staff/", "home"),
     ("home, coordinator", "coordinator", "/staff/", "home"),
@@ -45,9 +46,15 @@ PAGES = [
     ("home, service admin", "service_admin", "/staff/", "home"),
     ("/staff/referrals/", "assessor", "/staff/referrals/", "referrals"),
     (
-        "/staff/referrals/?status=ended&page=300",
+        "/staff/referrals/?status=ended&page=300 (typed: by OFFSET)",
         "assessor",
         "/staff/referrals/?status=ended&page=300",
+        "referrals",
+    ),
+    (
+        "/staff/referrals/?status=ended&page=301 (its link from page 300)",
+        "assessor",
+        "/staff/referrals/?status=ended&page=300#next",
         "referrals",
     ),
     ("/staff/assessments/", "assessor", "/staff/assessments/", "assessments"),
@@ -118,43 +125,26 @@ class Browser:
         return elapsed, len(body), response.status
 
 
-def main() -> None:
-    import psycopg
+def next_link(browser: Browser, path: str) -> str:
+    """The address the page's "Next" pagination link leads to."""
+    browser.conn.request("GET", path, headers={"Host": "127.0.0.1", "Cookie": browser.cookie})
+    page = browser.conn.getresponse().read().decode()
+    href = re.search(r'<a href="(\?[^"]*)" class="nhsuk-pagination__next"', page).group(1)
+    return urllib.parse.urlsplit(path).path + html.unescape(href)
 
-    db = f"threshold_bench_lists_{os.getpid()}"
-    admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    admin.execute(f"CREATE DATABASE {db}")
-    database_url = urllib.parse.urlparse(PG_ADMIN)._replace(path=f"/{db}").geturl()
-    env = bench_env(database_url, ROOT_URLCONF="benchmarks.baseline_urls")
+
+def main() -> None:
+    seeded = seeded_database(
+        "lists",
+        script=SESSIONS_SCRIPT,
+        args=[str(REFERRALS)],
+        ROOT_URLCONF="benchmarks.baseline_urls",
+    )
+    env, made = seeded.env, seeded.made
+    db_size, vacuum_seconds = seeded.size, seeded.vacuum_seconds
     python = sys.executable
     server = None
     try:
-        subprocess.run(
-            [python, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        made = json.loads(
-            subprocess.run(
-                [python, "-c", SESSIONS_SCRIPT, str(REFERRALS)],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                stdout=subprocess.PIPE,  # errors go to stderr, which run.py keeps
-                text=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
-        started = time.perf_counter()
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")  # what autovacuum does after a bulk load
-            size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
-            db_size = size.fetchone()[0]
-        vacuum_seconds = time.perf_counter() - started
-
         server, port = gunicorn_start(python=python, cwd=ROOT, env=env, workers=WORKERS)
 
         load_before = os.getloadavg()
@@ -162,7 +152,10 @@ def main() -> None:
         for label, who, path, baseline in PAGES:
             browser = Browser(port, made["sessions"][who])
             path = path.format(referral=made["referral"])
-            bare_path = f"/bench/bare-list/{baseline}/?referral={made['referral']}"
+            if path.endswith("#next"):
+                path = next_link(browser, path.removesuffix("#next"))
+            query = urllib.parse.urlsplit(path).query
+            bare_path = f"/bench/bare-list/{baseline}/?referral={made['referral']}&{query}"
             for _ in range(3):  # warm both workers
                 browser.get(path)
                 browser.get(bare_path)
@@ -180,8 +173,7 @@ def main() -> None:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=20)
-        admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        admin.close()
+        seeded.drop()
 
     rows = []
     met_all = True
@@ -227,8 +219,13 @@ def main() -> None:
         "per-row forms), which the bare view, answering JSON, does not do. "
         "`/staff/therapists/` pages 50 therapists (its baseline reads the same 50) and names "
         "each one's first three free slots beside their count; it listed all 1,000 before. "
-        "A deep page (`status=ended&page=300`) pays for its OFFSET: PostgreSQL reads the "
-        "15,000 rows before it.",
+        "The referral list's baselines read what the page reads: the referrals the assessor "
+        "may open (common.access), with the status asked for, in the same order, the same "
+        "page found the same way. A deep page typed by its number (`status=ended&page=300`) "
+        "pays for its OFFSET, and so does its baseline: PostgreSQL reads the 15,000 rows "
+        "before it. Reached by its link from the page before, as a person paging reaches it, "
+        "the next page is read by seeking from that page's last referral, and costs what the "
+        "first page costs.",
     ]
     print("\n".join(lines))
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
 import subprocess
+import sys
 import time
+import urllib.parse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The PostgreSQL server a benchmark makes its scratch database on (and drops it from).
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
 def field_key() -> str:
@@ -91,3 +98,98 @@ NO_RATE_LIMITS = {
         "RATE_RESUME_PER_ADDRESS",
     )
 }
+
+
+@dataclass
+class SeededDatabase:
+    """A scratch database made by `seeded_database`: where it is, the environment to serve
+    it in, what the seeding script printed, and how long the set-up took. `drop()` it when
+    the run ends (in a `finally`)."""
+
+    name: str
+    url: str
+    env: dict
+    made: dict
+    seed_seconds: float
+    vacuum_seconds: float
+    size: str
+    pg_admin: str = PG_ADMIN
+
+    def drop(self) -> None:
+        drop_database(self.name, pg_admin=self.pg_admin)
+
+
+def drop_database(name: str, *, pg_admin: str = PG_ADMIN) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_admin, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def seeded_database(
+    name: str,
+    *,
+    script: str,
+    args: Sequence[str] = (),
+    before_vacuum: Callable[[object, dict], None] | None = None,
+    pg_admin: str = PG_ADMIN,
+    **env_overrides: str,
+) -> SeededDatabase:
+    """A scratch database for one benchmark run, set up as every benchmark sets one up.
+
+    Creates `threshold_bench_<name>_<pid>` on `pg_admin`'s server, migrates it, runs the
+    seeding `script` (`python -c script *args`, in the benchmark's environment; its last
+    line of output is JSON, kept as `made`; its errors go to stderr), calls
+    `before_vacuum(connection, made)` if given (for rows a benchmark adds straight in SQL),
+    then VACUUM ANALYZE, as autovacuum would after a bulk load. `env_overrides` go to
+    `bench_env`. If any step fails the database is dropped here; otherwise the caller drops
+    it (`.drop()`) when its run ends."""
+    import psycopg
+
+    db = f"threshold_bench_{name}_{os.getpid()}"
+    with psycopg.connect(pg_admin, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {db}")
+    url = urllib.parse.urlparse(pg_admin)._replace(path=f"/{db}").geturl()
+    env = bench_env(url, **env_overrides)
+    python = sys.executable
+    try:
+        subprocess.run(
+            [python, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        started = time.perf_counter()
+        output = subprocess.run(
+            [python, "-c", script, *args],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.PIPE,  # errors go to stderr, which run.py keeps
+            text=True,
+        ).stdout
+        seed_seconds = time.perf_counter() - started
+        made = json.loads(output.strip().splitlines()[-1])
+        with psycopg.connect(url, autocommit=True) as conn:
+            if before_vacuum is not None:
+                before_vacuum(conn, made)
+            started = time.perf_counter()
+            conn.execute("VACUUM ANALYZE")
+            vacuum_seconds = time.perf_counter() - started
+            size = conn.execute(
+                "SELECT pg_size_pretty(pg_database_size(current_database()))"
+            ).fetchone()[0]
+    except BaseException:
+        drop_database(db, pg_admin=pg_admin)
+        raise
+    return SeededDatabase(
+        name=db,
+        url=url,
+        env=env,
+        made=made,
+        seed_seconds=seed_seconds,
+        vacuum_seconds=vacuum_seconds,
+        size=size,
+        pg_admin=pg_admin,
+    )

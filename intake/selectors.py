@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from django.core.paginator import Page
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from common import access
-from common.paging import page_of
+from common.paging import SeekPage, seek_page_of
+from common.rows import long_date, url_for_each
 from common.selectors import scope_to_service
 from intake.models import PrivacyNotice, Referral, RiskFlag
 
@@ -30,9 +30,51 @@ def referral_list(*, user, status: str | None = None) -> QuerySet[Referral]:
     return referrals.order_by("received_at", "id")
 
 
-def referral_page(*, user, status: str | None = None, page=1) -> Page:
-    """One page of the service's referrals, oldest first (the staff referral list)."""
-    return page_of(referral_list(user=user, status=status), page=page)
+@dataclass(frozen=True, slots=True)
+class ReferralListRow:
+    """One row of the staff referral list, worked out here once rather than by the template
+    (a link, a date and two labels per row are most of the page's cost)."""
+
+    public_id: UUID
+    url: str
+    reference: str
+    client_name: str
+    received: str  # the day received, in the service's time zone: "5 March 2025"
+    status: str
+    risk: str
+
+
+_STATUS_LABELS = dict(Referral.Status.choices)
+_RISK_LABELS = dict(Referral.Risk.choices)
+
+
+def referral_page(*, user, status: str | None = None, page=1, after=None, before=None) -> SeekPage:
+    """One page of the service's referrals, oldest first (the staff referral list), as
+    ReferralListRow. A page reached from its neighbour's link is read from that page's edge
+    referral (`after` or `before`, a public id) rather than by OFFSET, so a deep page costs
+    what the first does (common.paging.seek_page_of)."""
+    found = seek_page_of(
+        referral_list(user=user, status=status),
+        anchors=scope_to_service(Referral.objects.all(), user),
+        page=page,
+        after=after,
+        before=before,
+        key="received_at",
+    )
+    link = url_for_each("staff-referral-detail")
+    found.object_list = [
+        ReferralListRow(
+            public_id=referral.public_id,
+            url=link(referral.public_id),
+            reference=referral.reference,
+            client_name=referral.client.display_name,
+            received=long_date(referral.received_at),
+            status=_STATUS_LABELS.get(referral.status, referral.status),
+            risk=_RISK_LABELS.get(referral.risk_level, referral.risk_level),
+        )
+        for referral in found.object_list
+    ]
+    return found
 
 
 def referral_get(*, user, public_id: UUID) -> Referral:

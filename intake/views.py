@@ -22,7 +22,11 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     if status not in {None, *Referral.Status.values}:
         status = None  # an unknown filter shows everything rather than an error page
     referrals = selectors.referral_page(
-        user=request.user, status=status, page=request.GET.get("page")
+        user=request.user,
+        status=status,
+        page=request.GET.get("page"),
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
     )
     return render(
         request,

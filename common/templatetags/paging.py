@@ -1,7 +1,8 @@
 """`{% pagination page %}`: the NHS.UK numbered pagination component for a Django Page.
 
 Links keep every other query parameter (filters, search, another list's page), so moving
-through one list never loses what the person chose.
+through one list never loses what the person chose. A page read by seeking adds, to the
+links to its neighbours, where each starts (common.paging.SeekPage).
 """
 
 from __future__ import annotations
@@ -16,12 +17,21 @@ register = template.Library()
 def pagination(context, page: Page, param: str = "page", label: str = "Pages") -> dict:
     request = context.get("request")
 
+    # A page read by seeking (common.paging.SeekPage) tells each neighbour's link where
+    # that page starts; a link to any other page carries its number alone.
+    seek_names = getattr(page, "seek_names", None)
+
     def url(number: int) -> str:
+        extra = page.link_params(number) if seek_names is not None else {}
         query = request.GET.copy() if request is not None else {}
         if hasattr(query, "setlist"):
+            if seek_names is not None:
+                query.pop(seek_names.after, None)
+                query.pop(seek_names.before, None)
             query[param] = str(number)
+            query.update(extra)
             return "?" + query.urlencode()
-        return f"?{param}={number}"
+        return f"?{param}={number}" + "".join(f"&{k}={v}" for k, v in extra.items())
 
     paginator = page.paginator
     items = []

@@ -8,7 +8,9 @@ Each test fills a page's list with 3 rows, counts the queries the page runs, fil
 from __future__ import annotations
 
 import datetime as dt
+import html
 import itertools
+import re
 
 import pytest
 from django.db import connection
@@ -270,6 +272,20 @@ def test_allocation_waiting_list_pages_keep_the_filters(client, coordinator, ser
     assert made[-1].reference not in second
 
 
+def test_allocation_waiting_list_second_page_runs_no_more_queries_than_the_first(
+    client, coordinator, service
+):
+    made = [_waiting(service) for _ in range(55)]
+    client.force_login(coordinator)
+    url = reverse("allocation-waiting-list")
+    _queries(client, url)  # warm per-process caches
+    first = _queries(client, url)
+    with CaptureQueriesContext(connection) as second:
+        response = client.get(url, {"page": "2"})
+    assert len(second.captured_queries) <= first
+    assert all(r.reference in response.content.decode() for r in made[50:])
+
+
 def test_caseloads_run_the_same_queries_for_30_therapists_as_for_3(
     client, coordinator, service, django_assert_max_num_queries
 ):
@@ -471,3 +487,109 @@ def test_finished_assessments_run_the_same_queries_for_30_rows_as_for_3(
         django_assert_max_num_queries,
         shows=lambda: [a.referral.reference for a in made],
     )
+
+
+# --- Deep pages of the referral list ------------------------------------------------------
+
+
+def _link(page: str, rel: str) -> str | None:
+    for match in re.finditer(
+        r'<a href="(\?[^"]*)" class="nhsuk-pagination__\w+" rel="(\w+)"', page
+    ):
+        if match.group(2) == rel:
+            return html.unescape(match.group(1))
+    return None
+
+
+def _references(page: str, made) -> list[str]:
+    """The references of `made` on the page, in the order the page shows them."""
+    found = [(page.find(r.reference), r.reference) for r in made if r.reference in page]
+    return [reference for _, reference in sorted(found)]
+
+
+@pytest.fixture
+def long_list(service):
+    """161 referrals (four pages of 50, the last holding 11), oldest first; two of them
+    received at the same moment, so the order has a tie for the id to settle."""
+    start = timezone.now() - dt.timedelta(days=400)
+    made = [_referral(service, received_at=start + dt.timedelta(hours=i)) for i in range(160)]
+    made.insert(50, _referral(service, received_at=made[49].received_at))
+    return made
+
+
+def test_referral_list_pages_followed_by_their_links_show_every_referral_once_in_order(
+    client, coordinator, long_list
+):
+    client.force_login(coordinator)
+    url = reverse("staff-referral-list")
+    shown, link, numbers = [], "", []
+    while link is not None:
+        page = client.get(url + link).content.decode()
+        numbers.append(re.search(r"page (\d+) of 4", page).group(1))
+        shown += _references(page, long_list)
+        link = _link(page, "next")
+    assert numbers == ["1", "2", "3", "4"]
+    assert shown == [r.reference for r in long_list]
+    # And back again from the last page by the previous links.
+    shown_back, link = [], _link(client.get(url, {"page": "4"}).content.decode(), "prev")
+    while link is not None:
+        page = client.get(url + link).content.decode()
+        shown_back = _references(page, long_list) + shown_back
+        link = _link(page, "prev")
+    assert shown_back == [r.reference for r in long_list[:150]]
+
+
+def test_referral_list_pages_by_number_alone_show_the_same_rows_as_by_their_links(
+    client, coordinator, long_list
+):
+    client.force_login(coordinator)
+    url = reverse("staff-referral-list")
+    second_by_link = client.get(url + _link(client.get(url).content.decode(), "next"))
+    assert "after=" in _link(client.get(url).content.decode(), "next")
+    for number, rows in (("2", long_list[50:100]), ("3", long_list[100:150])):
+        page = client.get(url, {"page": number}).content.decode()
+        assert _references(page, long_list) == [r.reference for r in rows]
+    assert _references(second_by_link.content.decode(), long_list) == [
+        r.reference for r in long_list[50:100]
+    ]
+    last = client.get(url, {"page": "4"}).content.decode()
+    assert _references(last, long_list) == [r.reference for r in long_list[150:]]
+    # A link naming a referral that is not there, or not an id, still shows its page.
+    for after in ("00000000-0000-0000-0000-000000000000", "not-an-id"):
+        page = client.get(url, {"page": "3", "after": after}).content.decode()
+        assert _references(page, long_list) == [r.reference for r in long_list[100:150]]
+
+
+def test_referral_list_pages_keep_their_place_by_a_referral_that_changed_state(
+    client, coordinator, long_list
+):
+    client.force_login(coordinator)
+    url = reverse("staff-referral-list")
+    first = client.get(url, {"status": Referral.Status.SUBMITTED}).content.decode()
+    link = _link(first, "next")
+    assert "status=submitted" in link and "page=2" in link
+    # The last referral on the first page ends before the next page is opened.
+    Referral.objects.filter(pk=long_list[49].pk).update(status=Referral.Status.ENDED)
+    second = client.get(url + link).content.decode()
+    assert _references(second, long_list) == [r.reference for r in long_list[50:100]]
+
+
+def test_referral_list_deep_pages_run_no_more_queries_than_the_first_and_no_offset(
+    client, coordinator, long_list
+):
+    client.force_login(coordinator)
+    url = reverse("staff-referral-list")
+    client.get(url)  # warm per-process caches
+    with CaptureQueriesContext(connection) as first:
+        page = client.get(url).content.decode()
+    link = _link(page, "next")
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as deeper:
+            page = client.get(url + link).content.decode()
+        assert len(deeper.captured_queries) <= len(first.captured_queries)
+        assert not any(" OFFSET " in q["sql"] for q in deeper.captured_queries)
+        link = _link(page, "next")
+    with CaptureQueriesContext(connection) as last:
+        client.get(url, {"page": "4"})
+    assert len(last.captured_queries) <= len(first.captured_queries)
+    assert not any(" OFFSET " in q["sql"] for q in last.captured_queries)
