@@ -24,6 +24,7 @@ from allocation.problem_gen import generate_problem
 from tests.allocation.engine_oracle import (
     SEEDS,
     check_hard_constraints,
+    counts_against,
     day_of,
     exhaustive_best,
     free_places,
@@ -257,7 +258,14 @@ def check_reasons(problem, result):
             met = all(part_of(by_id[c["id"]]["start"]) in wanted for c in a["slots"])
             words = " or ".join(p for p in PARTS if p in wanted)
             assert f"preferred time ({words}) {'met' if met else 'not met'}" in reasons
-        assert f"has a free place ({free_places(t)} before this allocation)" in reasons
+        k = r.get("sessions_per_week", 1)
+        assert (
+            f"has free weekly sessions ({free_places(t)} before this allocation; this client "
+            f"uses {k})"
+        ) in reasons
+        for kind, noun in (("high_risk", "high-risk"), ("complex", "complex")):
+            capped = counts_against(r, kind) and t.get(f"max_{kind}") is not None
+            assert any(f"within the cap on {noun} clients" in x for x in reasons) == capped
         continuity = r.get("continuity", "preferred")
         wished = continuity == "preferred" and r.get("assessor") == t["id"]
         assert ("continuity: also assessed the client" in reasons) == wished

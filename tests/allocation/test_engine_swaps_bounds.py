@@ -17,8 +17,10 @@ from allocation.engine import _cp_sat, _Group, _groups, parse_problem, result_to
 from allocation.engine.explain import _times
 from allocation.problem_gen import generate_problem
 from tests.allocation.engine_oracle import (
+    cap_room,
     competence_allows,
     continuity_allows,
+    counts_against,
     course_of,
     day_of,
     excluded_ids,
@@ -130,6 +132,8 @@ FAMILIES = (
     "excluded",
     "frequency",
     "leave",
+    "high_risk",
+    "complex",
     "capacity",
     "slots",
 )
@@ -151,10 +155,17 @@ def _fails(referral, therapist, problem):
         "continuity": continuity_allows(referral, therapist),
         "frequency": k in therapist.get("frequencies", [1]),
         "leave": not on_leave(therapist, course_of(referral, problem)),
-        "capacity": free_places(therapist) > 0,
+        "high_risk": caps_allow_kind(referral, therapist, "high_risk"),
+        "complex": caps_allow_kind(referral, therapist, "complex"),
+        "capacity": free_places(therapist) >= k,
         "slots": len(_fitting_days(referral, therapist, problem)) >= k,
     }
     return {family for family, ok in checks.items() if not ok}
+
+
+def caps_allow_kind(referral, therapist, kind):
+    room = cap_room(therapist, kind)
+    return not counts_against(referral, kind) or room is None or room > 0
 
 
 def _only(referral, service, problem, family):
@@ -190,7 +201,11 @@ def _check_suggestion(text, r, service, problem):
         family = "frequency"
     elif "not offer" in text:
         family = "modality"
-    elif "no free place;" in text:
+    elif "reached the cap on high-risk clients" in text:
+        family = "high_risk"
+    elif "reached the cap on complex clients" in text:
+        family = "complex"
+    elif "no free place;" in text or "no free place (fewer than" in text:
         family = "capacity"
     else:
         assert "fitting slot" in text or "no free slot" in text, text
