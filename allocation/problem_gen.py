@@ -75,6 +75,19 @@ SPECIALISMS = ("young adults", "trauma", "perinatal")
 EXCLUSION_CODES = ("conflict_of_interest", "previous_complaint", "relative", "other")
 
 
+def _caseload_mix(mix: random.Random, row: dict[str, Any]) -> None:
+    """Some therapists cap their high-risk or complex clients (a few already at the cap);
+    some state their capacity as free weekly ``sessions`` rather than the older
+    ``capacity``."""
+    for kind, share in (("high_risk", 0.25), ("complex", 0.15)):
+        if mix.random() < share:
+            cap = mix.randint(1, 3)
+            row[f"max_{kind}"] = cap
+            row[f"{kind}_caseload"] = mix.randint(0, cap)
+    if "caseload" not in row and mix.random() < 0.3:
+        row["sessions"] = row.pop("capacity")
+
+
 def generate_problem(
     *,
     referrals: int,
@@ -115,6 +128,8 @@ def generate_problem(
     # other field is what it was before.
     timing = random.Random(seed + 3_000_017)
     words = random.Random(seed + 4_000_037)
+    # The caseload mix (caps on high-risk and complex clients, complex cases) from a fifth.
+    mix = random.Random(seed + 5_000_011)
     therapist_rows = []
     therapist_ids = [f"t-{i + 1}" for i in range(therapists)]
     for tid in therapist_ids:
@@ -181,6 +196,7 @@ def generate_problem(
             row.setdefault("leave", []).append(
                 {"start": start.isoformat(), "end": (start + dt.timedelta(days=6)).isoformat()}
             )
+        _caseload_mix(mix, row)
         therapist_rows.append(row)
 
     # The coordinators' constraints come from a second stream, so every other field of a
@@ -284,6 +300,8 @@ def generate_problem(
         wish = words.random()
         if row.get("assessor", "").startswith("t-") and wish < 0.15:
             row["continuity"] = "required" if wish < 0.1 else "none"
+        if mix.random() < 0.08:  # a complex case (docs/allocation.md, "Caseload mix")
+            row["complex"] = True
         referral_rows.append(row)
 
     # The languages each service can book an interpreter for: the common ones, not the rarest.

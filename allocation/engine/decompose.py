@@ -68,10 +68,14 @@ class _Search:
         g = self.g
         k = int(g.r_k[row])
         best = None
+        loads = self.loads
+        kinds = [kind for kind in loads.kinds if loads.flags[kind][row]]
         for t in np.flatnonzero(g.eligible[:, row]).tolist():
-            # Room under the caps: only other capped placements (never moved here) fill it.
-            if not self.loads.fits(t, [row], self.weekly_at[t]):
+            # Room under the caps: where a cap may bind, only referrals this search places
+            # (never moved by it) count against it, so no weekly one makes way.
+            if any(loads.room(t, kind) <= 0 for kind in kinds):
                 continue
+            spare = loads.cap[t] - loads.sessions[t]  # free weekly sessions
             cands = [
                 s
                 for s in g.candidates(row, t)
@@ -92,16 +96,14 @@ class _Search:
                     continue
                 cost = place + sum(int(self.slot_price[s]) for s in combo)
                 freed = {int(self.holder[s]) for s in combo if self.holder[s] >= 0}
-                # Too few free weekly sessions: weekly referrals make way, cheapest first.
+                # Too few free weekly sessions: weekly referrals (one session each) make
+                # way, cheapest first.
+                short = k - spare - len(freed)
                 extra: set[int] = set()
-                spare = iter(w for _, w in here if w not in freed)
-                while not self.loads.fits(t, [row], freed | extra):
-                    w = next(spare, None)
-                    if w is None:
-                        break
-                    extra.add(w)
-                if not self.loads.fits(t, [row], freed | extra):
-                    continue
+                if short > 0:
+                    extra = set(itertools.islice((w for _, w in here if w not in freed), short))
+                    if len(extra) < short:
+                        continue
                 gain = _bundle_value(g, row, t, combo) - cost
                 if gain > 0 and (best is None or gain > best[0]):
                     best = (gain, t, combo, freed | extra)

@@ -600,23 +600,21 @@ def _explain_unplaced(
         axis=1,
     )
     blocked = np.flatnonzero(n_eligible == 0)
-    B = len(blocked)
-    hist = np.bincount(
-        (np.arange(B, dtype=np.int64)[:, None] * patterns + by_referral[blocked]).ravel(),
-        minlength=B * patterns,
-    ).reshape(B, patterns)
+    # The funnel: how many therapists pass each family and every one before it.
+    blocked_codes = by_referral[blocked]
     funnel = np.stack(
         [
-            hist[:, [c for c in range(patterns) if c & ((2 << j) - 1) == 0]].sum(axis=1)
+            np.add.reduce((blocked_codes & np.uint16((2 << j) - 1)) == 0, axis=1, dtype=np.int32)
             for j in range(len(FAMILIES))
         ],
         axis=1,
     )
+    del blocked_codes
     position = {int(n): i for i, n in enumerate(blocked)}
 
     # After allocation: free places, free slots, and who is placed with each therapist.
     loads = _Loads(g, plan.placed)
-    places_left = g.t_cap - loads.sessions  # free weekly sessions
+    places_left = g.t_cap - np.asarray(loads.sessions, dtype=np.int64)  # free weekly sessions
     free_slot = np.ones(len(g.slots), dtype=bool)
     clients: dict[int, list[tuple[int, int]]] = defaultdict(list)
     placed_cols = {r: cols for r, (_, cols) in plan.placed.items()}
@@ -641,6 +639,7 @@ def _explain_unplaced(
     first = np.full((U, 5), -1, dtype=np.int64)
     first[pair_u[keep], rank[keep]] = pair_t[keep]
     first_rows = first.tolist()
+    decided = _decided_by_caps(g, rows, fits, free_days, places_left, loads)
     del fits
 
     single_rows = single_count.tolist()
@@ -670,8 +669,9 @@ def _explain_unplaced(
             )
             states = [(t, int(places_left[t]), int(free_days[t, n])) for t in eligible[:3]]
             reasons.append(_states(g, row, states, ids, lowest, loads))
-            fitting = np.flatnonzero(pattern == 0)
-            suggestions.extend(_cap_decided(g, row, fitting, places_left, free_days[:, n], loads))
+            if decided is not None and decided[0][n]:
+                short, by_kind = decided[1][:, n], {k: m[:, n] for k, m in decided[2].items()}
+                suggestions.extend(_cap_decided(g, row, short, by_kind, places_left))
             suggestions.append(
                 "next in line when "
                 + " or ".join(ids[t] for t in eligible[:3])
@@ -802,25 +802,39 @@ def _states(g, row, states, ids, lowest, loads) -> str:
     return "; ".join(out) + f" (this referral {int(g.priority[row])})"
 
 
-def _cap_decided(g, row, fitting, places_left, free_days, loads) -> list[str]:
-    """What a cap or the weekly sessions decided for a referral that fits with therapists
-    ``fitting``: each therapist where only that stops a place now (free fitting slots on
-    enough days are left), and what changing it would do."""
-    referral = g.refs[row]
-    k = referral.sessions_per_week
-    by_kind: dict[str, list[int]] = defaultdict(list)
-    short: list[int] = []
-    for t in fitting.tolist():
-        if free_days[t] < k:
-            continue
-        full = [kind for kind in loads.kinds if referral.is_kind(kind) and loads.room(t, kind) <= 0]
-        if 0 < places_left[t] < k and not full:
-            short.append(t)
-        elif places_left[t] >= k and len(full) == 1:
-            by_kind[full[0]].append(t)
+def _decided_by_caps(g, rows, fits, free_days, places_left, loads):
+    """Where, after the allocation, only a cap or the weekly sessions stop a waiting
+    referral's place with a therapist it fits with (free fitting slots on enough days are
+    left): (any such therapist per referral, (T, U) "too few free weekly sessions",
+    {kind: (T, U) "only the cap on kind"}), or None when nothing of the kind can happen."""
+    k = g.r_k[rows]
+    if not loads.kinds and not (k > 1).any():
+        return None
+    open_ = fits & (free_days >= k[None, :])
+    full = {
+        kind: (loads.room_all(kind) <= 0)[:, None] & g.r_kind[kind][rows][None, :]
+        for kind in loads.kinds
+    }
+    n_full = sum(m.astype(np.int8) for m in full.values()) if full else 0
+    enough = places_left[:, None] >= k[None, :]
+    short = open_ & (places_left > 0)[:, None] & ~enough & (n_full == 0)
+    by_kind = {kind: open_ & enough & m & (n_full == 1) for kind, m in full.items()}
+    any_ = short.any(axis=0)
+    for m in by_kind.values():
+        any_ |= m.any(axis=0)
+    return any_, short, by_kind
+
+
+def _cap_decided(g, row, short, by_kind, places_left) -> list[str]:
+    """What a cap or the weekly sessions decided for a waiting referral: the therapists
+    where only that stops a place now (``short``: too few free weekly sessions; ``by_kind``:
+    only the cap on that kind), and what changing it would do."""
+    k = g.refs[row].sessions_per_week
     out = []
-    for kind, thers in by_kind.items():
-        named = [g.thers[t] for t in thers]
+    for kind, mask in by_kind.items():
+        named = [g.thers[t] for t in np.flatnonzero(mask).tolist()]
+        if not named:
+            continue
         caps = "; ".join(f"{t.id}: at most {_cap_of(t, kind)}" for t in named[:3])
         more = f" and {len(named) - 3} more" if len(named) > 3 else ""
         which = "that cap" if len(named) == 1 else "one of those caps"
@@ -830,16 +844,13 @@ def _cap_decided(g, row, fitting, places_left, free_days, loads) -> list[str]:
             f"slots left but no room under it; raising {which} by one would let this client "
             "be placed there"
         )
-    if short:
-        named = [g.thers[t] for t in short]
-        left = "; ".join(
-            f"{t.id}: {int(places_left[g_pos])} left"
-            for t, g_pos in zip(named[:3], short, strict=False)
-        )
-        more = f" and {len(named) - 3} more" if len(named) > 3 else ""
+    thers = np.flatnonzero(short).tolist()
+    if thers:
+        left = "; ".join(f"{g.thers[t].id}: {int(places_left[t])} left" for t in thers[:3])
+        more = f" and {len(thers) - 3} more" if len(thers) > 3 else ""
         out.append(
-            f"weekly sessions decide: {_plural(len(named), 'therapist')} ({left}{more}) "
-            f"{'has' if len(named) == 1 else 'have'} fitting slots left but fewer than the {k} "
+            f"weekly sessions decide: {_plural(len(thers), 'therapist')} ({left}{more}) "
+            f"{'has' if len(thers) == 1 else 'have'} fitting slots left but fewer than the {k} "
             f"free weekly sessions this client needs; {k} free weekly sessions with one of "
             "them would let this client be placed there"
         )

@@ -415,47 +415,58 @@ class _Group:
 
 
 class _Loads:
-    """Per therapist: weekly sessions in use, and clients of each capped kind placed."""
+    """Per therapist: weekly sessions in use, and clients of each capped kind placed.
+
+    Plain lists, not arrays: the searches ask about one therapist at a time, many times.
+    """
 
     def __init__(self, g: _Group, placed: dict[int, tuple[int, tuple[int, ...]]] | None = None):
         self.g = g
         T = len(g.thers)
-        self.sessions = np.zeros(T, dtype=np.int64)
-        self.kinds = {k: np.zeros(T, dtype=np.int64) for k in CAP_KINDS if k not in g.trivial}
+        self.k = g.r_k.tolist()
+        self.cap = g.t_cap.tolist()
+        self.sessions = [0] * T
+        kinds = [kind for kind in CAP_KINDS if kind not in g.trivial]
+        self.kinds = {kind: [0] * T for kind in kinds}
+        self.flags = {kind: g.r_kind[kind].tolist() for kind in kinds}
+        self.rooms = {kind: g.t_room[kind].tolist() for kind in kinds}
         for row, (t, _) in (placed or {}).items():
             self.add(row, t)
 
     def add(self, row: int, t: int, sign: int = 1) -> None:
-        g = self.g
-        self.sessions[t] += sign * int(g.r_k[row])
+        self.sessions[t] += sign * self.k[row]
         for kind, held in self.kinds.items():
-            if g.r_kind[kind][row]:
+            if self.flags[kind][row]:
                 held[t] += sign
 
     def fits(self, t: int, rows: Iterable[int], freed: Iterable[int] = ()) -> bool:
         """Therapist ``t``, once the placed referrals ``freed`` are taken out, has the free
         weekly sessions and the room under each cap for every referral in ``rows``."""
-        g = self.g
-        rows, freed = list(rows), list(freed)
-        need = sum(int(g.r_k[r]) for r in rows) - sum(int(g.r_k[r]) for r in freed)
-        if self.sessions[t] + need > g.t_cap[t]:
+        k = self.k
+        need = self.sessions[t]
+        for r in rows:
+            need += k[r]
+        for r in freed:
+            need -= k[r]
+        if need > self.cap[t]:
             return False
         for kind, held in self.kinds.items():
-            flag = g.r_kind[kind]
-            extra = sum(bool(flag[r]) for r in rows) - sum(bool(flag[r]) for r in freed)
-            if extra > 0 and held[t] + extra > g.t_room[kind][t]:
+            flag = self.flags[kind]
+            extra = sum(flag[r] for r in rows)
+            if extra and held[t] + extra - sum(flag[r] for r in freed) > self.rooms[kind][t]:
                 return False
         return True
 
     def room_all(self, kind: str) -> np.ndarray:
         """Places left under every therapist's cap on ``kind``."""
         held = self.kinds.get(kind)
-        return self.g.t_room[kind] - held if held is not None else self.g.t_room[kind]
+        room = self.g.t_room[kind]
+        return room - np.asarray(held, dtype=np.int64) if held is not None else room
 
     def room(self, t: int, kind: str) -> int:
         """Places left under therapist ``t``'s cap on ``kind`` (``_NO_CAP`` without one)."""
         held = self.kinds.get(kind)
-        return int(self.g.t_room[kind][t] - (held[t] if held is not None else 0))
+        return int(self.g.t_room[kind][t]) - (held[t] if held is not None else 0)
 
 
 @dataclass
