@@ -97,12 +97,15 @@ def generate_problem(
     sites: int = 8,
     multi_session_share: float = 0.1,
     today: str = "2025-03-03",
+    caseload_mix: bool = True,
 ) -> dict[str, Any]:
     """Return a problem dict with the given numbers of referrals and therapists.
 
     ``services`` splits both lists across that many services (one large service by
     default: the hardest case, as every referral competes with every other).
     ``multi_session_share`` is the share of referrals seen more than once a week.
+    ``caseload_mix`` False leaves out the caps on high-risk and complex clients and the
+    complex cases (every other field is the same).
     """
     rng = random.Random(seed)
     today_date = dt.date.fromisoformat(today)
@@ -196,7 +199,8 @@ def generate_problem(
             row.setdefault("leave", []).append(
                 {"start": start.isoformat(), "end": (start + dt.timedelta(days=6)).isoformat()}
             )
-        _caseload_mix(mix, row)
+        if caseload_mix:
+            _caseload_mix(mix, row)
         therapist_rows.append(row)
 
     # The coordinators' constraints come from a second stream, so every other field of a
@@ -300,7 +304,7 @@ def generate_problem(
         wish = words.random()
         if row.get("assessor", "").startswith("t-") and wish < 0.15:
             row["continuity"] = "required" if wish < 0.1 else "none"
-        if mix.random() < 0.08:  # a complex case (docs/allocation.md, "Caseload mix")
+        if mix.random() < 0.08 and caseload_mix:  # a complex case (docs/allocation.md, "Caseload mix")
             row["complex"] = True
         referral_rows.append(row)
 

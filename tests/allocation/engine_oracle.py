@@ -435,6 +435,17 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
             therapist["supervised"] = grade == "trainee" or extra.random() < 0.5
         if extra.random() < 0.5:
             therapist["specialisms"] = extra.sample(["trauma", "perinatal"], extra.randint(1, 2))
+        # The caseload mix from a seventh stream: caps on high-risk and complex clients
+        # (counting some already in the caseload), and free weekly sessions given as
+        # ``sessions`` rather than the older ``capacity``.
+        mix = random.Random(seed * 86028121 + i)
+        for kind in ("high_risk", "complex"):
+            if mix.random() < 0.35:
+                therapist[f"max_{kind}"] = mix.randint(0, 2)
+                if mix.random() < 0.5:
+                    therapist[f"{kind}_caseload"] = mix.randint(0, 1)
+        if mix.random() < 0.3:
+            therapist["sessions"] = therapist.pop("capacity")
         therapists.append(therapist)
     referrals = []
     for i in range(rng.randint(1, max_referrals)):
@@ -502,6 +513,8 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
         if sites and access.random() < 0.25:
             referral["max_travel_minutes"] = 30
             referral["travel_minutes"] = {s: access.choice([10, 45]) for s in sites}
+        if random.Random(seed * 86028121 - 1 - i).random() < 0.3:
+            referral["complex"] = True
         referrals.append(referral)
     problem = {"today": "2025-03-03", "therapists": therapists, "referrals": referrals}
     problem["step_free_sites"] = random.Random(seed * 67867967 - 1).choice([[], ["North"], SITES])

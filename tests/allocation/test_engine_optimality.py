@@ -90,8 +90,15 @@ def test_any_generated_problem_breaks_no_hard_constraint(seed, referrals, therap
     [(1, 1, 0.0), (2, 1, 0.2), (3, 3, 0.1), (4, 2, 0.3)],
 )
 def test_generated_problems_break_no_hard_constraint(seed, services, multi):
+    # Weekly clients only and no caps: the exact flow. (With caps, see
+    # test_engine_caseload_mix.py.)
     data = generate_problem(
-        referrals=1200, therapists=80, seed=seed, services=services, multi_session_share=multi
+        referrals=1200,
+        therapists=80,
+        seed=seed,
+        services=services,
+        multi_session_share=multi,
+        caseload_mix=multi > 0,
     )
     problem = parse_problem(data)
     result = result_to_dict(solve(problem))
@@ -114,7 +121,10 @@ def test_the_large_weekly_flow_is_certified_by_pricing(monkeypatch):
     # is patched: that is where ``solve`` looks the network solver and threshold up.
     from allocation.engine import flow
 
-    data = generate_problem(referrals=3000, therapists=150, seed=11, multi_session_share=0)
+    # Weekly clients and no caps: one exact flow.
+    data = generate_problem(
+        referrals=3000, therapists=150, seed=11, multi_session_share=0, caseload_mix=False
+    )
     problem = parse_problem(data)
     sizes = []
     real = flow._solve_network
