@@ -167,11 +167,11 @@ class Therapist:
         return max(cap - held, 0)
 
     def cap_words(self, kind: str) -> str:
-        """The cap in words: "at most 2 high-risk clients; 2 in the caseload"."""
+        """The cap in words: "at most 2 high-risk clients, 2 in the caseload"."""
         cap = self.max_high_risk if kind == "high_risk" else self.max_complex
         held = self.high_risk_caseload if kind == "high_risk" else self.complex_caseload
         noun = CAP_NOUNS[kind]
-        return f"at most {cap} {noun} client{'s' if cap != 1 else ''}; {held} in the caseload"
+        return f"at most {cap} {noun} client{'s' if cap != 1 else ''}, {held} in the caseload"
 
     @property
     def level(self) -> int:

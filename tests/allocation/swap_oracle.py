@@ -10,7 +10,9 @@ docs/allocation.md via engine_oracle), never the engine's internals.
 
 from __future__ import annotations
 
+import copy
 import itertools
+import re
 
 from tests.allocation.engine_oracle import (
     add_load,
@@ -155,3 +157,39 @@ def improving_swap(problem, result, options=None):
 def fits_instead(state, u, p):
     """Could waiting referral ``u`` take placed referral ``p``'s place and slots instead?"""
     return bool(state.fitting(u, (p,)))
+
+
+def check_cap_claims(data, result):
+    """Every "raising that cap by one" and "weekly sessions decide" claim: with everyone
+    else's proposals kept, the change named lets this client in with that therapist.
+    Returns how many claims were checked."""
+    checked = 0
+    referrals = {r["id"]: r for r in data["referrals"]}
+    for u in result["unplaced"]:
+        k = referrals[u["referral"]].get("sessions_per_week", 1)
+        for s in u["suggestions"]:
+            cap = re.match(
+                r"the cap on (high-risk|complex) clients decides: \d+ therapists? \((.*?)\)", s
+            )
+            short = re.match(r"weekly sessions decide: \d+ therapists? \((.*?)\)", s)
+            if not cap and not short:
+                continue
+            named = (cap or short).group(cap.lastindex if cap else 1)
+            for part in named.split(" and ")[0].split("; "):
+                tid, what = part.split(": ")
+                fixed = copy.deepcopy(data)
+                t = next(x for x in fixed["therapists"] if x["id"] == tid)
+                before = State(fixed, result)
+                assert not any(o[0] == tid for o in before.fitting(u["referral"])), (s, tid)
+                if cap:
+                    kind = "high_risk" if cap.group(1) == "high-risk" else "complex"
+                    assert what == f"at most {t[f'max_{kind}']}", (s, what)
+                    t[f"max_{kind}"] += 1
+                else:
+                    left = int(what.split()[0])
+                    assert before.caps[tid] - before.load.get(tid, 0) == left, (s, tid)
+                    t["sessions" if "sessions" in t else "capacity"] += k - left
+                after = State(fixed, result)
+                assert any(o[0] == tid for o in after.fitting(u["referral"])), (s, tid)
+                checked += 1
+    return checked
