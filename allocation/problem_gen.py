@@ -304,7 +304,8 @@ def generate_problem(
         wish = words.random()
         if row.get("assessor", "").startswith("t-") and wish < 0.15:
             row["continuity"] = "required" if wish < 0.1 else "none"
-        if mix.random() < 0.08 and caseload_mix:  # a complex case (docs/allocation.md, "Caseload mix")
+        # A complex case (docs/allocation.md, "Caseload mix").
+        if mix.random() < 0.08 and caseload_mix:
             row["complex"] = True
         referral_rows.append(row)
 

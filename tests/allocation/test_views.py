@@ -260,7 +260,9 @@ def test_caseloads_show_load_against_capacity_and_free_slots(
     make_therapist(service, display_name="Cal Full", capacity=0)
     for user in (coordinator, service_admin):
         html = signed_in(user).get(reverse("allocation-caseloads")).content.decode()
-        assert "Ada Lewis" in html and "0 of 1" in html and "1 free place" in html
+        # Capacity in weekly sessions (a client seen twice a week uses two).
+        assert "Ada Lewis" in html and "0 of 1 weekly sessions" in html
+        assert "1 free session" in html
         assert "Tuesday 18:00 (Riverside Centre)" in html and "Thursday 18:00 (remote)" in html
         assert "Cal Full" in html and "Full" in html
 
