@@ -226,7 +226,7 @@ def test_choose_another_therapist_errors_keep_the_choice_and_saving_records_the_
     client = signed_in(coordinator)
     url = reverse("allocation-referral-choose", args=[referral.public_id])
     page = client.get(url).content.decode()
-    assert "Ben Hart</legend>" in page and "has 30 free places" in page
+    assert "Ben Hart</legend>" in page and "has 30 free weekly sessions" in page
     assert "Thursday 17:00 (50 min, Northgate Clinic)" in page
     response = client.post(url, {"slots": [str(slot.public_id)], "reason": ""})
     assert response.status_code == 400
