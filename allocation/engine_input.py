@@ -39,7 +39,6 @@ from allocation.selectors import (
     booked_slot_ids,
     caseload_mix_counts,
     language_code,
-    session_counts,
     slot_label,
 )
 from common.models import Service
@@ -156,8 +155,7 @@ def team_input(*, service: Service, today: dt.date) -> TeamInput:
     """Every therapist profile of the service as the engine's records: the slots no
     allocation holds, the caseload from allocations, and leave that has not ended. A fixed
     number of queries whatever the size of the team."""
-    sessions = session_counts(service_id=service.pk)
-    mix = caseload_mix_counts(service_id=service.pk)
+    mix = caseload_mix_counts(service_id=service.pk)  # sessions in use, high-risk, complex
     booked = booked_slot_ids(service_id=service.pk)
     therapists = list(
         Therapist.objects.filter(service=service)
@@ -202,7 +200,7 @@ def team_input(*, service: Service, today: dt.date) -> TeamInput:
             "remote": therapist.offers_remote,
             # Weekly sessions, and the sessions the current caseload already uses.
             "capacity": therapist.capacity,
-            "caseload": sessions.get(therapist.pk, 0),
+            "caseload": mix.get(therapist.pk, (0, 0, 0))[0],
             **_caps(therapist, mix),
             "frequencies": list(therapist.frequencies or [1]),
             "grade": therapist.grade,
@@ -333,10 +331,10 @@ def _bsl_as_well(row: dict, values: dict) -> None:
         row.pop("needs_interpreter", None)
 
 
-def _caps(therapist: Therapist, mix: dict[int, tuple[int, int]]) -> dict:
+def _caps(therapist: Therapist, mix: dict[int, tuple[int, int, int]]) -> dict:
     """The therapist's caps on high-risk and complex clients, with the clients of each kind
     already allocated (which count against them)."""
-    high_risk, complex_ = mix.get(therapist.pk, (0, 0))
+    _, high_risk, complex_ = mix.get(therapist.pk, (0, 0, 0))
     row = {}
     if therapist.max_high_risk is not None:
         row["max_high_risk"] = therapist.max_high_risk

@@ -153,19 +153,23 @@ def session_counts(*, service_id: int) -> dict[int, int]:
     )
 
 
-def caseload_mix_counts(*, service_id: int) -> dict[int, tuple[int, int]]:
-    """Per therapist: (high-risk clients, complex clients) in the current caseload, which
-    count against the caps. High-risk: the referral's risk level is high."""
+def caseload_mix_counts(*, service_id: int) -> dict[int, tuple[int, int, int]]:
+    """Per therapist, in one grouped query: (weekly sessions in use, high-risk clients,
+    complex clients) of the current caseload, which count against the weekly sessions and
+    the caps. High-risk: the referral's risk level is high."""
     rows = (
         allocations_holding(service_id=service_id)
         .values("therapist_id")
         .annotate(
-            high=Count("id", filter=Q(referral__risk_level="high")),
-            complex_=Count("id", filter=Q(referral__allocation_needs__complex_case=True)),
+            sessions=Count("bookings", distinct=True),
+            high=Count("id", distinct=True, filter=Q(referral__risk_level="high")),
+            complex_=Count(
+                "id", distinct=True, filter=Q(referral__allocation_needs__complex_case=True)
+            ),
         )
-        .values_list("therapist_id", "high", "complex_")
+        .values_list("therapist_id", "sessions", "high", "complex_")
     )
-    return {pk: (high, complex_) for pk, high, complex_ in rows}
+    return {pk: (sessions, high, complex_) for pk, sessions, high, complex_ in rows}
 
 
 def booked_slot_ids(*, service_id: int) -> set[int]:
@@ -333,8 +337,8 @@ def therapist_caseload(*, therapist: Therapist) -> CaseloadRow:
         timezone.localdate(),
         sessions.get(therapist.pk, 0),
     )
-    high_risk, complex_ = caseload_mix_counts(service_id=therapist.service_id).get(
-        therapist.pk, (0, 0)
+    _, high_risk, complex_ = caseload_mix_counts(service_id=therapist.service_id).get(
+        therapist.pk, (0, 0, 0)
     )
     return replace(row, high_risk_clients=high_risk, complex_clients=complex_)
 

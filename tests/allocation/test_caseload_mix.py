@@ -96,7 +96,7 @@ def test_the_problem_counts_the_caseload_against_the_caps_and_sessions(
     (ref,) = data["referrals"]
     assert ref["id"] == waiting.reference and "complex" not in ref
     (unplaced,) = result_to_dict(solve(parse_problem(data)))["unplaced"]
-    assert any("reached the cap on high-risk clients" in s for s in unplaced["suggestions"])
+    assert "have room under their cap on high-risk clients: 0" in unplaced["reasons"][0]
 
 
 def test_allocating_past_a_cap_or_the_free_sessions_is_refused(service, sites, ada, coordinator):

@@ -287,7 +287,7 @@ def test_profile_editing_by_service_admin_with_errors_kept(
     )
     assert response.status_code == 400
     html = response.content.decode()
-    assert "Caseload capacity must be 0 or more" in html and 'value="-3"' in html
+    assert "Weekly sessions must be 0 or more" in html and 'value="-3"' in html
     # Taking away the site of an existing slot is refused, and says which slot.
     response = client.post(
         url,
@@ -388,7 +388,7 @@ def test_service_admin_adds_a_therapist(signed_in, service, sites, service_admin
         "Enter the therapist&#x27;s name",
         "Select at least one kind of therapy offered",
         "Enter at least one language",
-        "Enter the caseload capacity",
+        "Enter the weekly sessions",
     ):
         assert message in html
     response = client.post(
