@@ -8,7 +8,9 @@ problems where the caps and the sessions really decide (each test asserts that t
 from __future__ import annotations
 
 import copy
+import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -35,6 +37,7 @@ from tests.allocation.engine_oracle import (
 from tests.allocation.swap_oracle import check_cap_claims, improving_swap
 from tests.allocation.test_engine_swaps_bounds import check_every_claim
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 SLOTS = [
     {"id": "tue", "day": 1, "start": "18:00", "length": 50, "site": "North"},
     {"id": "wed", "day": 2, "start": "18:00", "length": 50, "site": "North"},
@@ -385,3 +388,17 @@ def test_missing_sessions_names_the_field():
 def test_a_null_cap_is_no_cap():
     data = problem_of([therapist(max_high_risk=None, max_complex=None)], [referral(risk="high")])
     assert _solve(data)["objective"]["placed"] == 1
+
+
+def test_the_documented_example_does_what_its_notes_say():
+    data = json.loads((EXAMPLES / "allocation-caseload.json").read_text())
+    result = _solve(data)
+    placed = {a["referral"]: a["therapist"] for a in result["assignments"]}
+    assert placed == {"r-501": "Ada Lewis", "r-503": "Ben Carter"}
+    assert result["objective"]["optimal"]
+    unplaced = {u["referral"]: u for u in result["unplaced"]}
+    assert any(
+        s.startswith("the cap on high-risk clients decides: 1 therapist (Ada Lewis: at most 2)")
+        for s in unplaced["r-502"]["suggestions"]
+    )
+    assert "have 2 free weekly sessions: 0" in unplaced["r-504"]["reasons"][0]
