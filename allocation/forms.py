@@ -389,8 +389,9 @@ class ProfileForm(forms.Form):
             "sites": [str(site.public_id) for site in therapist.sites.all()],
             "offers_remote": "yes" if therapist.offers_remote else "no",
             "capacity": therapist.capacity,
-            "max_high_risk": therapist.max_high_risk,
-            "max_complex": therapist.max_complex,
+            # Empty, not None, for no cap: what the form posts back when left empty.
+            "max_high_risk": "" if therapist.max_high_risk is None else therapist.max_high_risk,
+            "max_complex": "" if therapist.max_complex is None else therapist.max_complex,
             "grade": therapist.grade,
             "supervised": "yes" if therapist.supervised else "no",
             "specialisms": list(therapist.specialisms or []),
