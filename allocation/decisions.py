@@ -66,6 +66,37 @@ def _first_appointment_on(
     return timezone.make_aware(dt.datetime.combine(day, matching[0].start))
 
 
+def _caseload_mix_check(referral: Referral, therapist: Therapist, caseload) -> None:
+    """Refuse an allocation past the therapist's cap on high-risk or complex clients (the
+    clients allocated now count against it)."""
+    complex_case = AllocationNeeds.objects.filter(referral=referral, complex_case=True).exists()
+    checks = (
+        (
+            "high-risk",
+            referral.risk_level == Referral.Risk.HIGH,
+            therapist.max_high_risk,
+            {"referral__risk_level": Referral.Risk.HIGH},
+        ),
+        (
+            "complex",
+            complex_case,
+            therapist.max_complex,
+            {"referral__allocation_needs__complex_case": True},
+        ),
+    )
+    for noun, counts, cap, lookup in checks:
+        if not counts or cap is None:
+            continue
+        held = caseload.filter(**lookup).count()
+        if held >= cap:
+            raise AllocationError(
+                f"{therapist.display_name} already has {held} {noun} client"
+                f"{'' if held == 1 else 's'}, and their cap is {cap}. Nothing was changed; "
+                "raise the cap on their profile, or choose another therapist.",
+                field="slots",
+            )
+
+
 def _exclusions_check(referral: Referral, therapist: Therapist) -> None:
     """The coordinators' exclusions hold for a chosen therapist as for a proposal."""
     excluded = TherapistExclusion.objects.filter(referral=referral, therapist=therapist).first()
@@ -134,17 +165,26 @@ def _allocate(
     caseload = selectors.allocations_holding(service_id=therapist.service_id).filter(
         therapist=therapist
     )
-    count = caseload.count()
-    if count >= therapist.capacity:
+    used = AllocationSlot.objects.filter(allocation__in=caseload).count()
+    if used >= therapist.capacity:
         raise AllocationError(
-            f"{therapist.display_name} has no free place now: {count} clients against a "
-            f"capacity of {therapist.capacity}. Nothing was changed; run the allocation "
-            "again for a new proposal.",
+            f"{therapist.display_name} has no free place now: {used} weekly sessions in use "
+            f"against {therapist.capacity}. Nothing was changed; run the allocation again for "
+            "a new proposal.",
             field="slots",
         )
+    _caseload_mix_check(current, therapist, caseload)
     slots = list(
         WeeklySlot.objects.filter(pk__in=set(slot_ids), therapist=therapist).select_related("site")
     )
+    if used + len(slots) > therapist.capacity:
+        raise AllocationError(
+            f"{therapist.display_name} has {therapist.capacity - used} free weekly "
+            f"session{'' if therapist.capacity - used == 1 else 's'} now, and this client "
+            f"would use {len(slots)}. Nothing was changed; run the allocation again for a new "
+            "proposal.",
+            field="slots",
+        )
     if not slot_ids or len(slots) != len(set(slot_ids)):
         raise AllocationError(
             f"A proposed slot of {therapist.display_name} no longer exists. Run the "

@@ -37,7 +37,7 @@ from allocation.selectors import (
     NOTICE_DAYS,
     WEEKDAY_CODES,
     booked_slot_ids,
-    caseload_counts,
+    caseload_mix_counts,
     language_code,
     slot_label,
 )
@@ -155,7 +155,7 @@ def team_input(*, service: Service, today: dt.date) -> TeamInput:
     """Every therapist profile of the service as the engine's records: the slots no
     allocation holds, the caseload from allocations, and leave that has not ended. A fixed
     number of queries whatever the size of the team."""
-    counts = caseload_counts(service_id=service.pk)
+    mix = caseload_mix_counts(service_id=service.pk)  # sessions in use, high-risk, complex
     booked = booked_slot_ids(service_id=service.pk)
     therapists = list(
         Therapist.objects.filter(service=service)
@@ -198,8 +198,10 @@ def team_input(*, service: Service, today: dt.date) -> TeamInput:
             "languages": [language_code(str(x)) for x in therapist.languages or []],
             "sites": [site.name for site in therapist.sites.all()],
             "remote": therapist.offers_remote,
+            # Weekly sessions, and the sessions the current caseload already uses.
             "capacity": therapist.capacity,
-            "caseload": counts.get(therapist.pk, 0),
+            "caseload": mix.get(therapist.pk, (0, 0, 0))[0],
+            **_caps(therapist, mix),
             "frequencies": list(therapist.frequencies or [1]),
             "grade": therapist.grade,
             "supervised": therapist.supervised or therapist.grade == Therapist.Grade.TRAINEE,
@@ -275,6 +277,7 @@ def referral_values(referrals):
         "allocation_needs__travel_minutes",
         "allocation_needs__max_travel_minutes",
         "allocation_needs__spoken_language",
+        "allocation_needs__complex_case",
     )
 
 
@@ -328,6 +331,20 @@ def _bsl_as_well(row: dict, values: dict) -> None:
         row.pop("needs_interpreter", None)
 
 
+def _caps(therapist: Therapist, mix: dict[int, tuple[int, int, int]]) -> dict:
+    """The therapist's caps on high-risk and complex clients, with the clients of each kind
+    already allocated (which count against them)."""
+    _, high_risk, complex_ = mix.get(therapist.pk, (0, 0, 0))
+    row = {}
+    if therapist.max_high_risk is not None:
+        row["max_high_risk"] = therapist.max_high_risk
+        row["high_risk_caseload"] = high_risk
+    if therapist.max_complex is not None:
+        row["max_complex"] = therapist.max_complex
+        row["complex_caseload"] = complex_
+    return row
+
+
 def _referral_row(values: dict, service, site_names, planned_start, today, zone, names=None):
     """The engine's record of one referral (from ``allocation_problem``'s values), or a
     sentence saying why it cannot be one. ``names`` maps therapist pks to the engine's ids,
@@ -371,6 +388,8 @@ def _referral_row(values: dict, service, site_names, planned_start, today, zone,
         row["earliest_start"] = values["allocation_needs__earliest_start"].isoformat()
     if values.get("allocation_needs__therapy_weeks"):
         row["therapy_weeks"] = values["allocation_needs__therapy_weeks"]
+    if values.get("allocation_needs__complex_case"):
+        row["complex"] = True
     if values["preferences__pk"] is None:
         _bsl_as_well(row, values)
         _access(row, values)

@@ -230,6 +230,24 @@ def continuity_set(*, referral: Referral, continuity: str, user) -> AllocationNe
     return needs
 
 
+@transaction.atomic
+def complexity_set(*, referral: Referral, complex_case: bool, user) -> AllocationNeeds:
+    """Mark the referral as a complex case or not; it then counts against a therapist's cap
+    on complex clients (docs/allocation.md, "Caseload mix")."""
+    _same_service(user, referral.service_id)
+    needs, _ = AllocationNeeds.objects.select_for_update().get_or_create(
+        referral=referral,
+        defaults={"service_id": referral.service_id, "updated_by": user},
+    )
+    if needs.complex_case != complex_case:
+        needs.complex_case, needs.updated_by = complex_case, user
+        needs.save(update_fields=["complex_case", "updated_by", "updated_at"])
+        proposals_mark_stale(
+            service_id=referral.service_id, reason="a client's complex case marker changed"
+        )
+    return needs
+
+
 def referral_assessor(referral: Referral):
     """The user who assessed the referral, or None (as ``engine_input`` reads it)."""
     values = referral_values(Referral.objects.filter(pk=referral.pk)).values("assessor").first()

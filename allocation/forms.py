@@ -324,17 +324,45 @@ class ProfileForm(forms.Form):
         error_messages={"invalid_choice": "Select only the specialisms listed"},
     )
     capacity = forms.IntegerField(
-        label="Caseload capacity",
+        label="Weekly sessions",
         min_value=0,
         max_value=200,
-        help_text="The most clients carried at once. The current caseload is counted from "
-        "allocations",
+        help_text="The most therapy sessions a week the therapist carries. A client seen twice "
+        "a week uses two. The sessions in use are counted from allocations",
         widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "nhsuk-input--width-4"}),
         error_messages={
-            "required": "Enter the caseload capacity",
-            "invalid": "Caseload capacity must be a whole number, like 30",
-            "min_value": "Caseload capacity must be 0 or more",
-            "max_value": "Caseload capacity must be 200 or fewer",
+            "required": "Enter the weekly sessions",
+            "invalid": "Weekly sessions must be a whole number, like 30",
+            "min_value": "Weekly sessions must be 0 or more",
+            "max_value": "Weekly sessions must be 200 or fewer",
+        },
+    )
+    max_high_risk = forms.IntegerField(
+        label="Most high-risk clients at once (optional)",
+        required=False,
+        min_value=0,
+        max_value=200,
+        help_text="Leave empty for no cap. A client whose risk is high counts against it, "
+        "those allocated now included",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "nhsuk-input--width-4"}),
+        error_messages={
+            "invalid": "The cap on high-risk clients must be a whole number, like 2",
+            "min_value": "The cap on high-risk clients must be 0 or more",
+            "max_value": "The cap on high-risk clients must be 200 or fewer",
+        },
+    )
+    max_complex = forms.IntegerField(
+        label="Most complex clients at once (optional)",
+        required=False,
+        min_value=0,
+        max_value=200,
+        help_text="Leave empty for no cap. A referral marked as a complex case counts "
+        "against it, those allocated now included",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "nhsuk-input--width-4"}),
+        error_messages={
+            "invalid": "The cap on complex clients must be a whole number, like 3",
+            "min_value": "The cap on complex clients must be 0 or more",
+            "max_value": "The cap on complex clients must be 200 or fewer",
         },
     )
 
@@ -372,6 +400,9 @@ class ProfileForm(forms.Form):
             "sites": [str(site.public_id) for site in therapist.sites.all()],
             "offers_remote": "yes" if therapist.offers_remote else "no",
             "capacity": therapist.capacity,
+            # Empty, not None, for no cap: what the form posts back when left empty.
+            "max_high_risk": "" if therapist.max_high_risk is None else therapist.max_high_risk,
+            "max_complex": "" if therapist.max_complex is None else therapist.max_complex,
             "grade": therapist.grade,
             "supervised": "yes" if therapist.supervised else "no",
             "specialisms": list(therapist.specialisms or []),
@@ -400,6 +431,8 @@ class ProfileForm(forms.Form):
             sites=[self.site_rows[key] for key in data.get("sites") or []],
             offers_remote=data["offers_remote"] == "yes",
             capacity=data["capacity"],
+            max_high_risk=data.get("max_high_risk"),
+            max_complex=data.get("max_complex"),
             grade=data["grade"] or Therapist.Grade.QUALIFIED,
             # A trainee is supervised unless the form says otherwise (which is refused).
             supervised=data["supervised"] == "yes"
@@ -650,6 +683,24 @@ class InterpreterLanguagesForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One a line, or separated by commas, for example: Polish, Urdu, BSL",
         error_messages={"max_length": "The list must be 2000 characters or fewer"},
+    )
+
+
+class ComplexityForm(forms.Form):
+    """Whether the referral is a complex case (docs/allocation.md, "Caseload mix")."""
+
+    complex_case = forms.ChoiceField(
+        label="Is this a complex case?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        help_text="Complex: the assessment found several needs that interact (for example "
+        "a personality disorder, trauma and substance use together), or the case needs "
+        "more than one agency involved. It counts against a therapist's cap on complex "
+        "clients",
+        error_messages={
+            "required": "Select yes or no",
+            "invalid_choice": "Select yes or no",
+        },
     )
 
 

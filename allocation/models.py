@@ -46,11 +46,19 @@ class Therapist(BaseModel):
     frequencies = models.JSONField(default=list, help_text="Sessions a week offered, e.g. [1, 2].")
     sites = models.ManyToManyField(Site, blank=True, related_name="therapists")
     offers_remote = models.BooleanField(default=True)
-    capacity = models.PositiveSmallIntegerField(help_text="Most clients carried at once.")
+    # Weekly sessions: a client seen twice a week uses two (docs/allocation.md, "Caseload
+    # mix"). Sessions in use are counted from allocations' slots, never typed in.
+    capacity = models.PositiveSmallIntegerField(
+        "weekly sessions", help_text="Most therapy sessions a week carried at once."
+    )
     grade = models.CharField(max_length=16, choices=Grade.choices, default=Grade.QUALIFIED)
     # Works under clinical supervision; a trainee always does.
     supervised = models.BooleanField(default=False)
     specialisms = models.JSONField(default=list, blank=True, help_text="SPECIALISMS codes.")
+    # The caseload mix: the most high-risk and complex clients carried at once (empty: no
+    # cap); the clients already allocated count against them.
+    max_high_risk = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_complex = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["display_name"]
@@ -412,6 +420,9 @@ class AllocationNeeds(BaseModel):
     travel_minutes = models.JSONField(default=dict, blank=True)
     max_travel_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
     spoken_language = models.CharField(max_length=50, blank=True)
+    # A complex case (docs/allocation.md, "Caseload mix"): counts against a therapist's cap
+    # on complex clients.
+    complex_case = models.BooleanField(default=False)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

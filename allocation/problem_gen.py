@@ -75,6 +75,19 @@ SPECIALISMS = ("young adults", "trauma", "perinatal")
 EXCLUSION_CODES = ("conflict_of_interest", "previous_complaint", "relative", "other")
 
 
+def _caseload_mix(mix: random.Random, row: dict[str, Any]) -> None:
+    """Some therapists cap their high-risk or complex clients (a few already at the cap);
+    some state their capacity as free weekly ``sessions`` rather than the older
+    ``capacity``."""
+    for kind, share in (("high_risk", 0.25), ("complex", 0.15)):
+        if mix.random() < share:
+            cap = mix.randint(1, 3)
+            row[f"max_{kind}"] = cap
+            row[f"{kind}_caseload"] = mix.randint(0, cap)
+    if "caseload" not in row and mix.random() < 0.3:
+        row["sessions"] = row.pop("capacity")
+
+
 def generate_problem(
     *,
     referrals: int,
@@ -84,12 +97,15 @@ def generate_problem(
     sites: int = 8,
     multi_session_share: float = 0.1,
     today: str = "2025-03-03",
+    caseload_mix: bool = True,
 ) -> dict[str, Any]:
     """Return a problem dict with the given numbers of referrals and therapists.
 
     ``services`` splits both lists across that many services (one large service by
     default: the hardest case, as every referral competes with every other).
     ``multi_session_share`` is the share of referrals seen more than once a week.
+    ``caseload_mix`` False leaves out the caps on high-risk and complex clients and the
+    complex cases (every other field is the same).
     """
     rng = random.Random(seed)
     today_date = dt.date.fromisoformat(today)
@@ -115,6 +131,8 @@ def generate_problem(
     # other field is what it was before.
     timing = random.Random(seed + 3_000_017)
     words = random.Random(seed + 4_000_037)
+    # The caseload mix (caps on high-risk and complex clients, complex cases) from a fifth.
+    mix = random.Random(seed + 5_000_011)
     therapist_rows = []
     therapist_ids = [f"t-{i + 1}" for i in range(therapists)]
     for tid in therapist_ids:
@@ -181,6 +199,8 @@ def generate_problem(
             row.setdefault("leave", []).append(
                 {"start": start.isoformat(), "end": (start + dt.timedelta(days=6)).isoformat()}
             )
+        if caseload_mix:
+            _caseload_mix(mix, row)
         therapist_rows.append(row)
 
     # The coordinators' constraints come from a second stream, so every other field of a
@@ -284,6 +304,9 @@ def generate_problem(
         wish = words.random()
         if row.get("assessor", "").startswith("t-") and wish < 0.15:
             row["continuity"] = "required" if wish < 0.1 else "none"
+        # A complex case (docs/allocation.md, "Caseload mix").
+        if mix.random() < 0.08 and caseload_mix:
+            row["complex"] = True
         referral_rows.append(row)
 
     # The languages each service can book an interpreter for: the common ones, not the rarest.

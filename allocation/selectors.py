@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from django.core.paginator import Page
 from django.db.models import (
     Count,
     Prefetch,
+    Q,
     QuerySet,
 )
 from django.utils import timezone
@@ -141,6 +142,36 @@ def caseload_counts(*, service_id: int) -> dict[int, int]:
     )
 
 
+def session_counts(*, service_id: int) -> dict[int, int]:
+    """Weekly sessions each therapist's current caseload uses: its allocations' slots (a
+    client seen twice a week holds two)."""
+    return dict(
+        AllocationSlot.objects.filter(allocation__in=allocations_holding(service_id=service_id))
+        .values("allocation__therapist_id")
+        .annotate(n=Count("id"))
+        .values_list("allocation__therapist_id", "n")
+    )
+
+
+def caseload_mix_counts(*, service_id: int) -> dict[int, tuple[int, int, int]]:
+    """Per therapist, in one grouped query: (weekly sessions in use, high-risk clients,
+    complex clients) of the current caseload, which count against the weekly sessions and
+    the caps. High-risk: the referral's risk level is high."""
+    rows = (
+        allocations_holding(service_id=service_id)
+        .values("therapist_id")
+        .annotate(
+            sessions=Count("bookings", distinct=True),
+            high=Count("id", distinct=True, filter=Q(referral__risk_level="high")),
+            complex_=Count(
+                "id", distinct=True, filter=Q(referral__allocation_needs__complex_case=True)
+            ),
+        )
+        .values_list("therapist_id", "sessions", "high", "complex_")
+    )
+    return {pk: (sessions, high, complex_) for pk, sessions, high, complex_ in rows}
+
+
 def booked_slot_ids(*, service_id: int) -> set[int]:
     return set(
         AllocationSlot.objects.filter(
@@ -159,6 +190,12 @@ class CaseloadRow:
     leave_now: LeavePeriod | None
     leave_next: LeavePeriod | None
     free_slot_count: int = 0
+    # Weekly sessions the caseload uses (a client seen twice a week uses two); the free
+    # places above are the free weekly sessions.
+    sessions: int = 0
+    # High-risk and complex clients in the caseload (filled on the therapist's own page).
+    high_risk_clients: int = 0
+    complex_clients: int = 0
 
     @property
     def more_free_slots(self) -> int:
@@ -166,12 +203,12 @@ class CaseloadRow:
 
     @property
     def over_capacity(self) -> bool:
-        return self.caseload > self.therapist.capacity
+        return self.sessions > self.therapist.capacity
 
     @property
     def load_percent(self) -> int:
         capacity = self.therapist.capacity
-        return 100 if capacity == 0 else min(100, round(100 * self.caseload / capacity))
+        return 100 if capacity == 0 else min(100, round(100 * self.sessions / capacity))
 
 
 # How many free slots each row of the team's list names; its profile shows them all.
@@ -213,7 +250,7 @@ def _team_counts(*, service_id: int) -> dict[int, tuple[int, int, int]]:
         .order_by()
         .values_list("slot__therapist_id", "n")
     )
-    load = caseload_counts(service_id=service_id)
+    load = session_counts(service_id=service_id)  # weekly sessions in use
     return {
         pk: (capacity, load.get(pk, 0), slot_count - booked.get(pk, 0))
         for pk, capacity, slot_count in team
@@ -246,14 +283,16 @@ def therapist_caseload_page(*, user, page=1) -> CaseloadPage:
         page=page,
     )
     counts = _team_counts(service_id=user.service_id)
+    clients = caseload_counts(service_id=user.service_id)
     rows = []
     for t in chosen:
-        _, caseload, free = counts.get(t.pk, (t.capacity, 0, 0))
+        _, sessions, free = counts.get(t.pk, (t.capacity, 0, 0))
         rows.append(
             CaseloadRow(
                 therapist=t,
-                caseload=caseload,
-                free_places=max(t.capacity - caseload, 0),
+                caseload=clients.get(t.pk, 0),
+                sessions=sessions,
+                free_places=max(t.capacity - sessions, 0),
                 free_slots=t.first_free,
                 booked_slots=[],
                 leave_now=next((p for p in t.ahead if p.starts_on <= today), None),
@@ -275,28 +314,46 @@ def therapist_caseloads(*, user) -> list[CaseloadRow]:
     if not user.service_id:
         return []
     counts = caseload_counts(service_id=user.service_id)
+    sessions = session_counts(service_id=user.service_id)
     booked = booked_slot_ids(service_id=user.service_id)
     today = timezone.localdate()
     therapists = scope_to_service(Therapist.objects.all(), user).prefetch_related(
         "slots__site", "leave", "sites"
     )
-    return [_caseload_row(t, counts.get(t.pk, 0), booked, today) for t in therapists]
+    return [
+        _caseload_row(t, counts.get(t.pk, 0), booked, today, sessions.get(t.pk, 0))
+        for t in therapists
+    ]
 
 
 def therapist_caseload(*, therapist: Therapist) -> CaseloadRow:
     counts = caseload_counts(service_id=therapist.service_id)
+    sessions = session_counts(service_id=therapist.service_id)
     booked = booked_slot_ids(service_id=therapist.service_id)
-    return _caseload_row(therapist, counts.get(therapist.pk, 0), booked, timezone.localdate())
+    row = _caseload_row(
+        therapist,
+        counts.get(therapist.pk, 0),
+        booked,
+        timezone.localdate(),
+        sessions.get(therapist.pk, 0),
+    )
+    _, high_risk, complex_ = caseload_mix_counts(service_id=therapist.service_id).get(
+        therapist.pk, (0, 0, 0)
+    )
+    return replace(row, high_risk_clients=high_risk, complex_clients=complex_)
 
 
-def _caseload_row(therapist: Therapist, caseload: int, booked: set[int], today) -> CaseloadRow:
+def _caseload_row(
+    therapist: Therapist, caseload: int, booked: set[int], today, sessions: int = 0
+) -> CaseloadRow:
     slots = list(therapist.slots.all())
     leave = [p for p in therapist.leave.all() if p.ends_on >= today]
     free_slots = [s for s in slots if s.pk not in booked]
     return CaseloadRow(
         therapist=therapist,
         caseload=caseload,
-        free_places=max(therapist.capacity - caseload, 0),
+        sessions=sessions,
+        free_places=max(therapist.capacity - sessions, 0),
         free_slots=free_slots,
         free_slot_count=len(free_slots),
         booked_slots=[s for s in slots if s.pk in booked],

@@ -67,7 +67,7 @@ class ProfileInput:
     frequencies: list[int]
     sites: list
     offers_remote: bool
-    capacity: int
+    capacity: int  # weekly sessions
     grade: str = "qualified"
     supervised: bool = False
     specialisms: list[str] = field(default_factory=list)
@@ -75,6 +75,9 @@ class ProfileInput:
     # only a service administrator's form offers it.
     link: bool = False
     sign_in: object = None
+    # The caseload mix: caps on high-risk and complex clients (None: no cap).
+    max_high_risk: int | None = None
+    max_complex: int | None = None
 
 
 def _profile_check(service_id: int, data: ProfileInput, therapist: Therapist | None) -> None:
@@ -100,8 +103,16 @@ def _profile_check(service_id: int, data: ProfileInput, therapist: Therapist | N
         raise AllocationError("Select how many sessions a week are offered", field="frequencies")
     if not 0 <= data.capacity <= MAX_CAPACITY:
         raise AllocationError(
-            f"Capacity must be a whole number from 0 to {MAX_CAPACITY}", field="capacity"
+            f"Weekly sessions must be a whole number from 0 to {MAX_CAPACITY}", field="capacity"
         )
+    for field_name, noun in (("max_high_risk", "high-risk"), ("max_complex", "complex")):
+        cap = getattr(data, field_name)
+        if cap is not None and not 0 <= cap <= MAX_CAPACITY:
+            raise AllocationError(
+                f"The cap on {noun} clients must be a whole number from 0 to {MAX_CAPACITY}, "
+                "or empty for no cap",
+                field=field_name,
+            )
     for site in data.sites:
         if site.service_id != service_id:
             raise AllocationError("Select one of this service's sites", field="sites")
@@ -165,6 +176,8 @@ def _profile_apply(therapist: Therapist, data: ProfileInput) -> None:
     therapist.frequencies = sorted(set(data.frequencies))
     therapist.offers_remote = data.offers_remote
     therapist.capacity = data.capacity
+    therapist.max_high_risk = data.max_high_risk
+    therapist.max_complex = data.max_complex
     therapist.grade = data.grade
     # A trainee always works under supervision (the form says so; the database holds it).
     therapist.supervised = data.supervised or data.grade == Therapist.Grade.TRAINEE

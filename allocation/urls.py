@@ -68,6 +68,11 @@ urlpatterns = [
         name="allocation-referral-languages",
     ),
     path(
+        "staff/allocation/referrals/<uuid:public_id>/complexity/",
+        views.referral_complexity,
+        name="allocation-referral-complexity",
+    ),
+    path(
         "staff/allocation/referrals/<uuid:public_id>/continuity/",
         views.referral_continuity,
         name="allocation-referral-continuity",

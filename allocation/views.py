@@ -195,6 +195,10 @@ def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
             ),
             "continuity_form": forms_given.get("continuity_form")
             or forms.ContinuityForm(initial={"continuity": needs.continuity}),
+            "complexity_form": forms_given.get("complexity_form")
+            or forms.ComplexityForm(
+                initial={"complex_case": "yes" if needs.complex_case else "no"}
+            ),
             "languages_form": forms_given.get("languages_form")
             or forms.LanguagesForm(
                 initial={
@@ -605,6 +609,27 @@ def site_access(request: HttpRequest) -> HttpResponse:
         request,
         "allocation/sites.html",
         {"sites": [(site, site.pk in flags) for site in sites]},
+    )
+
+
+@coordinator_only
+@require_POST
+def referral_complexity(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = forms.ComplexityForm(request.POST)
+
+    def save(data):
+        return exclusions.complexity_set(
+            referral=referral, complex_case=data["complex_case"] == "yes", user=request.user
+        )
+
+    return _need_saved(
+        request,
+        referral,
+        form,
+        "complexity_form",
+        save,
+        f"Whether {referral.reference} is a complex case is saved.",
     )
 
 

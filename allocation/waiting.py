@@ -88,6 +88,7 @@ NEEDS_FILTERS = [
     ("competence", "Needs a qualified therapist or a specialism"),
     ("course", "Starts later, or a fixed length of therapy"),
     ("continuity", "Continuity with the assessor required"),
+    ("complex", "A complex case (counts against therapists' caps)"),
     ("access", "Needs step-free access, or a travel limit"),
     ("in_person", "In person only"),
     ("remote", "Remote only"),
@@ -262,6 +263,7 @@ def _waiting_filtered(*, user, filters: WaitingFilters, run):
             course_weeks=F("allocation_needs__therapy_weeks"),
             bsl_as_well=F("allocation_needs__bsl"),
             continuity_needed=F("allocation_needs__continuity"),
+            complex_needed=F("allocation_needs__complex_case"),
             access_step_free=F("allocation_needs__step_free"),
             access_travel=F("allocation_needs__max_travel_minutes"),
             bsl_spoken=F("allocation_needs__spoken_language"),
@@ -383,6 +385,8 @@ def _needs_q(need: str) -> Q:
         )
     if need == "continuity":
         return Q(allocation_needs__continuity="required")
+    if need == "complex":
+        return Q(allocation_needs__complex_case=True)
     if need == "course":
         return Q(allocation_needs__earliest_start__isnull=False) | Q(
             allocation_needs__therapy_weeks__isnull=False
@@ -459,6 +463,7 @@ def _exclusion_needs(referral: Referral) -> list[str]:
     step_free = getattr(referral, "access_step_free", None)
     travel = getattr(referral, "access_travel", None)
     spoken = getattr(referral, "bsl_spoken", None)
+    complex_case = getattr(referral, "complex_needed", None)
     if not hasattr(referral, "competence_needed"):
         row = AllocationNeeds.objects.filter(referral=referral).first()
         competence, specialism = (row.competence, row.specialism) if row else (None, None)
@@ -466,6 +471,9 @@ def _exclusion_needs(referral: Referral) -> list[str]:
         bsl, spoken = (row.bsl, row.spoken_language) if row else (False, "")
         continuity = row.continuity if row else None
         step_free, travel = (row.step_free, row.max_travel_minutes) if row else (False, None)
+        complex_case = row.complex_case if row else False
+    if complex_case:
+        out.append("A complex case")
     if step_free:
         out.append("Needs step-free access")
     if travel:

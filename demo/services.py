@@ -340,6 +340,11 @@ def _seed_therapists(service: Service, sites: list[Site], seed: int, report) -> 
                 skills.sample([code for code, _ in SPECIALISMS], k=skills.choice([0, 1, 1, 2]))
             ),
         }
+        # The caseload mix from a stream of its own: some therapists cap their high-risk
+        # or complex clients (docs/allocation.md, "Caseload mix").
+        mix = random.Random(f"{seed}-{name}-caseload-mix")
+        competence["max_high_risk"] = mix.choice([2, 3]) if mix.random() < 0.4 else None
+        competence["max_complex"] = mix.choice([2, 4]) if mix.random() < 0.3 else None
         therapist, created = Therapist.objects.get_or_create(
             service=service,
             display_name=name,
@@ -813,6 +818,12 @@ def _seed_allocation(service: Service, rng: random.Random) -> None:
         AllocationNeeds.objects.update_or_create(
             referral=referral,
             defaults={"service": service, "continuity": "required", "updated_by": coordinator},
+        )
+    # Complex cases among the longest waiters (docs/allocation.md, "Caseload mix").
+    for referral in oldest[:8:3]:
+        AllocationNeeds.objects.update_or_create(
+            referral=referral,
+            defaults={"service": service, "complex_case": True, "updated_by": coordinator},
         )
 
 

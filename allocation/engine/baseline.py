@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from allocation.engine.group import _Group, _groups
+from allocation.engine.group import _Group, _groups, _Loads
 from allocation.engine.problem import Assignment, Problem, Result, Unplaced, _bulk
 from allocation.engine.result import _make_assignment, _objective
 from allocation.engine.scoring import priority_of
@@ -19,8 +19,9 @@ from allocation.engine.scoring import priority_of
 
 def _greedy_placed(g: _Group) -> dict[int, tuple[int, tuple[int, ...]]]:
     """The greedy baseline on one service: longest wait first (input order among equal
-    waits); each referral takes the first therapist, in input order, with a free place
-    and free fitting slots on enough different days, and their earliest such slots."""
+    waits); each referral takes the first therapist, in input order, with free weekly
+    sessions and room under their caps for it, and free fitting slots on enough different
+    days, and their earliest such slots."""
     R = len(g.refs)
     weeks = np.fromiter((r.weeks_waiting for r in g.refs), np.int64, R)
     ok_by_row = np.ascontiguousarray(g.ok.T)  # (R, S): one referral's slots are contiguous
@@ -28,11 +29,21 @@ def _greedy_placed(g: _Group) -> dict[int, tuple[int, tuple[int, ...]]]:
     left = g.t_cap.copy()
     open_slot = free & (left[g.s_t] > 0)
     placed: dict[int, tuple[int, tuple[int, ...]]] = {}
+    # Weekly sessions and caps: only therapists with room for this referral.
+    loads = _Loads(g)
+    capped = [kind for kind in loads.kinds if g.r_kind[kind].any()]
     for row in np.argsort(-weeks, kind="stable").tolist():
         cands = np.flatnonzero(ok_by_row[row] & open_slot)
         if not len(cands):
             continue
         k = int(g.r_k[row])
+        room = left >= k
+        for kind in capped:
+            if g.r_kind[kind][row]:
+                room = room & (loads.room_all(kind) > 0)
+        cands = cands[room[g.s_t[cands]]]
+        if not len(cands):
+            continue
         chosen = None
         if k == 1:
             chosen = (int(g.s_t[cands[0]]), (int(cands[0]),))
@@ -49,7 +60,8 @@ def _greedy_placed(g: _Group) -> dict[int, tuple[int, tuple[int, ...]]]:
             continue
         t, cols = chosen
         placed[row] = chosen
-        left[t] -= 1
+        loads.add(row, t)
+        left[t] -= k
         free[list(cols)] = False
         open_slot[list(cols)] = False
         if left[t] == 0:

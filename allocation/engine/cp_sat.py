@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from allocation.engine.group import _Group, _Plan, _plan_value
+from allocation.engine.problem import CAP_KINDS
 
 
 def _cp_sat(g: _Group, hint: _Plan, time_limit: float) -> _Plan | None:
@@ -52,7 +53,7 @@ def _cp_sat(g: _Group, hint: _Plan, time_limit: float) -> _Plan | None:
             for same_day in by_day.values():
                 if len(same_day) > 1:
                     model.add(sum(same_day) <= y)
-            ther_load[t].append(y)
+            ther_load[t].append((k, row, y))
             ther_load_all.append(y)
             options.append(y)
             priority_terms.append(priority * y)
@@ -80,9 +81,17 @@ def _cp_sat(g: _Group, hint: _Plan, time_limit: float) -> _Plan | None:
         model.add_at_most_one(options)
     for xs in slot_vars.values():
         model.add_at_most_one(xs)
-    for t, literals in ther_load.items():
-        if len(literals) > g.t_cap[t]:
-            model.add(sum(literals) <= int(g.t_cap[t]))
+    for t, options in ther_load.items():
+        # Weekly sessions: a client seen k times a week uses k of them.
+        if sum(k for k, _, _ in options) > g.t_cap[t]:
+            model.add(sum(k * y for k, _, y in options) <= int(g.t_cap[t]))
+        # The caps on high-risk and complex clients.
+        for kind in CAP_KINDS:
+            if kind in g.trivial:
+                continue
+            counted = [y for _, row, y in options if g.r_kind[kind][row]]
+            if len(counted) > g.t_room[kind][t]:
+                model.add(sum(counted) <= int(g.t_room[kind][t]))
     for row, options in choice.items():
         assigned = hint.placed.get(row)
         for t, y, xs in options:

@@ -17,7 +17,7 @@ import numpy as np
 
 from allocation.engine.bound import _flow_bounded, _prices
 from allocation.engine.flow import _WARM_ARCS_PER_SLOT, _first_per_slot, _flow_assign
-from allocation.engine.group import _bundle_value, _Group, _Plan, _plan_value
+from allocation.engine.group import _bundle_value, _Group, _Loads, _Plan, _plan_value
 
 
 class _Search:
@@ -37,23 +37,24 @@ class _Search:
         self.g = g
         self.slot_price, self.place_price = slot_price, place_price
         self.holder = np.full(len(g.slots), -1, dtype=np.int64)
-        self.load = np.zeros(len(g.thers), dtype=np.int64)
+        self.loads = _Loads(g)
         self.placed: dict[int, tuple[int, tuple[int, ...]]] = {}
-        self.weekly_at: dict[int, set[int]] = defaultdict(set)  # therapist -> weekly rows
+        # therapist -> the referrals placed there that the weekly flow re-places
+        self.weekly_at: dict[int, set[int]] = defaultdict(set)
         for row, (t, cols) in placed.items():
             self.put(row, t, cols)
 
     def put(self, row: int, t: int, cols: Sequence[int]) -> None:
         self.placed[row] = (t, tuple(cols))
         self.holder[list(cols)] = row
-        self.load[t] += 1
-        if len(cols) == 1:
+        self.loads.add(row, t)
+        if not self.g.special[row]:
             self.weekly_at[t].add(row)
 
     def drop(self, row: int) -> None:
         t, cols = self.placed.pop(row)
         self.holder[list(cols)] = -1
-        self.load[t] -= 1
+        self.loads.add(row, t, -1)
         self.weekly_at[t].discard(row)
 
     def insert(self, row: int) -> bool:
@@ -67,9 +68,18 @@ class _Search:
         g = self.g
         k = int(g.r_k[row])
         best = None
+        loads = self.loads
+        kinds = [kind for kind in loads.kinds if loads.flags[kind][row]]
         for t in np.flatnonzero(g.eligible[:, row]).tolist():
+            # Room under the caps: where a cap may bind, only referrals this search places
+            # (never moved by it) count against it, so no weekly one makes way.
+            if any(loads.room(t, kind) <= 0 for kind in kinds):
+                continue
+            spare = loads.cap[t] - loads.sessions[t]  # free weekly sessions
             cands = [
-                s for s in g.candidates(row, t) if self.holder[s] < 0 or g.r_k[self.holder[s]] == 1
+                s
+                for s in g.candidates(row, t)
+                if self.holder[s] < 0 or not g.special[self.holder[s]]
             ]
             if len({int(g.s_day[s]) for s in cands}) < k:
                 continue
@@ -80,20 +90,23 @@ class _Search:
             here = sorted(
                 (int(self.slot_price[self.placed[w][1][0]]), w) for w in self.weekly_at[t]
             )
-            place = int(self.place_price[t])
+            place = int(self.place_price[t]) * k  # k weekly sessions
             for combo in itertools.combinations(cands, k):
                 if len({int(g.s_day[s]) for s in combo}) < k:
                     continue
                 cost = place + sum(int(self.slot_price[s]) for s in combo)
                 freed = {int(self.holder[s]) for s in combo if self.holder[s] >= 0}
-                extra = None
-                if self.load[t] - len(freed) >= g.t_cap[t]:
-                    extra = next((w for _, w in here if w not in freed), None)
-                    if extra is None:
+                # Too few free weekly sessions: weekly referrals (one session each) make
+                # way, cheapest first.
+                short = k - spare - len(freed)
+                extra: set[int] = set()
+                if short > 0:
+                    extra = set(itertools.islice((w for _, w in here if w not in freed), short))
+                    if len(extra) < short:
                         continue
                 gain = _bundle_value(g, row, t, combo) - cost
                 if gain > 0 and (best is None or gain > best[0]):
-                    best = (gain, t, combo, freed | ({extra} if extra is not None else set()))
+                    best = (gain, t, combo, freed | extra)
         if best is None:
             return False
         _, t, combo, evicted = best
@@ -117,10 +130,10 @@ def _resolve_weekly(
     arc_r, arc_s, arc_v = arcs
     blocked = np.zeros(len(g.slots), dtype=bool)
     capacity = g.t_cap.copy()
-    for t, cols in multi_placed.values():
+    for row, (t, cols) in multi_placed.items():
         blocked[list(cols)] = True
-        capacity[t] -= 1
-    keep = (g.r_k[arc_r] == 1) & ~blocked[arc_s]
+        capacity[t] -= int(g.r_k[row])  # its weekly sessions
+    keep = ~g.special[arc_r] & ~blocked[arc_s]
     start = None
     if warm is not None and warm[0] is not None:
         # Warm start from an earlier solve: each slot's arcs of least reduced cost under
@@ -168,7 +181,7 @@ def _doubtful(
     return {
         row
         for row, (t, cols) in fixed.items()
-        if int(place_price[t]) + sum(int(slot_profit[s]) for s in cols)
+        if int(place_price[t]) * int(g.r_k[row]) + sum(int(slot_profit[s]) for s in cols)
         > _bundle_value(g, row, t, cols)
     }
 
@@ -198,7 +211,7 @@ def _decompose(g: _Group, passes: int = 3) -> _Plan:
     )
     plan.solver_seconds += time.perf_counter() - t0
     warm = (dist, used)
-    multi = g.r_k > 1
+    multi = g.special  # seen more than weekly, or under a cap that may bind
 
     def prices(potentials: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         if potentials is None:  # no certificate: price everything at full value

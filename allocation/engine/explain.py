@@ -15,8 +15,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from allocation.engine.group import _distinct_days, _Group, _Plan
+from allocation.engine.group import _distinct_days, _Group, _Loads, _Plan
 from allocation.engine.problem import (
+    CAP_KINDS,
+    CAP_NOUNS,
     COMPETENCES,
     DAY_NAMES,
     EXCLUSION_REASONS,
@@ -42,6 +44,8 @@ FAMILIES = (
     "continuity",
     "frequency",
     "leave",
+    "high_risk",
+    "complex",
     "capacity",
     "slots",
 )
@@ -189,7 +193,13 @@ def _assignment_reasons(
         wanted = " or ".join(PARTS[p] for p in sorted(referral.preferred_parts))
         met = all(s.part in referral.preferred_parts for s in slots)
         reasons.append(f"preferred time ({wanted}) {'met' if met else 'not met'}")
-    reasons.append(f"has a free place ({therapist.capacity} before this allocation)")
+    reasons.append(_sessions_phrase(therapist, k))
+    reasons.extend(
+        f"within the cap on {CAP_NOUNS[kind]} clients ({therapist.cap_words(kind)} before this "
+        "allocation)"
+        for kind in CAP_KINDS
+        if referral.is_kind(kind) and therapist.cap_room(kind) is not None
+    )
     if referral.planned_start is not None:
         reasons.append(_course_phrase(referral))
     if referral.continuity == "required":
@@ -197,6 +207,18 @@ def _assignment_reasons(
     elif referral.continuity == "preferred" and referral.assessor == therapist.id:
         reasons.append("continuity: also assessed the client")
     return reasons
+
+
+def _sessions_phrase(therapist: Therapist, k: int) -> str:
+    """The weekly sessions a proposal uses: a client seen k times a week uses k."""
+    return (
+        f"has free weekly sessions ({therapist.capacity} before this allocation; this client "
+        f"uses {k})"
+    )
+
+
+def _cap_failure(therapist: Therapist, kind: str) -> str:
+    return f"has reached the cap on {CAP_NOUNS[kind]} clients ({therapist.cap_words(kind)})"
 
 
 def _course_phrase(referral: Referral) -> str:
@@ -253,8 +275,15 @@ def _failure_phrase(referral: Referral, therapist: Therapist, family: str) -> st
     if family == "leave":
         start, end = therapist.away_during(referral.planned_start, referral.course_end)
         return f"away {start} to {end}, during the planned course ({referral.course_words})"
+    if family in CAP_KINDS:
+        return _cap_failure(therapist, family)
     if family == "capacity":
-        return "has no free place"
+        if therapist.capacity <= 0:
+            return "has no free place"
+        return (
+            f"has {_plural(therapist.capacity, 'free weekly session')} (the client is seen "
+            f"{referral.sessions_per_week} times a week)"
+        )
     if not therapist.slots:
         return "has no free slots"
     timely = [s for s in therapist.slots if (s.day, s.part) in referral.availability]
@@ -283,8 +312,12 @@ def _meets_phrase(referral: Referral, therapist: Therapist, family: str) -> str 
         return "is the client's assessor (continuity required)"
     if family == "frequency" and referral.sessions_per_week > 1:
         return f"offers {referral.sessions_per_week} sessions a week"
+    if family in CAP_KINDS and referral.is_kind(family) and therapist.cap_room(family):
+        return (
+            f"has room under the cap on {CAP_NOUNS[family]} clients ({therapist.cap_words(family)})"
+        )
     if family == "capacity":
-        return f"has {_plural(therapist.capacity, 'free place')}"
+        return f"has {_plural(therapist.capacity, 'free weekly session')}"
     if family == "slots":
         return "has slots that fit"
     return None
@@ -311,8 +344,10 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
             return "offer weekly sessions" if k == 1 else f"offer {k} sessions a week"
         if family == "leave":
             return f"are not away during the planned course ({referral.course_words})"
+        if family in CAP_KINDS:
+            return f"have room under their cap on {CAP_NOUNS[family]} clients"
         if family == "capacity":
-            return "have a free place"
+            return "have a free place" if k == 1 else f"have {k} free weekly sessions"
         return (
             f"have a free slot in the client's times ({_times(referral.availability) or 'none'})"
             f" at {_place_phrase(referral)}" + ("" if k == 1 else f" on {k} different days")
@@ -461,7 +496,21 @@ def _suggestion(
                 "them eligible"
             )
         return words
+    if family in CAP_KINDS:
+        caps = "; ".join(f"{t.id}: {t.cap_words(family)}" for t in thers[:3])
+        return (
+            f"{who} {one('meets', 'meet')} everything else but {one('has', 'have')} reached "
+            f"the cap on {CAP_NOUNS[family]} clients ({caps}); raising "
+            f"{one('that cap', 'those caps')} by one would make {one('it', 'them')} eligible"
+        )
     if family == "capacity":
+        k = referral.sessions_per_week
+        if k > 1:
+            return (
+                f"{who} {one('meets', 'meet')} everything else but {one('has', 'have')} no free "
+                f"place (fewer than {k} free weekly sessions, as the client is seen {k} times a "
+                f"week); {k} free weekly sessions would make {one('it', 'them')} eligible"
+            )
         return (
             f"{who} {one('meets', 'meet')} everything else but {one('has', 'have')} no free "
             "place; next in line when one frees up"
@@ -528,9 +577,6 @@ def _explain_unplaced(
     fails = np.empty((T, U), dtype=bool)
     bit = np.empty((T, U), dtype=np.uint16)
     for j, family in enumerate(FAMILIES):
-        if family == "capacity":  # the same for every referral
-            code[g.t_cap <= 0] |= np.uint16(1 << j)
-            continue
         if family in g.trivial:  # no referral asks for it: nobody fails it
             continue
         meets = np.take(g.meets[family], rows, axis=1)
@@ -554,29 +600,27 @@ def _explain_unplaced(
         axis=1,
     )
     blocked = np.flatnonzero(n_eligible == 0)
-    B = len(blocked)
-    hist = np.bincount(
-        (np.arange(B, dtype=np.int64)[:, None] * patterns + by_referral[blocked]).ravel(),
-        minlength=B * patterns,
-    ).reshape(B, patterns)
+    # The funnel: how many therapists pass each family and every one before it.
+    blocked_codes = by_referral[blocked]
     funnel = np.stack(
         [
-            hist[:, [c for c in range(patterns) if c & ((2 << j) - 1) == 0]].sum(axis=1)
+            np.add.reduce((blocked_codes & np.uint16((2 << j) - 1)) == 0, axis=1, dtype=np.int32)
             for j in range(len(FAMILIES))
         ],
         axis=1,
     )
+    del blocked_codes
     position = {int(n): i for i, n in enumerate(blocked)}
 
     # After allocation: free places, free slots, and who is placed with each therapist.
-    places_left = g.t_cap.copy()
+    loads = _Loads(g, plan.placed)
+    places_left = g.t_cap - np.asarray(loads.sessions, dtype=np.int64)  # free weekly sessions
     free_slot = np.ones(len(g.slots), dtype=bool)
     clients: dict[int, list[tuple[int, int]]] = defaultdict(list)
     placed_cols = {r: cols for r, (_, cols) in plan.placed.items()}
     none = _NONE
     lowest = np.full(T, none, dtype=np.int64)  # lowest priority placed, per therapist
     for r, (t, cols) in plan.placed.items():
-        places_left[t] -= 1
         free_slot[list(cols)] = False
         clients[t].append((int(g.priority[r]), r))
         lowest[t] = min(lowest[t], int(g.priority[r]))
@@ -595,6 +639,7 @@ def _explain_unplaced(
     first = np.full((U, 5), -1, dtype=np.int64)
     first[pair_u[keep], rank[keep]] = pair_t[keep]
     first_rows = first.tolist()
+    decided = _decided_by_caps(g, rows, fits, free_days, places_left, loads)
     del fits
 
     single_rows = single_count.tolist()
@@ -619,9 +664,14 @@ def _explain_unplaced(
                     for p, r in clients.get(t, ())
                     if p < priority
                 ]
-            reasons.append(_outranked(g, row, eligible, held, lower, ids, free_slot, placed_cols))
+            reasons.append(
+                _outranked(g, row, eligible, held, lower, ids, free_slot, placed_cols, loads)
+            )
             states = [(t, int(places_left[t]), int(free_days[t, n])) for t in eligible[:3]]
-            reasons.append(_states(g, row, states, ids, lowest))
+            reasons.append(_states(g, row, states, ids, lowest, loads))
+            if decided is not None and decided[0][n]:
+                short, by_kind = decided[1][:, n], {k: m[:, n] for k, m in decided[2].items()}
+                suggestions.extend(_cap_decided(g, row, short, by_kind, places_left))
             suggestions.append(
                 "next in line when "
                 + " or ".join(ids[t] for t in eligible[:3])
@@ -683,7 +733,7 @@ def _free_days(g: _Group, row: int, t: int, extra: Sequence[int], free_slot: np.
     return len(days)
 
 
-def _outranked(g, row, named, held, lower, ids, free_slot, placed_cols) -> str:
+def _outranked(g, row, named, held, lower, ids, free_slot, placed_cols, loads) -> str:
     """Why a referral that meets every requirement with some therapists waits: judged on
     every one of them (``held``: the lowest priority placed with any of them, whether one
     has nobody placed, how many there are), not only the five ``named``. ``lower`` lists
@@ -704,7 +754,10 @@ def _outranked(g, row, named, held, lower, ids, free_slot, placed_cols) -> str:
         return opening + "are not all taken: the search for improvements ran out of time"
     k = referral.sessions_per_week
     # Could one of them make way: this client in their place, their slots freed?
-    could = any(_free_days(g, row, t, placed_cols[r], free_slot) >= k for r, t in lower)
+    could = any(
+        _free_days(g, row, t, placed_cols[r], free_slot) >= k and loads.fits(t, [row], [r])
+        for r, t in lower
+    )
     ranked_lower = f"are taken, some by people ranked lower (lowest priority placed there {lowest})"
     if could:
         return (
@@ -722,14 +775,21 @@ def _outranked(g, row, named, held, lower, ids, free_slot, placed_cols) -> str:
     )
 
 
-def _states(g, row, states, ids, lowest) -> str:
+def _states(g, row, states, ids, lowest, loads) -> str:
     """Where each named therapist stands for this referral after the allocation:
-    ``states`` holds (therapist, places left, days with a free fitting slot)."""
-    k = g.refs[row].sessions_per_week
+    ``states`` holds (therapist, free weekly sessions left, days with a free fitting slot)."""
+    referral = g.refs[row]
+    k = referral.sessions_per_week
     out = []
     for t, places_left, days in states:
+        full = [kind for kind in loads.kinds if referral.is_kind(kind) and loads.room(t, kind) <= 0]
         if places_left <= 0:
             state = "no free place left"
+        elif places_left < k:
+            state = f"too few free weekly sessions left ({places_left}; this client needs {k})"
+        elif full:
+            cap = g.thers[t].max_high_risk if full[0] == "high_risk" else g.thers[t].max_complex
+            state = f"its cap on {CAP_NOUNS[full[0]]} clients is reached (at most {cap})"
         elif days == 0:
             state = "the fitting slots are taken"
         elif days < k:
@@ -740,6 +800,65 @@ def _states(g, row, states, ids, lowest) -> str:
             state += f", lowest priority placed there {lowest[t]}"
         out.append(f"{ids[t]}: {state}")
     return "; ".join(out) + f" (this referral {int(g.priority[row])})"
+
+
+def _decided_by_caps(g, rows, fits, free_days, places_left, loads):
+    """Where, after the allocation, only a cap or the weekly sessions stop a waiting
+    referral's place with a therapist it fits with (free fitting slots on enough days are
+    left): (any such therapist per referral, (T, U) "too few free weekly sessions",
+    {kind: (T, U) "only the cap on kind"}), or None when nothing of the kind can happen."""
+    k = g.r_k[rows]
+    if not loads.kinds and not (k > 1).any():
+        return None
+    open_ = fits & (free_days >= k[None, :])
+    full = {
+        kind: (loads.room_all(kind) <= 0)[:, None] & g.r_kind[kind][rows][None, :]
+        for kind in loads.kinds
+    }
+    n_full = sum(m.astype(np.int8) for m in full.values()) if full else 0
+    enough = places_left[:, None] >= k[None, :]
+    short = open_ & (places_left > 0)[:, None] & ~enough & (n_full == 0)
+    by_kind = {kind: open_ & enough & m & (n_full == 1) for kind, m in full.items()}
+    any_ = short.any(axis=0)
+    for m in by_kind.values():
+        any_ |= m.any(axis=0)
+    return any_, short, by_kind
+
+
+def _cap_decided(g, row, short, by_kind, places_left) -> list[str]:
+    """What a cap or the weekly sessions decided for a waiting referral: the therapists
+    where only that stops a place now (``short``: too few free weekly sessions; ``by_kind``:
+    only the cap on that kind), and what changing it would do."""
+    k = g.refs[row].sessions_per_week
+    out = []
+    for kind, mask in by_kind.items():
+        named = [g.thers[t] for t in np.flatnonzero(mask).tolist()]
+        if not named:
+            continue
+        caps = "; ".join(f"{t.id}: at most {_cap_of(t, kind)}" for t in named[:3])
+        more = f" and {len(named) - 3} more" if len(named) > 3 else ""
+        which = "that cap" if len(named) == 1 else "one of those caps"
+        out.append(
+            f"the cap on {CAP_NOUNS[kind]} clients decides: {_plural(len(named), 'therapist')} "
+            f"({caps}{more}) {'has' if len(named) == 1 else 'have'} a free place and fitting "
+            f"slots left but no room under it; raising {which} by one would let this client "
+            "be placed there"
+        )
+    thers = np.flatnonzero(short).tolist()
+    if thers:
+        left = "; ".join(f"{g.thers[t].id}: {int(places_left[t])} left" for t in thers[:3])
+        more = f" and {len(thers) - 3} more" if len(thers) > 3 else ""
+        out.append(
+            f"weekly sessions decide: {_plural(len(thers), 'therapist')} ({left}{more}) "
+            f"{'has' if len(thers) == 1 else 'have'} fitting slots left but fewer than the {k} "
+            f"free weekly sessions this client needs; {k} free weekly sessions with one of "
+            "them would let this client be placed there"
+        )
+    return out
+
+
+def _cap_of(therapist: Therapist, kind: str) -> int | None:
+    return therapist.max_high_risk if kind == "high_risk" else therapist.max_complex
 
 
 def _explain_no_therapists(problem: Problem, ref_ids: Sequence[int]) -> dict[int, Unplaced]:

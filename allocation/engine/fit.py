@@ -11,8 +11,10 @@ Each therapist lands in one tier, best first:
 - ``fits``: every requirement and every wish (gender preference, preferred site or time);
 - ``partly``: a free place and a free slot the client can take, but something lacking;
 - ``other``: a free place and free slots, none of them one the client can take;
-- ``unavailable``: no free place or no free slot, or excluded for this client (a conflict
-  of interest, a complaint, a relative), so nothing to choose.
+- ``unavailable``: too few free weekly sessions (a client seen twice a week needs two), no
+  room under a cap on high-risk or complex clients the client counts against, no free
+  slot, or excluded for this client (a conflict of interest, a complaint, a relative), so
+  nothing to choose.
 
 ``client_asks(referral)`` is what the client asked for, as a short list for the page.
 """
@@ -36,7 +38,7 @@ from allocation.engine.explain import (
     _times,
 )
 from allocation.engine.group import _Group
-from allocation.engine.problem import PARTS, Problem, Referral, Slot, Therapist
+from allocation.engine.problem import CAP_KINDS, PARTS, Problem, Referral, Slot, Therapist
 
 TIERS = ("fits", "partly", "other", "unavailable")
 
@@ -167,6 +169,10 @@ def therapist_fits(referral: Referral, therapists: Sequence[Therapist]) -> list[
                 continue
             if family == "leave" and referral.planned_start is None:
                 continue
+            if family in CAP_KINDS and (
+                not referral.is_kind(family) or therapist.cap_room(family) is None
+            ):
+                continue  # no cap of this kind, or the client does not count against it
             if meets[family][j]:
                 fits.append(_requirement_words(referral, therapist, family, usable))
             else:
@@ -192,7 +198,8 @@ def therapist_fits(referral: Referral, therapists: Sequence[Therapist]) -> list[
             )
         if referral.continuity == "preferred" and referral.assessor == therapist.id:
             fits.append("continuity: also assessed the client")
-        if therapist.capacity <= 0 or not therapist.slots or "excluded" in missing:
+        full = any(f in missing for f in ("capacity", *CAP_KINDS))  # sessions or a cap
+        if full or not therapist.slots or "excluded" in missing:
             tier = "unavailable"
         elif not missing and wishes_met:
             tier = "fits"

@@ -15,8 +15,19 @@ from typing import Any
 
 import numpy as np
 
-from allocation.engine.problem import COMPETENCES, CONTINUITY, REMOTE, Problem, Referral, Therapist
+from allocation.engine.problem import (
+    CAP_KINDS,
+    COMPETENCES,
+    CONTINUITY,
+    REMOTE,
+    Problem,
+    Referral,
+    Therapist,
+)
 from allocation.engine.scoring import _priorities
+
+# Room under a cap that does not exist: more than any service's placements.
+_NO_CAP = 1 << 40
 
 
 def _groups(problem: Problem) -> dict[str, tuple[list[int], list[int]]]:
@@ -263,6 +274,7 @@ class _Group:
         else:
             continuity_ok = everyone
             self.trivial.add("continuity")
+        caps_met = self._caps(refs, thers, everyone)
         self.meets = {
             "modality": spread(t_mod, r_mod),
             "competence": competent,
@@ -272,13 +284,15 @@ class _Group:
             "continuity": continuity_ok,
             "frequency": spread(t_freq, r_k),
             "leave": ~on_leave,
-            "capacity": np.repeat((t_cap > 0)[:, None], R, axis=1),
+            **caps_met,
+            # Weekly sessions: a client seen k times a week needs k free sessions.
+            "capacity": t_cap[:, None] >= r_k[None, :],
         }
         pair_ok = self.meets["modality"] & self.meets["language"]
-        for family in ("competence", "gender", "excluded", "continuity", "frequency", "leave"):
+        families = ("competence", "gender", "excluded", "continuity", "frequency", "leave")
+        for family in families + CAP_KINDS + ("capacity",):
             if family not in self.trivial:
                 pair_ok &= self.meets[family]
-        pair_ok[t_cap <= 0] = False
         # Slot level: at an acceptable place and inside the client's availability.
         usable = r_avail[self.s_day * 3 + self.s_part] & r_site[self.s_site]
         days = _distinct_days(self.s_t, self.s_day, usable, T)
@@ -287,6 +301,7 @@ class _Group:
         self.eligible = pair_ok & self.meets["slots"]
         # Usable slots of eligible therapists: the candidate (referral, slot) pairs.
         self.ok = usable & self.eligible[self.s_t] if S else usable
+        self.special = self._special()
 
         self.t_gender, self.t_lang = t_gender, t_lang
         self.r_gpref, self.r_assessor, self.r_interp, self.r_lang = (
@@ -300,6 +315,42 @@ class _Group:
         self.r_bsl = r_bsl
         self.t_signs = t_lang[language["bsl"]] if "bsl" in language else np.zeros(T, dtype=bool)
         self.r_wants_direct = r_interp | r_bsl
+
+    def _caps(self, refs: list[Referral], thers: list[Therapist], everyone: np.ndarray):
+        """The caseload-mix caps: per kind, which referrals count (``r_kind``), each
+        therapist's free places under the cap (``t_room``, ``_NO_CAP`` without one), and the
+        (T, R) family "has room" (a read-only "everyone" where no cap or no such client)."""
+        R, T = len(refs), len(thers)
+        self.r_kind: dict[str, np.ndarray] = {}
+        self.t_room: dict[str, np.ndarray] = {}
+        out = {}
+        for kind in CAP_KINDS:
+            counts = np.fromiter((r.is_kind(kind) for r in refs), bool, R)
+            rooms = [t.cap_room(kind) for t in thers]
+            room = np.fromiter((_NO_CAP if x is None else x for x in rooms), np.int64, T)
+            self.r_kind[kind], self.t_room[kind] = counts, room
+            if counts.any() and (room < _NO_CAP).any():
+                out[kind] = (room > 0)[:, None] | ~counts[None, :]
+            else:
+                out[kind] = everyone
+                self.trivial.add(kind)
+        return out
+
+    def _special(self) -> np.ndarray:
+        """Referrals the exact weekly flow cannot place: those seen more than once a week,
+        and those of a kind some therapist they fit with caps below what could reach it
+        (fewer places under the cap than such clients eligible there, and than its free
+        sessions). Every other referral is placed exactly by the flow around them."""
+        special = self.r_k > 1
+        for kind in CAP_KINDS:
+            if kind in self.trivial:
+                continue
+            counts = self.r_kind[kind]
+            reach = self.eligible[:, counts].sum(axis=1)
+            binding = self.t_room[kind] < np.minimum(reach, self.t_cap)
+            if binding.any():
+                special |= counts & self.eligible[binding].any(axis=0)
+        return special
 
     def pair_fit(self, t: Any, r: Any) -> Any:
         """Fit points that depend on the therapist only (arrays of positions, or ints)."""
@@ -361,6 +412,61 @@ class _Group:
     def candidates(self, row: int, t: int) -> list[int]:
         lo, hi = self.t_slot_start[t], self.t_slot_start[t + 1]
         return [int(s) for s in np.flatnonzero(self.ok[lo:hi, row]) + lo]
+
+
+class _Loads:
+    """Per therapist: weekly sessions in use, and clients of each capped kind placed.
+
+    Plain lists, not arrays: the searches ask about one therapist at a time, many times.
+    """
+
+    def __init__(self, g: _Group, placed: dict[int, tuple[int, tuple[int, ...]]] | None = None):
+        self.g = g
+        T = len(g.thers)
+        self.k = g.r_k.tolist()
+        self.cap = g.t_cap.tolist()
+        self.sessions = [0] * T
+        kinds = [kind for kind in CAP_KINDS if kind not in g.trivial]
+        self.kinds = {kind: [0] * T for kind in kinds}
+        self.flags = {kind: g.r_kind[kind].tolist() for kind in kinds}
+        self.rooms = {kind: g.t_room[kind].tolist() for kind in kinds}
+        for row, (t, _) in (placed or {}).items():
+            self.add(row, t)
+
+    def add(self, row: int, t: int, sign: int = 1) -> None:
+        self.sessions[t] += sign * self.k[row]
+        for kind, held in self.kinds.items():
+            if self.flags[kind][row]:
+                held[t] += sign
+
+    def fits(self, t: int, rows: Iterable[int], freed: Iterable[int] = ()) -> bool:
+        """Therapist ``t``, once the placed referrals ``freed`` are taken out, has the free
+        weekly sessions and the room under each cap for every referral in ``rows``."""
+        k = self.k
+        need = self.sessions[t]
+        for r in rows:
+            need += k[r]
+        for r in freed:
+            need -= k[r]
+        if need > self.cap[t]:
+            return False
+        for kind, held in self.kinds.items():
+            flag = self.flags[kind]
+            extra = sum(flag[r] for r in rows)
+            if extra and held[t] + extra - sum(flag[r] for r in freed) > self.rooms[kind][t]:
+                return False
+        return True
+
+    def room_all(self, kind: str) -> np.ndarray:
+        """Places left under every therapist's cap on ``kind``."""
+        held = self.kinds.get(kind)
+        room = self.g.t_room[kind]
+        return room - np.asarray(held, dtype=np.int64) if held is not None else room
+
+    def room(self, t: int, kind: str) -> int:
+        """Places left under therapist ``t``'s cap on ``kind`` (``_NO_CAP`` without one)."""
+        held = self.kinds.get(kind)
+        return int(self.g.t_room[kind][t]) - (held[t] if held is not None else 0)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from dataclasses import fields
 from typing import Any
 
 from allocation.engine.problem import (
+    CAP_KINDS,
     COMPETENCES,
     CONTINUITY,
     DAY_NAMES,
@@ -61,6 +62,11 @@ _THERAPIST_FIELDS = {
     "grade",
     "supervised",
     "specialisms",
+    "sessions",
+    "max_high_risk",
+    "high_risk_caseload",
+    "max_complex",
+    "complex_caseload",
     "name",
     "notes",
 }
@@ -99,6 +105,7 @@ _REFERRAL_FIELDS = {
     "step_free",
     "travel_minutes",
     "max_travel_minutes",
+    "complex",
     "notes",
 }
 _EXCLUSION_FIELDS = {"therapist", "reason", "notes"}
@@ -252,9 +259,7 @@ def _parse_therapist(i: int, row: Any, known: dict[str, set[str] | None]) -> The
         reader.fail("'remote' is not a site; set \"remote\": true instead")
     _check_known(reader, "site", sites, known["sites"])
     remote = reader.boolean("remote", False)
-    capacity = reader.integer("capacity", high=MAX_CAPACITY)
-    caseload = reader.integer("caseload", default=None, high=MAX_CAPACITY)
-    free = capacity if caseload is None else max(capacity - caseload, 0)
+    free = _free_sessions(reader)
     frequencies = reader.row.get("frequencies", [1])
     if (
         not isinstance(frequencies, list)
@@ -315,7 +320,41 @@ def _parse_therapist(i: int, row: Any, known: dict[str, set[str] | None]) -> The
         grade=grade,
         supervised=supervised,
         specialisms=specialisms,
+        **_caps(reader),
     )
+
+
+def _free_sessions(reader: _Reader) -> int:
+    """Free weekly sessions: ``sessions``, or the older ``capacity`` (less ``caseload``),
+    read the same way (docs/allocation.md, "Therapist")."""
+    row = reader.row
+    if "sessions" in row:
+        if "capacity" in row:
+            reader.fail("give 'sessions' or the older 'capacity', not both")
+        if "caseload" in row:
+            reader.fail(
+                "'caseload' goes with 'capacity'; 'sessions' is already the free weekly sessions"
+            )
+        return reader.integer("sessions", high=MAX_CAPACITY)
+    if "capacity" not in row:
+        reader.fail("missing 'sessions' (free weekly sessions)")
+    capacity = reader.integer("capacity", high=MAX_CAPACITY)
+    caseload = reader.integer("caseload", default=None, high=MAX_CAPACITY)
+    return capacity if caseload is None else max(capacity - caseload, 0)
+
+
+def _caps(reader: _Reader) -> dict[str, Any]:
+    """The caseload-mix caps: ``max_high_risk`` and ``max_complex`` (absent or null: no
+    cap), each with the number of such clients already in the caseload."""
+    out: dict[str, Any] = {}
+    for kind in CAP_KINDS:
+        cap = reader.integer(f"max_{kind}", default=None, high=MAX_CAPACITY)
+        held = reader.integer(f"{kind}_caseload", default=None, high=MAX_CAPACITY)
+        if held is not None and cap is None:
+            reader.fail(f"'{kind}_caseload' needs 'max_{kind}' (the cap it counts against)")
+        out[f"max_{kind}"] = cap
+        out[f"{kind}_caseload"] = held or 0
+    return out
 
 
 def _check_known(reader: _Reader, what: str, values: Iterable[str], known: set | None) -> None:
@@ -450,6 +489,7 @@ def _parse_referral(
         reader.fail(f"continuity {continuity!r} is not one of {', '.join(CONTINUITY)}")
     if continuity == "required" and assessor is None:
         reader.fail("continuity 'required' needs the 'assessor'")
+    complex_case = reader.boolean("complex", False)
     return Referral(
         id=rid,
         service=service,
@@ -483,6 +523,7 @@ def _parse_referral(
         step_free_sites=known["step_free"] if step_free else None,
         interpreter_bookable=bookable is None or language in bookable,
         bsl_bookable=bookable is None or "bsl" in bookable,
+        complex=complex_case,
     )
 
 

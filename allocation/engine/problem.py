@@ -34,6 +34,9 @@ EXCLUSION_REASONS = {
     "other": "excluded by the coordinator",
 }
 REMOTE = "remote"
+# The caseload-mix caps a therapist may have, and how the reasons name each kind of client.
+CAP_KINDS = ("high_risk", "complex")
+CAP_NOUNS = {"high_risk": "high-risk", "complex": "complex"}
 # An open-ended course is checked against the therapist's leave and breaks over its first
 # weeks only: the horizon a coordinator plans for (docs/allocation.md, "Time").
 OPEN_ENDED_WEEKS = 12
@@ -141,13 +144,34 @@ class Therapist:
     gender: str | None
     sites: tuple[str, ...]
     remote: bool
-    capacity: int  # free places: capacity less current caseload
+    capacity: int  # free weekly sessions: the session capacity less sessions booked
     frequencies: frozenset[int]
     slots: tuple[Slot, ...]
     leave: tuple[tuple[dt.date, dt.date], ...] = ()
     grade: str = "qualified"  # or "trainee"
     supervised: bool = False  # works under supervision (a trainee always does)
     specialisms: frozenset[str] = frozenset()
+    # Caseload mix: the most high-risk and complex clients the therapist carries at once
+    # (None: no cap), and how many of each their current caseload already holds.
+    max_high_risk: int | None = None
+    high_risk_caseload: int = 0
+    max_complex: int | None = None
+    complex_caseload: int = 0
+
+    def cap_room(self, kind: str) -> int | None:
+        """Free places under the cap on ``kind`` ("high_risk" or "complex"), None if none."""
+        cap = self.max_high_risk if kind == "high_risk" else self.max_complex
+        if cap is None:
+            return None
+        held = self.high_risk_caseload if kind == "high_risk" else self.complex_caseload
+        return max(cap - held, 0)
+
+    def cap_words(self, kind: str) -> str:
+        """The cap in words: "at most 2 high-risk clients, 2 in the caseload"."""
+        cap = self.max_high_risk if kind == "high_risk" else self.max_complex
+        held = self.high_risk_caseload if kind == "high_risk" else self.complex_caseload
+        noun = CAP_NOUNS[kind]
+        return f"at most {cap} {noun} client{'s' if cap != 1 else ''}, {held} in the caseload"
 
     @property
     def level(self) -> int:
@@ -234,6 +258,17 @@ class Referral:
 
     interpreter_bookable: bool = True
     bsl_bookable: bool = True
+    # Caseload mix: a complex case (see docs/allocation.md, "Caseload mix"); a high-risk
+    # one is a referral whose ``risk`` is high.
+    complex: bool = False
+
+    @property
+    def high_risk(self) -> bool:
+        return self.risk == "high"
+
+    def is_kind(self, kind: str) -> bool:
+        """The referral counts against a therapist's cap on ``kind`` (CAP_KINDS)."""
+        return self.high_risk if kind == "high_risk" else self.complex
 
     @property
     def interpreter_ok(self) -> bool:

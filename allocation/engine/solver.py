@@ -47,7 +47,8 @@ def _solve_group(g: _Group, exact_limit: int, time_limit: float) -> _Plan:
 
 
 def _solve_exact_or_decompose(g: _Group, exact_limit: int, time_limit: float) -> _Plan:
-    multi_rows = (g.r_k > 1) & g.eligible.any(axis=0)
+    # Referrals seen more than weekly, or under a cap that may bind: not the flow's.
+    multi_rows = g.special & g.eligible.any(axis=0)
     if not multi_rows.any():
         arc_r, arc_s, arc_v = g.arcs()
         t0 = time.perf_counter()

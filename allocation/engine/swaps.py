@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from allocation.engine.decompose import _resolve_weekly
-from allocation.engine.group import _bundle_value, _Group, _Plan, _plan_value
+from allocation.engine.group import _bundle_value, _Group, _Loads, _Plan, _plan_value
 
 
 class _Swaps:
@@ -35,7 +35,7 @@ class _Swaps:
     def __init__(self, g: _Group, placed: dict[int, tuple[int, tuple[int, ...]]]):
         self.g = g
         self.holder = np.full(len(g.slots), -1, dtype=np.int64)
-        self.load = np.zeros(len(g.thers), dtype=np.int64)
+        self.loads = _Loads(g)  # weekly sessions and capped clients, per therapist
         self.at: list[set[int]] = [set() for _ in g.thers]
         self.placed: dict[int, tuple[int, tuple[int, ...]]] = {}
         self.value: dict[int, int] = {}
@@ -52,7 +52,7 @@ class _Swaps:
         self.placed[row] = (t, cols)
         self.value[row] = value
         self.holder[list(cols)] = row
-        self.load[t] += 1
+        self.loads.add(row, t)
         self.at[t].add(row)
         self.waiting[row] = False
 
@@ -60,7 +60,7 @@ class _Swaps:
         t, cols = self.placed.pop(row)
         del self.value[row]
         self.holder[list(cols)] = -1
-        self.load[t] -= 1
+        self.loads.add(row, t, -1)
         self.at[t].discard(row)
         self.waiting[row] = True
 
@@ -85,7 +85,7 @@ class _Swaps:
         here = sorted(self.at[t])
         cap = int(g.t_cap[t])
         options: list[tuple[int, ...]] = []
-        if self.load[t] < cap and free:
+        if self.loads.sessions[t] < cap and free:
             options.append(())
         options.extend((p,) for p in here)
         options.extend(itertools.combinations(here, 2))
@@ -105,6 +105,12 @@ class _Swaps:
                 same = [i for i in local if days[i] == d]
                 covered += ok[same].any(axis=0)
             possible = covered >= k
+            # Weekly sessions and caps: each one put in must fit alone.
+            sessions = cap - int(self.loads.sessions[t]) + sum(int(g.r_k[p]) for p in out)
+            possible &= k <= sessions
+            for kind in self.loads.kinds:
+                if self.loads.room(t, kind) + sum(bool(g.r_kind[kind][p]) for p in out) <= 0:
+                    possible &= ~g.r_kind[kind][rows]
             if n_in == 1:
                 possible &= top > out_value
             else:
@@ -112,7 +118,7 @@ class _Swaps:
                 possible &= top > out_value - ceiling
             if not possible.any():
                 continue
-            found = self._fill(t, rows[possible], top[possible], avail, out_value, n_in)
+            found = self._fill(t, rows[possible], top[possible], avail, out_value, n_in, out)
             if found is not None and (best is None or found[0] > best[0]):
                 best = (found[0], out, found[1])
         return best
@@ -131,7 +137,7 @@ class _Swaps:
         out.sort(reverse=True)
         return out
 
-    def _fill(self, t, rows, top, avail, out_value, n_in):
+    def _fill(self, t, rows, top, avail, out_value, n_in, out=()):
         """The best set of ``n_in`` waiting referrals for the slots ``avail`` worth more
         than ``out_value``: (gain, [(row, slots, value)]) or None."""
         order = np.argsort(-top, kind="stable")
@@ -169,7 +175,7 @@ class _Swaps:
                     for v2, m2 in b2:
                         if v1 + v2 <= floor:
                             break
-                        if m1 & m2 == 0:
+                        if m1 & m2 == 0 and self.loads.fits(t, (r1, r2), out):
                             best = (v1 + v2, (r1, m1, v1), (r2, m2, v2))
                             floor = v1 + v2
                             break
@@ -217,7 +223,7 @@ def _improve_by_swaps(g: _Group, plan: _Plan, deadline: float) -> bool:
     out: returns True then, False if it stopped at ``deadline``.
     """
     arcs = None
-    multi = g.r_k > 1
+    multi = g.special  # what the weekly flow does not re-place
     for resolves in range(_MAX_RESOLVES + 1):
         swaps = _Swaps(g, plan.placed)
         moves = swaps.improve(deadline)

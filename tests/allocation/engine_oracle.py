@@ -128,9 +128,56 @@ def excluded_ids(referral):
 
 
 def free_places(therapist):
+    """Free weekly sessions: ``sessions``, or the older ``capacity`` less ``caseload``."""
+    if "sessions" in therapist:
+        return therapist["sessions"]
     if "caseload" in therapist:
         return max(therapist["capacity"] - therapist["caseload"], 0)
     return therapist["capacity"]
+
+
+CAP_KINDS = ("high_risk", "complex")
+
+
+def counts_against(referral, kind):
+    """A high-risk referral (risk high) counts against a cap on high-risk clients, a
+    complex one (``complex``) against a cap on complex clients."""
+    if kind == "high_risk":
+        return referral.get("risk", "low") == "high"
+    return bool(referral.get("complex", False))
+
+
+def cap_room(therapist, kind):
+    """Places left under the therapist's cap on ``kind`` before any allocation, or None."""
+    cap = therapist.get(f"max_{kind}")
+    if cap is None:
+        return None
+    return max(cap - therapist.get(f"{kind}_caseload", 0), 0)
+
+
+def caps_allow(referral, therapist):
+    """Room under every cap the referral counts against, before any allocation."""
+    rooms = [cap_room(therapist, k) for k in CAP_KINDS if counts_against(referral, k)]
+    return all(room is None or room > 0 for room in rooms)
+
+
+def load_of(referral):
+    """What one placement uses of its therapist: weekly sessions, then one per capped kind."""
+    kinds = [int(counts_against(referral, kind)) for kind in CAP_KINDS]
+    return (referral.get("sessions_per_week", 1), *kinds)
+
+
+def limits_of(therapist):
+    rooms = [cap_room(therapist, kind) for kind in CAP_KINDS]
+    return (free_places(therapist), *(10**9 if room is None else room for room in rooms))
+
+
+def add_load(a, b, sign=1):
+    return tuple(x + sign * y for x, y in zip(a, b, strict=True))
+
+
+def within(load, limits):
+    return all(x <= y for x, y in zip(load, limits, strict=True))
 
 
 def start_date(referral, problem):
@@ -202,7 +249,8 @@ def pair_allowed(referral, therapist, problem):
         and continuity_allows(referral, therapist)
         and referral.get("sessions_per_week", 1) in therapist.get("frequencies", [1])
         and not on_leave(therapist, course_of(referral, problem))
-        and free_places(therapist) > 0
+        and free_places(therapist) >= referral.get("sessions_per_week", 1)
+        and caps_allow(referral, therapist)
     )
 
 
@@ -236,7 +284,7 @@ def check_hard_constraints(problem, result):
     referrals = {r["id"]: r for r in problem["referrals"]}
     therapists = {t["id"]: t for t in problem["therapists"]}
     seen_referrals = set()
-    load = {tid: 0 for tid in therapists}
+    load = {tid: (0, 0, 0) for tid in therapists}
     used_slots = set()
     priority_total = fit_total = 0
     for a in result["assignments"]:
@@ -256,8 +304,9 @@ def check_hard_constraints(problem, result):
             used_slots.add(key)
             returned = next(x for x in a["slots"] if x["id"] == s["id"])
             assert returned["start"] == s["start"] and returned["site"] == s["site"]
-        load[therapist["id"]] += 1
-        assert load[therapist["id"]] <= free_places(therapist), "over capacity"
+        # Weekly sessions (a client seen k times a week uses k) and the caps.
+        load[therapist["id"]] = add_load(load[therapist["id"]], load_of(referral))
+        assert within(load[therapist["id"]], limits_of(therapist)), "over capacity or a cap"
         priority = priority_of(referral, problem.get("today"))
         fit = bundle_fit(referral, therapist, slots)
         assert a["priority"] == priority and a["fit"] == fit
@@ -293,13 +342,13 @@ def exhaustive_best(problem):
                             bundle_fit(referral, therapist, bundle),
                         )
                     )
-        options.append((priority_of(referral, problem.get("today")), mine))
-    caps = {t["id"]: free_places(t) for t in problem["therapists"]}
+        options.append((priority_of(referral, problem.get("today")), mine, load_of(referral)))
+    caps = {t["id"]: limits_of(t) for t in problem["therapists"]}
     # Branch and bound: the most that positions i onwards could add, for pruning. Tuples
     # compare lexicographically, and each part of the bound is a sum of maxima.
     tail = [(0, 0, 0)] * (len(options) + 1)
     for i in range(len(options) - 1, -1, -1):
-        priority, mine = options[i]
+        priority, mine, _ = options[i]
         best_fit = max((f for _, _, f in mine), default=0)
         n, p, f = tail[i + 1]
         tail[i] = (n + 1, p + priority, f + best_fit) if mine else (n, p, f)
@@ -312,12 +361,13 @@ def exhaustive_best(problem):
         n, p, f = tail[i]
         if (placed + n, priority + p, fit + f) < best[0]:
             return
-        p, mine = options[i]
+        p, mine, needs = options[i]
         for tid, slots, f in mine:
-            if load.get(tid, 0) < caps[tid] and not (slots & used):
-                load[tid] = load.get(tid, 0) + 1
+            after = add_load(load.get(tid, (0, 0, 0)), needs)
+            if within(after, caps[tid]) and not (slots & used):
+                before, load[tid] = load.get(tid, (0, 0, 0)), after
                 search(i + 1, used | slots, load, placed + 1, priority + p, fit + f)
-                load[tid] -= 1
+                load[tid] = before
         search(i + 1, used, load, placed, priority, fit)
 
     search(0, frozenset(), {}, 0, 0, 0)
@@ -385,6 +435,17 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
             therapist["supervised"] = grade == "trainee" or extra.random() < 0.5
         if extra.random() < 0.5:
             therapist["specialisms"] = extra.sample(["trauma", "perinatal"], extra.randint(1, 2))
+        # The caseload mix from a seventh stream: caps on high-risk and complex clients
+        # (counting some already in the caseload), and free weekly sessions given as
+        # ``sessions`` rather than the older ``capacity``.
+        mix = random.Random(seed * 86028121 + i)
+        for kind in ("high_risk", "complex"):
+            if mix.random() < 0.35:
+                therapist[f"max_{kind}"] = mix.randint(0, 2)
+                if mix.random() < 0.5:
+                    therapist[f"{kind}_caseload"] = mix.randint(0, 1)
+        if mix.random() < 0.3:
+            therapist["sessions"] = therapist.pop("capacity")
         therapists.append(therapist)
     referrals = []
     for i in range(rng.randint(1, max_referrals)):
@@ -452,6 +513,8 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
         if sites and access.random() < 0.25:
             referral["max_travel_minutes"] = 30
             referral["travel_minutes"] = {s: access.choice([10, 45]) for s in sites}
+        if random.Random(seed * 86028121 - 1 - i).random() < 0.3:
+            referral["complex"] = True
         referrals.append(referral)
     problem = {"today": "2025-03-03", "therapists": therapists, "referrals": referrals}
     problem["step_free_sites"] = random.Random(seed * 67867967 - 1).choice([[], ["North"], SITES])

@@ -10,12 +10,16 @@ docs/allocation.md via engine_oracle), never the engine's internals.
 
 from __future__ import annotations
 
+import copy
 import itertools
+import re
 
 from tests.allocation.engine_oracle import (
+    add_load,
     bundle_fit,
     day_of,
-    free_places,
+    limits_of,
+    load_of,
     pair_allowed,
     priority_of,
     slot_fits,
@@ -50,16 +54,25 @@ class State:
 
     def __init__(self, problem, result, options=None):
         self.options = options if options is not None else options_of(problem)
-        self.caps = {t["id"]: free_places(t) for t in problem["therapists"]}
+        # Per therapist: (free weekly sessions, room under the high-risk cap, under the
+        # complex cap), and what the proposals use of each.
+        self.limits = {t["id"]: limits_of(t) for t in problem["therapists"]}
+        self.caps = {tid: limits[0] for tid, limits in self.limits.items()}
+        self.needs = {r["id"]: load_of(r) for r in problem["referrals"]}
         self.placed = {}  # referral -> (therapist, slot keys, fit)
         for a in result["assignments"]:
             keys = frozenset((a["therapist"], s["id"]) for s in a["slots"])
             self.placed[a["referral"]] = (a["therapist"], keys, a["fit"])
         self.waiting = [u["referral"] for u in result["unplaced"]]
         self.used = set().union(*(keys for _, keys, _ in self.placed.values()))
-        self.load = {}
-        for tid, _, _ in self.placed.values():
-            self.load[tid] = self.load.get(tid, 0) + 1
+        self.usage = {}
+        for rid, (tid, _, _) in self.placed.items():
+            self.usage[tid] = add_load(self.usage.get(tid, (0, 0, 0)), self.needs[rid])
+        self.load = {tid: used[0] for tid, used in self.usage.items()}  # weekly sessions
+
+    def room(self, used, needs, tid):
+        after = add_load(used, needs)
+        return all(x <= y for x, y in zip(after, self.limits[tid], strict=True))
 
     def priority(self, rid):
         return self.options[rid][0]
@@ -67,13 +80,13 @@ class State:
     def fitting(self, rid, removed=()):
         """The options of ``rid`` open once the placed referrals ``removed`` are taken out."""
         freed_slots = set().union(*(self.placed[p][1] for p in removed)) if removed else set()
-        freed_places = {}
+        used = dict(self.usage)
         for p in removed:
             tid = self.placed[p][0]
-            freed_places[tid] = freed_places.get(tid, 0) + 1
+            used[tid] = add_load(used[tid], self.needs[p], -1)
         out = []
         for tid, keys, fit in self.options[rid][1]:
-            if self.load.get(tid, 0) - freed_places.get(tid, 0) >= self.caps[tid]:
+            if not self.room(used.get(tid, (0, 0, 0)), self.needs[rid], tid):
                 continue
             if all(k not in self.used or k in freed_slots for k in keys):
                 out.append((tid, keys, fit))
@@ -129,8 +142,12 @@ def improving_swap(problem, result, options=None):
                     if k1 & k2:
                         continue
                     if t1 == t2:
-                        freed = sum(state.placed[p][0] == t1 for p in (p1, p2))
-                        if state.load.get(t1, 0) - freed + 2 > state.caps[t1]:
+                        used = state.usage.get(t1, (0, 0, 0))
+                        for p in (p1, p2):
+                            if state.placed[p][0] == t1:
+                                used = add_load(used, state.needs[p], -1)
+                        both = add_load(state.needs[u1], state.needs[u2])
+                        if not state.room(used, both, t1):
                             continue
                     if (total, f1 + f2) > (out_priority, out_fit):
                         return ((p1, p2), (u1, u2))
@@ -140,3 +157,39 @@ def improving_swap(problem, result, options=None):
 def fits_instead(state, u, p):
     """Could waiting referral ``u`` take placed referral ``p``'s place and slots instead?"""
     return bool(state.fitting(u, (p,)))
+
+
+def check_cap_claims(data, result):
+    """Every "raising that cap by one" and "weekly sessions decide" claim: with everyone
+    else's proposals kept, the change named lets this client in with that therapist.
+    Returns how many claims were checked."""
+    checked = 0
+    referrals = {r["id"]: r for r in data["referrals"]}
+    for u in result["unplaced"]:
+        k = referrals[u["referral"]].get("sessions_per_week", 1)
+        for s in u["suggestions"]:
+            cap = re.match(
+                r"the cap on (high-risk|complex) clients decides: \d+ therapists? \((.*?)\)", s
+            )
+            short = re.match(r"weekly sessions decide: \d+ therapists? \((.*?)\)", s)
+            if not cap and not short:
+                continue
+            named = (cap or short).group(cap.lastindex if cap else 1)
+            for part in named.split(" and ")[0].split("; "):
+                tid, what = part.split(": ")
+                fixed = copy.deepcopy(data)
+                t = next(x for x in fixed["therapists"] if x["id"] == tid)
+                before = State(fixed, result)
+                assert not any(o[0] == tid for o in before.fitting(u["referral"])), (s, tid)
+                if cap:
+                    kind = "high_risk" if cap.group(1) == "high-risk" else "complex"
+                    assert what == f"at most {t[f'max_{kind}']}", (s, what)
+                    t[f"max_{kind}"] += 1
+                else:
+                    left = int(what.split()[0])
+                    assert before.caps[tid] - before.load.get(tid, 0) == left, (s, tid)
+                    t["sessions" if "sessions" in t else "capacity"] += k - left
+                after = State(fixed, result)
+                assert any(o[0] == tid for o in after.fitting(u["referral"])), (s, tid)
+                checked += 1
+    return checked

@@ -145,8 +145,8 @@ def test_reasons_say_what_fits_and_what_lacks_for_each_criterion(service, sites,
     assert "preferred site (Riverside Centre) met" in ada.fits
     assert "preferred site (Riverside Centre) not met" in ben.lacks
     # Capacity.
-    assert "has 1 free place" in ada.fits
-    assert "has 2 free places" in ben.fits
+    assert "has 1 free weekly session" in ada.fits  # capacity in weekly sessions
+    assert "has 2 free weekly sessions" in ben.fits
     assert "has no free place" in dee.lacks
     assert ada.lacks == ()
 

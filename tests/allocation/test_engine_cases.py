@@ -87,9 +87,10 @@ def test_twice_weekly_needs_two_days_with_one_therapist():
     ]
     data = problem_of(
         [
-            therapist("t-same", frequencies=[1, 2], slots=same_day),
-            therapist("t-days", frequencies=[1, 2], slots=two_days),
-            therapist("t-weekly", frequencies=[1], slots=two_days),
+            # Two free weekly sessions each: a client seen twice a week uses two.
+            therapist("t-same", frequencies=[1, 2], slots=same_day, capacity=2),
+            therapist("t-days", frequencies=[1, 2], slots=two_days, capacity=2),
+            therapist("t-weekly", frequencies=[1], slots=two_days, capacity=2),
         ],
         [referral(sessions_per_week=2)],
     )

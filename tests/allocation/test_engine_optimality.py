@@ -24,6 +24,7 @@ from allocation.problem_gen import generate_problem
 from tests.allocation.engine_oracle import (
     SEEDS,
     check_hard_constraints,
+    counts_against,
     day_of,
     exhaustive_best,
     free_places,
@@ -89,8 +90,15 @@ def test_any_generated_problem_breaks_no_hard_constraint(seed, referrals, therap
     [(1, 1, 0.0), (2, 1, 0.2), (3, 3, 0.1), (4, 2, 0.3)],
 )
 def test_generated_problems_break_no_hard_constraint(seed, services, multi):
+    # Weekly clients only and no caps: the exact flow. (With caps, see
+    # test_engine_caseload_mix.py.)
     data = generate_problem(
-        referrals=1200, therapists=80, seed=seed, services=services, multi_session_share=multi
+        referrals=1200,
+        therapists=80,
+        seed=seed,
+        services=services,
+        multi_session_share=multi,
+        caseload_mix=multi > 0,
     )
     problem = parse_problem(data)
     result = result_to_dict(solve(problem))
@@ -113,7 +121,10 @@ def test_the_large_weekly_flow_is_certified_by_pricing(monkeypatch):
     # is patched: that is where ``solve`` looks the network solver and threshold up.
     from allocation.engine import flow
 
-    data = generate_problem(referrals=3000, therapists=150, seed=11, multi_session_share=0)
+    # Weekly clients and no caps: one exact flow.
+    data = generate_problem(
+        referrals=3000, therapists=150, seed=11, multi_session_share=0, caseload_mix=False
+    )
     problem = parse_problem(data)
     sizes = []
     real = flow._solve_network
@@ -257,7 +268,14 @@ def check_reasons(problem, result):
             met = all(part_of(by_id[c["id"]]["start"]) in wanted for c in a["slots"])
             words = " or ".join(p for p in PARTS if p in wanted)
             assert f"preferred time ({words}) {'met' if met else 'not met'}" in reasons
-        assert f"has a free place ({free_places(t)} before this allocation)" in reasons
+        k = r.get("sessions_per_week", 1)
+        assert (
+            f"has free weekly sessions ({free_places(t)} before this allocation; this client "
+            f"uses {k})"
+        ) in reasons
+        for kind, noun in (("high_risk", "high-risk"), ("complex", "complex")):
+            capped = counts_against(r, kind) and t.get(f"max_{kind}") is not None
+            assert any(f"within the cap on {noun} clients" in x for x in reasons) == capped
         continuity = r.get("continuity", "preferred")
         wished = continuity == "preferred" and r.get("assessor") == t["id"]
         assert ("continuity: also assessed the client" in reasons) == wished

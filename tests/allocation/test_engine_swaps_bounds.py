@@ -17,8 +17,10 @@ from allocation.engine import _cp_sat, _Group, _groups, parse_problem, result_to
 from allocation.engine.explain import _times
 from allocation.problem_gen import generate_problem
 from tests.allocation.engine_oracle import (
+    cap_room,
     competence_allows,
     continuity_allows,
+    counts_against,
     course_of,
     day_of,
     excluded_ids,
@@ -28,7 +30,7 @@ from tests.allocation.engine_oracle import (
     on_leave,
     slot_fits,
 )
-from tests.allocation.swap_oracle import State, improving_swap
+from tests.allocation.swap_oracle import State, check_cap_claims, improving_swap
 
 # (referrals, therapists, share seen more than weekly, seed): each solved in well under a
 # second; the first ones had improving swaps before the second edition.
@@ -130,6 +132,8 @@ FAMILIES = (
     "excluded",
     "frequency",
     "leave",
+    "high_risk",
+    "complex",
     "capacity",
     "slots",
 )
@@ -151,10 +155,17 @@ def _fails(referral, therapist, problem):
         "continuity": continuity_allows(referral, therapist),
         "frequency": k in therapist.get("frequencies", [1]),
         "leave": not on_leave(therapist, course_of(referral, problem)),
-        "capacity": free_places(therapist) > 0,
+        "high_risk": caps_allow_kind(referral, therapist, "high_risk"),
+        "complex": caps_allow_kind(referral, therapist, "complex"),
+        "capacity": free_places(therapist) >= k,
         "slots": len(_fitting_days(referral, therapist, problem)) >= k,
     }
     return {family for family, ok in checks.items() if not ok}
+
+
+def caps_allow_kind(referral, therapist, kind):
+    room = cap_room(therapist, kind)
+    return not counts_against(referral, kind) or room is None or room > 0
 
 
 def _only(referral, service, problem, family):
@@ -170,8 +181,10 @@ def _check_suggestion(text, r, service, problem):
     """Each suggestion names one requirement, the therapists it would open and how many."""
     assert "relaxing one requirement" not in text
     counted = re.match(r"(?:.*? would make )?(\d+) (?:more )?therapists? \((.*?)\)", text)
-    if text.startswith("no single change") or text.startswith("next in line"):
+    if text.startswith(("no single change", "next in line")):
         return
+    if text.startswith(("the cap on", "weekly sessions decide")):
+        return  # checked against the proposals by swap_oracle.check_cap_claims
     assert counted, text
     count, names = int(counted.group(1)), counted.group(2).removesuffix(", ...").split(", ")
     if text.startswith("booking") and " interpreter" in text:
@@ -190,7 +203,11 @@ def _check_suggestion(text, r, service, problem):
         family = "frequency"
     elif "not offer" in text:
         family = "modality"
-    elif "no free place;" in text:
+    elif "reached the cap on high-risk clients" in text:
+        family = "high_risk"
+    elif "reached the cap on complex clients" in text:
+        family = "complex"
+    elif "no free place;" in text or "no free place (fewer than" in text:
         family = "capacity"
     else:
         assert "fitting slot" in text or "no free slot" in text, text
@@ -242,6 +259,7 @@ def check_every_claim(data, result):
     for a in result["assignments"]:
         placed_at.setdefault(a["therapist"], []).append((a["priority"], a["referral"]))
     state = State(data, result)
+    check_cap_claims(data, result)
     for u in result["unplaced"]:
         r = referrals[u["referral"]]
         service = [t for t in data["therapists"] if t["service"] == r["service"]]

@@ -230,6 +230,8 @@ def test_choosing_needs_as_many_slots_as_sessions_on_different_days(
     service, sites, coordinator, ada
 ):
     referral = make_waiting(service, sessions=2)
+    ada.capacity = 2  # two free weekly sessions: a client seen twice a week uses two
+    ada.save(update_fields=["capacity"])
     tuesday, thursday = ada.slots.order_by("weekday")
     with pytest.raises(services.AllocationError, match="Select 2 slots"):
         decisions.allocation_choose(
@@ -443,6 +445,8 @@ def test_the_letter_gives_the_regular_days_and_times_and_the_therapist(service, 
     from notifications import rendering
 
     referral = make_waiting(service, sessions=2)
+    ada.capacity = 2  # two free weekly sessions: a client seen twice a week uses two
+    ada.save(update_fields=["capacity"])
     tuesday, thursday = ada.slots.order_by("weekday")
     decisions.allocation_choose(
         referral=referral,

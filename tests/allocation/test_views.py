@@ -226,7 +226,7 @@ def test_choose_another_therapist_errors_keep_the_choice_and_saving_records_the_
     client = signed_in(coordinator)
     url = reverse("allocation-referral-choose", args=[referral.public_id])
     page = client.get(url).content.decode()
-    assert "Ben Hart</legend>" in page and "has 30 free places" in page
+    assert "Ben Hart</legend>" in page and "has 30 free weekly sessions" in page
     assert "Thursday 17:00 (50 min, Northgate Clinic)" in page
     response = client.post(url, {"slots": [str(slot.public_id)], "reason": ""})
     assert response.status_code == 400
@@ -260,7 +260,9 @@ def test_caseloads_show_load_against_capacity_and_free_slots(
     make_therapist(service, display_name="Cal Full", capacity=0)
     for user in (coordinator, service_admin):
         html = signed_in(user).get(reverse("allocation-caseloads")).content.decode()
-        assert "Ada Lewis" in html and "0 of 1" in html and "1 free place" in html
+        # Capacity in weekly sessions (a client seen twice a week uses two).
+        assert "Ada Lewis" in html and "0 of 1 weekly sessions" in html
+        assert "1 free session" in html
         assert "Tuesday 18:00 (Riverside Centre)" in html and "Thursday 18:00 (remote)" in html
         assert "Cal Full" in html and "Full" in html
 
@@ -285,7 +287,7 @@ def test_profile_editing_by_service_admin_with_errors_kept(
     )
     assert response.status_code == 400
     html = response.content.decode()
-    assert "Caseload capacity must be 0 or more" in html and 'value="-3"' in html
+    assert "Weekly sessions must be 0 or more" in html and 'value="-3"' in html
     # Taking away the site of an existing slot is refused, and says which slot.
     response = client.post(
         url,
@@ -386,7 +388,7 @@ def test_service_admin_adds_a_therapist(signed_in, service, sites, service_admin
         "Enter the therapist&#x27;s name",
         "Select at least one kind of therapy offered",
         "Enter at least one language",
-        "Enter the caseload capacity",
+        "Enter the weekly sessions",
     ):
         assert message in html
     response = client.post(

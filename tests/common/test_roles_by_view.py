@@ -245,6 +245,7 @@ PAGES: dict[str, Page] = {
     "allocation-referral-course": page("POST", "waiting", "C", 400),
     "allocation-referral-languages": page("POST", "waiting", "C", 400),
     "allocation-referral-continuity": page("POST", "waiting", "C", 400),
+    "allocation-referral-complexity": page("POST", "waiting", "C", 400),
     "allocation-referral-access": page("POST", "waiting", "C", 400),
     "allocation-sites": page("GET", "", "C", other=200),
     # the service's own setting: staff of another service see theirs
