@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('allocation', '0009_step_free_sites_and_travel'),
+        ('allocation', '0010_api_lists_indexed_newest_first'),
     ]
 
     operations = [
