@@ -75,6 +75,43 @@ SPECIALISMS = ("young adults", "trauma", "perinatal")
 EXCLUSION_CODES = ("conflict_of_interest", "previous_complaint", "relative", "other")
 
 
+# Exact windows coordinators record, by the parts of the day the client gave on that day:
+# some reach across a part's edge (a lunch hour, leaving work early), others are narrower
+# (after work, the school run).
+EXACT_WINDOWS = {
+    ("morning",): ("09:00-13:00", "09:30-12:00", "08:30-11:00"),
+    ("afternoon",): ("11:00-17:00", "13:00-16:00", "12:30-15:00"),
+    ("afternoon", "morning"): ("09:00-17:00", "09:30-14:30", "10:00-16:00"),
+    ("evening",): ("16:00-20:00", "17:30-20:00", "18:00-21:00"),
+}
+
+
+def _exact_windows(row: dict[str, Any], clock: random.Random) -> None:
+    """For some clients, exact windows in place of the parts of the day on their days."""
+    if clock.random() >= 0.15:
+        return
+    days = sorted({d for d, _ in row["availability"]})
+    windows, kept = [], []
+    for day in days:
+        parts = tuple(sorted({p for d, p in row["availability"] if d == day}))
+        if parts not in EXACT_WINDOWS:  # mornings and evenings: the parts stay
+            kept += [[day, p] for p in parts]
+            continue
+        choices = EXACT_WINDOWS[parts]
+        window = choices[0] if clock.random() < 0.6 else clock.choice(choices[1:])
+        windows.append(f"{DAY_WORDS[day]} {window}")
+    if not windows:
+        return
+    row["availability"] = kept
+    row["windows"] = windows
+    if "preferred_parts" in row and clock.random() < 0.3:
+        del row["preferred_parts"]
+        row["preferred_windows"] = [windows[0]]
+
+
+DAY_WORDS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 def generate_problem(
     *,
     referrals: int,
@@ -115,6 +152,8 @@ def generate_problem(
     # other field is what it was before.
     timing = random.Random(seed + 3_000_017)
     words = random.Random(seed + 4_000_037)
+    # Exact windows from a fifth stream, so every other field is what it was before.
+    clock = random.Random(seed + 5_000_011)
     therapist_rows = []
     therapist_ids = [f"t-{i + 1}" for i in range(therapists)]
     for tid in therapist_ids:
@@ -284,6 +323,7 @@ def generate_problem(
         wish = words.random()
         if row.get("assessor", "").startswith("t-") and wish < 0.15:
             row["continuity"] = "required" if wish < 0.1 else "none"
+        _exact_windows(row, clock)
         referral_rows.append(row)
 
     # The languages each service can book an interpreter for: the common ones, not the rarest.

@@ -42,6 +42,10 @@ MAX_TRAVEL_MINUTES = 600
 NOON = 12 * 60
 FIVE_PM = 17 * 60
 MINUTES_PER_DAY = 24 * 60
+# A part of the day is shorthand for its fixed window (docs/allocation.md, "Time"): a slot
+# fits a window when it lies wholly inside it, and windows that touch join up, so a client
+# free all afternoon and evening can take a 16:30 session.
+PART_WINDOWS = ((0, NOON), (NOON, FIVE_PM), (FIVE_PM, MINUTES_PER_DAY))
 
 
 class ProblemError(ValueError):
@@ -66,6 +70,44 @@ def _bulk():
 
 def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+# A time window: (day, start, end), minutes after midnight, end after start, at most 24:00.
+Window = tuple[int, int, int]
+
+
+def _joined(windows) -> tuple[Window, ...]:
+    """Windows sorted by day and start, with those that touch or overlap joined into one."""
+    out: list[list[int]] = []
+    for day, start, end in sorted(windows):
+        if out and out[-1][0] == day and start <= out[-1][2]:
+            out[-1][2] = max(out[-1][2], end)
+        else:
+            out.append([day, start, end])
+    return tuple((d, a, b) for d, a, b in out)
+
+
+def _inside(windows: tuple[Window, ...], day: int, start: int, end: int) -> bool:
+    """The time day start..end lies wholly inside one of the (joined) ``windows``."""
+    return any(d == day and a <= start and end <= b for d, a, b in windows)
+
+
+def _part_names(start: int, end: int) -> list[str]:
+    """The parts of the day a window is exactly made of (["afternoon", "evening"]), or []."""
+    bounds = [a for a, _ in PART_WINDOWS] + [MINUTES_PER_DAY]
+    if start not in bounds or end not in bounds:
+        return []
+    return [PARTS[p] for p in range(bounds.index(start), bounds.index(end))]
+
+
+def window_words(window: Window, *, short: bool = False) -> str:
+    """A window in words: "Tuesday 17:30-20:00", or "Tuesday evening" for a part's window."""
+    day, start, end = window
+    name = DAY_NAMES[day][:3] if short else DAY_NAMES[day]
+    parts = _part_names(start, end)
+    if parts:
+        return f"{name} {' and '.join(parts)}"
+    return f"{name} {_hhmm(start)}\u2013{_hhmm(end)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +276,23 @@ class Referral:
 
     interpreter_bookable: bool = True
     bsl_bookable: bool = True
+    # Time: the client's available windows (parts of the day as their fixed windows, and
+    # exact windows), joined where they touch; a slot fits only when it lies wholly inside
+    # one. ``preferred_windows`` likewise, for the fit bonus (every session inside one).
+    windows: tuple[Window, ...] = ()
+    preferred_windows: tuple[Window, ...] = ()
+
+    def fits_time(self, slot: Slot) -> bool:
+        return _inside(self.windows, slot.day, slot.start, slot.end)
+
+    def prefers_time(self, slot: Slot) -> bool:
+        return _inside(self.preferred_windows, slot.day, slot.start, slot.end)
+
+    @property
+    def preferred_words(self) -> str:
+        """The preferred times in words: parts of the day when they are whole parts on every
+        day ("evening"), else each window."""
+        return _preferred_words(self.preferred_windows)
 
     @property
     def interpreter_ok(self) -> bool:
@@ -320,6 +379,15 @@ class Referral:
         if site == REMOTE:
             return self.accepts_remote
         return self.mode != "remote" and site in self.sites
+
+
+def _preferred_words(windows: tuple[Window, ...]) -> str:
+    by_time: dict[tuple[int, int], set[int]] = {}
+    for day, start, end in windows:
+        by_time.setdefault((start, end), set()).add(day)
+    if all(_part_names(*t) and days == set(range(7)) for t, days in by_time.items()):
+        return " or ".join(p for t in sorted(by_time) for p in _part_names(*t))
+    return ", ".join(window_words(w) for w in windows)
 
 
 @dataclass(frozen=True, slots=True)
