@@ -28,8 +28,8 @@ from allocation.engine.problem import (
     Therapist,
     Unplaced,
     Window,
+    _by_day,
     _hhmm,
-    _inside,
     _joined,
     _part_names,
     window_words,
@@ -139,7 +139,12 @@ def _window_of(referral: Referral, slot: Slot) -> Window | None:
 
 def _exact(referral: Referral) -> bool:
     """Some of the client's times are exact windows, not whole parts of the day."""
-    return any(not _part_names(start, end) for _, start, end in referral.windows)
+    return _has_exact(referral.windows)
+
+
+@functools.lru_cache(maxsize=16384)
+def _has_exact(windows: tuple[Window, ...]) -> bool:
+    return any(not _part_names(start, end) for _, start, end in windows)
 
 
 def _slot_in_times(referral: Referral, slot: Slot) -> str:
@@ -383,16 +388,20 @@ def _opened(
     also gave the ``times`` ((day, part) pairs), accepted the ``places``, or had the
     ``windows`` in place of their own."""
     given = referral.windows if windows is None else windows
-    joined = _joined([*given, *((d, *PART_WINDOWS[p]) for d, p in times)])
+    by_day = _by_day(_joined([*given, *((d, *PART_WINDOWS[p]) for d, p in times)]))
     k = referral.sessions_per_week
     count = 0
+    in_times: dict[tuple[int, int, int], bool] = {}  # slot times repeat across therapists
     for t in therapists:
-        days = {
-            s.day
-            for s in t.slots
-            if _inside(joined, s.day, s.start, s.end)
-            and (referral.accepts_slot_site(s.site) or s.site in places)
-        }
+        days = set()
+        for s in t.slots:
+            key = (s.day, s.start, s.length)
+            found = in_times.get(key)
+            if found is None:
+                end = s.start + s.length
+                found = in_times[key] = any(a <= s.start and end <= b for a, b in by_day[s.day])
+            if found and (referral.accepts_slot_site(s.site) or s.site in places):
+                days.add(s.day)
         count += len(days) >= k
     return count
 
@@ -407,6 +416,8 @@ def _widenings(referral: Referral, thers: Sequence[Therapist]) -> list[str]:
     ``thers``: "widening Tuesday 17:30-20:00 to 17:00-20:00 would make 3 of them eligible",
     said only when it would."""
     found: dict[tuple[Window, Window], int] = defaultdict(int)
+    if not _exact(referral):
+        return []
     for t in thers:
         for s in t.slots:
             if referral.fits_time(s) or not referral.accepts_slot_site(s.site):
@@ -559,9 +570,13 @@ def _suggestion(
         return plain
     missing_times: dict[tuple[int, int], int] = defaultdict(int)
     missing_places: dict[str, int] = defaultdict(int)
+    in_times: dict[tuple[int, int, int], bool] = {}  # slot times repeat across therapists
     for t in thers:
         for s in t.slots:
-            in_time = referral.fits_time(s)
+            key = (s.day, s.start, s.length)
+            in_time = in_times.get(key)
+            if in_time is None:
+                in_time = in_times[key] = referral.fits_time(s)
             at_place = referral.accepts_slot_site(s.site)
             if at_place and not in_time:
                 missing_times[(s.day, s.part)] += 1

@@ -9,6 +9,7 @@ integers (``MAX_CAPACITY``, ``MAX_WEEKS_WAITING``) live here too.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Mapping
@@ -279,10 +280,18 @@ def windows_overlap(windows: Iterable[Window]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _joined_parts(parts: frozenset[Window]) -> tuple[Window, ...]:
+    # Cached: clients share the same few patterns of parts of the day.
+    return _joined(parts)
+
+
 def _windows(reader: _Reader, key: str, parts: Iterable[Window]) -> tuple[Window, ...]:
     """A referral's exact windows (``key``) together with the windows of its parts of the
     day, checked for overlaps and joined where they touch."""
     raw = reader.row.get(key, [])
+    if not raw and isinstance(raw, list):  # parts of the day only: they never overlap
+        return _joined_parts(frozenset(parts))
     if not isinstance(raw, list):
         reader.fail(f"{key!r} must be a list of windows like {WINDOW_EXAMPLE!r}")
     given: list[Window] = []

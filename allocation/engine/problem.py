@@ -92,6 +92,15 @@ def _inside(windows: tuple[Window, ...], day: int, start: int, end: int) -> bool
     return any(d == day and a <= start and end <= b for d, a, b in windows)
 
 
+def _by_day(windows: tuple[Window, ...]) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """Windows as seven tuples of (start, end), Monday first: one client's times looked up
+    by a slot's day, which the explanations do for every slot of every therapist."""
+    days: list[list[tuple[int, int]]] = [[] for _ in DAY_NAMES]
+    for day, start, end in windows:
+        days[day].append((start, end))
+    return tuple(tuple(d) for d in days)
+
+
 def _part_names(start: int, end: int) -> list[str]:
     """The parts of the day a window is exactly made of (["afternoon", "evening"]), or []."""
     bounds = [a for a, _ in PART_WINDOWS] + [MINUTES_PER_DAY]
@@ -281,9 +290,14 @@ class Referral:
     # one. ``preferred_windows`` likewise, for the fit bonus (every session inside one).
     windows: tuple[Window, ...] = ()
     preferred_windows: tuple[Window, ...] = ()
+    windows_by_day: tuple = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "windows_by_day", _by_day(self.windows))
 
     def fits_time(self, slot: Slot) -> bool:
-        return _inside(self.windows, slot.day, slot.start, slot.end)
+        start, end = slot.start, slot.start + slot.length
+        return any(a <= start and end <= b for a, b in self.windows_by_day[slot.day])
 
     def prefers_time(self, slot: Slot) -> bool:
         return _inside(self.preferred_windows, slot.day, slot.start, slot.end)
