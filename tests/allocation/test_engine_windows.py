@@ -8,13 +8,17 @@ Run without Django:
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 
 import pytest
 
 from allocation.engine import ProblemError, eligible_pairs, parse_problem, result_to_dict, solve
 from allocation.problem_gen import generate_problem
 from tests.allocation.engine_oracle import (
+    EXAMPLE,
     bundle_fit,
+    check_hard_constraints,
     day_of,
     pair_allowed,
     problem_of,
@@ -235,4 +239,17 @@ def test_widening_a_window_is_suggested_only_as_far_as_it_opens_therapists():
     assert (
         "no slot inside the client's times (Tue 17:30\u201320:00; has Tuesday 17:00\u201317:50)"
         in (nearest)
+    )
+
+
+def test_the_windows_example_places_and_explains_as_documented():
+    data = json.loads((Path(EXAMPLE).parent / "allocation-windows.json").read_text())
+    result = result_to_dict(solve(parse_problem(data)))
+    check_hard_constraints(data, result)
+    placed = {a["referral"]: [s["id"] for s in a["slots"]] for a in result["assignments"]}
+    assert placed == {"r-401": ["tue-18"], "r-403": ["wed-1230"], "r-404": ["mon-13"]}
+    (waiting,) = result["unplaced"]
+    assert (
+        "widening Thursday 17:10\u201320:00 to 17:00\u201320:00 would make 1 of them eligible"
+        in (waiting["suggestions"][0])
     )
