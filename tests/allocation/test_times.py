@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from allocation import choosing, exclusions
+from allocation import choosing, exclusions, waiting
 from allocation.engine import parse_problem, result_to_dict, solve
 from allocation.engine_input import allocation_problem
 from allocation.models import ProposalRun
@@ -144,3 +144,18 @@ def test_the_service_refuses_overlapping_times(service, coordinator):
             preferred=[],
             user=coordinator,
         )
+
+
+def test_exact_times_count_as_times_given_when_the_client_gave_no_parts_of_the_day(
+    service, ada, coordinator
+):
+    referral = make_waiting(service, availability=[])
+    ProposalRun.objects.all().delete()
+    exclusions.times_set(
+        referral=referral, windows=[(1, 17 * 60, 20 * 60)], preferred=[], user=coordinator
+    )
+    page = choosing.choose_options(user=coordinator, referral=referral)
+    assert ("Available", "Tue 17:00\u201320:00") in page.asks
+    referral.refresh_from_db()
+    needs = " ".join(waiting.referral_needs(referral))
+    assert "Only Tuesday 17:00\u201320:00" in needs and "No times given" not in needs
