@@ -304,6 +304,9 @@ PREFERENCE_FIELDS = (
     "mode",
     "availability",
     "more_than_weekly",
+    # Exact times, recorded by the coordinator (allocation), not asked of the client.
+    "time_windows",
+    "preferred_windows",
 )
 
 
