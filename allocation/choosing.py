@@ -176,7 +176,12 @@ def choose_options(
     page = ChoosePage(
         sessions_per_week=client.sessions_per_week,
         filters=filters,
-        asks=_asks(client, recorded=bool(values["preferences__availability"])),
+        asks=_asks(
+            client,
+            recorded=bool(
+                values["preferences__availability"] or values.get("preferences__time_windows")
+            ),
+        ),
         languages=language_choices,
         places=place_choices,
     )

@@ -25,6 +25,8 @@ from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from allocation.engine import PARTS
+from allocation.engine.parse import window_from, windows_overlap
+from allocation.engine.problem import Window, _hhmm
 from allocation.models import (
     AllocationSettings,
     Hold,
@@ -265,6 +267,8 @@ def referral_values(referrals):
         "preferences__mode",
         "preferences__site__name",
         "preferences__availability",
+        "preferences__time_windows",
+        "preferences__preferred_windows",
         "exclusions",
         "allocation_needs__gender_excluded",
         "allocation_needs__competence",
@@ -426,4 +430,35 @@ def _referral_row(values: dict, service, site_names, planned_start, today, zone,
             availability.append([WEEKDAY_CODES.index(day), part])
     if availability:
         row["availability"] = availability
+    return _exact_times(row, values)
+
+
+def windows_of(rows) -> list[Window]:
+    """Recorded windows ({"day", "start", "end"}) as the engine's (day, start, end); a row
+    that cannot be read raises ValueError saying what is wrong."""
+    return [window_from(w.get("day"), w.get("start"), w.get("end")) for w in rows or []]
+
+
+def window_rows(windows) -> list[dict]:
+    """The engine's windows as recorded rows, for ``Preferences``."""
+    return [{"day": day, "start": _hhmm(start), "end": _hhmm(end)} for day, start, end in windows]
+
+
+def _exact_times(row: dict, values: dict):
+    """The exact windows the coordinator recorded, in place of the parts of the day; and
+    the preferred windows. A record that cannot be read is a sentence, not a crash."""
+    exact = values.get("preferences__time_windows") or []
+    preferred = values.get("preferences__preferred_windows") or []
+    for rows, what in ((exact, "times"), (preferred, "preferred times")):
+        try:
+            overlap = windows_overlap(windows_of(rows))
+        except ValueError as error:
+            overlap = str(error)
+        if overlap:
+            return f"has recorded {what} that cannot be read ({overlap}); set them again"
+    if exact:
+        row["availability"] = []
+        row["windows"] = exact
+    if preferred:
+        row["preferred_windows"] = preferred
     return row

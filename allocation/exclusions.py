@@ -12,8 +12,9 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from allocation.engine.parse import windows_overlap
 from allocation.engine.problem import MAX_COURSE_WEEKS, MAX_TRAVEL_MINUTES
-from allocation.engine_input import referral_values
+from allocation.engine_input import referral_values, window_rows
 from allocation.models import (
     SPECIALISMS,
     AllocationNeeds,
@@ -25,6 +26,7 @@ from allocation.selectors import language_code
 from allocation.services import AllocationError, _same_service, proposals_mark_stale
 from common.models import Site
 from intake.models import Referral
+from intake.services import preferences_times_set
 
 GENDERS = {value for value, _ in Therapist.Gender.choices} - {Therapist.Gender.NOT_STATED}
 
@@ -323,3 +325,28 @@ def site_access_set(*, service_id: int, step_free_ids: set, user) -> int:
     if changed:
         proposals_mark_stale(service_id=service_id, reason="a site's step-free access changed")
     return SiteAccess.objects.filter(site__service_id=service_id, step_free=True).count()
+
+
+MAX_WINDOWS = 28  # four a day: more is a sign of a mistake, not of a client's week
+
+
+@transaction.atomic
+def times_set(*, referral: Referral, windows: list, preferred: list, user) -> None:
+    """Record the exact windows the client can come ((day, start, end), minutes after
+    midnight), in place of the parts of the day they gave, and the windows they would
+    rather have (a fit bonus). Empty ``windows``: the parts of the day apply again.
+    Proposals place a client only in a slot lying wholly inside one of their windows."""
+    _same_service(user, referral.service_id)
+    for given, field in ((windows, "windows"), (preferred, "preferred")):
+        if len(given) > MAX_WINDOWS:
+            raise AllocationError(f"Enter at most {MAX_WINDOWS} times", field=field)
+        overlap = windows_overlap(given)
+        if overlap:
+            raise AllocationError(f"Times overlap: {overlap.removeprefix('windows ')}", field=field)
+    changed = preferences_times_set(
+        referral=referral,
+        time_windows=window_rows(sorted(windows)),
+        preferred_windows=window_rows(sorted(preferred)),
+    )
+    if changed:
+        proposals_mark_stale(service_id=referral.service_id, reason="a client's times changed")

@@ -8,8 +8,15 @@ import re
 
 from django import forms
 
-from allocation import choosing, waiting
-from allocation.engine.problem import MAX_COURSE_WEEKS, MAX_TRAVEL_MINUTES, OPEN_ENDED_WEEKS
+from allocation import choosing, exclusions, waiting
+from allocation.engine.parse import WindowError, window_parse, windows_overlap
+from allocation.engine.problem import (
+    DAY_NAMES,
+    MAX_COURSE_WEEKS,
+    MAX_TRAVEL_MINUTES,
+    OPEN_ENDED_WEEKS,
+    _hhmm,
+)
 from allocation.models import (
     SPECIALISMS,
     AllocationNeeds,
@@ -769,3 +776,71 @@ class AccessForm(forms.Form):
             for name, key in self.site_fields
             if self.cleaned_data.get(key) is not None
         }
+
+
+# How each kind of unreadable time is put to the person who typed it.
+WINDOW_ERRORS = {
+    "format": "Enter '{line}' as a day and times, like Tuesday 17:30-20:00",
+    "day": "'{line}' does not start with a day of the week: enter it like Tuesday 17:30-20:00",
+    "outside": "'{line}' is outside the day: times run from 00:00 to 24:00",
+    "order": "'{line}' ends before it starts: enter the start time first, like Tuesday 17:30-20:00",
+}
+
+
+def window_lines(windows) -> str:
+    """Windows as the form shows them, one a line: "Tuesday 17:30-20:00"."""
+    return "\n".join(f"{DAY_NAMES[day]} {_hhmm(start)}-{_hhmm(end)}" for day, start, end in windows)
+
+
+def _windows_from_lines(text: str) -> list:
+    """The windows typed, one a line (or separated by semicolons); every line that cannot
+    be read is named, and overlapping times too."""
+    lines = [x.strip() for x in re.split(r"[\n;]", text or "") if x.strip()]
+    if len(lines) > exclusions.MAX_WINDOWS:
+        raise forms.ValidationError(f"Enter at most {exclusions.MAX_WINDOWS} times")
+    windows, errors = [], []
+    for line in lines:
+        try:
+            windows.append(window_parse(line))
+        except WindowError as error:
+            errors.append(WINDOW_ERRORS[error.kind].format(line=line))
+    if errors:
+        raise forms.ValidationError(errors)
+    overlap = windows_overlap(windows)
+    if overlap:
+        raise forms.ValidationError(
+            f"{overlap.removeprefix('windows ').removesuffix(' overlap')} overlap: enter each "
+            "time once, or as one longer time"
+        )
+    return sorted(windows)
+
+
+class TimesForm(forms.Form):
+    """The exact times the client can come, and those they would rather have."""
+
+    windows = forms.CharField(
+        label="Times the client can come",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One a line: a day and a start and end time, like Tuesday 17:30-20:00. "
+        "Several a day are fine. A part of the day works too, like Tuesday evening. A slot "
+        "is proposed only when the whole session fits inside one of these times. Leave empty "
+        "to use the parts of the day the client gave",
+        error_messages={"max_length": "The times must be 2000 characters or fewer"},
+    )
+    preferred = forms.CharField(
+        label="Times the client would rather have (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="In the same way, for example Thursday 18:00-19:00. Proposals favour them "
+        "when they can",
+        error_messages={"max_length": "The times must be 2000 characters or fewer"},
+    )
+
+    def clean_windows(self):
+        return _windows_from_lines(self.cleaned_data["windows"])
+
+    def clean_preferred(self):
+        return _windows_from_lines(self.cleaned_data["preferred"])

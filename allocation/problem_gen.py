@@ -88,6 +88,43 @@ def _caseload_mix(mix: random.Random, row: dict[str, Any]) -> None:
         row["sessions"] = row.pop("capacity")
 
 
+# Exact windows coordinators record, by the parts of the day the client gave on that day:
+# some reach across a part's edge (a lunch hour, leaving work early), others are narrower
+# (after work, the school run).
+EXACT_WINDOWS = {
+    ("morning",): ("09:00-13:00", "09:30-12:00", "08:30-11:00"),
+    ("afternoon",): ("11:00-17:00", "13:00-16:00", "12:30-15:00"),
+    ("afternoon", "morning"): ("09:00-17:00", "09:30-14:30", "10:00-16:00"),
+    ("evening",): ("16:00-20:00", "17:30-20:00", "18:00-21:00"),
+}
+
+
+def _exact_windows(row: dict[str, Any], clock: random.Random) -> None:
+    """For some clients, exact windows in place of the parts of the day on their days."""
+    if clock.random() >= 0.15:
+        return
+    days = sorted({d for d, _ in row["availability"]})
+    windows, kept = [], []
+    for day in days:
+        parts = tuple(sorted({p for d, p in row["availability"] if d == day}))
+        if parts not in EXACT_WINDOWS:  # mornings and evenings: the parts stay
+            kept += [[day, p] for p in parts]
+            continue
+        choices = EXACT_WINDOWS[parts]
+        window = choices[0] if clock.random() < 0.6 else clock.choice(choices[1:])
+        windows.append(f"{DAY_WORDS[day]} {window}")
+    if not windows:
+        return
+    row["availability"] = kept
+    row["windows"] = windows
+    if "preferred_parts" in row and clock.random() < 0.3:
+        del row["preferred_parts"]
+        row["preferred_windows"] = [windows[0]]
+
+
+DAY_WORDS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 def generate_problem(
     *,
     referrals: int,
@@ -133,6 +170,8 @@ def generate_problem(
     words = random.Random(seed + 4_000_037)
     # The caseload mix (caps on high-risk and complex clients, complex cases) from a fifth.
     mix = random.Random(seed + 5_000_011)
+    # Exact windows from a sixth stream, so every other field is what it was before.
+    clock = random.Random(seed + 6_000_011)
     therapist_rows = []
     therapist_ids = [f"t-{i + 1}" for i in range(therapists)]
     for tid in therapist_ids:
@@ -307,6 +346,7 @@ def generate_problem(
         # A complex case (docs/allocation.md, "Caseload mix").
         if mix.random() < 0.08 and caseload_mix:
             row["complex"] = True
+        _exact_windows(row, clock)
         referral_rows.append(row)
 
     # The languages each service can book an interpreter for: the common ones, not the rarest.

@@ -58,6 +58,11 @@ urlpatterns = [
         name="allocation-referral-competence",
     ),
     path(
+        "staff/allocation/referrals/<uuid:public_id>/times/",
+        views.referral_times,
+        name="allocation-referral-times",
+    ),
+    path(
         "staff/allocation/referrals/<uuid:public_id>/course/",
         views.referral_course,
         name="allocation-referral-course",

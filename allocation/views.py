@@ -28,6 +28,7 @@ from allocation import (
     waiting,
 )
 from allocation.engine.problem import OPEN_ENDED_WEEKS
+from allocation.engine_input import windows_of
 from allocation.models import (
     LeavePeriod,
     Proposal,
@@ -193,6 +194,7 @@ def _referral_page(request, referral: Referral, **forms_given) -> HttpResponse:
                     },
                 },
             ),
+            "times_form": forms_given.get("times_form") or _times_form(referral),
             "continuity_form": forms_given.get("continuity_form")
             or forms.ContinuityForm(initial={"continuity": needs.continuity}),
             "complexity_form": forms_given.get("complexity_form")
@@ -543,6 +545,42 @@ def referral_course(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "course_form",
         save,
         f"The start and length of therapy for {referral.reference} are saved.",
+    )
+
+
+@coordinator_only
+@require_POST
+def referral_times(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    referral = _referral_or_404(request, public_id)
+    form = forms.TimesForm(request.POST)
+
+    def save(data):
+        return exclusions.times_set(
+            referral=referral,
+            windows=data["windows"],
+            preferred=data["preferred"],
+            user=request.user,
+        )
+
+    return _need_saved(
+        request,
+        referral,
+        form,
+        "times_form",
+        save,
+        f"The times for {referral.reference} are saved.",
+    )
+
+
+def _times_form(referral: Referral) -> forms.TimesForm:
+    """The form filled with the exact times recorded (empty when the parts of the day
+    apply)."""
+    preferences = getattr(referral, "preferences", None)
+    return forms.TimesForm(
+        initial={
+            name: forms.window_lines(windows_of(getattr(preferences, field, None) or []))
+            for name, field in (("windows", "time_windows"), ("preferred", "preferred_windows"))
+        }
     )
 
 

@@ -34,6 +34,8 @@ from django.template.defaultfilters import truncatechars
 from django.utils import timezone
 
 from allocation.engine import DAY_NAMES, PARTS
+from allocation.engine.problem import window_words
+from allocation.engine_input import windows_of
 from allocation.models import (
     Allocation,
     AllocationNeeds,
@@ -436,9 +438,23 @@ def _preference_needs(referral: Referral) -> list[str]:
         needs.append("Remote only")
     elif preferences.site_id:
         needs.append(f"Prefers {preferences.site.name}")
-    if not preferences.availability:
+    exact = _windows_text(preferences.time_windows)
+    if exact:
+        needs.append(f"Only {exact}")
+    elif not preferences.availability:
         needs.append("No times given")
+    liked = _windows_text(preferences.preferred_windows)
+    if liked:
+        needs.append(f"Would rather have {liked}")
     return needs
+
+
+def _windows_text(rows) -> str:
+    """Recorded exact windows in words: "Tuesday 17:30-20:00, Thursday 18:00-21:00"."""
+    try:
+        return ", ".join(window_words(w) for w in sorted(windows_of(rows)))
+    except ValueError:
+        return "times that cannot be read: set them again"
 
 
 GENDER_WORDS = {"female": "a woman", "male": "a man", "non_binary": "a non-binary person"}
@@ -499,7 +515,11 @@ def _exclusion_needs(referral: Referral) -> list[str]:
     return out
 
 
-def availability_text(values: list[str]) -> str:
+def availability_text(values: list[str], windows=()) -> str:
+    """The client's times in words: the exact windows recorded, or the parts of the day
+    they gave."""
+    if windows:
+        return _windows_text(windows)
     if not values:
         return "No times given: any weekday time is assumed"
     words = []
@@ -532,6 +552,7 @@ class ReferralAllocation:
     first_appointment: dt.datetime | None  # the proposal's, if it placed the referral
     hold: Hold | None
     allocation: Allocation | None
+    preferred_times: str = ""
 
     @property
     def waiting(self) -> bool:
@@ -559,11 +580,15 @@ def referral_allocation(*, user, referral: Referral) -> ReferralAllocation:
         referral=referral,
         weeks=weeks_waiting(referral.received_at, timezone.localdate()),
         needs=referral_needs(referral),
-        availability=availability_text(preferences.availability if preferences else []),
+        availability=availability_text(
+            preferences.availability if preferences else [],
+            preferences.time_windows if preferences else [],
+        ),
         recommendation=referral_recommendation(referral=referral),
         run=run,
         proposal=proposal,
         first_appointment=first,
         hold=hold_open(referral=referral),
         allocation=allocation_current(referral=referral),
+        preferred_times=_windows_text(preferences.preferred_windows) if preferences else "",
     )

@@ -753,6 +753,22 @@ def _story_seed(referral, therapy, therapist, start: date, story) -> None:
             )
 
 
+# Exact times agreed with two clients: after work on two evenings; school hours on two
+# days, rather late morning. (day, start, end), day 0 Monday.
+DEMO_TIMES = (
+    ([(1, "17:30", "20:00"), (3, "17:30", "20:00")], []),
+    ([(0, "09:30", "14:30"), (2, "09:30", "14:30")], [(2, "10:00", "12:00")]),
+)
+
+
+def _seed_times(referrals: list[Referral]) -> None:
+    for referral, (windows, preferred) in zip(referrals, DEMO_TIMES, strict=False):
+        Preferences.objects.filter(referral=referral).update(
+            time_windows=[{"day": d, "start": a, "end": b} for d, a, b in windows],
+            preferred_windows=[{"day": d, "start": a, "end": b} for d, a, b in preferred],
+        )
+
+
 def _seed_allocation(service: Service, rng: random.Random) -> None:
     """Allocation's demo data, once: wishes of the people waiting for a therapist and
     some leave."""
@@ -798,6 +814,7 @@ def _seed_allocation(service: Service, rng: random.Random) -> None:
     _seed_exclusions(service, oldest[:3], therapists)
     _seed_courses(service, oldest[3:], today)
     _seed_languages(service, oldest[5:6])
+    _seed_times(list(waiting.order_by("-received_at")[:2]))
     coordinator = User.objects.get(username="coordinator")
     for site in sites[:1]:  # the first site is step-free; the others are not known to be
         SiteAccess.objects.get_or_create(

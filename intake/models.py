@@ -186,6 +186,13 @@ class Preferences(BaseModel):
         default=list, blank=True, help_text="e.g. ['mon_morning', 'thu_evening']"
     )
     more_than_weekly = models.CharField(max_length=16, blank=True)
+    # Exact windows the coordinator agreed with the client, e.g. [{"day": 1, "start":
+    # "17:30", "end": "20:00"}] for Tuesday 17:30-20:00 (day 0 is Monday). When any are
+    # recorded they are the client's times, in place of the parts of the day in
+    # ``availability`` (kept as the client gave them); empty: the parts of the day.
+    time_windows = models.JSONField(default=list, blank=True)
+    # Times the client would rather have, in the same form (a fit bonus, not a requirement).
+    preferred_windows = models.JSONField(default=list, blank=True)
 
 
 class PrivacyNotice(BaseModel):

@@ -427,6 +427,19 @@ def _row(key: str, label: str, value, *, choices=(), blank_words: str = NOT_GIVE
     return SharedRow(key, label, shown, ANSWERED)
 
 
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _windows_words(windows) -> list[str]:
+    """Exact times recorded by the coordinator, one a line: "Tuesday 17:30-20:00"."""
+    words = []
+    for window in windows or []:
+        day = window.get("day") if isinstance(window, dict) else None
+        name = _DAYS[day] if isinstance(day, int) and 0 <= day <= 6 else str(day)
+        words.append(f"{name} {window.get('start')}\u2013{window.get('end')}")
+    return words
+
+
 def _choices(form_class, name: str):
     return [(value, label) for value, label in form_class.base_fields[name].choices if value]
 
@@ -571,6 +584,12 @@ def _preference_rows(preferences) -> tuple[SharedRow, ...]:
             "Could usually come",
             value("availability"),
             choices=forms.AVAILABILITY,
+        ),
+        _row("time_windows", "Exact times agreed", _windows_words(value("time_windows"))),
+        _row(
+            "preferred_windows",
+            "Exact times preferred",
+            _windows_words(value("preferred_windows")),
         ),
         _row(
             "more_than_weekly",

@@ -304,6 +304,9 @@ PREFERENCE_FIELDS = (
     "mode",
     "availability",
     "more_than_weekly",
+    # Exact times, recorded by the coordinator (allocation), not asked of the client.
+    "time_windows",
+    "preferred_windows",
 )
 
 
@@ -379,3 +382,29 @@ def referral_status_set(
         sender=Referral, referral=locked, status=status, previous=previous
     )
     return locked
+
+
+# --- The client's exact times, recorded by the coordinator (allocation) ---------------------
+
+
+def preferences_times_set(
+    *, referral: Referral, time_windows: list[dict], preferred_windows: list[dict]
+) -> bool:
+    """Record the exact windows the client can come, and those they would rather have, each
+    ``{"day": 0-6, "start": "HH:MM", "end": "HH:MM"}`` already checked by the caller
+    (allocation reads and checks times). Runs inside the caller's transaction and locks
+    the row. The parts of the day the client gave are kept as they gave them. Returns
+    whether anything changed."""
+    for window in (*time_windows, *preferred_windows):
+        if set(window) != {"day", "start", "end"}:
+            raise ValueError("a window is {day, start, end}")
+    preferences, _ = Preferences.objects.select_for_update().get_or_create(referral=referral)
+    if (preferences.time_windows, preferences.preferred_windows) == (
+        time_windows,
+        preferred_windows,
+    ):
+        return False
+    preferences.time_windows = list(time_windows)
+    preferences.preferred_windows = list(preferred_windows)
+    preferences.save(update_fields=["time_windows", "preferred_windows", "updated_at"])
+    return True

@@ -20,8 +20,8 @@ from allocation.engine.problem import (
     CAP_KINDS,
     CAP_NOUNS,
     COMPETENCES,
-    DAY_NAMES,
     EXCLUSION_REASONS,
+    PART_WINDOWS,
     PARTS,
     REMOTE,
     Problem,
@@ -29,6 +29,12 @@ from allocation.engine.problem import (
     Slot,
     Therapist,
     Unplaced,
+    Window,
+    _by_day,
+    _hhmm,
+    _joined,
+    _part_names,
+    window_words,
 )
 from allocation.engine.scoring import priority_of
 
@@ -119,9 +125,39 @@ def _language_rule(referral: Referral) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _times(pairs: frozenset[tuple[int, int]] | tuple[tuple[int, int], ...]) -> str:
-    # Cached: many clients share the same few patterns of availability.
-    return ", ".join(f"{DAY_NAMES[d][:3]} {PARTS[p]}" for d, p in sorted(pairs))
+def _times(items: frozenset | tuple) -> str:
+    """Windows ((day, start, end)) or (day, part) pairs in words: "Mon morning, Tue
+    17:30-20:00". Cached: many clients share the same few patterns of availability."""
+    windows = [w if len(w) == 3 else (w[0], *PART_WINDOWS[w[1]]) for w in items]
+    return ", ".join(window_words(w, short=True) for w in sorted(windows))
+
+
+def _window_of(referral: Referral, slot: Slot) -> Window | None:
+    """The client's window that a slot lies inside, if any."""
+    for window in referral.windows:
+        day, start, end = window
+        if day == slot.day and start <= slot.start and slot.end <= end:
+            return window
+    return None
+
+
+def _exact(referral: Referral) -> bool:
+    """Some of the client's times are exact windows, not whole parts of the day."""
+    return _has_exact(referral.windows)
+
+
+@functools.lru_cache(maxsize=16384)
+def _has_exact(windows: tuple[Window, ...]) -> bool:
+    return any(not _part_names(start, end) for _, start, end in windows)
+
+
+def _slot_in_times(referral: Referral, slot: Slot) -> str:
+    """How a chosen slot matches the client's times: named when the window is an exact
+    one ("matches availability (inside Tuesday 17:30-20:00)")."""
+    window = _window_of(referral, slot)
+    if window is None or _part_names(window[1], window[2]):
+        return "matches availability"
+    return f"matches availability (inside {window_words(window)})"
 
 
 def _place_phrase(referral: Referral) -> str:
@@ -183,15 +219,15 @@ def _assignment_reasons(
             where += ", the preferred site"
         reasons.append(
             f"{slot.label} {PARTS[slot.part]} slot ({slot.length} min, {where}) "
-            "matches availability"
+            + _slot_in_times(referral, slot)
         )
     if referral.preferred_site is not None and not all(
         s.site == referral.preferred_site for s in slots
     ):
         reasons.append(f"preferred site ({referral.preferred_site}) not met")
-    if referral.preferred_parts:
-        wanted = " or ".join(PARTS[p] for p in sorted(referral.preferred_parts))
-        met = all(s.part in referral.preferred_parts for s in slots)
+    if referral.preferred_windows:
+        wanted = referral.preferred_words
+        met = all(referral.prefers_time(s) for s in slots)
         reasons.append(f"preferred time ({wanted}) {'met' if met else 'not met'}")
     reasons.append(_sessions_phrase(therapist, k))
     reasons.extend(
@@ -286,10 +322,14 @@ def _failure_phrase(referral: Referral, therapist: Therapist, family: str) -> st
         )
     if not therapist.slots:
         return "has no free slots"
-    timely = [s for s in therapist.slots if (s.day, s.part) in referral.availability]
+    timely = [s for s in therapist.slots if referral.fits_time(s)]
     if not timely:
-        offered = ", ".join(s.label for s in therapist.slots[:4])
-        return f"no slot in the client's available times (has {offered})"
+        if not _exact(referral):
+            offered = ", ".join(s.label for s in therapist.slots[:4])
+            return f"no slot in the client's available times (has {offered})"
+        # Exact windows: name them, and the slots' ends, so the near misses show.
+        offered = ", ".join(f"{s.label}\u2013{_hhmm(s.end)}" for s in therapist.slots[:4])
+        return f"no slot inside the client's times ({_times(referral.windows)}; has {offered})"
     if not any(referral.accepts_slot_site(s.site) for s in therapist.slots):
         return f"no slot at {_place_phrase(referral)}"
     if not any(referral.accepts_slot_site(s.site) for s in timely):
@@ -349,7 +389,7 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
         if family == "capacity":
             return "have a free place" if k == 1 else f"have {k} free weekly sessions"
         return (
-            f"have a free slot in the client's times ({_times(referral.availability) or 'none'})"
+            f"have a free slot in the client's times ({_times(referral.windows) or 'none'})"
             f" at {_place_phrase(referral)}" + ("" if k == 1 else f" on {k} different days")
         )
 
@@ -376,21 +416,69 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
     return "no therapist meets every requirement: " + " -> ".join(steps)
 
 
-def _opened(referral: Referral, therapists: Sequence[Therapist], times=(), places=()) -> int:
+def _opened(
+    referral: Referral, therapists: Sequence[Therapist], times=(), places=(), windows=None
+) -> int:
     """How many of ``therapists`` would have fitting slots on enough days if the client
-    also gave the ``times`` ((day, part) pairs) or accepted the ``places``."""
-    availability = set(referral.availability) | set(times)
+    also gave the ``times`` ((day, part) pairs), accepted the ``places``, or had the
+    ``windows`` in place of their own."""
+    given = referral.windows if windows is None else windows
+    by_day = _by_day(_joined([*given, *((d, *PART_WINDOWS[p]) for d, p in times)]))
     k = referral.sessions_per_week
     count = 0
+    in_times: dict[tuple[int, int, int], bool] = {}  # slot times repeat across therapists
     for t in therapists:
-        days = {
-            s.day
-            for s in t.slots
-            if (s.day, s.part) in availability
-            and (referral.accepts_slot_site(s.site) or s.site in places)
-        }
+        days = set()
+        for s in t.slots:
+            key = (s.day, s.start, s.length)
+            found = in_times.get(key)
+            if found is None:
+                end = s.start + s.length
+                found = in_times[key] = any(a <= s.start and end <= b for a, b in by_day[s.day])
+            if found and (referral.accepts_slot_site(s.site) or s.site in places):
+                days.add(s.day)
         count += len(days) >= k
     return count
+
+
+# The most a suggestion widens one of the client's windows by; beyond it, adding a part of
+# the day is the plainer change.
+WIDEN_MINUTES = 120
+
+
+def _widenings(referral: Referral, thers: Sequence[Therapist]) -> list[str]:
+    """The widening of one of the client's exact windows that would open the most of
+    ``thers``: "widening Tuesday 17:30-20:00 to 17:00-20:00 would make 3 of them eligible",
+    said only when it would."""
+    found: dict[tuple[Window, Window], int] = defaultdict(int)
+    if not _exact(referral):
+        return []
+    for t in thers:
+        for s in t.slots:
+            if referral.fits_time(s) or not referral.accepts_slot_site(s.site):
+                continue
+            for window in referral.windows:
+                day, start, end = window
+                if day != s.day or _part_names(start, end):
+                    continue
+                wider = (day, min(start, s.start), max(end, s.end))
+                if 0 < (start - wider[1]) + (wider[2] - end) <= WIDEN_MINUTES:
+                    found[(window, wider)] += 1
+    best = []
+    for window, wider in sorted(found, key=lambda x: (-found[x], x))[:3]:
+        others = [w for w in referral.windows if w != window]
+        opened = _opened(referral, thers, windows=[*others, wider])
+        if opened:
+            best.append((-opened, wider[2] - wider[1], window, wider))
+    if not best:
+        return []
+    _, _, window, wider = min(best)
+    span = f"{_hhmm(wider[1])}\u2013{_hhmm(wider[2])}"
+    others = [w for w in referral.windows if w != window]
+    return [
+        f"widening {window_words(window)} to {span} would make "
+        f"{_opened(referral, thers, windows=[*others, wider])} of them eligible"
+    ]
 
 
 def _suggestion(
@@ -517,9 +605,10 @@ def _suggestion(
         )
     # Slots: say which change of times or places would open them, and how many it would.
     k = referral.sessions_per_week
+    times = f" ({_times(referral.windows)})" if _exact(referral) else ""
     plain = (
         f"{who} {one('meets', 'meet')} everything else but {one('has', 'have')} no free slot "
-        f"in the client's times at {_place_phrase(referral)}"
+        f"in the client's times{times} at {_place_phrase(referral)}"
         + ("" if k == 1 else f" on {k} different days")
     )
     if not any(t.slots for t in thers):
@@ -530,9 +619,13 @@ def _suggestion(
         return plain
     missing_times: dict[tuple[int, int], int] = defaultdict(int)
     missing_places: dict[str, int] = defaultdict(int)
+    in_times: dict[tuple[int, int, int], bool] = {}  # slot times repeat across therapists
     for t in thers:
         for s in t.slots:
-            in_time = (s.day, s.part) in referral.availability
+            key = (s.day, s.start, s.length)
+            in_time = in_times.get(key)
+            if in_time is None:
+                in_time = in_times[key] = referral.fits_time(s)
             at_place = referral.accepts_slot_site(s.site)
             if at_place and not in_time:
                 missing_times[(s.day, s.part)] += 1
@@ -540,7 +633,7 @@ def _suggestion(
             usable_site = s.site == REMOTE or referral.could_use_site(s.site)
             if in_time and not at_place and usable_site:
                 missing_places[s.site] += 1
-    changes = []
+    changes = _widenings(referral, thers)
     if missing_times:
         top = tuple(sorted(missing_times, key=lambda x: (-missing_times[x], x))[:3])
         opened = _opened(referral, thers, times=top)

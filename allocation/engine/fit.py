@@ -38,7 +38,7 @@ from allocation.engine.explain import (
     _times,
 )
 from allocation.engine.group import _Group
-from allocation.engine.problem import CAP_KINDS, PARTS, Problem, Referral, Slot, Therapist
+from allocation.engine.problem import CAP_KINDS, Problem, Referral, Slot, Therapist
 
 TIERS = ("fits", "partly", "other", "unavailable")
 
@@ -89,7 +89,7 @@ class TherapistFit:
 def _slot_fit(referral: Referral, slot: Slot) -> SlotFit:
     return SlotFit(
         slot=slot,
-        in_times=(slot.day, slot.part) in referral.availability,
+        in_times=referral.fits_time(slot),
         at_place=referral.accepts_slot_site(slot.site),
         at_preferred_site=(
             referral.preferred_site is not None
@@ -189,9 +189,9 @@ def therapist_fits(referral: Referral, therapists: Sequence[Therapist]) -> list[
             wishes_met &= met
             words = f"preferred site ({referral.preferred_site}) {'met' if met else 'not met'}"
             (fits if met else lacks).append(words)
-        if referral.preferred_parts:
-            wanted = " or ".join(PARTS[p] for p in sorted(referral.preferred_parts))
-            met = _covers([s for s in usable if s.slot.part in referral.preferred_parts], k)
+        if referral.preferred_windows:
+            wanted = referral.preferred_words
+            met = _covers([s for s in usable if referral.prefers_time(s.slot)], k)
             wishes_met &= met
             (fits if met else lacks).append(
                 f"preferred time ({wanted}) {'met' if met else 'not met'}"
@@ -250,16 +250,14 @@ def client_asks(referral: Referral) -> list[tuple[str, str]]:
         if referral.sites_ruled_out:
             place += f"; ruled out: {referral.access_words}"
     asks = [
-        ("Available", _times(referral.availability) or "No times recorded"),
+        ("Available", _times(referral.windows) or "No times recorded"),
         ("Therapy", f"{_modality_name(referral.modality)}, " + _plural(k, "session") + " a week"),
         ("Language", language),
         ("Therapist's gender", gender),
         ("Where", place),
     ]
-    if referral.preferred_parts:
-        asks.append(
-            ("Preferred time", " or ".join(PARTS[p] for p in sorted(referral.preferred_parts)))
-        )
+    if referral.preferred_windows:
+        asks.append(("Preferred time", referral.preferred_words))
     if referral.competence_rule is not None:
         asks.append(("Therapist's competence", referral.competence_rule))
     if referral.assessor is not None and referral.continuity != "none":

@@ -22,6 +22,7 @@ from allocation.engine.problem import (
     REMOTE,
     Problem,
     Referral,
+    Slot,
     Therapist,
 )
 from allocation.engine.scoring import _priorities
@@ -97,6 +98,42 @@ def _distinct_days(s_t: np.ndarray, s_day: np.ndarray, usable: np.ndarray, T: in
     return days
 
 
+def _slot_classes(slots: Sequence[Slot]) -> tuple[np.ndarray, np.ndarray]:
+    """Each slot's time class, and the classes as a (K, 3) array of (day, start, end)."""
+    keys = np.fromiter(
+        itertools.chain.from_iterable((s.day, s.start, s.end) for s in slots),
+        np.int64,
+        3 * len(slots),
+    ).reshape(-1, 3)
+    if not len(slots):
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 3), dtype=np.int64)
+    classes, inverse = np.unique(keys, axis=0, return_inverse=True)
+    return inverse.reshape(-1), classes
+
+
+def _time_classes(classes: np.ndarray, windows: Sequence[tuple]) -> np.ndarray:
+    """(K, R): slot class k lies wholly inside one of referral r's (joined) windows.
+
+    Referrals share few distinct windows (the parts of the day, a coordinator's usual
+    evening), so each distinct window is matched against the classes once, and its
+    referrals' columns are set from that one (K,) mask.
+    """
+    K, R = len(classes), len(windows)
+    out = np.zeros((K, R), dtype=bool)
+    if not K:
+        return out
+    day, start, end = classes[:, 0], classes[:, 1], classes[:, 2]
+    holders: dict[tuple, list[int]] = {}
+    for i, own in enumerate(windows):
+        for w in own:
+            holders.setdefault(w, []).append(i)
+    for (d, a, b), rows in holders.items():
+        inside = np.flatnonzero((day == d) & (start >= a) & (end <= b))
+        if len(inside):
+            out[np.ix_(inside, np.asarray(rows))] = True
+    return out
+
+
 class _Group:
     """Eligibility matrices for the referrals and therapists of one service.
 
@@ -162,7 +199,10 @@ class _Group:
         S = len(all_slots)
         self.s_t = np.asarray(s_t, dtype=np.int64)
         self.s_day = np.fromiter((s.day for s in all_slots), np.int64, S)
-        self.s_part = np.fromiter((s.part for s in all_slots), np.int64, S)
+        # Each slot's time class: slots of the same day, start and end share one, and the
+        # client's windows are matched once per class (``_time_classes``). The solvers read
+        # it, and ``r_pref_part`` below, under these names.
+        self.s_part, classes = _slot_classes(all_slots)
         self.s_site = np.fromiter(
             (0 if s.site == REMOTE else site[s.site] + 1 for s in all_slots), np.int64, S
         )
@@ -175,9 +215,7 @@ class _Group:
             matrix.reshape(-1)[flat] = True
             return matrix
 
-        r_avail = scatter(
-            21, ((d * 3 + p, i) for i, r in enumerate(refs) for d, p in r.availability)
-        )
+        r_avail = _time_classes(classes, [r.windows for r in refs])
         r_site = scatter(
             n_sites,
             itertools.chain(
@@ -190,7 +228,8 @@ class _Group:
                 ),
             ),
         )
-        r_pref_part = scatter(3, ((p, i) for i, r in enumerate(refs) for p in r.preferred_parts))
+        # (time classes, R): the class lies inside one of the client's preferred windows.
+        r_pref_part = _time_classes(classes, [r.preferred_windows for r in refs])
         r_pref_site = column(
             site[r.preferred_site] + 1 if r.preferred_site is not None else -1 for r in refs
         )
@@ -294,7 +333,7 @@ class _Group:
             if family not in self.trivial:
                 pair_ok &= self.meets[family]
         # Slot level: at an acceptable place and inside the client's availability.
-        usable = r_avail[self.s_day * 3 + self.s_part] & r_site[self.s_site]
+        usable = r_avail[self.s_part] & r_site[self.s_site]
         days = _distinct_days(self.s_t, self.s_day, usable, T)
         self.days = days
         self.meets["slots"] = days >= r_k[None, :]

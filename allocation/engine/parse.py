@@ -9,6 +9,7 @@ integers (``MAX_CAPACITY``, ``MAX_WEEKS_WAITING``) live here too.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,7 @@ from allocation.engine.problem import (
     MAX_TRAVEL_MINUTES,
     MINUTES_PER_DAY,
     MODES,
+    PART_WINDOWS,
     PARTS,
     REMOTE,
     RISKS,
@@ -36,8 +38,11 @@ from allocation.engine.problem import (
     Slot,
     Therapist,
     Weights,
+    Window,
     _bulk,
     _hhmm,
+    _joined,
+    window_words,
 )
 
 _DAY_LOOKUP = {name.lower(): i for i, name in enumerate(DAY_NAMES)} | {
@@ -106,8 +111,11 @@ _REFERRAL_FIELDS = {
     "travel_minutes",
     "max_travel_minutes",
     "complex",
+    "windows",
+    "preferred_windows",
     "notes",
 }
+_WINDOW_FIELDS = {"day", "start", "end", "notes"}
 _EXCLUSION_FIELDS = {"therapist", "reason", "notes"}
 _PROBLEM_FIELDS = {
     "today",
@@ -202,6 +210,115 @@ def _part(reader: _Reader, value: Any, what: str) -> int:
         return PARTS.index(value.strip().lower())
     reader.fail(f"{what} has unknown part of day {value!r} (morning, afternoon or evening)")
     raise AssertionError  # unreachable
+
+
+_WINDOW_RE = re.compile(
+    r"^\s*([A-Za-z]+)\s+(?:(morning|afternoon|evening)|(\d{1,2}:\d{2})\s*(?:-|\u2013|to)\s*"
+    r"(\d{1,2}:\d{2}))\s*$",
+    re.IGNORECASE,
+)
+WINDOW_EXAMPLE = "Tuesday 17:30-20:00"
+
+
+class WindowError(ValueError):
+    """A window that cannot be read; ``kind`` is "format", "day", "outside" or "order", so a
+    form can word it for the person who typed it."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def _clock(text: str) -> int | None:
+    """Minutes after midnight of "HH:MM" (24:00 allowed, for a window's end), or None when
+    the text is not a time; more than 24:00 gives a value past the day for the caller."""
+    match = _TIME_RE.match(text.strip())
+    if not match or int(match.group(2)) > 59:
+        return None
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def window_from(day: Any, start: Any, end: Any) -> Window:
+    """One exact window from its day and "HH:MM" times; ValueError says what is wrong."""
+    words = f"{day} {start}-{end}"
+    if isinstance(day, int) and not isinstance(day, bool) and 0 <= day <= 6:
+        d = day
+    elif isinstance(day, str) and day.strip().lower() in _DAY_LOOKUP:
+        d = _DAY_LOOKUP[day.strip().lower()]
+    else:
+        raise WindowError(f"window {words!r} has unknown day {day!r} (Monday to Sunday)", "day")
+    a = _clock(start) if isinstance(start, str) else None
+    b = _clock(end) if isinstance(end, str) else None
+    if a is None or b is None:
+        raise WindowError(
+            f"window {words!r} is not a day and times like {WINDOW_EXAMPLE!r} (HH:MM, 24-hour)",
+            "format",
+        )
+    if a >= MINUTES_PER_DAY or b > MINUTES_PER_DAY:
+        raise WindowError(f"window {words!r} is outside the day (00:00 to 24:00)", "outside")
+    if b <= a:
+        raise WindowError(f"window {words!r} ends before it starts", "order")
+    return (d, a, b)
+
+
+def window_parse(text: Any) -> Window:
+    """One window from its words: "Tuesday 17:30-20:00" (or with an en dash), or a part
+    of the day as its fixed window ("Tuesday evening"). ValueError says what is wrong."""
+    match = _WINDOW_RE.match(text) if isinstance(text, str) else None
+    if not match:
+        raise WindowError(
+            f"window {text!r} is not a day and times like {WINDOW_EXAMPLE!r} (HH:MM, 24-hour)",
+            "format",
+        )
+    day, part, start, end = match.groups()
+    if part is not None:
+        if day.strip().lower() not in _DAY_LOOKUP:
+            raise WindowError(f"window {text!r} has unknown day {day!r} (Monday to Sunday)", "day")
+        return (_DAY_LOOKUP[day.lower()], *PART_WINDOWS[PARTS.index(part.lower())])
+    return window_from(day, start, end)
+
+
+def windows_overlap(windows: Iterable[Window]) -> str | None:
+    """The first two windows that overlap, in words, or None (touching is not overlapping)."""
+    ordered = sorted(windows)
+    for a, b in itertools.pairwise(ordered):
+        if a[0] == b[0] and b[1] < a[2]:
+            return f"windows {window_words(a)} and {window_words(b)} overlap"
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _joined_parts(parts: frozenset[Window]) -> tuple[Window, ...]:
+    # Cached: clients share the same few patterns of parts of the day.
+    return _joined(parts)
+
+
+def _windows(reader: _Reader, key: str, parts: Iterable[Window]) -> tuple[Window, ...]:
+    """A referral's exact windows (``key``) together with the windows of its parts of the
+    day, checked for overlaps and joined where they touch."""
+    raw = reader.row.get(key, [])
+    if not raw and isinstance(raw, list):  # parts of the day only: they never overlap
+        return _joined_parts(frozenset(parts))
+    if not isinstance(raw, list):
+        reader.fail(f"{key!r} must be a list of windows like {WINDOW_EXAMPLE!r}")
+    given: list[Window] = []
+    for item in raw:
+        try:
+            if isinstance(item, Mapping):
+                unknown = sorted(set(item) - _WINDOW_FIELDS)
+                if unknown:
+                    raise ValueError(f"unknown field {unknown[0]!r} in a window")
+                if set(item) - {"notes"} != {"day", "start", "end"}:
+                    raise ValueError('each window needs "day", "start" and "end"')
+                given.append(window_from(item["day"], item["start"], item["end"]))
+            else:
+                given.append(window_parse(item))
+        except ValueError as error:
+            reader.fail(f"{key}: {error}")
+    overlap = windows_overlap([*parts, *given])
+    if overlap:
+        reader.fail(f"{key}: {overlap}")
+    return _joined([*parts, *given])
 
 
 def _parse_weights(data: Any) -> Weights:
@@ -455,6 +572,12 @@ def _parse_referral(
         _part(reader, p, "preferred_parts")
         for p in reader.strings("preferred_parts", lower=True, default=[])
     )
+    windows = _windows(reader, "windows", [(d, *PART_WINDOWS[p]) for d, p in availability])
+    preferred_windows = _windows(
+        reader,
+        "preferred_windows",
+        [(d, *PART_WINDOWS[p]) for p in preferred_parts for d in range(len(DAY_NAMES))],
+    )
     sessions = reader.integer("sessions_per_week", default=1, low=1, high=5)
     planned_start = reader.date("planned_start") or today
     earliest_start = reader.date("earliest_start")
@@ -524,6 +647,8 @@ def _parse_referral(
         interpreter_bookable=bookable is None or language in bookable,
         bsl_bookable=bookable is None or "bsl" in bookable,
         complex=complex_case,
+        windows=windows,
+        preferred_windows=preferred_windows,
     )
 
 

@@ -45,6 +45,10 @@ MAX_TRAVEL_MINUTES = 600
 NOON = 12 * 60
 FIVE_PM = 17 * 60
 MINUTES_PER_DAY = 24 * 60
+# A part of the day is shorthand for its fixed window (docs/allocation.md, "Time"): a slot
+# fits a window when it lies wholly inside it, and windows that touch join up, so a client
+# free all afternoon and evening can take a 16:30 session.
+PART_WINDOWS = ((0, NOON), (NOON, FIVE_PM), (FIVE_PM, MINUTES_PER_DAY))
 
 
 class ProblemError(ValueError):
@@ -69,6 +73,53 @@ def _bulk():
 
 def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+# A time window: (day, start, end), minutes after midnight, end after start, at most 24:00.
+Window = tuple[int, int, int]
+
+
+def _joined(windows) -> tuple[Window, ...]:
+    """Windows sorted by day and start, with those that touch or overlap joined into one."""
+    out: list[list[int]] = []
+    for day, start, end in sorted(windows):
+        if out and out[-1][0] == day and start <= out[-1][2]:
+            out[-1][2] = max(out[-1][2], end)
+        else:
+            out.append([day, start, end])
+    return tuple((d, a, b) for d, a, b in out)
+
+
+def _inside(windows: tuple[Window, ...], day: int, start: int, end: int) -> bool:
+    """The time day start..end lies wholly inside one of the (joined) ``windows``."""
+    return any(d == day and a <= start and end <= b for d, a, b in windows)
+
+
+def _by_day(windows: tuple[Window, ...]) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """Windows as seven tuples of (start, end), Monday first: one client's times looked up
+    by a slot's day, which the explanations do for every slot of every therapist."""
+    days: list[list[tuple[int, int]]] = [[] for _ in DAY_NAMES]
+    for day, start, end in windows:
+        days[day].append((start, end))
+    return tuple(tuple(d) for d in days)
+
+
+def _part_names(start: int, end: int) -> list[str]:
+    """The parts of the day a window is exactly made of (["afternoon", "evening"]), or []."""
+    bounds = [a for a, _ in PART_WINDOWS] + [MINUTES_PER_DAY]
+    if start not in bounds or end not in bounds:
+        return []
+    return [PARTS[p] for p in range(bounds.index(start), bounds.index(end))]
+
+
+def window_words(window: Window, *, short: bool = False) -> str:
+    """A window in words: "Tuesday 17:30-20:00", or "Tuesday evening" for a part's window."""
+    day, start, end = window
+    name = DAY_NAMES[day][:3] if short else DAY_NAMES[day]
+    parts = _part_names(start, end)
+    if parts:
+        return f"{name} {' and '.join(parts)}"
+    return f"{name} {_hhmm(start)}\u2013{_hhmm(end)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +321,29 @@ class Referral:
         """The referral counts against a therapist's cap on ``kind`` (CAP_KINDS)."""
         return self.high_risk if kind == "high_risk" else self.complex
 
+    # Time: the client's available windows (parts of the day as their fixed windows, and
+    # exact windows), joined where they touch; a slot fits only when it lies wholly inside
+    # one. ``preferred_windows`` likewise, for the fit bonus (every session inside one).
+    windows: tuple[Window, ...] = ()
+    preferred_windows: tuple[Window, ...] = ()
+    windows_by_day: tuple = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "windows_by_day", _by_day(self.windows))
+
+    def fits_time(self, slot: Slot) -> bool:
+        start, end = slot.start, slot.start + slot.length
+        return any(a <= start and end <= b for a, b in self.windows_by_day[slot.day])
+
+    def prefers_time(self, slot: Slot) -> bool:
+        return _inside(self.preferred_windows, slot.day, slot.start, slot.end)
+
+    @property
+    def preferred_words(self) -> str:
+        """The preferred times in words: parts of the day when they are whole parts on every
+        day ("evening"), else each window."""
+        return _preferred_words(self.preferred_windows)
+
     @property
     def interpreter_ok(self) -> bool:
         """An interpreter for ``language`` will be booked, so any therapist will do."""
@@ -355,6 +429,15 @@ class Referral:
         if site == REMOTE:
             return self.accepts_remote
         return self.mode != "remote" and site in self.sites
+
+
+def _preferred_words(windows: tuple[Window, ...]) -> str:
+    by_time: dict[tuple[int, int], set[int]] = {}
+    for day, start, end in windows:
+        by_time.setdefault((start, end), set()).add(day)
+    if all(_part_names(*t) and days == set(range(7)) for t, days in by_time.items()):
+        return " or ".join(p for t in sorted(by_time) for p in _part_names(*t))
+    return ", ".join(window_words(w) for w in windows)
 
 
 @dataclass(frozen=True, slots=True)

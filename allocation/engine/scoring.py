@@ -63,6 +63,6 @@ def fit_of(
         s.site == referral.preferred_site for s in slots
     ):
         points += weights.fit_site
-    if referral.preferred_parts and all(s.part in referral.preferred_parts for s in slots):
+    if referral.preferred_windows and all(referral.prefers_time(s) for s in slots):
         points += weights.fit_time
     return points

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+import re
 from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "allocation-problem.json"
@@ -44,6 +45,54 @@ def minutes(hhmm):
 def part_of(hhmm):
     m = minutes(hhmm)
     return "morning" if m < 12 * 60 else ("afternoon" if m < 17 * 60 else "evening")
+
+
+PART_SPANS = {"morning": (0, 720), "afternoon": (720, 1020), "evening": (1020, 1440)}
+
+
+def window_of(item):
+    """(day, start, end) of a window: {"day", "start", "end"} or "Tue 17:30-20:00" or
+    "Tue evening"."""
+    if isinstance(item, dict):
+        return day_of(item["day"]), minutes(item["start"]), minutes(item["end"])
+    day, rest = item.split(" ", 1)
+    if rest.strip().lower() in PART_SPANS:
+        return (day_of(day), *PART_SPANS[rest.strip().lower()])
+    start, end = re.split(r"\s*(?:-|\u2013|to)\s*", rest.strip())
+    return day_of(day), minutes(start), minutes(end)
+
+
+def times_of(referral, preferred=False):
+    """Every window the client gave (parts of the day as their spans), not joined."""
+    if preferred:
+        spans = [(d, *PART_SPANS[p]) for p in referral.get("preferred_parts", []) for d in range(7)]
+        return spans + [window_of(w) for w in referral.get("preferred_windows", [])]
+    spans = [(day_of(d), *PART_SPANS[p]) for d, p in referral.get("availability", [])]
+    return spans + [window_of(w) for w in referral.get("windows", [])]
+
+
+def covered(windows, slot):
+    """Every minute of the slot lies in one of the windows (so touching windows join)."""
+    day, start = day_of(slot["day"]), minutes(slot["start"])
+    return all(
+        any(d == day and a <= m < b for d, a, b in windows)
+        for m in range(start, start + slot.get("length", 50))
+    )
+
+
+def run_around(windows, slot):
+    """The stretch of joined windows (start, end) that holds the whole slot, or None."""
+    day, start = day_of(slot["day"]), minutes(slot["start"])
+    end = start + slot.get("length", 50)
+    runs = []
+    for d, a, b in sorted(windows):
+        if d != day:
+            continue
+        if runs and a <= runs[-1][1]:
+            runs[-1][1] = max(runs[-1][1], b)
+        else:
+            runs.append([a, b])
+    return next(((a, b) for a, b in runs if a <= start and end <= b), None)
 
 
 def weeks_of(referral, today):
@@ -217,8 +266,7 @@ def on_leave(therapist, course):
 
 def slot_fits(referral, slot, problem=None):
     """Inside the client's availability and at a place the client accepts."""
-    availability = {(day_of(d), p) for d, p in referral.get("availability", [])}
-    if (day_of(slot["day"]), part_of(slot["start"])) not in availability:
+    if not covered(times_of(referral), slot):
         return False
     mode = referral.get("mode", "either")
     if slot["site"] == "remote":
@@ -273,8 +321,8 @@ def bundle_fit(referral, therapist, slots):
         s["site"] == referral["preferred_site"] for s in slots
     ):
         points += FIT["site"]
-    wanted = referral.get("preferred_parts", [])
-    if wanted and all(part_of(s["start"]) in wanted for s in slots):
+    wanted = times_of(referral, preferred=True)
+    if wanted and all(covered(wanted, s) for s in slots):
         points += FIT["time"]
     return points
 
@@ -515,6 +563,7 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
             referral["travel_minutes"] = {s: access.choice([10, 45]) for s in sites}
         if random.Random(seed * 86028121 - 1 - i).random() < 0.3:
             referral["complex"] = True
+        _exact_times(referral, random.Random(seed * 86028121 + i))
         referrals.append(referral)
     problem = {"today": "2025-03-03", "therapists": therapists, "referrals": referrals}
     problem["step_free_sites"] = random.Random(seed * 67867967 - 1).choice([[], ["North"], SITES])
@@ -523,6 +572,39 @@ def tiny_problem(seed, max_referrals=5, max_therapists=3):
     if lists.random() < 0.5:
         problem["interpreter_languages"] = {"a": lists.choice([[], ["polish"], ["bsl"]])}
     return problem
+
+
+# Exact windows around the 09:00, 13:00 and 18:00 slots (50 minutes): some hold the slot,
+# some end or start just inside it, and one pair only holds it once joined.
+EXACT_WINDOWS = (
+    ["08:30-10:00"],
+    ["09:10-11:00"],
+    ["12:00-13:50"],
+    ["13:00-13:45"],
+    ["12:00-13:00", "13:00-14:00"],
+    ["17:30-20:00"],
+    ["18:00-18:50"],
+    ["18:10-21:00"],
+)
+
+
+def _exact_times(referral, rng):
+    """Exact windows in place of the parts of the day on some days (a seventh stream)."""
+    if rng.random() >= 0.35:
+        return
+    days = rng.sample(range(4), rng.randint(1, 3))
+    referral["availability"] = [a for a in referral["availability"] if a[0] not in days]
+    names = ["Mon", "Tue", "Wed", "Thu"]
+    windows = []
+    for day in days:
+        for group in rng.sample([EXACT_WINDOWS[:2], EXACT_WINDOWS[2:5], EXACT_WINDOWS[5:]], 2)[
+            : rng.randint(1, 2)
+        ]:
+            windows += [f"{names[day]} {w}" for w in rng.choice(group)]
+    referral["windows"] = windows
+    if rng.random() < 0.4:
+        referral.pop("preferred_parts", None)
+        referral["preferred_windows"] = [windows[0]]
 
 
 SEEDS = range(400)

@@ -25,6 +25,7 @@ from tests.allocation.engine_oracle import (
     SEEDS,
     check_hard_constraints,
     counts_against,
+    covered,
     day_of,
     exhaustive_best,
     free_places,
@@ -34,8 +35,10 @@ from tests.allocation.engine_oracle import (
     priority_of,
     problem_of,
     referral,
+    run_around,
     slot_fits,
     therapist,
+    times_of,
     tiny_problem,
     value_of,
     weeks_of,
@@ -204,6 +207,11 @@ def test_never_fewer_placed_nor_a_lower_objective_than_greedy(seed, services):
 
 DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 PARTS = ["morning", "afternoon", "evening"]
+PART_EDGES = [0, 720, 1020, 1440]
+
+
+def hhmm(m):
+    return f"{m // 60:02d}:{m % 60:02d}"
 
 
 def language_name(code):
@@ -262,12 +270,21 @@ def check_reasons(problem, result):
                 f"{DAY_NAMES[day_of(s['day'])]} {s['start']} {part_of(s['start'])} slot "
                 f"({s.get('length', 50)} min, {where}) matches availability"
             )
+            # An exact window is named: the stretch of the client's times holding the slot.
+            start, end = run_around(times_of(r), s)
+            if start not in PART_EDGES[:3] or end not in PART_EDGES[1:]:
+                line += f" (inside {DAY_NAMES[day_of(s['day'])]} {hhmm(start)}\u2013{hhmm(end)})"
             assert line in reasons, (line, reasons)
         wanted = r.get("preferred_parts", [])
-        if wanted:
+        if wanted and not r.get("preferred_windows"):
             met = all(part_of(by_id[c["id"]]["start"]) in wanted for c in a["slots"])
             words = " or ".join(p for p in PARTS if p in wanted)
             assert f"preferred time ({words}) {'met' if met else 'not met'}" in reasons
+        elif r.get("preferred_windows"):
+            preferred = times_of(r, preferred=True)
+            met = all(covered(preferred, by_id[c["id"]]) for c in a["slots"])
+            verdict = f"{'met' if met else 'not met'}"
+            assert any(x.startswith("preferred time (") and x.endswith(verdict) for x in reasons)
         k = r.get("sessions_per_week", 1)
         assert (
             f"has free weekly sessions ({free_places(t)} before this allocation; this client "

@@ -27,8 +27,10 @@ from tests.allocation.engine_oracle import (
     free_places,
     gender_allows,
     language_allows,
+    minutes,
     on_leave,
     slot_fits,
+    times_of,
 )
 from tests.allocation.swap_oracle import State, check_cap_claims, improving_swap
 
@@ -177,6 +179,10 @@ def _parse_times(words):
     return [[days[w.split()[0]], w.split()[1]] for w in words.split(", ")]
 
 
+def _clock(m):
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
 def _check_suggestion(text, r, service, problem):
     """Each suggestion names one requirement, the therapists it would open and how many."""
     assert "relaxing one requirement" not in text
@@ -249,6 +255,22 @@ def _check_suggestion(text, r, service, problem):
                 if sites and mode == "remote":
                     mode = "either"
                 moved = dict(r, sites=list(r.get("sites", [])) + sites, mode=mode)
+            opened = [t for t in only if "slots" not in _fails(moved, t, problem)]
+            assert len(opened) == int(opened_count), (text, [t["id"] for t in opened])
+        # Widening one of the client's exact windows: the same count, re-derived.
+        for day, a, b, start, end, opened_count in re.findall(
+            r"widening (\w+) (\d\d:\d\d)\u2013(\d\d:\d\d) to (\d\d:\d\d)\u2013(\d\d:\d\d) "
+            r"would make (\d+) of them",
+            text,
+        ):
+            d, lo, hi = day_of(day), minutes(a), minutes(b)
+            kept = [w for w in times_of(r) if not (w[0] == d and lo <= w[1] and w[2] <= hi)]
+            wider = [*kept, (d, minutes(start), minutes(end))]
+            moved = dict(
+                r,
+                availability=[],
+                windows=[{"day": w[0], "start": _clock(w[1]), "end": _clock(w[2])} for w in wider],
+            )
             opened = [t for t in only if "slots" not in _fails(moved, t, problem)]
             assert len(opened) == int(opened_count), (text, [t["id"] for t in opened])
 

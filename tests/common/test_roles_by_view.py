@@ -243,6 +243,7 @@ PAGES: dict[str, Page] = {
     "allocation-referral-gender": page("POST", "waiting", "C", 302),
     "allocation-referral-competence": page("POST", "waiting", "C", 400),
     "allocation-referral-course": page("POST", "waiting", "C", 400),
+    "allocation-referral-times": page("POST", "waiting", "C", 302),
     "allocation-referral-languages": page("POST", "waiting", "C", 400),
     "allocation-referral-continuity": page("POST", "waiting", "C", 400),
     "allocation-referral-complexity": page("POST", "waiting", "C", 400),

@@ -88,6 +88,14 @@ ANSWERS: dict[str, tuple[object, list[str]]] = {
     "mode": ("remote", ["Remote (video or phone)"]),
     "site": ("SITE", ["Northgate Clinic"]),
     "availability": (["mon_morning", "thu_evening"], ["Monday morning", "Thursday evening"]),
+    "time_windows": (
+        [{"day": 1, "start": "17:30", "end": "20:00"}],
+        ["Tuesday 17:30\u201320:00"],
+    ),
+    "preferred_windows": (
+        [{"day": 3, "start": "18:00", "end": "19:00"}],
+        ["Thursday 18:00\u201319:00"],
+    ),
     "more_than_weekly": ("not_sure", ["Not sure"]),
 }
 
