@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from allocation.engine.bound import _prices
+from allocation.engine.explain import _explain_unplaced
 from allocation.engine.group import _bundle_value, _Group, _Plan
 from allocation.engine.problem import Problem
 from allocation.engine.scoring import _priorities
@@ -220,8 +221,6 @@ def _explain_left_out(
     """Why each left-out referral waits: the same explanations as for any unplaced one,
     judged on every therapist against the final placements, a chunk at a time (the
     placed referrals and one chunk in a group). Returns them and their eligible pairs."""
-    from allocation.engine.explain import _explain_unplaced
-
     out: dict = {}
     pairs = 0
     placed_rows = sorted(plan.placed)
