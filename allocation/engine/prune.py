@@ -27,8 +27,10 @@ from allocation.engine.group import _bundle_value, _Group, _Plan
 from allocation.engine.problem import Problem
 from allocation.engine.scoring import _priorities
 
-# A service is pruned from this many referrals (below it, every referral is a candidate).
-_PRUNE_FROM = 4_000
+# A service is pruned from this many referrals (below it, every referral is a candidate:
+# at 10,000 x 500 the extra rounds and the left-out referrals' reasons cost more than the
+# smaller network saves; at 30,000 x 1,500 pruning halves the memory).
+_PRUNE_FROM = 20_000
 # The first round keeps this many referrals per free place, the highest-ranked ones.
 _FIRST_PER_PLACE = 3
 # Rounds of "solve, check, add what failed" before giving up and solving on everyone.
@@ -37,6 +39,8 @@ _ROUNDS = 5
 # this many per free place, and a few more (the best of them are all that can matter there).
 _ADD_PER_PLACE = 4
 _ADD_EXTRA = 8
+# Waiting kept clients seen weekly looked at for (b) in ``_swap_thresholds``.
+_COVER_FROM = 1_000
 # Referrals checked (or explained) at a time, to bound memory.
 _CHUNK = 4_000
 
@@ -69,6 +73,39 @@ def _first_guess(problem: Problem, ref_ids: Sequence[int], ther_ids: Sequence[in
     priority = _priorities([problem.referrals[i] for i in ref_ids], problem.weights)
     cutoff = np.sort(priority)[::-1][max(keep, 1) - 1]
     return ids[priority >= cutoff].tolist()
+
+
+def _thin_out(
+    problem: Problem, g: _Group, omitted: np.ndarray, ther_ids: Sequence[int]
+) -> np.ndarray:
+    """Before the first solve: left-out referrals likely to be needed, to save a round.
+
+    A therapist few kept referrals fit with (fewer than ``_ADD_PER_PLACE`` x free places
+    + ``_ADD_EXTRA``) has places the kept referrals may not fill, and cheap prices; the
+    highest ranked left-out referrals who fit with it, up to that many, are added at once.
+    Only a guess: the check after the solve decides what is proven.
+    """
+    want = _ADD_PER_PLACE * np.maximum(g.t_cap, 0) + _ADD_EXTRA
+    thin = np.flatnonzero((g.eligible.sum(axis=1) < 2 * want) & (g.t_cap > 0))
+    if not len(thin) or not len(omitted):
+        return omitted[:0]
+    ranked = _ranked(problem, omitted.tolist())
+    ther = np.asarray(ther_ids, dtype=np.int64)
+    room = want[thin].copy()
+    chosen: list[np.ndarray] = []
+    for lo in range(0, len(ranked), _CHUNK):
+        part = ranked[lo : lo + _CHUNK]
+        open_ = room > 0
+        if not open_.any():
+            break
+        h = _Group(problem, part.tolist(), ther[thin[open_]].tolist())
+        take = np.zeros(len(part), dtype=bool)
+        for n, m in enumerate(np.flatnonzero(open_).tolist()):
+            first = np.flatnonzero(h.eligible[n])[: int(room[m])]
+            take[first] = True
+            room[m] -= len(first)
+        chosen.append(part[take])
+    return np.concatenate(chosen) if chosen else omitted[:0]
 
 
 def _dual_prices(g: _Group, plan: _Plan) -> np.ndarray | None:
@@ -123,14 +160,18 @@ def _swap_thresholds(g: _Group, plan: _Plan, v_omitted: int):
     waiting = np.ones(len(g.refs), dtype=bool)
     waiting[list(plan.placed)] = False
     rows = np.flatnonzero(waiting)
+    rows = rows[np.argsort(-g.priority[rows], kind="stable")]  # highest ranked first
     best_waiting = np.full(T, v_omitted, dtype=np.int64)
     if len(rows):
-        here = np.where(g.eligible[:, rows], v_max[rows][None, :], 0).max(axis=1)
+        fits = g.eligible[:, rows]
+        first = fits.argmax(axis=1)  # the highest ranked waiting referral fitting there
+        here = np.where(fits[np.arange(T), first], v_max[rows][first], 0)
         best_waiting = np.maximum(best_waiting, here)
     pair = np.where(low2 < _ALWAYS, low1 + low2 - best_waiting, _ALWAYS)
     theta = np.minimum(low1, pair)
     cover = np.full(T, _NEVER, dtype=np.int64)
-    weekly = rows[g.r_k[rows] == 1]
+    # The highest ranked weekly waiting clients only: any two of them will do.
+    weekly = rows[g.r_k[rows] == 1][:_COVER_FROM]
     has_slots = np.flatnonzero(np.diff(g.t_slot_start) > 0)
     if len(weekly) >= 2 and len(has_slots):
         # Each therapist's slots are one run from its start to the next listed start
@@ -171,7 +212,17 @@ def _uncertified(
         return None
     priority = _priorities([problem.referrals[i] for i in omitted.tolist()], problem.weights)
     v_max = _v_max(problem, priority)
-    theta, cover, full, free = _swap_thresholds(g, plan, int(v_max.max()))
+    if plan.swaps_done and not plan.optimal:
+        theta, cover, full, free = _swap_thresholds(g, plan, int(v_max.max()))
+    else:
+        # Nothing to extend: a plan proven optimal stays so for everyone by the prices
+        # alone (none of its swaps can improve); one whose swap search ran out of time
+        # claims no swap-freedom (``no_improving_swap`` is false).
+        T = len(g.thers)
+        theta = np.full(T, _ALWAYS, dtype=np.int64)
+        cover = np.full(T, _NEVER, dtype=np.int64)
+        full = np.ones(T, dtype=bool)
+        free = np.zeros(len(g.slots), dtype=bool)
     # A therapist can matter to a referral worth more than ``reach[t]``; not below it.
     T = len(g.thers)
     cheapest = np.full(T, _ALWAYS, dtype=np.int64)

@@ -17,7 +17,13 @@ from allocation.engine.explain import _explain_no_therapists, _explain_unplaced
 from allocation.engine.flow import _flow_assign
 from allocation.engine.group import _Group, _groups, _Plan, _plan_value
 from allocation.engine.problem import Assignment, Problem, Result, Unplaced, _bulk
-from allocation.engine.prune import _ROUNDS, _explain_left_out, _first_guess, _uncertified
+from allocation.engine.prune import (
+    _ROUNDS,
+    _explain_left_out,
+    _first_guess,
+    _thin_out,
+    _uncertified,
+)
 from allocation.engine.result import _make_assignment, _objective
 from allocation.engine.swaps import _improve_by_swaps
 
@@ -86,6 +92,16 @@ def _solve_pruned(
     for round_ in range(_ROUNDS + 1):
         pruned = len(kept) < len(ref_ids)
         g = _Group(problem, kept, ther_ids)
+        if pruned and round_ == 0:
+            # Therapists few kept referrals fit with: add their likely clients now.
+            t0 = time.perf_counter()
+            kept_set = set(kept)
+            rest = np.asarray([i for i in ref_ids if i not in kept_set], dtype=np.int64)
+            extra = _thin_out(problem, g, rest, ther_ids)
+            checking += time.perf_counter() - t0
+            if len(extra):
+                kept = sorted(kept_set.union(extra.tolist()))
+                g = _Group(problem, kept, ther_ids)
         # A pruned service is far above CP-SAT's size; its bound must be the relaxation's.
         plan = _solve_group(g, 0 if pruned else exact_limit, time_limit)
         if not pruned:

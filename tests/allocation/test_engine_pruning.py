@@ -61,6 +61,7 @@ def test_the_kept_candidates_hold_the_optimum_of_the_whole_list(monkeypatch, mul
 @pytest.mark.parametrize("tied", [False, True])
 @pytest.mark.parametrize("seed", [3, 4])
 def test_a_pruned_weekly_service_is_the_same_exact_optimum(monkeypatch, seed, tied):
+    monkeypatch.setattr(prune, "_PRUNE_FROM", 0)
     data = _problem(4000, 60, seed, 0.0, tied)
     problem = parse_problem(data)
     pruned = result_to_dict(solve(problem))
