@@ -50,7 +50,7 @@ def test_the_kept_candidates_hold_the_optimum_of_the_whole_list(monkeypatch, mul
     problem = parse_problem(_problem(160, 14, seed, multi, tied))
     ((ref_ids, ther_ids),) = _groups(problem).values()
     kept, _, left_out, _ = _solve_pruned(problem, ref_ids, ther_ids, 1500, 3.0)
-    assert len(left_out) >= len(ref_ids) // 4  # the rule really leaves referrals out
+    assert len(left_out) >= len(ref_ids) // 8  # the rule really leaves referrals out
     assert len(kept.refs) + len(left_out) == len(ref_ids)
     whole = _Group(problem, ref_ids, ther_ids)
     # CP-SAT's proven optimum (placed, then priority, then fit) over the referrals kept
