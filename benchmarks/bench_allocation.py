@@ -32,19 +32,26 @@ from allocation.engine import (  # noqa: E402
     parse_problem,
     solve,
 )
+from allocation.engine.flow import _solve_network  # noqa: E402
 from allocation.engine.solver import _solve_group  # noqa: E402
 from allocation.problem_gen import generate_problem  # noqa: E402
 
 SEED = 20250303
-TARGET_SECONDS = 2.0
 TARGET_BYTES = 1 << 30
+# Engine seconds (CPU, as the machine is shared) per scenario with a time target.
+TARGETS = {"mixed": 1.0, "large": 5.0}
 
 SCENARIOS = [
     # (key, label, referrals, therapists, share seen more than weekly, services)
     ("mixed", "10,000 x 500, mixed frequencies", 10_000, 500, 0.10, 1),
     ("weekly", "10,000 x 500, weekly only", 10_000, 500, 0.0, 1),
     ("balanced", "1,000 x 500, mixed frequencies", 1_000, 500, 0.10, 1),
-    ("services", "30,000 x 1,500 in 3 services", 30_000, 1_500, 0.10, 3),
+    ("large", "30,000 x 1,500 in one service", 30_000, 1_500, 0.10, 1),
+    # The tight shape: scarce evening slots and rare languages (as generated), 20% seen
+    # more than weekly, and the coordinators' requirements on (exclusions, gender,
+    # competence, BSL and interpreters, continuity, step-free access and travel, earliest
+    # starts and course lengths: the generator draws them all).
+    ("tight", "3,000 x 150, tight, every requirement on", 3_000, 150, 0.20, 1),
 ]
 QUICK = [("mixed", "2,000 x 100, mixed frequencies", 2_000, 100, 0.10, 1)]
 
@@ -72,6 +79,8 @@ def run_scenario(referrals: int, therapists: int, multi: float, services: int, r
         results.append(result)
     median = sorted(range(repeats), key=lambda i: walls[i])[repeats // 2]
     result = results[median]
+    # The engine's peak, before greedy builds the whole service for its own run.
+    engine_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     started = time.perf_counter()
     baseline = greedy(problem)
     greedy_seconds = time.perf_counter() - started
@@ -91,6 +100,7 @@ def run_scenario(referrals: int, therapists: int, multi: float, services: int, r
         "build_seconds": result.stats["build_seconds"],
         "explain_seconds": result.stats["explain_seconds"],
         "candidate_slots": result.stats["candidate_slots"],
+        "left_out": result.stats.get("left_out", 0),
         "eligible_pairs": result.stats["eligible_pairs"],
         "placed": objective["placed"],
         "priority": objective["priority"],
@@ -109,7 +119,40 @@ def run_scenario(referrals: int, therapists: int, multi: float, services: int, r
         "greedy_fit": baseline.objective["fit"],
         "greedy_value": baseline.objective["value"],
         "greedy_seconds": round(greedy_seconds, 3),
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes": engine_peak,
+        "greedy_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+
+
+def raw_solve(referrals: int, therapists: int, multi: float, services: int) -> dict:
+    """Runs in the child process: OR-tools' min-cost flow alone, once, on every candidate
+    (referral, slot) arc of each service, without pruning or pricing (each client needing
+    one slot, as in the relaxation): the raw solver on the whole network."""
+    data = generate_problem(
+        referrals=referrals,
+        therapists=therapists,
+        seed=SEED,
+        services=services,
+        multi_session_share=multi,
+    )
+    problem = parse_problem(data)
+    arcs = seconds = cpu = 0.0
+    for ref_ids, ther_ids in _groups(problem).values():
+        if not ref_ids or not ther_ids:
+            continue
+        group = _Group(problem, ref_ids, ther_ids)
+        arc_r, arc_s, arc_v = group.arcs()
+        del group.ok
+        started, cpu_started = time.perf_counter(), time.process_time()
+        _solve_network(arc_r, arc_s, arc_v, group.s_t, group.t_cap, len(group.refs))
+        seconds += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
+        arcs += len(arc_r)
+    return {
+        "raw_seconds": round(seconds, 3),
+        "raw_cpu_seconds": round(cpu, 3),
+        "raw_arcs": int(arcs),
+        "raw_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
 
 
@@ -160,6 +203,8 @@ def _split(problem, value: int) -> tuple[int, int]:
 def _child(args: argparse.Namespace) -> None:
     if args.child == "exactness":
         out = exactness(args.instances, args.referrals, args.therapists)
+    elif args.child == "raw":
+        out = raw_solve(args.referrals, args.therapists, args.multi, args.services)
     else:
         out = run_scenario(args.referrals, args.therapists, args.multi, args.services, args.repeats)
     print(json.dumps(out))
@@ -192,19 +237,25 @@ def render(results: dict) -> str:
         "and CP-SAT calls and the swap search. Bound: what is proven (the priority gap to "
         "the bound when the number placed is proven optimal, else the bound on the number "
         "placed). Peak memory is the child process's maximum resident set "
-        "size (interpreter, numpy and OR-tools included). The objective counts people placed "
+        "size (interpreter, numpy and OR-tools included) when the engine's runs end, before greedy "
+        "runs in the same process. Referrals left out: proven unable to change the answer "
+        "(pruning, docs/allocation.md). Raw OR-tools flow: `SimpleMinCostFlow` alone, once, "
+        "on every candidate arc of the service (each client needing one slot), without "
+        "pruning or pricing, CPU time. The objective counts people placed "
         "first, then their priority, then fit (docs/allocation.md). "
         "Command: `python benchmarks/bench_allocation.py`."
     )
     lines.append("")
     lines.append(
-        "| scenario | engine s | engine CPU s | solver s | parse s | peak memory | placed "
-        "| greedy placed "
-        "| more placed | priority | greedy priority | fit | greedy fit | bound | method |"
+        "| scenario | engine s | engine CPU s | solver s | parse s | peak memory | referrals "
+        "left out | placed | greedy placed | more placed | priority | greedy priority | fit "
+        "| greedy fit | greedy s | raw OR-tools flow s (arcs) | bound | method |"
     )
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    runs = [(label, results[key]) for key, label, *_ in results["scenarios_run"]]
-    for label, r in runs:
+    lines.append(
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    )
+    runs = [(key, label, results[key]) for key, label, *_ in results["scenarios_run"]]
+    for _key, label, r in runs:
         all_runs = ", ".join(f"{w:.2f}" for w in r["engine_seconds_all"])
         if r["optimal"]:
             gap = "0 (optimal)"
@@ -214,36 +265,43 @@ def render(results: dict) -> str:
             gap = f"placed ≤ {r['placed_bound']:,}"
         if not r["no_improving_swap"]:
             gap += "; swap search stopped by its time limit"
+        raw = f"{r['raw_cpu_seconds']:.2f} CPU ({r['raw_arcs']:,})" if "raw_arcs" in r else "n/a"
         lines.append(
             f"| {label} | {r['engine_seconds']:.2f} ({all_runs}) | {r['engine_cpu_seconds']:.2f}"
             f" | {r['solver_seconds']:.2f}"
             f" | {r['parse_seconds']:.2f} | {_mib(r['peak_rss_bytes'])}"
+            f" | {r.get('left_out', 0):,} of {r['referrals']:,}"
             f" | {r['placed']:,} | {r['greedy_placed']:,} | {r['placed'] - r['greedy_placed']:+,}"
             f" | {r['priority']:,} | {r['greedy_priority']:,} | {r['fit']:,} | {r['greedy_fit']:,}"
-            f" | {gap} | {r['method']} |"
+            f" | {r['greedy_seconds']:.2f} | {raw} | {gap} | {r['method']} |"
         )
     lines.append("")
-    main_run = runs[0][1]
-    fewer = [(label, r) for label, r in runs if r["placed"] < r["greedy_placed"]]
-    checks = [
-        (
-            f"engine under {TARGET_SECONDS:g} s at {main_run['referrals']:,} x "
-            f"{main_run['therapists']:,}",
-            main_run["engine_seconds"] < TARGET_SECONDS,
-        ),
-        ("peak memory under 1 GiB", main_run["peak_rss_bytes"] < TARGET_BYTES),
-        ("never fewer placed than greedy", not fewer),
+    fewer = [(label, r) for _key, label, r in runs if r["placed"] < r["greedy_placed"]]
+    checks = []
+    for key, label, r in runs:
+        if key in TARGETS:
+            limit = TARGETS[key]
+            checks.append(
+                (
+                    f"{label}: engine under {limit:g} s CPU ({r['engine_cpu_seconds']:.2f}; "
+                    f"wall {r['engine_seconds']:.2f} at load {results['load'][0]:.1f})",
+                    r["engine_cpu_seconds"] < limit,
+                )
+            )
+            checks.append(
+                (
+                    f"{label}: peak memory under 1 GiB ({_mib(r['peak_rss_bytes'])})",
+                    r["peak_rss_bytes"] < TARGET_BYTES,
+                )
+            )
+    checks.append(("never fewer placed than greedy", not fewer))
+    checks.append(
         (
             "never a lower objective than greedy",
-            all(r["value"] >= r["greedy_value"] for _, r in runs),
-        ),
-    ]
-    verdicts = [f"{name}: {'met' if ok else 'NOT met'}" for name, ok in checks]
-    if not checks[0][1] and main_run["engine_cpu_seconds"] < TARGET_SECONDS:
-        verdicts[0] += (
-            f" in wall time ({main_run['engine_seconds']:.2f} s at load "
-            f"{results['load'][0]:.1f}), met in CPU time ({main_run['engine_cpu_seconds']:.2f} s)"
+            all(r["value"] >= r["greedy_value"] for _key, _label, r in runs),
         )
+    )
+    verdicts = [f"{name}: {'met' if ok else 'NOT met'}" for name, ok in checks]
     lines.append("Targets: " + "; ".join(verdicts) + ".")
     for label, r in fewer:
         lines.append("")
@@ -272,7 +330,7 @@ def render(results: dict) -> str:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--child", choices=["scenario", "exactness"])
+    parser.add_argument("--child", choices=["scenario", "exactness", "raw"])
     parser.add_argument("--referrals", type=int)
     parser.add_argument("--therapists", type=int)
     parser.add_argument("--multi", type=float, default=0.1)
@@ -294,6 +352,15 @@ def main(argv: list[str] | None = None) -> dict:
             f"--multi={multi}",
             f"--services={services}",
             f"--repeats={1 if args.quick or referrals > 10_000 else 3}",
+        )
+        results[key].update(
+            _spawn(
+                "--child=raw",
+                f"--referrals={referrals}",
+                f"--therapists={therapists}",
+                f"--multi={multi}",
+                f"--services={services}",
+            )
         )
     results["exactness"] = _spawn(
         "--child=exactness",

@@ -210,6 +210,7 @@ def _decompose(g: _Group, passes: int = 3) -> _Plan:
         arc_r, arc_s, arc_v, g.s_t, g.t_cap, R
     )
     plan.solver_seconds += time.perf_counter() - t0
+    plan.potentials, plan.relaxed = dist, plan.upper_bound
     warm = (dist, used)
     multi = g.special  # seen more than weekly, or under a cap that may bind
 

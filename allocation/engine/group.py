@@ -519,6 +519,10 @@ class _Plan:
     solver_seconds: float = 0.0
     # False when the swap search (swaps.py) ran out of time before it found none left.
     swaps_done: bool = True
+    # The relaxation (each referral needs one slot): node potentials of an optimal flow,
+    # and its optimum; what pruning (prune.py) reads its dual prices from.
+    potentials: np.ndarray | None = None
+    relaxed: int = 0
 
 
 def _bundle_value(g: _Group, row: int, t: int, cols: Sequence[int]) -> int:

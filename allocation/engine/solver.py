@@ -17,6 +17,13 @@ from allocation.engine.explain import _explain_no_therapists, _explain_unplaced
 from allocation.engine.flow import _flow_assign
 from allocation.engine.group import _Group, _groups, _Plan, _plan_value
 from allocation.engine.problem import Assignment, Problem, Result, Unplaced, _bulk
+from allocation.engine.prune import (
+    _ROUNDS,
+    _explain_left_out,
+    _first_guess,
+    _thin_out,
+    _uncertified,
+)
 from allocation.engine.result import _make_assignment, _objective
 from allocation.engine.swaps import _improve_by_swaps
 
@@ -52,9 +59,10 @@ def _solve_exact_or_decompose(g: _Group, exact_limit: int, time_limit: float) ->
     if not multi_rows.any():
         arc_r, arc_s, arc_v = g.arcs()
         t0 = time.perf_counter()
-        used, _ = _flow_assign(arc_r, arc_s, arc_v, g.s_t, g.t_cap, len(g.refs))
+        used, dist = _flow_assign(arc_r, arc_s, arc_v, g.s_t, g.t_cap, len(g.refs))
         plan = _Plan(solver_seconds=time.perf_counter() - t0)
         plan.upper_bound = int(arc_v[used].sum())
+        plan.potentials, plan.relaxed = dist, plan.upper_bound
         for r, s in zip(arc_r[used].tolist(), arc_s[used].tolist(), strict=True):
             plan.placed[r] = (int(g.s_t[s]), (s,))
         return plan
@@ -71,6 +79,46 @@ def _solve_exact_or_decompose(g: _Group, exact_limit: int, time_limit: float) ->
         plan.upper_bound = exact.upper_bound
         return plan
     return exact
+
+
+def _solve_pruned(
+    problem: Problem, ref_ids: list[int], ther_ids: list[int], exact_limit: int, time_limit: float
+) -> tuple[_Group, _Plan, np.ndarray, float]:
+    """One service, on the referrals that can matter (prune.py): solve on the first guess,
+    add the left-out referrals the answer does not cover, until it covers them all (or
+    solve on everyone). Returns the group, the plan, the referrals left out (problem
+    positions) and the seconds spent checking them."""
+    kept = _first_guess(problem, ref_ids, ther_ids)
+    checking = 0.0
+    for round_ in range(_ROUNDS + 1):
+        pruned = len(kept) < len(ref_ids)
+        g = _Group(problem, kept, ther_ids)
+        if pruned and round_ == 0:
+            # Therapists few kept referrals fit with: add their likely clients now.
+            t0 = time.perf_counter()
+            kept_set = set(kept)
+            rest = np.asarray([i for i in ref_ids if i not in kept_set], dtype=np.int64)
+            extra = _thin_out(problem, g, rest, ther_ids)
+            checking += time.perf_counter() - t0
+            if len(extra):
+                kept = sorted(kept_set.union(extra.tolist()))
+                g = _Group(problem, kept, ther_ids)
+        # A pruned service is far above CP-SAT's size; its bound must be the relaxation's.
+        plan = _solve_group(g, 0 if pruned else exact_limit, time_limit)
+        if not pruned:
+            return g, plan, np.zeros(0, dtype=np.int64), checking
+        t0 = time.perf_counter()
+        kept_set = set(kept)
+        omitted = np.asarray([i for i in ref_ids if i not in kept_set], dtype=np.int64)
+        failed = _uncertified(problem, g, plan, omitted, ther_ids)
+        checking += time.perf_counter() - t0
+        if failed is not None and not len(failed):
+            return g, plan, omitted, checking
+        if failed is None or round_ == _ROUNDS - 1:
+            kept = list(ref_ids)  # nothing proven, or too many rounds: everyone
+        else:
+            kept = sorted(kept_set.union(failed.tolist()))
+    raise AssertionError("unreachable: the last round solves on everyone")
 
 
 @_bulk()
@@ -93,7 +141,8 @@ def solve(problem: Problem, *, exact_limit: int = 1_500, time_limit: float = 3.0
     swaps_done = True
     bound = placed_bound = priority_bound = 0
     placed_proven = True
-    pairs = candidates = 0
+    pairs = candidates = left_out = 0
+    pruning = 0.0
     for ref_ids, ther_ids in _groups(problem).values():
         if not ref_ids:
             continue
@@ -103,12 +152,13 @@ def solve(problem: Problem, *, exact_limit: int = 1_500, time_limit: float = 3.0
             explain += time.perf_counter() - t0
             continue
         t0 = time.perf_counter()
-        g = _Group(problem, ref_ids, ther_ids)
+        g, plan, omitted, checking = _solve_pruned(
+            problem, ref_ids, ther_ids, exact_limit, time_limit
+        )
         pairs += int(g.eligible.sum())
         candidates += int(g.ok.sum())
-        build += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        plan = _solve_group(g, exact_limit, time_limit)
+        left_out += len(omitted)
+        pruning += checking
         solver += plan.solver_seconds
         build += time.perf_counter() - t0 - plan.solver_seconds
         methods.add(plan.method)
@@ -126,8 +176,12 @@ def solve(problem: Problem, *, exact_limit: int = 1_500, time_limit: float = 3.0
             ri, ti = int(g.ref_ids[row]), int(g.ther_ids[t])
             slots = [g.slots[s] for s in cols]
             assignments.append((ri, _make_assignment(problem, ri, ti, slots)))
-        rows = np.asarray([r for r in range(len(ref_ids)) if r not in plan.placed], dtype=np.int64)
+        rows = np.asarray([r for r in range(len(g.refs)) if r not in plan.placed], dtype=np.int64)
         unplaced.update(_explain_unplaced(problem, g, rows, plan))
+        if len(omitted):
+            explained, omitted_pairs = _explain_left_out(problem, g, plan, omitted, ther_ids)
+            unplaced.update(explained)
+            pairs += omitted_pairs
         explain += time.perf_counter() - t0
     assignments.sort(key=lambda pair: pair[0])
     ordered = [a for _, a in assignments]
@@ -162,7 +216,9 @@ def solve(problem: Problem, *, exact_limit: int = 1_500, time_limit: float = 3.0
         "unplaced": len(unplaced),
         "eligible_pairs": pairs,
         "candidate_slots": candidates,
+        "left_out": left_out,
         "build_seconds": round(build, 4),
+        "prune_check_seconds": round(pruning, 4),
         "solve_seconds": round(solver, 4),
         "explain_seconds": round(explain, 4),
         "total_seconds": round(time.perf_counter() - started, 4),

@@ -70,8 +70,8 @@ def test_the_engine_package_imports_nothing_from_django_or_the_database():
     assert run.returncode == 0, run.stderr
     seen = json.loads(run.stdout)
     # The split by job is there (parsing, flow, CP-SAT, explanations, greedy, the bound,
-    # the swap search).
-    for job in ("parse", "flow", "cp_sat", "explain", "baseline", "bound", "swaps"):
+    # the swap search, pruning).
+    for job in ("parse", "flow", "cp_sat", "explain", "baseline", "bound", "swaps", "prune"):
         assert f"allocation.engine.{job}" in seen["modules"]
     assert "ortools" in {name.split(".")[0] for name in seen["loaded"]}
     leaked = sorted(name for name in seen["loaded"] if name.split(".")[0] in FORBIDDEN)
