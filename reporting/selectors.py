@@ -2,7 +2,8 @@
 grouped by PostgreSQL, one or two queries whatever the number of referrals, and turned into a
 section (key figures, an SVG chart, its table) by the pure `reporting.charts`. The
 measures that need a value per referral before they count (first treatments, outcomes) are
-SQL in `reporting.sql`.
+SQL in `reporting.sql`; once a service's per-referral facts are built (`reporting.facts`),
+the waiting times, caseness and outcomes count those instead, as at the build.
 
 Everything is of one service, the user's own, and of the chosen date range, in the
 service's local dates (TIME_ZONE). Caseload against capacity is as it stands today.
