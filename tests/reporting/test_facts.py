@@ -235,3 +235,10 @@ def test_once_built_the_page_is_as_at_the_build_and_says_so(
     outcomes = next(s for s in again.sections if s.slug == "outcomes")
     assert outcomes.summary[0].startswith("6 finished treatments")
     assert timezone.localdate(again.as_at) == timezone.localdate()
+
+
+def test_a_referral_deleted_takes_its_facts_with_it(service):
+    kept, erased = referral(service, D(2026, 1, 5)), referral(service, D(2026, 1, 6))
+    facts.build(service_id=service.pk)
+    erased.delete()  # as the retention schedule deletes a referral past its time
+    assert list(ReferralFacts.objects.values_list("referral_id", flat=True)) == [kept.pk]
