@@ -20,6 +20,10 @@ def _seconds(name: str, default: int) -> float:
         return float(default)
 
 
+def _minutes(name: str, default: int) -> float:
+    return 60 * _seconds(name, default)
+
+
 # The beat schedule lives in code, reviewed like the rest.
 app.conf.beat_schedule = {
     "worker-heartbeat": {
@@ -59,5 +63,11 @@ app.conf.beat_schedule = {
         "task": "common.tasks.retention_run",
         "schedule": crontab(minute=45, hour=3),
         "options": {"expires": 3600},
+    },
+    # The reporting page's per-referral facts (reporting/facts.py), every service.
+    "reporting-facts": {
+        "task": "reporting.tasks.facts_rebuild",
+        "schedule": _minutes("REPORTING_FACTS_MINUTES", 5),
+        "options": {"expires": _minutes("REPORTING_FACTS_MINUTES", 5)},
     },
 }

@@ -106,6 +106,8 @@ try:
     RISK_FLAG_REPEAT_DAYS = env.integer("RISK_FLAG_REPEAT_DAYS", 14, minimum=0)
     # How long the reporting page's figures are kept in the cache (docs/reporting.md); 0: never.
     REPORTING_CACHE_SECONDS = env.integer("REPORTING_CACHE_SECONDS", 300, minimum=0)
+    # How often beat builds the reporting page's per-referral facts again (docs/reporting.md).
+    REPORTING_FACTS_MINUTES = env.integer("REPORTING_FACTS_MINUTES", 5, minimum=1)
     # Notifications (docs/notifications.md): the outbox's retries, lease and sweeps, and SMS.
     EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 20, minimum=1)
     SMS_BACKEND = env.string("SMS_BACKEND", "file")

@@ -2,7 +2,8 @@
 grouped by PostgreSQL, one or two queries whatever the number of referrals, and turned into a
 section (key figures, an SVG chart, its table) by the pure `reporting.charts`. The
 measures that need a value per referral before they count (first treatments, outcomes) are
-SQL in `reporting.sql`.
+SQL in `reporting.sql`; once a service's per-referral facts are built (`reporting.facts`),
+the waiting times, caseness and outcomes count those instead, as at the build.
 
 Everything is of one service, the user's own, and of the chosen date range, in the
 service's local dates (TIME_ZONE). Caseload against capacity is as it stands today.
@@ -44,7 +45,7 @@ from allocation.selectors import caseload_counts
 from assessment.models import Assessment
 from common.cache import UNREACHABLE as CACHE_UNREACHABLE
 from intake.models import Referral, RiskFlag
-from reporting import charts, sql
+from reporting import charts, facts, sql
 from therapy.models import TherapySession
 
 # A service has tens of therapists; the chart and table show at most this many.
@@ -120,6 +121,11 @@ class Report:
     # When the oldest of its sections' figures were worked out (some may come from the cache).
     as_at: dt.datetime | None = None
 
+    @property
+    def as_at_today(self) -> bool:
+        """Figures as at today (the page gives the time) or an earlier day (and the date)."""
+        return self.as_at is None or timezone.localdate(self.as_at) == timezone.localdate()
+
 
 # --- Helpers ------------------------------------------------------------------------------------
 
@@ -146,16 +152,42 @@ def _scored(code: str) -> FilteredRelation:
 
 
 class Reads:
-    """The reads two sections share, made once for the page: the range's finished
-    assessments serve both the waits to assessment and caseness at assessment."""
+    """The reads two sections share, made once for the page: whether the service's facts
+    have been built (reporting.facts), and the range's finished assessments, which serve
+    both the waits to assessment and caseness at assessment.
+
+    Once a service's facts are built, the waiting-times, caseness and outcomes sections
+    count them (figures as at the build); until then they are worked out from the tables."""
 
     def __init__(self) -> None:
         self._assessed: list[tuple] | None = None
+        self._built_at: dict[int, dt.datetime | None] = {}
+
+    def facts_built_at(self, *, service_id: int) -> dt.datetime | None:
+        if service_id not in self._built_at:
+            self._built_at[service_id] = facts.built_at(service_id=service_id)
+        return self._built_at[service_id]
+
+    def first_treatment_waits(self, *, service_id: int, period: Period) -> list[tuple]:
+        source = facts if self.facts_built_at(service_id=service_id) else sql
+        return source.first_treatment_waits(
+            service_id=service_id, first=period.first, last=period.last
+        )
+
+    def finished_treatment_totals(self, *, service_id: int, period: Period) -> list[tuple]:
+        source = facts if self.facts_built_at(service_id=service_id) else sql
+        return source.finished_treatment_totals(
+            service_id=service_id, first=period.first, last=period.last
+        )
 
     def assessed(self, *, service_id: int, period: Period) -> list[tuple]:
         """[(wait band, PHQ-9 caseness, GAD-7 caseness, assessments)] for the assessments
         finished in the range: the wait from referral to assessment, and each
         questionnaire's caseness as the assessment used it (None where not scored)."""
+        if self._assessed is None and self.facts_built_at(service_id=service_id):
+            self._assessed = facts.assessed(
+                service_id=service_id, first=period.first, last=period.last
+            )
         if self._assessed is None:
             self._assessed = list(
                 Assessment.objects.filter(
@@ -243,11 +275,9 @@ def referrals_section(*, service_id: int, period: Period, reads: Reads | None = 
 
 
 def waits_section(*, service_id: int, period: Period, reads: Reads | None = None) -> Section:
-    assessed = [
-        (band, n)
-        for band, _, _, n in (reads or Reads()).assessed(service_id=service_id, period=period)
-    ]
-    treated = sql.first_treatment_waits(service_id=service_id, first=period.first, last=period.last)
+    reads = reads or Reads()
+    assessed = [(band, n) for band, _, _, n in reads.assessed(service_id=service_id, period=period)]
+    treated = reads.first_treatment_waits(service_id=service_id, period=period)
     to_assessment = charts.band_counts(assessed, charts.WAIT_BANDS)
     to_treatment = charts.band_counts(treated, charts.WAIT_BANDS)
     n_assessed, n_treated = sum(to_assessment), sum(to_treatment)
@@ -324,9 +354,9 @@ def waits_section(*, service_id: int, period: Period, reads: Reads | None = None
 
 
 def caseness_section(*, service_id: int, period: Period, reads: Reads | None = None) -> Section:
+    reads = reads or Reads()
     counted = [
-        (phq9, gad7, n)
-        for _, phq9, gad7, n in (reads or Reads()).assessed(service_id=service_id, period=period)
+        (phq9, gad7, n) for _, phq9, gad7, n in reads.assessed(service_id=service_id, period=period)
     ]
     result = charts.caseness_counts(counted)
     everyone = result.known + result.unknown
@@ -385,9 +415,8 @@ def caseness_section(*, service_id: int, period: Period, reads: Reads | None = N
 
 
 def outcomes_section(*, service_id: int, period: Period, reads: Reads | None = None) -> Section:
-    counted = sql.finished_treatment_totals(
-        service_id=service_id, first=period.first, last=period.last
-    )
+    reads = reads or Reads()
+    counted = reads.finished_treatment_totals(service_id=service_id, period=period)
     result = charts.outcomes_of(
         ((tuple(int(v) for v in totals) if paired else None), n) for paired, *totals, n in counted
     )
@@ -669,20 +698,33 @@ SECTIONS: dict[str, Callable[..., Section]] = {
 }
 
 
-def _cache_key(*, service_id: int, period: Period, slug: str) -> str:
+# The sections counted from the service's facts once they are built (reporting.facts).
+FACTS_SECTIONS = frozenset({"waiting-times", "caseness", "outcomes"})
+
+
+def _cache_key(
+    *, service_id: int, period: Period, slug: str, facts_at: dt.datetime | None = None
+) -> str:
+    """Per service, range and section; a section counted from facts, per build too (a new
+    build is read at once, not after the cached figures of the one before expire)."""
+    built = f":facts{facts_at.timestamp():.6f}" if facts_at else ""
     return (
         f"reporting:v{CACHE_VERSION}:{service_id}:"
-        f"{period.first.isoformat()}:{period.last.isoformat()}:{slug}"
+        f"{period.first.isoformat()}:{period.last.isoformat()}:{slug}{built}"
     )
 
 
 def _built(
     *, service_id: int, period: Period, slug: str, reads: Reads | None = None
 ) -> tuple[dt.datetime, Section]:
-    """One section and when it was worked out: from the cache when it holds one for this
-    service, range and section, else worked out now and kept for REPORTING_CACHE_SECONDS."""
+    """One section and when its figures are as at: from the cache when it holds one for
+    this service, range and section, else worked out now and kept for
+    REPORTING_CACHE_SECONDS. A section counted from the service's facts is as at their
+    build, whenever it was worked out."""
+    reads = reads or Reads()
     seconds = settings.REPORTING_CACHE_SECONDS
-    key = _cache_key(service_id=service_id, period=period, slug=slug)
+    facts_at = reads.facts_built_at(service_id=service_id) if slug in FACTS_SECTIONS else None
+    key = _cache_key(service_id=service_id, period=period, slug=slug, facts_at=facts_at)
     if seconds:
         try:
             kept = cache.get(key)
@@ -692,7 +734,7 @@ def _built(
         if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[1], Section):
             return kept
     section = SECTIONS[slug](service_id=service_id, period=period, reads=reads)
-    worked_out = timezone.now()
+    worked_out = facts_at or timezone.now()
     if seconds:
         try:
             cache.set(key, (worked_out, section), timeout=seconds)

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from django.db import connection
 from django.utils import timezone
 
-from assessment.models import Assessment
+from assessment.models import Assessment, AssessmentMeasure
 from intake.models import Client, MeasureResponse, Referral
 from reporting import charts, codes
 from therapy.models import Therapy, TherapySession
@@ -26,6 +26,7 @@ RESPONSE = MeasureResponse._meta.db_table
 SESSION = TherapySession._meta.db_table
 THERAPY = Therapy._meta.db_table
 ASSESSMENT = Assessment._meta.db_table
+ASSESSMENT_MEASURE = AssessmentMeasure._meta.db_table
 CLOSED = list(codes.CLOSED)
 
 

@@ -62,6 +62,9 @@ NEW_TABLES = {
     "allocation_allocationsettings",
     # Step-free access at the service's sites.
     "allocation_siteaccess",
+    # The reporting page's per-referral facts and when each service's were built.
+    "reporting_referralfacts",
+    "reporting_factsbuild",
 }
 # Tables replaced on purpose: the partner API's clear tokens (authtoken) became hashed ones,
 # one for one (intake/migrations/0013_api_tokens.py).
