@@ -121,12 +121,30 @@ def _dual_prices(g: _Group, plan: _Plan) -> np.ndarray | None:
     R, T = len(g.refs), len(g.thers)
     slot_price, place_price = _prices(dist, g.s_t, R, T)
     arc_r, arc_s, arc_v = g.arcs()
-    alpha = np.zeros(R, dtype=np.int64)
-    np.maximum.at(alpha, arc_r, arc_v - slot_price[arc_s] - place_price[g.s_t[arc_s]])
-    alpha = np.maximum(alpha, 0)
-    dual = int(alpha.sum() + slot_price.sum() + (np.maximum(g.t_cap, 0) * place_price).sum())
-    if dual > plan.relaxed:
+    cap = np.maximum(g.t_cap, 0)
+
+    def dual_value(slot: np.ndarray, place: np.ndarray) -> int:
+        alpha = np.zeros(R, dtype=np.int64)
+        np.maximum.at(alpha, arc_r, arc_v - slot[arc_s] - place[g.s_t[arc_s]])
+        return int(np.maximum(alpha, 0).sum() + slot.sum() + (cap * place).sum())
+
+    if dual_value(slot_price, place_price) > plan.relaxed:
         return None  # not an optimal dual: nothing is proven by it
+    # Another optimal dual, with the price of a therapist's place where its slots' was: a
+    # therapist with exactly as many priced slots as places moves the least of those prices
+    # from each of them to its place. Arcs to those slots keep their price; arcs to its
+    # other slots (priced 0, unused) get dearer; the dual's value is unchanged. Without
+    # this, a slot nobody uses in the relaxation, at a full therapist, costs nothing and
+    # every left-out referral fitting it looks as if it could matter.
+    priced = slot_price > 0
+    count = np.bincount(g.s_t[priced], minlength=T)
+    least = np.full(T, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(least, g.s_t[priced], slot_price[priced])
+    shift = np.where((count == cap) & (count > 0), least, 0)
+    moved_slot = slot_price - np.where(priced, shift[g.s_t], 0)
+    moved_place = place_price + shift
+    if dual_value(moved_slot, moved_place) <= plan.relaxed:
+        slot_price, place_price = moved_slot, moved_place
     return slot_price + place_price[g.s_t]
 
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import pytest
 
-from allocation.engine import _cp_sat, _Group, _groups, parse_problem, prune, result_to_dict, solve
+from allocation.engine import (
+    _cp_sat,
+    _Group,
+    _groups,
+    parse_problem,
+    prune,
+    result_to_dict,
+    solve,
+    solver,
+)
 from allocation.engine.group import _Plan, _plan_value
 from allocation.engine.solver import _solve_pruned
 from allocation.problem_gen import generate_problem
@@ -107,3 +116,23 @@ def test_a_pruned_bound_is_a_true_bound(monkeypatch, seed):
     assert objective["upper_bound"] >= best
     best_placed = best // problem.place_scale
     assert objective["placed"] <= best_placed <= objective["placed_bound"]
+
+
+@pytest.mark.parametrize(("seed", "multi"), [(2, 0.1), (3, 0.3), (4, 0.1)])
+def test_a_full_therapists_unused_slots_carry_its_place_price(monkeypatch, seed, multi):
+    # The flow's potentials can price a full therapist's place at 0 and its used slots
+    # instead, leaving its unused slots free: every left-out referral fitting one then
+    # fails the check and forces a second solve. Read from the equally optimal dual with
+    # the price on the place, these problems are certified after one solve.
+    monkeypatch.setattr(prune, "_PRUNE_FROM", 0)
+    solves = []
+    real = solver._solve_group
+    monkeypatch.setattr(solver, "_solve_group", lambda *a: solves.append(1) or real(*a))
+    problem = parse_problem(
+        generate_problem(referrals=3000, therapists=60, seed=seed, multi_session_share=multi)
+    )
+    ((ref_ids, ther_ids),) = _groups(problem).values()
+    g, plan, left_out, _ = _solve_pruned(problem, ref_ids, ther_ids, 1500, 3.0)
+    assert len(left_out) > 1000
+    assert len(solves) == 1
+    assert plan.upper_bound >= _plan_value(g, plan)
