@@ -123,13 +123,20 @@ def test_a_full_therapists_unused_slots_carry_its_place_price(monkeypatch, seed,
     # The flow's potentials can price a full therapist's place at 0 and its used slots
     # instead, leaving its unused slots free: every left-out referral fitting one then
     # fails the check and forces a second solve. Read from the equally optimal dual with
-    # the price on the place, these problems are certified after one solve.
+    # the price on the place, these problems are certified after one solve. (Without caps:
+    # a capped therapist's prices can still leave a few to check in a second round.)
     monkeypatch.setattr(prune, "_PRUNE_FROM", 0)
     solves = []
     real = solver._solve_group
     monkeypatch.setattr(solver, "_solve_group", lambda *a: solves.append(1) or real(*a))
     problem = parse_problem(
-        generate_problem(referrals=3000, therapists=60, seed=seed, multi_session_share=multi)
+        generate_problem(
+            referrals=3000,
+            therapists=60,
+            seed=seed,
+            multi_session_share=multi,
+            caseload_mix=False,
+        )
     )
     ((ref_ids, ther_ids),) = _groups(problem).values()
     g, plan, left_out, _ = _solve_pruned(problem, ref_ids, ther_ids, 1500, 3.0)
