@@ -324,8 +324,10 @@ def test_caseloads_page_the_team_50_at_a_time_with_totals_for_all(client, coordi
     second = client.get(url, {"page": "2"}).content.decode()
     assert all(t.display_name in second for t in made[50:])
     assert "Therapist 00" not in second
-    # The totals are the whole team's, whichever page is shown.
-    assert "0 of 110 places" in first and "0 of 110 places" in second
+    # The totals are the whole team's, whichever page is shown: 55 therapists with 2 free
+    # weekly sessions each.
+    totals = 'Weekly sessions in use</dt><dd class="nhsuk-summary-list__value">0 of 110<'
+    assert totals in first and totals in second
 
 
 def test_caseloads_show_a_count_of_free_slots_and_the_first_few(client, coordinator, service):
