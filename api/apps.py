@@ -6,3 +6,8 @@ class ApiConfig(AppConfig):
 
     name = "api"
     verbose_name = "REST API and FHIR"
+
+    def ready(self) -> None:
+        from api import retention
+
+        retention.register()

@@ -171,6 +171,8 @@ try:
     RETENTION_TOKEN_USE_DAYS = env.integer("RETENTION_TOKEN_USE_DAYS", 730, minimum=90)
     # Client portal sign-in links and sessions (security logs, like token uses): 2 years.
     RETENTION_PORTAL_SIGN_IN_DAYS = env.integer("RETENTION_PORTAL_SIGN_IN_DAYS", 730, minimum=90)
+    # Idempotency-Keys of API writes (api/retention.py): as long as a caller could retry.
+    RETENTION_API_IDEMPOTENCY_DAYS = env.integer("RETENTION_API_IDEMPOTENCY_DAYS", 30, minimum=1)
     # Audit events (audit/retention.py): as long as the clinical records they describe.
     RETENTION_AUDIT_YEARS = env.integer("RETENTION_AUDIT_YEARS", 20, minimum=8)
     # The audit trail (docs/security.md, "Audit"): with this on, the event of every page

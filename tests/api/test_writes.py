@@ -355,3 +355,28 @@ def test_every_write_declares_every_status_it_answers_each_error_in_the_one_shap
         if path_name != "/api/v1/risk-flags/{id}/acknowledge/":
             names = {p["name"] for p in post["parameters"]}
             assert "Idempotency-Key" in names, path_name
+
+
+def test_stored_idempotency_keys_are_deleted_after_their_retry_window(
+    client, settings, proposal, coordinator
+):
+    """A key is kept only as long as a retry could come: the retention schedule deletes it
+    RETENTION_API_IDEMPOTENCY_DAYS after the write, and a newer one stays."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api.models import IdempotentWrite
+    from common.retention import retention_run
+
+    client.force_login(coordinator)
+    url = _decide(proposal, "hold")
+    _post(client, url, {"reason": "Away"}, HTTP_IDEMPOTENCY_KEY="kept-for-retries")
+    assert retention_run()["api.idempotency_keys"] == 0
+    written = IdempotentWrite.objects.get()
+    IdempotentWrite.objects.filter(pk=written.pk).update(
+        created_at=timezone.now() - timedelta(days=settings.RETENTION_API_IDEMPOTENCY_DAYS + 1)
+    )
+
+    assert retention_run()["api.idempotency_keys"] == 1
+    assert not IdempotentWrite.objects.exists()

@@ -27,6 +27,7 @@ def test_every_category_is_registered_by_its_app():
         "notifications.message_bodies",
         "portal.sign_ins",
         "audit.events",
+        "api.idempotency_keys",
     }
 
 
