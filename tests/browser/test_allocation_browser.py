@@ -180,7 +180,7 @@ def test_run_page_reloads_itself_without_javascript(browser, live_server, coordi
 def test_caseloads_and_profiles_are_accessible(page, live_server, service_admin, waiting_list, ada):
     sign_in(page, live_server, service_admin)
     page.goto("/staff/therapists/")
-    assert "Ada Lewis" in page.content() and "free place" in page.content()
+    assert "Ada Lewis" in page.content() and "Free weekly sessions" in page.content()
     assert_accessible(page, "71-therapist-caseloads")
     page.get_by_role("link", name="Ada Lewis").click()
     page.wait_for_load_state()
@@ -189,7 +189,7 @@ def test_caseloads_and_profiles_are_accessible(page, live_server, service_admin,
     page.wait_for_load_state()
     page.fill("#id_capacity", "lots")
     submit(page, "Save")
-    assert "Caseload capacity must be a whole number" in page.content()
+    assert "Weekly sessions must be a whole number" in page.content()
     assert_accessible(page, "73-therapist-profile-errors")
     page.goto(f"/staff/therapists/{ada.public_id}/slots/add/")
     page.select_option("#id_weekday", "1")
