@@ -15,19 +15,16 @@ Target: the export's p95 under 50 ms (and, as for the lists, at most 2x its base
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
 import sys
-import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_staff_lists import SESSIONS_SCRIPT, Browser, pct  # noqa: E402
-from benchmarks.serve import bench_env, gunicorn_start  # noqa: E402
+from benchmarks.serve import gunicorn_start, seeded_database  # noqa: E402
 
 REFERRALS = int(os.environ.get("BENCH_REFERRALS", "50000"))
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "100"))
@@ -85,38 +82,18 @@ made["rich"] = {
 
 
 def main() -> None:
-    import psycopg
-
-    db = f"threshold_bench_fhir_{os.getpid()}"
-    admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    admin.execute(f"CREATE DATABASE {db}")
-    database_url = urllib.parse.urlparse(PG_ADMIN)._replace(path=f"/{db}").geturl()
-    env = bench_env(database_url, ROOT_URLCONF="benchmarks.baseline_urls", RATE_API_USER="100000/m")
+    script = SESSIONS_SCRIPT.replace("print(json.dumps(made))", RICH + "print(json.dumps(made))")
+    seeded = seeded_database(
+        "fhir",
+        script=script,
+        args=[str(REFERRALS)],
+        ROOT_URLCONF="benchmarks.baseline_urls",
+        RATE_API_USER="100000/m",
+    )
+    env, made = seeded.env, seeded.made
     python = sys.executable
     server = None
-    script = SESSIONS_SCRIPT.replace("print(json.dumps(made))", RICH + "print(json.dumps(made))")
     try:
-        subprocess.run(
-            [python, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        made = json.loads(
-            subprocess.run(
-                [python, "-c", script, str(REFERRALS)],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                stdout=subprocess.PIPE,  # errors go to stderr, which run.py keeps
-                text=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")  # what autovacuum does after a bulk load
         server, port = gunicorn_start(python=python, cwd=ROOT, env=env, workers=WORKERS)
 
         rich = made["rich"]
@@ -139,8 +116,7 @@ def main() -> None:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=20)
-        admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        admin.close()
+        seeded.drop()
 
     p50, p95 = pct(times, 50) * 1000, pct(times, 95) * 1000
     b50, b95 = pct(bare_times, 50) * 1000, pct(bare_times, 95) * 1000
