@@ -126,6 +126,35 @@ def drop_database(name: str, *, pg_admin: str = PG_ADMIN) -> None:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+# Overrides that change how a benchmark serves its database, never what is seeded in it:
+# benchmarks differing only in these share a kept seed (`seeded_database`).
+def _serving_only(name: str) -> bool:
+    return name == "ROOT_URLCONF" or name.startswith("RATE_") or name.endswith("_CACHE_SECONDS")
+
+
+def _seed_key(script: str, args: Sequence[str], env_overrides: dict) -> str:
+    """What a seed depends on: the seeding script and its arguments, the seeding overrides,
+    and the source of every migration and of the data generators. Any change to these
+    makes a new seed."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for part in (
+        script,
+        "\0".join(args),
+        repr(sorted((k, v) for k, v in env_overrides.items() if not _serving_only(k))),
+    ):
+        digest.update(part.encode() + b"\1")
+    sources = sorted(ROOT.glob("*/migrations/*.py")) + sorted(
+        (ROOT / "benchmarks").glob("*_data.py")
+    )
+    sources += [ROOT / "allocation" / "problem_gen.py"]
+    for path in sources:
+        if path.exists():
+            digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def seeded_database(
     name: str,
     *,
@@ -143,13 +172,61 @@ def seeded_database(
     `before_vacuum(connection, made)` if given (for rows a benchmark adds straight in SQL),
     then VACUUM ANALYZE, as autovacuum would after a bulk load. `env_overrides` go to
     `bench_env`. If any step fails the database is dropped here; otherwise the caller drops
-    it (`.drop()`) when its run ends."""
+    it (`.drop()`) when its run ends.
+
+    Seeding 50,000 referrals takes minutes, so a finished seed is kept on the server as
+    `threshold_benchseed_<key>` (the key hashes everything the seed depends on:
+    `_seed_key`) and later runs with the same key copy it (CREATE DATABASE … TEMPLATE),
+    with the secret and field key it was made under and what its script printed, then
+    VACUUM ANALYZE the copy as a fresh seed would be. Benchmarks whose overrides differ only
+    in how they serve (`_serving_only`) share a seed. `BENCH_FRESH_SEED=1` seeds afresh
+    (and keeps nothing); the kept seeds are listed by
+    `psql -l | grep threshold_benchseed_` and dropped like any database."""
     import psycopg
 
     db = f"threshold_bench_{name}_{os.getpid()}"
+    # A seed finished by rows added in SQL (`before_vacuum`) is made afresh each run.
+    fresh = os.environ.get("BENCH_FRESH_SEED") == "1" or before_vacuum is not None
+    kept = f"threshold_benchseed_{_seed_key(script, args, env_overrides)}"
+    url = urllib.parse.urlparse(pg_admin)._replace(path=f"/{db}").geturl()
+    if not fresh:
+        with psycopg.connect(pg_admin, autocommit=True) as admin:
+            row = admin.execute(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                [kept],
+            ).fetchone()
+            if row and row[0]:
+                note = json.loads(row[0])
+                admin.execute(f"CREATE DATABASE {db} TEMPLATE {kept}")
+        if row and row[0]:
+            env = bench_env(url, **{**env_overrides, **note["secrets"]})
+            try:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    # The seed's sessions were made when it was; they last as if made now.
+                    conn.execute(
+                        "UPDATE django_session SET expire_date = now() + interval '8 hours'"
+                    )
+                    started = time.perf_counter()
+                    conn.execute("VACUUM ANALYZE")
+                    vacuum_seconds = time.perf_counter() - started
+                    size = conn.execute(
+                        "SELECT pg_size_pretty(pg_database_size(current_database()))"
+                    ).fetchone()[0]
+            except BaseException:
+                drop_database(db, pg_admin=pg_admin)
+                raise
+            return SeededDatabase(
+                name=db,
+                url=url,
+                env=env,
+                made=note["made"],
+                seed_seconds=note["seed_seconds"],
+                vacuum_seconds=vacuum_seconds,
+                size=size,
+                pg_admin=pg_admin,
+            )
     with psycopg.connect(pg_admin, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {db}")
-    url = urllib.parse.urlparse(pg_admin)._replace(path=f"/{db}").geturl()
     env = bench_env(url, **env_overrides)
     python = sys.executable
     try:
@@ -180,6 +257,17 @@ def seeded_database(
             size = conn.execute(
                 "SELECT pg_size_pretty(pg_database_size(current_database()))"
             ).fetchone()[0]
+        if not fresh:
+            _keep_seed(
+                db,
+                kept,
+                pg_admin=pg_admin,
+                note={
+                    "made": made,
+                    "seed_seconds": seed_seconds,
+                    "secrets": {k: env[k] for k in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS")},
+                },
+            )
     except BaseException:
         drop_database(db, pg_admin=pg_admin)
         raise
@@ -193,3 +281,18 @@ def seeded_database(
         size=size,
         pg_admin=pg_admin,
     )
+
+
+def _keep_seed(db: str, kept: str, *, pg_admin: str, note: dict) -> None:
+    """Copy the freshly seeded `db` to `kept`, noting what a copy needs, before any run
+    touches it. The note is written last: a seed without one is never used."""
+    import psycopg
+
+    with psycopg.connect(pg_admin, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {kept} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {kept} TEMPLATE {db}")
+        admin.execute(
+            psycopg.sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                psycopg.sql.Identifier(kept), psycopg.sql.Literal(json.dumps(note))
+            )
+        )
