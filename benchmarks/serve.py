@@ -133,9 +133,9 @@ def _serving_only(name: str) -> bool:
 
 
 def _seed_key(script: str, args: Sequence[str], env_overrides: dict) -> str:
-    """What a seed depends on: the seeding script and its arguments, the seeding overrides,
-    and the source of every migration and of the data generators. Any change to these
-    makes a new seed."""
+    """What a seed depends on: the seeding script and its arguments, the seeding overrides
+    and the source of the data generators. Any change to these makes a new seed; a
+    migration added since is applied to the copy, as to a live database."""
     import hashlib
 
     digest = hashlib.sha256()
@@ -145,9 +145,7 @@ def _seed_key(script: str, args: Sequence[str], env_overrides: dict) -> str:
         repr(sorted((k, v) for k, v in env_overrides.items() if not _serving_only(k))),
     ):
         digest.update(part.encode() + b"\1")
-    sources = sorted(ROOT.glob("*/migrations/*.py")) + sorted(
-        (ROOT / "benchmarks").glob("*_data.py")
-    )
+    sources = sorted((ROOT / "benchmarks").glob("*_data.py"))
     sources += [ROOT / "allocation" / "problem_gen.py"]
     for path in sources:
         if path.exists():
@@ -177,6 +175,7 @@ def seeded_database(
     Seeding 50,000 referrals takes minutes, so a finished seed is kept on the server as
     `threshold_benchseed_<key>` (the key hashes everything the seed depends on:
     `_seed_key`) and later runs with the same key copy it (CREATE DATABASE … TEMPLATE),
+    migrate the copy,
     with the secret and field key it was made under and what its script printed, then
     VACUUM ANALYZE the copy as a fresh seed would be. Benchmarks whose overrides differ only
     in how they serve (`_serving_only`) share a seed. `BENCH_FRESH_SEED=1` seeds afresh
@@ -201,6 +200,7 @@ def seeded_database(
         if row and row[0]:
             env = bench_env(url, **{**env_overrides, **note["secrets"]})
             try:
+                _migrate(env)
                 with psycopg.connect(url, autocommit=True) as conn:
                     # The seed's sessions were made when it was; they last as if made now.
                     conn.execute(
@@ -230,13 +230,7 @@ def seeded_database(
     env = bench_env(url, **env_overrides)
     python = sys.executable
     try:
-        subprocess.run(
-            [python, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        _migrate(env)
         started = time.perf_counter()
         output = subprocess.run(
             [python, "-c", script, *args],
@@ -280,6 +274,16 @@ def seeded_database(
         vacuum_seconds=vacuum_seconds,
         size=size,
         pg_admin=pg_admin,
+    )
+
+
+def _migrate(env: dict) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
     )
 
 
