@@ -41,7 +41,7 @@ from django.utils import timezone
 
 import measures
 from allocation.models import Therapist
-from allocation.selectors import caseload_counts
+from allocation.selectors import allocations_holding
 from assessment.models import Assessment
 from common.cache import UNREACHABLE as CACHE_UNREACHABLE
 from intake.models import Referral, RiskFlag
@@ -580,45 +580,73 @@ def attendance_section(*, service_id: int, period: Period, reads: Reads | None =
 
 
 def caseload_section(*, service_id: int, period: Period, reads: Reads | None = None) -> Section:
+    """Each therapist's caseload today in weekly sessions against their capacity, which is
+    counted in weekly sessions (a client seen twice a week uses two), as on the caseloads
+    page and in allocation."""
     team = list(
         Therapist.objects.filter(service_id=service_id)
         .order_by("display_name", "id")
         .values_list("id", "display_name", "capacity")[:THERAPISTS_SHOWN]
     )
-    load = caseload_counts(service_id=service_id)
+    # Clients and the weekly slots their allocations hold, per therapist, in one query.
+    counts = (
+        allocations_holding(service_id=service_id)
+        .values("therapist_id")
+        .annotate(clients=Count("id", distinct=True), sessions=Count("bookings", distinct=True))
+        .values_list("therapist_id", "clients", "sessions")
+    )
+    clients, used = {}, {}
+    for pk, n_clients, n_sessions in counts:
+        clients[pk], used[pk] = n_clients, n_sessions
     rows = [
-        (name, load.get(pk, 0), capacity, charts.percent(load.get(pk, 0), capacity))
+        (
+            name,
+            clients.get(pk, 0),
+            used.get(pk, 0),
+            capacity,
+            charts.percent(used.get(pk, 0), capacity),
+        )
         for pk, name, capacity in team
     ]
-    over = [row for row in rows if row[1] > row[2]]
-    carried, capacity = sum(r[1] for r in rows), sum(r[2] for r in rows)
+    over = [row for row in rows if row[2] > row[3]]
+    carried = sum(r[1] for r in rows)
+    sessions, capacity = sum(r[2] for r in rows), sum(r[3] for r in rows)
     chart = charts.bar_chart(
         chart_id="chart-caseload",
-        title="Caseload against capacity, by therapist",
+        title="Weekly sessions used against capacity, by therapist",
         description=(
-            f"{len(rows)} therapists carry {carried} clients against a capacity of "
+            f"{len(rows)} therapists use {sessions} weekly sessions against a capacity of "
             f"{capacity}; {len(over)} over capacity. The table below gives each therapist."
         ),
         categories=[row[0] for row in rows],
-        series=[("Caseload", [r[1] for r in rows]), ("Capacity", [r[2] for r in rows])],
-        value_max=charts.nice_max(max((max(r[1], r[2]) for r in rows), default=0)),
-        value_label="Clients",
+        series=[("Weekly sessions used", [r[2] for r in rows]), ("Capacity", [r[3] for r in rows])],
+        value_max=charts.nice_max(max((max(r[2], r[3]) for r in rows), default=0)),
+        value_label="Weekly sessions",
     )
     return Section(
         slug="caseload",
         title="Caseload against capacity",
         chart=chart,
         table=Table(
-            caption="Each therapist's caseload today against their capacity",
-            headers=("Therapist", "Caseload", "Capacity", "Load (%)"),
+            caption="Each therapist's caseload today against their capacity in weekly sessions",
+            headers=(
+                "Therapist",
+                "Clients",
+                "Weekly sessions used",
+                "Capacity (weekly sessions)",
+                "Load (%)",
+            ),
             rows=rows,
         ),
         summary=[
-            f"{carried} clients carried against a capacity of {capacity} "
-            f"({charts.percent_text(carried, capacity)}); "
+            f"{carried} clients carried, using {sessions} weekly sessions against a capacity "
+            f"of {capacity} ({charts.percent_text(sessions, capacity)}); "
             f"{len(over)} therapist{' is' if len(over) == 1 else 's are'} over capacity."
         ],
-        note="As it stands today, whatever the range: clients allocated or in therapy.",
+        note=(
+            "As it stands today, whatever the range: clients allocated or in therapy, and "
+            "the weekly slots their allocations hold (a client seen twice a week uses two)."
+        ),
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 import measures
-from allocation.models import Allocation
+from allocation.models import Allocation, AllocationSlot
 from assessment.models import AssessmentMeasure
 from intake.models import MeasureResponse, Referral, RiskFlag
 from reporting.selectors import Period
@@ -100,8 +100,9 @@ def flag(referral, raised: dt.datetime, acknowledged: dt.datetime | None, by=Non
     )
 
 
-def allocate(referral, therapist_profile, by):
-    return Allocation.objects.create(
+def allocate(referral, therapist_profile, by, weekly=1):
+    """Allocate with `weekly` regular weekly slots booked (a client seen twice a week: 2)."""
+    allocation = Allocation.objects.create(
         service=referral.service,
         referral=referral,
         therapist=therapist_profile,
@@ -110,6 +111,14 @@ def allocate(referral, therapist_profile, by):
         allocated_by=by,
         allocated_at=at(D(2025, 6, 20)),
     )
+    for _ in range(weekly):
+        slot = factories.WeeklySlotFactory(
+            therapist=therapist_profile,
+            weekday=therapist_profile.slots.count() % 5 + 1,
+            start=dt.time(9 + therapist_profile.slots.count() // 5, 0),
+        )
+        AllocationSlot.objects.create(allocation=allocation, slot=slot)
+    return allocation
 
 
 A, DNA, CANCELLED = "attended", "did_not_attend", "cancelled_by_client"
@@ -191,12 +200,13 @@ def world(service, other_service, coordinator, therapist_user) -> World:
     Referral.objects.filter(pk=r["R8"].pk).update(updated_at=at(D(2025, 11, 1)))
     r["R9"] = referral(service, D(2026, 4, 2), "gp", "submitted")
 
-    # Caseloads: one therapist over capacity (3 of 2), one with room (1 of 5).
-    full = factories.TherapistFactory(service=service, display_name="Avery Full", capacity=2)
+    # Caseloads, in weekly sessions: one therapist over capacity (3 clients, one seen twice a
+    # week: 4 sessions of 3), one with room (1 client, 1 session of 5).
+    full = factories.TherapistFactory(service=service, display_name="Avery Full", capacity=3)
     roomy = factories.TherapistFactory(service=service, display_name="Blake Roomy", capacity=5)
-    for name in ("A1", "A2", "A3"):
+    for name, weekly in (("A1", 2), ("A2", 1), ("A3", 1)):
         r[name] = referral(service, D(2025, 6, 1), "gp", "allocated")
-        allocate(r[name], full, coordinator)
+        allocate(r[name], full, coordinator, weekly=weekly)
     allocate(r["R5"], roomy, coordinator)
 
     # Risk flags: two within the hour (one at exactly an hour), one after five hours, one

@@ -174,9 +174,22 @@ def test_non_attendance_by_month(world, service):
 
 def test_caseload_against_capacity(world, service):
     result = section("caseload", service)
-    assert result.table.rows == [("Avery Full", 3, 2, 150.0), ("Blake Roomy", 1, 5, 20.0)]
+    # Capacity is in weekly sessions, as on the caseloads page and in allocation: a client
+    # seen twice a week uses two.
+    assert result.table.headers == (
+        "Therapist",
+        "Clients",
+        "Weekly sessions used",
+        "Capacity (weekly sessions)",
+        "Load (%)",
+    )
+    assert result.table.rows == [
+        ("Avery Full", 3, 4, 3, 133.3),
+        ("Blake Roomy", 1, 1, 5, 20.0),
+    ]
     assert result.summary == [
-        "4 clients carried against a capacity of 7 (57.1%); 1 therapist is over capacity."
+        "4 clients carried, using 5 weekly sessions against a capacity of 8 (62.5%); "
+        "1 therapist is over capacity."
     ]
 
 
