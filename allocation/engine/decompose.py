@@ -36,7 +36,11 @@ class _Search:
     ):
         self.g = g
         self.slot_price, self.place_price = slot_price, place_price
-        self.holder = np.full(len(g.slots), -1, dtype=np.int64)
+        # Plain lists: ``insert`` reads them one slot at a time, many times.
+        self.price = slot_price.tolist()
+        self.day = g.s_day.tolist()
+        self.multi = g.special.tolist()
+        self.holder = [-1] * len(g.slots)
         self.loads = _Loads(g)
         self.placed: dict[int, tuple[int, tuple[int, ...]]] = {}
         # therapist -> the referrals placed there that the weekly flow re-places
@@ -46,14 +50,16 @@ class _Search:
 
     def put(self, row: int, t: int, cols: Sequence[int]) -> None:
         self.placed[row] = (t, tuple(cols))
-        self.holder[list(cols)] = row
+        for s in cols:
+            self.holder[s] = row
         self.loads.add(row, t)
-        if not self.g.special[row]:
+        if not self.multi[row]:
             self.weekly_at[t].add(row)
 
     def drop(self, row: int) -> None:
         t, cols = self.placed.pop(row)
-        self.holder[list(cols)] = -1
+        for s in cols:
+            self.holder[s] = -1
         self.loads.add(row, t, -1)
         self.weekly_at[t].discard(row)
 
@@ -69,38 +75,41 @@ class _Search:
         k = int(g.r_k[row])
         best = None
         loads = self.loads
+        holder, price, day, multi = self.holder, self.price, self.day, self.multi
         kinds = [kind for kind in loads.kinds if loads.flags[kind][row]]
+        top_fit = max(g.problem.weights.fit_site, 0) + max(g.problem.weights.fit_time, 0)
         for t in np.flatnonzero(g.eligible[:, row]).tolist():
             # Room under the caps: where a cap may bind, only referrals this search places
             # (never moved by it) count against it, so no weekly one makes way.
             if any(loads.room(t, kind) <= 0 for kind in kinds):
                 continue
             spare = loads.cap[t] - loads.sessions[t]  # free weekly sessions
-            cands = [
-                s
-                for s in g.candidates(row, t)
-                if self.holder[s] < 0 or not g.special[self.holder[s]]
-            ]
-            if len({int(g.s_day[s]) for s in cands}) < k:
+            cands = [s for s in g.candidates(row, t) if holder[s] < 0 or not multi[holder[s]]]
+            if len({day[s] for s in cands}) < k:
                 continue
             if len(cands) > 12:  # keep the search small: cheapest slots first
-                cands = sorted(cands, key=lambda s: self.slot_price[s])[:12]
-            # Weekly referrals with this therapist, cheapest slot first: one of them makes
-            # way when the therapist is full and the chosen slots free no place.
-            here = sorted(
-                (int(self.slot_price[self.placed[w][1][0]]), w) for w in self.weekly_at[t]
-            )
+                cands = sorted(cands, key=lambda s: price[s])[:12]
+            # Weekly referrals with this therapist, cheapest slot first (sorted when
+            # needed): one of them makes way when the therapist is full and the chosen
+            # slots free no place.
+            here = None
             place = int(self.place_price[t]) * k  # k weekly sessions
+            # No bundle here is worth more than this (every fit point at its most).
+            ceiling = g.problem.value_of(int(g.priority[row]), g.pair_fit_one(t, row)) + top_fit
             for combo in itertools.combinations(cands, k):
-                if len({int(g.s_day[s]) for s in combo}) < k:
+                if k > 1 and len({day[s] for s in combo}) < k:
                     continue
-                cost = place + sum(int(self.slot_price[s]) for s in combo)
-                freed = {int(self.holder[s]) for s in combo if self.holder[s] >= 0}
+                cost = place + sum(price[s] for s in combo)
+                if ceiling - cost <= (best[0] if best is not None else 0):
+                    continue  # it cannot beat the best so far, nor gain anything
+                freed = {holder[s] for s in combo if holder[s] >= 0}
                 # Too few free weekly sessions: weekly referrals (one session each) make
                 # way, cheapest first.
                 short = k - spare - len(freed)
                 extra: set[int] = set()
                 if short > 0:
+                    if here is None:
+                        here = sorted((price[self.placed[w][1][0]], w) for w in self.weekly_at[t])
                     extra = set(itertools.islice((w for _, w in here if w not in freed), short))
                     if len(extra) < short:
                         continue

@@ -55,6 +55,9 @@ FAMILIES = (
     "capacity",
     "slots",
 )
+# The family of a code failing exactly one: bit j set -> j.
+_BIT_POSITION = np.zeros(1 << 16, dtype=np.int64)
+_BIT_POSITION[1 << np.arange(16)] = np.arange(16)
 _NONE = int(np.iinfo(np.int64).max)  # "nobody placed there", for the lowest priority
 
 
@@ -427,6 +430,7 @@ def _opened(
     k = referral.sessions_per_week
     count = 0
     in_times: dict[tuple[int, int, int], bool] = {}  # slot times repeat across therapists
+    at_site: dict[str, bool] = {}  # and sites
     for t in therapists:
         days = set()
         for s in t.slots:
@@ -435,7 +439,13 @@ def _opened(
             if found is None:
                 end = s.start + s.length
                 found = in_times[key] = any(a <= s.start and end <= b for a, b in by_day[s.day])
-            if found and (referral.accepts_slot_site(s.site) or s.site in places):
+            if not found:
+                continue
+            site = s.site
+            usable = at_site.get(site)
+            if usable is None:
+                usable = at_site[site] = referral.accepts_slot_site(site) or site in places
+            if usable:
                 days.add(s.day)
         count += len(days) >= k
     return count
@@ -620,19 +630,27 @@ def _suggestion(
     missing_times: dict[tuple[int, int], int] = defaultdict(int)
     missing_places: dict[str, int] = defaultdict(int)
     in_times: dict[tuple[int, int, int], bool] = {}  # slot times repeat across therapists
+    # Per site: the client accepts it; the client could (a site ruled out by access or
+    # travel is a fact, not a wish to relax).
+    sites: dict[str, tuple[bool, bool]] = {}
     for t in thers:
         for s in t.slots:
             key = (s.day, s.start, s.length)
             in_time = in_times.get(key)
             if in_time is None:
                 in_time = in_times[key] = referral.fits_time(s)
-            at_place = referral.accepts_slot_site(s.site)
+            site = s.site
+            known = sites.get(site)
+            if known is None:
+                known = sites[site] = (
+                    referral.accepts_slot_site(site),
+                    site == REMOTE or referral.could_use_site(site),
+                )
+            at_place, usable_site = known
             if at_place and not in_time:
                 missing_times[(s.day, s.part)] += 1
-            # A site ruled out by access or travel is a fact, not a wish to relax.
-            usable_site = s.site == REMOTE or referral.could_use_site(s.site)
             if in_time and not at_place and usable_site:
-                missing_places[s.site] += 1
+                missing_places[site] += 1
     changes = _widenings(referral, thers)
     if missing_times:
         top = tuple(sorted(missing_times, key=lambda x: (-missing_times[x], x))[:3])
@@ -669,10 +687,12 @@ def _explain_unplaced(
     code = np.zeros((T, U), dtype=np.uint16)
     fails = np.empty((T, U), dtype=bool)
     bit = np.empty((T, U), dtype=np.uint16)
+    # Consecutive rows (a chunk of left-out referrals) are read in place, not copied.
+    run = slice(int(rows[0]), int(rows[-1]) + 1) if (np.diff(rows) == 1).all() else None
     for j, family in enumerate(FAMILIES):
         if family in g.trivial:  # no referral asks for it: nobody fails it
             continue
-        meets = np.take(g.meets[family], rows, axis=1)
+        meets = g.meets[family][:, run] if run else np.take(g.meets[family], rows, axis=1)
         np.logical_not(meets, out=fails)
         np.left_shift(fails, j, out=bit, casting="unsafe")
         np.bitwise_or(code, bit, out=code)
@@ -683,15 +703,15 @@ def _explain_unplaced(
     # How many therapists fail each unplaced referral in one family alone (what a single
     # change would open), and the full failure histogram of those no therapist can take.
     by_referral = np.ascontiguousarray(code.T)  # (U, T)
-    single_count = np.stack(
-        [
-            np.zeros(U, dtype=np.int32)
-            if FAMILIES[j] in g.trivial
-            else np.add.reduce(by_referral == (1 << j), axis=1, dtype=np.int32)
-            for j in range(len(FAMILIES))
-        ],
-        axis=1,
+    # One pass: the cells failing exactly one family, counted by (referral, family).
+    F = len(FAMILIES)
+    flat = by_referral.reshape(-1)
+    one_bit = np.flatnonzero((flat != 0) & ((flat & (flat - np.uint16(1))) == 0))
+    family_of = _BIT_POSITION[flat[one_bit]]
+    single_count = (
+        np.bincount((one_bit // T) * F + family_of, minlength=U * F).astype(np.int32).reshape(U, F)
     )
+    del one_bit, family_of
     blocked = np.flatnonzero(n_eligible == 0)
     # The funnel: how many therapists pass each family and every one before it.
     blocked_codes = by_referral[blocked]
@@ -721,7 +741,9 @@ def _explain_unplaced(
     # referral, over every therapist it fits with, the lowest priority placed there and
     # whether one of them has nobody placed.
     free_idx = np.flatnonzero(free_slot)
-    free_days = _distinct_days(g.s_t[free_idx], g.s_day[free_idx], g.ok[free_idx][:, rows], T)
+    usable = g.ok[:, run][free_idx] if run else g.ok[free_idx][:, rows]
+    free_days = _distinct_days(g.s_t[free_idx], g.s_day[free_idx], usable, T)
+    del usable
     fits = code == 0
     min_held = np.where(fits, lowest[:, None], none).min(axis=0).tolist()
     any_empty = (fits & (lowest == none)[:, None]).any(axis=0).tolist()

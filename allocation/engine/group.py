@@ -525,15 +525,47 @@ class _Plan:
     relaxed: int = 0
 
 
+class _Values:
+    """``_bundle_value``'s inputs as plain lists, and the values already computed: the
+    searches value the same (referral, therapist, slots) bundles many times over."""
+
+    def __init__(self, g: _Group):
+        self.priority = g.priority.tolist()
+        self.pref_site = g.r_pref_site.tolist()
+        self.s_site = g.s_site.tolist()
+        self.s_part = g.s_part.tolist()
+        self.wants_part = g.r_pref_part.any(axis=0).tolist()
+        self.pair_fit: dict[tuple[int, int], int] = {}
+        self.memo: dict[tuple[int, int, tuple[int, ...]], int] = {}
+
+
+def _values(g: _Group) -> _Values:
+    cached = g.__dict__.get("_value_lists")
+    if cached is None:
+        cached = g._value_lists = _Values(g)
+    return cached
+
+
 def _bundle_value(g: _Group, row: int, t: int, cols: Sequence[int]) -> int:
+    """One placement's value: the referral with therapist ``t`` in slots ``cols``."""
+    v = _values(g)
+    key = (row, t, tuple(cols))
+    value = v.memo.get(key)
+    if value is not None:
+        return value
     weights = g.problem.weights
-    value = g.problem.value_of(int(g.priority[row]), g.pair_fit_one(t, row))
-    pref = g.r_pref_site[row]
-    if pref >= 0 and all(g.s_site[s] == pref for s in cols):
+    fit = v.pair_fit.get((row, t))
+    if fit is None:
+        fit = v.pair_fit[(row, t)] = g.pair_fit_one(t, row)
+    value = g.problem.value_of(v.priority[row], fit)
+    pref = v.pref_site[row]
+    if pref >= 0 and all(v.s_site[s] == pref for s in cols):
         value += weights.fit_site
-    wanted = g.r_pref_part[:, row]
-    if wanted.any() and all(wanted[g.s_part[s]] for s in cols):
-        value += weights.fit_time
+    if v.wants_part[row]:
+        wanted = g.r_pref_part[:, row]
+        if all(wanted[v.s_part[s]] for s in cols):
+            value += weights.fit_time
+    v.memo[key] = value
     return value
 
 

@@ -40,6 +40,8 @@ class _Swaps:
         self.placed: dict[int, tuple[int, tuple[int, ...]]] = {}
         self.value: dict[int, int] = {}
         self.waiting = g.eligible.any(axis=0)
+        self.k, self.day = g.r_k.tolist(), g.s_day.tolist()
+        self._fitting: dict[tuple[int, int], frozenset[int]] = {}
         for row, (t, cols) in placed.items():
             self.put(row, t, cols, _bundle_value(g, row, t, cols))
         problem, weights = g.problem, g.problem.weights
@@ -126,11 +128,15 @@ class _Swaps:
     def _bundles(self, row: int, t: int, avail: list[int]) -> list[tuple[int, int]]:
         """(value, bit mask over ``avail``) of every k-slot bundle of ``row`` in ``avail``."""
         g = self.g
-        k = int(g.r_k[row])
-        mine = [i for i, s in enumerate(avail) if g.ok[s, row]]
+        k = self.k[row]
+        fitting = self._fitting.get((row, t))
+        if fitting is None:  # this referral's fitting slots with t, computed once
+            fitting = self._fitting[(row, t)] = frozenset(g.candidates(row, t))
+        day = self.day
+        mine = [i for i, s in enumerate(avail) if s in fitting]
         out = []
         for combo in itertools.combinations(mine, k):
-            if len({int(g.s_day[avail[i]]) for i in combo}) < k:
+            if k > 1 and len({day[avail[i]] for i in combo}) < k:
                 continue
             cols = [avail[i] for i in combo]
             out.append((_bundle_value(g, row, t, cols), sum(1 << i for i in combo)))
