@@ -35,6 +35,9 @@ SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
 TARGET_MS = 200
 TARGET_RATIO = 2.0
+# A deep page of the assessor's ended referrals, as far down the list whatever its size:
+# page 300 of about 570 over 50,000 referrals.
+DEEP = max(2, round(300 * REFERRALS / 50000))
 
 # (label, who, path, baseline): path may name {referral}; the baseline is a bare_views name.
 # A path ending "#next" is the page its "Next" link leads to, as a person paging would reach
@@ -46,15 +49,15 @@ PAGES = [
     ("home, service admin", "service_admin", "/staff/", "home"),
     ("/staff/referrals/", "assessor", "/staff/referrals/", "referrals"),
     (
-        "/staff/referrals/?status=ended&page=300 (typed: by OFFSET)",
+        f"/staff/referrals/?status=ended&page={DEEP} (typed: by OFFSET)",
         "assessor",
-        "/staff/referrals/?status=ended&page=300",
+        f"/staff/referrals/?status=ended&page={DEEP}",
         "referrals",
     ),
     (
-        "/staff/referrals/?status=ended&page=301 (its link from page 300)",
+        f"/staff/referrals/?status=ended&page={DEEP + 1} (its link from page {DEEP})",
         "assessor",
-        "/staff/referrals/?status=ended&page=300#next",
+        f"/staff/referrals/?status=ended&page={DEEP}#next",
         "referrals",
     ),
     ("/staff/assessments/", "assessor", "/staff/assessments/", "assessments"),
