@@ -224,11 +224,14 @@ def main() -> None:
         "each one's first three free slots beside their count; it listed all 1,000 before. "
         "The referral list's baselines read what the page reads: the referrals the assessor "
         "may open (common.access), with the status asked for, in the same order, the same "
-        "page found the same way. A deep page typed by its number (`status=ended&page=300`) "
-        "pays for its OFFSET, and so does its baseline: PostgreSQL reads the 15,000 rows "
-        "before it. Reached by its link from the page before, as a person paging reaches it, "
+        "page found the same way. A deep page typed by its number "
+        f"(`status=ended&page={DEEP}`) pays for its OFFSET, and so does its baseline: "
+        f"PostgreSQL reads the {(DEEP - 1) * 50:,} rows before it. Reached by its link "
+        "from the page before, as a person paging reaches it, "
         "the next page is read by seeking from that page's last referral, and costs what the "
-        "first page costs.",
+        'first page costs. The assessor\'s total ("N referrals (page 1 of M)") is counted '
+        "exactly by parts that indexes answer (common.access.referrals_opened_count): those "
+        "to assess, the rest of those they assessed, the rest with an open risk flag.",
     ]
     print("\n".join(lines))
 
