@@ -235,8 +235,8 @@ def _waiting_filtered(*, user, filters: WaitingFilters, run):
     referrals = (
         scope_to_service(Referral.objects.all(), user)
         .filter(status__in=(Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED))
-        .select_related("client", "preferences", "preferences__site")
-        .annotate(
+        # What only filters and sorts the list: not read for each row.
+        .alias(
             # A restriction the client asked for holds them too (intake.rights).
             on_hold=ExpressionWrapper(
                 Q(Exists(open_hold)) | Q(restricted_at__isnull=False), output_field=BooleanField()
@@ -244,31 +244,6 @@ def _waiting_filtered(*, user, filters: WaitingFilters, run):
             proposed=Exists(in_run.filter(therapist__isnull=False)),
             no_match=Exists(in_run.filter(therapist__isnull=True)),
             risk_rank=RISK_ORDER,
-            multi=ExpressionWrapper(
-                Q(assessment__recommendation_sessions_per_week__gt=1),
-                output_field=BooleanField(),
-            ),
-            excluded_count=Coalesce(
-                Subquery(
-                    TherapistExclusion.objects.filter(referral=OuterRef("pk"))
-                    .order_by()
-                    .values("referral")
-                    .annotate(n=Count("id"))
-                    .values("n")[:1]
-                ),
-                Value(0),
-            ),
-            genders_excluded=F("allocation_needs__gender_excluded"),
-            competence_needed=F("allocation_needs__competence"),
-            specialism_needed=F("allocation_needs__specialism"),
-            course_earliest=F("allocation_needs__earliest_start"),
-            course_weeks=F("allocation_needs__therapy_weeks"),
-            bsl_as_well=F("allocation_needs__bsl"),
-            continuity_needed=F("allocation_needs__continuity"),
-            complex_needed=F("allocation_needs__complex_case"),
-            access_step_free=F("allocation_needs__step_free"),
-            access_travel=F("allocation_needs__max_travel_minutes"),
-            bsl_spoken=F("allocation_needs__spoken_language"),
         )
     )
     waiting = Q(status=Referral.Status.AWAITING_ALLOCATION)
@@ -299,27 +274,87 @@ def _waiting_filtered(*, user, filters: WaitingFilters, run):
     return referrals
 
 
+def _with_row_details(referrals):
+    """What each row of the waiting list shows beyond the referral (its client, its
+    preferences, its needs): read for the page's rows, never for counting them."""
+    return referrals.select_related("client", "preferences", "preferences__site").annotate(
+        multi=ExpressionWrapper(
+            Q(assessment__recommendation_sessions_per_week__gt=1),
+            output_field=BooleanField(),
+        ),
+        excluded_count=Coalesce(
+            Subquery(
+                TherapistExclusion.objects.filter(referral=OuterRef("pk"))
+                .order_by()
+                .values("referral")
+                .annotate(n=Count("id"))
+                .values("n")[:1]
+            ),
+            Value(0),
+        ),
+        genders_excluded=F("allocation_needs__gender_excluded"),
+        competence_needed=F("allocation_needs__competence"),
+        specialism_needed=F("allocation_needs__specialism"),
+        course_earliest=F("allocation_needs__earliest_start"),
+        course_weeks=F("allocation_needs__therapy_weeks"),
+        bsl_as_well=F("allocation_needs__bsl"),
+        continuity_needed=F("allocation_needs__continuity"),
+        complex_needed=F("allocation_needs__complex_case"),
+        access_step_free=F("allocation_needs__step_free"),
+        access_travel=F("allocation_needs__max_travel_minutes"),
+        bsl_spoken=F("allocation_needs__spoken_language"),
+    )
+
+
+# What a row of the waiting list reads of a referral, its client and preferences: every
+# other column (the client's words and contact details among them) would be read, and
+# decrypted or parsed, for nothing.
+_ROW_FIELDS = (
+    "public_id",
+    "reference",
+    "received_at",
+    "status",
+    "risk_level",
+    "restricted_at",
+    "client__given_name",
+    "client__preferred_name",
+    "client__family_name",
+    "preferences__language",
+    "preferences__interpreter_needed",
+    "preferences__interpreter_language",
+    "preferences__therapist_gender",
+    "preferences__therapist_gender_strength",
+    "preferences__mode",
+    "preferences__availability",
+    "preferences__time_windows",
+    "preferences__preferred_windows",
+    "preferences__site__name",
+)
+
+
 def waiting_list(
     *, user, filters: WaitingFilters, page: int = 1, per_page: int = 50
 ) -> WaitingList:
-    service_id = user.service_id
     languages = waiting_languages(user=user)
     if filters.language and filters.language not in dict(languages):
         filters = replace(filters, language="")  # not asked for: the list is not filtered
-    run = run_current(service_id=service_id) if service_id else None
+    run = run_current(service_id=user.service_id) if user.service_id else None
     today = timezone.localdate()
     referrals = _waiting_filtered(user=user, filters=filters, run=run)
     if filters.sort == "priority":
         # The engine's priority points, from the proposal set in force.
         priority = Proposal.objects.filter(referral=OuterRef("pk"), run=run).values("priority")
-        referrals = referrals.annotate(engine_priority=Coalesce(Subquery(priority[:1]), Value(0)))
+        referrals = referrals.alias(engine_priority=Coalesce(Subquery(priority[:1]), Value(0)))
     order = {
         "risk": ("-risk_rank", "received_at"),
         "newest": ("-received_at",),
         "priority": ("-engine_priority", "received_at"),
     }.get(filters.sort, ("received_at",))
-    referrals = referrals.order_by(*order, "id")
-    paginator = Paginator(referrals, per_page)
+    paginator = Paginator(
+        _with_row_details(referrals).order_by(*order, "id").only(*_ROW_FIELDS), per_page
+    )
+    # Counted without what the rows show (joins and subqueries a count does not need).
+    paginator.count = referrals.count()
     page_obj = paginator.get_page(page)
     chosen = list(page_obj.object_list)
     ids = [r.pk for r in chosen]
@@ -334,9 +369,9 @@ def waiting_list(
     holds = {h.referral_id: h for h in Hold.objects.filter(referral_id__in=ids, released_at=None)}
     allocations = {
         a.referral_id: a
-        for a in Allocation.objects.filter(
-            referral_id__in=ids, status=Allocation.Status.ACTIVE
-        ).select_related("therapist")
+        for a in Allocation.objects.filter(referral_id__in=ids, status=Allocation.Status.ACTIVE)
+        .select_related("therapist")
+        .only("referral_id", "regular_times", "therapist__display_name")
     }
     link = url_for_each("allocation-referral")
     rows = [

@@ -170,6 +170,13 @@ class Assessment(BaseModel):
         indexes = [
             # The API's list (api/): the service's rows, newest first, a page at a time.
             models.Index(fields=["service", "created_at"], name="assessment_service_created"),
+            # Who carried out and who finished each referral's assessment, read from the
+            # index alone when counting the referrals an assessor opens (common.access).
+            models.Index(
+                fields=["referral"],
+                include=["assessor", "finished_by"],
+                name="assessment_referral_by",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -6,7 +6,7 @@ Selectors return a Django `Page`; templates show it with `{% pagination page %}`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -81,6 +81,7 @@ def seek_page_of(
     key: str,
     per_page: int = PER_PAGE,
     names: SeekNames = SeekNames(),
+    count: Callable[[], int] | None = None,
 ) -> SeekPage:
     """One page of `items`, ordered by (`key`, id) ascending (the caller orders it so).
 
@@ -89,8 +90,12 @@ def seek_page_of(
     has since changed state still marks its place). Without one, or with one that is not
     an id of `anchors`, the page is read by its number as `page_of` reads it; the last page
     from the end of the list. Runs the same number of queries whichever way it is read.
+    `count`, if given, says how many rows `items` holds (a cheaper query than
+    `items.count()` that gives the same answer); it is asked once.
     """
     paginator = Paginator(items, per_page)
+    if count is not None:
+        paginator.count = count()  # Paginator.count is a cached property: this is its value
     try:
         number = paginator.validate_number(page)
     except PageNotAnInteger:

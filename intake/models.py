@@ -129,6 +129,12 @@ class Referral(BaseModel):
             models.Index(fields=["service", "status", "received_at"]),
             # The staff referral list with no status filter: oldest first, a page at a time.
             models.Index(fields=["service", "received_at", "id"], name="referral_service_received"),
+            # Counting the referrals an assessor opens (common.access.referrals_opened_count):
+            # the service's referral ids in order, with their status, read from the index
+            # alone beside the assessments' index.
+            models.Index(
+                fields=["service", "id"], include=["status"], name="referral_service_id_status"
+            ),
             # Lists of referrals still open (worklist, waiting lists), oldest first. Without
             # it the planner walks the index above from the oldest referral, past years of
             # ended ones, to reach the few still waiting, which are the newest.
