@@ -222,3 +222,14 @@ def test_each_roles_home_and_lists_have_no_axe_violations(page, live_server, ser
         response = page.goto(path)
         assert response.status == 200, (role, path, response.status)
         assert_accessible(page, f"71-{slug}-{number}")
+
+
+def test_a_message_preview_has_no_axe_violations(page, live_server, service, coordinator):
+    from tests.notifications.people import make_referral
+
+    referral = make_referral(service, agreed=("email",), preferred="email")
+    sign_in(page, live_server, coordinator)
+    for kind in ("acknowledgement", "gp_letter"):
+        response = page.goto(f"/staff/referrals/{referral.public_id}/messages/preview/{kind}/")
+        assert response.status == 200, (kind, response.status)
+        assert_accessible(page, f"72-message-preview-{kind}")
