@@ -12,6 +12,7 @@ only where an index serves it.
 from __future__ import annotations
 
 from functools import cache
+from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
@@ -21,6 +22,7 @@ from rest_framework import generics, mixins, viewsets
 from rest_framework.response import Response
 
 from allocation import selectors as allocation_selectors
+from allocation.models import WeeklySlot
 from api import filters, serializers
 from api.filtering import StrictOrdering
 from api.pagination import CursorPage
@@ -104,6 +106,22 @@ def shown_text_only(queryset, serializer_class):
     return queryset.defer(*unshown) if unshown else queryset
 
 
+class ListFilter(DjangoFilterBackend):
+    """django-filter's backend, which builds and validates its FilterSet's form on every
+    request: a page asking for no filter (the first page, a cursor's next one) is the
+    queryset as it is, as the FilterSet would leave it (no filter here is required or
+    applied when not given)."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = getattr(view, "filterset_class", None)
+        given = request.query_params
+        if filterset_class is not None and not any(
+            name in given for name in filterset_class.base_filters
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+
 class Resource(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """A read-only resource: a list and one record by its id."""
 
@@ -113,7 +131,7 @@ class Resource(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Generi
     permission_classes = [StaffRole]
     throttle_classes = [ClientAddressAnonThrottle, AccountThrottle]
     pagination_class = CursorPage
-    filter_backends = [DjangoFilterBackend, StrictOrdering]
+    filter_backends = [ListFilter, StrictOrdering]
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     ordering = ("-created_at",)
@@ -186,7 +204,7 @@ class ReferralsApi(ReferralCreateApi, generics.ListAPIView):
     serializer_class = serializers.ReferralOut
     filterset_class = filters.ReferralFilter
     pagination_class = CursorPage
-    filter_backends = [DjangoFilterBackend, StrictOrdering]
+    filter_backends = [ListFilter, StrictOrdering]
     ordering = ReferralViewSet.ordering
     ordering_fields = ReferralViewSet.ordering_fields
     roles = ALL_STAFF
@@ -317,6 +335,14 @@ def _own_client_rows(queryset, user):
     )
 
 
+def _with_referral_id(queryset, *columns: str):
+    """The list's own columns and its referral's public id, not the whole referral row: each
+    row read is made into a model instance, field by field."""
+    return queryset.select_related("referral").only(
+        "created_at", *columns, "referral", "referral__public_id"
+    )
+
+
 @documented(
     "goals",
     who="Coordinators and therapists (their own clients only): goals with their ratings. The "
@@ -334,6 +360,11 @@ class GoalViewSet(Resource):
         )
 
 
+SESSION_PLAN_COLUMNS = [
+    name for name in serializers.SessionPlanOut.Meta.fields if name not in ("id", "referral")
+] + ["public_id"]
+
+
 @documented(
     "session plans",
     who="Coordinators and therapists (their own clients only): every version of the plan.",
@@ -344,7 +375,10 @@ class SessionPlanViewSet(Resource):
     filterset_class = filters.SessionPlanFilter
 
     def readable(self, user):
-        return therapy_selectors.session_plans_readable(user=user).select_related("referral")
+        return _with_referral_id(
+            therapy_selectors.session_plans_readable(user=user),
+            *SESSION_PLAN_COLUMNS,
+        )
 
 
 @documented(
@@ -358,7 +392,8 @@ class SessionViewSet(Resource):
     filterset_class = filters.SessionFilter
 
     def readable(self, user):
-        return _own_client_rows(therapy_selectors.sessions_readable(user=user), user)
+        sessions = _own_client_rows(therapy_selectors.sessions_readable(user=user), user)
+        return _with_referral_id(sessions, "public_id", "occurred_on", "attendance", "note")
 
 
 @documented(
@@ -372,7 +407,38 @@ class TherapistViewSet(Resource):
     filterset_class = filters.TherapistFilter
 
     def readable(self, user):
-        return allocation_selectors.therapists_visible(user=user).prefetch_related("slots")
+        return allocation_selectors.therapists_visible(user=user)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return with_slot_rows(page) if page is not None else None
+
+    def get_object(self):
+        return with_slot_rows([super().get_object()])[0]
+
+
+class SlotRow(NamedTuple):
+    public_id: object
+    weekday: int
+    start: object
+    length_minutes: int
+
+
+def with_slot_rows(therapists: list) -> list:
+    """Each therapist's weekly slots (`weekly_slots`, in the order the model gives them: day,
+    then start), read in one query as the list shows them, never as model rows: a page of
+    25 therapists holds hundreds of slots, and a model row is made field by field."""
+    by_id = {therapist.pk: therapist for therapist in therapists}
+    for therapist in therapists:
+        therapist.weekly_slots = []
+    rows = (
+        WeeklySlot.objects.filter(therapist_id__in=by_id)
+        .order_by(*WeeklySlot._meta.ordering)
+        .values_list("therapist_id", "public_id", "weekday", "start", "length_minutes")
+    )
+    for therapist_id, *slot in rows:
+        by_id[therapist_id].weekly_slots.append(SlotRow(*slot))
+    return therapists
 
 
 @documented(
