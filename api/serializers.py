@@ -118,8 +118,8 @@ def _writer(field):
         return field.to_representation  # reads only the value: safe on the class's own copy
     if kind is serializers.ListSerializer and isinstance(field.child, RowsOut):
         write_row = _row_writer(type(field.child))
-        if write_row is None:
-            return None
+        if write_row.needs_fields:
+            return None  # written by the nested serializer itself, as DRF would
 
         def write_rows(rows):
             if isinstance(rows, Manager):
@@ -134,8 +134,10 @@ _ROW_WRITERS: dict = {}
 
 
 def _row_writer(serializer_class):
-    """The function writing one row as `serializer_class` would, made once per class; None
-    when one of its fields is not one the plan knows (DRF then writes the row)."""
+    """The function writing one row as `serializer_class` would, made once per class:
+    `write_row(row, serializer)`. A field the plan does not know (one that reads the request,
+    as ClinicianText does) is read and written by the serializer's own bound field, as DRF
+    would; `needs_fields` says whether the plan has such a field."""
     try:
         return _ROW_WRITERS[serializer_class]
     except KeyError:
@@ -145,14 +147,16 @@ def _row_writer(serializer_class):
         if field.write_only:
             continue
         write = _writer(field)
-        if write is None:
-            plan = None
-            break
-        plan.append((field.field_name, _reader(field), write))
+        read = _reader(field) if write is not None else None
+        plan.append((field.field_name, read, write))
+    steps = tuple(plan)
 
-    def write_row(row) -> dict:
+    def write_row(row, serializer=None) -> dict:
         out = {}
         for name, read, write in steps:
+            if read is None:  # the serializer's own field, with its request
+                field = serializer.fields[name]
+                read, write = field.get_attribute, field.to_representation
             try:
                 value = read(row)
             except SkipField:
@@ -160,19 +164,16 @@ def _row_writer(serializer_class):
             out[name] = None if value is None else write(value)
         return out
 
-    steps = tuple(plan) if plan is not None else ()
-    _ROW_WRITERS[serializer_class] = write_row if plan is not None else None
-    return _ROW_WRITERS[serializer_class]
+    write_row.needs_fields = any(read is None for _, read, _ in steps)
+    _ROW_WRITERS[serializer_class] = write_row
+    return write_row
 
 
 class RowsOut(serializers.ModelSerializer):
     """An output serializer whose rows are written by the plan above (made once per class)."""
 
     def to_representation(self, instance):
-        write_row = _row_writer(type(self))
-        if write_row is None:
-            return super().to_representation(instance)
-        return write_row(instance)
+        return _row_writer(type(self))(instance, self)
 
 
 def _ref(source: str, **kwargs):
@@ -266,8 +267,13 @@ class ClinicianText(serializers.Field):
         super().__init__(read_only=True, **kwargs)
 
     def get_attribute(self, instance):
-        user = self.context["request"].user
-        if not access.may_read(user, "risk_detail", instance.referral):
+        # Asked once per referral on a page (a flag shows three such fields).
+        sight = self.context.setdefault("_risk_detail_sight", {})
+        referral = instance.referral
+        if referral.pk not in sight:
+            user = self.context["request"].user
+            sight[referral.pk] = access.may_read(user, "risk_detail", referral)
+        if not sight[referral.pk]:
             return None
         return super().get_attribute(instance)
 
@@ -340,7 +346,8 @@ class GoalOut(RowsOut):
     referral = _ref("referral")
     description = OwnClientText(help_text="The goal in words: the client's therapist only.")
     close_reason = OwnClientText(help_text="Why it closed: the client's therapist only.")
-    ratings = GoalRatingOut(many=True, read_only=True)
+    # Read in one query as plain rows (api.views.with_rating_rows), not as model rows.
+    ratings = GoalRatingOut(many=True, read_only=True, source="rating_rows")
 
     class Meta:
         model = Goal

@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import cache
 from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -247,7 +247,9 @@ class AssessmentViewSet(Resource):
     filterset_class = filters.AssessmentFilter
 
     def readable(self, user):
-        return assessment_selectors.assessments_readable(user=user).select_related("referral")
+        return _with_referral_id(
+            assessment_selectors.assessments_readable(user=user), self.serializer_class
+        )
 
 
 @documented(
@@ -262,7 +264,9 @@ class QuestionnaireResponseViewSet(Resource):
     filterset_class = filters.QuestionnaireResponseFilter
 
     def readable(self, user):
-        return intake_selectors.measure_responses_opened(user=user).select_related("referral")
+        return _with_referral_id(
+            intake_selectors.measure_responses_opened(user=user), self.serializer_class
+        )
 
 
 @documented(
@@ -277,7 +281,12 @@ class RiskFlagViewSet(Resource):
     filterset_class = filters.RiskFlagFilter
 
     def readable(self, user):
-        return intake_selectors.risk_flags_opened(user=user).select_related("referral")
+        # The referral's service too: the access rule for what raised a flag reads it.
+        return _with_referral_id(
+            intake_selectors.risk_flags_opened(user=user),
+            self.serializer_class,
+            "referral__service_id",
+        )
 
     def get_permissions(self):
         if self.action == "acknowledge":
@@ -335,11 +344,15 @@ def _own_client_rows(queryset, user):
     )
 
 
-def _with_referral_id(queryset, *columns: str):
-    """The list's own columns and its referral's public id, not the whole referral row: each
-    row read is made into a model instance, field by field."""
+def _with_referral_id(queryset, serializer_class, *more: str):
+    """The columns the resource answers with and its referral's public id, not the whole
+    rows: each row read is made into a model instance, field by field (the list's order,
+    created_at, is read for its cursor)."""
+    model = serializer_class.Meta.model
+    own = {field.name for field in model._meta.concrete_fields}
+    shown = [name for name in serializer_class.Meta.fields if name in own and name != "referral"]
     return queryset.select_related("referral").only(
-        "created_at", *columns, "referral", "referral__public_id"
+        "public_id", "created_at", *shown, "referral", "referral__public_id", *more
     )
 
 
@@ -354,15 +367,36 @@ class GoalViewSet(Resource):
     filterset_class = filters.GoalFilter
 
     def readable(self, user):
-        ratings = GoalRating.objects.order_by("rated_on", "id")
-        return _own_client_rows(therapy_selectors.goals_readable(user=user), user).prefetch_related(
-            Prefetch("ratings", queryset=ratings)
-        )
+        goals = _own_client_rows(therapy_selectors.goals_readable(user=user), user)
+        return _with_referral_id(goals, self.serializer_class)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return with_rating_rows(page) if page is not None else None
+
+    def get_object(self):
+        return with_rating_rows([super().get_object()])[0]
 
 
-SESSION_PLAN_COLUMNS = [
-    name for name in serializers.SessionPlanOut.Meta.fields if name not in ("id", "referral")
-] + ["public_id"]
+class RatingRow(NamedTuple):
+    score: int
+    rated_on: object
+
+
+def with_rating_rows(goals: list) -> list:
+    """Each goal's ratings (`rating_rows`, oldest first), read in one query as the list shows
+    them, never as model rows."""
+    by_id = {goal.pk: goal for goal in goals}
+    for goal in goals:
+        goal.rating_rows = []
+    rows = (
+        GoalRating.objects.filter(goal_id__in=by_id)
+        .order_by("rated_on", "id")
+        .values_list("goal_id", "score", "rated_on")
+    )
+    for goal_id, *rating in rows:
+        by_id[goal_id].rating_rows.append(RatingRow(*rating))
+    return goals
 
 
 @documented(
@@ -376,8 +410,7 @@ class SessionPlanViewSet(Resource):
 
     def readable(self, user):
         return _with_referral_id(
-            therapy_selectors.session_plans_readable(user=user),
-            *SESSION_PLAN_COLUMNS,
+            therapy_selectors.session_plans_readable(user=user), self.serializer_class
         )
 
 
@@ -393,7 +426,7 @@ class SessionViewSet(Resource):
 
     def readable(self, user):
         sessions = _own_client_rows(therapy_selectors.sessions_readable(user=user), user)
-        return _with_referral_id(sessions, "public_id", "occurred_on", "attendance", "note")
+        return _with_referral_id(sessions, self.serializer_class)
 
 
 @documented(

@@ -657,3 +657,43 @@ def test_the_therapist_list_answers_each_profile_with_its_slots_as_pinned(
     assert [len(row["slots"]) for row in rows] == [3] + [2] * (len(rows) - 1)
     record = client.get(reverse("api-therapist-detail", args=[therapists[0].public_id])).json()
     assert record == expected[0]
+
+
+def test_the_goal_list_answers_each_goal_with_its_ratings_as_pinned(
+    client, everything, coordinator
+):
+    from therapy.models import Goal, GoalRating
+
+    goals = list(Goal.objects.select_related("referral").order_by("-created_at", "-id"))
+    today = timezone.localdate()
+    for days in (14, 7):  # rated before the first rating: listed first
+        GoalRating.objects.create(
+            goal=goals[0],
+            score=days // 7,
+            rated_on=today - dt.timedelta(days=days),
+            recorded_by=everything,
+        )
+
+    def expected(own: bool) -> list[dict]:
+        return [
+            {
+                "id": str(goal.public_id),
+                "referral": str(goal.referral.public_id),
+                "status": goal.status,
+                "agreed_on": goal.agreed_on.isoformat(),
+                "closed_on": goal.closed_on.isoformat() if goal.closed_on else None,
+                "description": goal.description if own else None,
+                "close_reason": goal.close_reason if own else None,
+                "ratings": [
+                    {"score": rating.score, "rated_on": rating.rated_on.isoformat()}
+                    for rating in goal.ratings.order_by("rated_on", "id")
+                ],
+            }
+            for goal in goals
+        ]
+
+    assert _pinned(client, everything, "api-goal-list") == expected(own=True)
+    rows = _pinned(client, coordinator, "api-goal-list")
+    assert rows == expected(own=False) and [r["score"] for r in rows[0]["ratings"]] == [2, 1, 3]
+    record = client.get(reverse("api-goal-detail", args=[goals[0].public_id])).json()
+    assert record == expected(own=False)[0]
