@@ -344,15 +344,16 @@ def _own_client_rows(queryset, user):
     )
 
 
-def _with_referral_id(queryset, serializer_class, *more: str):
-    """The columns the resource answers with and its referral's public id, not the whole
-    rows: each row read is made into a model instance, field by field (the list's order,
-    created_at, is read for its cursor)."""
+def _with_referral_id(queryset, serializer_class, *more: str, links=("referral",)):
+    """The columns the resource answers with and its linked records' public ids (`links`,
+    its referral unless named), not the whole rows: each row read is made into a model
+    instance, field by field (the list's order, created_at, is read for its cursor)."""
     model = serializer_class.Meta.model
     own = {field.name for field in model._meta.concrete_fields}
-    shown = [name for name in serializer_class.Meta.fields if name in own and name != "referral"]
-    return queryset.select_related("referral").only(
-        "public_id", "created_at", *shown, "referral", "referral__public_id", *more
+    shown = [name for name in serializer_class.Meta.fields if name in own and name not in links]
+    ids = [f"{link}__public_id" for link in links]
+    return queryset.select_related(*links).only(
+        "public_id", "created_at", *shown, *links, *ids, *more
     )
 
 
@@ -494,8 +495,10 @@ class ProposalViewSet(Resource):
     filterset_class = filters.ProposalFilter
 
     def readable(self, user):
-        return allocation_selectors.proposals_readable(user=user).select_related(
-            "run", "referral", "therapist"
+        return _with_referral_id(
+            allocation_selectors.proposals_readable(user=user),
+            self.serializer_class,
+            links=("run", "referral", "therapist"),
         )
 
 
@@ -506,8 +509,10 @@ class AllocationViewSet(Resource):
     filterset_class = filters.AllocationFilter
 
     def readable(self, user):
-        return allocation_selectors.allocations_readable(user=user).select_related(
-            "referral", "therapist"
+        return _with_referral_id(
+            allocation_selectors.allocations_readable(user=user),
+            self.serializer_class,
+            links=("referral", "therapist"),
         )
 
 
@@ -522,4 +527,6 @@ class NotificationViewSet(Resource):
     filterset_class = filters.NotificationFilter
 
     def readable(self, user):
-        return notification_selectors.notifications_readable(user=user).select_related("referral")
+        return _with_referral_id(
+            notification_selectors.notifications_readable(user=user), self.serializer_class
+        )
