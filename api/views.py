@@ -12,8 +12,9 @@ only where an index serves it.
 from __future__ import annotations
 
 from functools import cache
+from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -21,6 +22,7 @@ from rest_framework import generics, mixins, viewsets
 from rest_framework.response import Response
 
 from allocation import selectors as allocation_selectors
+from allocation.models import WeeklySlot
 from api import filters, serializers
 from api.filtering import StrictOrdering
 from api.pagination import CursorPage
@@ -104,6 +106,22 @@ def shown_text_only(queryset, serializer_class):
     return queryset.defer(*unshown) if unshown else queryset
 
 
+class ListFilter(DjangoFilterBackend):
+    """django-filter's backend, which builds and validates its FilterSet's form on every
+    request: a page asking for no filter (the first page, a cursor's next one) is the
+    queryset as it is, as the FilterSet would leave it (no filter here is required or
+    applied when not given)."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = getattr(view, "filterset_class", None)
+        given = request.query_params
+        if filterset_class is not None and not any(
+            name in given for name in filterset_class.base_filters
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+
 class Resource(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """A read-only resource: a list and one record by its id."""
 
@@ -113,7 +131,7 @@ class Resource(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Generi
     permission_classes = [StaffRole]
     throttle_classes = [ClientAddressAnonThrottle, AccountThrottle]
     pagination_class = CursorPage
-    filter_backends = [DjangoFilterBackend, StrictOrdering]
+    filter_backends = [ListFilter, StrictOrdering]
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     ordering = ("-created_at",)
@@ -186,7 +204,7 @@ class ReferralsApi(ReferralCreateApi, generics.ListAPIView):
     serializer_class = serializers.ReferralOut
     filterset_class = filters.ReferralFilter
     pagination_class = CursorPage
-    filter_backends = [DjangoFilterBackend, StrictOrdering]
+    filter_backends = [ListFilter, StrictOrdering]
     ordering = ReferralViewSet.ordering
     ordering_fields = ReferralViewSet.ordering_fields
     roles = ALL_STAFF
@@ -229,7 +247,9 @@ class AssessmentViewSet(Resource):
     filterset_class = filters.AssessmentFilter
 
     def readable(self, user):
-        return assessment_selectors.assessments_readable(user=user).select_related("referral")
+        return _with_referral_id(
+            assessment_selectors.assessments_readable(user=user), self.serializer_class
+        )
 
 
 @documented(
@@ -244,7 +264,9 @@ class QuestionnaireResponseViewSet(Resource):
     filterset_class = filters.QuestionnaireResponseFilter
 
     def readable(self, user):
-        return intake_selectors.measure_responses_opened(user=user).select_related("referral")
+        return _with_referral_id(
+            intake_selectors.measure_responses_opened(user=user), self.serializer_class
+        )
 
 
 @documented(
@@ -259,7 +281,12 @@ class RiskFlagViewSet(Resource):
     filterset_class = filters.RiskFlagFilter
 
     def readable(self, user):
-        return intake_selectors.risk_flags_opened(user=user).select_related("referral")
+        # The referral's service too: the access rule for what raised a flag reads it.
+        return _with_referral_id(
+            intake_selectors.risk_flags_opened(user=user),
+            self.serializer_class,
+            "referral__service_id",
+        )
 
     def get_permissions(self):
         if self.action == "acknowledge":
@@ -317,6 +344,19 @@ def _own_client_rows(queryset, user):
     )
 
 
+def _with_referral_id(queryset, serializer_class, *more: str, links=("referral",)):
+    """The columns the resource answers with and its linked records' public ids (`links`,
+    its referral unless named), not the whole rows: each row read is made into a model
+    instance, field by field (the list's order, created_at, is read for its cursor)."""
+    model = serializer_class.Meta.model
+    own = {field.name for field in model._meta.concrete_fields}
+    shown = [name for name in serializer_class.Meta.fields if name in own and name not in links]
+    ids = [f"{link}__public_id" for link in links]
+    return queryset.select_related(*links).only(
+        "public_id", "created_at", *shown, *links, *ids, *more
+    )
+
+
 @documented(
     "goals",
     who="Coordinators and therapists (their own clients only): goals with their ratings. The "
@@ -328,10 +368,36 @@ class GoalViewSet(Resource):
     filterset_class = filters.GoalFilter
 
     def readable(self, user):
-        ratings = GoalRating.objects.order_by("rated_on", "id")
-        return _own_client_rows(therapy_selectors.goals_readable(user=user), user).prefetch_related(
-            Prefetch("ratings", queryset=ratings)
-        )
+        goals = _own_client_rows(therapy_selectors.goals_readable(user=user), user)
+        return _with_referral_id(goals, self.serializer_class)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return with_rating_rows(page) if page is not None else None
+
+    def get_object(self):
+        return with_rating_rows([super().get_object()])[0]
+
+
+class RatingRow(NamedTuple):
+    score: int
+    rated_on: object
+
+
+def with_rating_rows(goals: list) -> list:
+    """Each goal's ratings (`rating_rows`, oldest first), read in one query as the list shows
+    them, never as model rows."""
+    by_id = {goal.pk: goal for goal in goals}
+    for goal in goals:
+        goal.rating_rows = []
+    rows = (
+        GoalRating.objects.filter(goal_id__in=by_id)
+        .order_by("rated_on", "id")
+        .values_list("goal_id", "score", "rated_on")
+    )
+    for goal_id, *rating in rows:
+        by_id[goal_id].rating_rows.append(RatingRow(*rating))
+    return goals
 
 
 @documented(
@@ -344,7 +410,9 @@ class SessionPlanViewSet(Resource):
     filterset_class = filters.SessionPlanFilter
 
     def readable(self, user):
-        return therapy_selectors.session_plans_readable(user=user).select_related("referral")
+        return _with_referral_id(
+            therapy_selectors.session_plans_readable(user=user), self.serializer_class
+        )
 
 
 @documented(
@@ -358,7 +426,8 @@ class SessionViewSet(Resource):
     filterset_class = filters.SessionFilter
 
     def readable(self, user):
-        return _own_client_rows(therapy_selectors.sessions_readable(user=user), user)
+        sessions = _own_client_rows(therapy_selectors.sessions_readable(user=user), user)
+        return _with_referral_id(sessions, self.serializer_class)
 
 
 @documented(
@@ -372,7 +441,38 @@ class TherapistViewSet(Resource):
     filterset_class = filters.TherapistFilter
 
     def readable(self, user):
-        return allocation_selectors.therapists_visible(user=user).prefetch_related("slots")
+        return allocation_selectors.therapists_visible(user=user)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return with_slot_rows(page) if page is not None else None
+
+    def get_object(self):
+        return with_slot_rows([super().get_object()])[0]
+
+
+class SlotRow(NamedTuple):
+    public_id: object
+    weekday: int
+    start: object
+    length_minutes: int
+
+
+def with_slot_rows(therapists: list) -> list:
+    """Each therapist's weekly slots (`weekly_slots`, in the order the model gives them: day,
+    then start), read in one query as the list shows them, never as model rows: a page of
+    25 therapists holds hundreds of slots, and a model row is made field by field."""
+    by_id = {therapist.pk: therapist for therapist in therapists}
+    for therapist in therapists:
+        therapist.weekly_slots = []
+    rows = (
+        WeeklySlot.objects.filter(therapist_id__in=by_id)
+        .order_by(*WeeklySlot._meta.ordering)
+        .values_list("therapist_id", "public_id", "weekday", "start", "length_minutes")
+    )
+    for therapist_id, *slot in rows:
+        by_id[therapist_id].weekly_slots.append(SlotRow(*slot))
+    return therapists
 
 
 @documented(
@@ -395,8 +495,10 @@ class ProposalViewSet(Resource):
     filterset_class = filters.ProposalFilter
 
     def readable(self, user):
-        return allocation_selectors.proposals_readable(user=user).select_related(
-            "run", "referral", "therapist"
+        return _with_referral_id(
+            allocation_selectors.proposals_readable(user=user),
+            self.serializer_class,
+            links=("run", "referral", "therapist"),
         )
 
 
@@ -407,8 +509,10 @@ class AllocationViewSet(Resource):
     filterset_class = filters.AllocationFilter
 
     def readable(self, user):
-        return allocation_selectors.allocations_readable(user=user).select_related(
-            "referral", "therapist"
+        return _with_referral_id(
+            allocation_selectors.allocations_readable(user=user),
+            self.serializer_class,
+            links=("referral", "therapist"),
         )
 
 
@@ -423,4 +527,6 @@ class NotificationViewSet(Resource):
     filterset_class = filters.NotificationFilter
 
     def readable(self, user):
-        return notification_selectors.notifications_readable(user=user).select_related("referral")
+        return _with_referral_id(
+            notification_selectors.notifications_readable(user=user), self.serializer_class
+        )

@@ -12,7 +12,6 @@ about, or a 409 when it is about the record's state. Each honours an Idempotency
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -28,6 +27,7 @@ from allocation.services import AllocationError
 from api import idempotency
 from api.permissions import StaffRole
 from api.serializers import AllocationOut, GoalOut, ProposalOut, SessionOut
+from api.views import with_rating_rows
 from common import access, roles
 from common.api_auth import VerifiedSessionAuthentication
 from common.api_errors import Conflict, error_responses
@@ -338,11 +338,9 @@ class GoalRatingApi(WriteApi):
             therapy_selectors.goals_readable(user=request.user)
             .select_related("referral")
             .annotate(own_client=therapy_selectors.own_client(user=request.user))
-            .prefetch_related(
-                Prefetch("ratings", queryset=GoalRating.objects.order_by("rated_on", "id"))
-            )
             .get(pk=goal.pk)
         )
+        (rated,) = with_rating_rows([rated])
         return Response(GoalOut(rated).data, status=outcome.status)
 
 

@@ -6,25 +6,32 @@ therapist). The therapy record (goals with their ratings, the session plan, atte
 sessions) goes only to the client's therapist, now or before, as on the staff pages; an
 assessor's Bundle leaves it out.
 
-The queries are fixed in number whatever the record holds: the referral with its client,
-the access rules' few look-ups, then one query per kind of record (consents, questionnaires,
-open risk flags, the allocation; for the therapist also goals with their ratings, the
-current session plan and attended sessions). `tests/api/test_fhir_export.py` counts them.
+The queries are fixed in number whatever the record holds: one query reads the referral with
+its client and, as JSON arrays beside it, every kind of record the Bundle carries (consents,
+questionnaires, open risk flags, the active allocation with its therapist; for a therapist
+also goals with their ratings, the current session plan and attended sessions), made back
+into model rows here (`_rows`); an assessor's access rules may add their few look-ups.
+`tests/api/test_fhir_export.py` counts them.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db import models
+from django.db.models import Exists, OuterRef
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 import measures
-from allocation.models import Allocation
+from allocation.models import Allocation, Therapist
 from api.fhir import definitions as d
-from common import access, roles
+from common import access, encryption, roles
+from common.models import Site, User
 from intake import forms
 from intake.models import ConsentRecord, MeasureResponse, Referral, RiskFlag
 from therapy.models import Goal, GoalRating, SessionPlan, Therapy, TherapySession
@@ -65,12 +72,15 @@ def referral_for_export(*, user, public_id) -> tuple[Referral, ExportSight]:
     if not isinstance(public_id, uuid.UUID):
         raise ExportRefused(404, NOT_FOUND)
     # Whether the user is the client's therapist, now or before (access.therapist_of_client),
-    # is read with the referral: one query, not two.
+    # is read with the referral, and so is every record the Bundle carries: one query.
+    is_therapist = access.has_any_role(user, (roles.THERAPIST,))
     referral = (
         Referral.objects.select_related("client", "preferences")
         .filter(public_id=public_id, service_id=user.service_id)
         .annotate(
-            users_client=Exists(Therapy.objects.filter(referral=OuterRef("pk"), therapist=user))
+            users_client=Exists(Therapy.objects.filter(referral=OuterRef("pk"), therapist=user)),
+            **_RECORD_JSON,
+            **(_THERAPY_RECORD_JSON if is_therapist else {}),
         )
         .first()
     )
@@ -78,7 +88,7 @@ def referral_for_export(*, user, public_id) -> tuple[Referral, ExportSight]:
         raise ExportRefused(404, NOT_FOUND)
     # The client's therapist (now or before) of the user's service reads the clinical text
     # by the rule itself; asking the rule as well would repeat the same look-up.
-    own_client = access.has_any_role(user, (roles.THERAPIST,)) and referral.users_client
+    own_client = is_therapist and referral.users_client
     if not own_client and not access.may_read(user, "clinical_text", referral):
         raise ExportRefused(404, NOT_FOUND)
     if referral.restricted_at is not None:
@@ -390,7 +400,7 @@ def goal_resources(goal, client_ref) -> list[dict]:
             "valueInteger": rating.score,
             "referenceRange": [{"low": {"value": 0}, "high": {"value": 10}}],
         }
-        for rating in goal.ratings.all()
+        for rating in goal.rating_rows
     ]
     resource = _clean(
         {
@@ -507,25 +517,18 @@ def practitioner_resources(allocation) -> list[dict]:
 
 
 def referral_bundle(*, referral: Referral, sight: ExportSight) -> dict:
+    """The Bundle of a referral read by referral_for_export (its records read with it)."""
     client = referral.client
     client_ref = ref("Patient", client.public_id)
     referral_ref = ref("ServiceRequest", referral.public_id)
 
-    records = list(ConsentRecord.objects.filter(client_id=client.pk).order_by("recorded_at", "id"))
-    responses = list(
-        MeasureResponse.objects.filter(referral_id=referral.pk).order_by("completed_at", "id")
-    )
-    flags = list(
-        RiskFlag.objects.filter(referral_id=referral.pk, acknowledged_at=None).order_by(
-            "raised_at", "id"
-        )
-    )
-    allocation = (
-        Allocation.objects.select_related("therapist")
-        .filter(referral_id=referral.pk, status=Allocation.Status.ACTIVE)
-        .order_by("-allocated_at")
-        .first()
-    )
+    records = _rows(ConsentRecord, referral.consents_json)
+    responses = _rows(MeasureResponse, referral.responses_json)
+    flags = _rows(RiskFlag, referral.flags_json)
+    allocation = None
+    if referral.allocation_json is not None:
+        (allocation,) = _rows(Allocation, [referral.allocation_json])
+        (allocation.therapist,) = _rows(Therapist, [referral.allocation_json["_therapist"]])
 
     entries = [
         patient(client),
@@ -561,24 +564,20 @@ def referral_bundle(*, referral: Referral, sight: ExportSight) -> dict:
 
 
 def _therapy_record(referral, client_ref, referral_ref, allocation) -> list[dict]:
-    goals = list(
-        Goal.objects.filter(referral_id=referral.pk)
-        .order_by("agreed_on", "id")
-        .prefetch_related(
-            Prefetch("ratings", queryset=GoalRating.objects.order_by("rated_on", "id"))
-        )
-    )
-    plan = (
-        SessionPlan.objects.select_related("site")
-        .filter(referral_id=referral.pk)
-        .order_by("-version")
-        .first()
-    )
-    sessions = list(
-        TherapySession.objects.select_related("therapy__therapist")
-        .filter(referral_id=referral.pk, attendance=TherapySession.Attendance.ATTENDED)
-        .order_by("occurred_on", "id")
-    )
+    goals = _rows(Goal, referral.goals_json)
+    for goal, row in zip(goals, referral.goals_json, strict=True):
+        goal.rating_rows = _rows(GoalRating, row["_ratings"])
+    plan = None
+    if referral.plan_json is not None:
+        (plan,) = _rows(SessionPlan, [referral.plan_json])
+        site = referral.plan_json["_site"]
+        if site is not None:
+            (plan.site,) = _rows(Site, [site])
+    sessions = _rows(TherapySession, referral.sessions_json)
+    for session, row in zip(sessions, referral.sessions_json, strict=True):
+        (session.therapy,) = _rows(Therapy, [row["_therapy"]])
+        # The therapist's name only (Encounter.participant), never the whole sign-in row.
+        session.therapy.therapist = User(**row["_therapist"])
     out = []
     for goal in goals:
         out += goal_resources(goal, client_ref)
@@ -591,3 +590,101 @@ def _therapy_record(referral, client_ref, referral_ref, allocation) -> list[dict
         for s in sessions
     ]
     return out
+
+
+# --- The records, read with the referral ------------------------------------------------
+# Each kind of record is a JSON array (or object) beside the referral's row, in the order
+# the Bundle lists them: one query instead of one a kind. The subqueries name the outer
+# table ("intake_referral"), as Django aliases the query's own table by its name.
+
+_REFERRAL = f'"{Referral._meta.db_table}"'
+
+
+def _table(model) -> str:
+    return f'"{model._meta.db_table}"'
+
+
+def _json_list(sql: str, params=()) -> RawSQL:
+    return RawSQL(f"SELECT COALESCE(({sql}), '[]'::jsonb)", params, output_field=models.JSONField())
+
+
+def _json_one(sql: str, params=()) -> RawSQL:
+    return RawSQL(sql, params, output_field=models.JSONField())
+
+
+_RECORD_JSON = {
+    "consents_json": _json_list(
+        f"SELECT jsonb_agg(to_jsonb(c) ORDER BY c.recorded_at, c.id) "
+        f"FROM {_table(ConsentRecord)} c WHERE c.client_id = {_REFERRAL}.client_id"
+    ),
+    "responses_json": _json_list(
+        f"SELECT jsonb_agg(to_jsonb(m) ORDER BY m.completed_at, m.id) "
+        f"FROM {_table(MeasureResponse)} m WHERE m.referral_id = {_REFERRAL}.id"
+    ),
+    "flags_json": _json_list(
+        f"SELECT jsonb_agg(to_jsonb(f) ORDER BY f.raised_at, f.id) "
+        f"FROM {_table(RiskFlag)} f WHERE f.referral_id = {_REFERRAL}.id "
+        f"AND f.acknowledged_at IS NULL"
+    ),
+    "allocation_json": _json_one(
+        f"SELECT to_jsonb(a) || jsonb_build_object('_therapist', to_jsonb(t)) "
+        f"FROM {_table(Allocation)} a JOIN {_table(Therapist)} t ON t.id = a.therapist_id "
+        f"WHERE a.referral_id = {_REFERRAL}.id AND a.status = %s "
+        f"ORDER BY a.allocated_at DESC LIMIT 1",
+        (Allocation.Status.ACTIVE.value,),
+    ),
+}
+
+_THERAPY_RECORD_JSON = {
+    "goals_json": _json_list(
+        f"SELECT jsonb_agg(to_jsonb(g) || jsonb_build_object('_ratings', "
+        f"(SELECT COALESCE(jsonb_agg(to_jsonb(r) ORDER BY r.rated_on, r.id), '[]'::jsonb) "
+        f"FROM {_table(GoalRating)} r WHERE r.goal_id = g.id)) ORDER BY g.agreed_on, g.id) "
+        f"FROM {_table(Goal)} g WHERE g.referral_id = {_REFERRAL}.id"
+    ),
+    "plan_json": _json_one(
+        f"SELECT to_jsonb(p) || jsonb_build_object('_site', to_jsonb(s)) "
+        f"FROM {_table(SessionPlan)} p LEFT JOIN {_table(Site)} s ON s.id = p.site_id "
+        f"WHERE p.referral_id = {_REFERRAL}.id ORDER BY p.version DESC LIMIT 1"
+    ),
+    "sessions_json": _json_list(
+        f"SELECT jsonb_agg(to_jsonb(s) || jsonb_build_object('_therapy', to_jsonb(t), "
+        f"'_therapist', jsonb_build_object('id', u.id, 'first_name', u.first_name, "
+        f"'last_name', u.last_name)) ORDER BY s.occurred_on, s.id) "
+        f"FROM {_table(TherapySession)} s JOIN {_table(Therapy)} t ON t.id = s.therapy_id "
+        f"JOIN {_table(User)} u ON u.id = t.therapist_id "
+        f"WHERE s.referral_id = {_REFERRAL}.id AND s.attendance = %s",
+        (TherapySession.Attendance.ATTENDED.value,),
+    ),
+}
+
+
+def _column_value(field, value):
+    """A column's value from its JSON form, as the database driver and the field give it."""
+    if value is None:
+        return None
+    if isinstance(field, encryption.ENCRYPTED_FIELDS):
+        return field.from_db_value(value, None, None)  # decrypted
+    if isinstance(field, models.DateTimeField):
+        return dt.datetime.fromisoformat(value)
+    if isinstance(field, models.DateField):
+        return dt.date.fromisoformat(value)
+    if isinstance(field, models.TimeField):
+        return dt.time.fromisoformat(value)
+    if isinstance(field, models.UUIDField):
+        return uuid.UUID(value)
+    if isinstance(field, models.DecimalField):
+        return Decimal(str(value))
+    return value  # text, numbers, booleans, keys; a JSON column is JSON already
+
+
+def _rows(model, rows) -> list:
+    """Model instances from rows read as `to_jsonb(row)` (keys are the columns)."""
+    fields = model._meta.concrete_fields
+    names = [field.attname for field in fields]
+    return [
+        model.from_db(
+            "default", names, [_column_value(field, row[field.column]) for field in fields]
+        )
+        for row in rows
+    ]

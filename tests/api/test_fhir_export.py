@@ -372,3 +372,54 @@ def test_a_restricted_record_is_not_exported(client, referral, therapist_user, c
     assert response.status_code == 409
     (issue,) = response.json()["issue"]
     assert issue["code"] == "business-rule" and "Art. 18" in issue["diagnostics"]
+
+
+def _columns(row) -> tuple:
+    return tuple(getattr(row, field.attname) for field in type(row)._meta.concrete_fields)
+
+
+def test_the_records_read_with_the_referral_are_the_rows_the_database_holds(
+    referral, therapist_user
+):
+    """The export reads every kind of record in the referral's one query, as JSON, and makes
+    model rows of it again: each column (times, dates, decimals, JSON, encrypted text) is
+    what reading the row itself gives."""
+    from allocation.models import Allocation, Therapist
+    from api.fhir import export
+    from intake.models import ConsentRecord, RiskFlag
+    from therapy.models import Goal, GoalRating, SessionPlan, TherapySession
+
+    factories.SessionPlanFactory(referral=referral, created_by=therapist_user, version=2)
+    read, sight = export.referral_for_export(user=therapist_user, public_id=referral.public_id)
+    assert sight.therapy_record
+
+    def same(model, rows, expected) -> None:
+        got = export._rows(model, rows)
+        assert [_columns(row) for row in got] == [_columns(row) for row in expected]
+        assert got, model
+
+    same(
+        ConsentRecord,
+        read.consents_json,
+        ConsentRecord.objects.filter(client=referral.client).order_by("recorded_at", "id"),
+    )
+    same(
+        MeasureResponse,
+        read.responses_json,
+        MeasureResponse.objects.filter(referral=referral).order_by("completed_at", "id"),
+    )
+    flags = RiskFlag.objects.filter(referral=referral, acknowledged_at=None)
+    same(RiskFlag, read.flags_json, flags.order_by("raised_at", "id"))
+    allocation = Allocation.objects.get(referral=referral, status=Allocation.Status.ACTIVE)
+    same(Allocation, [read.allocation_json], [allocation])
+    same(Therapist, [read.allocation_json["_therapist"]], [allocation.therapist])
+    goals = Goal.objects.filter(referral=referral).order_by("agreed_on", "id")
+    same(Goal, read.goals_json, goals)
+    for goal, row in zip(goals, read.goals_json, strict=True):
+        same(GoalRating, row["_ratings"], goal.ratings.order_by("rated_on", "id"))
+    same(SessionPlan, [read.plan_json], [SessionPlan.objects.get(referral=referral, version=2)])
+    attended = TherapySession.objects.filter(referral=referral, attendance="attended")
+    same(TherapySession, read.sessions_json, attended.order_by("occurred_on", "id"))
+    assert any(
+        isinstance(row.answers, list) for row in export._rows(MeasureResponse, read.responses_json)
+    )

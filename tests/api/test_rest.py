@@ -529,3 +529,171 @@ def test_a_record_ignores_the_lists_query_parameters(client, service, coordinato
     )
 
     assert response.status_code == 200 and response.json()["id"] == str(referral.public_id)
+
+
+# --- What a list answers, pinned --------------------------------------------------------------
+# Each row as a client of the API reads it, spelt out from the database rows (not from the
+# serializers): a faster way of writing a page must answer exactly this.
+
+
+def _instant(value) -> str:
+    """A timestamp as the API writes one: the service's local time, ISO 8601, UTC as Z."""
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _pinned(client, user, name) -> list[dict]:
+    client.force_login(user)
+    body = client.get(reverse(name), {"page_size": 50}).json()
+    assert list(body) == ["next", "previous", "results"] and body["next"] is None
+    return body["results"]
+
+
+def test_the_session_plan_list_answers_each_plan_as_pinned(client, everything, coordinator):
+    from therapy.models import SessionPlan
+
+    plans = SessionPlan.objects.select_related("referral").order_by("-created_at", "-id")
+    expected = [
+        {
+            "id": str(plan.public_id),
+            "referral": str(plan.referral.public_id),
+            "version": plan.version,
+            "length": plan.length,
+            "session_count": plan.session_count,
+            "sessions_per_week": plan.sessions_per_week,
+            "regular_times": plan.regular_times,
+            "mode": plan.mode,
+            "room": plan.room,
+            "starts_on": plan.starts_on.isoformat(),
+            "ends_on": plan.ends_on.isoformat() if plan.ends_on else None,
+            "review_dates": plan.review_dates,
+            "breaks": plan.breaks,
+            "measures_every_sessions": plan.measures_every_sessions,
+            "repeat_measures": plan.repeat_measures,
+            "created_at": _instant(plan.created_at),
+        }
+        for plan in plans
+    ]
+    SessionPlan.objects.filter(pk=plans[0].pk).update(
+        length="open_ended", ends_on=None, session_count=None, room="Room 4"
+    )
+    expected[0] |= {"length": "open_ended", "ends_on": None, "session_count": None}
+    expected[0] |= {"room": "Room 4"}
+
+    for user in (everything, coordinator):
+        rows = _pinned(client, user, "api-session-plan-list")
+        assert rows == expected and [list(row) for row in rows] == [list(expected[0])] * ROWS
+
+
+def test_the_session_list_answers_each_session_as_pinned(client, everything, coordinator):
+    sessions = list(TherapySession.objects.select_related("referral").order_by("-created_at"))
+    TherapySession.objects.filter(pk=sessions[0].pk).update(note="Spoke of the move")
+
+    def expected(own: bool) -> list[dict]:
+        return [
+            {
+                "id": str(session.public_id),
+                "referral": str(session.referral.public_id),
+                "occurred_on": session.occurred_on.isoformat(),
+                "attendance": session.attendance,
+                "note": ("Spoke of the move" if i == 0 else "") if own else None,
+            }
+            for i, session in enumerate(sessions)
+        ]
+
+    # The note is the client's therapist's alone: null for a coordinator.
+    assert _pinned(client, everything, "api-session-list") == expected(own=True)
+    assert _pinned(client, coordinator, "api-session-list") == expected(own=False)
+    keys = [list(row) for row in _pinned(client, coordinator, "api-session-list")]
+    assert keys == [["id", "referral", "occurred_on", "attendance", "note"]] * ROWS
+
+
+def test_the_therapist_list_answers_each_profile_with_its_slots_as_pinned(
+    client, everything, coordinator
+):
+    from allocation.models import Therapist
+
+    therapists = list(Therapist.objects.order_by("-created_at", "-id"))
+    late = factories.WeeklySlotFactory(
+        therapist=therapists[0], weekday=0, start=dt.time(8, 30), length_minutes=90
+    )
+    Therapist.objects.filter(pk=therapists[1].pk).update(
+        languages=["English", "Polski"], frequencies=[1, 2], offers_remote=False
+    )
+    for therapist in therapists:
+        therapist.refresh_from_db()
+    expected = [
+        {
+            "id": str(therapist.public_id),
+            "display_name": therapist.display_name,
+            "gender": therapist.gender,
+            "languages": therapist.languages,
+            "modalities": therapist.modalities,
+            "frequencies": therapist.frequencies,
+            "offers_remote": therapist.offers_remote,
+            "capacity": therapist.capacity,
+            "slots": [
+                {
+                    "id": str(slot.public_id),
+                    "weekday": slot.weekday,
+                    "start": slot.start.isoformat(),
+                    "length_minutes": slot.length_minutes,
+                }
+                for slot in therapist.slots.order_by("weekday", "start")
+            ],
+        }
+        for therapist in therapists
+    ]
+
+    rows = _pinned(client, coordinator, "api-therapist-list")
+
+    assert rows == expected
+    assert rows[0]["slots"][0] == {
+        "id": str(late.public_id),
+        "weekday": 0,
+        "start": "08:30:00",
+        "length_minutes": 90,
+    }
+    assert [len(row["slots"]) for row in rows] == [3] + [2] * (len(rows) - 1)
+    record = client.get(reverse("api-therapist-detail", args=[therapists[0].public_id])).json()
+    assert record == expected[0]
+
+
+def test_the_goal_list_answers_each_goal_with_its_ratings_as_pinned(
+    client, everything, coordinator
+):
+    from therapy.models import Goal, GoalRating
+
+    goals = list(Goal.objects.select_related("referral").order_by("-created_at", "-id"))
+    today = timezone.localdate()
+    for days in (14, 7):  # rated before the first rating: listed first
+        GoalRating.objects.create(
+            goal=goals[0],
+            score=days // 7,
+            rated_on=today - dt.timedelta(days=days),
+            recorded_by=everything,
+        )
+
+    def expected(own: bool) -> list[dict]:
+        return [
+            {
+                "id": str(goal.public_id),
+                "referral": str(goal.referral.public_id),
+                "status": goal.status,
+                "agreed_on": goal.agreed_on.isoformat(),
+                "closed_on": goal.closed_on.isoformat() if goal.closed_on else None,
+                "description": goal.description if own else None,
+                "close_reason": goal.close_reason if own else None,
+                "ratings": [
+                    {"score": rating.score, "rated_on": rating.rated_on.isoformat()}
+                    for rating in goal.ratings.order_by("rated_on", "id")
+                ],
+            }
+            for goal in goals
+        ]
+
+    assert _pinned(client, everything, "api-goal-list") == expected(own=True)
+    rows = _pinned(client, coordinator, "api-goal-list")
+    assert rows == expected(own=False) and [r["score"] for r in rows[0]["ratings"]] == [2, 1, 3]
+    record = client.get(reverse("api-goal-detail", args=[goals[0].public_id])).json()
+    assert record == expected(own=False)[0]
