@@ -11,6 +11,7 @@ user's service.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from uuid import UUID
 
@@ -18,10 +19,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
     Case,
-    Count,
     Exists,
     ExpressionWrapper,
-    F,
     IntegerField,
     OuterRef,
     Q,
@@ -56,7 +55,7 @@ from allocation.selectors import (
     language_code,
     language_name,
     run_current,
-    run_latest,
+    runs_current_and_latest,
 )
 from allocation.templatetags.allocation_format import slot_text
 from common.rows import url_for_each
@@ -122,50 +121,29 @@ class WaitingFilters:
 
 @dataclass
 class WaitingRow:
-    referral: Referral
+    """One row of the waiting list, as it is shown: plain values read with `.values()`
+    (no model instances), worked out once here rather than by the template's tags and
+    filters, which were most of the page's time with 50 rows."""
+
+    reference: str
+    url: str
+    client_name: str
+    risk: str
     weeks: int
     needs: list[str]
-    proposal: Proposal | None = None
-    hold: Hold | None = None
-    allocation: Allocation | None = None
-    # What the row shows, worked out once here rather than by the template's tags and
-    # filters (`present`), which were most of the page's time with 50 rows.
-    url: str = ""
-    client_name: str = ""
-    risk: str = ""
-    weeks_text: str = ""
     # The proposal column: "allocated", "restricted", "held", "placed", "no_match" or "".
     state: str = ""
     therapist_name: str = ""
     times: list[str] = field(default_factory=list)  # regular times, or the slots proposed
     decision: str = ""  # a placed proposal's decision when it is no longer open
     note: str = ""  # the hold's reason, or why there is no match yet, shortened
+    # The proposal the coordinator may accept from the list (its public id), if any: placed,
+    # still open, the referral waiting, not held and not restricted.
+    proposal_id: UUID | None = None
 
-    def present(self, *, url: str) -> WaitingRow:
-        referral, proposal = self.referral, self.proposal
-        self.url = url
-        self.client_name = referral.client.display_name
-        self.risk = referral.get_risk_level_display()
-        self.weeks_text = f"{self.weeks} week{'' if self.weeks == 1 else 's'}"
-        if self.allocation is not None:
-            self.state = "allocated"
-            self.therapist_name = self.allocation.therapist.display_name
-            self.times = [slot_text(time) for time in self.allocation.regular_times]
-        elif referral.restricted_at:
-            self.state = "restricted"
-        elif self.hold is not None:
-            self.state = "held"
-            self.note = truncatechars(self.hold.reason, 80)
-        elif proposal is not None and proposal.placed:
-            self.state = "placed"
-            if proposal.decision != "open":
-                self.decision = proposal.get_decision_display()
-            self.therapist_name = proposal.therapist.display_name
-            self.times = [slot_text(slot) for slot in proposal.slots]
-        elif proposal is not None:
-            self.state = "no_match"
-            self.note = truncatechars(proposal.reasons[0] if proposal.reasons else "", 120)
-        return self
+    @property
+    def weeks_text(self) -> str:
+        return f"{self.weeks} week{'' if self.weeks == 1 else 's'}"
 
     @property
     def warning(self) -> str:
@@ -177,14 +155,7 @@ class WaitingRow:
 
     @property
     def can_accept(self) -> bool:
-        return (
-            self.proposal is not None
-            and self.proposal.placed
-            and self.proposal.decision == Proposal.Decision.OPEN
-            and self.hold is None
-            and self.referral.restricted_at is None
-            and self.referral.status == Referral.Status.AWAITING_ALLOCATION
-        )
+        return self.proposal_id is not None
 
 
 @dataclass
@@ -230,22 +201,24 @@ def waiting_list_count(*, user, filters: WaitingFilters) -> int:
 
 def _waiting_filtered(*, user, filters: WaitingFilters, run):
     now = timezone.now()
-    open_hold = Hold.objects.filter(referral=OuterRef("pk"), released_at__isnull=True)
-    in_run = Proposal.objects.filter(referral=OuterRef("pk"), run=run)
-    referrals = (
-        scope_to_service(Referral.objects.all(), user)
-        .filter(status__in=(Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED))
-        # What only filters and sorts the list: not read for each row.
-        .alias(
+    referrals = scope_to_service(Referral.objects.all(), user).filter(
+        status__in=(Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED)
+    )
+    # What only filters and sorts the list, not read for each row: each added only when a
+    # filter or the sort asks for it (an expression costs its building, used or not).
+    if filters.status in ("waiting", "proposed", "no_match", "held"):
+        open_hold = Hold.objects.filter(referral=OuterRef("pk"), released_at__isnull=True)
+        referrals = referrals.alias(
             # A restriction the client asked for holds them too (intake.rights).
             on_hold=ExpressionWrapper(
                 Q(Exists(open_hold)) | Q(restricted_at__isnull=False), output_field=BooleanField()
-            ),
-            proposed=Exists(in_run.filter(therapist__isnull=False)),
-            no_match=Exists(in_run.filter(therapist__isnull=True)),
-            risk_rank=RISK_ORDER,
+            )
         )
-    )
+    if filters.status in ("proposed", "no_match"):
+        in_run = Proposal.objects.filter(referral=OuterRef("pk"), run=run)
+        referrals = referrals.alias(proposed=Exists(in_run.filter(therapist__isnull=False)))
+    if filters.sort == "risk":
+        referrals = referrals.alias(risk_rank=RISK_ORDER)
     waiting = Q(status=Referral.Status.AWAITING_ALLOCATION)
     status_q = {
         "waiting": waiting & Q(on_hold=False),
@@ -274,42 +247,40 @@ def _waiting_filtered(*, user, filters: WaitingFilters, run):
     return referrals
 
 
-def _with_row_details(referrals):
-    """What each row of the waiting list shows beyond the referral (its client, its
-    preferences, its needs): read for the page's rows, never for counting them."""
-    return referrals.select_related("client", "preferences", "preferences__site").annotate(
-        multi=ExpressionWrapper(
-            Q(assessment__recommendation_sessions_per_week__gt=1),
-            output_field=BooleanField(),
-        ),
-        excluded_count=Coalesce(
-            Subquery(
-                TherapistExclusion.objects.filter(referral=OuterRef("pk"))
-                .order_by()
-                .values("referral")
-                .annotate(n=Count("id"))
-                .values("n")[:1]
-            ),
-            Value(0),
-        ),
-        genders_excluded=F("allocation_needs__gender_excluded"),
-        competence_needed=F("allocation_needs__competence"),
-        specialism_needed=F("allocation_needs__specialism"),
-        course_earliest=F("allocation_needs__earliest_start"),
-        course_weeks=F("allocation_needs__therapy_weeks"),
-        bsl_as_well=F("allocation_needs__bsl"),
-        continuity_needed=F("allocation_needs__continuity"),
-        complex_needed=F("allocation_needs__complex_case"),
-        access_step_free=F("allocation_needs__step_free"),
-        access_travel=F("allocation_needs__max_travel_minutes"),
-        bsl_spoken=F("allocation_needs__spoken_language"),
-    )
+# What the needs of a referral are worked out from: its preferences, and the coordinators'
+# allocation needs (`_preference_needs`, `_exclusion_needs`).
+_PREFERENCE_FIELDS = (
+    "language",
+    "interpreter_needed",
+    "interpreter_language",
+    "therapist_gender",
+    "therapist_gender_strength",
+    "mode",
+    "site_id",
+    "availability",
+    "time_windows",
+    "preferred_windows",
+)
+_NEEDS_FIELDS = (
+    "id",
+    "gender_excluded",
+    "competence",
+    "specialism",
+    "earliest_start",
+    "therapy_weeks",
+    "bsl",
+    "spoken_language",
+    "continuity",
+    "complex_case",
+    "step_free",
+    "max_travel_minutes",
+)
 
-
-# What a row of the waiting list reads of a referral, its client and preferences: every
-# other column (the client's words and contact details among them) would be read, and
-# decrypted or parsed, for nothing.
+# What a row of the waiting list reads of a referral, its client, preferences, needs and
+# assessment, as plain values: every other column (the client's words and contact details
+# among them) would be read, and decrypted or parsed, for nothing.
 _ROW_FIELDS = (
+    "id",
     "public_id",
     "reference",
     "received_at",
@@ -319,17 +290,13 @@ _ROW_FIELDS = (
     "client__given_name",
     "client__preferred_name",
     "client__family_name",
-    "preferences__language",
-    "preferences__interpreter_needed",
-    "preferences__interpreter_language",
-    "preferences__therapist_gender",
-    "preferences__therapist_gender_strength",
-    "preferences__mode",
-    "preferences__availability",
-    "preferences__time_windows",
-    "preferences__preferred_windows",
+    "assessment__recommendation_sessions_per_week",
+    *(f"preferences__{name}" for name in ("id", *_PREFERENCE_FIELDS)),
     "preferences__site__name",
+    *(f"allocation_needs__{name}" for name in _NEEDS_FIELDS),
 )
+_RISKS = dict(Referral.Risk.choices)
+_DECISIONS = dict(Proposal.Decision.choices)
 
 
 def waiting_list(
@@ -338,7 +305,7 @@ def waiting_list(
     languages = waiting_languages(user=user)
     if filters.language and filters.language not in dict(languages):
         filters = replace(filters, language="")  # not asked for: the list is not filtered
-    run = run_current(service_id=user.service_id) if user.service_id else None
+    run, latest = runs_current_and_latest(user=user)
     today = timezone.localdate()
     referrals = _waiting_filtered(user=user, filters=filters, run=run)
     if filters.sort == "priority":
@@ -350,42 +317,86 @@ def waiting_list(
         "newest": ("-received_at",),
         "priority": ("-engine_priority", "received_at"),
     }.get(filters.sort, ("received_at",))
-    paginator = Paginator(
-        _with_row_details(referrals).order_by(*order, "id").only(*_ROW_FIELDS), per_page
-    )
-    # Counted without what the rows show (joins and subqueries a count does not need).
+    paginator = Paginator(referrals.order_by(*order, "id").values(*_ROW_FIELDS), per_page)
+    # Counted without what the rows show (joins a count does not need).
     paginator.count = referrals.count()
     page_obj = paginator.get_page(page)
     chosen = list(page_obj.object_list)
-    ids = [r.pk for r in chosen]
+    ids = [r["id"] for r in chosen]
+    # What each row shows beyond the referral, for the page's rows at once, as values.
     proposals = {}
     if run is not None:
         proposals = {
-            p.referral_id: p
-            for p in Proposal.objects.filter(run=run, referral_id__in=ids).select_related(
-                "therapist"
+            p["referral_id"]: p
+            for p in Proposal.objects.filter(run=run, referral_id__in=ids).values(
+                "referral_id",
+                "public_id",
+                "therapist_id",
+                "therapist__display_name",
+                "slots",
+                "reasons",
+                "decision",
             )
         }
-    holds = {h.referral_id: h for h in Hold.objects.filter(referral_id__in=ids, released_at=None)}
+    holds = dict(
+        Hold.objects.filter(referral_id__in=ids, released_at=None).values_list(
+            "referral_id", "reason"
+        )
+    )
     allocations = {
-        a.referral_id: a
-        for a in Allocation.objects.filter(referral_id__in=ids, status=Allocation.Status.ACTIVE)
-        .select_related("therapist")
-        .only("referral_id", "regular_times", "therapist__display_name")
+        referral_id: (name, times)
+        for referral_id, name, times in Allocation.objects.filter(
+            referral_id__in=ids, status=Allocation.Status.ACTIVE
+        ).values_list("referral_id", "therapist__display_name", "regular_times")
     }
+    excluded = Counter(
+        TherapistExclusion.objects.filter(referral_id__in=ids).values_list("referral_id", flat=True)
+    )
     link = url_for_each("allocation-referral")
-    rows = [
-        WaitingRow(
-            referral=r,
-            weeks=weeks_waiting(r.received_at, today),
-            needs=referral_needs(r),
-            proposal=proposals.get(r.pk),
-            hold=holds.get(r.pk),
-            allocation=allocations.get(r.pk),
-        ).present(url=link(r.public_id))
-        for r in chosen
-    ]
-    latest = run_latest(user=user)
+    rows = []
+    for r in chosen:
+        pk = r["id"]
+        row = WaitingRow(
+            reference=r["reference"],
+            url=link(r["public_id"]),
+            client_name=(
+                f"{r['client__preferred_name'] or r['client__given_name']} "
+                f"{r['client__family_name']}"
+            ),
+            risk=_RISKS.get(r["risk_level"], r["risk_level"]),
+            weeks=weeks_waiting(r["received_at"], today),
+            needs=_row_needs(r, excluded=excluded.get(pk, 0)),
+        )
+        proposal, hold = proposals.get(pk), holds.get(pk)
+        if (
+            proposal is not None
+            and proposal["therapist_id"] is not None
+            and proposal["decision"] == Proposal.Decision.OPEN
+            and hold is None
+            and r["restricted_at"] is None
+            and r["status"] == Referral.Status.AWAITING_ALLOCATION
+        ):
+            row.proposal_id = proposal["public_id"]
+        if pk in allocations:
+            row.state = "allocated"
+            row.therapist_name, regular_times = allocations[pk]
+            row.times = [slot_text(time) for time in regular_times]
+        elif r["restricted_at"]:
+            row.state = "restricted"
+        elif hold is not None:
+            row.state = "held"
+            row.note = truncatechars(hold, 80)
+        elif proposal is not None and proposal["therapist_id"] is not None:
+            row.state = "placed"
+            if proposal["decision"] != Proposal.Decision.OPEN:
+                row.decision = _DECISIONS.get(proposal["decision"], proposal["decision"])
+            row.therapist_name = proposal["therapist__display_name"]
+            row.times = [slot_text(slot) for slot in proposal["slots"]]
+        elif proposal is not None:
+            row.state = "no_match"
+            reasons = proposal["reasons"]
+            row.note = truncatechars(reasons[0] if reasons else "", 120)
+        rows.append(row)
     return WaitingList(
         page=page_obj,
         rows=rows,
@@ -395,6 +406,21 @@ def waiting_list(
         languages=languages,
         filters=filters,
     )
+
+
+def _row_needs(r: dict, *, excluded: int) -> list[str]:
+    """`referral_needs` for a row read as values (`_ROW_FIELDS`)."""
+    preferences = None
+    if r["preferences__id"] is not None:
+        preferences = {name: r[f"preferences__{name}"] for name in _PREFERENCE_FIELDS}
+        preferences["site_name"] = r["preferences__site__name"]
+    needs = None
+    if r["allocation_needs__id"] is not None:
+        needs = {name: r[f"allocation_needs__{name}"] for name in _NEEDS_FIELDS}
+    sessions = r["assessment__recommendation_sessions_per_week"]
+    return _preference_needs(
+        preferences, multi=sessions is not None and sessions > 1
+    ) + _exclusion_needs(needs, excluded=excluded)
 
 
 def _needs_q(need: str) -> Q:
@@ -440,45 +466,52 @@ def _needs_q(need: str) -> Q:
 def referral_needs(referral: Referral) -> list[str]:
     """Short phrases for what constrains a referral's allocation, for lists and pages: the
     client's preferences, then the coordinators' exclusions."""
-    return _preference_needs(referral) + _exclusion_needs(referral)
-
-
-def _preference_needs(referral: Referral) -> list[str]:
     preferences = getattr(referral, "preferences", None)
+    values = None
+    if preferences is not None:
+        values = {name: getattr(preferences, name) for name in _PREFERENCE_FIELDS}
+        values["site_name"] = preferences.site.name if preferences.site_id else None
+    row = AllocationNeeds.objects.filter(referral=referral).first()
+    needs = {name: getattr(row, name) for name in _NEEDS_FIELDS} if row else None
+    return _preference_needs(values, multi=getattr(referral, "multi", False)) + _exclusion_needs(
+        needs, excluded=TherapistExclusion.objects.filter(referral=referral).count()
+    )
+
+
+def _preference_needs(preferences: dict | None, *, multi: bool) -> list[str]:
+    """The client's wishes in phrases, from their preferences' values (`_PREFERENCE_FIELDS`
+    and the site's name), or None without preferences."""
     needs = []
-    if getattr(referral, "multi", False):
+    if multi:
         needs.append("More than once a week")
     if preferences is None:
         return needs
-    language = language_code(preferences.language)
-    interpreter = language_code(preferences.interpreter_language)
-    if preferences.interpreter_needed:
+    language = language_code(preferences["language"])
+    interpreter = language_code(preferences["interpreter_language"])
+    if preferences["interpreter_needed"]:
         needs.append(f"{language_name(interpreter or language or 'english')} interpreter")
     elif language and language != "english":
         needs.append(f"Therapy in {language_name(language)}")
-    if preferences.therapist_gender and preferences.therapist_gender_strength:
-        strength = (
-            "must be" if preferences.therapist_gender_strength == "requirement" else "prefers"
-        )
-        gender = {"female": "a woman", "male": "a man", "non_binary": "a non-binary person"}.get(
-            preferences.therapist_gender, preferences.therapist_gender
-        )
-        if strength == "must be":
+    gender, strength = preferences["therapist_gender"], preferences["therapist_gender_strength"]
+    if gender and strength:
+        gender = GENDER_WORDS.get(gender, gender)
+        if strength == "requirement":
             needs.append(f"Therapist must be {gender}")
         else:
             needs.append(f"Prefers a therapist who is {gender}")
-    if preferences.mode == "in_person":
-        needs.append("In person" + (f" ({preferences.site.name})" if preferences.site_id else ""))
-    elif preferences.mode == "remote":
+    site = preferences["site_name"] if preferences["site_id"] else None
+    if preferences["mode"] == "in_person":
+        needs.append("In person" + (f" ({site})" if site is not None else ""))
+    elif preferences["mode"] == "remote":
         needs.append("Remote only")
-    elif preferences.site_id:
-        needs.append(f"Prefers {preferences.site.name}")
-    exact = _windows_text(preferences.time_windows)
+    elif site is not None:
+        needs.append(f"Prefers {site}")
+    exact = _windows_text(preferences["time_windows"])
     if exact:
         needs.append(f"Only {exact}")
-    elif not preferences.availability:
+    elif not preferences["availability"]:
         needs.append("No times given")
-    liked = _windows_text(preferences.preferred_windows)
+    liked = _windows_text(preferences["preferred_windows"])
     if liked:
         needs.append(f"Would rather have {liked}")
     return needs
@@ -495,58 +528,39 @@ def _windows_text(rows) -> str:
 GENDER_WORDS = {"female": "a woman", "male": "a man", "non_binary": "a non-binary person"}
 
 
-def _exclusion_needs(referral: Referral) -> list[str]:
-    """The coordinators' exclusions, from the waiting list's annotations (or read here,
-    for one referral's page)."""
-    if hasattr(referral, "excluded_count"):
-        count, genders = referral.excluded_count, referral.genders_excluded or []
-    else:
-        count = TherapistExclusion.objects.filter(referral=referral).count()
-        needs_row = AllocationNeeds.objects.filter(referral=referral).first()
-        genders = needs_row.gender_excluded if needs_row else []
+def _exclusion_needs(needs: dict | None, *, excluded: int) -> list[str]:
+    """The coordinators' allocation needs in phrases, from their values (`_NEEDS_FIELDS`,
+    None without a needs row), and how many therapists are excluded by name."""
+    needs = needs or {}
     out = []
-    competence = getattr(referral, "competence_needed", None)
-    specialism = getattr(referral, "specialism_needed", None)
-    earliest = getattr(referral, "course_earliest", None)
-    weeks = getattr(referral, "course_weeks", None)
-    bsl = getattr(referral, "bsl_as_well", None)
-    continuity = getattr(referral, "continuity_needed", None)
-    step_free = getattr(referral, "access_step_free", None)
-    travel = getattr(referral, "access_travel", None)
-    spoken = getattr(referral, "bsl_spoken", None)
-    complex_case = getattr(referral, "complex_needed", None)
-    if not hasattr(referral, "competence_needed"):
-        row = AllocationNeeds.objects.filter(referral=referral).first()
-        competence, specialism = (row.competence, row.specialism) if row else (None, None)
-        earliest, weeks = (row.earliest_start, row.therapy_weeks) if row else (None, None)
-        bsl, spoken = (row.bsl, row.spoken_language) if row else (False, "")
-        continuity = row.continuity if row else None
-        step_free, travel = (row.step_free, row.max_travel_minutes) if row else (False, None)
-        complex_case = row.complex_case if row else False
-    if complex_case:
+    if needs.get("complex_case"):
         out.append("A complex case")
-    if step_free:
+    if needs.get("step_free"):
         out.append("Needs step-free access")
+    travel = needs.get("max_travel_minutes")
     if travel:
         out.append(f"Travels at most {travel} minutes")
-    if continuity == "required":
+    if needs.get("continuity") == "required":
         out.append("Only the assessor (continuity required)")
-    if bsl:
-        out.append(f"Needs BSL as well as {spoken or 'English'}")
+    if needs.get("bsl"):
+        out.append(f"Needs BSL as well as {needs.get('spoken_language') or 'English'}")
+    earliest, weeks = needs.get("earliest_start"), needs.get("therapy_weeks")
     if earliest:
         out.append(f"Cannot start before {earliest:%-d %B %Y}")
     if weeks:
         out.append(f"A course of {weeks} week{'' if weeks == 1 else 's'}")
+    competence, specialism = needs.get("competence"), needs.get("specialism")
     if competence == "qualified":
         out.append("Needs a qualified therapist")
     elif competence == "independent":
         out.append("Needs a qualified therapist not under supervision")
     if specialism:
         out.append(f"Needs the {specialism} specialism")
+    genders = needs.get("gender_excluded") or []
     if genders:
         out.append("Therapist must not be " + " or ".join(GENDER_WORDS.get(g, g) for g in genders))
-    if count:
-        out.append(f"{count} therapist{'' if count == 1 else 's'} excluded")
+    if excluded:
+        out.append(f"{excluded} therapist{'' if excluded == 1 else 's'} excluded")
     return out
 
 

@@ -334,3 +334,42 @@ def test_a_reads_event_skips_the_disk_wait_unless_told_and_a_writes_never_does(
 
     assert (read, write) == (not durable_reads, False)
     assert AuditEvent.objects.filter(referral_id=referral.public_id).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reads_event_is_one_round_trip_committed_at_once_and_the_setting_does_not_linger(
+    postgres, client, assessor, settings
+):
+    import psycopg
+    from django.test.utils import CaptureQueriesContext
+
+    settings.AUDIT_DURABLE_READS = False
+    referral = factories.ReferralFactory(client__service=assessor.service)
+    client.force_login(assessor)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("staff-referral-detail", args=[referral.public_id]))
+
+    assert response.status_code == 200
+    audit_sql = [q["sql"] for q in queries.captured_queries if "audit_auditevent" in q["sql"]]
+    assert len(audit_sql) == 1 and "synchronous_commit TO OFF" in audit_sql[0]
+    assert not any(q["sql"] in ("BEGIN", "COMMIT") for q in queries.captured_queries)
+    event = AuditEvent.objects.get(referral_id=referral.public_id)
+    assert (event.view, event.user_id, event.status) == (
+        "staff-referral-detail",
+        assessor.pk,
+        200,
+    )
+    # Committed: another connection sees it.
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params) as other:
+        seen = other.execute(
+            "SELECT count(*) FROM audit_auditevent WHERE id = %s", [event.pk]
+        ).fetchone()[0]
+    assert seen == 1
+    # The setting was for that commit only: the connection's later writes wait for the disk.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('synchronous_commit')")
+        assert cursor.fetchone()[0] == "on"

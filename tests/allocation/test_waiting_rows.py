@@ -1,0 +1,185 @@
+"""The waiting list's rows as they are shown, pinned: each state of the proposal column,
+the needs, the wait and its warning, the risk, the name and the checkbox to accept, with
+the rows read as plain values for the page at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from allocation.models import (
+    Allocation,
+    AllocationNeeds,
+    Hold,
+    Proposal,
+    ProposalRun,
+    TherapistExclusion,
+)
+from intake.models import Referral
+from tests import factories
+from tests.allocation.conftest import make_therapist, make_waiting
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows(html: str) -> list[str]:
+    body = html.split("<tbody", 1)[1].split("</tbody>", 1)[0]
+    rows = re.findall(r"<tr.*?</tr>", body, flags=re.S)
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in rows]
+
+
+def test_each_row_shows_its_state_needs_wait_risk_and_who(client, service, sites, ada, coordinator):
+    now = timezone.now()
+    bea = make_therapist(service, display_name="Bea Moss")
+    run = ProposalRun.objects.create(
+        service=service,
+        status=ProposalRun.Status.DONE,
+        trigger=ProposalRun.Trigger.COORDINATOR,
+        finished_at=now,
+    )
+    slot = {"slot": "x", "weekday": 1, "start": "18:00", "length": 50, "site": "Riverside"}
+
+    def proposal(referral, therapist=None, **extra):
+        return Proposal.objects.create(
+            service=service, run=run, referral=referral, therapist=therapist, **extra
+        )
+
+    placed = make_waiting(
+        service,
+        weeks=20,
+        risk="high",
+        language="Polish",
+        therapist_gender="female",
+        therapist_gender_strength="requirement",
+        mode="in_person",
+        site=sites["Riverside"],
+    )
+    p_placed = proposal(placed, ada, slots=[slot, {**slot, "weekday": 3, "site": ""}])
+    decided = make_waiting(service, weeks=7, risk="medium", sessions=2, interpreter_needed=True)
+    proposal(decided, bea, slots=[slot], decision=Proposal.Decision.OVERRIDDEN)
+    unmatched = make_waiting(service, weeks=1, mode="remote", availability=[])
+    proposal(unmatched, reasons=["No therapist has a free Tuesday evening " + "x" * 200])
+    AllocationNeeds.objects.create(
+        service=service,
+        referral=unmatched,
+        gender_excluded=["male"],
+        competence="qualified",
+        specialism="trauma",
+        earliest_start=dt.date(2027, 1, 4),
+        therapy_weeks=1,
+        bsl=True,
+        continuity="required",
+        complex_case=True,
+        step_free=True,
+        max_travel_minutes=30,
+        updated_by=coordinator,
+    )
+    TherapistExclusion.objects.create(
+        service=service,
+        referral=unmatched,
+        therapist=bea,
+        reason=TherapistExclusion.Reason.CONFLICT_OF_INTEREST,
+        recorded_by=coordinator,
+    )
+    held = make_waiting(service, weeks=2, risk="medium")
+    proposal(held, ada, slots=[slot])
+    Hold.objects.create(
+        service=service, referral=held, reason="Moving house " + "y" * 100, held_by=coordinator
+    )
+    restricted = make_waiting(service, weeks=4)
+    Referral.objects.filter(pk=restricted.pk).update(restricted_at=now)
+    proposal(restricted, ada, slots=[slot])
+    allocated = make_waiting(service, weeks=5, time_windows=[])
+    Referral.objects.filter(pk=allocated.pk).update(status=Referral.Status.ALLOCATED)
+    Allocation.objects.create(
+        service=service,
+        referral=allocated,
+        therapist=bea,
+        source=Allocation.Source.OVERRIDE,
+        override_reason="Nearer home",
+        regular_times=[{"weekday": 0, "start": "09:00", "site": ""}],
+        first_appointment_at=now,
+        allocated_by=coordinator,
+        allocated_at=now,
+    )
+    bare = factories.ReferralFactory(
+        client__service=service,
+        client__given_name="Cy",
+        client__preferred_name="",
+        client__family_name="Bare",
+        status=Referral.Status.AWAITING_ALLOCATION,
+        received_at=now - dt.timedelta(days=3),
+    )
+    client.force_login(coordinator)
+
+    html = client.get(reverse("allocation-waiting-list")).content.decode()
+
+    def name(referral):
+        c = referral.client
+        return f"{c.preferred_name or c.given_name} {c.family_name}"
+
+    assert _rows(html) == [
+        f"Select the proposal for {placed.reference} {placed.reference} {name(placed)} "
+        "20 weeks Past 18 weeks High Therapy in Polish Therapist must be a woman "
+        "In person (Riverside Centre) Ada Lewis Tuesday 18:00, Riverside Thursday 18:00, remote "
+        f"See why {placed.reference} is matched with Ada Lewis",
+        f"{decided.reference} {name(decided)} 7 weeks Past 6 weeks Medium "
+        "More than once a week English interpreter Another therapist chosen Bea Moss "
+        f"Tuesday 18:00, Riverside See why {decided.reference} is matched with Bea Moss",
+        f"{allocated.reference} {name(allocated)} 5 weeks Low None recorded Allocated Bea Moss "
+        "Monday 09:00, remote",
+        f"{restricted.reference} {name(restricted)} 4 weeks Low None recorded "
+        "Restricted The client restricted the use of their record",
+        f"{held.reference} {name(held)} 2 weeks Medium None recorded On hold Moving house "
+        + "y" * 66
+        + "…",
+        f"{unmatched.reference} {name(unmatched)} 1 week Low Remote only No times given "
+        "A complex case Needs step-free access Travels at most 30 minutes "
+        "Only the assessor (continuity required) Needs BSL as well as English "
+        "Cannot start before 4 January 2027 A course of 1 week Needs a qualified therapist "
+        "Needs the trauma specialism Therapist must not be a man 1 therapist excluded "
+        "No match yet No therapist has a free Tuesday evening "
+        + "x" * 79
+        + f"… What would help for {unmatched.reference}",
+        f"{bare.reference} Cy Bare 0 weeks None known None recorded Not in the current proposals",
+    ]
+    assert f'value="{p_placed.public_id}"' in html
+    assert html.count('name="proposal" type="checkbox"') == 1
+
+
+def test_the_run_in_force_and_the_latest_run_are_read_together(service, coordinator, other_staff):
+    from allocation import selectors
+
+    assert selectors.runs_current_and_latest(user=coordinator) == (None, None)
+    now = timezone.now()
+
+    def run(status, finished_minutes_ago=None, **extra):
+        return ProposalRun.objects.create(
+            service=service,
+            status=status,
+            trigger=ProposalRun.Trigger.NIGHTLY,
+            finished_at=(
+                now - dt.timedelta(minutes=finished_minutes_ago)
+                if finished_minutes_ago is not None
+                else None
+            ),
+            **extra,
+        )
+
+    older = run(ProposalRun.Status.DONE, 30)
+    newer_done = run(ProposalRun.Status.DONE, 10)
+    assert selectors.runs_current_and_latest(user=coordinator) == (newer_done, newer_done)
+    queued = run(ProposalRun.Status.QUEUED)
+    both = selectors.runs_current_and_latest(user=coordinator)
+    assert both == (newer_done, queued)
+    assert both == (
+        selectors.run_current(service_id=service.pk),
+        selectors.run_latest(user=coordinator),
+    )
+    assert older not in both
+    # Another service's staff see none of them.
+    assert selectors.runs_current_and_latest(user=other_staff) == (None, None)
