@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from allocation.engine.group import _distinct_days, _Group, _Loads, _Plan
+from allocation.engine.group import _distinct_days, _Group, _Loads, _Plan, _slot_classes
 from allocation.engine.problem import (
     CAP_KINDS,
     CAP_NOUNS,
@@ -58,6 +58,7 @@ FAMILIES = (
 # The family of a code failing exactly one: bit j set -> j.
 _BIT_POSITION = np.zeros(1 << 16, dtype=np.int64)
 _BIT_POSITION[1 << np.arange(16)] = np.arange(16)
+_CAPACITY = FAMILIES.index("capacity")
 _NONE = int(np.iinfo(np.int64).max)  # "nobody placed there", for the lowest priority
 
 
@@ -433,6 +434,7 @@ class _SlotTable:
         self.part = np.fromiter((s.part for s in slots), np.int64, S)
         codes: dict[str, int] = {}
         self.site = np.fromiter((codes.setdefault(s.site, len(codes)) for s in slots), np.int64, S)
+        self.cls, self.classes = _slot_classes(slots)
         self.sites = list(codes)
         self.t = g.s_t
         self.lo, self.hi = g.t_slot_start[:-1], g.t_slot_start[1:]
@@ -448,16 +450,17 @@ class _SlotTable:
 
     def inside(self, idx: np.ndarray, by_day) -> np.ndarray:
         """Which slots ``idx`` lie wholly inside one of the windows ``by_day`` (seven
-        tuples of (start, end), as ``_by_day`` gives)."""
-        day, start, end = self.day[idx], self.start[idx], self.end[idx]
-        found = np.zeros(len(idx), dtype=bool)
+        tuples of (start, end), as ``_by_day`` gives): judged once per time class (slots
+        of the same day, start and end), then read per slot."""
+        day, start, end = self.classes[:, 0], self.classes[:, 1], self.classes[:, 2]
+        found = np.zeros(len(self.classes), dtype=bool)
         for d, windows in enumerate(by_day):
             if not windows:
                 continue
             on_day = day == d
             for a, b in windows:
                 found |= on_day & (start >= a) & (end <= b)
-        return found
+        return found[self.cls[idx]]
 
     def site_mask(self, idx: np.ndarray, test) -> np.ndarray:
         """Which slots ``idx`` are at a site (a name, or "remote") that passes ``test``."""
@@ -841,9 +844,8 @@ def _explain_unplaced(
             )
             # What places it is a place freeing up; a wider requirement only adds
             # therapists who may be just as full, so the largest one is named, not advised.
-            ranked = sorted(
-                (-c, j) for j, c in enumerate(counts) if c and FAMILIES[j] != "capacity"
-            )[:1]
+            options = [(-c, j) for j, c in enumerate(counts) if c and j != _CAPACITY]
+            ranked = [min(options)] if options else []
         else:
             b = position[n]
             reasons.append(_funnel_sentence(referral, funnel_rows[b], T))
