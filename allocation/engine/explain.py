@@ -59,6 +59,8 @@ FAMILIES = (
 _BIT_POSITION = np.zeros(1 << 16, dtype=np.int64)
 _BIT_POSITION[1 << np.arange(16)] = np.arange(16)
 _CAPACITY = FAMILIES.index("capacity")
+# Families failed, per failure code.
+_POPCOUNT = np.array([bin(c).count("1") for c in range(1 << len(FAMILIES))], dtype=np.uint8)
 _NONE = int(np.iinfo(np.int64).max)  # "nobody placed there", for the lowest priority
 
 
@@ -746,8 +748,6 @@ def _explain_unplaced(
         np.left_shift(fails, j, out=bit, casting="unsafe")
         np.bitwise_or(code, bit, out=code)
     del bit, fails
-    patterns = 1 << len(FAMILIES)
-    popcount = np.array([bin(c).count("1") for c in range(patterns)], dtype=np.uint8)
     n_eligible = np.add.reduce(code == 0, axis=0, dtype=np.int32)
     # How many therapists fail each unplaced referral in one family alone (what a single
     # change would open), and the full failure histogram of those no therapist can take.
@@ -794,8 +794,14 @@ def _explain_unplaced(
     free_days = _distinct_days(g.s_t[free_idx], g.s_day[free_idx], usable, T)
     del usable
     fits = code == 0
-    min_held = np.where(fits, lowest[:, None], none).min(axis=0).tolist()
-    any_empty = (fits & (lowest == none)[:, None]).any(axis=0).tolist()
+    # The lowest priority held: the first therapist it fits with, in order of lowest held.
+    order = np.argsort(lowest, kind="stable")
+    in_order = fits[order]
+    first_fit = in_order.argmax(axis=0)
+    columns = np.arange(U)
+    min_held = np.where(in_order[first_fit, columns], lowest[order][first_fit], none).tolist()
+    del in_order
+    any_empty = fits[lowest == none].any(axis=0).tolist()
     pair_u, pair_t = np.nonzero(np.ascontiguousarray(fits.T))
     starts = np.r_[0, np.cumsum(n_eligible)[:-1]]
     rank = np.arange(len(pair_u)) - starts[pair_u]
@@ -849,7 +855,7 @@ def _explain_unplaced(
         else:
             b = position[n]
             reasons.append(_funnel_sentence(referral, funnel_rows[b], T))
-            t = int(popcount[pattern].argmin())
+            t = int(_POPCOUNT[pattern].argmin())
             th = g.thers[t]
             bits = int(pattern[t])
             failed = [f for j, f in enumerate(FAMILIES) if bits >> j & 1]
