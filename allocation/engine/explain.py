@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from allocation.engine.group import _distinct_days, _Group, _Loads, _Plan
+from allocation.engine.group import _distinct_days, _Group, _Loads, _Plan, _slot_classes
 from allocation.engine.problem import (
     CAP_KINDS,
     CAP_NOUNS,
@@ -58,6 +58,9 @@ FAMILIES = (
 # The family of a code failing exactly one: bit j set -> j.
 _BIT_POSITION = np.zeros(1 << 16, dtype=np.int64)
 _BIT_POSITION[1 << np.arange(16)] = np.arange(16)
+_CAPACITY = FAMILIES.index("capacity")
+# Families failed, per failure code.
+_POPCOUNT = np.array([bin(c).count("1") for c in range(1 << len(FAMILIES))], dtype=np.uint8)
 _NONE = int(np.iinfo(np.int64).max)  # "nobody placed there", for the lowest priority
 
 
@@ -419,36 +422,73 @@ def _funnel_sentence(referral: Referral, survivors: Sequence[int], service_size:
     return "no therapist meets every requirement: " + " -> ".join(steps)
 
 
+class _SlotTable:
+    """A service's slots as arrays (day, start, end, part of the day, site), therapist by
+    therapist as in ``_Group``, so that the suggestions count over every slot of many
+    therapists without a Python loop per slot."""
+
+    def __init__(self, g: _Group):
+        slots = g.slots
+        S = len(slots)
+        self.day = g.s_day
+        self.start = np.fromiter((s.start for s in slots), np.int64, S)
+        self.end = self.start + np.fromiter((s.length for s in slots), np.int64, S)
+        self.part = np.fromiter((s.part for s in slots), np.int64, S)
+        codes: dict[str, int] = {}
+        self.site = np.fromiter((codes.setdefault(s.site, len(codes)) for s in slots), np.int64, S)
+        self.cls, self.classes = _slot_classes(slots)
+        self.sites = list(codes)
+        self.t = g.s_t
+        self.lo, self.hi = g.t_slot_start[:-1], g.t_slot_start[1:]
+
+    def of(self, thers: np.ndarray) -> np.ndarray:
+        """The slot positions of therapists ``thers`` (group positions)."""
+        lo, hi = self.lo[thers], self.hi[thers]
+        n = hi - lo
+        if not n.sum():
+            return np.zeros(0, dtype=np.int64)
+        offsets = np.repeat(lo - np.r_[0, np.cumsum(n)[:-1]], n)
+        return np.arange(int(n.sum())) + offsets
+
+    def inside(self, idx: np.ndarray, by_day) -> np.ndarray:
+        """Which slots ``idx`` lie wholly inside one of the windows ``by_day`` (seven
+        tuples of (start, end), as ``_by_day`` gives): judged once per time class (slots
+        of the same day, start and end), then read per slot."""
+        day, start, end = self.classes[:, 0], self.classes[:, 1], self.classes[:, 2]
+        found = np.zeros(len(self.classes), dtype=bool)
+        for d, windows in enumerate(by_day):
+            if not windows:
+                continue
+            on_day = day == d
+            for a, b in windows:
+                found |= on_day & (start >= a) & (end <= b)
+        return found[self.cls[idx]]
+
+    def site_mask(self, idx: np.ndarray, test) -> np.ndarray:
+        """Which slots ``idx`` are at a site (a name, or "remote") that passes ``test``."""
+        by_code = np.fromiter((bool(test(x)) for x in self.sites), bool, len(self.sites))
+        return by_code[self.site[idx]]
+
+    def opened(self, idx: np.ndarray, usable: np.ndarray, k: int) -> int:
+        """How many therapists have ``usable`` slots (of ``idx``) on at least ``k`` days."""
+        pairs = np.unique(self.t[idx[usable]] * 7 + self.day[idx[usable]])
+        if not len(pairs):
+            return 0
+        return int((np.bincount(pairs // 7) >= k).sum())
+
+
 def _opened(
-    referral: Referral, therapists: Sequence[Therapist], times=(), places=(), windows=None
+    referral: Referral, table: _SlotTable, idx: np.ndarray, times=(), places=(), windows=None
 ) -> int:
-    """How many of ``therapists`` would have fitting slots on enough days if the client
-    also gave the ``times`` ((day, part) pairs), accepted the ``places``, or had the
-    ``windows`` in place of their own."""
+    """How many of the therapists whose slots are ``idx`` would have fitting slots on
+    enough days if the client also gave the ``times`` ((day, part) pairs), accepted the
+    ``places``, or had the ``windows`` in place of their own."""
     given = referral.windows if windows is None else windows
     by_day = _by_day(_joined([*given, *((d, *PART_WINDOWS[p]) for d, p in times)]))
-    k = referral.sessions_per_week
-    count = 0
-    in_times: dict[tuple[int, int, int], bool] = {}  # slot times repeat across therapists
-    at_site: dict[str, bool] = {}  # and sites
-    for t in therapists:
-        days = set()
-        for s in t.slots:
-            key = (s.day, s.start, s.length)
-            found = in_times.get(key)
-            if found is None:
-                end = s.start + s.length
-                found = in_times[key] = any(a <= s.start and end <= b for a, b in by_day[s.day])
-            if not found:
-                continue
-            site = s.site
-            usable = at_site.get(site)
-            if usable is None:
-                usable = at_site[site] = referral.accepts_slot_site(site) or site in places
-            if usable:
-                days.add(s.day)
-        count += len(days) >= k
-    return count
+    usable = table.inside(idx, by_day) & table.site_mask(
+        idx, lambda site: referral.accepts_slot_site(site) or site in places
+    )
+    return table.opened(idx, usable, referral.sessions_per_week)
 
 
 # The most a suggestion widens one of the client's windows by; beyond it, adding a part of
@@ -456,39 +496,46 @@ def _opened(
 WIDEN_MINUTES = 120
 
 
-def _widenings(referral: Referral, thers: Sequence[Therapist]) -> list[str]:
-    """The widening of one of the client's exact windows that would open the most of
-    ``thers``: "widening Tuesday 17:30-20:00 to 17:00-20:00 would make 3 of them eligible",
-    said only when it would."""
-    found: dict[tuple[Window, Window], int] = defaultdict(int)
+def _widenings(
+    referral: Referral, table: _SlotTable, idx: np.ndarray, in_time: np.ndarray, at_place
+) -> list[str]:
+    """The widening of one of the client's exact windows that would open the most of the
+    therapists whose slots are ``idx`` (``in_time``, ``at_place``: which of them lie in the
+    client's times, at a place the client accepts): "widening Tuesday 17:30-20:00 to
+    17:00-20:00 would make 3 of them eligible", said only when it would."""
+    found: dict[tuple[Window, Window], int] = {}
     if not _exact(referral):
         return []
-    for t in thers:
-        for s in t.slots:
-            if referral.fits_time(s) or not referral.accepts_slot_site(s.site):
-                continue
-            for window in referral.windows:
-                day, start, end = window
-                if day != s.day or _part_names(start, end):
-                    continue
-                wider = (day, min(start, s.start), max(end, s.end))
-                if 0 < (start - wider[1]) + (wider[2] - end) <= WIDEN_MINUTES:
-                    found[(window, wider)] += 1
+    outside = idx[~in_time & at_place]
+    day, s_start, s_end = table.day[outside], table.start[outside], table.end[outside]
+    for window in referral.windows:
+        d, start, end = window
+        if _part_names(start, end):
+            continue
+        on_day = day == d
+        lo = np.minimum(start, s_start[on_day])
+        hi = np.maximum(end, s_end[on_day])
+        widened = (start - lo) + (hi - end)
+        keep = (widened > 0) & (widened <= WIDEN_MINUTES)
+        if not keep.any():
+            continue
+        pairs, counts = np.unique(
+            np.stack([lo[keep], hi[keep]], axis=1), axis=0, return_counts=True
+        )
+        for (a, b), c in zip(pairs.tolist(), counts.tolist(), strict=True):
+            key = (window, (d, a, b))
+            found[key] = found.get(key, 0) + c
     best = []
     for window, wider in sorted(found, key=lambda x: (-found[x], x))[:3]:
         others = [w for w in referral.windows if w != window]
-        opened = _opened(referral, thers, windows=[*others, wider])
+        opened = _opened(referral, table, idx, windows=[*others, wider])
         if opened:
-            best.append((-opened, wider[2] - wider[1], window, wider))
+            best.append((-opened, wider[2] - wider[1], window, wider, opened))
     if not best:
         return []
-    _, _, window, wider = min(best)
+    _, _, window, wider, opened = min(best)
     span = f"{_hhmm(wider[1])}\u2013{_hhmm(wider[2])}"
-    others = [w for w in referral.windows if w != window]
-    return [
-        f"widening {window_words(window)} to {span} would make "
-        f"{_opened(referral, thers, windows=[*others, wider])} of them eligible"
-    ]
+    return [f"widening {window_words(window)} to {span} would make {opened} of them eligible"]
 
 
 def _suggestion(
@@ -497,10 +544,14 @@ def _suggestion(
     family: str,
     hints: bool = True,
     count: int | None = None,
+    table: _SlotTable | None = None,
+    picked: np.ndarray | None = None,
 ) -> str:
     """What single change of ``family`` would do. ``count`` therapists of the service fail
     this client's requirements in that family alone; ``thers`` are all of them, or (for
-    the families whose wording counts nothing more) at least the three named."""
+    the families whose wording counts nothing more) at least the three named. With
+    ``hints`` on the slots family, ``table`` holds the service's slots and ``picked`` the
+    group positions of ``thers``."""
     count = len(thers) if count is None else count
     names = ", ".join(t.id for t in thers[:3])
 
@@ -627,34 +678,34 @@ def _suggestion(
         )
     if not hints:
         return plain
-    missing_times: dict[tuple[int, int], int] = defaultdict(int)
-    missing_places: dict[str, int] = defaultdict(int)
-    in_times: dict[tuple[int, int, int], bool] = {}  # slot times repeat across therapists
-    # Per site: the client accepts it; the client could (a site ruled out by access or
-    # travel is a fact, not a wish to relax).
-    sites: dict[str, tuple[bool, bool]] = {}
-    for t in thers:
-        for s in t.slots:
-            key = (s.day, s.start, s.length)
-            in_time = in_times.get(key)
-            if in_time is None:
-                in_time = in_times[key] = referral.fits_time(s)
-            site = s.site
-            known = sites.get(site)
-            if known is None:
-                known = sites[site] = (
-                    referral.accepts_slot_site(site),
-                    site == REMOTE or referral.could_use_site(site),
-                )
-            at_place, usable_site = known
-            if at_place and not in_time:
-                missing_times[(s.day, s.part)] += 1
-            if in_time and not at_place and usable_site:
-                missing_places[site] += 1
-    changes = _widenings(referral, thers)
+    # Over every slot of theirs, at once: in the client's times; at a place the client
+    # accepts; at a place the client could accept (a site ruled out by access or travel is
+    # a fact, not a wish to relax).
+    idx = table.of(picked)
+    in_time = table.inside(idx, referral.windows_by_day)
+    at_place = table.site_mask(idx, referral.accepts_slot_site)
+    could = table.site_mask(idx, lambda x: x == REMOTE or referral.could_use_site(x))
+    missing_times: dict[tuple[int, int], int] = {}
+    off_time = idx[at_place & ~in_time]
+    if len(off_time):
+        keys, counts = np.unique(
+            table.day[off_time] * len(PARTS) + table.part[off_time], return_counts=True
+        )
+        missing_times = {
+            divmod(key, len(PARTS)): c
+            for key, c in zip(keys.tolist(), counts.tolist(), strict=True)
+        }
+    missing_places: dict[str, int] = {}
+    elsewhere = idx[in_time & ~at_place & could]
+    if len(elsewhere):
+        codes, counts = np.unique(table.site[elsewhere], return_counts=True)
+        missing_places = {
+            table.sites[c]: n for c, n in zip(codes.tolist(), counts.tolist(), strict=True)
+        }
+    changes = _widenings(referral, table, idx, in_time, at_place)
     if missing_times:
         top = tuple(sorted(missing_times, key=lambda x: (-missing_times[x], x))[:3])
-        opened = _opened(referral, thers, times=top)
+        opened = _opened(referral, table, idx, times=top)
         if opened:
             changes.append(
                 f"adding {_times(top)} to the client's availability would make "
@@ -662,7 +713,7 @@ def _suggestion(
             )
     if missing_places:
         top_places = tuple(sorted(missing_places, key=lambda x: (-missing_places[x], x))[:2])
-        opened = _opened(referral, thers, places=top_places)
+        opened = _opened(referral, table, idx, places=top_places)
         if opened:
             changes.append(
                 "accepting "
@@ -697,8 +748,6 @@ def _explain_unplaced(
         np.left_shift(fails, j, out=bit, casting="unsafe")
         np.bitwise_or(code, bit, out=code)
     del bit, fails
-    patterns = 1 << len(FAMILIES)
-    popcount = np.array([bin(c).count("1") for c in range(patterns)], dtype=np.uint8)
     n_eligible = np.add.reduce(code == 0, axis=0, dtype=np.int32)
     # How many therapists fail each unplaced referral in one family alone (what a single
     # change would open), and the full failure histogram of those no therapist can take.
@@ -745,8 +794,14 @@ def _explain_unplaced(
     free_days = _distinct_days(g.s_t[free_idx], g.s_day[free_idx], usable, T)
     del usable
     fits = code == 0
-    min_held = np.where(fits, lowest[:, None], none).min(axis=0).tolist()
-    any_empty = (fits & (lowest == none)[:, None]).any(axis=0).tolist()
+    # The lowest priority held: the first therapist it fits with, in order of lowest held.
+    order = np.argsort(lowest, kind="stable")
+    in_order = fits[order]
+    first_fit = in_order.argmax(axis=0)
+    columns = np.arange(U)
+    min_held = np.where(in_order[first_fit, columns], lowest[order][first_fit], none).tolist()
+    del in_order
+    any_empty = fits[lowest == none].any(axis=0).tolist()
     pair_u, pair_t = np.nonzero(np.ascontiguousarray(fits.T))
     starts = np.r_[0, np.cumsum(n_eligible)[:-1]]
     rank = np.arange(len(pair_u)) - starts[pair_u]
@@ -761,6 +816,7 @@ def _explain_unplaced(
     funnel_rows = funnel.tolist()
     ids = [t.id for t in g.thers]
     priorities = g.priority.tolist()
+    table: _SlotTable | None = None
     for n, row in enumerate(rows.tolist()):
         referral = g.refs[row]
         priority = priorities[row]
@@ -794,13 +850,12 @@ def _explain_unplaced(
             )
             # What places it is a place freeing up; a wider requirement only adds
             # therapists who may be just as full, so the largest one is named, not advised.
-            ranked = sorted(
-                (-c, j) for j, c in enumerate(counts) if c and FAMILIES[j] != "capacity"
-            )[:1]
+            options = [(-c, j) for j, c in enumerate(counts) if c and j != _CAPACITY]
+            ranked = [min(options)] if options else []
         else:
             b = position[n]
             reasons.append(_funnel_sentence(referral, funnel_rows[b], T))
-            t = int(popcount[pattern].argmin())
+            t = int(_POPCOUNT[pattern].argmin())
             th = g.thers[t]
             bits = int(pattern[t])
             failed = [f for j, f in enumerate(FAMILIES) if bits >> j & 1]
@@ -823,7 +878,11 @@ def _explain_unplaced(
             # the three named.
             whole = family == "leave" or (family == "slots" and hints)
             thers = [g.thers[t] for t in (picked if whole else picked[:3]).tolist()]
-            suggestions.append(_suggestion(referral, thers, family, hints, len(picked)))
+            if family == "slots" and hints and table is None:
+                table = _SlotTable(g)  # once, when a suggestion first counts slots
+            suggestions.append(
+                _suggestion(referral, thers, family, hints, len(picked), table, picked)
+            )
         if not suggestions:
             suggestions.append(
                 "no single change makes a therapist eligible; review the requirements with "
