@@ -11,7 +11,6 @@ user's service.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from uuid import UUID
 
@@ -19,16 +18,18 @@ from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
     Case,
+    Count,
     Exists,
     ExpressionWrapper,
     IntegerField,
+    JSONField,
     OuterRef,
     Q,
     Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, JSONObject
 from django.template.defaultfilters import truncatechars
 from django.utils import timezone
 
@@ -176,20 +177,29 @@ def weeks_waiting(received_at: dt.datetime, today: dt.date) -> int:
 
 def waiting_languages(*, user) -> list[tuple[str, str]]:
     """Languages asked for on the waiting list (therapy or interpreter), for the filter."""
+    return _languages_and_count(user=user)[0]
+
+
+def _languages_and_count(*, user) -> tuple[list[tuple[str, str]], int]:
+    """The filter's languages, and how many are on the waiting list unfiltered, in one
+    query: each pair of languages asked for with how many referrals ask for it (a referral
+    has at most one preferences row, so the counts add up to the list's length)."""
     codes: set[str] = set()
+    total = 0
     rows = scope_to_service(Referral.objects.all(), user).filter(
         status__in=(Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED)
     )
-    for language, interpreter in (
+    for language, interpreter, count in (
         rows.order_by()
         .values_list("preferences__language", "preferences__interpreter_language")
-        .distinct()
+        .annotate(n=Count("pk"))
     ):
+        total += count
         for value in (language, interpreter):
             code = language_code(value or "")
             if code:
                 codes.add(code)
-    return [(code, language_name(code)) for code in sorted(codes)]
+    return [(code, language_name(code)) for code in sorted(codes)], total
 
 
 def waiting_list_count(*, user, filters: WaitingFilters) -> int:
@@ -302,7 +312,7 @@ _DECISIONS = dict(Proposal.Decision.choices)
 def waiting_list(
     *, user, filters: WaitingFilters, page: int = 1, per_page: int = 50
 ) -> WaitingList:
-    languages = waiting_languages(user=user)
+    languages, everyone = _languages_and_count(user=user)
     if filters.language and filters.language not in dict(languages):
         filters = replace(filters, language="")  # not asked for: the list is not filtered
     run, latest = runs_current_and_latest(user=user)
@@ -317,45 +327,55 @@ def waiting_list(
         "newest": ("-received_at",),
         "priority": ("-engine_priority", "received_at"),
     }.get(filters.sort, ("received_at",))
-    paginator = Paginator(referrals.order_by(*order, "id").values(*_ROW_FIELDS), per_page)
-    # Counted without what the rows show (joins a count does not need).
-    paginator.count = referrals.count()
+    # What each row shows beyond the referral (the proposal in force, an open hold, the
+    # allocation, how many therapists are excluded) read in the same query as the rows, one
+    # subquery each: the database works them out only for the page's rows, after the sort
+    # and the limit, and the page makes one round trip rather than five.
+    shown = {
+        "hold_reason": Subquery(
+            Hold.objects.filter(referral=OuterRef("pk"), released_at=None).values("reason")[:1]
+        ),
+        "allocation": Subquery(
+            Allocation.objects.filter(referral=OuterRef("pk"), status=Allocation.Status.ACTIVE)
+            .order_by()
+            .values(json=JSONObject(name="therapist__display_name", times="regular_times"))[:1],
+            output_field=JSONField(),
+        ),
+        "excluded": Subquery(
+            TherapistExclusion.objects.filter(referral=OuterRef("pk"))
+            .order_by()
+            .values("referral")
+            .annotate(n=Count("id"))
+            .values("n"),
+            output_field=IntegerField(),
+        ),
+    }
+    if run is not None:
+        shown["proposal"] = Subquery(
+            Proposal.objects.filter(run=run, referral=OuterRef("pk"))
+            .order_by()
+            .values(
+                json=JSONObject(
+                    public_id="public_id",
+                    therapist_id="therapist_id",
+                    therapist_name="therapist__display_name",
+                    slots="slots",
+                    reasons="reasons",
+                    decision="decision",
+                )
+            )[:1],
+            output_field=JSONField(),
+        )
+    paginator = Paginator(referrals.order_by(*order, "id").values(*_ROW_FIELDS, **shown), per_page)
+    # Unfiltered, the list is as long as the languages' query counted; filtered, it is
+    # counted without what the rows show (joins a count does not need).
+    filtered = any((filters.status, filters.wait, filters.risk, filters.language, filters.needs))
+    paginator.count = referrals.count() if filtered else everyone
     page_obj = paginator.get_page(page)
     chosen = list(page_obj.object_list)
-    ids = [r["id"] for r in chosen]
-    # What each row shows beyond the referral, for the page's rows at once, as values.
-    proposals = {}
-    if run is not None:
-        proposals = {
-            p["referral_id"]: p
-            for p in Proposal.objects.filter(run=run, referral_id__in=ids).values(
-                "referral_id",
-                "public_id",
-                "therapist_id",
-                "therapist__display_name",
-                "slots",
-                "reasons",
-                "decision",
-            )
-        }
-    holds = dict(
-        Hold.objects.filter(referral_id__in=ids, released_at=None).values_list(
-            "referral_id", "reason"
-        )
-    )
-    allocations = {
-        referral_id: (name, times)
-        for referral_id, name, times in Allocation.objects.filter(
-            referral_id__in=ids, status=Allocation.Status.ACTIVE
-        ).values_list("referral_id", "therapist__display_name", "regular_times")
-    }
-    excluded = Counter(
-        TherapistExclusion.objects.filter(referral_id__in=ids).values_list("referral_id", flat=True)
-    )
     link = url_for_each("allocation-referral")
     rows = []
     for r in chosen:
-        pk = r["id"]
         row = WaitingRow(
             reference=r["reference"],
             url=link(r["public_id"]),
@@ -365,9 +385,9 @@ def waiting_list(
             ),
             risk=_RISKS.get(r["risk_level"], r["risk_level"]),
             weeks=weeks_waiting(r["received_at"], today),
-            needs=_row_needs(r, excluded=excluded.get(pk, 0)),
+            needs=_row_needs(r, excluded=r["excluded"] or 0),
         )
-        proposal, hold = proposals.get(pk), holds.get(pk)
+        proposal, hold, allocation = r.get("proposal"), r["hold_reason"], r["allocation"]
         if (
             proposal is not None
             and proposal["therapist_id"] is not None
@@ -376,11 +396,11 @@ def waiting_list(
             and r["restricted_at"] is None
             and r["status"] == Referral.Status.AWAITING_ALLOCATION
         ):
-            row.proposal_id = proposal["public_id"]
-        if pk in allocations:
+            row.proposal_id = UUID(proposal["public_id"])
+        if allocation is not None:
             row.state = "allocated"
-            row.therapist_name, regular_times = allocations[pk]
-            row.times = [slot_text(time) for time in regular_times]
+            row.therapist_name = allocation["name"]
+            row.times = [slot_text(time) for time in allocation["times"]]
         elif r["restricted_at"]:
             row.state = "restricted"
         elif hold is not None:
@@ -390,7 +410,7 @@ def waiting_list(
             row.state = "placed"
             if proposal["decision"] != Proposal.Decision.OPEN:
                 row.decision = _DECISIONS.get(proposal["decision"], proposal["decision"])
-            row.therapist_name = proposal["therapist__display_name"]
+            row.therapist_name = proposal["therapist_name"]
             row.times = [slot_text(slot) for slot in proposal["slots"]]
         elif proposal is not None:
             row.state = "no_match"
