@@ -206,12 +206,7 @@ def seeded_database(
                     conn.execute(
                         "UPDATE django_session SET expire_date = now() + interval '8 hours'"
                     )
-                    started = time.perf_counter()
-                    conn.execute("VACUUM ANALYZE")
-                    vacuum_seconds = time.perf_counter() - started
-                    size = conn.execute(
-                        "SELECT pg_size_pretty(pg_database_size(current_database()))"
-                    ).fetchone()[0]
+                    vacuum_seconds, size = _vacuum(conn)
             except BaseException:
                 drop_database(db, pg_admin=pg_admin)
                 raise
@@ -245,12 +240,7 @@ def seeded_database(
         with psycopg.connect(url, autocommit=True) as conn:
             if before_vacuum is not None:
                 before_vacuum(conn, made)
-            started = time.perf_counter()
-            conn.execute("VACUUM ANALYZE")
-            vacuum_seconds = time.perf_counter() - started
-            size = conn.execute(
-                "SELECT pg_size_pretty(pg_database_size(current_database()))"
-            ).fetchone()[0]
+            vacuum_seconds, size = _vacuum(conn)
         if not fresh:
             _keep_seed(
                 db,
@@ -275,6 +265,15 @@ def seeded_database(
         size=size,
         pg_admin=pg_admin,
     )
+
+
+def _vacuum(conn) -> tuple[float, str]:
+    """VACUUM ANALYZE, as autovacuum would after a bulk load: its seconds and the size."""
+    started = time.perf_counter()
+    conn.execute("VACUUM ANALYZE")
+    seconds = time.perf_counter() - started
+    size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+    return seconds, size.fetchone()[0]
 
 
 def _migrate(env: dict) -> None:
