@@ -352,9 +352,9 @@ def test_a_restriction_holds_the_referral_off_allocation(service, coordinator):
     references = {row["id"] for row in built.data["referrals"]}
     assert referral.reference not in references and free.reference in references
     held = waiting.waiting_list(user=coordinator, filters=waiting.WaitingFilters(status="held"))
-    assert [row.referral for row in held.rows] == [referral]
+    assert [row.reference for row in held.rows] == [referral.reference]
     ready = waiting.waiting_list(user=coordinator, filters=waiting.WaitingFilters(status="waiting"))
-    assert [row.referral for row in ready.rows] == [free]
+    assert [row.reference for row in ready.rows] == [free.reference]
     therapist = make_therapist(
         service, [], [(1, "10:00", None)], user=factories.UserFactory(service=service)
     )
