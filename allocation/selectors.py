@@ -154,6 +154,18 @@ def session_counts(*, service_id: int) -> dict[int, int]:
     )
 
 
+def caseload_and_session_counts(*, service_id: int) -> dict[int, tuple[int, int]]:
+    """Per therapist, in one grouped query: (clients, weekly sessions in use) of the current
+    caseload (a client seen twice a week holds two sessions)."""
+    rows = (
+        allocations_holding(service_id=service_id)
+        .values("therapist_id")
+        .annotate(clients=Count("id", distinct=True), sessions=Count("bookings", distinct=True))
+        .values_list("therapist_id", "clients", "sessions")
+    )
+    return {pk: (clients, sessions) for pk, clients, sessions in rows}
+
+
 def caseload_mix_counts(*, service_id: int) -> dict[int, tuple[int, int, int]]:
     """Per therapist, in one grouped query: (weekly sessions in use, high-risk clients,
     complex clients) of the current caseload, which count against the weekly sessions and

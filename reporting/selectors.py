@@ -41,7 +41,7 @@ from django.utils import timezone
 
 import measures
 from allocation.models import Therapist
-from allocation.selectors import allocations_holding
+from allocation.selectors import caseload_and_session_counts
 from assessment.models import Assessment
 from common.cache import UNREACHABLE as CACHE_UNREACHABLE
 from intake.models import Referral, RiskFlag
@@ -588,16 +588,9 @@ def caseload_section(*, service_id: int, period: Period, reads: Reads | None = N
         .order_by("display_name", "id")
         .values_list("id", "display_name", "capacity")[:THERAPISTS_SHOWN]
     )
-    # Clients and the weekly slots their allocations hold, per therapist, in one query.
-    counts = (
-        allocations_holding(service_id=service_id)
-        .values("therapist_id")
-        .annotate(clients=Count("id", distinct=True), sessions=Count("bookings", distinct=True))
-        .values_list("therapist_id", "clients", "sessions")
-    )
-    clients, used = {}, {}
-    for pk, n_clients, n_sessions in counts:
-        clients[pk], used[pk] = n_clients, n_sessions
+    counts = caseload_and_session_counts(service_id=service_id)
+    clients = {pk: n for pk, (n, _) in counts.items()}
+    used = {pk: n for pk, (_, n) in counts.items()}
     rows = [
         (
             name,
