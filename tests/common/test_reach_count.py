@@ -160,3 +160,30 @@ def test_the_referral_list_counts_in_one_query_without_joining_every_assessment(
     assert len(counts) == 1
     # Assessments are looked up for each referral (an index), never joined to the list.
     assert "JOIN" not in counts[0].upper()
+
+
+def test_an_assessors_count_reads_the_referrals_alone(assessor, reach):
+    """Who assessed is carried on the referral (Referral.assessed_by and
+    assessment_finished_by), so neither the count nor the list reads an assessment."""
+    referrals = scope_to_service(Referral.objects.all(), assessor)
+    with CaptureQueriesContext(connection) as queries:
+        access.referrals_opened_count(assessor, referrals)
+        list(access.referrals_opened_by(assessor, referrals).values_list("pk", flat=True))
+    read = [q["sql"] for q in queries.captured_queries if "intake_referral" in q["sql"]]
+    assert len(read) == 2
+    for sql in read:
+        assert "assessment_assessment" not in sql
+
+
+def test_an_assessment_handed_to_a_colleague_moves_between_their_counts(
+    service, assessor, reach
+):
+    from assessment.models import Assessment
+
+    colleague = factories.UserFactory(service=service, roles=[roles.ASSESSOR])
+    before = _counts(assessor, None), _counts(colleague, None)
+    Assessment.objects.filter(referral=reach["ended_by_them"]).update(assessor=colleague)
+    assert _counts(assessor, None) == tuple(n - 1 for n in before[0])
+    assert _counts(colleague, None) == tuple(n + 1 for n in before[1])
+    assert not access.may_open_referral(assessor, reach["ended_by_them"])
+    assert access.may_open_referral(colleague, reach["ended_by_them"])
