@@ -8,8 +8,11 @@ share is recorded as such ("The client chose not to say"), never as a blank.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models import OuterRef, Subquery
 
 from common import encryption
 from common.models import BaseModel, Service, Site
@@ -75,6 +78,67 @@ class AssessmentAppointment(BaseModel):
             return "Telephone"
         parts = [self.site.name if self.site_id else "", self.room]
         return ", ".join(part for part in parts if part) or "In person"
+
+
+# What the referral carries of its assessment (intake.Referral): referral field, ours.
+CARRIED = {"assessed_by": "assessor", "assessment_finished_by": "finished_by"}
+_CARRIED_WRITES = {*CARRIED.values(), *(f"{name}_id" for name in CARRIED.values())}
+CARRY_BATCH = 5_000
+
+
+def referrals_carry_who_assessed(referral_ids: Iterable[int]) -> None:
+    """Copy each referral's assessment's `assessor` and `finished_by` onto the referral
+    (`Referral.assessed_by`, `Referral.assessment_finished_by`; null where there is none),
+    read from the assessment rows as they are now, a batch of referrals per UPDATE. The
+    referral's `updated_at` stays: who assessed is not a change of the referral."""
+    from intake.models import Referral
+
+    ids = sorted(set(referral_ids))
+    of_referral = Assessment.objects.filter(referral=OuterRef("pk"))
+    for start in range(0, len(ids), CARRY_BATCH):
+        Referral.objects.filter(pk__in=ids[start : start + CARRY_BATCH]).update(
+            **{
+                carried: Subquery(of_referral.values(ours)[:1])
+                for carried, ours in CARRIED.items()
+            }
+        )
+
+
+class AssessmentQuerySet(models.QuerySet):
+    """Writes in bulk carry who assessed onto the referrals too, as `Assessment.save` does
+    (the benchmarks' seed makes assessments with bulk_create; a fix-up may update them)."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        made = super().bulk_create(objs, *args, **kwargs)
+        referrals_carry_who_assessed(a.referral_id for a in made)
+        return made
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            changed = super().bulk_update(objs, fields, *args, **kwargs)
+            if _CARRIED_WRITES.intersection(fields):
+                referrals_carry_who_assessed(a.referral_id for a in objs)
+        return changed
+
+    def update(self, **kwargs):
+        if not _CARRIED_WRITES.intersection(kwargs):
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            referral_ids = list(self.values_list("referral_id", flat=True))
+            changed = super().update(**kwargs)
+            referrals_carry_who_assessed(referral_ids)
+        return changed
+
+    def delete(self):
+        with transaction.atomic(using=self.db, savepoint=False):
+            referral_ids = list(self.values_list("referral_id", flat=True))
+            deleted = super().delete()
+            referrals_carry_who_assessed(referral_ids)
+        return deleted
+
+    delete.alters_data = True
+    delete.queryset_only = True
 
 
 class Assessment(BaseModel):
@@ -166,17 +230,12 @@ class Assessment(BaseModel):
 
     letters_gp_summary = models.TextField(blank=True)
 
+    objects = AssessmentQuerySet.as_manager()
+
     class Meta:
         indexes = [
             # The API's list (api/): the service's rows, newest first, a page at a time.
             models.Index(fields=["service", "created_at"], name="assessment_service_created"),
-            # Who carried out and who finished each referral's assessment, read from the
-            # index alone when counting the referrals an assessor opens (common.access).
-            models.Index(
-                fields=["referral"],
-                include=["assessor", "finished_by"],
-                name="assessment_referral_by",
-            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -193,6 +252,30 @@ class Assessment(BaseModel):
                 name="finished_assessment_has_recommendation",
             ),
         ]
+
+    def save(self, *args, **kwargs):
+        """Saved, and who assessed carried onto the referral (intake.Referral.assessed_by,
+        assessment_finished_by) in the same transaction: every writer (the wizard's
+        services, the demo, the tests' factories) keeps the two in step without knowing."""
+        update_fields = kwargs.get("update_fields")
+        with transaction.atomic(using=kwargs.get("using"), savepoint=False):
+            super().save(*args, **kwargs)
+            if update_fields is None or _CARRIED_WRITES.intersection(update_fields):
+                self._carry_to_referral()
+
+    def _carry_to_referral(self) -> None:
+        from intake.models import Referral
+
+        # Written only when it differs, so a save that changes neither rewrites nothing.
+        Referral.objects.filter(pk=self.referral_id).exclude(
+            assessed_by=self.assessor_id, assessment_finished_by=self.finished_by_id
+        ).update(assessed_by=self.assessor_id, assessment_finished_by=self.finished_by_id)
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic(using=kwargs.get("using"), savepoint=False):
+            deleted = super().delete(*args, **kwargs)
+            referrals_carry_who_assessed([self.referral_id])
+        return deleted
 
     @property
     def is_locked(self) -> bool:

@@ -368,8 +368,8 @@ def _api_referrals(user):
         open_flag = RiskFlag.objects.filter(referral=OuterRef("pk"), acknowledged_at=None)
         rows = rows.filter(
             Q(status__in=_API_IN_ASSESSMENT)
-            | Q(assessment__assessor=user)
-            | Q(assessment__finished_by=user)
+            | Q(assessed_by=user)
+            | Q(assessment_finished_by=user)
             | Exists(open_flag)
         )
     return rows

@@ -162,15 +162,18 @@ def awaits_assessment(user, referral) -> bool:
     return referral.status in IN_ASSESSMENT
 
 
+def _assessed_by(user) -> Q:
+    """Referrals whose assessment the user carried out or finished, as the referral carries
+    them (intake.Referral.assessed_by and assessment_finished_by, kept from the assessment
+    by assessment.models): no assessment is read."""
+    return Q(assessed_by=user) | Q(assessment_finished_by=user)
+
+
 @rules.predicate
 def assessed_by_user(user, referral) -> bool:
-    """The user carried out the referral's assessment, or finished it."""
-    return (
-        type(referral)
-        .objects.filter(pk=referral.pk)
-        .filter(Q(assessment__assessor=user) | Q(assessment__finished_by=user))
-        .exists()
-    )
+    """The user carried out the referral's assessment, or finished it (read afresh: the
+    referral in hand may predate its assessment)."""
+    return type(referral).objects.filter(Q(pk=referral.pk) & _assessed_by(user)).exists()
 
 
 @rules.predicate
@@ -238,47 +241,51 @@ def referrals_opened_by(user, referrals):
         return referrals.none()
     risk_flag = referrals.model._meta.get_field("risk_flags").related_model
     open_flag = risk_flag.objects.filter(referral=OuterRef("pk"), acknowledged_at=None)
-    return referrals.filter(
-        Q(status__in=IN_ASSESSMENT)
-        | Q(assessment__assessor=user)
-        | Q(assessment__finished_by=user)
-        | Exists(open_flag)
-    )
+    return referrals.filter(Q(status__in=IN_ASSESSMENT) | _assessed_by(user) | Exists(open_flag))
 
 
 def referrals_opened_count(user, referrals) -> int:
     """How many of `referrals` (already of the user's service, perhaps filtered further)
     this user opens: `referrals_opened_by(user, referrals).count()`, exactly, in one query
-    that indexes answer.
+    that the referral's indexes answer alone.
 
-    An assessor's reach is counted as three parts that cannot overlap, so no referral is
-    counted twice and none has to be looked up in the others: those to assess (an index
-    range of the service's referrals by status), the rest of those they assessed (each
-    referral's assessment read from an index holding who carried it out and who finished
-    it, `assessment_referral_by`, beside the service's referral ids with their status,
-    `referral_service_id_status`), and the rest of those with an open risk flag that they
-    did not assess (the few open flags). Counting `referrals_opened_by` as one query joins
-    every referral of the service to its assessment and reads both tables' rows."""
+    An assessor's reach is counted as parts that cannot overlap, so no referral is counted
+    twice and none has to be looked up in the others:
+
+    - those to assess: an index range of the service's referrals by status;
+    - the rest of those they carried out the assessment of: the range of the service's
+      referrals by who assessed them (`referral_service_assessed`), by status;
+    - the rest of those they finished, carried out by someone else (or nobody): the range of
+      the service's referrals by who finished them (`referral_service_finished`), in three
+      parts by who carried it out, before them, after them and nobody, so that those
+      counted above (most of the range: an assessor usually finishes their own) are not
+      read again;
+    - the rest with an open risk flag that they neither carried out nor finished (the few
+      open flags).
+
+    Who assessed is carried on the referral (intake.Referral.assessed_by and
+    assessment_finished_by), so no assessment is read."""
     from django.db.models import Exists, OuterRef
 
     if has_any_role(user, (*OFFICE, roles.THERAPIST)):
         return referrals.count()
     if not has_any_role(user, (roles.ASSESSOR,)):
         return 0
-    meta = referrals.model._meta
-    assessment = meta.get_field("assessment").related_model
-    risk_flag = meta.get_field("risk_flags").related_model
-    assessed = Exists(
-        assessment.objects.filter(referral=OuterRef("pk")).filter(
-            Q(assessor=user) | Q(finished_by=user)
-        )
-    )
+    risk_flag = referrals.model._meta.get_field("risk_flags").related_model
     open_flag = Exists(risk_flag.objects.filter(referral=OuterRef("pk"), acknowledged_at=None))
     ids = referrals.order_by().values("pk")
     rest = ids.exclude(status__in=IN_ASSESSMENT)
+    finished_not_carried_out = rest.filter(assessment_finished_by=user)
     return (
         ids.filter(status__in=IN_ASSESSMENT)
-        .union(rest.filter(assessed), rest.filter(open_flag & ~assessed), all=True)
+        .union(
+            rest.filter(assessed_by=user),
+            finished_not_carried_out.filter(assessed_by__lt=user.pk),
+            finished_not_carried_out.filter(assessed_by__gt=user.pk),
+            finished_not_carried_out.filter(assessed_by=None),
+            rest.filter(open_flag).exclude(_assessed_by(user)),
+            all=True,
+        )
         .count()
     )
 

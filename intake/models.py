@@ -122,6 +122,29 @@ class Referral(BaseModel):
     # null when none is. Kept by intake.rights alone, from the rights requests, so that
     # sending, allocation and every staff page read it without another query.
     restricted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Who carried out the referral's assessment and who finished it: the assessment's own
+    # `assessor` and `finished_by`, carried here by the assessment app whenever it writes
+    # them (assessment.models), so that an assessor's reach (common.access) is read from the
+    # referral alone. Null while there is no assessment (or it is not finished). Indexed
+    # only with the service, below: nothing looks a user's referrals up across services.
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=False,
+        related_name="+",
+    )
+    assessment_finished_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=False,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["received_at"]
@@ -129,11 +152,16 @@ class Referral(BaseModel):
             models.Index(fields=["service", "status", "received_at"]),
             # The staff referral list with no status filter: oldest first, a page at a time.
             models.Index(fields=["service", "received_at", "id"], name="referral_service_received"),
-            # Counting the referrals an assessor opens (common.access.referrals_opened_count):
-            # the service's referral ids in order, with their status, read from the index
-            # alone beside the assessments' index.
+            # Counting the referrals an assessor opens (common.access.referrals_opened_count),
+            # from these indexes alone: those they assessed, by status, and those they
+            # finished, by who carried out the assessment (to leave out those counted above).
             models.Index(
-                fields=["service", "id"], include=["status"], name="referral_service_id_status"
+                fields=["service", "assessed_by", "status"], name="referral_service_assessed"
+            ),
+            models.Index(
+                fields=["service", "assessment_finished_by", "assessed_by"],
+                include=["status"],
+                name="referral_service_finished",
             ),
             # Lists of referrals still open (worklist, waiting lists), oldest first. Without
             # it the planner walks the index above from the oldest referral, past years of
