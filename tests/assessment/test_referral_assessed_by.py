@@ -125,17 +125,13 @@ def test_assessments_made_in_bulk_are_carried(service, assessor, colleague):
 
 def test_the_demo_carries_every_assessment():
     call_command("seed_demo")
-    rows = list(
-        Referral.objects.values_list("pk", "assessed_by_id", "assessment_finished_by_id")
-    )
+    rows = list(Referral.objects.values_list("pk", "assessed_by_id", "assessment_finished_by_id"))
     assert any(assessed_by for _pk, assessed_by, _finished in rows)
     for pk, assessed_by, finished_by in rows:
         assert (assessed_by, finished_by) == _held(Referral(pk=pk))
 
 
-def test_the_backfill_carries_referrals_assessed_before_the_columns(
-    service, assessor, colleague
-):
+def test_the_backfill_carries_referrals_assessed_before_the_columns(service, assessor, colleague):
     made = [
         factories.FinishedAssessmentFactory(
             referral__client__service=service, assessor=assessor, finished_by=colleague

@@ -175,9 +175,7 @@ def test_an_assessors_count_reads_the_referrals_alone(assessor, reach):
         assert "assessment_assessment" not in sql
 
 
-def test_an_assessment_handed_to_a_colleague_moves_between_their_counts(
-    service, assessor, reach
-):
+def test_an_assessment_handed_to_a_colleague_moves_between_their_counts(service, assessor, reach):
     from assessment.models import Assessment
 
     colleague = factories.UserFactory(service=service, roles=[roles.ASSESSOR])
