@@ -97,10 +97,7 @@ def referrals_carry_who_assessed(referral_ids: Iterable[int]) -> None:
     of_referral = Assessment.objects.filter(referral=OuterRef("pk"))
     for start in range(0, len(ids), CARRY_BATCH):
         Referral.objects.filter(pk__in=ids[start : start + CARRY_BATCH]).update(
-            **{
-                carried: Subquery(of_referral.values(ours)[:1])
-                for carried, ours in CARRIED.items()
-            }
+            **{carried: Subquery(of_referral.values(ours)[:1]) for carried, ours in CARRIED.items()}
         )
 
 
