@@ -267,6 +267,7 @@ def referrals_opened_count(user, referrals) -> int:
 
     Who assessed is carried on the referral (intake.Referral.assessed_by and
     assessment_finished_by), so no assessment is read."""
+    from django.core.exceptions import EmptyResultSet
     from django.db import connections
     from django.db.models import Exists, OuterRef
 
@@ -291,9 +292,14 @@ def referrals_opened_count(user, referrals) -> int:
     # of the parts would carry every referral id (tens of thousands) up to one count.
     counts, params = [], []
     for part in parts:
-        sql, part_params = part.query.sql_with_params()
+        try:
+            sql, part_params = part.query.get_compiler(using=referrals.db).as_sql()
+        except EmptyResultSet:  # a part that can hold nothing (`referrals` was none())
+            continue
         counts.append(f"(SELECT COUNT(*) FROM ({sql}) part)")
         params.extend(part_params)
+    if not counts:
+        return 0
     with connections[referrals.db].cursor() as cursor:
         cursor.execute("SELECT " + " + ".join(counts), params)
         return cursor.fetchone()[0]

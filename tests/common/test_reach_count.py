@@ -185,3 +185,8 @@ def test_an_assessment_handed_to_a_colleague_moves_between_their_counts(service,
     assert _counts(colleague, None) == tuple(n + 1 for n in before[1])
     assert not access.may_open_referral(assessor, reach["ended_by_them"])
     assert access.may_open_referral(colleague, reach["ended_by_them"])
+
+
+def test_an_assessors_count_of_no_referrals_is_nought(assessor, reach):
+    assert access.referrals_opened_count(assessor, Referral.objects.none()) == 0
+    assert access.referrals_opened_count(assessor, Referral.objects.filter(pk__in=[])) == 0
