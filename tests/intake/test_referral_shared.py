@@ -53,6 +53,9 @@ BOOKKEEPING = {
     "submission_fingerprint",
     # Set by the service from a rights request, not shared by the client (a banner shows it).
     "restricted_at",
+    # Carried from the assessment by the service (who assessed), not shared by the client.
+    "assessed_by",
+    "assessment_finished_by",
 }
 
 # A sample answer for every optional field, with the words the staff page shows for it. A new
