@@ -98,7 +98,7 @@ def _thin_out(
         open_ = room > 0
         if not open_.any():
             break
-        h = _Group(problem, part.tolist(), ther[thin[open_]].tolist())
+        h = _Group(problem, part.tolist(), ther[thin[open_]].tolist(), g.inputs)
         take = np.zeros(len(part), dtype=bool)
         for n, m in enumerate(np.flatnonzero(open_).tolist()):
             first = np.flatnonzero(h.eligible[n])[: int(room[m])]
@@ -259,7 +259,7 @@ def _uncertified(
         low = np.flatnonzero((reach < v_max[part[0]]) & (g.t_cap > 0) & has_slots)
         if not len(low):
             break  # nobody from here on exceeds any threshold
-        h = _Group(problem, omitted[part].tolist(), ther[low].tolist())
+        h = _Group(problem, omitted[part].tolist(), ther[low].tolist(), g.inputs)
         value = v_max[part]
         # h's slots are those of ``low``, in g's order; each therapist's are one run.
         cols = np.concatenate([np.arange(g.t_slot_start[t], g.t_slot_start[t + 1]) for t in low])
@@ -299,7 +299,7 @@ def _explain_left_out(
     ids = omitted.tolist()
     for lo in range(0, len(ids), _CHUNK):
         chunk = ids[lo : lo + _CHUNK]
-        h = _Group(problem, placed_ids + chunk, list(ther_ids))
+        h = _Group(problem, placed_ids + chunk, list(ther_ids), g.inputs)
         pairs += int(h.eligible[:, P:].sum())
         out.update(_explain_unplaced(problem, h, np.arange(P, P + len(chunk)), moved))
     return out, pairs

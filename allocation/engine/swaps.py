@@ -41,7 +41,10 @@ class _Swaps:
         self.value: dict[int, int] = {}
         self.waiting = g.eligible.any(axis=0)
         self.k, self.day = g.r_k.tolist(), g.s_day.tolist()
-        self._fitting: dict[tuple[int, int], frozenset[int]] = {}
+        # Each (referral, therapist)'s bundles, shared by the searches on this group.
+        self._fitting: dict[tuple[int, int], list[tuple[int, tuple[int, ...]]]] = (
+            g.__dict__.setdefault("_swap_bundles", {})
+        )
         for row, (t, cols) in placed.items():
             self.put(row, t, cols, _bundle_value(g, row, t, cols))
         problem, weights = g.problem, g.problem.weights
@@ -126,22 +129,47 @@ class _Swaps:
         return best
 
     def _bundles(self, row: int, t: int, avail: list[int]) -> list[tuple[int, int]]:
-        """(value, bit mask over ``avail``) of every k-slot bundle of ``row`` in ``avail``."""
+        """(value, bit mask over ``avail``) of every k-slot bundle of ``row`` in ``avail``,
+        best first (equal values: the bundle with the later slots first)."""
+        local = self._local_bundles(row, t)
+        lo = int(self.g.t_slot_start[t])
+        bit = {s - lo: 1 << i for i, s in enumerate(avail)}
+        out = []
+        for value, combo in local:
+            mask = 0
+            for i in combo:
+                b = bit.get(i)
+                if b is None:
+                    break
+                mask |= b
+            else:
+                out.append((value, mask))
+        return out
+
+    def _local_bundles(self, row: int, t: int) -> list[tuple[int, tuple[int, ...]]]:
+        """Every k-slot bundle of ``row`` among its fitting slots with ``t`` (on distinct
+        days), as (value, slot offsets from ``t``'s first slot), computed once per pair and
+        ordered as ``_bundles`` returns them: by value, then by the bit mask the bundle
+        has over any ascending list of ``t``'s slots holding it (the same order whatever
+        the list, as a mask's order follows its highest slots)."""
+        key = (row, t)
+        cached = self._fitting.get(key)
+        if cached is not None:
+            return cached
         g = self.g
         k = self.k[row]
-        fitting = self._fitting.get((row, t))
-        if fitting is None:  # this referral's fitting slots with t, computed once
-            fitting = self._fitting[(row, t)] = frozenset(g.candidates(row, t))
+        lo = int(g.t_slot_start[t])
+        fitting = g.candidates(row, t)
         day = self.day
-        mine = [i for i, s in enumerate(avail) if s in fitting]
         out = []
-        for combo in itertools.combinations(mine, k):
-            if k > 1 and len({day[avail[i]] for i in combo}) < k:
+        for combo in itertools.combinations(fitting, k):
+            if k > 1 and len({day[s] for s in combo}) < k:
                 continue
-            cols = [avail[i] for i in combo]
-            out.append((_bundle_value(g, row, t, cols), sum(1 << i for i in combo)))
+            offsets = tuple(s - lo for s in combo)
+            out.append((_bundle_value(g, row, t, combo), sum(1 << i for i in offsets), offsets))
         out.sort(reverse=True)
-        return out
+        cached = self._fitting[key] = [(value, offsets) for value, _, offsets in out]
+        return cached
 
     def _fill(self, t, rows, top, avail, out_value, n_in, out=()):
         """The best set of ``n_in`` waiting referrals for the slots ``avail`` worth more
@@ -173,8 +201,12 @@ class _Swaps:
                 floor = best[0] if best else out_value
                 if c1 + c2 <= floor:
                     break
-                b1 = bundles.setdefault(r1, self._bundles(r1, t, avail))
-                b2 = bundles.setdefault(r2, self._bundles(r2, t, avail))
+                b1 = bundles.get(r1)
+                if b1 is None:
+                    b1 = bundles[r1] = self._bundles(r1, t, avail)
+                b2 = bundles.get(r2)
+                if b2 is None:
+                    b2 = bundles[r2] = self._bundles(r2, t, avail)
                 for v1, m1 in b1:
                     if not b2 or v1 + b2[0][0] <= floor:
                         break
