@@ -77,8 +77,10 @@ def _distinct_days(s_t: np.ndarray, s_day: np.ndarray, usable: np.ndarray, T: in
     if len(s_t):
         key = s_t * 7 + s_day
         first = np.r_[True, key[1:] != key[:-1]]
-        # Any usable slot in each (therapist, day) group: its slots are one run.
-        per_day = np.logical_or.reduceat(usable, np.flatnonzero(first), axis=0)
+        group = np.cumsum(first) - 1  # (therapist, day) group of each slot
+        per_day = usable[first]  # a copy; OR in the other slots of the same day
+        for s in np.flatnonzero(~first).tolist():
+            per_day[group[s]] |= usable[s]
         owner = s_t[first]
         # Sum each therapist's day rows: a therapist has at most seven, so add the
         # j-th day row of every therapist that has one, for j = 0..6.

@@ -128,14 +128,12 @@ class _Swaps:
                 best = (found[0], out, found[1])
         return best
 
-    def _bundles(self, row: int, t: int, avail: list[int]) -> list[tuple[int, int]]:
-        """(value, bit mask over ``avail``) of every k-slot bundle of ``row`` in ``avail``,
-        best first (equal values: the bundle with the later slots first)."""
-        local = self._local_bundles(row, t)
-        lo = int(self.g.t_slot_start[t])
-        bit = {s - lo: 1 << i for i, s in enumerate(avail)}
+    def _bundles(self, row: int, t: int, bit: dict[int, int]) -> list[tuple[int, int]]:
+        """(value, bit mask over the available slots) of every k-slot bundle of ``row``
+        among them, best first (equal values: the bundle with the later slots first).
+        ``bit``: each available slot's bit, by its offset from ``t``'s first slot."""
         out = []
-        for value, combo in local:
+        for value, combo in self._local_bundles(row, t):
             mask = 0
             for i in combo:
                 b = bit.get(i)
@@ -145,6 +143,19 @@ class _Swaps:
             else:
                 out.append((value, mask))
         return out
+
+    def _first_bundle(self, row: int, t: int, bit: dict[int, int]) -> tuple[int, int] | None:
+        """``_bundles(row, t, bit)[0]``, or None if there is none."""
+        for value, combo in self._local_bundles(row, t):
+            mask = 0
+            for i in combo:
+                b = bit.get(i)
+                if b is None:
+                    break
+                mask |= b
+            else:
+                return value, mask
+        return None
 
     def _local_bundles(self, row: int, t: int) -> list[tuple[int, tuple[int, ...]]]:
         """Every k-slot bundle of ``row`` among its fitting slots with ``t`` (on distinct
@@ -180,19 +191,22 @@ class _Swaps:
         def cols_of(mask: int) -> tuple[int, ...]:
             return tuple(s for i, s in enumerate(avail) if mask >> i & 1)
 
+        lo = int(self.g.t_slot_start[t])
+        bit = {s - lo: 1 << i for i, s in enumerate(avail)}
         if n_in == 1:
             best = None
             for row, ceiling in zip(rows, top, strict=True):
                 if ceiling <= (best[0] if best else out_value):
                     break
-                bundles = self._bundles(row, t, avail)
-                if bundles and bundles[0][0] > (best[0] if best else out_value):
-                    best = (bundles[0][0], row, bundles[0][1])
+                first = self._first_bundle(row, t, bit)
+                if first is not None and first[0] > (best[0] if best else out_value):
+                    best = (first[0], row, first[1])
             if best is None:
                 return None
             value, row, mask = best
             return value - out_value, [(row, cols_of(mask), value)]
         bundles: dict[int, list[tuple[int, int]]] = {}
+        fits = self.loads.fits
         best = None
         for i, (r1, c1) in enumerate(zip(rows, top, strict=True)):
             if i + 1 >= len(rows) or c1 + top[i + 1] <= (best[0] if best else out_value):
@@ -201,19 +215,21 @@ class _Swaps:
                 floor = best[0] if best else out_value
                 if c1 + c2 <= floor:
                     break
+                if not fits(t, (r1, r2), out):
+                    continue  # not both here, whatever their slots
                 b1 = bundles.get(r1)
                 if b1 is None:
-                    b1 = bundles[r1] = self._bundles(r1, t, avail)
+                    b1 = bundles[r1] = self._bundles(r1, t, bit)
                 b2 = bundles.get(r2)
                 if b2 is None:
-                    b2 = bundles[r2] = self._bundles(r2, t, avail)
+                    b2 = bundles[r2] = self._bundles(r2, t, bit)
                 for v1, m1 in b1:
                     if not b2 or v1 + b2[0][0] <= floor:
                         break
                     for v2, m2 in b2:
                         if v1 + v2 <= floor:
                             break
-                        if m1 & m2 == 0 and self.loads.fits(t, (r1, r2), out):
+                        if m1 & m2 == 0:
                             best = (v1 + v2, (r1, m1, v1), (r2, m2, v2))
                             floor = v1 + v2
                             break
