@@ -78,13 +78,14 @@ class _Search:
         holder, price, day, multi = self.holder, self.price, self.day, self.multi
         kinds = [kind for kind in loads.kinds if loads.flags[kind][row]]
         top_fit = max(g.problem.weights.fit_site, 0) + max(g.problem.weights.fit_time, 0)
+        by_therapist = g.candidates_by_therapist(row)
         for t in np.flatnonzero(g.eligible[:, row]).tolist():
             # Room under the caps: where a cap may bind, only referrals this search places
             # (never moved by it) count against it, so no weekly one makes way.
             if any(loads.room(t, kind) <= 0 for kind in kinds):
                 continue
             spare = loads.cap[t] - loads.sessions[t]  # free weekly sessions
-            cands = [s for s in g.candidates(row, t) if holder[s] < 0 or not multi[holder[s]]]
+            cands = [s for s in by_therapist.get(t, ()) if holder[s] < 0 or not multi[holder[s]]]
             if len({day[s] for s in cands}) < k:
                 continue
             if len(cands) > 12:  # keep the search small: cheapest slots first

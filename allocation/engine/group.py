@@ -611,6 +611,18 @@ class _Group:
             cached = self._greedy = _greedy_placed(self)
         return cached
 
+    def candidates_by_therapist(self, row: int) -> dict[int, list[int]]:
+        """``candidates(row, t)`` for every therapist ``t`` with one, from one read of the
+        referral's column (computed once per referral)."""
+        cache = self.__dict__.setdefault("_candidates", {})
+        found = cache.get(row)
+        if found is None:
+            found = cache[row] = {}
+            slots = np.flatnonzero(self.ok[:, row])
+            for s, t in zip(slots.tolist(), self.s_t[slots].tolist(), strict=True):
+                found.setdefault(t, []).append(s)
+        return found
+
     def candidates(self, row: int, t: int) -> list[int]:
         lo, hi = self.t_slot_start[t], self.t_slot_start[t + 1]
         return [int(s) for s in np.flatnonzero(self.ok[lo:hi, row]) + lo]
