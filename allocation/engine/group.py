@@ -46,25 +46,45 @@ def _codes(values: Iterable[str]) -> dict[str, int]:
     return table
 
 
-def _on_leave(spans: np.ndarray, leave: np.ndarray, T: int) -> np.ndarray:
-    """(T, R): True where a leave or break of the therapist falls inside the referral's
+def _off_leave(spans: np.ndarray, leave: np.ndarray, T: int) -> np.ndarray:
+    """(T, R): True where no leave or break of the therapist falls inside the referral's
     planned course (its start to its end, or the horizon of an open-ended course).
 
     ``spans``: each referral's course as (first, last) day ordinals, (0, 0) if undated;
     ``leave``: (therapist position, first, last) per leave period.
     """
     R = len(spans)
-    on_leave = np.zeros((T, R), dtype=bool)
-    if len(leave):
-        # Referrals share few distinct courses: test each leave period once per course.
-        uniq, inverse = np.unique(spans, axis=0, return_inverse=True)
-        first, last = uniq[:, 0], uniq[:, 1]
-        dated = first > 0
-        by_course = np.zeros((T, len(uniq)), dtype=bool)
-        for j, a, b in leave.tolist():
-            by_course[j] |= dated & (first <= b) & (last >= a)
-        on_leave = np.take(by_course, inverse.reshape(-1), axis=1)
-    return on_leave
+    if not len(leave):
+        return np.ones((T, R), dtype=bool)
+    # Referrals share few distinct courses: test each leave period once per course.
+    uniq, inverse = np.unique(spans, axis=0, return_inverse=True)
+    first, last = uniq[:, 0], uniq[:, 1]
+    dated = first > 0
+    by_course = np.zeros((T, len(uniq)), dtype=bool)
+    for j, a, b in leave.tolist():
+        by_course[j] |= dated & (first <= b) & (last >= a)
+    return np.take(~by_course, inverse.reshape(-1), axis=1)
+
+
+def _has_days(
+    s_t: np.ndarray, s_day: np.ndarray, usable: np.ndarray, r_k: np.ndarray, T: int
+) -> np.ndarray:
+    """(T, R): the therapist has usable slots on at least as many distinct days as the
+    referral's sessions a week. For a weekly referral, any usable slot: each therapist's
+    slots are one run; the others count days (``_distinct_days``)."""
+    out = np.zeros((T, usable.shape[1]), dtype=bool)
+    if len(s_t):
+        head = np.r_[True, s_t[1:] != s_t[:-1]]
+        group = np.cumsum(head) - 1  # the therapist's run of each slot
+        per_t = usable[head]  # a copy; OR in the therapist's other slots
+        for s in np.flatnonzero(~head).tolist():
+            per_t[group[s]] |= usable[s]
+        out[s_t[head]] = per_t
+        several = np.flatnonzero(r_k != 1)
+        if len(several):
+            days = _distinct_days(s_t, s_day, usable[:, several], T)
+            out[:, several] = days >= r_k[several][None, :]
+    return out
 
 
 def _distinct_days(s_t: np.ndarray, s_day: np.ndarray, usable: np.ndarray, T: int) -> np.ndarray:
@@ -417,7 +437,8 @@ class _Group:
         if ti is not None and len(leave):
             leave = leave[t_at[leave[:, 0]] >= 0]
             leave = np.column_stack([t_at[leave[:, 0]], leave[:, 1:]])
-        on_leave = _on_leave(rcol(inputs.spans), leave, T)
+        has_leave = len(leave) > 0
+        meets_leave = _off_leave(rcol(inputs.spans), leave, T)
 
         def spread(by_code: np.ndarray, codes: np.ndarray) -> np.ndarray:
             # (codes, T) -> (T, R), C-ordered like every other matrix here: mixed memory
@@ -425,25 +446,71 @@ class _Group:
             return np.take(np.ascontiguousarray(by_code.T), codes, axis=1)
 
         signs = t_lang[inputs.bsl] if inputs.bsl is not None else np.zeros(T, dtype=bool)
-        speaks = spread(t_lang, r_lang) | r_booked[None, :]
-        # BSL as well as a spoken language: a therapist who signs, or a BSL interpreter
-        # the service can book. Computed only when some referral needs it.
         r_bsl_need = rcol(inputs.r_bsl_need)
-        if r_bsl_need.any():
-            speaks &= signs[:, None] | ~r_bsl_need[None, :]
         r_bsl = rcol(inputs.r_bsl)
         # The coordinators' requirements, computed only when some referral has them: the
         # rest of the time the family is met by everyone (a read-only view, no memory),
         # and the explanations skip it (``trivial``).
         everyone = np.broadcast_to(np.True_, (T, R))
         self.trivial: set[str] = set()
-        gender_ok = (t_gender[:, None] == r_greq[None, :]) | (r_greq == -2)[None, :]
+        # The families that depend on the therapist and a small code of the referral: each
+        # a (codes, T) table of who meets it, spread to (T, R) in one pass.
+        tables: dict[str, tuple[np.ndarray, np.ndarray]] = {"modality": (t_mod, r_mod)}
+        # Language: a therapist who speaks it, or an interpreter the service can book; and
+        # with BSL as well as a spoken language, a therapist who signs or a BSL interpreter
+        # the service can book.
+        lang_code = r_lang * 4 + r_booked * 2 + r_bsl_need
+        codes, lang_code = np.unique(lang_code, return_inverse=True)
+        booked, need = (codes // 2) % 2 == 1, codes % 2 == 1
+        tables["language"] = (
+            (t_lang[codes // 4] | booked[:, None]) & (signs[None, :] | ~need[:, None]),
+            lang_code.reshape(-1),
+        )
+        # Gender required: the therapist's gender (the last row: none required).
+        n_gender = inputs.n_gender
+        tables["gender"] = (
+            np.vstack(
+                [t_gender[None, :] == np.arange(n_gender)[:, None], np.ones((1, T), dtype=bool)]
+            ),
+            np.where(r_greq == -2, n_gender, r_greq),
+        )
+        # Competence: a level (trainee, supervised, independent) and a required specialism.
+        if rcol(inputs.r_asks_competence).any():
+            t_spec = tmat(inputs.t_spec)
+            n_spec = len(t_spec)
+            codes, comp_code = np.unique(
+                rcol(inputs.r_level) * n_spec + rcol(inputs.r_spec), return_inverse=True
+            )
+            tables["competence"] = (
+                (tcol(inputs.t_level)[None, :] >= (codes // n_spec)[:, None])
+                & t_spec[codes % n_spec],
+                comp_code.reshape(-1),
+            )
+        else:
+            self.trivial.add("competence")
+        tables["frequency"] = (t_freq, r_k)
+        # Weekly sessions: a client seen k times a week needs k free sessions.
+        tables["capacity"] = (t_cap[None, :] >= np.arange(6)[:, None], r_k)
+        # The caseload-mix caps: per kind, which referrals count (``r_kind``), each
+        # therapist's free places under the cap (``t_room``, ``_NO_CAP`` without one), and
+        # the family "has room" (trivial where no cap or no such client).
+        self.r_kind = {kind: rcol(inputs.r_kind[kind]) for kind in CAP_KINDS}
+        self.t_room = {kind: tcol(inputs.t_room[kind]) for kind in CAP_KINDS}
+        for kind in CAP_KINDS:
+            counts, room = self.r_kind[kind], self.t_room[kind]
+            if counts.any() and (room < _NO_CAP).any():
+                has_room = np.vstack([np.ones((1, T), dtype=bool), (room > 0)[None, :]])
+                tables[kind] = (has_room, counts.astype(np.int64))
+            else:
+                self.trivial.add(kind)
+        self.meets = {family: spread(*tables[family]) for family in tables}
+        gender_ok = self.meets["gender"]
         if rcol(inputs.r_has_gex).any():
             # Gender exclusions ("not a man"): row g holds the referrals excluding gender g;
             # the last row, for therapists whose gender is not recorded, every referral
             # with any.
             r_gex = rmat(inputs.r_gex)
-            gender_ok &= ~r_gex[np.where(t_gender >= 0, t_gender, inputs.n_gender)]
+            gender_ok &= ~r_gex[np.where(t_gender >= 0, t_gender, n_gender)]
         # Named exclusions (a conflict of interest, a complaint, a relative): one cell each.
         if rcol(inputs.r_has_excl).any():
             cells = inputs.excluded
@@ -459,49 +526,65 @@ class _Group:
         else:
             not_excluded = everyone
             self.trivial.add("excluded")
-        # Competence: a level (trainee, supervised, independent) and a required specialism.
-        if rcol(inputs.r_asks_competence).any():
-            t_level, r_level = tcol(inputs.t_level), rcol(inputs.r_level)
-            competent = (t_level[:, None] >= r_level[None, :]) & spread(
-                tmat(inputs.t_spec), rcol(inputs.r_spec)
-            )
-        else:
-            competent = everyone
-            self.trivial.add("competence")
-        if (r_cont == 2).any():
-            required = r_cont == 2
-            continuity_ok = (np.arange(T)[:, None] == r_assessor[None, :]) | ~required[None, :]
+        required = r_cont == 2
+        if required.any():
+            # Only the assessor (-1: not a therapist here, so nobody).
+            continuity_ok = np.repeat(~required[None, :], T, axis=0)
+            rows = np.flatnonzero(required & (r_assessor >= 0))
+            continuity_ok[r_assessor[rows], rows] = True
         else:
             continuity_ok = everyone
             self.trivial.add("continuity")
-        caps_met = self._caps(
-            {kind: rcol(inputs.r_kind[kind]) for kind in CAP_KINDS},
-            {kind: tcol(inputs.t_room[kind]) for kind in CAP_KINDS},
-            everyone,
+        for kind in CAP_KINDS:
+            if kind in self.trivial:
+                self.meets[kind] = everyone
+        self.meets.setdefault("competence", everyone)
+        self.meets.update(
+            {
+                "excluded": not_excluded,
+                "continuity": continuity_ok,
+                "leave": meets_leave,
+            }
         )
         self.meets = {
-            "modality": spread(t_mod, r_mod),
-            "competence": competent,
-            "language": speaks,
-            "gender": gender_ok,
-            "excluded": not_excluded,
-            "continuity": continuity_ok,
-            "frequency": spread(t_freq, r_k),
-            "leave": ~on_leave,
-            **caps_met,
-            # Weekly sessions: a client seen k times a week needs k free sessions.
-            "capacity": t_cap[:, None] >= r_k[None, :],
+            family: self.meets[family]
+            for family in (
+                "modality",
+                "competence",
+                "language",
+                "gender",
+                "excluded",
+                "continuity",
+                "frequency",
+                "leave",
+                *CAP_KINDS,
+                "capacity",
+            )
         }
-        pair_ok = self.meets["modality"] & self.meets["language"]
-        families = ("competence", "gender", "excluded", "continuity", "frequency", "leave")
-        for family in families + CAP_KINDS + ("capacity",):
+        # Every family met: the table families at once, by their joint code (a therapist
+        # meets a joint code where it meets each family's), then the others.
+        joint = np.zeros(R, dtype=np.int64)
+        for table, code in tables.values():
+            joint = joint * len(table) + code
+        codes, first, joint = np.unique(joint, return_index=True, return_inverse=True)
+        both = np.ones((len(codes), T), dtype=bool)
+        for table, code in tables.values():
+            both &= table[code[first]]
+        pair_ok = spread(both, joint.reshape(-1))
+        if rcol(inputs.r_has_gex).any():
+            pair_ok &= gender_ok
+        for family, matrix in (("excluded", not_excluded), ("continuity", continuity_ok)):
             if family not in self.trivial:
-                pair_ok &= self.meets[family]
-        # Slot level: at an acceptable place and inside the client's availability.
-        usable = r_avail[self.s_part] & r_site[self.s_site]
-        days = _distinct_days(self.s_t, self.s_day, usable, T)
-        self.days = days
-        self.meets["slots"] = days >= r_k[None, :]
+                pair_ok &= matrix
+        if has_leave:
+            pair_ok &= meets_leave
+        # Slot level: at an acceptable place and inside the client's availability. Slots
+        # of one time class at one site are usable by the same referrals: computed once
+        # per such pair.
+        n_site = len(r_site)
+        codes, pair = np.unique(self.s_part * n_site + self.s_site, return_inverse=True)
+        usable = (r_avail[codes // n_site] & r_site[codes % n_site])[pair.reshape(-1)]
+        self.meets["slots"] = _has_days(self.s_t, self.s_day, usable, r_k, T)
         self.eligible = pair_ok & self.meets["slots"]
         # Usable slots of eligible therapists: the candidate (referral, slot) pairs.
         S = len(self.slots)
@@ -520,23 +603,6 @@ class _Group:
         self.r_bsl = r_bsl
         self.t_signs = signs
         self.r_wants_direct = r_interp | r_bsl
-
-    def _caps(
-        self, r_kind: dict[str, np.ndarray], t_room: dict[str, np.ndarray], everyone: np.ndarray
-    ):
-        """The caseload-mix caps: per kind, which referrals count (``r_kind``), each
-        therapist's free places under the cap (``t_room``, ``_NO_CAP`` without one), and the
-        (T, R) family "has room" (a read-only "everyone" where no cap or no such client)."""
-        self.r_kind, self.t_room = r_kind, t_room
-        out = {}
-        for kind in CAP_KINDS:
-            counts, room = r_kind[kind], t_room[kind]
-            if counts.any() and (room < _NO_CAP).any():
-                out[kind] = (room > 0)[:, None] | ~counts[None, :]
-            else:
-                out[kind] = everyone
-                self.trivial.add(kind)
-        return out
 
     def _special(self) -> np.ndarray:
         """Referrals the exact weekly flow cannot place: those seen more than once a week,
