@@ -654,8 +654,15 @@ class _Group:
         """(referral, slot, value) for every candidate pair, ordered by slot.
 
         For a referral seen k times a week the value is an upper bound on the value of any
-        k-slot bundle containing that slot, which makes the flow a relaxation.
+        k-slot bundle containing that slot, which makes the flow a relaxation. Computed
+        once per group (the decomposition, the swap search and pruning each read them).
         """
+        cached = self.__dict__.get("_arcs")
+        if cached is None:
+            cached = self._arcs = self._make_arcs()
+        return cached
+
+    def _make_arcs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         s, r = np.nonzero(self.ok)
         weights = self.problem.weights
         value = (

@@ -206,17 +206,35 @@ class _Swaps:
             value, row, mask = best
             return value - out_value, [(row, cols_of(mask), value)]
         bundles: dict[int, list[tuple[int, int]]] = {}
-        fits = self.loads.fits
+        # Which two fit together in the therapist's free weekly sessions and under its caps
+        # (``_Loads.fits``), once ``out`` leave: as arrays over ``rows``.
+        loads = self.loads
+        k = np.asarray([loads.k[r] for r in rows], dtype=np.int64)
+        spare = loads.cap[t] - loads.sessions[t] + sum(loads.k[p] for p in out)
+        caps = [
+            (
+                np.asarray([loads.flags[kind][r] for r in rows], dtype=np.int64),
+                loads.rooms[kind][t] - held[t] + sum(loads.flags[kind][p] for p in out),
+            )
+            for kind, held in loads.kinds.items()
+        ]
+        below = -np.asarray(top, dtype=np.int64)  # ascending, as ``top`` descends
         best = None
         for i, (r1, c1) in enumerate(zip(rows, top, strict=True)):
             if i + 1 >= len(rows) or c1 + top[i + 1] <= (best[0] if best else out_value):
                 break
-            for r2, c2 in zip(rows[i + 1 :], top[i + 1 :], strict=True):
+            # Those after r1 that could beat the floor (a run, as ``top`` descends) and fit
+            # with r1; the others are passed over (the floor only rises).
+            end = max(i + 1, int(np.searchsorted(below, c1 - (best[0] if best else out_value))))
+            fit = k[i + 1 : end] + k[i] <= spare
+            for flags, room in caps:
+                extra = flags[i + 1 : end] + flags[i]
+                fit &= (extra == 0) | (extra <= room)
+            for j in (np.flatnonzero(fit) + i + 1).tolist():
+                r2, c2 = rows[j], top[j]
                 floor = best[0] if best else out_value
                 if c1 + c2 <= floor:
                     break
-                if not fits(t, (r1, r2), out):
-                    continue  # not both here, whatever their slots
                 b1 = bundles.get(r1)
                 if b1 is None:
                     b1 = bundles[r1] = self._bundles(r1, t, bit)
