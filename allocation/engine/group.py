@@ -351,9 +351,12 @@ class _Group:
         ref_ids: Sequence[int],
         ther_ids: Sequence[int],
         inputs: _Inputs | None = None,
+        eligible_only: bool = False,
     ):
         """``inputs``: the service's inputs (``_Inputs``) holding these referrals and
-        therapists, shared by the groups built on parts of it; built here if not given."""
+        therapists, shared by the groups built on parts of it; built here if not given.
+        ``eligible_only``: stop once ``eligible`` is known (no family matrices but gender's,
+        no candidate slots): for a count of who fits where, and nothing else."""
         self.problem = problem
         taken = inputs.take(ref_ids, ther_ids) if inputs is not None else None
         if taken is None:
@@ -503,7 +506,8 @@ class _Group:
                 tables[kind] = (has_room, counts.astype(np.int64))
             else:
                 self.trivial.add(kind)
-        self.meets = {family: spread(*tables[family]) for family in tables}
+        spread_now = ("gender",) if eligible_only else tables
+        self.meets = {family: spread(*tables[family]) for family in spread_now}
         gender_ok = self.meets["gender"]
         if rcol(inputs.r_has_gex).any():
             # Gender exclusions ("not a man"): row g holds the referrals excluding gender g;
@@ -560,6 +564,7 @@ class _Group:
                 *CAP_KINDS,
                 "capacity",
             )
+            if family in self.meets
         }
         # Every family met: the table families at once, by their joint code (a therapist
         # meets a joint code where it meets each family's), then the others.
@@ -586,9 +591,11 @@ class _Group:
         usable = (r_avail[codes // n_site] & r_site[codes % n_site])[pair.reshape(-1)]
         self.meets["slots"] = _has_days(self.s_t, self.s_day, usable, r_k, T)
         self.eligible = pair_ok & self.meets["slots"]
+        if eligible_only:
+            return
         # Usable slots of eligible therapists: the candidate (referral, slot) pairs.
         S = len(self.slots)
-        self.ok = usable & self.eligible[self.s_t] if S else usable
+        self.ok = np.logical_and(usable, self.eligible[self.s_t], out=usable) if S else usable
         self.special = self._special()
 
         self.t_gender, self.t_lang = t_gender, t_lang

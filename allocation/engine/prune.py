@@ -98,7 +98,7 @@ def _thin_out(
         open_ = room > 0
         if not open_.any():
             break
-        h = _Group(problem, part.tolist(), ther[thin[open_]].tolist(), g.inputs)
+        h = _Group(problem, part.tolist(), ther[thin[open_]].tolist(), g.inputs, eligible_only=True)
         take = np.zeros(len(part), dtype=bool)
         for n, m in enumerate(np.flatnonzero(open_).tolist()):
             first = np.flatnonzero(h.eligible[n])[: int(room[m])]

@@ -95,9 +95,10 @@ def _solve_pruned(
     inputs = _Inputs(problem, ref_ids, ther_ids)
     for round_ in range(_ROUNDS + 1):
         pruned = len(kept) < len(ref_ids)
-        g = _Group(problem, kept, ther_ids, inputs)
         if pruned and round_ == 0:
-            # Therapists few kept referrals fit with: add their likely clients now.
+            # Therapists few kept referrals fit with: add their likely clients now (who
+            # fits where is all this needs of the kept referrals' group).
+            g = _Group(problem, kept, ther_ids, inputs, eligible_only=True)
             t0 = time.perf_counter()
             kept_set = set(kept)
             rest = np.asarray([i for i in ref_ids if i not in kept_set], dtype=np.int64)
@@ -105,7 +106,7 @@ def _solve_pruned(
             checking += time.perf_counter() - t0
             if len(extra):
                 kept = sorted(kept_set.union(extra.tolist()))
-                g = _Group(problem, kept, ther_ids, inputs)
+        g = _Group(problem, kept, ther_ids, inputs)
         # A pruned service is far above CP-SAT's size; its bound must be the relaxation's.
         plan = _solve_group(g, 0 if pruned else exact_limit, time_limit)
         if not pruned:
