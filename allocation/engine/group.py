@@ -428,7 +428,7 @@ class _Group:
         r_pref_part = inputs.r_pref_part[rows]
         r_pref_site = rcol(inputs.r_pref_site)
         assessor = rcol(inputs.r_assessor)
-        r_assessor = np.where(assessor >= 0, t_at[assessor], -1)
+        r_assessor = np.append(t_at, -1)[assessor]  # -1 (none) reads the -1 appended
         # Continuity: a requirement keeps only the assessor (-1: not a therapist here, so
         # nobody); a wish scores the fit bonus; "none" neither.
         r_cont = rcol(inputs.r_cont)
