@@ -55,9 +55,6 @@ FAMILIES = (
     "capacity",
     "slots",
 )
-# The family of a code failing exactly one: bit j set -> j.
-_BIT_POSITION = np.zeros(1 << 16, dtype=np.int64)
-_BIT_POSITION[1 << np.arange(16)] = np.arange(16)
 _CAPACITY = FAMILIES.index("capacity")
 _LEAVE = FAMILIES.index("leave")
 _SLOTS = FAMILIES.index("slots")
@@ -442,28 +439,34 @@ class _SlotTable:
         self.sites = list(codes)
         self.t = g.s_t
         self.lo, self.hi = g.t_slot_start[:-1], g.t_slot_start[1:]
+        self.found: dict[tuple, np.ndarray] = {}  # time classes inside, per windows
 
     def of(self, thers: np.ndarray) -> np.ndarray:
         """The slot positions of therapists ``thers`` (group positions)."""
         lo, hi = self.lo[thers], self.hi[thers]
         n = hi - lo
-        if not n.sum():
+        total = int(n.sum())
+        if not total:
             return np.zeros(0, dtype=np.int64)
-        offsets = np.repeat(lo - np.r_[0, np.cumsum(n)[:-1]], n)
-        return np.arange(int(n.sum())) + offsets
+        offsets = np.repeat(lo - (np.cumsum(n) - n), n)
+        return np.arange(total) + offsets
 
     def inside(self, idx: np.ndarray, by_day) -> np.ndarray:
         """Which slots ``idx`` lie wholly inside one of the windows ``by_day`` (seven
         tuples of (start, end), as ``_by_day`` gives): judged once per time class (slots
-        of the same day, start and end), then read per slot."""
-        day, start, end = self.classes[:, 0], self.classes[:, 1], self.classes[:, 2]
-        found = np.zeros(len(self.classes), dtype=bool)
-        for d, windows in enumerate(by_day):
-            if not windows:
-                continue
-            on_day = day == d
-            for a, b in windows:
-                found |= on_day & (start >= a) & (end <= b)
+        of the same day, start and end), and once per set of windows, then read per
+        slot."""
+        found = self.found.get(by_day)
+        if found is None:
+            day, start, end = self.classes[:, 0], self.classes[:, 1], self.classes[:, 2]
+            found = np.zeros(len(self.classes), dtype=bool)
+            for d, windows in enumerate(by_day):
+                if not windows:
+                    continue
+                on_day = day == d
+                for a, b in windows:
+                    found |= on_day & (start >= a) & (end <= b)
+            self.found[by_day] = found
         return found[self.cls[idx]]
 
     def site_mask(self, idx: np.ndarray, test) -> np.ndarray:
@@ -473,10 +476,12 @@ class _SlotTable:
 
     def opened(self, idx: np.ndarray, usable: np.ndarray, k: int) -> int:
         """How many therapists have ``usable`` slots (of ``idx``) on at least ``k`` days."""
-        pairs = np.unique(self.t[idx[usable]] * 7 + self.day[idx[usable]])
-        if not len(pairs):
+        chosen = idx[usable]
+        if not len(chosen):
             return 0
-        return int((np.bincount(pairs // 7) >= k).sum())
+        days = np.zeros(len(self.lo) * 7, dtype=bool)  # (therapist, day) with a slot
+        days[self.t[chosen] * 7 + self.day[chosen]] = True
+        return int((np.add.reduce(days.reshape(-1, 7), axis=1, dtype=np.int8) >= k).sum())
 
 
 def _opened(
@@ -486,11 +491,17 @@ def _opened(
     enough days if the client also gave the ``times`` ((day, part) pairs), accepted the
     ``places``, or had the ``windows`` in place of their own."""
     given = referral.windows if windows is None else windows
-    by_day = _by_day(_joined([*given, *((d, *PART_WINDOWS[p]) for d, p in times)]))
+    by_day = _joined_by_day((*given, *((d, *PART_WINDOWS[p]) for d, p in times)))
     usable = table.inside(idx, by_day) & table.site_mask(
         idx, lambda site: referral.accepts_slot_site(site) or site in places
     )
     return table.opened(idx, usable, referral.sessions_per_week)
+
+
+@functools.lru_cache(maxsize=16384)
+def _joined_by_day(windows: tuple[Window, ...]) -> tuple:
+    """``_by_day`` of the windows joined: cached, as clients share patterns of times."""
+    return _by_day(_joined(windows))
 
 
 # The most a suggestion widens one of the client's windows by; beyond it, adding a part of
@@ -741,33 +752,42 @@ def _explain_unplaced(
     T, U, F = len(g.thers), len(rows), len(FAMILIES)
     # Two bytes per (therapist, unplaced referral): bit j set when the therapist fails
     # family j. Built as the families met (a shift and an OR per family), then flipped.
-    code = np.zeros((T, U), dtype=np.uint16)
-    bit = np.empty((T, U), dtype=np.uint16)
-    # Consecutive rows (a chunk of left-out referrals) are read in place, not copied.
+    # Consecutive rows (a chunk of left-out referrals) are read in place, not copied; so
+    # are all the rows when most of them are asked for (one copy of the codes after).
     run = slice(int(rows[0]), int(rows[-1]) + 1) if (np.diff(rows) == 1).all() else None
+    whole = run is None and len(g.refs) <= 2 * U
+    cols = run or slice(None)
+    width = len(g.refs) if whole else U
+    code = np.zeros((T, width), dtype=np.uint16)
+    bit = np.empty((T, width), dtype=np.uint16)
     asked = 0
     for j, family in enumerate(FAMILIES):
         if family in g.trivial:  # no referral asks for it: nobody fails it
             continue
         asked |= 1 << j
-        meets = g.meets[family][:, run] if run else np.take(g.meets[family], rows, axis=1)
+        meets = g.meets[family]
+        meets = meets[:, cols] if run or whole else np.take(meets, rows, axis=1)
         np.left_shift(meets.view(np.uint8), j, out=bit, dtype=np.uint16)
         np.bitwise_or(code, bit, out=code)
     del bit
+    if whole:
+        code = np.take(code, rows, axis=1)
     np.bitwise_xor(code, np.uint16(asked), out=code)
     fits = code == 0  # (T, U)
     n_eligible = np.add.reduce(fits, axis=0, dtype=np.int32)
     # How many therapists fail each unplaced referral in one family alone (what a single
-    # change would open), and the full failure histogram of those no therapist can take.
-    by_referral = np.ascontiguousarray(code.T)  # (U, T)
+    # change would open), family by family over whole rows of therapists.
+    single_count = np.zeros((F, U), dtype=np.int32)
+    alone = np.empty((T, U), dtype=bool)
+    for j, family in enumerate(FAMILIES):
+        if family not in g.trivial:
+            np.equal(code, np.uint16(1 << j), out=alone)
+            np.add.reduce(alone, axis=0, dtype=np.int32, out=single_count[j])
+    del alone
+    single_count = single_count.T
+    # Per referral, the therapists in the service's order: (U, T).
+    by_referral = np.ascontiguousarray(code.T)
     del code
-    # One pass: the cells failing exactly one family, counted by (referral, family).
-    flat = by_referral.reshape(-1)
-    one_bit = np.flatnonzero((flat != 0) & ((flat & (flat - np.uint16(1))) == 0))
-    family_of = _BIT_POSITION[flat[one_bit]]
-    one_row = one_bit // T
-    single_count = np.bincount(one_row * F + family_of, minlength=U * F).astype(np.int32)
-    single_count = single_count.reshape(U, F)
     blocked = np.flatnonzero(n_eligible == 0)
     # The funnel: how many therapists pass each family and every one before it.
     blocked_codes = by_referral[blocked]
@@ -796,24 +816,12 @@ def _explain_unplaced(
             order_b = np.argsort(-counts_b, axis=1, kind="stable")[:, :2]
             top = np.take_along_axis(counts_b, order_b, axis=1)
             ranked[blocked] = np.where(top > 0, order_b, -1)
-    # The therapists failing that family alone, per referral, in the service's order: the
-    # single-failure cells are in (referral, therapist) order, so each referral's are a
-    # run of them.
-    picked_of = []
-    for col in range(2):
-        wanted = ranked[:, col]
-        sel = np.flatnonzero(family_of == wanted[one_row])
-        owner = one_row[sel]
-        ends = np.cumsum(np.bincount(owner, minlength=U))
-        # Only the three named, unless the wording counts what a change would open: all
-        # of them for leave, and for slots when no therapist can take the referral.
-        whole = (wanted == _LEAVE) | ((wanted == _SLOTS) & (n_eligible == 0))
-        rank = np.arange(len(sel)) - (ends - np.bincount(owner, minlength=U))[owner]
-        kept = (rank < 3) | whole[owner]
-        ts = (one_bit[sel[kept]] % T).tolist()
-        ends = np.cumsum(np.bincount(owner[kept], minlength=U)).tolist()
-        picked_of.append((ts, [0, *ends[:-1]], ends))
-    del one_bit, family_of, one_row
+    # The first three therapists failing that family alone, per referral (the suggestion
+    # names three; where it counts more, the loop reads the referral's whole row).
+    named_of = [
+        _first_true(by_referral == _family_bits(ranked[:, col])[:, None], 3).tolist()
+        for col in range(2)
+    ]
 
     # After allocation: free places, free slots, and who is placed with each therapist.
     loads = _Loads(g, plan.placed)
@@ -842,14 +850,8 @@ def _explain_unplaced(
     min_held = np.where(in_order[first_fit, columns], lowest[order][first_fit], none).tolist()
     del in_order
     any_empty = fits[lowest == none].any(axis=0).tolist()
-    pair_u, pair_t = np.nonzero(by_referral == 0)
-    fit_start = np.r_[0, np.cumsum(n_eligible)[:-1]]
-    rank = np.arange(len(pair_u)) - fit_start[pair_u]
-    keep = rank < 5
-    first = np.full((U, 5), -1, dtype=np.int64)
-    first[pair_u[keep], rank[keep]] = pair_t[keep]
+    first = _first_true(by_referral == 0, 5)
     first_rows = first.tolist()
-    del pair_u, rank, keep
     decided = _decided_by_caps(g, rows, fits, free_days, places_left, loads)
     del fits
     # Days with a free fitting slot, for the three therapists named per referral.
@@ -859,7 +861,6 @@ def _explain_unplaced(
     single_rows = single_count.tolist()
     funnel_rows = funnel.tolist()
     n_eligible_rows = n_eligible.tolist()
-    fit_starts = fit_start.tolist()
     ids = [t.id for t in g.thers]
     priorities = g.priority.tolist()
     ref_ids = g.ref_ids.tolist()
@@ -883,11 +884,10 @@ def _explain_unplaced(
             held = (min_held[n], any_empty[n], total)
             lower, days_of = (), None
             if min_held[n] < priority:  # who ranks lower, with every therapist it fits with
-                lo = fit_starts[n]
                 days_of = free_days[:, n]
                 lower = (
                     (r, t)
-                    for t in map(int, pair_t[lo : lo + total])
+                    for t in np.flatnonzero(by_referral[n] == 0).tolist()
                     for p, r in clients.get(t, ())
                     if p < priority
                 )
@@ -932,17 +932,19 @@ def _explain_unplaced(
         for col, j in enumerate(ranked_rows[n]):
             if j < 0:
                 break
-            ts, starts, ends = picked_of[col]
-            picked = ts[starts[n] : ends[n]]
             family, count = FAMILIES[j], single_rows[n][j]
+            # Every one of them where the wording counts what a change would open; else
+            # the three named.
+            if family == "leave" or (family == "slots" and hints):
+                picked = np.flatnonzero(by_referral[n] == 1 << j).tolist()
+            else:
+                picked = [t for t in named_of[col][n] if t >= 0]
             if family == "slots" and hints:
                 if table is None:
                     table = _SlotTable(g)  # once, when a suggestion first counts slots
                 suggestions.append(_slot_hint(referral, g, picked, table, slot_hints))
                 continue
-            # Every one of them where the wording counts what a change would open; else
-            # the three named.
-            thers = [g.thers[t] for t in (picked if family == "leave" else picked[:3])]
+            thers = [g.thers[t] for t in picked]
             suggestions.append(_suggestion(referral, thers, family, hints, count))
         if not suggestions:
             suggestions.append(
@@ -958,16 +960,45 @@ def _explain_unplaced(
     return out
 
 
+def _family_bits(families: np.ndarray) -> np.ndarray:
+    """Each referral's failure code for failing only family ``families[n]``, or a code no
+    pair has where there is none (-1)."""
+    return np.where(families >= 0, np.left_shift(1, np.maximum(families, 0)), 0xFFFF).astype(
+        np.uint16
+    )
+
+
+def _first_true(mask: np.ndarray, n: int) -> np.ndarray:
+    """(U, n): the columns of the first ``n`` True cells in each row of ``mask`` (-1 past
+    the last), found by repeated argmax (each stops at a row's first True). Clears
+    ``mask``'s cells as it goes."""
+    rows = np.arange(len(mask))
+    out = np.full((len(mask), n), -1, dtype=np.int64)
+    if not mask.shape[1]:
+        return out
+    for i in range(n):
+        col = mask.argmax(axis=1)
+        hit = mask[rows, col]
+        if not hit.any():
+            break
+        out[hit, i] = col[hit]
+        mask[rows[hit], col[hit]] = False
+    return out
+
+
 def _slot_hint(referral: Referral, g: _Group, picked: list[int], table: _SlotTable, seen: dict):
     """The slots suggestion for a referral no therapist can take (``_suggestion`` with
-    hints), worded once for every referral with the same times, places, sessions a week
+    hints), worded once for every referral with the same times, places (the fields
+    ``accepts_slot_site``, ``could_use_site`` and ``_place_phrase`` read), sessions a week
     and therapists failing on slots alone: it reads nothing else of the referral."""
     key = (
         referral.windows,
         referral.sessions_per_week,
-        _place_phrase(referral),
-        tuple(referral.accepts_slot_site(s) for s in table.sites),
-        tuple(s == REMOTE or referral.could_use_site(s) for s in table.sites),
+        referral.mode,
+        referral.sites,
+        referral.sites_ruled_out,
+        referral.step_free,
+        referral.step_free_sites,
         tuple(picked),
     )
     words = seen.get(key)
