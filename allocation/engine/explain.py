@@ -893,18 +893,28 @@ def _explain_unplaced(
                 )
             reasons.append(
                 _outranked(
-                    g, row, eligible, held, lower, ids, free_slot, placed_cols, loads, days_of
+                    g,
+                    row,
+                    eligible,
+                    held,
+                    lower,
+                    ids,
+                    free_slot,
+                    placed_cols,
+                    loads,
+                    days_of,
+                    priority,
                 )
             )
             days = days_rows[n]
             states = [(t, left_rows[t], days[i]) for i, t in enumerate(eligible[:3])]
-            reasons.append(_states(g, row, states, ids, lowest, full_caps, state_words))
+            reasons.append(_states(g, row, states, ids, lowest, full_caps, state_words, priority))
             if decided is not None and decided[0][n]:
                 short, by_kind = decided[1][n]
                 suggestions.extend(_cap_decided(g, row, short, by_kind, places_left))
             suggestions.append(
                 "next in line when "
-                + " or ".join(ids[t] for t in eligible[:3])
+                + " or ".join([ids[t] for t in eligible[:3]])
                 + " has a free place and a fitting slot"
             )
             # What places it is a place freeing up; a wider requirement only adds
@@ -1019,16 +1029,16 @@ def _free_days(g: _Group, row: int, t: int, extra: Sequence[int], free_slot: np.
     return len(days)
 
 
-def _outranked(g, row, named, held, lower, ids, free_slot, placed_cols, loads, days) -> str:
+def _outranked(g, row, named, held, lower, ids, free_slot, placed_cols, loads, days, priority):
     """Why a referral that meets every requirement with some therapists waits: judged on
     every one of them (``held``: the lowest priority placed with any of them, whether one
     has nobody placed, how many there are), not only the five ``named``. ``lower`` yields
     (referral, therapist) of everyone placed with them who ranks lower (someone does when
     the lowest priority held is below this referral's), read only as far as needed.
-    ``days``: per therapist, the days with a free slot fitting this referral."""
-    referral, priority = g.refs[row], int(g.priority[row])
+    ``days``: per therapist, the days with a free slot fitting this referral;
+    ``priority``: this referral's."""
     lowest, any_empty, total = held
-    names = ", ".join(ids[t] for t in named)
+    names = ", ".join([ids[t] for t in named])
     more = f" and {total - 5} more" if total > 5 else ""
     opening = (
         f"meets every requirement with {_plural(total, 'therapist')} ({names}{more}), but "
@@ -1040,7 +1050,7 @@ def _outranked(g, row, named, held, lower, ids, free_slot, placed_cols, loads, d
         return opening + "went to people ranked at least as high (none ranked lower)"
     if lowest >= priority:  # nobody placed with one of them: the search did not reach it
         return opening + "are not all taken: the search for improvements ran out of time"
-    k = referral.sessions_per_week
+    k = g.refs[row].sessions_per_week
     # Could one of them make way: this client in their place, their slots freed?
     could = any(
         loads.fits(t, [row], [r])
@@ -1064,11 +1074,11 @@ def _outranked(g, row, named, held, lower, ids, free_slot, placed_cols, loads, d
     )
 
 
-def _states(g, row, states, ids, lowest, full_caps, seen) -> str:
+def _states(g, row, states, ids, lowest, full_caps, seen, priority) -> str:
     """Where each named therapist stands for this referral after the allocation:
     ``states`` holds (therapist, free weekly sessions left, days with a free fitting slot);
     ``full_caps`` each therapist's caps reached. Each state is worded once per therapist
-    and what it reads of the referral (kept in ``seen``)."""
+    and what it reads of the referral (kept in ``seen``); ``priority``: this referral's."""
     referral = g.refs[row]
     k = referral.sessions_per_week
     high, complex_ = referral.high_risk, referral.complex
@@ -1079,7 +1089,7 @@ def _states(g, row, states, ids, lowest, full_caps, seen) -> str:
         if words is None:
             words = seen[key] = _state(g, t, k, places_left, days, ids, lowest, full_caps, referral)
         out.append(words)
-    return "; ".join(out) + f" (this referral {int(g.priority[row])})"
+    return "; ".join(out) + f" (this referral {priority})"
 
 
 def _state(g, t, k, places_left, days, ids, lowest, full_caps, referral) -> str:
