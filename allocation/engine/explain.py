@@ -481,7 +481,7 @@ class _SlotTable:
             return 0
         days = np.zeros(len(self.lo) * 7, dtype=bool)  # (therapist, day) with a slot
         days[self.t[chosen] * 7 + self.day[chosen]] = True
-        return int((np.add.reduce(days.reshape(-1, 7), axis=1, dtype=np.int8) >= k).sum())
+        return int((np.bincount(np.flatnonzero(days) // 7) >= k).sum())
 
 
 def _opened(
@@ -701,19 +701,20 @@ def _suggestion(
     missing_times: dict[tuple[int, int], int] = {}
     off_time = idx[at_place & ~in_time]
     if len(off_time):
-        keys, counts = np.unique(
-            table.day[off_time] * len(PARTS) + table.part[off_time], return_counts=True
-        )
+        # Counted per (day, part of the day), in that order (a bincount, not a sort).
+        counts = np.bincount(table.day[off_time] * len(PARTS) + table.part[off_time])
+        keys = np.flatnonzero(counts)
         missing_times = {
             divmod(key, len(PARTS)): c
-            for key, c in zip(keys.tolist(), counts.tolist(), strict=True)
+            for key, c in zip(keys.tolist(), counts[keys].tolist(), strict=True)
         }
     missing_places: dict[str, int] = {}
     elsewhere = idx[in_time & ~at_place & could]
     if len(elsewhere):
-        codes, counts = np.unique(table.site[elsewhere], return_counts=True)
+        counts = np.bincount(table.site[elsewhere])
+        codes = np.flatnonzero(counts)
         missing_places = {
-            table.sites[c]: n for c, n in zip(codes.tolist(), counts.tolist(), strict=True)
+            table.sites[c]: n for c, n in zip(codes.tolist(), counts[codes].tolist(), strict=True)
         }
     changes = _widenings(referral, table, idx, in_time, at_place)
     if missing_times:
