@@ -739,14 +739,48 @@ def _suggestion(
     return plain
 
 
+class _Held:
+    """After the allocation, what the placed clients hold with each therapist: weekly
+    sessions and caps in use (``loads``), free places and slots, who is placed there and
+    the lowest priority placed; and the words already found for a therapist's state or a
+    slots suggestion. Built once from the group the plan places in (``g``); referrals of
+    another group with the same therapists (a chunk of left-out referrals) are explained
+    against the same one (``every_cap``: their caps counted whether or not ``g``'s
+    referrals have them)."""
+
+    def __init__(self, g: _Group, plan: _Plan, every_cap: bool = False):
+        T = len(g.thers)
+        self.placed = plan.placed
+        self.loads = loads = _Loads(g, plan.placed, every_cap)
+        self.places_left = g.t_cap - np.asarray(loads.sessions, dtype=np.int64)
+        self.free_slot = np.ones(len(g.slots), dtype=bool)
+        self.clients: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        self.placed_cols = {r: cols for r, (_, cols) in plan.placed.items()}
+        self.lowest = np.full(T, _NONE, dtype=np.int64)  # lowest priority placed
+        for r, (t, cols) in plan.placed.items():
+            self.free_slot[list(cols)] = False
+            self.clients[t].append((int(g.priority[r]), r))
+            self.lowest[t] = min(self.lowest[t], int(g.priority[r]))
+        self.free_idx = np.flatnonzero(self.free_slot)
+        # Each therapist's caps reached after the allocation.
+        self.full_caps = [
+            [kind for kind in loads.kinds if loads.room(t, kind) <= 0] for t in range(T)
+        ]
+        self.state_words: dict[tuple, str] = {}  # a therapist's state, as ``_states`` words it
+        self.table: _SlotTable | None = None  # the slots, once a suggestion counts them
+        self.slot_hints: dict[tuple, str] = {}  # ``_slot_hint``'s words
+
+
 def _explain_unplaced(
-    problem: Problem, g: _Group, rows: np.ndarray, plan: _Plan
+    problem: Problem, g: _Group, rows: np.ndarray, plan: _Plan, held: _Held | None = None
 ) -> dict[int, Unplaced]:
     """Why each unplaced referral (group positions ``rows``) waits, and what would place it.
 
     Built in bulk: the counts are read off the failure codes of every (referral,
     therapist) pair at once, and what many referrals share (a therapist's state, a slots
-    suggestion over the same therapists and the same times and places) is worded once."""
+    suggestion over the same therapists and the same times and places) is worded once.
+    ``held``: the placed clients' side (``_Held``), when ``g`` is not the plan's group but
+    one with the same therapists; built from ``g`` and ``plan`` if not given."""
     out: dict[int, Unplaced] = {}
     if len(rows) == 0:
         return out
@@ -825,21 +859,15 @@ def _explain_unplaced(
     ]
 
     # After allocation: free places, free slots, and who is placed with each therapist.
-    loads = _Loads(g, plan.placed)
-    places_left = g.t_cap - np.asarray(loads.sessions, dtype=np.int64)  # free weekly sessions
-    free_slot = np.ones(len(g.slots), dtype=bool)
-    clients: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    placed_cols = {r: cols for r, (_, cols) in plan.placed.items()}
+    if held is None:
+        held = _Held(g, plan)
+    loads, places_left, free_slot = held.loads, held.places_left, held.free_slot
+    clients, placed_cols, lowest = held.clients, held.placed_cols, held.lowest
     none = _NONE
-    lowest = np.full(T, none, dtype=np.int64)  # lowest priority placed, per therapist
-    for r, (t, cols) in plan.placed.items():
-        free_slot[list(cols)] = False
-        clients[t].append((int(g.priority[r]), r))
-        lowest[t] = min(lowest[t], int(g.priority[r]))
     # Per therapist and unplaced referral: different days of free fitting slots; and per
     # referral, over every therapist it fits with, the lowest priority placed there and
     # whether one of them has nobody placed.
-    free_idx = np.flatnonzero(free_slot)
+    free_idx = held.free_idx
     usable = g.ok[:, run][free_idx] if run else g.ok[free_idx][:, rows]
     free_days = _distinct_days(g.s_t[free_idx], g.s_day[free_idx], usable, T)
     del usable
@@ -870,10 +898,7 @@ def _explain_unplaced(
     left_rows = places_left.tolist()
     # Each therapist's caps reached after the allocation, and its state as worded for a
     # referral (``_states``), shared by every referral with the same needs.
-    full_caps = [[kind for kind in loads.kinds if loads.room(t, kind) <= 0] for t in range(T)]
-    state_words: dict[tuple, str] = {}
-    table: _SlotTable | None = None
-    slot_hints: dict[tuple, str] = {}
+    full_caps, state_words, slot_hints = held.full_caps, held.state_words, held.slot_hints
     for n, row in enumerate(rows.tolist()):
         referral = g.refs[row]
         priority = priorities[row]
@@ -882,7 +907,7 @@ def _explain_unplaced(
         total = n_eligible_rows[n]
         if total > 0:
             eligible = [t for t in first_rows[n] if t >= 0]
-            held = (min_held[n], any_empty[n], total)
+            standing = (min_held[n], any_empty[n], total)
             lower, days_of = (), None
             if min_held[n] < priority:  # who ranks lower, with every therapist it fits with
                 days_of = free_days[:, n]
@@ -897,7 +922,7 @@ def _explain_unplaced(
                     g,
                     row,
                     eligible,
-                    held,
+                    standing,
                     lower,
                     ids,
                     free_slot,
@@ -951,9 +976,9 @@ def _explain_unplaced(
             else:
                 picked = [t for t in named_of[col][n] if t >= 0]
             if family == "slots" and hints:
-                if table is None:
-                    table = _SlotTable(g)  # once, when a suggestion first counts slots
-                suggestions.append(_slot_hint(referral, g, picked, table, slot_hints))
+                if held.table is None:
+                    held.table = _SlotTable(g)  # once, when a suggestion first counts slots
+                suggestions.append(_slot_hint(referral, g, picked, held.table, slot_hints))
                 continue
             thers = [g.thers[t] for t in picked]
             suggestions.append(_suggestion(referral, thers, family, hints, count))
@@ -1052,9 +1077,12 @@ def _outranked(g, row, named, held, lower, ids, free_slot, placed_cols, loads, d
     if lowest >= priority:  # nobody placed with one of them: the search did not reach it
         return opening + "are not all taken: the search for improvements ran out of time"
     k = g.refs[row].sessions_per_week
-    # Could one of them make way: this client in their place, their slots freed?
+    # Could one of them make way: this client in their place, their slots freed? (``r``
+    # is a row of the plan's group, which ``g`` need not be: the client's needs are read
+    # here.)
+    counted = [kind for kind in loads.kinds if g.r_kind[kind][row]]
     could = any(
-        loads.fits(t, [row], [r])
+        loads.fits_instead(t, k, counted, r)
         and (days[t] >= k or _free_days(g, row, t, placed_cols[r], free_slot) >= k)
         for r, t in lower
     )

@@ -714,13 +714,23 @@ class _Loads:
     Plain lists, not arrays: the searches ask about one therapist at a time, many times.
     """
 
-    def __init__(self, g: _Group, placed: dict[int, tuple[int, tuple[int, ...]]] | None = None):
+    def __init__(
+        self,
+        g: _Group,
+        placed: dict[int, tuple[int, tuple[int, ...]]] | None = None,
+        every_cap: bool = False,
+    ):
+        """``every_cap``: count every kind some therapist caps, not only those of the
+        group's referrals (for referrals of another group with the same therapists)."""
         self.g = g
         T = len(g.thers)
         self.k = g.r_k.tolist()
         self.cap = g.t_cap.tolist()
         self.sessions = [0] * T
-        kinds = [kind for kind in CAP_KINDS if kind not in g.trivial]
+        if every_cap:
+            kinds = [kind for kind in CAP_KINDS if (g.t_room[kind] < _NO_CAP).any()]
+        else:
+            kinds = [kind for kind in CAP_KINDS if kind not in g.trivial]
         self.kinds = {kind: [0] * T for kind in kinds}
         self.flags = {kind: g.r_kind[kind].tolist() for kind in kinds}
         self.rooms = {kind: g.t_room[kind].tolist() for kind in kinds}
@@ -748,6 +758,18 @@ class _Loads:
             flag = self.flags[kind]
             extra = sum(flag[r] for r in rows)
             if extra and held[t] + extra - sum(flag[r] for r in freed) > self.rooms[kind][t]:
+                return False
+        return True
+
+    def fits_instead(self, t: int, k: int, counted: Iterable[str], freed: int) -> bool:
+        """``fits(t, [row], [freed])`` for a referral given by what it needs, which may
+        belong to another group with the same therapists: ``k`` weekly sessions, and
+        ``counted``, the capped kinds it counts as."""
+        if self.sessions[t] + k - self.k[freed] > self.cap[t]:
+            return False
+        for kind in counted:
+            held = self.kinds.get(kind)
+            if held is not None and held[t] + 1 - self.flags[kind][freed] > self.rooms[kind][t]:
                 return False
         return True
 
