@@ -852,11 +852,16 @@ def _explain_unplaced(
             top = np.take_along_axis(counts_b, order_b, axis=1)
             ranked[blocked] = np.where(top > 0, order_b, -1)
     # The first three therapists failing that family alone, per referral (the suggestion
-    # names three; where it counts more, the loop reads the referral's whole row).
-    named_of = [
-        _first_true(by_referral == _family_bits(ranked[:, col])[:, None], 3).tolist()
-        for col in range(2)
-    ]
+    # names three; where it counts more, the loop reads the referral's whole row): looked
+    # for only in the rows told of one (a second one: only those nobody can take).
+    named_of = []
+    for col in range(2):
+        told = np.flatnonzero(ranked[:, col] >= 0)
+        found = np.full((U, 3), -1, dtype=np.int64)
+        if len(told):
+            codes = by_referral if len(told) == U else by_referral[told]
+            found[told] = _first_true(codes == _family_bits(ranked[told, col])[:, None], 3)
+        named_of.append(found.tolist())
 
     # After allocation: free places, free slots, and who is placed with each therapist.
     if held is None:
