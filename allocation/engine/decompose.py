@@ -78,13 +78,18 @@ class _Search:
         holder, price, day, multi = self.holder, self.price, self.day, self.multi
         kinds = [kind for kind in loads.kinds if loads.flags[kind][row]]
         top_fit = max(g.problem.weights.fit_site, 0) + max(g.problem.weights.fit_time, 0)
-        for t in np.flatnonzero(g.eligible[:, row]).tolist():
+        by_therapist = g.candidates_by_therapist(row)
+        therapists = np.flatnonzero(g.eligible[:, row])
+        # No bundle with a therapist is worth more than this (every fit point at its most).
+        value = g.problem.value_of(int(g.priority[row]), 0) + top_fit
+        ceilings = (value + g.pair_fit(therapists, row)).tolist()
+        for t, ceiling in zip(therapists.tolist(), ceilings, strict=True):
             # Room under the caps: where a cap may bind, only referrals this search places
             # (never moved by it) count against it, so no weekly one makes way.
             if any(loads.room(t, kind) <= 0 for kind in kinds):
                 continue
             spare = loads.cap[t] - loads.sessions[t]  # free weekly sessions
-            cands = [s for s in g.candidates(row, t) if holder[s] < 0 or not multi[holder[s]]]
+            cands = [s for s in by_therapist.get(t, ()) if holder[s] < 0 or not multi[holder[s]]]
             if len({day[s] for s in cands}) < k:
                 continue
             if len(cands) > 12:  # keep the search small: cheapest slots first
@@ -94,8 +99,6 @@ class _Search:
             # slots free no place.
             here = None
             place = int(self.place_price[t]) * k  # k weekly sessions
-            # No bundle here is worth more than this (every fit point at its most).
-            ceiling = g.problem.value_of(int(g.priority[row]), g.pair_fit_one(t, row)) + top_fit
             for combo in itertools.combinations(cands, k):
                 if k > 1 and len({day[s] for s in combo}) < k:
                     continue

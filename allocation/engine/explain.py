@@ -55,10 +55,9 @@ FAMILIES = (
     "capacity",
     "slots",
 )
-# The family of a code failing exactly one: bit j set -> j.
-_BIT_POSITION = np.zeros(1 << 16, dtype=np.int64)
-_BIT_POSITION[1 << np.arange(16)] = np.arange(16)
 _CAPACITY = FAMILIES.index("capacity")
+_LEAVE = FAMILIES.index("leave")
+_SLOTS = FAMILIES.index("slots")
 # Families failed, per failure code.
 _POPCOUNT = np.array([bin(c).count("1") for c in range(1 << len(FAMILIES))], dtype=np.uint8)
 _NONE = int(np.iinfo(np.int64).max)  # "nobody placed there", for the lowest priority
@@ -440,28 +439,34 @@ class _SlotTable:
         self.sites = list(codes)
         self.t = g.s_t
         self.lo, self.hi = g.t_slot_start[:-1], g.t_slot_start[1:]
+        self.found: dict[tuple, np.ndarray] = {}  # time classes inside, per windows
 
     def of(self, thers: np.ndarray) -> np.ndarray:
         """The slot positions of therapists ``thers`` (group positions)."""
         lo, hi = self.lo[thers], self.hi[thers]
         n = hi - lo
-        if not n.sum():
+        total = int(n.sum())
+        if not total:
             return np.zeros(0, dtype=np.int64)
-        offsets = np.repeat(lo - np.r_[0, np.cumsum(n)[:-1]], n)
-        return np.arange(int(n.sum())) + offsets
+        offsets = np.repeat(lo - (np.cumsum(n) - n), n)
+        return np.arange(total) + offsets
 
     def inside(self, idx: np.ndarray, by_day) -> np.ndarray:
         """Which slots ``idx`` lie wholly inside one of the windows ``by_day`` (seven
         tuples of (start, end), as ``_by_day`` gives): judged once per time class (slots
-        of the same day, start and end), then read per slot."""
-        day, start, end = self.classes[:, 0], self.classes[:, 1], self.classes[:, 2]
-        found = np.zeros(len(self.classes), dtype=bool)
-        for d, windows in enumerate(by_day):
-            if not windows:
-                continue
-            on_day = day == d
-            for a, b in windows:
-                found |= on_day & (start >= a) & (end <= b)
+        of the same day, start and end), and once per set of windows, then read per
+        slot."""
+        found = self.found.get(by_day)
+        if found is None:
+            day, start, end = self.classes[:, 0], self.classes[:, 1], self.classes[:, 2]
+            found = np.zeros(len(self.classes), dtype=bool)
+            for d, windows in enumerate(by_day):
+                if not windows:
+                    continue
+                on_day = day == d
+                for a, b in windows:
+                    found |= on_day & (start >= a) & (end <= b)
+            self.found[by_day] = found
         return found[self.cls[idx]]
 
     def site_mask(self, idx: np.ndarray, test) -> np.ndarray:
@@ -471,10 +476,12 @@ class _SlotTable:
 
     def opened(self, idx: np.ndarray, usable: np.ndarray, k: int) -> int:
         """How many therapists have ``usable`` slots (of ``idx``) on at least ``k`` days."""
-        pairs = np.unique(self.t[idx[usable]] * 7 + self.day[idx[usable]])
-        if not len(pairs):
+        chosen = idx[usable]
+        if not len(chosen):
             return 0
-        return int((np.bincount(pairs // 7) >= k).sum())
+        days = np.zeros(len(self.lo) * 7, dtype=bool)  # (therapist, day) with a slot
+        days[self.t[chosen] * 7 + self.day[chosen]] = True
+        return int((np.bincount(np.flatnonzero(days) // 7) >= k).sum())
 
 
 def _opened(
@@ -484,11 +491,17 @@ def _opened(
     enough days if the client also gave the ``times`` ((day, part) pairs), accepted the
     ``places``, or had the ``windows`` in place of their own."""
     given = referral.windows if windows is None else windows
-    by_day = _by_day(_joined([*given, *((d, *PART_WINDOWS[p]) for d, p in times)]))
+    by_day = _joined_by_day((*given, *((d, *PART_WINDOWS[p]) for d, p in times)))
     usable = table.inside(idx, by_day) & table.site_mask(
         idx, lambda site: referral.accepts_slot_site(site) or site in places
     )
     return table.opened(idx, usable, referral.sessions_per_week)
+
+
+@functools.lru_cache(maxsize=16384)
+def _joined_by_day(windows: tuple[Window, ...]) -> tuple:
+    """``_by_day`` of the windows joined: cached, as clients share patterns of times."""
+    return _by_day(_joined(windows))
 
 
 # The most a suggestion widens one of the client's windows by; beyond it, adding a part of
@@ -688,19 +701,20 @@ def _suggestion(
     missing_times: dict[tuple[int, int], int] = {}
     off_time = idx[at_place & ~in_time]
     if len(off_time):
-        keys, counts = np.unique(
-            table.day[off_time] * len(PARTS) + table.part[off_time], return_counts=True
-        )
+        # Counted per (day, part of the day), in that order (a bincount, not a sort).
+        counts = np.bincount(table.day[off_time] * len(PARTS) + table.part[off_time])
+        keys = np.flatnonzero(counts)
         missing_times = {
             divmod(key, len(PARTS)): c
-            for key, c in zip(keys.tolist(), counts.tolist(), strict=True)
+            for key, c in zip(keys.tolist(), counts[keys].tolist(), strict=True)
         }
     missing_places: dict[str, int] = {}
     elsewhere = idx[in_time & ~at_place & could]
     if len(elsewhere):
-        codes, counts = np.unique(table.site[elsewhere], return_counts=True)
+        counts = np.bincount(table.site[elsewhere])
+        codes = np.flatnonzero(counts)
         missing_places = {
-            table.sites[c]: n for c, n in zip(codes.tolist(), counts.tolist(), strict=True)
+            table.sites[c]: n for c, n in zip(codes.tolist(), counts[codes].tolist(), strict=True)
         }
     changes = _widenings(referral, table, idx, in_time, at_place)
     if missing_times:
@@ -725,42 +739,90 @@ def _suggestion(
     return plain
 
 
+class _Held:
+    """After the allocation, what the placed clients hold with each therapist: weekly
+    sessions and caps in use (``loads``), free places and slots, who is placed there and
+    the lowest priority placed; and the words already found for a therapist's state or a
+    slots suggestion. Built once from the group the plan places in (``g``); referrals of
+    another group with the same therapists (a chunk of left-out referrals) are explained
+    against the same one (``every_cap``: their caps counted whether or not ``g``'s
+    referrals have them)."""
+
+    def __init__(self, g: _Group, plan: _Plan, every_cap: bool = False):
+        T = len(g.thers)
+        self.placed = plan.placed
+        self.loads = loads = _Loads(g, plan.placed, every_cap)
+        self.places_left = g.t_cap - np.asarray(loads.sessions, dtype=np.int64)
+        self.free_slot = np.ones(len(g.slots), dtype=bool)
+        self.clients: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        self.placed_cols = {r: cols for r, (_, cols) in plan.placed.items()}
+        self.lowest = np.full(T, _NONE, dtype=np.int64)  # lowest priority placed
+        for r, (t, cols) in plan.placed.items():
+            self.free_slot[list(cols)] = False
+            self.clients[t].append((int(g.priority[r]), r))
+            self.lowest[t] = min(self.lowest[t], int(g.priority[r]))
+        self.free_idx = np.flatnonzero(self.free_slot)
+        # Each therapist's caps reached after the allocation.
+        self.full_caps = [
+            [kind for kind in loads.kinds if loads.room(t, kind) <= 0] for t in range(T)
+        ]
+        self.state_words: dict[tuple, str] = {}  # a therapist's state, as ``_states`` words it
+        self.table: _SlotTable | None = None  # the slots, once a suggestion counts them
+        self.slot_hints: dict[tuple, str] = {}  # ``_slot_hint``'s words
+
+
 def _explain_unplaced(
-    problem: Problem, g: _Group, rows: np.ndarray, plan: _Plan
+    problem: Problem, g: _Group, rows: np.ndarray, plan: _Plan, held: _Held | None = None
 ) -> dict[int, Unplaced]:
-    """Why each unplaced referral (group positions ``rows``) waits, and what would place it."""
+    """Why each unplaced referral (group positions ``rows``) waits, and what would place it.
+
+    Built in bulk: the counts are read off the failure codes of every (referral,
+    therapist) pair at once, and what many referrals share (a therapist's state, a slots
+    suggestion over the same therapists and the same times and places) is worded once.
+    ``held``: the placed clients' side (``_Held``), when ``g`` is not the plan's group but
+    one with the same therapists; built from ``g`` and ``plan`` if not given."""
     out: dict[int, Unplaced] = {}
     if len(rows) == 0:
         return out
-    T, U = len(g.thers), len(rows)
+    T, U, F = len(g.thers), len(rows), len(FAMILIES)
     # Two bytes per (therapist, unplaced referral): bit j set when the therapist fails
-    # family j.
-    code = np.zeros((T, U), dtype=np.uint16)
-    fails = np.empty((T, U), dtype=bool)
-    bit = np.empty((T, U), dtype=np.uint16)
-    # Consecutive rows (a chunk of left-out referrals) are read in place, not copied.
+    # family j. Built as the families met (a shift and an OR per family), then flipped.
+    # Consecutive rows (a chunk of left-out referrals) are read in place, not copied; so
+    # are all the rows when most of them are asked for (one copy of the codes after).
     run = slice(int(rows[0]), int(rows[-1]) + 1) if (np.diff(rows) == 1).all() else None
+    whole = run is None and len(g.refs) <= 2 * U
+    cols = run or slice(None)
+    width = len(g.refs) if whole else U
+    code = np.zeros((T, width), dtype=np.uint16)
+    bit = np.empty((T, width), dtype=np.uint16)
+    asked = 0
     for j, family in enumerate(FAMILIES):
         if family in g.trivial:  # no referral asks for it: nobody fails it
             continue
-        meets = g.meets[family][:, run] if run else np.take(g.meets[family], rows, axis=1)
-        np.logical_not(meets, out=fails)
-        np.left_shift(fails, j, out=bit, casting="unsafe")
+        asked |= 1 << j
+        meets = g.meets[family]
+        meets = meets[:, cols] if run or whole else np.take(meets, rows, axis=1)
+        np.left_shift(meets.view(np.uint8), j, out=bit, dtype=np.uint16)
         np.bitwise_or(code, bit, out=code)
-    del bit, fails
-    n_eligible = np.add.reduce(code == 0, axis=0, dtype=np.int32)
+    del bit
+    if whole:
+        code = np.take(code, rows, axis=1)
+    np.bitwise_xor(code, np.uint16(asked), out=code)
+    fits = code == 0  # (T, U)
+    n_eligible = np.add.reduce(fits, axis=0, dtype=np.int32)
     # How many therapists fail each unplaced referral in one family alone (what a single
-    # change would open), and the full failure histogram of those no therapist can take.
-    by_referral = np.ascontiguousarray(code.T)  # (U, T)
-    # One pass: the cells failing exactly one family, counted by (referral, family).
-    F = len(FAMILIES)
-    flat = by_referral.reshape(-1)
-    one_bit = np.flatnonzero((flat != 0) & ((flat & (flat - np.uint16(1))) == 0))
-    family_of = _BIT_POSITION[flat[one_bit]]
-    single_count = (
-        np.bincount((one_bit // T) * F + family_of, minlength=U * F).astype(np.int32).reshape(U, F)
-    )
-    del one_bit, family_of
+    # change would open), family by family over whole rows of therapists.
+    single_count = np.zeros((F, U), dtype=np.int32)
+    alone = np.empty((T, U), dtype=bool)
+    for j, family in enumerate(FAMILIES):
+        if family not in g.trivial:
+            np.equal(code, np.uint16(1 << j), out=alone)
+            np.add.reduce(alone, axis=0, dtype=np.int32, out=single_count[j])
+    del alone
+    single_count = single_count.T
+    # Per referral, the therapists in the service's order: (U, T).
+    by_referral = np.ascontiguousarray(code.T)
+    del code
     blocked = np.flatnonzero(n_eligible == 0)
     # The funnel: how many therapists pass each family and every one before it.
     blocked_codes = by_referral[blocked]
@@ -773,27 +835,47 @@ def _explain_unplaced(
     )
     del blocked_codes
     position = {int(n): i for i, n in enumerate(blocked)}
+    # The single changes each referral is told of, chosen at once: for a referral some
+    # therapists can take, the family most of the others fail alone (not capacity, the
+    # lowest family on ties); for one nobody can take, the two such families that open
+    # the most therapists (the lower family first on ties).
+    ranked = np.full((U, 2), -1, dtype=np.int64)
+    if U:
+        without_capacity = single_count.copy()
+        without_capacity[:, _CAPACITY] = 0
+        best = without_capacity.argmax(axis=1)
+        has = without_capacity[np.arange(U), best] > 0
+        ranked[:, 0] = np.where(has, best, -1)
+        if len(blocked):
+            counts_b = single_count[blocked]
+            order_b = np.argsort(-counts_b, axis=1, kind="stable")[:, :2]
+            top = np.take_along_axis(counts_b, order_b, axis=1)
+            ranked[blocked] = np.where(top > 0, order_b, -1)
+    # The first three therapists failing that family alone, per referral (the suggestion
+    # names three; where it counts more, the loop reads the referral's whole row): looked
+    # for only in the rows told of one (a second one: only those nobody can take).
+    named_of = []
+    for col in range(2):
+        told = np.flatnonzero(ranked[:, col] >= 0)
+        found = np.full((U, 3), -1, dtype=np.int64)
+        if len(told):
+            codes = by_referral if len(told) == U else by_referral[told]
+            found[told] = _first_true(codes == _family_bits(ranked[told, col])[:, None], 3)
+        named_of.append(found.tolist())
 
     # After allocation: free places, free slots, and who is placed with each therapist.
-    loads = _Loads(g, plan.placed)
-    places_left = g.t_cap - np.asarray(loads.sessions, dtype=np.int64)  # free weekly sessions
-    free_slot = np.ones(len(g.slots), dtype=bool)
-    clients: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    placed_cols = {r: cols for r, (_, cols) in plan.placed.items()}
+    if held is None:
+        held = _Held(g, plan)
+    loads, places_left, free_slot = held.loads, held.places_left, held.free_slot
+    clients, placed_cols, lowest = held.clients, held.placed_cols, held.lowest
     none = _NONE
-    lowest = np.full(T, none, dtype=np.int64)  # lowest priority placed, per therapist
-    for r, (t, cols) in plan.placed.items():
-        free_slot[list(cols)] = False
-        clients[t].append((int(g.priority[r]), r))
-        lowest[t] = min(lowest[t], int(g.priority[r]))
     # Per therapist and unplaced referral: different days of free fitting slots; and per
     # referral, over every therapist it fits with, the lowest priority placed there and
     # whether one of them has nobody placed.
-    free_idx = np.flatnonzero(free_slot)
+    free_idx = held.free_idx
     usable = g.ok[:, run][free_idx] if run else g.ok[free_idx][:, rows]
     free_days = _distinct_days(g.s_t[free_idx], g.s_day[free_idx], usable, T)
     del usable
-    fits = code == 0
     # The lowest priority held: the first therapist it fits with, in order of lowest held.
     order = np.argsort(lowest, kind="stable")
     in_order = fits[order]
@@ -802,57 +884,74 @@ def _explain_unplaced(
     min_held = np.where(in_order[first_fit, columns], lowest[order][first_fit], none).tolist()
     del in_order
     any_empty = fits[lowest == none].any(axis=0).tolist()
-    pair_u, pair_t = np.nonzero(np.ascontiguousarray(fits.T))
-    starts = np.r_[0, np.cumsum(n_eligible)[:-1]]
-    rank = np.arange(len(pair_u)) - starts[pair_u]
-    keep = rank < 5
-    first = np.full((U, 5), -1, dtype=np.int64)
-    first[pair_u[keep], rank[keep]] = pair_t[keep]
+    first = _first_true(by_referral == 0, 5)
     first_rows = first.tolist()
     decided = _decided_by_caps(g, rows, fits, free_days, places_left, loads)
     del fits
+    # Days with a free fitting slot, for the three therapists named per referral.
+    named = first[:, :3]
+    days_named = np.where(named >= 0, free_days[np.maximum(named, 0), columns[:, None]], 0)
 
     single_rows = single_count.tolist()
     funnel_rows = funnel.tolist()
+    n_eligible_rows = n_eligible.tolist()
     ids = [t.id for t in g.thers]
     priorities = g.priority.tolist()
-    table: _SlotTable | None = None
+    ref_ids = g.ref_ids.tolist()
+    ranked_rows = ranked.tolist()
+    days_rows = days_named.tolist()
+    left_rows = places_left.tolist()
+    # Each therapist's caps reached after the allocation, and its state as worded for a
+    # referral (``_states``), shared by every referral with the same needs.
+    full_caps, state_words, slot_hints = held.full_caps, held.state_words, held.slot_hints
     for n, row in enumerate(rows.tolist()):
         referral = g.refs[row]
         priority = priorities[row]
         reasons: list[str] = []
         suggestions: list[str] = []
-        pattern = by_referral[n]
-        counts = single_rows[n]
-        if n_eligible[n] > 0:
+        total = n_eligible_rows[n]
+        if total > 0:
             eligible = [t for t in first_rows[n] if t >= 0]
-            held = (min_held[n], any_empty[n], int(n_eligible[n]))
-            lower = []
+            standing = (min_held[n], any_empty[n], total)
+            lower, days_of = (), None
             if min_held[n] < priority:  # who ranks lower, with every therapist it fits with
-                lower = [
+                days_of = free_days[:, n]
+                lower = (
                     (r, t)
-                    for t in np.flatnonzero(pattern == 0).tolist()
+                    for t in np.flatnonzero(by_referral[n] == 0).tolist()
                     for p, r in clients.get(t, ())
                     if p < priority
-                ]
+                )
             reasons.append(
-                _outranked(g, row, eligible, held, lower, ids, free_slot, placed_cols, loads)
+                _outranked(
+                    g,
+                    row,
+                    eligible,
+                    standing,
+                    lower,
+                    ids,
+                    free_slot,
+                    placed_cols,
+                    loads,
+                    days_of,
+                    priority,
+                )
             )
-            states = [(t, int(places_left[t]), int(free_days[t, n])) for t in eligible[:3]]
-            reasons.append(_states(g, row, states, ids, lowest, loads))
+            days = days_rows[n]
+            states = [(t, left_rows[t], days[i]) for i, t in enumerate(eligible[:3])]
+            reasons.append(_states(g, row, states, ids, lowest, full_caps, state_words, priority))
             if decided is not None and decided[0][n]:
-                short, by_kind = decided[1][:, n], {k: m[:, n] for k, m in decided[2].items()}
+                short, by_kind = decided[1][n]
                 suggestions.extend(_cap_decided(g, row, short, by_kind, places_left))
             suggestions.append(
                 "next in line when "
-                + " or ".join(ids[t] for t in eligible[:3])
+                + " or ".join([ids[t] for t in eligible[:3]])
                 + " has a free place and a fitting slot"
             )
             # What places it is a place freeing up; a wider requirement only adds
             # therapists who may be just as full, so the largest one is named, not advised.
-            options = [(-c, j) for j, c in enumerate(counts) if c and j != _CAPACITY]
-            ranked = [min(options)] if options else []
         else:
+            pattern = by_referral[n]
             b = position[n]
             reasons.append(_funnel_sentence(referral, funnel_rows[b], T))
             t = int(_POPCOUNT[pattern].argmin())
@@ -870,31 +969,85 @@ def _explain_unplaced(
                 + ")"
             )
             # The two single changes that would open up the most therapists.
-            ranked = sorted((-c, j) for j, c in enumerate(counts) if c)[:2]
-        for _, j in ranked:
-            picked = np.flatnonzero(pattern == 1 << j)
-            family, hints = FAMILIES[j], n_eligible[n] == 0
+        hints = total == 0
+        for col, j in enumerate(ranked_rows[n]):
+            if j < 0:
+                break
+            family, count = FAMILIES[j], single_rows[n][j]
             # Every one of them where the wording counts what a change would open; else
             # the three named.
-            whole = family == "leave" or (family == "slots" and hints)
-            thers = [g.thers[t] for t in (picked if whole else picked[:3]).tolist()]
-            if family == "slots" and hints and table is None:
-                table = _SlotTable(g)  # once, when a suggestion first counts slots
-            suggestions.append(
-                _suggestion(referral, thers, family, hints, len(picked), table, picked)
-            )
+            if family == "leave" or (family == "slots" and hints):
+                picked = np.flatnonzero(by_referral[n] == 1 << j).tolist()
+            else:
+                picked = [t for t in named_of[col][n] if t >= 0]
+            if family == "slots" and hints:
+                if held.table is None:
+                    held.table = _SlotTable(g)  # once, when a suggestion first counts slots
+                suggestions.append(_slot_hint(referral, g, picked, held.table, slot_hints))
+                continue
+            thers = [g.thers[t] for t in picked]
+            suggestions.append(_suggestion(referral, thers, family, hints, count))
         if not suggestions:
             suggestions.append(
                 "no single change makes a therapist eligible; review the requirements with "
                 "the client or widen the service's offer"
             )
-        out[int(g.ref_ids[row])] = Unplaced(
+        out[ref_ids[row]] = Unplaced(
             referral=referral.id,
             priority=priority,
             reasons=tuple(reasons),
             suggestions=tuple(suggestions),
         )
     return out
+
+
+def _family_bits(families: np.ndarray) -> np.ndarray:
+    """Each referral's failure code for failing only family ``families[n]``, or a code no
+    pair has where there is none (-1)."""
+    return np.where(families >= 0, np.left_shift(1, np.maximum(families, 0)), 0xFFFF).astype(
+        np.uint16
+    )
+
+
+def _first_true(mask: np.ndarray, n: int) -> np.ndarray:
+    """(U, n): the columns of the first ``n`` True cells in each row of ``mask`` (-1 past
+    the last), found by repeated argmax (each stops at a row's first True). Clears
+    ``mask``'s cells as it goes."""
+    rows = np.arange(len(mask))
+    out = np.full((len(mask), n), -1, dtype=np.int64)
+    if not mask.shape[1]:
+        return out
+    for i in range(n):
+        col = mask.argmax(axis=1)
+        hit = mask[rows, col]
+        if not hit.any():
+            break
+        out[hit, i] = col[hit]
+        mask[rows[hit], col[hit]] = False
+    return out
+
+
+def _slot_hint(referral: Referral, g: _Group, picked: list[int], table: _SlotTable, seen: dict):
+    """The slots suggestion for a referral no therapist can take (``_suggestion`` with
+    hints), worded once for every referral with the same times, places (the fields
+    ``accepts_slot_site``, ``could_use_site`` and ``_place_phrase`` read), sessions a week
+    and therapists failing on slots alone: it reads nothing else of the referral."""
+    key = (
+        referral.windows,
+        referral.sessions_per_week,
+        referral.mode,
+        referral.sites,
+        referral.sites_ruled_out,
+        referral.step_free,
+        referral.step_free_sites,
+        tuple(picked),
+    )
+    words = seen.get(key)
+    if words is None:
+        thers = [g.thers[t] for t in picked]
+        chosen = np.asarray(picked, dtype=np.int64)
+        words = seen[key] = _suggestion(referral, thers, "slots", True, len(picked), table, chosen)
+    return words
 
 
 def _free_days(g: _Group, row: int, t: int, extra: Sequence[int], free_slot: np.ndarray) -> int:
@@ -907,14 +1060,16 @@ def _free_days(g: _Group, row: int, t: int, extra: Sequence[int], free_slot: np.
     return len(days)
 
 
-def _outranked(g, row, named, held, lower, ids, free_slot, placed_cols, loads) -> str:
+def _outranked(g, row, named, held, lower, ids, free_slot, placed_cols, loads, days, priority):
     """Why a referral that meets every requirement with some therapists waits: judged on
     every one of them (``held``: the lowest priority placed with any of them, whether one
-    has nobody placed, how many there are), not only the five ``named``. ``lower`` lists
-    (referral, therapist) of everyone placed with them who ranks lower."""
-    referral, priority = g.refs[row], int(g.priority[row])
+    has nobody placed, how many there are), not only the five ``named``. ``lower`` yields
+    (referral, therapist) of everyone placed with them who ranks lower (someone does when
+    the lowest priority held is below this referral's), read only as far as needed.
+    ``days``: per therapist, the days with a free slot fitting this referral;
+    ``priority``: this referral's."""
     lowest, any_empty, total = held
-    names = ", ".join(ids[t] for t in named)
+    names = ", ".join([ids[t] for t in named])
     more = f" and {total - 5} more" if total > 5 else ""
     opening = (
         f"meets every requirement with {_plural(total, 'therapist')} ({names}{more}), but "
@@ -924,12 +1079,16 @@ def _outranked(g, row, named, held, lower, ids, free_slot, placed_cols, loads) -
         return opening + "went to people ranked higher (waiting longer or at higher risk)"
     if not any_empty and lowest >= priority:
         return opening + "went to people ranked at least as high (none ranked lower)"
-    if not lower:  # nobody placed with one of them: the search did not reach this client
+    if lowest >= priority:  # nobody placed with one of them: the search did not reach it
         return opening + "are not all taken: the search for improvements ran out of time"
-    k = referral.sessions_per_week
-    # Could one of them make way: this client in their place, their slots freed?
+    k = g.refs[row].sessions_per_week
+    # Could one of them make way: this client in their place, their slots freed? (``r``
+    # is a row of the plan's group, which ``g`` need not be: the client's needs are read
+    # here.)
+    counted = [kind for kind in loads.kinds if g.r_kind[kind][row]]
     could = any(
-        _free_days(g, row, t, placed_cols[r], free_slot) >= k and loads.fits(t, [row], [r])
+        loads.fits_instead(t, k, counted, r)
+        and (days[t] >= k or _free_days(g, row, t, placed_cols[r], free_slot) >= k)
         for r, t in lower
     )
     ranked_lower = f"are taken, some by people ranked lower (lowest priority placed there {lowest})"
@@ -949,54 +1108,86 @@ def _outranked(g, row, named, held, lower, ids, free_slot, placed_cols, loads) -
     )
 
 
-def _states(g, row, states, ids, lowest, loads) -> str:
+def _states(g, row, states, ids, lowest, full_caps, seen, priority) -> str:
     """Where each named therapist stands for this referral after the allocation:
-    ``states`` holds (therapist, free weekly sessions left, days with a free fitting slot)."""
+    ``states`` holds (therapist, free weekly sessions left, days with a free fitting slot);
+    ``full_caps`` each therapist's caps reached. Each state is worded once per therapist
+    and what it reads of the referral (kept in ``seen``); ``priority``: this referral's."""
     referral = g.refs[row]
     k = referral.sessions_per_week
+    high, complex_ = referral.high_risk, referral.complex
     out = []
     for t, places_left, days in states:
-        full = [kind for kind in loads.kinds if referral.is_kind(kind) and loads.room(t, kind) <= 0]
-        if places_left <= 0:
-            state = "no free place left"
-        elif places_left < k:
-            state = f"too few free weekly sessions left ({places_left}; this client needs {k})"
-        elif full:
-            cap = g.thers[t].max_high_risk if full[0] == "high_risk" else g.thers[t].max_complex
-            state = f"its cap on {CAP_NOUNS[full[0]]} clients is reached (at most {cap})"
-        elif days == 0:
-            state = "the fitting slots are taken"
-        elif days < k:
-            state = "too few fitting slots left on different days"
-        else:
-            state = "a free place and fitting slots left, not yet offered"
-        if lowest[t] < _NONE:
-            state += f", lowest priority placed there {lowest[t]}"
-        out.append(f"{ids[t]}: {state}")
-    return "; ".join(out) + f" (this referral {int(g.priority[row])})"
+        key = (t, k, high, complex_, min(days, k))
+        words = seen.get(key)
+        if words is None:
+            words = seen[key] = _state(g, t, k, places_left, days, ids, lowest, full_caps, referral)
+        out.append(words)
+    return "; ".join(out) + f" (this referral {priority})"
+
+
+def _state(g, t, k, places_left, days, ids, lowest, full_caps, referral) -> str:
+    """One therapist's state for a referral seen ``k`` times a week (``_states``)."""
+    full = [kind for kind in full_caps[t] if referral.is_kind(kind)]
+    if places_left <= 0:
+        state = "no free place left"
+    elif places_left < k:
+        state = f"too few free weekly sessions left ({places_left}; this client needs {k})"
+    elif full:
+        cap = g.thers[t].max_high_risk if full[0] == "high_risk" else g.thers[t].max_complex
+        state = f"its cap on {CAP_NOUNS[full[0]]} clients is reached (at most {cap})"
+    elif days == 0:
+        state = "the fitting slots are taken"
+    elif days < k:
+        state = "too few fitting slots left on different days"
+    else:
+        state = "a free place and fitting slots left, not yet offered"
+    if lowest[t] < _NONE:
+        state += f", lowest priority placed there {lowest[t]}"
+    return f"{ids[t]}: {state}"
 
 
 def _decided_by_caps(g, rows, fits, free_days, places_left, loads):
     """Where, after the allocation, only a cap or the weekly sessions stop a waiting
     referral's place with a therapist it fits with (free fitting slots on enough days are
-    left): (any such therapist per referral, (T, U) "too few free weekly sessions",
-    {kind: (T, U) "only the cap on kind"}), or None when nothing of the kind can happen."""
+    left): (whether any such therapist, per referral; {referral: ((T,) "too few free
+    weekly sessions", {kind: (T,) "only the cap on kind"})} for those with one), or None
+    when nothing of the kind can happen.
+
+    What stops a place is a matter of the therapist and of the referral's class (its
+    sessions a week and which caps it counts against): judged per class, then read per
+    referral."""
     k = g.r_k[rows]
     if not loads.kinds and not (k > 1).any():
         return None
+    kinds = list(loads.kinds)
+    flags = [g.r_kind[kind][rows].astype(np.int64) for kind in kinds]
+    key = k * (1 << len(kinds)) + sum((f << i for i, f in enumerate(flags)), np.zeros_like(k))
+    classes, cls = np.unique(key, return_inverse=True)
+    cls = cls.reshape(-1)
+    full = {kind: loads.room_all(kind) <= 0 for kind in kinds}  # (T,) per kind
+    T = len(places_left)
+    blocks = np.zeros((T, len(classes)), dtype=bool)
+    per_class = []
+    for c, value in enumerate(classes.tolist()):
+        kc, bits = divmod(value, 1 << len(kinds))
+        counted = {kind: full[kind] & bool(bits >> i & 1) for i, kind in enumerate(kinds)}
+        n_full = sum((m.astype(np.int8) for m in counted.values()), np.zeros(T, np.int8))
+        enough = places_left >= kc
+        short = (places_left > 0) & ~enough & (n_full == 0)
+        by_kind = {kind: enough & m & (n_full == 1) for kind, m in counted.items()}
+        per_class.append((short, by_kind))
+        blocks[:, c] = short
+        for m in by_kind.values():
+            blocks[:, c] |= m
     open_ = fits & (free_days >= k[None, :])
-    full = {
-        kind: (loads.room_all(kind) <= 0)[:, None] & g.r_kind[kind][rows][None, :]
-        for kind in loads.kinds
-    }
-    n_full = sum(m.astype(np.int8) for m in full.values()) if full else 0
-    enough = places_left[:, None] >= k[None, :]
-    short = open_ & (places_left > 0)[:, None] & ~enough & (n_full == 0)
-    by_kind = {kind: open_ & enough & m & (n_full == 1) for kind, m in full.items()}
-    any_ = short.any(axis=0)
-    for m in by_kind.values():
-        any_ |= m.any(axis=0)
-    return any_, short, by_kind
+    any_ = (open_ & blocks[:, cls]).any(axis=0)
+    columns = {}
+    for n in np.flatnonzero(any_).tolist():
+        short, by_kind = per_class[cls[n]]
+        column = open_[:, n]
+        columns[n] = (column & short, {kind: column & m for kind, m in by_kind.items()})
+    return any_.tolist(), columns
 
 
 def _cap_decided(g, row, short, by_kind, places_left) -> list[str]:

@@ -145,8 +145,7 @@ def _first_per_slot(arc_s: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:
     starts = np.flatnonzero(np.r_[True, arc_s[1:] != arc_s[:-1]]) if n else np.zeros(0, int)
     ends = np.r_[starts[1:], n]
     long = (ends - starts) > k
-    for a, b in zip(starts[~long].tolist(), ends[~long].tolist(), strict=True):
-        mask[a:b] = True
+    mask[np.repeat(~long, ends - starts)] = True  # slots with at most k arcs: all of them
     for a, b in zip(starts[long].tolist(), ends[long].tolist(), strict=True):
         mask[a + np.argpartition(key[a:b], k - 1)[:k]] = True
     return mask

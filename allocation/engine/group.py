@@ -21,9 +21,7 @@ from allocation.engine.problem import (
     CONTINUITY,
     REMOTE,
     Problem,
-    Referral,
     Slot,
-    Therapist,
 )
 from allocation.engine.scoring import _priorities
 
@@ -48,28 +46,45 @@ def _codes(values: Iterable[str]) -> dict[str, int]:
     return table
 
 
-def _on_leave(refs: list[Referral], thers: list[Therapist]) -> np.ndarray:
-    """(T, R): True where a leave or break of the therapist falls inside the referral's
-    planned course (its start to its end, or the horizon of an open-ended course)."""
-    T, R = len(thers), len(refs)
-    on_leave = np.zeros((T, R), dtype=bool)
-    leave_rows = [
-        (j, a.toordinal(), b.toordinal()) for j, t in enumerate(thers) for a, b in t.leave
-    ]
-    if leave_rows:
-        spans = np.zeros((R, 2), dtype=np.int64)
-        for i, r in enumerate(refs):
-            if r.planned_start is not None:
-                spans[i] = (r.planned_start.toordinal(), r.course_end.toordinal())
-        # Referrals share few distinct courses: test each leave period once per course.
-        uniq, inverse = np.unique(spans, axis=0, return_inverse=True)
-        first, last = uniq[:, 0], uniq[:, 1]
-        dated = first > 0
-        by_course = np.zeros((T, len(uniq)), dtype=bool)
-        for j, a, b in leave_rows:
-            by_course[j] |= dated & (first <= b) & (last >= a)
-        on_leave = np.take(by_course, inverse.reshape(-1), axis=1)
-    return on_leave
+def _off_leave(spans: np.ndarray, leave: np.ndarray, T: int) -> np.ndarray:
+    """(T, R): True where no leave or break of the therapist falls inside the referral's
+    planned course (its start to its end, or the horizon of an open-ended course).
+
+    ``spans``: each referral's course as (first, last) day ordinals, (0, 0) if undated;
+    ``leave``: (therapist position, first, last) per leave period.
+    """
+    R = len(spans)
+    if not len(leave):
+        return np.ones((T, R), dtype=bool)
+    # Referrals share few distinct courses: test each leave period once per course.
+    uniq, inverse = np.unique(spans, axis=0, return_inverse=True)
+    first, last = uniq[:, 0], uniq[:, 1]
+    dated = first > 0
+    by_course = np.zeros((T, len(uniq)), dtype=bool)
+    for j, a, b in leave.tolist():
+        by_course[j] |= dated & (first <= b) & (last >= a)
+    return np.take(~by_course, inverse.reshape(-1), axis=1)
+
+
+def _has_days(
+    s_t: np.ndarray, s_day: np.ndarray, usable: np.ndarray, r_k: np.ndarray, T: int
+) -> np.ndarray:
+    """(T, R): the therapist has usable slots on at least as many distinct days as the
+    referral's sessions a week. For a weekly referral, any usable slot: each therapist's
+    slots are one run; the others count days (``_distinct_days``)."""
+    out = np.zeros((T, usable.shape[1]), dtype=bool)
+    if len(s_t):
+        head = np.r_[True, s_t[1:] != s_t[:-1]]
+        group = np.cumsum(head) - 1  # the therapist's run of each slot
+        per_t = usable[head]  # a copy; OR in the therapist's other slots
+        for s in np.flatnonzero(~head).tolist():
+            per_t[group[s]] |= usable[s]
+        out[s_t[head]] = per_t
+        several = np.flatnonzero(r_k != 1)
+        if len(several):
+            days = _distinct_days(s_t, s_day, usable[:, several], T)
+            out[:, several] = days >= r_k[several][None, :]
+    return out
 
 
 def _distinct_days(s_t: np.ndarray, s_day: np.ndarray, usable: np.ndarray, T: int) -> np.ndarray:
@@ -134,23 +149,28 @@ def _time_classes(classes: np.ndarray, windows: Sequence[tuple]) -> np.ndarray:
     return out
 
 
-class _Group:
-    """Eligibility matrices for the referrals and therapists of one service.
+class _Inputs:
+    """The per-referral and per-therapist inputs of a set of referrals and therapists (one
+    service), computed once: every ``_Group`` built on a subset of them (a round of
+    pruning, a chunk of referrals checked or explained) slices these instead of walking
+    its records again. Codes (modality, language, gender, site, specialism) are shared by
+    the whole set; only equal codes are ever compared, so a subset's matrices are the same
+    as if it had coded its own. Referral arrays are indexed by position in ``ref_ids``,
+    therapist arrays by position in ``ther_ids``, slot arrays by slot (all therapists'
+    slots, ordered by therapist, then day, then start)."""
 
-    Matrices are therapist-major ``(T, R)`` or slot-major ``(S, R)``, with referrals as
-    columns ("rows" in the code means referral positions in this group). Slots are ordered
-    by therapist, then day, then start, so a therapist's slots are contiguous.
-    """
-
-    def __init__(self, problem: Problem, ref_ids: list[int], ther_ids: list[int]):
-        weights = problem.weights
-        self.problem = problem
+    def __init__(self, problem: Problem, ref_ids: Sequence[int], ther_ids: Sequence[int]):
         self.ref_ids = np.asarray(ref_ids, dtype=np.int64)
         self.ther_ids = np.asarray(ther_ids, dtype=np.int64)
         refs = [problem.referrals[i] for i in ref_ids]
         thers = [problem.therapists[i] for i in ther_ids]
         self.refs, self.thers = refs, thers
         R, T = len(refs), len(thers)
+        # Problem position -> position here (-1: not here).
+        self.ref_pos = np.full(len(problem.referrals), -1, dtype=np.int64)
+        self.ref_pos[self.ref_ids] = np.arange(R)
+        self.ther_pos = np.full(len(problem.therapists), -1, dtype=np.int64)
+        self.ther_pos[self.ther_ids] = np.arange(T)
 
         chain = itertools.chain
         modality = _codes(chain((r.modality for r in refs), *(t.modalities for t in thers)))
@@ -163,13 +183,19 @@ class _Group:
             )
         )
         site = _codes(chain(*(r.sites for r in refs), *(t.sites for t in thers)))
-        n_sites = len(site) + 1  # code 0 is "remote"
+        specialism = _codes(
+            chain((r.specialism for r in refs if r.specialism), *(t.specialisms for t in thers))
+        )
+        self.n_gender = len(gender)
+        self.bsl = language.get("bsl")
 
         t_mod = np.zeros((len(modality), T), dtype=bool)
         t_lang = np.zeros((len(language), T), dtype=bool)
         t_freq = np.zeros((6, T), dtype=bool)
         t_gender = np.full(T, -1, dtype=np.int64)
         t_cap = np.zeros(T, dtype=np.int64)
+        t_spec = np.zeros((len(specialism) + 1, T), dtype=bool)
+        t_spec[len(specialism)] = True  # the last row: no specialism required
         for j, t in enumerate(thers):
             t_mod[[modality[m] for m in t.modalities], j] = True
             t_lang[[language[x] for x in t.languages], j] = True
@@ -177,37 +203,61 @@ class _Group:
             if t.gender is not None:
                 t_gender[j] = gender[t.gender]
             t_cap[j] = t.capacity
-        self.t_cap = t_cap
+            t_spec[[specialism[x] for x in t.specialisms], j] = True
+        self.t_mod, self.t_lang, self.t_freq, self.t_spec = t_mod, t_lang, t_freq, t_spec
+        self.t_gender, self.t_cap = t_gender, t_cap
+        self.t_level = np.fromiter((t.level for t in thers), np.int64, T)
+        self.t_room = {
+            kind: np.fromiter(
+                (_NO_CAP if x is None else x for x in (t.cap_room(kind) for t in thers)),
+                np.int64,
+                T,
+            )
+            for kind in CAP_KINDS
+        }
+        self.leave = np.asarray(
+            [(j, a.toordinal(), b.toordinal()) for j, t in enumerate(thers) for a, b in t.leave],
+            dtype=np.int64,
+        ).reshape(-1, 3)
 
         def column(values: Iterable[Any], dtype: Any = np.int64) -> np.ndarray:
             return np.fromiter(values, dtype, R)
 
-        r_mod = column(modality[r.modality] for r in refs)
-        r_lang = column(language[r.language] for r in refs)
-        r_interp = column((r.needs_interpreter for r in refs), bool)
+        self.r_mod = column(modality[r.modality] for r in refs)
+        self.r_lang = column(language[r.language] for r in refs)
+        self.r_interp = column((r.needs_interpreter for r in refs), bool)
         # An interpreter the service can book (``interpreter_languages``): any therapist.
-        r_booked = column((r.interpreter_ok for r in refs), bool)
-        r_k = column(r.sessions_per_week for r in refs)
-        r_greq = column(gender[r.gender] if r.gender_strength == "required" else -2 for r in refs)
-        r_gpref = column(gender[r.gender] if r.gender_strength == "preferred" else -2 for r in refs)
-        self.r_k = r_k
-        self.priority = _priorities(refs, weights)
-
-        # Slots, ordered by therapist then (day, start): Therapist.slots is already sorted.
-        s_t = [j for j, t in enumerate(thers) for _ in t.slots]
-        all_slots = [s for t in thers for s in t.slots]
-        S = len(all_slots)
-        self.s_t = np.asarray(s_t, dtype=np.int64)
-        self.s_day = np.fromiter((s.day for s in all_slots), np.int64, S)
-        # Each slot's time class: slots of the same day, start and end share one, and the
-        # client's windows are matched once per class (``_time_classes``). The solvers read
-        # it, and ``r_pref_part`` below, under these names.
-        self.s_part, classes = _slot_classes(all_slots)
-        self.s_site = np.fromiter(
-            (0 if s.site == REMOTE else site[s.site] + 1 for s in all_slots), np.int64, S
+        self.r_booked = column((r.interpreter_ok for r in refs), bool)
+        self.r_k = column(r.sessions_per_week for r in refs)
+        self.r_greq = column(
+            gender[r.gender] if r.gender_strength == "required" else -2 for r in refs
         )
-        self.slots = all_slots
-        self.t_slot_start = np.searchsorted(self.s_t, np.arange(T + 1))
+        self.r_gpref = column(
+            gender[r.gender] if r.gender_strength == "preferred" else -2 for r in refs
+        )
+        self.priority = _priorities(refs, problem.weights)
+        self.r_bsl_need = column((r.bsl and not r.bsl_bookable for r in refs), bool)
+        self.r_bsl = column((r.bsl for r in refs), bool)
+        self.r_pref_site = column(
+            site[r.preferred_site] + 1 if r.preferred_site is not None else -1 for r in refs
+        )
+        # The assessor's position here (-1: none, or not a therapist here).
+        ther_at = {t.id: j for j, t in enumerate(thers)}
+        self.r_assessor = column(ther_at.get(r.assessor, -1) if r.assessor else -1 for r in refs)
+        self.r_cont = column((CONTINUITY.index(r.continuity) for r in refs), np.int64)
+        self.r_level = column(COMPETENCES.index(r.competence) for r in refs)
+        self.r_spec = column(
+            specialism[r.specialism] if r.specialism else len(specialism) for r in refs
+        )
+        self.r_asks_competence = column(
+            (r.competence != "any" or bool(r.specialism) for r in refs), bool
+        )
+        self.r_kind = {kind: column((r.is_kind(kind) for r in refs), bool) for kind in CAP_KINDS}
+        spans = np.zeros((R, 2), dtype=np.int64)
+        for i, r in enumerate(refs):
+            if r.planned_start is not None:
+                spans[i] = (r.planned_start.toordinal(), r.course_end.toordinal())
+        self.spans = spans
 
         def scatter(rows: int, cells: Iterable[tuple[int, int]]) -> np.ndarray:
             matrix = np.zeros((rows, R), dtype=bool)
@@ -215,8 +265,8 @@ class _Group:
             matrix.reshape(-1)[flat] = True
             return matrix
 
-        r_avail = _time_classes(classes, [r.windows for r in refs])
-        r_site = scatter(
+        n_sites = len(site) + 1  # code 0 is "remote"
+        self.r_site = scatter(
             n_sites,
             itertools.chain(
                 ((0, i) for i, r in enumerate(refs) if r.accepts_remote),
@@ -228,118 +278,324 @@ class _Group:
                 ),
             ),
         )
-        # (time classes, R): the class lies inside one of the client's preferred windows.
-        r_pref_part = _time_classes(classes, [r.preferred_windows for r in refs])
-        r_pref_site = column(
-            site[r.preferred_site] + 1 if r.preferred_site is not None else -1 for r in refs
+        # Gender exclusions ("not a man"): row g holds the referrals excluding gender g;
+        # the last row, for therapists whose gender is not recorded, every referral with any.
+        self.r_gex = scatter(
+            len(gender) + 1,
+            chain(
+                ((gender[x], i) for i, r in enumerate(refs) for x in r.gender_excluded),
+                ((len(gender), i) for i, r in enumerate(refs) if r.gender_excluded),
+            ),
         )
-        ther_pos = {t.id: j for j, t in enumerate(thers)}
-        r_assessor = column(ther_pos.get(r.assessor, -1) if r.assessor else -1 for r in refs)
-        # Continuity: a requirement keeps only the assessor (-2: not a therapist here, so
+        self.r_has_gex = self.r_gex[len(gender)].copy()
+        # Named exclusions: (therapist position here, referral position) per cell, and
+        # which referrals name anyone (here or not).
+        cells = [
+            (ther_at[tid], i)
+            for i, r in enumerate(refs)
+            for tid, _ in r.exclusions
+            if tid in ther_at
+        ]
+        self.excluded = np.asarray(cells, dtype=np.int64).reshape(-1, 2)
+        self.r_has_excl = column((bool(r.exclusions) for r in refs), bool)
+
+        # Slots, ordered by therapist then (day, start): Therapist.slots is already sorted.
+        all_slots = [s for t in thers for s in t.slots]
+        S = len(all_slots)
+        self.slots = all_slots
+        self.s_t = np.asarray([j for j, t in enumerate(thers) for _ in t.slots], dtype=np.int64)
+        self.s_day = np.fromiter((s.day for s in all_slots), np.int64, S)
+        self.s_class, classes = _slot_classes(all_slots)
+        self.s_site = np.fromiter(
+            (0 if s.site == REMOTE else site[s.site] + 1 for s in all_slots), np.int64, S
+        )
+        self.t_slot_start = np.searchsorted(self.s_t, np.arange(T + 1))
+        # (time classes, R): the class lies inside one of the client's windows, or one of
+        # their preferred windows.
+        self.r_avail = _time_classes(classes, [r.windows for r in refs])
+        self.r_pref_part = _time_classes(classes, [r.preferred_windows for r in refs])
+
+    def take(self, ref_ids: Sequence[int], ther_ids: Sequence[int]):
+        """Positions here of these referrals and therapists (problem positions), and the
+        positions here of the therapists' slots, in order; each None when they are all of
+        them, in order (nothing to slice). None if some of them are not here."""
+        ri = self.ref_pos[np.asarray(ref_ids, dtype=np.int64)]
+        ti = self.ther_pos[np.asarray(ther_ids, dtype=np.int64)]
+        if (ri < 0).any() or (ti < 0).any():
+            return None  # some are not here
+        T = len(self.thers)
+        if len(ti) == T and (ti == np.arange(T)).all():
+            ti = si = None
+        else:
+            starts, ends = self.t_slot_start[ti], self.t_slot_start[ti + 1]
+            lengths = ends - starts
+            si = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
+                int(lengths.sum())
+            )
+        if len(ri) == len(self.refs) and (ri == np.arange(len(ri))).all():
+            ri = None
+        return ri, ti, si
+
+
+class _Group:
+    """Eligibility matrices for the referrals and therapists of one service.
+
+    Matrices are therapist-major ``(T, R)`` or slot-major ``(S, R)``, with referrals as
+    columns ("rows" in the code means referral positions in this group). Slots are ordered
+    by therapist, then day, then start, so a therapist's slots are contiguous.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        ref_ids: Sequence[int],
+        ther_ids: Sequence[int],
+        inputs: _Inputs | None = None,
+        eligible_only: bool = False,
+    ):
+        """``inputs``: the service's inputs (``_Inputs``) holding these referrals and
+        therapists, shared by the groups built on parts of it; built here if not given.
+        ``eligible_only``: stop once ``eligible`` is known (no family matrices but gender's,
+        no candidate slots): for a count of who fits where, and nothing else."""
+        self.problem = problem
+        taken = inputs.take(ref_ids, ther_ids) if inputs is not None else None
+        if taken is None:
+            inputs = _Inputs(problem, ref_ids, ther_ids)
+            taken = inputs.take(ref_ids, ther_ids)
+        ri, ti, si = taken
+        self.inputs = inputs
+        self.ref_ids = np.asarray(ref_ids, dtype=np.int64)
+        self.ther_ids = np.asarray(ther_ids, dtype=np.int64)
+        refs = [problem.referrals[i] for i in ref_ids]
+        thers = [problem.therapists[i] for i in ther_ids]
+        self.refs, self.thers = refs, thers
+        R, T = len(refs), len(thers)
+
+        def rcol(a: np.ndarray) -> np.ndarray:  # per referral
+            return a.copy() if ri is None else a[ri]
+
+        def rmat(a: np.ndarray) -> np.ndarray:  # (rows, referrals)
+            return a if ri is None else a[:, ri]
+
+        def tcol(a: np.ndarray) -> np.ndarray:  # per therapist
+            return a.copy() if ti is None else a[ti]
+
+        def tmat(a: np.ndarray) -> np.ndarray:  # (rows, therapists)
+            return a if ti is None else a[:, ti]
+
+        # Input positions -> positions in this group (-1: not in it).
+        if ti is None:
+            t_at = np.arange(len(inputs.thers))
+        else:
+            t_at = np.full(len(inputs.thers), -1, dtype=np.int64)
+            t_at[ti] = np.arange(T)
+
+        t_mod, t_lang, t_freq = tmat(inputs.t_mod), tmat(inputs.t_lang), tmat(inputs.t_freq)
+        t_gender, t_cap = tcol(inputs.t_gender), tcol(inputs.t_cap)
+        self.t_cap = t_cap
+
+        r_mod, r_lang = rcol(inputs.r_mod), rcol(inputs.r_lang)
+        r_interp = rcol(inputs.r_interp)
+        # An interpreter the service can book (``interpreter_languages``): any therapist.
+        r_booked = rcol(inputs.r_booked)
+        r_k = rcol(inputs.r_k)
+        r_greq, r_gpref = rcol(inputs.r_greq), rcol(inputs.r_gpref)
+        self.r_k = r_k
+        self.priority = rcol(inputs.priority)
+
+        # Slots, ordered by therapist then (day, start): Therapist.slots is already sorted.
+        if si is None:
+            self.s_t = inputs.s_t.copy()
+            self.slots = list(inputs.slots)
+            s_class = inputs.s_class
+        else:
+            self.s_t = t_at[inputs.s_t[si]]
+            self.slots = [inputs.slots[s] for s in si.tolist()]
+            s_class = inputs.s_class[si]
+        self.s_day = inputs.s_day.copy() if si is None else inputs.s_day[si]
+        self.s_site = inputs.s_site.copy() if si is None else inputs.s_site[si]
+        # Each slot's time class: slots of the same day, start and end share one, and the
+        # client's windows are matched once per class (``_time_classes``): the classes of
+        # this group's slots, in the inputs' (sorted) order. The solvers read it, and
+        # ``r_pref_part`` below, under these names.
+        used, s_part = np.unique(s_class, return_inverse=True)
+        self.s_part = s_part.reshape(-1).astype(np.int64)
+        self.t_slot_start = np.searchsorted(self.s_t, np.arange(T + 1))
+        rows = used if ri is None else np.ix_(used, ri)
+        r_avail = inputs.r_avail[rows]
+        r_site = rmat(inputs.r_site)
+        # (time classes, R): the class lies inside one of the client's preferred windows.
+        r_pref_part = inputs.r_pref_part[rows]
+        r_pref_site = rcol(inputs.r_pref_site)
+        assessor = rcol(inputs.r_assessor)
+        r_assessor = np.append(t_at, -1)[assessor]  # -1 (none) reads the -1 appended
+        # Continuity: a requirement keeps only the assessor (-1: not a therapist here, so
         # nobody); a wish scores the fit bonus; "none" neither.
-        r_cont = column((CONTINUITY.index(r.continuity) for r in refs), np.int64)
+        r_cont = rcol(inputs.r_cont)
         self.r_pref_site = r_pref_site
         self.r_pref_part = r_pref_part
 
         # Pair-level hard constraints, one (T, R) matrix per family (True = meets).
-        on_leave = _on_leave(refs, thers)
+        leave = inputs.leave
+        if ti is not None and len(leave):
+            leave = leave[t_at[leave[:, 0]] >= 0]
+            leave = np.column_stack([t_at[leave[:, 0]], leave[:, 1:]])
+        has_leave = len(leave) > 0
+        meets_leave = _off_leave(rcol(inputs.spans), leave, T)
 
         def spread(by_code: np.ndarray, codes: np.ndarray) -> np.ndarray:
             # (codes, T) -> (T, R), C-ordered like every other matrix here: mixed memory
             # layouts make the elementwise work below several times slower.
             return np.take(np.ascontiguousarray(by_code.T), codes, axis=1)
 
-        speaks = spread(t_lang, r_lang) | r_booked[None, :]
-        # BSL as well as a spoken language: a therapist who signs, or a BSL interpreter
-        # the service can book. Computed only when some referral needs it.
-        r_bsl_need = column((r.bsl and not r.bsl_bookable for r in refs), bool)
-        if r_bsl_need.any():
-            signs = t_lang[language["bsl"]] if "bsl" in language else np.zeros(T, dtype=bool)
-            speaks &= signs[:, None] | ~r_bsl_need[None, :]
-        r_bsl = column((r.bsl for r in refs), bool)
+        signs = t_lang[inputs.bsl] if inputs.bsl is not None else np.zeros(T, dtype=bool)
+        r_bsl_need = rcol(inputs.r_bsl_need)
+        r_bsl = rcol(inputs.r_bsl)
         # The coordinators' requirements, computed only when some referral has them: the
         # rest of the time the family is met by everyone (a read-only view, no memory),
         # and the explanations skip it (``trivial``).
         everyone = np.broadcast_to(np.True_, (T, R))
         self.trivial: set[str] = set()
-        gender_ok = (t_gender[:, None] == r_greq[None, :]) | (r_greq == -2)[None, :]
-        if any(r.gender_excluded for r in refs):
+        # The families that depend on the therapist and a small code of the referral: each
+        # a (codes, T) table of who meets it, spread to (T, R) in one pass.
+        tables: dict[str, tuple[np.ndarray, np.ndarray]] = {"modality": (t_mod, r_mod)}
+        # Language: a therapist who speaks it, or an interpreter the service can book; and
+        # with BSL as well as a spoken language, a therapist who signs or a BSL interpreter
+        # the service can book.
+        lang_code = r_lang * 4 + r_booked * 2 + r_bsl_need
+        codes, lang_code = np.unique(lang_code, return_inverse=True)
+        booked, need = (codes // 2) % 2 == 1, codes % 2 == 1
+        tables["language"] = (
+            (t_lang[codes // 4] | booked[:, None]) & (signs[None, :] | ~need[:, None]),
+            lang_code.reshape(-1),
+        )
+        # Gender required: the therapist's gender (the last row: none required).
+        n_gender = inputs.n_gender
+        tables["gender"] = (
+            np.vstack(
+                [t_gender[None, :] == np.arange(n_gender)[:, None], np.ones((1, T), dtype=bool)]
+            ),
+            np.where(r_greq == -2, n_gender, r_greq),
+        )
+        # Competence: a level (trainee, supervised, independent) and a required specialism.
+        if rcol(inputs.r_asks_competence).any():
+            t_spec = tmat(inputs.t_spec)
+            n_spec = len(t_spec)
+            codes, comp_code = np.unique(
+                rcol(inputs.r_level) * n_spec + rcol(inputs.r_spec), return_inverse=True
+            )
+            tables["competence"] = (
+                (tcol(inputs.t_level)[None, :] >= (codes // n_spec)[:, None])
+                & t_spec[codes % n_spec],
+                comp_code.reshape(-1),
+            )
+        else:
+            self.trivial.add("competence")
+        tables["frequency"] = (t_freq, r_k)
+        # Weekly sessions: a client seen k times a week needs k free sessions.
+        tables["capacity"] = (t_cap[None, :] >= np.arange(6)[:, None], r_k)
+        # The caseload-mix caps: per kind, which referrals count (``r_kind``), each
+        # therapist's free places under the cap (``t_room``, ``_NO_CAP`` without one), and
+        # the family "has room" (trivial where no cap or no such client).
+        self.r_kind = {kind: rcol(inputs.r_kind[kind]) for kind in CAP_KINDS}
+        self.t_room = {kind: tcol(inputs.t_room[kind]) for kind in CAP_KINDS}
+        for kind in CAP_KINDS:
+            counts, room = self.r_kind[kind], self.t_room[kind]
+            if counts.any() and (room < _NO_CAP).any():
+                has_room = np.vstack([np.ones((1, T), dtype=bool), (room > 0)[None, :]])
+                tables[kind] = (has_room, counts.astype(np.int64))
+            else:
+                self.trivial.add(kind)
+        spread_now = ("gender",) if eligible_only else tables
+        self.meets = {family: spread(*tables[family]) for family in spread_now}
+        gender_ok = self.meets["gender"]
+        if rcol(inputs.r_has_gex).any():
             # Gender exclusions ("not a man"): row g holds the referrals excluding gender g;
             # the last row, for therapists whose gender is not recorded, every referral
             # with any.
-            r_gex = scatter(
-                len(gender) + 1,
-                chain(
-                    ((gender[x], i) for i, r in enumerate(refs) for x in r.gender_excluded),
-                    ((len(gender), i) for i, r in enumerate(refs) if r.gender_excluded),
-                ),
-            )
-            gender_ok &= ~r_gex[np.where(t_gender >= 0, t_gender, len(gender))]
+            r_gex = rmat(inputs.r_gex)
+            gender_ok &= ~r_gex[np.where(t_gender >= 0, t_gender, n_gender)]
         # Named exclusions (a conflict of interest, a complaint, a relative): one cell each.
-        if any(r.exclusions for r in refs):
-            not_excluded = ~scatter(
-                T,
-                (
-                    (ther_pos[tid], i)
-                    for i, r in enumerate(refs)
-                    for tid, _ in r.exclusions
-                    if tid in ther_pos
-                ),
-            )
+        if rcol(inputs.r_has_excl).any():
+            cells = inputs.excluded
+            if ri is None:
+                r_at = np.arange(len(inputs.refs))
+            else:
+                r_at = np.full(len(inputs.refs), -1, dtype=np.int64)
+                r_at[ri] = np.arange(R)
+            t_cell, r_cell = t_at[cells[:, 0]], r_at[cells[:, 1]]
+            keep = (t_cell >= 0) & (r_cell >= 0)
+            not_excluded = np.ones((T, R), dtype=bool)
+            not_excluded[t_cell[keep], r_cell[keep]] = False
         else:
             not_excluded = everyone
             self.trivial.add("excluded")
-        # Competence: a level (trainee, supervised, independent) and a required specialism.
-        if any(r.competence != "any" or r.specialism for r in refs):
-            t_level = np.fromiter((t.level for t in thers), np.int64, T)
-            r_level = column(COMPETENCES.index(r.competence) for r in refs)
-            specialism = _codes(
-                chain((r.specialism for r in refs if r.specialism), *(t.specialisms for t in thers))
-            )
-            t_spec = np.zeros((len(specialism) + 1, T), dtype=bool)
-            t_spec[len(specialism)] = True  # the last row: no specialism required
-            for j, t in enumerate(thers):
-                t_spec[[specialism[x] for x in t.specialisms], j] = True
-            r_spec = column(
-                specialism[r.specialism] if r.specialism else len(specialism) for r in refs
-            )
-            competent = (t_level[:, None] >= r_level[None, :]) & spread(t_spec, r_spec)
-        else:
-            competent = everyone
-            self.trivial.add("competence")
-        if (r_cont == 2).any():
-            required = r_cont == 2
-            continuity_ok = (np.arange(T)[:, None] == r_assessor[None, :]) | ~required[None, :]
+        required = r_cont == 2
+        if required.any():
+            # Only the assessor (-1: not a therapist here, so nobody).
+            continuity_ok = np.repeat(~required[None, :], T, axis=0)
+            rows = np.flatnonzero(required & (r_assessor >= 0))
+            continuity_ok[r_assessor[rows], rows] = True
         else:
             continuity_ok = everyone
             self.trivial.add("continuity")
-        caps_met = self._caps(refs, thers, everyone)
+        for kind in CAP_KINDS:
+            if kind in self.trivial:
+                self.meets[kind] = everyone
+        self.meets.setdefault("competence", everyone)
+        self.meets.update(
+            {
+                "excluded": not_excluded,
+                "continuity": continuity_ok,
+                "leave": meets_leave,
+            }
+        )
         self.meets = {
-            "modality": spread(t_mod, r_mod),
-            "competence": competent,
-            "language": speaks,
-            "gender": gender_ok,
-            "excluded": not_excluded,
-            "continuity": continuity_ok,
-            "frequency": spread(t_freq, r_k),
-            "leave": ~on_leave,
-            **caps_met,
-            # Weekly sessions: a client seen k times a week needs k free sessions.
-            "capacity": t_cap[:, None] >= r_k[None, :],
+            family: self.meets[family]
+            for family in (
+                "modality",
+                "competence",
+                "language",
+                "gender",
+                "excluded",
+                "continuity",
+                "frequency",
+                "leave",
+                *CAP_KINDS,
+                "capacity",
+            )
+            if family in self.meets
         }
-        pair_ok = self.meets["modality"] & self.meets["language"]
-        families = ("competence", "gender", "excluded", "continuity", "frequency", "leave")
-        for family in families + CAP_KINDS + ("capacity",):
+        # Every family met: the table families at once, by their joint code (a therapist
+        # meets a joint code where it meets each family's), then the others.
+        joint = np.zeros(R, dtype=np.int64)
+        for table, code in tables.values():
+            joint = joint * len(table) + code
+        codes, first, joint = np.unique(joint, return_index=True, return_inverse=True)
+        both = np.ones((len(codes), T), dtype=bool)
+        for table, code in tables.values():
+            both &= table[code[first]]
+        pair_ok = spread(both, joint.reshape(-1))
+        if rcol(inputs.r_has_gex).any():
+            pair_ok &= gender_ok
+        for family, matrix in (("excluded", not_excluded), ("continuity", continuity_ok)):
             if family not in self.trivial:
-                pair_ok &= self.meets[family]
-        # Slot level: at an acceptable place and inside the client's availability.
-        usable = r_avail[self.s_part] & r_site[self.s_site]
-        days = _distinct_days(self.s_t, self.s_day, usable, T)
-        self.days = days
-        self.meets["slots"] = days >= r_k[None, :]
+                pair_ok &= matrix
+        if has_leave:
+            pair_ok &= meets_leave
+        # Slot level: at an acceptable place and inside the client's availability. Slots
+        # of one time class at one site are usable by the same referrals: computed once
+        # per such pair.
+        n_site = len(r_site)
+        codes, pair = np.unique(self.s_part * n_site + self.s_site, return_inverse=True)
+        usable = (r_avail[codes // n_site] & r_site[codes % n_site])[pair.reshape(-1)]
+        self.meets["slots"] = _has_days(self.s_t, self.s_day, usable, r_k, T)
         self.eligible = pair_ok & self.meets["slots"]
+        if eligible_only:
+            return
         # Usable slots of eligible therapists: the candidate (referral, slot) pairs.
-        self.ok = usable & self.eligible[self.s_t] if S else usable
+        S = len(self.slots)
+        self.ok = np.logical_and(usable, self.eligible[self.s_t], out=usable) if S else usable
         self.special = self._special()
 
         self.t_gender, self.t_lang = t_gender, t_lang
@@ -352,28 +608,8 @@ class _Group:
         # The language fit point: the client needs an interpreter or BSL, and the therapist
         # speaks (and signs) so that no interpreter is needed.
         self.r_bsl = r_bsl
-        self.t_signs = t_lang[language["bsl"]] if "bsl" in language else np.zeros(T, dtype=bool)
+        self.t_signs = signs
         self.r_wants_direct = r_interp | r_bsl
-
-    def _caps(self, refs: list[Referral], thers: list[Therapist], everyone: np.ndarray):
-        """The caseload-mix caps: per kind, which referrals count (``r_kind``), each
-        therapist's free places under the cap (``t_room``, ``_NO_CAP`` without one), and the
-        (T, R) family "has room" (a read-only "everyone" where no cap or no such client)."""
-        R, T = len(refs), len(thers)
-        self.r_kind: dict[str, np.ndarray] = {}
-        self.t_room: dict[str, np.ndarray] = {}
-        out = {}
-        for kind in CAP_KINDS:
-            counts = np.fromiter((r.is_kind(kind) for r in refs), bool, R)
-            rooms = [t.cap_room(kind) for t in thers]
-            room = np.fromiter((_NO_CAP if x is None else x for x in rooms), np.int64, T)
-            self.r_kind[kind], self.t_room[kind] = counts, room
-            if counts.any() and (room < _NO_CAP).any():
-                out[kind] = (room > 0)[:, None] | ~counts[None, :]
-            else:
-                out[kind] = everyone
-                self.trivial.add(kind)
-        return out
 
     def _special(self) -> np.ndarray:
         """Referrals the exact weekly flow cannot place: those seen more than once a week,
@@ -425,8 +661,15 @@ class _Group:
         """(referral, slot, value) for every candidate pair, ordered by slot.
 
         For a referral seen k times a week the value is an upper bound on the value of any
-        k-slot bundle containing that slot, which makes the flow a relaxation.
+        k-slot bundle containing that slot, which makes the flow a relaxation. Computed
+        once per group (the decomposition, the swap search and pruning each read them).
         """
+        cached = self.__dict__.get("_arcs")
+        if cached is None:
+            cached = self._arcs = self._make_arcs()
+        return cached
+
+    def _make_arcs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         s, r = np.nonzero(self.ok)
         weights = self.problem.weights
         value = (
@@ -448,6 +691,18 @@ class _Group:
             cached = self._greedy = _greedy_placed(self)
         return cached
 
+    def candidates_by_therapist(self, row: int) -> dict[int, list[int]]:
+        """``candidates(row, t)`` for every therapist ``t`` with one, from one read of the
+        referral's column (computed once per referral)."""
+        cache = self.__dict__.setdefault("_candidates", {})
+        found = cache.get(row)
+        if found is None:
+            found = cache[row] = {}
+            slots = np.flatnonzero(self.ok[:, row])
+            for s, t in zip(slots.tolist(), self.s_t[slots].tolist(), strict=True):
+                found.setdefault(t, []).append(s)
+        return found
+
     def candidates(self, row: int, t: int) -> list[int]:
         lo, hi = self.t_slot_start[t], self.t_slot_start[t + 1]
         return [int(s) for s in np.flatnonzero(self.ok[lo:hi, row]) + lo]
@@ -459,13 +714,23 @@ class _Loads:
     Plain lists, not arrays: the searches ask about one therapist at a time, many times.
     """
 
-    def __init__(self, g: _Group, placed: dict[int, tuple[int, tuple[int, ...]]] | None = None):
+    def __init__(
+        self,
+        g: _Group,
+        placed: dict[int, tuple[int, tuple[int, ...]]] | None = None,
+        every_cap: bool = False,
+    ):
+        """``every_cap``: count every kind some therapist caps, not only those of the
+        group's referrals (for referrals of another group with the same therapists)."""
         self.g = g
         T = len(g.thers)
         self.k = g.r_k.tolist()
         self.cap = g.t_cap.tolist()
         self.sessions = [0] * T
-        kinds = [kind for kind in CAP_KINDS if kind not in g.trivial]
+        if every_cap:
+            kinds = [kind for kind in CAP_KINDS if (g.t_room[kind] < _NO_CAP).any()]
+        else:
+            kinds = [kind for kind in CAP_KINDS if kind not in g.trivial]
         self.kinds = {kind: [0] * T for kind in kinds}
         self.flags = {kind: g.r_kind[kind].tolist() for kind in kinds}
         self.rooms = {kind: g.t_room[kind].tolist() for kind in kinds}
@@ -493,6 +758,18 @@ class _Loads:
             flag = self.flags[kind]
             extra = sum(flag[r] for r in rows)
             if extra and held[t] + extra - sum(flag[r] for r in freed) > self.rooms[kind][t]:
+                return False
+        return True
+
+    def fits_instead(self, t: int, k: int, counted: Iterable[str], freed: int) -> bool:
+        """``fits(t, [row], [freed])`` for a referral given by what it needs, which may
+        belong to another group with the same therapists: ``k`` weekly sessions, and
+        ``counted``, the capped kinds it counts as."""
+        if self.sessions[t] + k - self.k[freed] > self.cap[t]:
+            return False
+        for kind in counted:
+            held = self.kinds.get(kind)
+            if held is not None and held[t] + 1 - self.flags[kind][freed] > self.rooms[kind][t]:
                 return False
         return True
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from allocation.engine.bound import _prices
-from allocation.engine.explain import _explain_unplaced
+from allocation.engine.explain import _explain_unplaced, _Held
 from allocation.engine.group import _bundle_value, _Group, _Plan
 from allocation.engine.problem import Problem
 from allocation.engine.scoring import _priorities
@@ -98,7 +98,7 @@ def _thin_out(
         open_ = room > 0
         if not open_.any():
             break
-        h = _Group(problem, part.tolist(), ther[thin[open_]].tolist())
+        h = _Group(problem, part.tolist(), ther[thin[open_]].tolist(), g.inputs, eligible_only=True)
         take = np.zeros(len(part), dtype=bool)
         for n, m in enumerate(np.flatnonzero(open_).tolist()):
             first = np.flatnonzero(h.eligible[n])[: int(room[m])]
@@ -259,7 +259,7 @@ def _uncertified(
         low = np.flatnonzero((reach < v_max[part[0]]) & (g.t_cap > 0) & has_slots)
         if not len(low):
             break  # nobody from here on exceeds any threshold
-        h = _Group(problem, omitted[part].tolist(), ther[low].tolist())
+        h = _Group(problem, omitted[part].tolist(), ther[low].tolist(), g.inputs)
         value = v_max[part]
         # h's slots are those of ``low``, in g's order; each therapist's are one run.
         cols = np.concatenate([np.arange(g.t_slot_start[t], g.t_slot_start[t + 1]) for t in low])
@@ -288,18 +288,16 @@ def _explain_left_out(
     problem: Problem, g: _Group, plan: _Plan, omitted: np.ndarray, ther_ids: Sequence[int]
 ) -> tuple[dict, int]:
     """Why each left-out referral waits: the same explanations as for any unplaced one,
-    judged on every therapist against the final placements, a chunk at a time (the
-    placed referrals and one chunk in a group). Returns them and their eligible pairs."""
+    judged on every therapist against the final placements, a chunk at a time. The placed
+    clients' side (``_Held``) is read once off the plan's group; each chunk is a group of
+    its own referrals, with the same therapists. Returns them and their eligible pairs."""
     out: dict = {}
     pairs = 0
-    placed_rows = sorted(plan.placed)
-    placed_ids = g.ref_ids[placed_rows].tolist() if placed_rows else []
-    P = len(placed_ids)
-    moved = _Plan(placed={n: plan.placed[row] for n, row in enumerate(placed_rows)})
+    held = _Held(g, plan, every_cap=True)
     ids = omitted.tolist()
     for lo in range(0, len(ids), _CHUNK):
         chunk = ids[lo : lo + _CHUNK]
-        h = _Group(problem, placed_ids + chunk, list(ther_ids))
-        pairs += int(h.eligible[:, P:].sum())
-        out.update(_explain_unplaced(problem, h, np.arange(P, P + len(chunk)), moved))
+        h = _Group(problem, chunk, list(ther_ids), g.inputs)
+        pairs += int(h.eligible.sum())
+        out.update(_explain_unplaced(problem, h, np.arange(len(chunk)), plan, held))
     return out, pairs

@@ -15,7 +15,7 @@ from allocation.engine.cp_sat import _cp_sat
 from allocation.engine.decompose import _decompose
 from allocation.engine.explain import _explain_no_therapists, _explain_unplaced
 from allocation.engine.flow import _flow_assign
-from allocation.engine.group import _Group, _groups, _Plan, _plan_value
+from allocation.engine.group import _Group, _groups, _Inputs, _Plan, _plan_value
 from allocation.engine.problem import Assignment, Problem, Result, Unplaced, _bulk
 from allocation.engine.prune import (
     _ROUNDS,
@@ -90,11 +90,15 @@ def _solve_pruned(
     positions) and the seconds spent checking them."""
     kept = _first_guess(problem, ref_ids, ther_ids)
     checking = 0.0
+    # The service's inputs, read once: every group below (each round's, each chunk's
+    # checked or explained) is built on a part of them.
+    inputs = _Inputs(problem, ref_ids, ther_ids)
     for round_ in range(_ROUNDS + 1):
         pruned = len(kept) < len(ref_ids)
-        g = _Group(problem, kept, ther_ids)
         if pruned and round_ == 0:
-            # Therapists few kept referrals fit with: add their likely clients now.
+            # Therapists few kept referrals fit with: add their likely clients now (who
+            # fits where is all this needs of the kept referrals' group).
+            g = _Group(problem, kept, ther_ids, inputs, eligible_only=True)
             t0 = time.perf_counter()
             kept_set = set(kept)
             rest = np.asarray([i for i in ref_ids if i not in kept_set], dtype=np.int64)
@@ -102,7 +106,7 @@ def _solve_pruned(
             checking += time.perf_counter() - t0
             if len(extra):
                 kept = sorted(kept_set.union(extra.tolist()))
-                g = _Group(problem, kept, ther_ids)
+        g = _Group(problem, kept, ther_ids, inputs)
         # A pruned service is far above CP-SAT's size; its bound must be the relaxation's.
         plan = _solve_group(g, 0 if pruned else exact_limit, time_limit)
         if not pruned:

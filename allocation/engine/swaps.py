@@ -41,7 +41,10 @@ class _Swaps:
         self.value: dict[int, int] = {}
         self.waiting = g.eligible.any(axis=0)
         self.k, self.day = g.r_k.tolist(), g.s_day.tolist()
-        self._fitting: dict[tuple[int, int], frozenset[int]] = {}
+        # Each (referral, therapist)'s bundles, shared by the searches on this group.
+        self._fitting: dict[tuple[int, int], list[tuple[int, tuple[int, ...]]]] = (
+            g.__dict__.setdefault("_swap_bundles", {})
+        )
         for row, (t, cols) in placed.items():
             self.put(row, t, cols, _bundle_value(g, row, t, cols))
         problem, weights = g.problem, g.problem.weights
@@ -125,23 +128,59 @@ class _Swaps:
                 best = (found[0], out, found[1])
         return best
 
-    def _bundles(self, row: int, t: int, avail: list[int]) -> list[tuple[int, int]]:
-        """(value, bit mask over ``avail``) of every k-slot bundle of ``row`` in ``avail``."""
+    def _bundles(self, row: int, t: int, bit: dict[int, int]) -> list[tuple[int, int]]:
+        """(value, bit mask over the available slots) of every k-slot bundle of ``row``
+        among them, best first (equal values: the bundle with the later slots first).
+        ``bit``: each available slot's bit, by its offset from ``t``'s first slot."""
+        out = []
+        for value, combo in self._local_bundles(row, t):
+            mask = 0
+            for i in combo:
+                b = bit.get(i)
+                if b is None:
+                    break
+                mask |= b
+            else:
+                out.append((value, mask))
+        return out
+
+    def _first_bundle(self, row: int, t: int, bit: dict[int, int]) -> tuple[int, int] | None:
+        """``_bundles(row, t, bit)[0]``, or None if there is none."""
+        for value, combo in self._local_bundles(row, t):
+            mask = 0
+            for i in combo:
+                b = bit.get(i)
+                if b is None:
+                    break
+                mask |= b
+            else:
+                return value, mask
+        return None
+
+    def _local_bundles(self, row: int, t: int) -> list[tuple[int, tuple[int, ...]]]:
+        """Every k-slot bundle of ``row`` among its fitting slots with ``t`` (on distinct
+        days), as (value, slot offsets from ``t``'s first slot), computed once per pair and
+        ordered as ``_bundles`` returns them: by value, then by the bit mask the bundle
+        has over any ascending list of ``t``'s slots holding it (the same order whatever
+        the list, as a mask's order follows its highest slots)."""
+        key = (row, t)
+        cached = self._fitting.get(key)
+        if cached is not None:
+            return cached
         g = self.g
         k = self.k[row]
-        fitting = self._fitting.get((row, t))
-        if fitting is None:  # this referral's fitting slots with t, computed once
-            fitting = self._fitting[(row, t)] = frozenset(g.candidates(row, t))
+        lo = int(g.t_slot_start[t])
+        fitting = g.candidates(row, t)
         day = self.day
-        mine = [i for i, s in enumerate(avail) if s in fitting]
         out = []
-        for combo in itertools.combinations(mine, k):
-            if k > 1 and len({day[avail[i]] for i in combo}) < k:
+        for combo in itertools.combinations(fitting, k):
+            if k > 1 and len({day[s] for s in combo}) < k:
                 continue
-            cols = [avail[i] for i in combo]
-            out.append((_bundle_value(g, row, t, cols), sum(1 << i for i in combo)))
+            offsets = tuple(s - lo for s in combo)
+            out.append((_bundle_value(g, row, t, combo), sum(1 << i for i in offsets), offsets))
         out.sort(reverse=True)
-        return out
+        cached = self._fitting[key] = [(value, offsets) for value, _, offsets in out]
+        return cached
 
     def _fill(self, t, rows, top, avail, out_value, n_in, out=()):
         """The best set of ``n_in`` waiting referrals for the slots ``avail`` worth more
@@ -152,36 +191,63 @@ class _Swaps:
         def cols_of(mask: int) -> tuple[int, ...]:
             return tuple(s for i, s in enumerate(avail) if mask >> i & 1)
 
+        lo = int(self.g.t_slot_start[t])
+        bit = {s - lo: 1 << i for i, s in enumerate(avail)}
         if n_in == 1:
             best = None
             for row, ceiling in zip(rows, top, strict=True):
                 if ceiling <= (best[0] if best else out_value):
                     break
-                bundles = self._bundles(row, t, avail)
-                if bundles and bundles[0][0] > (best[0] if best else out_value):
-                    best = (bundles[0][0], row, bundles[0][1])
+                first = self._first_bundle(row, t, bit)
+                if first is not None and first[0] > (best[0] if best else out_value):
+                    best = (first[0], row, first[1])
             if best is None:
                 return None
             value, row, mask = best
             return value - out_value, [(row, cols_of(mask), value)]
         bundles: dict[int, list[tuple[int, int]]] = {}
+        # Which two fit together in the therapist's free weekly sessions and under its caps
+        # (``_Loads.fits``), once ``out`` leave: as arrays over ``rows``.
+        loads = self.loads
+        k = np.asarray([loads.k[r] for r in rows], dtype=np.int64)
+        spare = loads.cap[t] - loads.sessions[t] + sum(loads.k[p] for p in out)
+        caps = [
+            (
+                np.asarray([loads.flags[kind][r] for r in rows], dtype=np.int64),
+                loads.rooms[kind][t] - held[t] + sum(loads.flags[kind][p] for p in out),
+            )
+            for kind, held in loads.kinds.items()
+        ]
+        below = -np.asarray(top, dtype=np.int64)  # ascending, as ``top`` descends
         best = None
         for i, (r1, c1) in enumerate(zip(rows, top, strict=True)):
             if i + 1 >= len(rows) or c1 + top[i + 1] <= (best[0] if best else out_value):
                 break
-            for r2, c2 in zip(rows[i + 1 :], top[i + 1 :], strict=True):
+            # Those after r1 that could beat the floor (a run, as ``top`` descends) and fit
+            # with r1; the others are passed over (the floor only rises).
+            end = max(i + 1, int(np.searchsorted(below, c1 - (best[0] if best else out_value))))
+            fit = k[i + 1 : end] + k[i] <= spare
+            for flags, room in caps:
+                extra = flags[i + 1 : end] + flags[i]
+                fit &= (extra == 0) | (extra <= room)
+            for j in (np.flatnonzero(fit) + i + 1).tolist():
+                r2, c2 = rows[j], top[j]
                 floor = best[0] if best else out_value
                 if c1 + c2 <= floor:
                     break
-                b1 = bundles.setdefault(r1, self._bundles(r1, t, avail))
-                b2 = bundles.setdefault(r2, self._bundles(r2, t, avail))
+                b1 = bundles.get(r1)
+                if b1 is None:
+                    b1 = bundles[r1] = self._bundles(r1, t, bit)
+                b2 = bundles.get(r2)
+                if b2 is None:
+                    b2 = bundles[r2] = self._bundles(r2, t, bit)
                 for v1, m1 in b1:
                     if not b2 or v1 + b2[0][0] <= floor:
                         break
                     for v2, m2 in b2:
                         if v1 + v2 <= floor:
                             break
-                        if m1 & m2 == 0 and self.loads.fits(t, (r1, r2), out):
+                        if m1 & m2 == 0:
                             best = (v1 + v2, (r1, m1, v1), (r2, m2, v2))
                             floor = v1 + v2
                             break

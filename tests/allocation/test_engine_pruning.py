@@ -9,6 +9,7 @@ Run without Django:
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from allocation.engine import (
@@ -21,7 +22,9 @@ from allocation.engine import (
     solve,
     solver,
 )
+from allocation.engine.explain import _explain_unplaced
 from allocation.engine.group import _Plan, _plan_value
+from allocation.engine.scoring import _priorities
 from allocation.engine.solver import _solve_pruned
 from allocation.problem_gen import generate_problem
 from tests.allocation.engine_oracle import check_hard_constraints
@@ -143,3 +146,37 @@ def test_a_full_therapists_unused_slots_carry_its_place_price(monkeypatch, seed,
     assert len(left_out) > 1000
     assert len(solves) == 1
     assert plan.upper_bound >= _plan_value(g, plan)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 10**6])
+def test_left_out_referrals_are_explained_as_in_one_group_with_the_placed(monkeypatch, chunk):
+    # Each chunk of left-out referrals is its own group, read against the placed clients'
+    # side built once: the same words as the placed clients and every left-out referral
+    # explained in one group. Complex cases only among those ranked lowest (left out),
+    # some therapists capping them at none: their cap is judged for the chunks though no
+    # kept referral counts against it.
+    monkeypatch.setattr(prune, "_PRUNE_FROM", 0)
+    data = _problem(800, 30, 0, 0.3, False)
+    first = parse_problem(data)
+    priority = _priorities(first.referrals, first.weights)
+    lowest = set(np.argsort(priority, kind="stable")[:40].tolist())
+    for n, referral in enumerate(data["referrals"]):
+        referral["complex"] = n in lowest
+    for therapist in data["therapists"][::3]:
+        therapist["max_complex"] = 0
+    problem = parse_problem(data)
+    ((ref_ids, ther_ids),) = _groups(problem).values()
+    g, plan, omitted, _ = _solve_pruned(problem, ref_ids, ther_ids, 0, 3.0)
+    assert len(omitted) and not g.r_kind["complex"].any()
+    assert any(problem.referrals[i].complex for i in omitted.tolist())
+    rows = sorted(plan.placed)
+    placed_ids = g.ref_ids[rows].tolist()
+    whole = _Group(problem, placed_ids + omitted.tolist(), ther_ids)
+    moved = _Plan(placed={n: plan.placed[row] for n, row in enumerate(rows)})
+    expected = _explain_unplaced(
+        problem, whole, np.arange(len(rows), len(rows) + len(omitted)), moved
+    )
+    monkeypatch.setattr(prune, "_CHUNK", chunk)
+    explained, pairs = prune._explain_left_out(problem, g, plan, omitted, ther_ids)
+    assert explained == expected
+    assert pairs == int(whole.eligible[:, len(rows) :].sum())
