@@ -7,7 +7,9 @@ cover each path of ``solve``: one exact weekly flow, the flow decomposition with
 improvement rounds and without them, arc pricing, pruning, and several services.
 
 A change that is meant to change the proposals (a new rule, a better optimum) updates the
-digests here, and says why in its commit.
+digests here, and says why in its commit. A speed change that makes the solver return
+another of several equally good answers may re-record a digest only: each problem's
+objective and bound are pinned apart (``OBJECTIVES``) and never move for speed.
 
 Run without Django:
 .venv/bin/python -m pytest tests/allocation/test_engine_pinned.py -p no:django --noconftest
