@@ -298,5 +298,6 @@ def _decompose(g: _Group, passes: int = 3) -> _Plan:
         if not improved:
             break
     plan.placed = best
+    plan.weekly_potentials = best_dist
     plan.optimal = best_value == plan.upper_bound
     return plan

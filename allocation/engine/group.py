@@ -800,6 +800,8 @@ class _Plan:
     # and its optimum; what pruning (prune.py) reads its dual prices from.
     potentials: np.ndarray | None = None
     relaxed: int = 0
+    # The last exact weekly flow's potentials (decompose.py): a warm start for the next.
+    weekly_potentials: np.ndarray | None = None
 
 
 class _Values:

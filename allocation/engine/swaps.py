@@ -288,6 +288,24 @@ class _Swaps:
 _MAX_RESOLVES = 2
 
 
+def _warm(g: _Group, arcs, plan: _Plan):
+    """A warm start for the weekly re-solve: the last weekly flow's potentials, and the
+    arcs of the weekly placements now held (None without those potentials)."""
+    if plan.weekly_potentials is None:
+        return None
+    arc_r, arc_s, _ = arcs
+    R = len(g.refs)
+    rows = [r for r in plan.placed if not g.special[r]]
+    keys = np.asarray([plan.placed[r][1][0] * R + r for r in rows], dtype=np.int64)
+    order = arc_s * R + arc_r  # arcs are ordered by slot, then referral
+    at = np.minimum(np.searchsorted(order, keys), max(len(order) - 1, 0))
+    if len(keys) and (not len(order) or (order[at] != keys).any()):
+        return None  # a placement off the candidate arcs: start cold
+    used = np.zeros(len(arc_r), dtype=bool)
+    used[at] = True
+    return plan.weekly_potentials, used
+
+
 def _improve_by_swaps(g: _Group, plan: _Plan, deadline: float) -> bool:
     """Improve ``plan`` in place by swaps and exact weekly re-solves (see the module).
 
@@ -309,7 +327,9 @@ def _improve_by_swaps(g: _Group, plan: _Plan, deadline: float) -> bool:
         if arcs is None:
             arcs = g.arcs()
         fixed = {r: p for r, p in plan.placed.items() if multi[r]}
-        placed, _, seconds = _resolve_weekly(g, arcs, fixed, None)
+        placed, plan.weekly_potentials, seconds = _resolve_weekly(
+            g, arcs, fixed, _warm(g, arcs, plan)
+        )
         plan.solver_seconds += seconds
         if _plan_value(g, _Plan(placed=placed)) <= _plan_value(g, plan):
             return True  # the swap-free placements stand
