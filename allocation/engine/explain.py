@@ -796,10 +796,14 @@ def _explain_unplaced(
     code = np.zeros((T, width), dtype=np.uint16)
     bit = np.empty((T, width), dtype=np.uint16)
     asked = 0
+    tabled: dict[str, int] = {}  # the families read off their tables, and their bits
     for j, family in enumerate(FAMILIES):
         if family in g.trivial:  # no referral asks for it: nobody fails it
             continue
         asked |= 1 << j
+        if family in g.meets.lazy:
+            tabled[family] = j
+            continue
         meets = g.meets[family]
         meets = meets[:, cols] if run or whole else np.take(meets, rows, axis=1)
         np.left_shift(meets.view(np.uint8), j, out=bit, dtype=np.uint16)
@@ -807,6 +811,8 @@ def _explain_unplaced(
     del bit
     if whole:
         code = np.take(code, rows, axis=1)
+    if tabled:
+        np.bitwise_or(code, g.meets.table_bits(tabled, rows), out=code)
     np.bitwise_xor(code, np.uint16(asked), out=code)
     fits = code == 0  # (T, U)
     n_eligible = np.add.reduce(fits, axis=0, dtype=np.int32)

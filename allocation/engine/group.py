@@ -9,7 +9,7 @@ as the solvers return them; ``_plan_value`` is their objective value.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -337,6 +337,47 @@ class _Inputs:
         return ri, ti, si
 
 
+class _Meets(Mapping):
+    """Per family, the ``(T, R)`` matrix of who meets it. The families read off a small
+    table of the referral's code (modality, language, competence, frequency, the caps,
+    capacity) are spread to ``(T, R)`` only when read: the explanations read their failure
+    bits off the tables instead (``table_bits``), spread once for all of them."""
+
+    def __init__(self, order, matrices, tables, joint, spread):
+        self._order = order
+        self._matrices, self._tables, self._spread = matrices, tables, spread
+        self._joint = joint  # (per joint code, a referral holding it; each referral's code)
+        self.lazy = frozenset(tables)
+
+    def __getitem__(self, family: str) -> np.ndarray:
+        matrix = self._matrices.get(family)
+        if matrix is None:
+            table, code = self._tables[family]
+            matrix = self._matrices[family] = self._spread(table, code)
+        return matrix
+
+    def __contains__(self, family: object) -> bool:
+        return family in self._matrices or family in self._tables
+
+    def __iter__(self) -> Iterator[str]:
+        return (family for family in self._order if family in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def table_bits(self, bits: dict[str, int], rows: np.ndarray) -> np.ndarray:
+        """``(T, len(rows))`` uint16: bit ``bits[family]`` set where the therapist meets
+        that table family, for the referrals ``rows``; worked out per joint code of the
+        referrals, then spread once."""
+        first, joint = self._joint
+        T = next(iter(self._tables.values()))[0].shape[1]
+        by_code = np.zeros((len(first), T), dtype=np.uint16)
+        for family, j in bits.items():
+            table, code = self._tables[family]
+            by_code |= table[code[first]].astype(np.uint16) << np.uint16(j)
+        return np.take(np.ascontiguousarray(by_code.T), joint[rows], axis=1)
+
+
 class _Group:
     """Eligibility matrices for the referrals and therapists of one service.
 
@@ -506,9 +547,9 @@ class _Group:
                 tables[kind] = (has_room, counts.astype(np.int64))
             else:
                 self.trivial.add(kind)
-        spread_now = ("gender",) if eligible_only else tables
-        self.meets = {family: spread(*tables[family]) for family in spread_now}
-        gender_ok = self.meets["gender"]
+        # Gender is spread now (exclusions change it); the others when read (``_Meets``).
+        meets = {"gender": spread(*tables["gender"])}
+        gender_ok = meets["gender"]
         if rcol(inputs.r_has_gex).any():
             # Gender exclusions ("not a man"): row g holds the referrals excluding gender g;
             # the last row, for therapists whose gender is not recorded, every referral
@@ -541,18 +582,30 @@ class _Group:
             self.trivial.add("continuity")
         for kind in CAP_KINDS:
             if kind in self.trivial:
-                self.meets[kind] = everyone
-        self.meets.setdefault("competence", everyone)
-        self.meets.update(
+                meets[kind] = everyone
+        if "competence" in self.trivial:
+            meets["competence"] = everyone
+        meets.update(
             {
                 "excluded": not_excluded,
                 "continuity": continuity_ok,
                 "leave": meets_leave,
             }
         )
-        self.meets = {
-            family: self.meets[family]
-            for family in (
+        # Every family met: the table families at once, by their joint code (a therapist
+        # meets a joint code where it meets each family's), then the others.
+        joint = np.zeros(R, dtype=np.int64)
+        for table, code in tables.values():
+            joint = joint * len(table) + code
+        codes, first, joint = np.unique(joint, return_index=True, return_inverse=True)
+        joint = joint.reshape(-1)
+        both = np.ones((len(codes), T), dtype=bool)
+        for table, code in tables.values():
+            both &= table[code[first]]
+        pair_ok = spread(both, joint)
+        lazy = {} if eligible_only else {f: v for f, v in tables.items() if f != "gender"}
+        self.meets = _Meets(
+            (
                 "modality",
                 "competence",
                 "language",
@@ -563,19 +616,13 @@ class _Group:
                 "leave",
                 *CAP_KINDS,
                 "capacity",
-            )
-            if family in self.meets
-        }
-        # Every family met: the table families at once, by their joint code (a therapist
-        # meets a joint code where it meets each family's), then the others.
-        joint = np.zeros(R, dtype=np.int64)
-        for table, code in tables.values():
-            joint = joint * len(table) + code
-        codes, first, joint = np.unique(joint, return_index=True, return_inverse=True)
-        both = np.ones((len(codes), T), dtype=bool)
-        for table, code in tables.values():
-            both &= table[code[first]]
-        pair_ok = spread(both, joint.reshape(-1))
+                "slots",
+            ),
+            meets,
+            lazy,
+            (first, joint),
+            spread,
+        )
         if rcol(inputs.r_has_gex).any():
             pair_ok &= gender_ok
         for family, matrix in (("excluded", not_excluded), ("continuity", continuity_ok)):
@@ -589,8 +636,8 @@ class _Group:
         n_site = len(r_site)
         codes, pair = np.unique(self.s_part * n_site + self.s_site, return_inverse=True)
         usable = (r_avail[codes // n_site] & r_site[codes % n_site])[pair.reshape(-1)]
-        self.meets["slots"] = _has_days(self.s_t, self.s_day, usable, r_k, T)
-        self.eligible = pair_ok & self.meets["slots"]
+        meets["slots"] = _has_days(self.s_t, self.s_day, usable, r_k, T)
+        self.eligible = pair_ok & meets["slots"]
         if eligible_only:
             return
         # Usable slots of eligible therapists: the candidate (referral, slot) pairs.

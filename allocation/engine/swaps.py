@@ -85,9 +85,21 @@ class _Swaps:
         ok = g.ok[lo:hi][:, rows]  # (slots of t, waiting referrals)
         top = self.top[rows] + g.pair_fit(t, rows)
         k = g.r_k[rows]
-        days = g.s_day[lo:hi]
-        free = [s for s in range(lo, hi) if self.holder[s] < 0]
+        days = g.s_day[lo:hi].tolist()
+        free = (np.flatnonzero(self.holder[lo:hi] < 0) + lo).tolist()
         here = sorted(self.at[t])
+
+        def fitting_by_day(slots) -> dict[int, np.ndarray]:
+            """Per day, which waiting referrals fit one of ``slots`` on it."""
+            on: dict[int, list[int]] = {}
+            for s in slots:
+                on.setdefault(days[s - lo], []).append(s - lo)
+            return {d: ok[i].any(axis=0) for d, i in on.items()}
+
+        # Read once per therapist, not once per exchange tried: the free slots' and each
+        # placed client's slots' fitting referrals, day by day.
+        free_days = fitting_by_day(free)
+        held_days = {p: fitting_by_day(self.placed[p][1]) for p in here}
         cap = int(g.t_cap[t])
         options: list[tuple[int, ...]] = []
         if self.loads.sessions[t] < cap and free:
@@ -103,12 +115,16 @@ class _Swaps:
             if not avail:
                 continue
             n_in = max(len(out), 1)
-            local = [s - lo for s in avail]
             # Referrals with fitting slots on enough different days among ``avail``.
             covered = np.zeros(len(rows), dtype=np.int64)
-            for d in sorted({int(days[i]) for i in local}):
-                same = [i for i in local if days[i] == d]
-                covered += ok[same].any(axis=0)
+            parts = [free_days, *(held_days[p] for p in out)]
+            for d in set().union(*parts):
+                fits = None
+                for part in parts:
+                    on_day = part.get(d)
+                    if on_day is not None:
+                        fits = on_day if fits is None else fits | on_day
+                covered += fits
             possible = covered >= k
             # Weekly sessions and caps: each one put in must fit alone.
             sessions = cap - int(self.loads.sessions[t]) + sum(int(g.r_k[p]) for p in out)
