@@ -17,7 +17,7 @@ import numpy as np
 
 from allocation.engine.bound import _flow_bounded, _prices
 from allocation.engine.flow import _WARM_ARCS_PER_SLOT, _first_per_slot, _flow_assign
-from allocation.engine.group import _bundle_value, _Group, _Loads, _Plan, _plan_value
+from allocation.engine.group import _bundle_value, _Group, _Loads, _Plan, _plan_value, _values
 
 
 class _Search:
@@ -82,7 +82,13 @@ class _Search:
         therapists = np.flatnonzero(g.eligible[:, row])
         # No bundle with a therapist is worth more than this (every fit point at its most).
         value = g.problem.value_of(int(g.priority[row]), 0) + top_fit
-        ceilings = (value + g.pair_fit(therapists, row)).tolist()
+        fits = g.pair_fit(therapists, row).tolist()
+        ceilings = [value + fit for fit in fits]
+        # The pair's fit points, read here at once: ``_bundle_value`` needs them for
+        # each therapist the loop below values a bundle with.
+        known = _values(g).pair_fit
+        for t, fit in zip(therapists.tolist(), fits, strict=True):
+            known.setdefault((row, t), fit)
         for t, ceiling in zip(therapists.tolist(), ceilings, strict=True):
             # Room under the caps: where a cap may bind, only referrals this search places
             # (never moved by it) count against it, so no weekly one makes way.

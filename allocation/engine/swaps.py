@@ -20,8 +20,10 @@ swap.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import time
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -278,8 +280,16 @@ class _Swaps:
         moves = 0
         T = len(self.g.thers)
         stale = set(range(T))
+        queue = list(range(T))  # the stale therapists, lowest first (a heap)
+
+        def mark(ts: Iterable[int]) -> None:
+            for t in ts:
+                if t not in stale:
+                    stale.add(t)
+                    heapq.heappush(queue, t)
+
         while stale and time.perf_counter() <= deadline:
-            t = min(stale)
+            t = heapq.heappop(queue)
             stale.discard(t)
             move = self.best_at(t, deadline)
             if move is None:
@@ -292,9 +302,9 @@ class _Swaps:
             moves += 1
             # Those taken out wait now: every therapist of theirs may have a move again,
             # and this one may have another.
-            stale.add(t)
+            mark((t,))
             for p in out:
-                stale.update(np.flatnonzero(self.g.eligible[:, p]).tolist())
+                mark(np.flatnonzero(self.g.eligible[:, p]).tolist())
         self.finished = not stale
         return moves
 
