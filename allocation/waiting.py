@@ -11,10 +11,13 @@ user's service.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field, replace
 from uuid import UUID
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -22,14 +25,13 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     IntegerField,
-    JSONField,
     OuterRef,
     Q,
     Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, JSONObject
+from django.db.models.functions import Coalesce
 from django.template.defaultfilters import truncatechars
 from django.utils import timezone
 
@@ -288,25 +290,92 @@ _NEEDS_FIELDS = (
 
 # What a row of the waiting list reads of a referral, its client, preferences, needs and
 # assessment, as plain values: every other column (the client's words and contact details
-# among them) would be read, and decrypted or parsed, for nothing.
-_ROW_FIELDS = (
-    "id",
-    "public_id",
-    "reference",
-    "received_at",
-    "status",
-    "risk_level",
-    "restricted_at",
-    "client__given_name",
-    "client__preferred_name",
-    "client__family_name",
-    "assessment__recommendation_sessions_per_week",
-    *(f"preferences__{name}" for name in ("id", *_PREFERENCE_FIELDS)),
-    "preferences__site__name",
-    *(f"allocation_needs__{name}" for name in _NEEDS_FIELDS),
+# among them) would be read, and decrypted or parsed, for nothing. Then what each row shows
+# beyond the referral (an open hold, the allocation, how many therapists are excluded, the
+# proposal in force) one subquery each, worked out by the database for the page's rows only.
+#
+# Written as SQL rather than built with the ORM each time: building and compiling this
+# query's forty columns and four subqueries cost more than the database took to answer it,
+# and most of the page's time. Only the page's referral ids come from the ORM (the filters
+# and the sort, `_waiting_filtered`); this reads those rows, in that order. The columns are
+# named as `.values()` named them. tests/allocation/test_waiting_rows.py pins what it gives.
+_ROWS_SQL = """
+SELECT
+    r.id, r.public_id, r.reference, r.received_at, r.status, r.risk_level, r.restricted_at,
+    c.given_name AS client__given_name,
+    c.preferred_name AS client__preferred_name,
+    c.family_name AS client__family_name,
+    a.recommendation_sessions_per_week AS assessment__recommendation_sessions_per_week,
+    p.id AS preferences__id, {preferences},
+    site.name AS preferences__site__name,
+    {needs},
+    (
+        SELECT h.reason FROM allocation_hold h
+        WHERE h.referral_id = r.id AND h.released_at IS NULL
+        ORDER BY h.created_at DESC LIMIT 1
+    ) AS hold_reason,
+    (
+        SELECT jsonb_build_object('name', t.display_name, 'times', al.regular_times)
+        FROM allocation_allocation al JOIN allocation_therapist t ON t.id = al.therapist_id
+        WHERE al.referral_id = r.id AND al.status = %s
+        LIMIT 1
+    ) AS allocation,
+    (SELECT count(*) FROM allocation_therapistexclusion e WHERE e.referral_id = r.id) AS excluded,
+    (
+        SELECT jsonb_build_object(
+            'public_id', pr.public_id, 'therapist_id', pr.therapist_id,
+            'therapist_name', t.display_name, 'slots', pr.slots, 'reasons', pr.reasons,
+            'decision', pr.decision
+        )
+        FROM allocation_proposal pr LEFT JOIN allocation_therapist t ON t.id = pr.therapist_id
+        WHERE pr.run_id = %s AND pr.referral_id = r.id
+        LIMIT 1
+    ) AS proposal
+FROM unnest(ARRAY({page})) WITH ORDINALITY AS page (id, n)
+JOIN intake_referral r ON r.id = page.id
+JOIN intake_client c ON c.id = r.client_id
+LEFT JOIN assessment_assessment a ON a.referral_id = r.id
+LEFT JOIN intake_preferences p ON p.referral_id = r.id
+LEFT JOIN common_site site ON site.id = p.site_id
+LEFT JOIN allocation_allocationneeds n ON n.referral_id = r.id
+ORDER BY page.n
+"""
+_ROWS_SQL = _ROWS_SQL.replace(
+    "{preferences}",
+    ", ".join(f"p.{name} AS preferences__{name}" for name in _PREFERENCE_FIELDS),
+).replace("{needs}", ", ".join(f"n.{name} AS allocation_needs__{name}" for name in _NEEDS_FIELDS))
+# Columns read as JSON text (jsonb), parsed here as `.values()` parsed them.
+_JSON_COLUMNS = (
+    "preferences__availability",
+    "preferences__time_windows",
+    "preferences__preferred_windows",
+    "allocation_needs__gender_excluded",
+    "allocation",
+    "proposal",
 )
 _RISKS = dict(Referral.Risk.choices)
 _DECISIONS = dict(Proposal.Decision.choices)
+
+
+def _rows_read(page_ids, *, run) -> list[dict]:
+    """The rows `_ROWS_SQL` reads for a page of referral ids (a sliced `.values("id")`
+    queryset), in its order, as dicts named like `.values()`'s."""
+    try:
+        ids_sql, ids_params = page_ids.query.sql_with_params()
+    except EmptyResultSet:  # no service, or an empty page
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ROWS_SQL.replace("{page}", ids_sql),
+            [Allocation.Status.ACTIVE, run.pk if run is not None else None, *ids_params],
+        )
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    for row in rows:
+        for name in _JSON_COLUMNS:
+            if row[name] is not None:
+                row[name] = json.loads(row[name])
+    return rows
 
 
 def waiting_list(
@@ -327,52 +396,13 @@ def waiting_list(
         "newest": ("-received_at",),
         "priority": ("-engine_priority", "received_at"),
     }.get(filters.sort, ("received_at",))
-    # What each row shows beyond the referral (the proposal in force, an open hold, the
-    # allocation, how many therapists are excluded) read in the same query as the rows, one
-    # subquery each: the database works them out only for the page's rows, after the sort
-    # and the limit, and the page makes one round trip rather than five.
-    shown = {
-        "hold_reason": Subquery(
-            Hold.objects.filter(referral=OuterRef("pk"), released_at=None).values("reason")[:1]
-        ),
-        "allocation": Subquery(
-            Allocation.objects.filter(referral=OuterRef("pk"), status=Allocation.Status.ACTIVE)
-            .order_by()
-            .values(json=JSONObject(name="therapist__display_name", times="regular_times"))[:1],
-            output_field=JSONField(),
-        ),
-        "excluded": Subquery(
-            TherapistExclusion.objects.filter(referral=OuterRef("pk"))
-            .order_by()
-            .values("referral")
-            .annotate(n=Count("id"))
-            .values("n"),
-            output_field=IntegerField(),
-        ),
-    }
-    if run is not None:
-        shown["proposal"] = Subquery(
-            Proposal.objects.filter(run=run, referral=OuterRef("pk"))
-            .order_by()
-            .values(
-                json=JSONObject(
-                    public_id="public_id",
-                    therapist_id="therapist_id",
-                    therapist_name="therapist__display_name",
-                    slots="slots",
-                    reasons="reasons",
-                    decision="decision",
-                )
-            )[:1],
-            output_field=JSONField(),
-        )
-    paginator = Paginator(referrals.order_by(*order, "id").values(*_ROW_FIELDS, **shown), per_page)
+    paginator = Paginator(referrals.order_by(*order, "id").values("id"), per_page)
     # Unfiltered, the list is as long as the languages' query counted; filtered, it is
     # counted without what the rows show (joins a count does not need).
     filtered = any((filters.status, filters.wait, filters.risk, filters.language, filters.needs))
     paginator.count = referrals.count() if filtered else everyone
     page_obj = paginator.get_page(page)
-    chosen = list(page_obj.object_list)
+    chosen = _rows_read(page_obj.object_list, run=run)
     link = url_for_each("allocation-referral")
     rows = []
     for r in chosen:
@@ -417,6 +447,7 @@ def waiting_list(
             reasons = proposal["reasons"]
             row.note = truncatechars(reasons[0] if reasons else "", 120)
         rows.append(row)
+    page_obj.object_list = rows
     return WaitingList(
         page=page_obj,
         rows=rows,
@@ -429,7 +460,7 @@ def waiting_list(
 
 
 def _row_needs(r: dict, *, excluded: int) -> list[str]:
-    """`referral_needs` for a row read as values (`_ROW_FIELDS`)."""
+    """`referral_needs` for a row read as values (`_ROWS_SQL`)."""
     preferences = None
     if r["preferences__id"] is not None:
         preferences = {name: r[f"preferences__{name}"] for name in _PREFERENCE_FIELDS}
