@@ -183,3 +183,88 @@ def test_the_run_in_force_and_the_latest_run_are_read_together(service, coordina
     assert older not in both
     # Another service's staff see none of them.
     assert selectors.runs_current_and_latest(user=other_staff) == (None, None)
+
+
+def _run_with_proposals(service, placed: dict, unplaced=()) -> ProposalRun:
+    """A finished run placing each referral of `placed` (referral: (therapist, priority))
+    and none of `unplaced`."""
+    run = ProposalRun.objects.create(
+        service=service,
+        status=ProposalRun.Status.DONE,
+        trigger=ProposalRun.Trigger.COORDINATOR,
+        finished_at=timezone.now(),
+    )
+    for referral, (therapist, priority) in placed.items():
+        Proposal.objects.create(
+            service=service, run=run, referral=referral, therapist=therapist, priority=priority
+        )
+    for referral in unplaced:
+        Proposal.objects.create(service=service, run=run, referral=referral, reasons=["No slot"])
+    return run
+
+
+def test_the_list_sorts_by_the_engines_priority_and_filters_by_the_proposals(
+    client, service, sites, ada, coordinator
+):
+    low = make_waiting(service, weeks=9)
+    high = make_waiting(service, weeks=2)
+    unmatched = make_waiting(service, weeks=5)
+    outside = make_waiting(service, weeks=12)  # waiting, not in the run
+    _run_with_proposals(service, {low: (ada, 10), high: (ada, 90)}, unplaced=[unmatched])
+    client.force_login(coordinator)
+
+    def references(**query) -> list[str]:
+        html = client.get(reverse("allocation-waiting-list"), query).content.decode()
+        return [re.search(r"TH-[A-Z0-9]+-[A-Z0-9]+", row).group() for row in _rows(html)]
+
+    # By priority, the highest first; without one (no proposal), last, by wait.
+    assert references(sort="priority") == [
+        high.reference,
+        low.reference,
+        outside.reference,
+        unmatched.reference,
+    ]
+    # By wait by default, the longest first.
+    assert references() == [
+        outside.reference,
+        low.reference,
+        unmatched.reference,
+        high.reference,
+    ]
+    assert references(status="proposed") == [low.reference, high.reference]
+    # No match yet: placed by no proposal, or in no proposal at all.
+    assert references(status="no_match", sort="newest") == [
+        unmatched.reference,
+        outside.reference,
+    ]
+
+
+def test_the_list_reads_in_three_queries_whatever_the_page_holds(
+    service, sites, ada, coordinator, django_assert_num_queries
+):
+    from allocation import waiting
+
+    referrals = [make_waiting(service, weeks=w) for w in range(3)]
+    _run_with_proposals(service, {r: (ada, 1) for r in referrals})
+    everyone = waiting.WaitingFilters()
+    # The languages and the total, the runs, the page's rows.
+    with django_assert_num_queries(3):
+        listing = waiting.waiting_list(user=coordinator, filters=everyone)
+    assert len(listing.rows) == 3 and listing.total == 3
+    referrals += [make_waiting(service, weeks=w) for w in range(27)]
+    with django_assert_num_queries(3):
+        listing = waiting.waiting_list(user=coordinator, filters=everyone)
+    assert len(listing.rows) == 30 and listing.total == 30
+    # Filtered, the total is counted apart.
+    with django_assert_num_queries(4):
+        listing = waiting.waiting_list(user=coordinator, filters=waiting.WaitingFilters(wait="6"))
+    assert len(listing.rows) == listing.total == 21  # waiting 6 to 26 weeks
+
+
+def test_the_list_is_empty_for_an_account_without_a_service(service, coordinator):
+    from allocation import waiting
+
+    make_waiting(service)
+    nobody = factories.UserFactory(username="nobody", service=None, is_superuser=True)
+    listing = waiting.waiting_list(user=nobody, filters=waiting.WaitingFilters())
+    assert listing.rows == [] and listing.total == 0 and listing.languages == []
