@@ -268,3 +268,23 @@ def test_the_list_is_empty_for_an_account_without_a_service(service, coordinator
     nobody = factories.UserFactory(username="nobody", service=None, is_superuser=True)
     listing = waiting.waiting_list(user=nobody, filters=waiting.WaitingFilters())
     assert listing.rows == [] and listing.total == 0 and listing.languages == []
+
+
+def test_each_value_a_row_shows_is_escaped(client, service, sites, ada, coordinator):
+    held = make_waiting(service, weeks=3)
+    held.client.given_name = "<b>Al</b>"
+    held.client.preferred_name = ""
+    held.client.save()
+    Hold.objects.create(
+        service=service, referral=held, reason="<script>x</script> & more", held_by=coordinator
+    )
+    unmatched = make_waiting(service, weeks=2)
+    _run_with_proposals(service, {}, unplaced=[unmatched])
+    Proposal.objects.filter(referral=unmatched).update(reasons=['No "slot" <i>here</i>'])
+    client.force_login(coordinator)
+
+    html = client.get(reverse("allocation-waiting-list")).content.decode()
+
+    assert "&lt;b&gt;Al&lt;/b&gt;" in html and "<b>Al" not in html
+    assert "&lt;script&gt;x&lt;/script&gt; &amp; more" in html and "<script>x" not in html
+    assert "No &quot;slot&quot; &lt;i&gt;here&lt;/i&gt;" in html and "<i>here" not in html
