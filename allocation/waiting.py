@@ -305,17 +305,20 @@ _NEEDS_FIELDS = (
     "max_travel_minutes",
 )
 
-# What a row of the waiting list reads of a referral, its client, preferences, needs and
-# assessment, as plain values: every other column (the client's words and contact details
-# among them) would be read, and decrypted or parsed, for nothing. Then what each row shows
-# beyond the referral (an open hold, the allocation, how many therapists are excluded, the
-# proposal in force) one subquery each, worked out by the database for the page's rows only.
+# What a row of the waiting list reads of a referral and its client, as plain values, then
+# of its assessment, preferences (one JSON object, `_PREFERENCE_FIELDS` and the site's name),
+# allocation needs (one JSON object, `_NEEDS_FIELDS`), open hold, allocation, exclusions and
+# proposal in force, one subquery each, worked out by the database for the page's rows
+# only. Only these columns: every other (the client's words and contact details among them)
+# would be read, and decrypted or parsed, for nothing. At most one row of each: hold,
+# allocation and proposal have "one per referral" unique constraints.
 #
 # Written as SQL rather than built with the ORM each time: building and compiling this
-# query's forty columns and four subqueries cost more than the database took to answer it,
-# and most of the page's time. Only the page's referral ids come from the ORM (the filters
-# and the sort, `_waiting_filtered`); this reads those rows, in that order. The columns are
-# named as `.values()` named them. tests/allocation/test_waiting_rows.py pins what it gives.
+# query's forty columns and subqueries cost more than the database took to answer it, and
+# most of the page's time; subqueries rather than joins leave PostgreSQL less to plan. Only
+# the page's referral ids come from the ORM (the filters and the sort, `_waiting_filtered`);
+# this reads those rows, in that order. tests/allocation/test_waiting_rows.py pins what the
+# rows show.
 _ROWS_SQL = """
 SELECT
     r.id, r.public_id, r.reference, r.received_at, r.status, r.risk_level, r.restricted_at,
@@ -326,9 +329,17 @@ SELECT
         SELECT a.recommendation_sessions_per_week FROM assessment_assessment a
         WHERE a.referral_id = r.id
     ) AS assessment__recommendation_sessions_per_week,
-    p.id AS preferences__id, {preferences},
-    (SELECT site.name FROM common_site site WHERE site.id = p.site_id) AS preferences__site__name,
-    {needs},
+    (
+        SELECT jsonb_build_object(
+            {preferences},
+            'site_name', (SELECT site.name FROM common_site site WHERE site.id = p.site_id)
+        )
+        FROM intake_preferences p WHERE p.referral_id = r.id
+    ) AS preferences,
+    (
+        SELECT jsonb_build_object({needs}) FROM allocation_allocationneeds n
+        WHERE n.referral_id = r.id
+    ) AS needs,
     (
         SELECT h.reason FROM allocation_hold h
         WHERE h.referral_id = r.id AND h.released_at IS NULL
@@ -354,23 +365,13 @@ SELECT
 FROM unnest(ARRAY({page})) WITH ORDINALITY AS page (id, n)
 JOIN intake_referral r ON r.id = page.id
 JOIN intake_client c ON c.id = r.client_id
-LEFT JOIN intake_preferences p ON p.referral_id = r.id
-LEFT JOIN allocation_allocationneeds n ON n.referral_id = r.id
 ORDER BY page.n
 """
 _ROWS_SQL = _ROWS_SQL.replace(
-    "{preferences}",
-    ", ".join(f"p.{name} AS preferences__{name}" for name in _PREFERENCE_FIELDS),
-).replace("{needs}", ", ".join(f"n.{name} AS allocation_needs__{name}" for name in _NEEDS_FIELDS))
-# Columns read as JSON text (jsonb), parsed here as `.values()` parsed them.
-_JSON_COLUMNS = (
-    "preferences__availability",
-    "preferences__time_windows",
-    "preferences__preferred_windows",
-    "allocation_needs__gender_excluded",
-    "allocation",
-    "proposal",
-)
+    "{preferences}", ", ".join(f"'{name}', p.{name}" for name in _PREFERENCE_FIELDS)
+).replace("{needs}", ", ".join(f"'{name}', n.{name}" for name in _NEEDS_FIELDS))
+# Columns read as JSON text (jsonb), parsed here.
+_JSON_COLUMNS = ("preferences", "needs", "allocation", "proposal")
 _RISKS = dict(Referral.Risk.choices)
 _DECISIONS = dict(Proposal.Decision.choices)
 
@@ -479,17 +480,14 @@ def waiting_list(
 
 
 def _row_needs(r: dict, *, excluded: int) -> list[str]:
-    """`referral_needs` for a row read as values (`_ROWS_SQL`)."""
-    preferences = None
-    if r["preferences__id"] is not None:
-        preferences = {name: r[f"preferences__{name}"] for name in _PREFERENCE_FIELDS}
-        preferences["site_name"] = r["preferences__site__name"]
-    needs = None
-    if r["allocation_needs__id"] is not None:
-        needs = {name: r[f"allocation_needs__{name}"] for name in _NEEDS_FIELDS}
+    """`referral_needs` for a row read by `_ROWS_SQL`, its preferences and allocation needs
+    each one JSON object (or None)."""
+    needs = r["needs"]
+    if needs is not None and needs["earliest_start"] is not None:
+        needs["earliest_start"] = dt.date.fromisoformat(needs["earliest_start"])
     sessions = r["assessment__recommendation_sessions_per_week"]
     return _preference_needs(
-        preferences, multi=sessions is not None and sessions > 1
+        r["preferences"], multi=sessions is not None and sessions > 1
     ) + _exclusion_needs(needs, excluded=excluded)
 
 
