@@ -288,3 +288,20 @@ def test_each_value_a_row_shows_is_escaped(client, service, sites, ada, coordina
     assert "&lt;b&gt;Al&lt;/b&gt;" in html and "<b>Al" not in html
     assert "&lt;script&gt;x&lt;/script&gt; &amp; more" in html and "<script>x" not in html
     assert "No &quot;slot&quot; &lt;i&gt;here&lt;/i&gt;" in html and "<i>here" not in html
+
+
+def test_the_filters_offer_their_options_with_the_chosen_ones_selected(
+    client, service, coordinator
+):
+    make_waiting(service, language="Polish")
+    client.force_login(coordinator)
+
+    html = client.get(
+        reverse("allocation-waiting-list"), {"sort": "risk", "language": "polish"}
+    ).content.decode()
+
+    assert '<option value="risk" selected>Highest risk first</option>' in html
+    assert '<option value="wait">Longest wait first</option>' in html
+    assert '<option value="">Any language</option><option value="polish" selected>' in html
+    assert '<option value="" selected>Everyone waiting or just allocated</option>' in html
+    assert html.count(" selected>") == 6  # one in each select

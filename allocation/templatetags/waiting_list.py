@@ -1,4 +1,5 @@
-"""The waiting list's table rows, written here rather than by a template loop.
+"""The waiting list's table rows and its filters' options, written here rather than by
+template loops.
 
 Each `{{ value }}` and `{% if %}` the template engine renders costs a few microseconds, and a
 row of the waiting list has some thirty: with 50 rows that was most of the page's time. Here
@@ -130,3 +131,16 @@ def _proposal(row) -> SafeString:
     if row.state == "no_match":
         return _html(_NO_MATCH, note=row.note, url=row.url, reference=row.reference)
     return _NOT_PROPOSED
+
+
+@register.simple_tag
+def select_options(options) -> SafeString:
+    """A select's `<option>`s, from its (value, label, selected) triples
+    (`WaitingFilterForm.selects`): some sixty options on the waiting list's filters."""
+    return SafeString(
+        "".join(
+            f'<option value="{html.escape(str(value))}"{" selected" if selected else ""}>'
+            f"{html.escape(str(label))}</option>"
+            for value, label, selected in options
+        )
+    )
