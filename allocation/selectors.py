@@ -464,17 +464,17 @@ def run_latest(*, user) -> ProposalRun | None:
 # first row of one UNION ALL. Written as SQL: the waiting list reads it on every request,
 # and building the two querysets cost more than PostgreSQL took to answer them.
 _RUNS_SQL = """
-(
+SELECT * FROM (
     SELECT *, 0 AS which FROM allocation_proposalrun
     WHERE service_id = %s AND status = %s
     ORDER BY finished_at DESC, id DESC LIMIT 1
-)
+) AS in_force
 UNION ALL
-(
+SELECT * FROM (
     SELECT *, 1 AS which FROM allocation_proposalrun
     WHERE service_id = %s
     ORDER BY created_at DESC, id DESC LIMIT 1
-)
+) AS newest
 """
 
 
