@@ -68,12 +68,7 @@ def waiting_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "allocation/waiting_list.html",
-        {
-            "form": form,
-            "listing": listing,
-            "filters": listing.filters,
-            "bulk_form": forms.BulkAcceptForm(),
-        },
+        {"form": form, "listing": listing},
     )
 
 

@@ -11,25 +11,27 @@ user's service.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from uuid import UUID
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
-    Count,
     Exists,
     ExpressionWrapper,
     IntegerField,
-    JSONField,
     OuterRef,
     Q,
     Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, JSONObject
+from django.db.models.functions import Coalesce
 from django.template.defaultfilters import truncatechars
 from django.utils import timezone
 
@@ -171,8 +173,11 @@ class WaitingList:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def weeks_waiting(received_at: dt.datetime, today: dt.date) -> int:
-    return max((today - timezone.localtime(received_at).date()).days // 7, 0)
+def weeks_waiting(received_at: dt.datetime, today: dt.date, zone=None) -> int:
+    """Whole weeks from the day received to `today`, in the current time zone (or `zone`,
+    the current one read once for a list's rows)."""
+    zone = zone or timezone.get_current_timezone()
+    return max((today - received_at.astimezone(zone).date()).days // 7, 0)
 
 
 def waiting_languages(*, user) -> list[tuple[str, str]]:
@@ -180,20 +185,35 @@ def waiting_languages(*, user) -> list[tuple[str, str]]:
     return _languages_and_count(user=user)[0]
 
 
+# Each pair of languages asked for (therapy, interpreter) on the waiting list, with how many
+# referrals ask for it. Written as SQL, as the rows are (`_ROWS_SQL`): read on every request.
+_LANGUAGES_SQL = """
+SELECT p.language, p.interpreter_language, count(*)
+FROM intake_referral r LEFT JOIN intake_preferences p ON p.referral_id = r.id
+WHERE r.service_id = %s AND r.status IN (%s, %s)
+GROUP BY 1, 2
+"""
+
+
 def _languages_and_count(*, user) -> tuple[list[tuple[str, str]], int]:
     """The filter's languages, and how many are on the waiting list unfiltered, in one
     query: each pair of languages asked for with how many referrals ask for it (a referral
     has at most one preferences row, so the counts add up to the list's length)."""
+    if not getattr(user, "is_authenticated", False) or not user.service_id:
+        return [], 0  # as `scope_to_service`: nothing without a service
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LANGUAGES_SQL,
+            [
+                user.service_id,
+                Referral.Status.AWAITING_ALLOCATION,
+                Referral.Status.ALLOCATED,
+            ],
+        )
+        pairs = cursor.fetchall()
     codes: set[str] = set()
     total = 0
-    rows = scope_to_service(Referral.objects.all(), user).filter(
-        status__in=(Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED)
-    )
-    for language, interpreter, count in (
-        rows.order_by()
-        .values_list("preferences__language", "preferences__interpreter_language")
-        .annotate(n=Count("pk"))
-    ):
+    for language, interpreter, count in pairs:
         total += count
         for value in (language, interpreter):
             code = language_code(value or "")
@@ -286,10 +306,169 @@ _NEEDS_FIELDS = (
     "max_travel_minutes",
 )
 
-# What a row of the waiting list reads of a referral, its client, preferences, needs and
-# assessment, as plain values: every other column (the client's words and contact details
-# among them) would be read, and decrypted or parsed, for nothing.
-_ROW_FIELDS = (
+# What a row of the waiting list reads of a referral and its client, as plain values, then
+# of its assessment, preferences (one JSON object, `_PREFERENCE_FIELDS` and the site's name),
+# allocation needs (one JSON object, `_NEEDS_FIELDS`), open hold, allocation, exclusions and
+# proposal in force, one subquery each, worked out by the database for the page's rows
+# only. Only these columns: every other (the client's words and contact details among them)
+# would be read, and decrypted or parsed, for nothing. At most one row of each: hold,
+# allocation and proposal have "one per referral" unique constraints.
+#
+# Written as SQL rather than built with the ORM each time: building and compiling this
+# query's forty columns and subqueries cost more than the database took to answer it, and
+# most of the page's time; subqueries rather than joins leave PostgreSQL less to plan. Only
+# the page's referral ids come from the ORM (the filters and the sort, `_waiting_filtered`);
+# this reads those rows, in that order. tests/allocation/test_waiting_rows.py pins what the
+# rows show.
+_ROWS_SQL = """
+SELECT
+    r.id, r.public_id, r.reference, r.received_at, r.status, r.risk_level, r.restricted_at,
+    c.given_name AS client__given_name,
+    c.preferred_name AS client__preferred_name,
+    c.family_name AS client__family_name,
+    (
+        SELECT a.recommendation_sessions_per_week FROM assessment_assessment a
+        WHERE a.referral_id = r.id
+    ) AS assessment__recommendation_sessions_per_week,
+    (
+        SELECT jsonb_build_object(
+            {preferences},
+            'site_name', (SELECT site.name FROM common_site site WHERE site.id = p.site_id)
+        )
+        FROM intake_preferences p WHERE p.referral_id = r.id
+    ) AS preferences,
+    (
+        SELECT jsonb_build_object({needs}) FROM allocation_allocationneeds n
+        WHERE n.referral_id = r.id
+    ) AS needs,
+    (
+        SELECT h.reason FROM allocation_hold h
+        WHERE h.referral_id = r.id AND h.released_at IS NULL
+        ORDER BY h.created_at DESC LIMIT 1
+    ) AS hold_reason,
+    (
+        SELECT jsonb_build_object('name', t.display_name, 'times', al.regular_times)
+        FROM allocation_allocation al JOIN allocation_therapist t ON t.id = al.therapist_id
+        WHERE al.referral_id = r.id AND al.status = %s
+        LIMIT 1
+    ) AS allocation,
+    (SELECT count(*) FROM allocation_therapistexclusion e WHERE e.referral_id = r.id) AS excluded,
+    (
+        SELECT jsonb_build_object(
+            'public_id', pr.public_id, 'therapist_id', pr.therapist_id,
+            'therapist_name', t.display_name, 'slots', pr.slots, 'reasons', pr.reasons,
+            'decision', pr.decision
+        )
+        FROM allocation_proposal pr LEFT JOIN allocation_therapist t ON t.id = pr.therapist_id
+        WHERE pr.run_id = %s AND pr.referral_id = r.id
+        LIMIT 1
+    ) AS proposal
+FROM unnest(ARRAY({page})) WITH ORDINALITY AS page (id, n)
+JOIN intake_referral r ON r.id = page.id
+JOIN intake_client c ON c.id = r.client_id
+ORDER BY page.n
+"""
+_ROWS_SQL = _ROWS_SQL.replace(
+    "{preferences}", ", ".join(f"'{name}', p.{name}" for name in _PREFERENCE_FIELDS)
+).replace("{needs}", ", ".join(f"'{name}', n.{name}" for name in _NEEDS_FIELDS))
+# Columns read as JSON text (jsonb), parsed here.
+_JSON_COLUMNS = ("preferences", "needs", "allocation", "proposal")
+_RISKS = dict(Referral.Risk.choices)
+_DECISIONS = dict(Proposal.Decision.choices)
+
+
+def _rows_read(page_ids, *, run) -> list[dict]:
+    """The rows `_ROWS_SQL` reads for a page of referral ids (a sliced `.values("id")`
+    queryset), in its order, as dicts named like `.values()`'s."""
+    try:
+        ids_sql, ids_params = page_ids.query.sql_with_params()
+    except EmptyResultSet:  # no service, or an empty page
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ROWS_SQL.replace("{page}", ids_sql),
+            [Allocation.Status.ACTIVE, run.pk if run is not None else None, *ids_params],
+        )
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    for row in rows:
+        for name in _JSON_COLUMNS:
+            if row[name] is not None:
+                row[name] = json.loads(row[name])
+        needs = row["needs"]
+        if needs is not None and needs["earliest_start"] is not None:
+            needs["earliest_start"] = dt.date.fromisoformat(needs["earliest_start"])
+    return rows
+
+
+def _rows_read_orm(page_ids, *, run) -> list[dict]:
+    """`_rows_read` by the ORM, for a database other than PostgreSQL (the embedded SQLite
+    mode), whose SQL `_ROWS_SQL` is not: the same rows, in a few more queries.
+    tests/allocation/test_waiting_rows.py checks that the two agree."""
+    ids = [row["id"] for row in page_ids]
+    found = Referral.objects.filter(pk__in=ids).select_related(
+        "client", "preferences__site", "allocation_needs", "assessment"
+    )
+    referrals = {referral.pk: referral for referral in found}
+    holds = dict(
+        Hold.objects.filter(referral_id__in=ids, released_at=None).values_list("referral", "reason")
+    )
+    allocations = {
+        a.referral_id: {"name": a.therapist.display_name, "times": a.regular_times}
+        for a in Allocation.objects.filter(
+            referral_id__in=ids, status=Allocation.Status.ACTIVE
+        ).select_related("therapist")
+    }
+    excluded = Counter(
+        TherapistExclusion.objects.filter(referral_id__in=ids).values_list("referral", flat=True)
+    )
+    proposals = {
+        p.referral_id: {
+            "public_id": str(p.public_id),
+            "therapist_id": p.therapist_id,
+            "therapist_name": p.therapist.display_name if p.therapist_id else None,
+            "slots": p.slots,
+            "reasons": p.reasons,
+            "decision": p.decision,
+        }
+        for p in Proposal.objects.filter(run=run, referral_id__in=ids).select_related("therapist")
+    }
+    rows = []
+    for pk in ids:
+        r = referrals[pk]
+        preferences = getattr(r, "preferences", None)
+        needs = getattr(r, "allocation_needs", None)
+        assessment = getattr(r, "assessment", None)
+        rows.append(
+            {
+                **{name: getattr(r, name) for name in _REFERRAL_COLUMNS},
+                "client__given_name": r.client.given_name,
+                "client__preferred_name": r.client.preferred_name,
+                "client__family_name": r.client.family_name,
+                "assessment__recommendation_sessions_per_week": (
+                    assessment.recommendation_sessions_per_week if assessment else None
+                ),
+                "preferences": (
+                    {name: getattr(preferences, name) for name in _PREFERENCE_FIELDS}
+                    | {"site_name": preferences.site.name if preferences.site_id else None}
+                    if preferences is not None
+                    else None
+                ),
+                "needs": (
+                    {name: getattr(needs, name) for name in _NEEDS_FIELDS}
+                    if needs is not None
+                    else None
+                ),
+                "hold_reason": holds.get(pk),
+                "allocation": allocations.get(pk),
+                "excluded": excluded[pk],
+                "proposal": proposals.get(pk),
+            }
+        )
+    return rows
+
+
+_REFERRAL_COLUMNS = (
     "id",
     "public_id",
     "reference",
@@ -297,16 +476,7 @@ _ROW_FIELDS = (
     "status",
     "risk_level",
     "restricted_at",
-    "client__given_name",
-    "client__preferred_name",
-    "client__family_name",
-    "assessment__recommendation_sessions_per_week",
-    *(f"preferences__{name}" for name in ("id", *_PREFERENCE_FIELDS)),
-    "preferences__site__name",
-    *(f"allocation_needs__{name}" for name in _NEEDS_FIELDS),
 )
-_RISKS = dict(Referral.Risk.choices)
-_DECISIONS = dict(Proposal.Decision.choices)
 
 
 def waiting_list(
@@ -327,53 +497,16 @@ def waiting_list(
         "newest": ("-received_at",),
         "priority": ("-engine_priority", "received_at"),
     }.get(filters.sort, ("received_at",))
-    # What each row shows beyond the referral (the proposal in force, an open hold, the
-    # allocation, how many therapists are excluded) read in the same query as the rows, one
-    # subquery each: the database works them out only for the page's rows, after the sort
-    # and the limit, and the page makes one round trip rather than five.
-    shown = {
-        "hold_reason": Subquery(
-            Hold.objects.filter(referral=OuterRef("pk"), released_at=None).values("reason")[:1]
-        ),
-        "allocation": Subquery(
-            Allocation.objects.filter(referral=OuterRef("pk"), status=Allocation.Status.ACTIVE)
-            .order_by()
-            .values(json=JSONObject(name="therapist__display_name", times="regular_times"))[:1],
-            output_field=JSONField(),
-        ),
-        "excluded": Subquery(
-            TherapistExclusion.objects.filter(referral=OuterRef("pk"))
-            .order_by()
-            .values("referral")
-            .annotate(n=Count("id"))
-            .values("n"),
-            output_field=IntegerField(),
-        ),
-    }
-    if run is not None:
-        shown["proposal"] = Subquery(
-            Proposal.objects.filter(run=run, referral=OuterRef("pk"))
-            .order_by()
-            .values(
-                json=JSONObject(
-                    public_id="public_id",
-                    therapist_id="therapist_id",
-                    therapist_name="therapist__display_name",
-                    slots="slots",
-                    reasons="reasons",
-                    decision="decision",
-                )
-            )[:1],
-            output_field=JSONField(),
-        )
-    paginator = Paginator(referrals.order_by(*order, "id").values(*_ROW_FIELDS, **shown), per_page)
+    paginator = Paginator(referrals.order_by(*order, "id").values("id"), per_page)
     # Unfiltered, the list is as long as the languages' query counted; filtered, it is
     # counted without what the rows show (joins a count does not need).
     filtered = any((filters.status, filters.wait, filters.risk, filters.language, filters.needs))
     paginator.count = referrals.count() if filtered else everyone
     page_obj = paginator.get_page(page)
-    chosen = list(page_obj.object_list)
+    read = _rows_read if connection.vendor == "postgresql" else _rows_read_orm
+    chosen = read(page_obj.object_list, run=run)
     link = url_for_each("allocation-referral")
+    zone = timezone.get_current_timezone()
     rows = []
     for r in chosen:
         row = WaitingRow(
@@ -384,7 +517,7 @@ def waiting_list(
                 f"{r['client__family_name']}"
             ),
             risk=_RISKS.get(r["risk_level"], r["risk_level"]),
-            weeks=weeks_waiting(r["received_at"], today),
+            weeks=weeks_waiting(r["received_at"], today, zone),
             needs=_row_needs(r, excluded=r["excluded"] or 0),
         )
         proposal, hold, allocation = r.get("proposal"), r["hold_reason"], r["allocation"]
@@ -417,6 +550,7 @@ def waiting_list(
             reasons = proposal["reasons"]
             row.note = truncatechars(reasons[0] if reasons else "", 120)
         rows.append(row)
+    page_obj.object_list = rows
     return WaitingList(
         page=page_obj,
         rows=rows,
@@ -429,18 +563,12 @@ def waiting_list(
 
 
 def _row_needs(r: dict, *, excluded: int) -> list[str]:
-    """`referral_needs` for a row read as values (`_ROW_FIELDS`)."""
-    preferences = None
-    if r["preferences__id"] is not None:
-        preferences = {name: r[f"preferences__{name}"] for name in _PREFERENCE_FIELDS}
-        preferences["site_name"] = r["preferences__site__name"]
-    needs = None
-    if r["allocation_needs__id"] is not None:
-        needs = {name: r[f"allocation_needs__{name}"] for name in _NEEDS_FIELDS}
+    """`referral_needs` for a row read by `_ROWS_SQL`, its preferences and allocation needs
+    each one JSON object (or None)."""
     sessions = r["assessment__recommendation_sessions_per_week"]
     return _preference_needs(
-        preferences, multi=sessions is not None and sessions > 1
-    ) + _exclusion_needs(needs, excluded=excluded)
+        r["preferences"], multi=sessions is not None and sessions > 1
+    ) + _exclusion_needs(r["needs"], excluded=excluded)
 
 
 def _needs_q(need: str) -> Q:

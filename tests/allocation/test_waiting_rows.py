@@ -183,3 +183,186 @@ def test_the_run_in_force_and_the_latest_run_are_read_together(service, coordina
     assert older not in both
     # Another service's staff see none of them.
     assert selectors.runs_current_and_latest(user=other_staff) == (None, None)
+
+
+def _run_with_proposals(service, placed: dict, unplaced=()) -> ProposalRun:
+    """A finished run placing each referral of `placed` (referral: (therapist, priority))
+    and none of `unplaced`."""
+    run = ProposalRun.objects.create(
+        service=service,
+        status=ProposalRun.Status.DONE,
+        trigger=ProposalRun.Trigger.COORDINATOR,
+        finished_at=timezone.now(),
+    )
+    for referral, (therapist, priority) in placed.items():
+        Proposal.objects.create(
+            service=service, run=run, referral=referral, therapist=therapist, priority=priority
+        )
+    for referral in unplaced:
+        Proposal.objects.create(service=service, run=run, referral=referral, reasons=["No slot"])
+    return run
+
+
+def test_the_list_sorts_by_the_engines_priority_and_filters_by_the_proposals(
+    client, service, sites, ada, coordinator
+):
+    low = make_waiting(service, weeks=9)
+    high = make_waiting(service, weeks=2)
+    unmatched = make_waiting(service, weeks=5)
+    outside = make_waiting(service, weeks=12)  # waiting, not in the run
+    _run_with_proposals(service, {low: (ada, 10), high: (ada, 90)}, unplaced=[unmatched])
+    client.force_login(coordinator)
+
+    def references(**query) -> list[str]:
+        html = client.get(reverse("allocation-waiting-list"), query).content.decode()
+        return [re.search(r"TH-[A-Z0-9]+-[A-Z0-9]+", row).group() for row in _rows(html)]
+
+    # By priority, the highest first; without one (no proposal), last, by wait.
+    assert references(sort="priority") == [
+        high.reference,
+        low.reference,
+        outside.reference,
+        unmatched.reference,
+    ]
+    # By wait by default, the longest first.
+    assert references() == [
+        outside.reference,
+        low.reference,
+        unmatched.reference,
+        high.reference,
+    ]
+    assert references(status="proposed") == [low.reference, high.reference]
+    # No match yet: placed by no proposal, or in no proposal at all.
+    assert references(status="no_match", sort="newest") == [
+        unmatched.reference,
+        outside.reference,
+    ]
+
+
+def test_the_list_reads_in_three_queries_whatever_the_page_holds(
+    postgres, service, sites, ada, coordinator, django_assert_num_queries
+):
+    """On PostgreSQL; elsewhere the rows are read by the ORM, in a few queries more."""
+    from allocation import waiting
+
+    referrals = [make_waiting(service, weeks=w) for w in range(3)]
+    _run_with_proposals(service, {r: (ada, 1) for r in referrals})
+    everyone = waiting.WaitingFilters()
+    # The languages and the total, the runs, the page's rows.
+    with django_assert_num_queries(3):
+        listing = waiting.waiting_list(user=coordinator, filters=everyone)
+    assert len(listing.rows) == 3 and listing.total == 3
+    referrals += [make_waiting(service, weeks=w) for w in range(27)]
+    with django_assert_num_queries(3):
+        listing = waiting.waiting_list(user=coordinator, filters=everyone)
+    assert len(listing.rows) == 30 and listing.total == 30
+    # Filtered, the total is counted apart.
+    with django_assert_num_queries(4):
+        listing = waiting.waiting_list(user=coordinator, filters=waiting.WaitingFilters(wait="6"))
+    assert len(listing.rows) == listing.total == 21  # waiting 6 to 26 weeks
+
+
+def test_the_list_is_empty_for_an_account_without_a_service(service, coordinator):
+    from allocation import waiting
+
+    make_waiting(service)
+    nobody = factories.UserFactory(username="nobody", service=None, is_superuser=True)
+    listing = waiting.waiting_list(user=nobody, filters=waiting.WaitingFilters())
+    assert listing.rows == [] and listing.total == 0 and listing.languages == []
+
+
+def test_each_value_a_row_shows_is_escaped(client, service, sites, ada, coordinator):
+    held = make_waiting(service, weeks=3)
+    held.client.given_name = "<b>Al</b>"
+    held.client.preferred_name = ""
+    held.client.save()
+    Hold.objects.create(
+        service=service, referral=held, reason="<script>x</script> & more", held_by=coordinator
+    )
+    unmatched = make_waiting(service, weeks=2)
+    _run_with_proposals(service, {}, unplaced=[unmatched])
+    Proposal.objects.filter(referral=unmatched).update(reasons=['No "slot" <i>here</i>'])
+    client.force_login(coordinator)
+
+    html = client.get(reverse("allocation-waiting-list")).content.decode()
+
+    assert "&lt;b&gt;Al&lt;/b&gt;" in html and "<b>Al" not in html
+    assert "&lt;script&gt;x&lt;/script&gt; &amp; more" in html and "<script>x" not in html
+    assert "No &quot;slot&quot; &lt;i&gt;here&lt;/i&gt;" in html and "<i>here" not in html
+
+
+def test_the_filters_offer_their_options_with_the_chosen_ones_selected(
+    client, service, coordinator
+):
+    make_waiting(service, language="Polish")
+    client.force_login(coordinator)
+
+    html = client.get(
+        reverse("allocation-waiting-list"), {"sort": "risk", "language": "polish"}
+    ).content.decode()
+
+    assert '<option value="risk" selected>Highest risk first</option>' in html
+    assert '<option value="wait">Longest wait first</option>' in html
+    assert '<option value="">Any language</option><option value="polish" selected>' in html
+    assert '<option value="" selected>Everyone waiting or just allocated</option>' in html
+    assert html.count(" selected>") == 6  # one in each select
+
+
+def test_the_orm_reads_the_same_rows_as_the_sql_for_other_databases(
+    postgres, service, sites, ada, coordinator
+):
+    """On PostgreSQL the rows are read by one written-out query; on another database (the
+    embedded SQLite mode) by the ORM. Both read the same values for every kind of row."""
+    from allocation import waiting
+
+    now = timezone.now()
+    bea = make_therapist(service, display_name="Bea Moss")
+    slot = {"slot": "x", "weekday": 1, "start": "18:00", "length": 50, "site": "Riverside"}
+    placed = make_waiting(
+        service, weeks=20, language="Polish", mode="in_person", site=sites["Riverside"]
+    )
+    unmatched = make_waiting(service, weeks=1, sessions=2, availability=[])
+    AllocationNeeds.objects.create(
+        service=service,
+        referral=unmatched,
+        gender_excluded=["male"],
+        earliest_start=dt.date(2027, 1, 4),
+        therapy_weeks=12,
+        step_free=True,
+        updated_by=coordinator,
+    )
+    TherapistExclusion.objects.create(
+        service=service,
+        referral=unmatched,
+        therapist=bea,
+        reason=TherapistExclusion.Reason.CONFLICT_OF_INTEREST,
+        recorded_by=coordinator,
+    )
+    held = make_waiting(service, weeks=2)
+    Hold.objects.create(service=service, referral=held, reason="Moving house", held_by=coordinator)
+    allocated = make_waiting(service, weeks=5)
+    Referral.objects.filter(pk=allocated.pk).update(status=Referral.Status.ALLOCATED)
+    Allocation.objects.create(
+        service=service,
+        referral=allocated,
+        therapist=bea,
+        source=Allocation.Source.OVERRIDE,
+        override_reason="Nearer home",
+        regular_times=[{"weekday": 0, "start": "09:00", "site": ""}],
+        first_appointment_at=now,
+        allocated_by=coordinator,
+        allocated_at=now,
+    )
+    factories.ReferralFactory(client__service=service, status=Referral.Status.AWAITING_ALLOCATION)
+    run = _run_with_proposals(service, {placed: (ada, 5)}, unplaced=[unmatched])
+    Proposal.objects.filter(referral=placed).update(slots=[slot])
+
+    page = (
+        waiting._waiting_filtered(user=coordinator, filters=waiting.WaitingFilters(), run=run)
+        .order_by("received_at", "id")
+        .values("id")[:50]
+    )
+    by_sql = waiting._rows_read(page, run=run)
+    assert len(by_sql) == 5
+    assert by_sql == waiting._rows_read_orm(page, run=run)
+    assert waiting._rows_read(page, run=None) == waiting._rows_read_orm(page, run=None)
