@@ -15,7 +15,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from allocation.engine.group import _distinct_days, _Group, _Loads, _Plan, _slot_classes
+from allocation.engine.group import (
+    FAMILIES,
+    _distinct_days,
+    _Group,
+    _Loads,
+    _Plan,
+    _slot_classes,
+)
 from allocation.engine.problem import (
     CAP_KINDS,
     CAP_NOUNS,
@@ -38,23 +45,6 @@ from allocation.engine.problem import (
 )
 from allocation.engine.scoring import priority_of
 
-# Hard-constraint families, in the order the explanation funnel narrows the therapists.
-# At most sixteen: two bytes hold a therapist's failures for a referral
-# (``_explain_unplaced``).
-FAMILIES = (
-    "modality",
-    "competence",
-    "language",
-    "gender",
-    "excluded",
-    "continuity",
-    "frequency",
-    "leave",
-    "high_risk",
-    "complex",
-    "capacity",
-    "slots",
-)
 _CAPACITY = FAMILIES.index("capacity")
 _LEAVE = FAMILIES.index("leave")
 _SLOTS = FAMILIES.index("slots")

@@ -25,6 +25,23 @@ from allocation.engine.problem import (
 )
 from allocation.engine.scoring import _priorities
 
+# Hard-constraint families, in the order the explanation funnel narrows the therapists
+# (explain.py). At most sixteen: two bytes hold a therapist's failures for a referral
+# (``explain._explain_unplaced``).
+FAMILIES = (
+    "modality",
+    "competence",
+    "language",
+    "gender",
+    "excluded",
+    "continuity",
+    "frequency",
+    "leave",
+    *CAP_KINDS,
+    "capacity",
+    "slots",
+)
+
 # Room under a cap that does not exist: more than any service's placements.
 _NO_CAP = 1 << 40
 
@@ -605,19 +622,7 @@ class _Group:
         pair_ok = spread(both, joint)
         lazy = {} if eligible_only else {f: v for f, v in tables.items() if f != "gender"}
         self.meets = _Meets(
-            (
-                "modality",
-                "competence",
-                "language",
-                "gender",
-                "excluded",
-                "continuity",
-                "frequency",
-                "leave",
-                *CAP_KINDS,
-                "capacity",
-                "slots",
-            ),
+            FAMILIES,
             meets,
             lazy,
             (first, joint),

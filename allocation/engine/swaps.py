@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -150,20 +150,14 @@ class _Swaps:
         """(value, bit mask over the available slots) of every k-slot bundle of ``row``
         among them, best first (equal values: the bundle with the later slots first).
         ``bit``: each available slot's bit, by its offset from ``t``'s first slot."""
-        out = []
-        for value, combo in self._local_bundles(row, t):
-            mask = 0
-            for i in combo:
-                b = bit.get(i)
-                if b is None:
-                    break
-                mask |= b
-            else:
-                out.append((value, mask))
-        return out
+        return list(self._masked_bundles(row, t, bit))
 
     def _first_bundle(self, row: int, t: int, bit: dict[int, int]) -> tuple[int, int] | None:
         """``_bundles(row, t, bit)[0]``, or None if there is none."""
+        return next(self._masked_bundles(row, t, bit), None)
+
+    def _masked_bundles(self, row: int, t: int, bit: dict[int, int]) -> Iterator[tuple[int, int]]:
+        """``_bundles`` one at a time, so that the first can be taken without the rest."""
         for value, combo in self._local_bundles(row, t):
             mask = 0
             for i in combo:
@@ -172,8 +166,7 @@ class _Swaps:
                     break
                 mask |= b
             else:
-                return value, mask
-        return None
+                yield value, mask
 
     def _local_bundles(self, row: int, t: int) -> list[tuple[int, tuple[int, ...]]]:
         """Every k-slot bundle of ``row`` among its fitting slots with ``t`` (on distinct
