@@ -35,6 +35,12 @@ app.conf.beat_schedule = {
         "task": "intake.tasks.drafts_purge",
         "schedule": crontab(minute=5),
     },
+    # The rows each referral write added to the referral tally, folded into one a kind.
+    "referral-tally-fold": {
+        "task": "intake.tasks.tally_fold",
+        "schedule": _minutes("REFERRAL_TALLY_FOLD_MINUTES", 5),
+        "options": {"expires": _minutes("REFERRAL_TALLY_FOLD_MINUTES", 5)},
+    },
     "purge-old-heartbeats": {
         "task": "common.tasks.heartbeats_purge",
         "schedule": crontab(minute=17, hour=3),

@@ -7,6 +7,7 @@ through intake.clinical_record."""
 
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 
@@ -71,6 +72,19 @@ class Client(BaseModel):
     def display_name(self) -> str:
         first = self.preferred_name or self.given_name
         return f"{first} {self.family_name}"
+
+
+# What the referral triggers write to ReferralTally: the rows a statement changed, counted
+# by kind (service, status, who carried out and who finished the assessment).
+_TALLY_KEY = "{row}.service_id, {row}.status, {row}.assessed_by_id, {row}.assessment_finished_by_id"
+_TALLY_SQL = """
+INSERT INTO intake_referraltally (service_id, status, assessed_by_id, finished_by_id, n)
+SELECT service_id, status, assessed_by_id, assessment_finished_by_id, sum(n)
+FROM ({changes}) AS changed
+GROUP BY service_id, status, assessed_by_id, assessment_finished_by_id
+HAVING sum(n) <> 0;
+RETURN NULL;
+"""
 
 
 class Referral(BaseModel):
@@ -179,9 +193,71 @@ class Referral(BaseModel):
                 ),
             ),
         ]
+        # Every statement that inserts, changes or deletes referrals writes how many of each
+        # kind it added and took away to ReferralTally, in the same transaction (PostgreSQL).
+        triggers = [
+            pgtrigger.Trigger(
+                name="tally_insert",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert,
+                level=pgtrigger.Statement,
+                referencing=pgtrigger.Referencing(new="added"),
+                func=_TALLY_SQL.format(changes="SELECT *, 1 AS n FROM added"),
+            ),
+            pgtrigger.Trigger(
+                name="tally_update",
+                when=pgtrigger.After,
+                operation=pgtrigger.Update,
+                level=pgtrigger.Statement,
+                referencing=pgtrigger.Referencing(old="old_rows", new="new_rows"),
+                func=_TALLY_SQL.format(
+                    changes=(
+                        "SELECT b.*, -1 AS n FROM old_rows b JOIN new_rows a ON a.id = b.id "
+                        f"WHERE ({_TALLY_KEY.format(row='b')}) IS DISTINCT FROM "
+                        f"({_TALLY_KEY.format(row='a')}) "
+                        "UNION ALL "
+                        "SELECT a.*, 1 AS n FROM old_rows b JOIN new_rows a ON a.id = b.id "
+                        f"WHERE ({_TALLY_KEY.format(row='b')}) IS DISTINCT FROM "
+                        f"({_TALLY_KEY.format(row='a')})"
+                    )
+                ),
+            ),
+            pgtrigger.Trigger(
+                name="tally_delete",
+                when=pgtrigger.After,
+                operation=pgtrigger.Delete,
+                level=pgtrigger.Statement,
+                referencing=pgtrigger.Referencing(old="removed"),
+                func=_TALLY_SQL.format(changes="SELECT *, -1 AS n FROM removed"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.reference
+
+
+class ReferralTally(models.Model):
+    """How many of a service's referrals are in each status, by who carried out and who
+    finished their assessment: what the staff referral list's count reads instead of counting
+    tens of thousands of referrals (intake.tally).
+
+    Written only by PostgreSQL: triggers on the referral table add a row for each kind of
+    referral a statement added (n > 0) or took away (n < 0), in the statement's transaction,
+    so no two writers wait on one counter. A beat task folds the rows into one a kind
+    (intake.tally.tally_fold), so the table stays as small as the kinds in use. On SQLite
+    (the embedded mode) there are no triggers and the count is taken from the referrals."""
+
+    service_id = models.BigIntegerField()
+    status = models.CharField(max_length=32)
+    assessed_by_id = models.BigIntegerField(null=True)
+    finished_by_id = models.BigIntegerField(null=True)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["service_id", "status"], name="tally_service_status")]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.status}: {self.n:+d}"
 
 
 class Preferences(BaseModel):

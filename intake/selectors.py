@@ -13,6 +13,7 @@ from common import access
 from common.paging import SeekPage, seek_page_of
 from common.rows import long_date, url_for_each
 from common.selectors import scope_to_service
+from intake import tally
 from intake.models import PrivacyNotice, Referral, RiskFlag
 
 WAIT_WARNING = timedelta(weeks=6)
@@ -76,10 +77,8 @@ def referral_page(*, user, status: str | None = None, page=1, after=None, before
         after=after,
         before=before,
         key="received_at",
-        # Counted by parts an index answers (common.access), not by counting the list.
-        count=lambda: access.referrals_opened_count(
-            user, _service_referrals(user=user, status=status)
-        ),
+        # Read from the referral tally (intake.tally), not by counting the list.
+        count=lambda: tally.referrals_opened_count(user, status=status),
     )
     link = url_for_each("staff-referral-detail")
     found.object_list = [

@@ -1,4 +1,4 @@
-"""Intake's background work: purging old drafts.
+"""Intake's background work: purging old drafts, folding the referral tally.
 
 The save-and-return email goes through the notifications outbox (intake.drafts).
 """
@@ -10,7 +10,7 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
-from intake import drafts
+from intake import drafts, tally
 from intake.models import ReferralDraft
 
 
@@ -30,3 +30,8 @@ def drafts_purge() -> None:
     drafts.drafts_purge()
     # Abandoned wizard sessions go too: nothing of an unfinished referral outlives them.
     Session.objects.filter(expire_date__lt=timezone.now()).delete()
+
+
+@shared_task(name="intake.tasks.tally_fold", ignore_result=True)
+def tally_fold() -> None:
+    tally.tally_fold()
