@@ -201,6 +201,7 @@ def seeded_database(
             env = bench_env(url, **{**env_overrides, **note["secrets"]})
             try:
                 _migrate(env)
+                _fold_tally(env)
                 with psycopg.connect(url, autocommit=True) as conn:
                     # The seed's sessions were made when it was; they last as if made now.
                     conn.execute(
@@ -237,6 +238,7 @@ def seeded_database(
         ).stdout
         seed_seconds = time.perf_counter() - started
         made = json.loads(output.strip().splitlines()[-1])
+        _fold_tally(env)
         with psycopg.connect(url, autocommit=True) as conn:
             if before_vacuum is not None:
                 before_vacuum(conn, made)
@@ -274,6 +276,18 @@ def _vacuum(conn) -> tuple[float, str]:
     seconds = time.perf_counter() - started
     size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
     return seconds, size.fetchone()[0]
+
+
+def _fold_tally(env: dict) -> None:
+    """Fold the referral tally's rows (intake.tally), as beat does every few minutes and would
+    after a bulk load."""
+    subprocess.run(
+        [sys.executable, "manage.py", "referral_tally"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 def _migrate(env: dict) -> None:
