@@ -229,9 +229,10 @@ def main() -> None:
         f"PostgreSQL reads the {(DEEP - 1) * 50:,} rows before it. Reached by its link "
         "from the page before, as a person paging reaches it, "
         "the next page is read by seeking from that page's last referral, and costs what the "
-        'first page costs. The assessor\'s total ("N referrals (page 1 of M)") is counted '
-        "exactly by parts that indexes answer (common.access.referrals_opened_count): those "
-        "to assess, the rest of those they assessed, the rest with an open risk flag.",
+        'first page costs. The assessor\'s total ("N referrals (page 1 of M)") is exact, '
+        "read from the referral tally that triggers keep in each write's transaction "
+        "(intake.tally): a sum over its rows for the kinds the assessor opens, plus the "
+        "referrals with an open risk flag of no such kind; the baseline counts nothing.",
     ]
     print("\n".join(lines))
 
