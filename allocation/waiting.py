@@ -541,25 +541,26 @@ def waiting_list(
     if filters.language and filters.language not in dict(languages):
         filters = replace(filters, language="")  # not asked for: the list is not filtered
     today = timezone.localdate()
-    referrals = _waiting_filtered(user=user, filters=filters, run=run)
-    if filters.sort == "priority":
-        # The engine's priority points, from the proposal set in force.
-        priority = Proposal.objects.filter(referral=OuterRef("pk"), run=run).values("priority")
-        referrals = referrals.alias(engine_priority=Coalesce(Subquery(priority[:1]), Value(0)))
-    order = {
-        "risk": ("-risk_rank", "received_at"),
-        "newest": ("-received_at",),
-        "priority": ("-engine_priority", "received_at"),
-    }.get(filters.sort, ("received_at",))
     if filters == WaitingFilters() and connection.vendor == "postgresql" and user.service_id:
-        ids = _UnfilteredIds(user.service_id)  # the usual view: its SQL as it stands
+        # The usual view: its page of ids by its own SQL, no queryset built.
+        referrals, ids = None, _UnfilteredIds(user.service_id)
     else:
+        referrals = _waiting_filtered(user=user, filters=filters, run=run)
+        if filters.sort == "priority":
+            # The engine's priority points, from the proposal set in force.
+            priority = Proposal.objects.filter(referral=OuterRef("pk"), run=run).values("priority")
+            referrals = referrals.alias(engine_priority=Coalesce(Subquery(priority[:1]), Value(0)))
+        order = {
+            "risk": ("-risk_rank", "received_at"),
+            "newest": ("-received_at",),
+            "priority": ("-engine_priority", "received_at"),
+        }.get(filters.sort, ("received_at",))
         ids = referrals.order_by(*order, "id").values("id")
     paginator = Paginator(ids, per_page)
     # Unfiltered, the list is as long as the languages' query counted; filtered, it is
     # counted without what the rows show (joins a count does not need).
     filtered = any((filters.status, filters.wait, filters.risk, filters.language, filters.needs))
-    paginator.count = referrals.count() if filtered else everyone
+    paginator.count = referrals.count() if filtered else everyone  # usual: not filtered
     page_obj = paginator.get_page(page)
     read = _rows_read if connection.vendor == "postgresql" else _rows_read_orm
     chosen = read(page_obj.object_list, run=run)

@@ -440,3 +440,21 @@ def test_the_orm_reads_the_same_rows_as_the_sql_for_other_databases(
     assert len(by_sql) == 5
     assert by_sql == waiting._rows_read_orm(page, run=run)
     assert waiting._rows_read(page, run=None) == waiting._rows_read_orm(page, run=None)
+
+
+def test_each_filter_form_has_its_own_choices():
+    """The filters' selects are copied shallowly for each form: the languages offered to one
+    are not offered to the next, nor kept by the class."""
+    from allocation import forms
+
+    first = forms.WaitingFilterForm(None)
+    first.offer_languages([("polish", "Polish")])
+    second = forms.WaitingFilterForm({"language": "polish"})
+    assert list(second.fields["language"].choices) == [("", "Any language")]
+    assert list(second.fields["language"].widget.choices) == [("", "Any language")]
+    assert list(forms.WaitingFilterForm.base_fields["language"].choices) == [
+        ("", "Any language")
+    ]
+    assert list(first.fields["language"].widget.choices)[-1] == ("polish", "Polish")
+    assert second.fields["status"] is not first.fields["status"]
+    assert second.fields["status"].widget is not first.fields["status"].widget
