@@ -452,9 +452,7 @@ def test_each_filter_form_has_its_own_choices():
     second = forms.WaitingFilterForm({"language": "polish"})
     assert list(second.fields["language"].choices) == [("", "Any language")]
     assert list(second.fields["language"].widget.choices) == [("", "Any language")]
-    assert list(forms.WaitingFilterForm.base_fields["language"].choices) == [
-        ("", "Any language")
-    ]
+    assert list(forms.WaitingFilterForm.base_fields["language"].choices) == [("", "Any language")]
     assert list(first.fields["language"].widget.choices)[-1] == ("polish", "Polish")
     assert second.fields["status"] is not first.fields["status"]
     assert second.fields["status"].widget is not first.fields["status"].widget
