@@ -498,7 +498,7 @@ def runs_params(*, service_id: int) -> list:
 def runs_read(cursor) -> tuple[ProposalRun | None, ProposalRun | None]:
     """The run in force and the newest run from a cursor that has just run `RUNS_SQL`, as
     instances built as `Manager.raw` builds them (each column converted by its field)."""
-    names = [column.name for column in cursor.description]
+    names = [column[0] for column in cursor.description]  # DB-API: the name first
     rows = cursor.fetchall()
     if not rows:
         return None, None
