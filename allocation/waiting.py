@@ -726,6 +726,8 @@ def _preference_needs(preferences: dict | None, *, multi: bool) -> list[str]:
 
 def _windows_text(rows) -> str:
     """Recorded exact windows in words: "Tuesday 17:30-20:00, Thursday 18:00-21:00"."""
+    if not rows:
+        return ""  # none recorded, as most rows of a list: as `windows_of` reads them
     try:
         return ", ".join(window_words(w) for w in sorted(windows_of(rows)))
     except ValueError:
