@@ -341,10 +341,11 @@ _NEEDS_FIELDS = (
 #
 # Written as SQL rather than built with the ORM each time: building and compiling this
 # query's forty columns and subqueries cost more than the database took to answer it, and
-# most of the page's time; subqueries rather than joins leave PostgreSQL less to plan. Only
-# the page's referral ids come from the ORM (the filters and the sort, `_waiting_filtered`);
-# this reads those rows, in that order. tests/allocation/test_waiting_rows.py pins what the
-# rows show.
+# most of the page's time; subqueries rather than joins leave PostgreSQL less to plan (the
+# therapists' names too: a join there was planned as a hash of the whole team for each
+# row). Only the page's referral ids come from the ORM (the filters and the sort,
+# `_waiting_filtered`); this reads those rows, in that order.
+# tests/allocation/test_waiting_rows.py pins what the rows show.
 _ROWS_SQL = """
 SELECT
     r.id, r.public_id, r.reference, r.received_at, r.status, r.risk_level, r.restricted_at,
@@ -372,8 +373,13 @@ SELECT
         ORDER BY h.created_at DESC LIMIT 1
     ) AS hold_reason,
     (
-        SELECT jsonb_build_object('name', t.display_name, 'times', al.regular_times)
-        FROM allocation_allocation al JOIN allocation_therapist t ON t.id = al.therapist_id
+        SELECT jsonb_build_object(
+            'name', (
+                SELECT t.display_name FROM allocation_therapist t WHERE t.id = al.therapist_id
+            ),
+            'times', al.regular_times
+        )
+        FROM allocation_allocation al
         WHERE al.referral_id = r.id AND al.status = %s
         LIMIT 1
     ) AS allocation,
@@ -381,10 +387,12 @@ SELECT
     (
         SELECT jsonb_build_object(
             'public_id', pr.public_id, 'therapist_id', pr.therapist_id,
-            'therapist_name', t.display_name, 'slots', pr.slots, 'reasons', pr.reasons,
-            'decision', pr.decision
+            'therapist_name', (
+                SELECT t.display_name FROM allocation_therapist t WHERE t.id = pr.therapist_id
+            ),
+            'slots', pr.slots, 'reasons', pr.reasons, 'decision', pr.decision
         )
-        FROM allocation_proposal pr LEFT JOIN allocation_therapist t ON t.id = pr.therapist_id
+        FROM allocation_proposal pr
         WHERE pr.run_id = %s AND pr.referral_id = r.id
         LIMIT 1
     ) AS proposal
@@ -418,7 +426,9 @@ class _UnfilteredIds:
 
     service_id: int
 
-    def __getitem__(self, page: slice) -> tuple[str, list]:
+    def __getitem__(self, page: slice) -> tuple:
+        if page.stop <= page.start:
+            return ()  # an empty list's one page: nothing to read
         statuses = [Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED]
         return _UNFILTERED_IDS_SQL, [
             self.service_id,
@@ -433,6 +443,8 @@ def _rows_read(page_ids, *, run) -> list[dict]:
     queryset, or the SQL and parameters of `_UnfilteredIds`), in its order, as dicts named
     like `.values()`'s."""
     if isinstance(page_ids, tuple):
+        if not page_ids:
+            return []
         ids_sql, ids_params = page_ids
     else:
         try:

@@ -245,9 +245,13 @@ def test_the_list_reads_in_two_queries_whatever_the_page_holds(
     """On PostgreSQL; elsewhere the rows are read by the ORM, in a few queries more."""
     from allocation import waiting
 
+    everyone = waiting.WaitingFilters()
+    # Nobody waiting: no page of rows to read.
+    with django_assert_num_queries(1):
+        listing = waiting.waiting_list(user=coordinator, filters=everyone)
+    assert listing.rows == [] and listing.total == 0
     referrals = [make_waiting(service, weeks=w) for w in range(3)]
     _run_with_proposals(service, {r: (ada, 1) for r in referrals})
-    everyone = waiting.WaitingFilters()
     # The languages and the total with the runs (sent together), the page's rows.
     with django_assert_num_queries(2):
         listing = waiting.waiting_list(user=coordinator, filters=everyone)
@@ -305,9 +309,9 @@ def test_the_unfiltered_pages_hold_what_the_filtered_query_reads_in_its_order(
     assert [row.reference for row in late.rows] == expected[4:]
 
 
-def test_the_runs_read_with_the_list_are_the_runs_as_the_orm_reads_them(
-    postgres, service, coordinator
-):
+def test_the_runs_read_with_the_list_are_the_runs_as_the_orm_reads_them(service, coordinator):
+    """Each column converted by its field, on PostgreSQL (sent with the languages) and in
+    the embedded SQLite mode alike."""
     from allocation import selectors, waiting
 
     done = ProposalRun.objects.create(
