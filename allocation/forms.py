@@ -3,6 +3,7 @@ says what is wrong and how to put it right, next to the field, keeping what was 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 
@@ -63,8 +64,23 @@ def reason_field(label: str, required_message: str, hint: str = "") -> forms.Cha
     )
 
 
+class FilterSelect(forms.ChoiceField):
+    """A list's filter: a select of fixed choices. Each form gets a shallow copy of it, not
+    the deep copy a form makes of each field (its widget and error messages copied, its
+    choices replaced whole, never changed in place): the deep copies were most of the cost
+    of the waiting list's filter form, built on every request."""
+
+    def __deepcopy__(self, memo):
+        result = copy.copy(self)
+        memo[id(self)] = result
+        result.widget = copy.copy(self.widget)
+        result.widget.attrs = self.widget.attrs.copy()
+        result.error_messages = self.error_messages.copy()
+        return result
+
+
 def select(label: str, choices) -> forms.ChoiceField:
-    return forms.ChoiceField(label=label, choices=choices, required=False)
+    return FilterSelect(label=label, choices=choices, required=False)
 
 
 class WaitingFilterForm(forms.Form):

@@ -12,12 +12,14 @@ from dataclasses import dataclass, replace
 from uuid import UUID
 
 from django.core.paginator import Page
+from django.db import connection
 from django.db.models import (
     Count,
     Prefetch,
     Q,
     QuerySet,
 )
+from django.db.models.sql import Query
 from django.utils import timezone
 
 from allocation.engine import DAY_NAMES
@@ -463,7 +465,7 @@ def run_latest(*, user) -> ProposalRun | None:
 # The run in force (the newest finished) and the newest run of a service, each its own
 # first row of one UNION ALL. Written as SQL: the waiting list reads it on every request,
 # and building the two querysets cost more than PostgreSQL took to answer them.
-_RUNS_SQL = """
+RUNS_SQL = """
 SELECT * FROM (
     SELECT *, 0 AS which FROM allocation_proposalrun
     WHERE service_id = %s AND status = %s
@@ -482,9 +484,40 @@ def runs_current_and_latest(*, user) -> tuple[ProposalRun | None, ProposalRun | 
     """`run_current` and `run_latest` for the user's service, read in one query."""
     if not user.service_id:
         return None, run_latest(user=user)
-    service = user.service_id
-    runs = ProposalRun.objects.raw(_RUNS_SQL, [service, ProposalRun.Status.DONE, service])
-    found = {run.which: run for run in runs}
+    with connection.cursor() as cursor:
+        cursor.execute(RUNS_SQL, runs_params(service_id=user.service_id))
+        return runs_read(cursor)
+
+
+def runs_params(*, service_id: int) -> list:
+    """The parameters of `RUNS_SQL` for a service (the waiting list sends the SQL together
+    with its own, in one round trip)."""
+    return [service_id, ProposalRun.Status.DONE, service_id]
+
+
+def runs_read(cursor) -> tuple[ProposalRun | None, ProposalRun | None]:
+    """The run in force and the newest run from a cursor that has just run `RUNS_SQL`, as
+    instances built as `Manager.raw` builds them (each column converted by its field)."""
+    names = [column[0] for column in cursor.description]  # DB-API: the name first
+    rows = cursor.fetchall()
+    if not rows:
+        return None, None
+    by_column = {field.column: field for field in ProposalRun._meta.concrete_fields}
+    fields = [by_column.get(name) for name in names]
+    table = ProposalRun._meta.db_table
+    compiler = connection.ops.compiler("SQLCompiler")(Query(ProposalRun), connection, None)
+    converters = compiler.get_converters([f.get_col(table) if f else None for f in fields])
+    if converters:
+        rows = compiler.apply_converters(rows, converters)
+    # In the model's order of fields, as `from_db` takes them.
+    model_names = [field.attname for field in ProposalRun._meta.concrete_fields]
+    model_positions = [names.index(field.column) for field in ProposalRun._meta.concrete_fields]
+    which = names.index("which")
+    found = {}
+    for values in rows:
+        found[values[which]] = ProposalRun.from_db(
+            connection.alias, model_names, [values[i] for i in model_positions]
+        )
     return found.get(0), found.get(1)
 
 

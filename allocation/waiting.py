@@ -49,6 +49,7 @@ from allocation.models import (
 )
 from allocation.selectors import (
     BSL_NAMES,
+    RUNS_SQL,
     WAIT_BREACH_WEEKS,
     WAIT_WARNING_WEEKS,
     WEEKDAY_CODES,
@@ -59,6 +60,8 @@ from allocation.selectors import (
     language_name,
     run_current,
     runs_current_and_latest,
+    runs_params,
+    runs_read,
 )
 from allocation.templatetags.allocation_format import slot_text
 from common.rows import url_for_each
@@ -202,15 +205,16 @@ def _languages_and_count(*, user) -> tuple[list[tuple[str, str]], int]:
     if not getattr(user, "is_authenticated", False) or not user.service_id:
         return [], 0  # as `scope_to_service`: nothing without a service
     with connection.cursor() as cursor:
-        cursor.execute(
-            _LANGUAGES_SQL,
-            [
-                user.service_id,
-                Referral.Status.AWAITING_ALLOCATION,
-                Referral.Status.ALLOCATED,
-            ],
-        )
-        pairs = cursor.fetchall()
+        cursor.execute(_LANGUAGES_SQL, _languages_params(user))
+        return _languages_of(cursor.fetchall())
+
+
+def _languages_params(user) -> list:
+    return [user.service_id, Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED]
+
+
+def _languages_of(pairs) -> tuple[list[tuple[str, str]], int]:
+    """The languages (code, name) and the total, from the rows of `_LANGUAGES_SQL`."""
     codes: set[str] = set()
     total = 0
     for language, interpreter, count in pairs:
@@ -220,6 +224,27 @@ def _languages_and_count(*, user) -> tuple[list[tuple[str, str]], int]:
             if code:
                 codes.add(code)
     return [(code, language_name(code)) for code in sorted(codes)], total
+
+
+def _languages_count_and_runs(*, user):
+    """`_languages_and_count` and `runs_current_and_latest`: on PostgreSQL in one round trip,
+    the two statements sent together (each a round trip of its own cost about as much as
+    PostgreSQL took to answer it)."""
+    if (
+        connection.vendor != "postgresql"
+        or not getattr(user, "is_authenticated", False)
+        or not user.service_id
+    ):
+        return (*_languages_and_count(user=user), *runs_current_and_latest(user=user))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_LANGUAGES_SQL}; {RUNS_SQL}",
+            [*_languages_params(user), *runs_params(service_id=user.service_id)],
+        )
+        languages, total = _languages_of(cursor.fetchall())
+        cursor.nextset()
+        run, latest = runs_read(cursor)
+    return languages, total, run, latest
 
 
 def waiting_list_count(*, user, filters: WaitingFilters) -> int:
@@ -316,10 +341,11 @@ _NEEDS_FIELDS = (
 #
 # Written as SQL rather than built with the ORM each time: building and compiling this
 # query's forty columns and subqueries cost more than the database took to answer it, and
-# most of the page's time; subqueries rather than joins leave PostgreSQL less to plan. Only
-# the page's referral ids come from the ORM (the filters and the sort, `_waiting_filtered`);
-# this reads those rows, in that order. tests/allocation/test_waiting_rows.py pins what the
-# rows show.
+# most of the page's time; subqueries rather than joins leave PostgreSQL less to plan (the
+# therapists' names too: a join there was planned as a hash of the whole team for each
+# row). Only the page's referral ids come from the ORM (the filters and the sort,
+# `_waiting_filtered`); this reads those rows, in that order.
+# tests/allocation/test_waiting_rows.py pins what the rows show.
 _ROWS_SQL = """
 SELECT
     r.id, r.public_id, r.reference, r.received_at, r.status, r.risk_level, r.restricted_at,
@@ -347,8 +373,13 @@ SELECT
         ORDER BY h.created_at DESC LIMIT 1
     ) AS hold_reason,
     (
-        SELECT jsonb_build_object('name', t.display_name, 'times', al.regular_times)
-        FROM allocation_allocation al JOIN allocation_therapist t ON t.id = al.therapist_id
+        SELECT jsonb_build_object(
+            'name', (
+                SELECT t.display_name FROM allocation_therapist t WHERE t.id = al.therapist_id
+            ),
+            'times', al.regular_times
+        )
+        FROM allocation_allocation al
         WHERE al.referral_id = r.id AND al.status = %s
         LIMIT 1
     ) AS allocation,
@@ -356,10 +387,12 @@ SELECT
     (
         SELECT jsonb_build_object(
             'public_id', pr.public_id, 'therapist_id', pr.therapist_id,
-            'therapist_name', t.display_name, 'slots', pr.slots, 'reasons', pr.reasons,
-            'decision', pr.decision
+            'therapist_name', (
+                SELECT t.display_name FROM allocation_therapist t WHERE t.id = pr.therapist_id
+            ),
+            'slots', pr.slots, 'reasons', pr.reasons, 'decision', pr.decision
         )
-        FROM allocation_proposal pr LEFT JOIN allocation_therapist t ON t.id = pr.therapist_id
+        FROM allocation_proposal pr
         WHERE pr.run_id = %s AND pr.referral_id = r.id
         LIMIT 1
     ) AS proposal
@@ -377,13 +410,47 @@ _RISKS = dict(Referral.Risk.choices)
 _DECISIONS = dict(Proposal.Decision.choices)
 
 
+# The ids of a page of the unfiltered list in its usual order (the longest wait first), as
+# `_waiting_filtered` and the ordering would read them with no filter: the page's usual view,
+# read without building and compiling that queryset on each request.
+_UNFILTERED_IDS_SQL = (
+    "SELECT id FROM intake_referral WHERE service_id = %s AND status IN (%s, %s) "
+    "ORDER BY received_at, id LIMIT %s OFFSET %s"
+)
+
+
+@dataclass(frozen=True)
+class _UnfilteredIds:
+    """What `Paginator` slices for the unfiltered list: a page of it is the SQL of its ids
+    and their parameters, for `_rows_read`."""
+
+    service_id: int
+
+    def __getitem__(self, page: slice) -> tuple:
+        if page.stop <= page.start:
+            return ()  # an empty list's one page: nothing to read
+        statuses = [Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED]
+        return _UNFILTERED_IDS_SQL, [
+            self.service_id,
+            *statuses,
+            page.stop - page.start,
+            page.start,
+        ]
+
+
 def _rows_read(page_ids, *, run) -> list[dict]:
     """The rows `_ROWS_SQL` reads for a page of referral ids (a sliced `.values("id")`
-    queryset), in its order, as dicts named like `.values()`'s."""
-    try:
-        ids_sql, ids_params = page_ids.query.sql_with_params()
-    except EmptyResultSet:  # no service, or an empty page
-        return []
+    queryset, or the SQL and parameters of `_UnfilteredIds`), in its order, as dicts named
+    like `.values()`'s."""
+    if isinstance(page_ids, tuple):
+        if not page_ids:
+            return []
+        ids_sql, ids_params = page_ids
+    else:
+        try:
+            ids_sql, ids_params = page_ids.query.sql_with_params()
+        except EmptyResultSet:  # no service, or an empty page
+            return []
     with connection.cursor() as cursor:
         cursor.execute(
             _ROWS_SQL.replace("{page}", ids_sql),
@@ -482,26 +549,30 @@ _REFERRAL_COLUMNS = (
 def waiting_list(
     *, user, filters: WaitingFilters, page: int = 1, per_page: int = 50
 ) -> WaitingList:
-    languages, everyone = _languages_and_count(user=user)
+    languages, everyone, run, latest = _languages_count_and_runs(user=user)
     if filters.language and filters.language not in dict(languages):
         filters = replace(filters, language="")  # not asked for: the list is not filtered
-    run, latest = runs_current_and_latest(user=user)
     today = timezone.localdate()
-    referrals = _waiting_filtered(user=user, filters=filters, run=run)
-    if filters.sort == "priority":
-        # The engine's priority points, from the proposal set in force.
-        priority = Proposal.objects.filter(referral=OuterRef("pk"), run=run).values("priority")
-        referrals = referrals.alias(engine_priority=Coalesce(Subquery(priority[:1]), Value(0)))
-    order = {
-        "risk": ("-risk_rank", "received_at"),
-        "newest": ("-received_at",),
-        "priority": ("-engine_priority", "received_at"),
-    }.get(filters.sort, ("received_at",))
-    paginator = Paginator(referrals.order_by(*order, "id").values("id"), per_page)
+    if filters == WaitingFilters() and connection.vendor == "postgresql" and user.service_id:
+        # The usual view: its page of ids by its own SQL, no queryset built.
+        referrals, ids = None, _UnfilteredIds(user.service_id)
+    else:
+        referrals = _waiting_filtered(user=user, filters=filters, run=run)
+        if filters.sort == "priority":
+            # The engine's priority points, from the proposal set in force.
+            priority = Proposal.objects.filter(referral=OuterRef("pk"), run=run).values("priority")
+            referrals = referrals.alias(engine_priority=Coalesce(Subquery(priority[:1]), Value(0)))
+        order = {
+            "risk": ("-risk_rank", "received_at"),
+            "newest": ("-received_at",),
+            "priority": ("-engine_priority", "received_at"),
+        }.get(filters.sort, ("received_at",))
+        ids = referrals.order_by(*order, "id").values("id")
+    paginator = Paginator(ids, per_page)
     # Unfiltered, the list is as long as the languages' query counted; filtered, it is
     # counted without what the rows show (joins a count does not need).
     filtered = any((filters.status, filters.wait, filters.risk, filters.language, filters.needs))
-    paginator.count = referrals.count() if filtered else everyone
+    paginator.count = referrals.count() if filtered else everyone  # usual: not filtered
     page_obj = paginator.get_page(page)
     read = _rows_read if connection.vendor == "postgresql" else _rows_read_orm
     chosen = read(page_obj.object_list, run=run)
@@ -667,6 +738,8 @@ def _preference_needs(preferences: dict | None, *, multi: bool) -> list[str]:
 
 def _windows_text(rows) -> str:
     """Recorded exact windows in words: "Tuesday 17:30-20:00, Thursday 18:00-21:00"."""
+    if not rows:
+        return ""  # none recorded, as most rows of a list: as `windows_of` reads them
     try:
         return ", ".join(window_words(w) for w in sorted(windows_of(rows)))
     except ValueError:

@@ -239,27 +239,105 @@ def test_the_list_sorts_by_the_engines_priority_and_filters_by_the_proposals(
     ]
 
 
-def test_the_list_reads_in_three_queries_whatever_the_page_holds(
+def test_the_list_reads_in_two_queries_whatever_the_page_holds(
     postgres, service, sites, ada, coordinator, django_assert_num_queries
 ):
     """On PostgreSQL; elsewhere the rows are read by the ORM, in a few queries more."""
     from allocation import waiting
 
+    everyone = waiting.WaitingFilters()
+    # Nobody waiting: no page of rows to read.
+    with django_assert_num_queries(1):
+        listing = waiting.waiting_list(user=coordinator, filters=everyone)
+    assert listing.rows == [] and listing.total == 0
     referrals = [make_waiting(service, weeks=w) for w in range(3)]
     _run_with_proposals(service, {r: (ada, 1) for r in referrals})
-    everyone = waiting.WaitingFilters()
-    # The languages and the total, the runs, the page's rows.
-    with django_assert_num_queries(3):
+    # The languages and the total with the runs (sent together), the page's rows.
+    with django_assert_num_queries(2):
         listing = waiting.waiting_list(user=coordinator, filters=everyone)
     assert len(listing.rows) == 3 and listing.total == 3
     referrals += [make_waiting(service, weeks=w) for w in range(27)]
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         listing = waiting.waiting_list(user=coordinator, filters=everyone)
     assert len(listing.rows) == 30 and listing.total == 30
     # Filtered, the total is counted apart.
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         listing = waiting.waiting_list(user=coordinator, filters=waiting.WaitingFilters(wait="6"))
     assert len(listing.rows) == listing.total == 21  # waiting 6 to 26 weeks
+
+
+def test_the_unfiltered_pages_hold_what_the_filtered_query_reads_in_its_order(
+    postgres, service, coordinator
+):
+    """The usual view reads its page's ids by its own SQL: the same referrals, in the same
+    order (ties in the day received broken by id), page by page, as the queryset gives."""
+    from allocation import waiting
+
+    same_day = timezone.now() - dt.timedelta(weeks=3)
+    for weeks in (9, 1, 4):
+        make_waiting(service, weeks=weeks)
+    for _ in range(3):
+        Referral.objects.filter(pk=make_waiting(service).pk).update(received_at=same_day)
+    factories.ReferralFactory(client__service=service, status=Referral.Status.SUBMITTED)
+
+    def pages(filters):
+        listing = waiting.waiting_list(user=coordinator, filters=filters, per_page=4)
+        shown = [row.reference for row in listing.rows]
+        if listing.page.has_next():
+            shown += [
+                row.reference
+                for row in waiting.waiting_list(
+                    user=coordinator, filters=filters, page=2, per_page=4
+                ).rows
+            ]
+        return listing.total, shown
+
+    total, shown = pages(waiting.WaitingFilters())
+    expected = list(
+        Referral.objects.filter(
+            service=service,
+            status__in=[Referral.Status.AWAITING_ALLOCATION, Referral.Status.ALLOCATED],
+        )
+        .order_by("received_at", "id")
+        .values_list("reference", flat=True)
+    )
+    assert total == 6 and shown == expected
+    # Past the last page, the last page, as before.
+    late = waiting.waiting_list(
+        user=coordinator, filters=waiting.WaitingFilters(), page=9, per_page=4
+    )
+    assert [row.reference for row in late.rows] == expected[4:]
+
+
+def test_the_runs_read_with_the_list_are_the_runs_as_the_orm_reads_them(service, coordinator):
+    """Each column converted by its field, on PostgreSQL (sent with the languages) and in
+    the embedded SQLite mode alike."""
+    from allocation import selectors, waiting
+
+    done = ProposalRun.objects.create(
+        service=service,
+        status=ProposalRun.Status.DONE,
+        trigger=ProposalRun.Trigger.COORDINATOR,
+        finished_at=timezone.now(),
+        considered=4,
+        placed=3,
+        objective={"placed": 3},
+        stats={"seconds": 1.5},
+        stale_since=timezone.now(),
+        stale_reason="a therapist's slots changed",
+    )
+    queued = ProposalRun.objects.create(
+        service=service, status=ProposalRun.Status.QUEUED, trigger=ProposalRun.Trigger.NIGHTLY
+    )
+    listing = waiting.waiting_list(user=coordinator, filters=waiting.WaitingFilters())
+    fields = [field.attname for field in ProposalRun._meta.concrete_fields]
+    for read, expected in ((listing.run, done), (listing.latest, queued)):
+        expected = ProposalRun.objects.get(pk=expected.pk)
+        assert [getattr(read, name) for name in fields] == [
+            getattr(expected, name) for name in fields
+        ]
+        assert not read._state.adding
+    assert selectors.runs_current_and_latest(user=coordinator) == (done, queued)
 
 
 def test_the_list_is_empty_for_an_account_without_a_service(service, coordinator):
@@ -366,3 +444,19 @@ def test_the_orm_reads_the_same_rows_as_the_sql_for_other_databases(
     assert len(by_sql) == 5
     assert by_sql == waiting._rows_read_orm(page, run=run)
     assert waiting._rows_read(page, run=None) == waiting._rows_read_orm(page, run=None)
+
+
+def test_each_filter_form_has_its_own_choices():
+    """The filters' selects are copied shallowly for each form: the languages offered to one
+    are not offered to the next, nor kept by the class."""
+    from allocation import forms
+
+    first = forms.WaitingFilterForm(None)
+    first.offer_languages([("polish", "Polish")])
+    second = forms.WaitingFilterForm({"language": "polish"})
+    assert list(second.fields["language"].choices) == [("", "Any language")]
+    assert list(second.fields["language"].widget.choices) == [("", "Any language")]
+    assert list(forms.WaitingFilterForm.base_fields["language"].choices) == [("", "Any language")]
+    assert list(first.fields["language"].widget.choices)[-1] == ("polish", "Polish")
+    assert second.fields["status"] is not first.fields["status"]
+    assert second.fields["status"].widget is not first.fields["status"].widget

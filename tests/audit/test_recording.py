@@ -373,3 +373,37 @@ def test_a_reads_event_is_one_round_trip_committed_at_once_and_the_setting_does_
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('synchronous_commit')")
         assert cursor.fetchone()[0] == "on"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_written_without_waiting_is_stored_as_save_stores_it(postgres, assessor):
+    """The quick INSERT's text is compiled once and reused: each event's values are still
+    its own, prepared by its fields as `save` prepares them (the reason encrypted)."""
+    from uuid import uuid4
+
+    fields = [f.attname for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+
+    def written(durable: bool, **values) -> dict:
+        event = services.record(
+            user=assessor, address="10.0.0.1", durable=durable, action="read", **values
+        )
+        stored = AuditEvent.objects.get(pk=event.pk)
+        return {name: getattr(stored, name) for name in fields if name != "at"}
+
+    for values in (
+        {"view": "a-view", "method": "GET", "status": 200},
+        {
+            "view": "another",
+            "method": "POST",
+            "status": 302,
+            "object_type": "referral",
+            "object_id": "x1",
+            "referral_id": uuid4(),
+            "detail": {"page": "2", "nested": [1, "two"]},
+            "reason": " Because <asked> ",
+        },
+    ):
+        quick, saved = written(False, **values), written(True, **values)
+        assert quick == saved
+        assert quick["reason"] == values.get("reason", "").strip()
+    assert AuditEvent.objects.count() == 4

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from common import roles
+from tests import factories
 from tests.factories import ReferralFactory
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +71,18 @@ def test_invalid_status_filter_is_ignored(client, assessor, our_referral):
     response = client.get(reverse("staff-referral-list"), {"status": "<script>"})
     assert response.status_code == 200
     assert our_referral.reference in response.text
+
+
+def test_a_users_role_names_are_their_groups_names_read_once(django_assert_num_queries):
+    from common.models import User
+
+    both = factories.UserFactory(roles=[roles.COORDINATOR, roles.ASSESSOR])
+    nobody = factories.UserFactory()
+    fresh = User.objects.get(pk=both.pk)
+    with django_assert_num_queries(1):
+        assert fresh.role_names == frozenset({roles.COORDINATOR, roles.ASSESSOR})
+        assert fresh.has_role(roles.ASSESSOR) and not fresh.has_role(roles.THERAPIST)
+    assert fresh.role_names == frozenset(fresh.groups.values_list("name", flat=True))
+    assert User.objects.get(pk=nobody.pk).role_names == frozenset()
+    with pytest.raises(ValueError):
+        User(username="unsaved").role_names  # noqa: B018 - unsaved: the relation refuses
