@@ -86,3 +86,47 @@ def test_a_users_role_names_are_their_groups_names_read_once(django_assert_num_q
     assert User.objects.get(pk=nobody.pk).role_names == frozenset()
     with pytest.raises(ValueError):
         User(username="unsaved").role_names  # noqa: B018 - unsaved: the relation refuses
+
+
+def test_the_signed_in_user_comes_with_their_role_names(django_assert_num_queries):
+    """The auth backend loads the request's user through the default manager, which on
+    PostgreSQL reads the user's role names in the same query: checking a role on a staff
+    page asks the database nothing more."""
+    from django.contrib.auth.backends import ModelBackend
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    both = factories.UserFactory(roles=[roles.COORDINATOR, roles.ASSESSOR])
+    nobody = factories.UserFactory()
+    with django_assert_num_queries(1):
+        loaded = ModelBackend().get_user(both.pk)
+        assert loaded.role_names == frozenset({roles.COORDINATOR, roles.ASSESSOR})
+    if connection.vendor != "postgresql":
+        return  # elsewhere the names are read by a query of their own, as the test above
+    with django_assert_num_queries(1):
+        assert ModelBackend().get_user(nobody.pk).role_names == frozenset()
+    # A change of role is in the next request's user.
+    both.groups.remove(Group.objects.get(name=roles.COORDINATOR))
+    with django_assert_num_queries(1):
+        assert ModelBackend().get_user(both.pk).role_names == frozenset({roles.ASSESSOR})
+    # Users read through `User.objects` come as Django gives them.
+    from common.models import User
+
+    assert "role_array" not in User.objects.get(pk=both.pk).__dict__
+
+
+def test_a_staff_page_reads_no_roles_of_its_own(client, assessor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(assessor)
+    client.get(reverse("staff-referral-list"))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("staff-referral-list")).status_code == 200
+    on_their_own = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].lstrip().startswith('SELECT g."name"')
+    ]
+    expected = 0 if connection.vendor == "postgresql" else 1
+    assert len(on_their_own) == expected
