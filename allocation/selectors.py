@@ -462,14 +462,21 @@ def run_latest(*, user) -> ProposalRun | None:
     return scope_to_service(ProposalRun.objects.all(), user).order_by("-created_at", "-id").first()
 
 
-# The run in force (the newest finished) and the newest run of a service, each its own
-# first row of one UNION ALL. Written as SQL: the waiting list reads it on every request,
-# and building the two querysets cost more than PostgreSQL took to answer them.
-RUNS_SQL = """
-SELECT * FROM (
-    SELECT *, 0 AS which FROM allocation_proposalrun
+# The rule for the run in force (`run_current`): a service's newest finished run. Written
+# once, for `RUNS_SQL` and for the waiting list's rows, which read the run's id inside their
+# own statement (`RUN_IN_FORCE_ID_SQL`): the rows' proposals are then those of the run the
+# page names.
+_RUN_IN_FORCE = """FROM allocation_proposalrun
     WHERE service_id = %s AND status = %s
-    ORDER BY finished_at DESC, id DESC LIMIT 1
+    ORDER BY finished_at DESC, id DESC LIMIT 1"""
+RUN_IN_FORCE_ID_SQL = f"(SELECT id {_RUN_IN_FORCE})"
+
+# The run in force and the newest run of a service, each its own first row of one UNION
+# ALL. Written as SQL: the waiting list reads it on every request, and building the two
+# querysets cost more than PostgreSQL took to answer them.
+RUNS_SQL = f"""
+SELECT * FROM (
+    SELECT *, 0 AS which {_RUN_IN_FORCE}
 ) AS in_force
 UNION ALL
 SELECT * FROM (
@@ -492,7 +499,12 @@ def runs_current_and_latest(*, user) -> tuple[ProposalRun | None, ProposalRun | 
 def runs_params(*, service_id: int) -> list:
     """The parameters of `RUNS_SQL` for a service (the waiting list sends the SQL together
     with its own, in one round trip)."""
-    return [service_id, ProposalRun.Status.DONE, service_id]
+    return [*run_in_force_params(service_id=service_id), service_id]
+
+
+def run_in_force_params(*, service_id: int) -> list:
+    """The parameters of `RUN_IN_FORCE_ID_SQL` for a service."""
+    return [service_id, ProposalRun.Status.DONE]
 
 
 def runs_read(cursor) -> tuple[ProposalRun | None, ProposalRun | None]:

@@ -49,6 +49,7 @@ from allocation.models import (
 )
 from allocation.selectors import (
     BSL_NAMES,
+    RUN_IN_FORCE_ID_SQL,
     RUNS_SQL,
     WAIT_BREACH_WEEKS,
     WAIT_WARNING_WEEKS,
@@ -59,6 +60,7 @@ from allocation.selectors import (
     language_code,
     language_name,
     run_current,
+    run_in_force_params,
     runs_current_and_latest,
     runs_params,
     runs_read,
@@ -226,25 +228,55 @@ def _languages_of(pairs) -> tuple[list[tuple[str, str]], int]:
     return [(code, language_name(code)) for code in sorted(codes)], total
 
 
-def _languages_count_and_runs(*, user):
-    """`_languages_and_count` and `runs_current_and_latest`: on PostgreSQL in one round trip,
-    the two statements sent together (each a round trip of its own cost about as much as
-    PostgreSQL took to answer it)."""
+# Sent first with the statements below, outside a transaction: they are then one read-only
+# transaction at REPEATABLE READ, reading as of one moment, ended with the last of them (the
+# statements of one string run as one transaction). Inside a transaction already open
+# (ATOMIC_REQUESTS, tests) it could not be set, and the statements are sent as they are.
+_ONE_SNAPSHOT_SQL = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+
+
+def _list_read(*, user, page_ids: tuple = ()):
+    """`_languages_and_count` and `runs_current_and_latest`, and with `page_ids` (the SQL and
+    parameters of a page of `_UnfilteredIds`) that page's rows (`_rows_read`, the proposals
+    of the run in force read by the rows' own statement, by the rule `RUNS_SQL` reads it
+    by; else None). On PostgreSQL in one round trip, the statements sent together (each a
+    round trip of its own cost about as much as PostgreSQL took to answer it).
+
+    Inside a transaction each statement reads as of its own start (READ COMMITTED): in the
+    rare case of a referral added, or a run finished, between two of them, the total, the
+    runs and the rows of that one request may not agree; the next request shows them as
+    they are."""
     if (
         connection.vendor != "postgresql"
         or not getattr(user, "is_authenticated", False)
         or not user.service_id
     ):
-        return (*_languages_and_count(user=user), *runs_current_and_latest(user=user))
+        return (*_languages_and_count(user=user), *runs_current_and_latest(user=user), None)
+    statements = [_LANGUAGES_SQL, RUNS_SQL]
+    params = [*_languages_params(user), *runs_params(service_id=user.service_id)]
+    if page_ids:
+        ids_sql, ids_params = page_ids
+        statements.append(_rows_sql(ids_sql, run=RUN_IN_FORCE_ID_SQL))
+        params += [
+            Allocation.Status.ACTIVE,
+            *run_in_force_params(service_id=user.service_id),
+            *ids_params,
+        ]
+    one_snapshot = connection.get_autocommit() and not connection.in_atomic_block
+    if one_snapshot:
+        statements.insert(0, _ONE_SNAPSHOT_SQL)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"{_LANGUAGES_SQL}; {RUNS_SQL}",
-            [*_languages_params(user), *runs_params(service_id=user.service_id)],
-        )
+        cursor.execute("; ".join(statements), params)
+        if one_snapshot:
+            cursor.nextset()
         languages, total = _languages_of(cursor.fetchall())
         cursor.nextset()
         run, latest = runs_read(cursor)
-    return languages, total, run, latest
+        rows = None
+        if page_ids:
+            cursor.nextset()
+            rows = _rows_of(cursor)
+    return languages, total, run, latest, rows
 
 
 def waiting_list_count(*, user, filters: WaitingFilters) -> int:
@@ -344,7 +376,9 @@ _NEEDS_FIELDS = (
 # most of the page's time; subqueries rather than joins leave PostgreSQL less to plan (the
 # therapists' names too: a join there was planned as a hash of the whole team for each
 # row). Only the page's referral ids come from the ORM (the filters and the sort,
-# `_waiting_filtered`); this reads those rows, in that order.
+# `_waiting_filtered`), or for the usual view from `_UNFILTERED_IDS_SQL`; this reads those
+# rows, in that order. `{run}` is the run whose proposals it reads: a parameter, or for the
+# usual view the run in force read in this statement (`RUN_IN_FORCE_ID_SQL`).
 # tests/allocation/test_waiting_rows.py pins what the rows show.
 _ROWS_SQL = """
 SELECT
@@ -393,7 +427,7 @@ SELECT
             'slots', pr.slots, 'reasons', pr.reasons, 'decision', pr.decision
         )
         FROM allocation_proposal pr
-        WHERE pr.run_id = %s AND pr.referral_id = r.id
+        WHERE pr.run_id = {run} AND pr.referral_id = r.id
         LIMIT 1
     ) AS proposal
 FROM unnest(ARRAY({page})) WITH ORDINALITY AS page (id, n)
@@ -422,7 +456,7 @@ _UNFILTERED_IDS_SQL = (
 @dataclass(frozen=True)
 class _UnfilteredIds:
     """What `Paginator` slices for the unfiltered list: a page of it is the SQL of its ids
-    and their parameters, for `_rows_read`."""
+    and their parameters, for `_list_read` (the usual view) or `_rows_read`."""
 
     service_id: int
 
@@ -453,11 +487,23 @@ def _rows_read(page_ids, *, run) -> list[dict]:
             return []
     with connection.cursor() as cursor:
         cursor.execute(
-            _ROWS_SQL.replace("{page}", ids_sql),
+            _rows_sql(ids_sql, run="%s"),
             [Allocation.Status.ACTIVE, run.pk if run is not None else None, *ids_params],
         )
-        names = [column.name for column in cursor.description]
-        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        return _rows_of(cursor)
+
+
+def _rows_sql(ids_sql: str, *, run: str) -> str:
+    """`_ROWS_SQL` for the page of ids `ids_sql` reads, with the proposals of the run `run`
+    (a parameter, or `RUN_IN_FORCE_ID_SQL`)."""
+    return _ROWS_SQL.replace("{run}", run).replace("{page}", ids_sql)
+
+
+def _rows_of(cursor) -> list[dict]:
+    """The rows of `_ROWS_SQL` from a cursor that has just run it, as dicts named like
+    `.values()`'s, its JSON read."""
+    names = [column[0] for column in cursor.description]  # DB-API: the name first
+    rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     for row in rows:
         for name in _JSON_COLUMNS:
             if row[name] is not None:
@@ -549,33 +595,54 @@ _REFERRAL_COLUMNS = (
 def waiting_list(
     *, user, filters: WaitingFilters, page: int = 1, per_page: int = 50
 ) -> WaitingList:
-    languages, everyone, run, latest = _languages_count_and_runs(user=user)
-    if filters.language and filters.language not in dict(languages):
-        filters = replace(filters, language="")  # not asked for: the list is not filtered
     today = timezone.localdate()
-    if filters == WaitingFilters() and connection.vendor == "postgresql" and user.service_id:
-        # The usual view: its page of ids by its own SQL, no queryset built.
+    chosen = asked = None  # the usual view's rows, read before the total, and their page
+    if (
+        filters == WaitingFilters()
+        and connection.vendor == "postgresql"
+        and getattr(user, "is_authenticated", False)
+        and user.service_id
+    ):
+        # The usual view: its page of ids by its own SQL, no queryset built, and the page
+        # asked for read with the languages and the runs, in one round trip.
         referrals, ids = None, _UnfilteredIds(user.service_id)
+        asked = _page_asked(page)
+        bottom = (asked - 1) * per_page
+        languages, everyone, run, latest, chosen = _list_read(
+            user=user, page_ids=ids[bottom : bottom + per_page]
+        )
     else:
-        referrals = _waiting_filtered(user=user, filters=filters, run=run)
-        if filters.sort == "priority":
-            # The engine's priority points, from the proposal set in force.
-            priority = Proposal.objects.filter(referral=OuterRef("pk"), run=run).values("priority")
-            referrals = referrals.alias(engine_priority=Coalesce(Subquery(priority[:1]), Value(0)))
-        order = {
-            "risk": ("-risk_rank", "received_at"),
-            "newest": ("-received_at",),
-            "priority": ("-engine_priority", "received_at"),
-        }.get(filters.sort, ("received_at",))
-        ids = referrals.order_by(*order, "id").values("id")
+        languages, everyone, run, latest, _ = _list_read(user=user)
+        if filters.language and filters.language not in dict(languages):
+            filters = replace(filters, language="")  # not asked for: the list is not filtered
+        if filters == WaitingFilters() and connection.vendor == "postgresql" and user.service_id:
+            referrals, ids = None, _UnfilteredIds(user.service_id)
+        else:
+            referrals = _waiting_filtered(user=user, filters=filters, run=run)
+            if filters.sort == "priority":
+                # The engine's priority points, from the proposal set in force.
+                priority = Proposal.objects.filter(referral=OuterRef("pk"), run=run).values(
+                    "priority"
+                )
+                referrals = referrals.alias(
+                    engine_priority=Coalesce(Subquery(priority[:1]), Value(0))
+                )
+            order = {
+                "risk": ("-risk_rank", "received_at"),
+                "newest": ("-received_at",),
+                "priority": ("-engine_priority", "received_at"),
+            }.get(filters.sort, ("received_at",))
+            ids = referrals.order_by(*order, "id").values("id")
     paginator = Paginator(ids, per_page)
     # Unfiltered, the list is as long as the languages' query counted; filtered, it is
     # counted without what the rows show (joins a count does not need).
     filtered = any((filters.status, filters.wait, filters.risk, filters.language, filters.needs))
     paginator.count = referrals.count() if filtered else everyone  # usual: not filtered
     page_obj = paginator.get_page(page)
-    read = _rows_read if connection.vendor == "postgresql" else _rows_read_orm
-    chosen = read(page_obj.object_list, run=run)
+    if chosen is None or page_obj.number != asked:
+        # Filtered; or past the last page, whose rows are known once the total is.
+        read = _rows_read if connection.vendor == "postgresql" else _rows_read_orm
+        chosen = read(page_obj.object_list, run=run)
     link = url_for_each("allocation-referral")
     zone = timezone.get_current_timezone()
     rows = []
@@ -631,6 +698,15 @@ def waiting_list(
         languages=languages,
         filters=filters,
     )
+
+
+def _page_asked(page) -> int:
+    """The page `Paginator.get_page` gives for `page` when that page exists: the usual view
+    reads it before the total is known (and again, the page given, when it does not)."""
+    try:
+        return max(int(page), 1)
+    except (TypeError, ValueError):
+        return 1
 
 
 def _row_needs(r: dict, *, excluded: int) -> list[str]:

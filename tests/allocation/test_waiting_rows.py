@@ -239,31 +239,115 @@ def test_the_list_sorts_by_the_engines_priority_and_filters_by_the_proposals(
     ]
 
 
-def test_the_list_reads_in_two_queries_whatever_the_page_holds(
+def test_the_usual_view_reads_in_one_query_whatever_the_page_holds(
     postgres, service, sites, ada, coordinator, django_assert_num_queries
 ):
-    """On PostgreSQL; elsewhere the rows are read by the ORM, in a few queries more."""
+    """On PostgreSQL the languages, the total, the runs and the page's rows are sent together;
+    elsewhere the rows are read by the ORM, in a few queries more."""
     from allocation import waiting
 
     everyone = waiting.WaitingFilters()
-    # Nobody waiting: no page of rows to read.
+    # Nobody waiting: an empty page, read with the rest.
     with django_assert_num_queries(1):
         listing = waiting.waiting_list(user=coordinator, filters=everyone)
     assert listing.rows == [] and listing.total == 0
     referrals = [make_waiting(service, weeks=w) for w in range(3)]
     _run_with_proposals(service, {r: (ada, 1) for r in referrals})
-    # The languages and the total with the runs (sent together), the page's rows.
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         listing = waiting.waiting_list(user=coordinator, filters=everyone)
     assert len(listing.rows) == 3 and listing.total == 3
     referrals += [make_waiting(service, weeks=w) for w in range(27)]
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         listing = waiting.waiting_list(user=coordinator, filters=everyone)
     assert len(listing.rows) == 30 and listing.total == 30
-    # Filtered, the total is counted apart.
+    with django_assert_num_queries(1):
+        listing = waiting.waiting_list(user=coordinator, filters=everyone, page=2, per_page=20)
+    assert len(listing.rows) == 10 and listing.page.number == 2
+    # Past the last page, the last page: read again once the total is known.
+    with django_assert_num_queries(2):
+        listing = waiting.waiting_list(user=coordinator, filters=everyone, page=5, per_page=20)
+    assert len(listing.rows) == 10 and listing.page.number == 2
+    # Filtered, the total is counted apart, and the page's rows read after.
     with django_assert_num_queries(3):
         listing = waiting.waiting_list(user=coordinator, filters=waiting.WaitingFilters(wait="6"))
     assert len(listing.rows) == listing.total == 21  # waiting 6 to 26 weeks
+
+
+def test_the_usual_views_rows_show_the_proposals_of_the_run_the_page_names(
+    postgres, service, ada, coordinator
+):
+    """The rows read the run in force inside their own statement, by the rule the runs are
+    read by: the newest finished run, not a newer one still queued, nor an older one."""
+    from allocation import selectors, waiting
+
+    bea = make_therapist(service, display_name="Bea Moss")
+    first, second = make_waiting(service, weeks=8), make_waiting(service, weeks=3)
+    older = _run_with_proposals(service, {first: (bea, 1), second: (bea, 1)})
+    in_force = _run_with_proposals(service, {first: (ada, 1)}, unplaced=[second])
+    ProposalRun.objects.filter(pk=older.pk).update(finished_at=timezone.now() - dt.timedelta(1))
+    queued = ProposalRun.objects.create(
+        service=service, status=ProposalRun.Status.QUEUED, trigger=ProposalRun.Trigger.NIGHTLY
+    )
+
+    listing = waiting.waiting_list(user=coordinator, filters=waiting.WaitingFilters())
+
+    assert (listing.run, listing.latest) == (in_force, queued)
+    assert [(row.state, row.therapist_name) for row in listing.rows] == [
+        ("placed", "Ada Lewis"),
+        ("no_match", ""),
+    ]
+    assert (
+        listing.rows[0].proposal_id == Proposal.objects.get(run=in_force, referral=first).public_id
+    )
+    # The same rows as the ORM reads for the run in force (the embedded SQLite mode).
+    page = waiting._UnfilteredIds(service.pk)[0:50]
+    *_, rows = waiting._list_read(user=coordinator, page_ids=page)
+    run = selectors.run_current(service_id=service.pk)
+    assert run == in_force
+    assert (
+        rows
+        == waiting._rows_read(page, run=run)
+        == waiting._rows_read_orm([{"id": first.pk}, {"id": second.pk}], run=run)
+    )
+    # No finished run: no proposals, as the ORM reads none.
+    ProposalRun.objects.exclude(pk=queued.pk).delete()
+    *_, rows = waiting._list_read(user=coordinator, page_ids=page)
+    assert rows == waiting._rows_read_orm([{"id": first.pk}, {"id": second.pk}], run=None)
+    assert [row["proposal"] for row in rows] == [None, None]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_usual_view_reads_one_snapshot_outside_a_transaction(
+    postgres, service, ada, coordinator
+):
+    """Outside a transaction the statements sent together are one read-only transaction at
+    REPEATABLE READ (the list, its total and its runs as of one moment), ended with them;
+    inside one (ATOMIC_REQUESTS, tests) they are sent as they are."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+    from psycopg.pq import TransactionStatus
+
+    from allocation import waiting
+
+    referrals = [make_waiting(service, weeks=w) for w in range(3)]
+    _run_with_proposals(service, {r: (ada, 1) for r in referrals})
+
+    def read():
+        with CaptureQueriesContext(connection) as queries:
+            listing = waiting.waiting_list(user=coordinator, filters=waiting.WaitingFilters())
+        assert len(listing.rows) == listing.total == 3
+        assert {row.state for row in listing.rows} == {"placed"}
+        return [query["sql"] for query in queries.captured_queries]
+
+    (sent,) = read()
+    assert sent.startswith("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;")
+    assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW transaction_isolation")
+        assert cursor.fetchone() == ("read committed",)
+    with transaction.atomic():
+        (sent,) = read()
+    assert not sent.startswith("SET")
 
 
 def test_the_unfiltered_pages_hold_what_the_filtered_query_reads_in_its_order(
@@ -443,6 +527,11 @@ def test_the_orm_reads_the_same_rows_as_the_sql_for_other_databases(
     by_sql = waiting._rows_read(page, run=run)
     assert len(by_sql) == 5
     assert by_sql == waiting._rows_read_orm(page, run=run)
+    # The usual view's rows, the run in force read in their statement: the same.
+    *_, usual = waiting._list_read(
+        user=coordinator, page_ids=waiting._UnfilteredIds(service.pk)[0:50]
+    )
+    assert usual == by_sql
     assert waiting._rows_read(page, run=None) == waiting._rows_read_orm(page, run=None)
 
 
