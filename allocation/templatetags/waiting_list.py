@@ -142,3 +142,31 @@ def select_options(options) -> SafeString:
             for value, label, selected in options
         )
     )
+
+
+_SELECT_FIELD = """    <div class="nhsuk-grid-column-one-third">
+      <div class="nhsuk-form-group">
+        <label class="nhsuk-label" for="{id}">{label}</label>
+        <select class="nhsuk-select" id="{id}" name="{name}">
+          {options}
+        </select>
+      </div>
+    </div>
+"""
+
+
+@register.simple_tag
+def filter_selects(form) -> SafeString:
+    """The filters' labelled selects (`WaitingFilterForm.selects`), in the page's grid: the
+    markup the template's loop over them wrote, each value escaped."""
+    return SafeString(
+        "".join(
+            _SELECT_FIELD.format(
+                id=html.escape(str(bound.auto_id)),
+                label=html.escape(str(bound.label)),
+                name=html.escape(str(bound.html_name)),
+                options=select_options(options),
+            )
+            for bound, options in form.selects()
+        )
+    )

@@ -549,3 +549,44 @@ def test_each_filter_form_has_its_own_choices():
     assert list(first.fields["language"].widget.choices)[-1] == ("polish", "Polish")
     assert second.fields["status"] is not first.fields["status"]
     assert second.fields["status"].widget is not first.fields["status"].widget
+
+
+# The filters' selects as the waiting list's template wrote them, before the tag.
+_SELECTS_LOOP = """{% load waiting_list %}{% for field, options in form.selects %}
+    <div class="nhsuk-grid-column-one-third">
+      <div class="nhsuk-form-group">
+        <label class="nhsuk-label" for="{{ field.auto_id }}">{{ field.label }}</label>
+        <select class="nhsuk-select" id="{{ field.auto_id }}" name="{{ field.html_name }}">
+          {% select_options options %}
+        </select>
+      </div>
+    </div>
+  {% endfor %}"""
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, {"status": "held", "risk": "high", "language": "polish", "sort": "risk"}],
+    ids=["unfiltered", "filtered"],
+)
+def test_the_filter_selects_are_the_template_loops_markup(data):
+    from django.template import Context, Template
+
+    from allocation import forms
+
+    form = forms.WaitingFilterForm(data)
+    form.offer_languages([("polish", "Polish"), ("x", '<b>"X" & Y</b>')])
+    written = Template("{% load waiting_list %}{% filter_selects form %}").render(
+        Context({"form": form})
+    )
+    expected = Template(_SELECTS_LOOP).render(Context({"form": form}))
+
+    def markup(text):
+        return re.sub(r">\s+<", "><", text.strip())
+
+    assert markup(written) == markup(expected)
+    assert written.count("<select ") == len(form.fields)
+    assert "<b>" not in written and "&lt;b&gt;&quot;X&quot; &amp; Y&lt;/b&gt;" in written
+    if data:
+        for value in data.values():
+            assert f'value="{value}" selected' in written
