@@ -25,7 +25,7 @@ from common import access, roles
 from common.selectors import scope_to_service
 from config.celery import app as celery_app
 from intake import tally
-from intake.models import Referral, ReferralTally, RiskFlag
+from intake.models import Referral, ReferralTally
 from tests import factories
 
 pytestmark = [
@@ -61,21 +61,13 @@ def _expected(user, status=None) -> int:
 
 
 def _flag(referral, *, acknowledged_by=None):
-    return RiskFlag.objects.create(
-        service=referral.service,
+    if acknowledged_by is None:
+        return factories.RiskFlagFactory(referral=referral)
+    return factories.RiskFlagFactory(
         referral=referral,
-        source=RiskFlag.Source.PHQ9_ITEM9,
-        detail="Thoughts of self-harm on several days",
-        raised_at=referral.received_at,
-        **(
-            {
-                "acknowledged_at": referral.received_at,
-                "acknowledged_by": acknowledged_by,
-                "action_taken": "Called the client",
-            }
-            if acknowledged_by is not None
-            else {}
-        ),
+        acknowledged_at=referral.received_at,
+        acknowledged_by=acknowledged_by,
+        action_taken="Called the client",
     )
 
 
