@@ -98,7 +98,8 @@ def test_the_signed_in_user_comes_with_their_role_names(django_assert_num_querie
 
     both = factories.UserFactory(roles=[roles.COORDINATOR, roles.ASSESSOR])
     nobody = factories.UserFactory()
-    with django_assert_num_queries(1):
+    # Elsewhere (SQLite) the names are read by a query of their own.
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):
         loaded = ModelBackend().get_user(both.pk)
         assert loaded.role_names == frozenset({roles.COORDINATOR, roles.ASSESSOR})
     if connection.vendor != "postgresql":
