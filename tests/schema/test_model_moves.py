@@ -65,6 +65,8 @@ NEW_TABLES = {
     # The reporting page's per-referral facts and when each service's were built.
     "reporting_referralfacts",
     "reporting_factsbuild",
+    # The referral tally the staff list counts from (intake/tally.py).
+    "intake_referraltally",
 }
 # Tables replaced on purpose: the partner API's clear tokens (authtoken) became hashed ones,
 # one for one (intake/migrations/0013_api_tokens.py).
