@@ -133,7 +133,10 @@ def _potentials(
 
 
 def _first_per_slot(arc_s: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:
-    """Mask of each slot's ``k`` arcs with the smallest ``key`` (ties: any of them)."""
+    """Mask of each slot's ``k`` arcs with the smallest ``key``; ties go to the earlier arcs.
+
+    The ties are broken here, not left to ``argpartition``: NumPy's choice among equal keys
+    depends on the processor's vector instructions, and the proposals must not."""
     n = len(arc_s)
     if n and np.any(arc_s[1:] < arc_s[:-1]):  # arcs come grouped by slot; sort if not
         order = np.argsort(arc_s, kind="stable")
@@ -145,9 +148,28 @@ def _first_per_slot(arc_s: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:
     starts = np.flatnonzero(np.r_[True, arc_s[1:] != arc_s[:-1]]) if n else np.zeros(0, int)
     ends = np.r_[starts[1:], n]
     long = (ends - starts) > k
-    mask[np.repeat(~long, ends - starts)] = True  # slots with at most k arcs: all of them
-    for a, b in zip(starts[long].tolist(), ends[long].tolist(), strict=True):
-        mask[a + np.argpartition(key[a:b], k - 1)[:k]] = True
+    lengths = ends - starts
+    mask[np.repeat(~long, lengths)] = True  # slots with at most k arcs: all of them
+    if not long.any():
+        return mask
+    # Each longer slot's k-th smallest key (a value: the same on every machine), then
+    # every arc below it and, of the arcs equal to it, the earliest until k are chosen.
+    kth = np.array(
+        [
+            np.partition(key[a:b], k - 1)[k - 1]
+            for a, b in zip(starts[long].tolist(), ends[long].tolist(), strict=True)
+        ],
+        dtype=key.dtype,
+    )
+    in_long = np.repeat(long, lengths)
+    sub, sizes = key[in_long], lengths[long]
+    bound = np.repeat(kth, sizes)
+    below, equal = sub < bound, sub == bound
+    firsts = np.r_[0, np.cumsum(sizes)[:-1]]
+    room = np.repeat(k - np.add.reduceat(below.astype(np.int64), firsts), sizes)
+    seen = np.cumsum(equal)  # arcs equal to the bound so far, counted within each slot
+    seen -= np.repeat(seen[firsts] - equal[firsts], sizes)
+    mask[in_long] = below | (equal & (seen <= room))
     return mask
 
 

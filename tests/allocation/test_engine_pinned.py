@@ -68,7 +68,7 @@ PINNED = {
         "c2480064160f85c5db9ef72afc63b57b55e2b595f3b9ac5cb415fcfcae1abe9e"
     ),
     (5_000, 250, 0.1, 1, 6, False, True): (
-        "b9a0d8e98de6b8036bd6a0d83fc6381d24fa6d22a13f917484827e053d804b7b"
+        "272eda74fdd61d435a135fa6f295093cc3af2c62c1166db95c0090d363a9ac75"
     ),
     (3_000, 150, 0.1, 1, 7, True, True): (
         "a60f9188760ed94fa762da9583de85d6266dd81e0a193e39a383206306cfa042"
