@@ -42,7 +42,7 @@ def _dispatch_targets() -> list[str]:
 
 # Each configuration: the instruction sets switched off, and the string-hash seed.
 CONFIGURATIONS = {
-    "highest instruction set off": (_dispatch_targets()[1:], "1"),
+    "only the lowest optional instruction set on": (_dispatch_targets()[1:], "1"),
     "every optional instruction set off": (_dispatch_targets(), "2"),
 }
 
@@ -73,7 +73,7 @@ def test_the_pinned_proposals_hold_without_the_fastest_instructions(name):
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=240,  # under the suite's 300 s per test
     )
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
     assert done.returncode == 0, f"with {' '.join(disabled) or 'nothing'} off: {done.stdout}"
