@@ -71,6 +71,15 @@ def _staff_name(user) -> str:
     return escape(user.get_full_name() or user.username)
 
 
+def _client_cells(url, referral) -> dict[str, str]:
+    """The cells every table fills from the referral: its link, client and reference."""
+    return {
+        "url": escape(url(referral.public_id)),
+        "client_name": escape(referral.client.display_name),
+        "reference": escape(referral.reference),
+    }
+
+
 @register.simple_tag
 def allocated_rows(rows) -> SafeString:
     """The `<tr>`s of the referrals allocated and waiting for a first session, from rows of
@@ -88,9 +97,7 @@ def allocated_rows(rows) -> SafeString:
                 first = _date(therapy.started_on, "j M Y")
         written.append(
             _ALLOCATED.format(
-                url=escape(url(referral.public_id)),
-                client_name=escape(referral.client.display_name),
-                reference=escape(referral.reference),
+                **_client_cells(url, referral),
                 received=_date(referral.received_at, "j M Y"),
                 therapist=therapist,
                 first=first,
@@ -114,9 +121,7 @@ def waiting_rows(rows) -> SafeString:
             recommended = "Not assessed here"
         written.append(
             _WAITING.format(
-                url=escape(url(referral.public_id)),
-                client_name=escape(referral.client.display_name),
-                reference=escape(referral.reference),
+                **_client_cells(url, referral),
                 received=_date(referral.received_at, "j M Y"),
                 recommended=recommended,
             )
@@ -131,7 +136,6 @@ def therapy_rows(rows) -> SafeString:
     written = []
     for row in rows:
         therapy = row.therapy
-        referral = therapy.referral
         tags = ""
         if row.open_risk_flags:
             tags += _RISK
@@ -141,9 +145,7 @@ def therapy_rows(rows) -> SafeString:
             tags += _MISSED.format(missed=row.missed_in_a_row)
         written.append(
             _IN_THERAPY.format(
-                url=escape(url(referral.public_id)),
-                client_name=escape(referral.client.display_name),
-                reference=escape(referral.reference),
+                **_client_cells(url, therapy.referral),
                 therapist=_staff_name(therapy.therapist),
                 since=_date(therapy.started_on, "j M Y"),
                 tags=tags,
