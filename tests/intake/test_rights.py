@@ -64,15 +64,17 @@ def test_the_office_records_a_request_from_the_referral_page(client, coordinator
     page = client.get(reverse("staff-referral-detail", args=[referral.public_id]))
     new_url = reverse("rights-request-new", args=[referral.public_id])
     assert new_url in page.text
+    # Received yesterday: always in the past (the 2nd of this month is not, on the 1st).
+    received = timezone.localdate() - dt.timedelta(days=1)
 
     response = client.post(
         new_url,
         {
             "kind": "correction",
             "details": "My surname is spelt Rivers, not Rives",
-            "received_on_day": "2",
-            "received_on_month": str(timezone.localdate().month),
-            "received_on_year": str(timezone.localdate().year),
+            "received_on_day": str(received.day),
+            "received_on_month": str(received.month),
+            "received_on_year": str(received.year),
             "source": "letter",
         },
     )
